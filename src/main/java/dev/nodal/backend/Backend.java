@@ -1,0 +1,22 @@
+package dev.nodal.backend;
+
+import dev.nodal.graph.Graph;
+
+/**
+ * Where graphs run: the pure-Java CPU or one OpenCL device. A backend owns native resources
+ * (contexts, queues, programs) and must be closed; sessions compiled on it must be closed first.
+ */
+public interface Backend extends AutoCloseable {
+
+  /** Short description, for example {@code cpu} or {@code opencl:0:0 NVIDIA H100 80GB HBM3}. */
+  String name();
+
+  /**
+   * Compiles {@code graph} for batches of up to {@code maxBatch} examples: fixes the order, every
+   * shape, every buffer and everything a step needs, so that running a step allocates nothing.
+   */
+  Session compile(Graph graph, int maxBatch);
+
+  @Override
+  void close();
+}

@@ -1,0 +1,71 @@
+package dev.nodal.backend;
+
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.train.Optimizer;
+
+/**
+ * A graph compiled on a backend, with its buffers: parameter values (initialised from each
+ * parameter's {@link dev.nodal.graph.Init}), every node's output and, for nodes that need one,
+ * its gradient. Arrays passed in or returned are the caller's; the session keeps no reference.
+ *
+ * <p>A training step is {@link #setInput} for every input, then {@link #trainStep}. Not thread
+ * safe: one thread drives a session.
+ */
+public interface Session extends AutoCloseable {
+
+  Graph graph();
+
+  /** The largest batch this session was compiled for. */
+  int maxBatch();
+
+  /** The batch size of the inputs set last; 0 before any input is set. */
+  int batch();
+
+  /**
+   * Sets a batch of {@code data.length / exampleSize} examples for {@code input} (row-major). All
+   * inputs of a step must hold the same number of examples, at most {@link #maxBatch()}. Values
+   * must be finite; labels must be class indices. Errors name the input.
+   */
+  void setInput(Input input, float[] data);
+
+  /** Computes every node from the inputs set. */
+  void forward();
+
+  /** Clears every gradient, seeds the loss with 1 and runs backward in reverse order. */
+  void backward();
+
+  /** Installs the optimizer whose update {@link #update()} applies; its state starts at zero. */
+  void setOptimizer(Optimizer optimizer);
+
+  /** Updates every parameter from its gradient with the optimizer set. */
+  void update();
+
+  /** Forward, backward and update; returns the loss. The only read from the device in a step. */
+  default float trainStep() {
+    forward();
+    backward();
+    update();
+    return loss();
+  }
+
+  /** The loss computed by the last forward. */
+  float loss();
+
+  /** A copy of a node's output for the current batch. */
+  float[] value(Node node);
+
+  /** A copy of a node's gradient from the last backward; fails for nodes that need none. */
+  float[] gradient(Node node);
+
+  /** Replaces a parameter's values (for example from a checkpoint). */
+  void setParam(Param param, float[] values);
+
+  /** Counters of the work done; see {@link Stats}. */
+  Stats stats();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,129 @@
+package dev.nodal.backend;
+
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.train.Optimizer;
+
+/** What every backend's session does alike: argument checks and the batch bookkeeping. */
+public abstract class SessionBase implements Session {
+  protected final Graph graph;
+  protected final int maxBatch;
+  protected final Stats stats = new Stats();
+  protected Optimizer optimizer;
+  private int batch;
+  private final int[] inputBatch;
+
+  protected SessionBase(Graph graph, int maxBatch) {
+    if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+    this.graph = graph;
+    this.maxBatch = maxBatch;
+    this.inputBatch = new int[graph.inputs().size()];
+  }
+
+  @Override
+  public Graph graph() {
+    return graph;
+  }
+
+  @Override
+  public int maxBatch() {
+    return maxBatch;
+  }
+
+  @Override
+  public int batch() {
+    return batch;
+  }
+
+  @Override
+  public Stats stats() {
+    return stats;
+  }
+
+  @Override
+  public final void setInput(Input input, float[] data) {
+    requireOwn(input);
+    int per = input.shape().exampleSize();
+    if (data.length == 0 || data.length % per != 0) {
+      throw new GraphException(input.kind() + " '" + input.name() + "': " + data.length
+          + " values are not a whole number of examples of " + per);
+    }
+    int n = data.length / per;
+    if (n > maxBatch) {
+      throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n
+          + " exceeds the session's maximum of " + maxBatch);
+    }
+    checkValues(input, data);
+    inputBatch[graph.inputs().indexOf(input)] = n;
+    batch = n;
+    upload(input, data, n);
+  }
+
+  private static void checkValues(Input input, float[] data) {
+    int classes = input.classes();
+    for (int i = 0; i < data.length; i++) {
+      float v = data[i];
+      if (classes > 0 ? !(v >= 0 && v < classes && v == Math.rint(v)) : !Float.isFinite(v)) {
+        throw new GraphException(input.kind() + " '" + input.name() + "': value " + v + " at element " + i
+            + (classes > 0 ? " is not a class index in [0, " + classes + ")" : " is not finite"));
+      }
+    }
+  }
+
+  /** Checks that every input holds a batch of the same size; returns that size. */
+  protected final int checkedBatch() {
+    for (int i = 0; i < inputBatch.length; i++) {
+      if (inputBatch[i] != batch) {
+        Input in = graph.inputs().get(i);
+        throw new GraphException(inputBatch[i] == 0
+            ? "input '" + in.name() + "' has not been set"
+            : "input '" + in.name() + "' holds " + inputBatch[i] + " examples, the last input set holds " + batch);
+      }
+    }
+    return batch;
+  }
+
+  @Override
+  public void setOptimizer(Optimizer optimizer) {
+    this.optimizer = optimizer;
+    installOptimizer(optimizer);
+  }
+
+  protected final void requireOptimizer() {
+    if (optimizer == null) throw new IllegalStateException("no optimizer: call setOptimizer before update");
+  }
+
+  protected final void requireLoss() {
+    if (graph.loss() == null) throw new GraphException("this graph has no loss: build it with GraphBuilder.build(loss)");
+  }
+
+  protected final void requireOwn(Node node) {
+    if (!graph.hasNode(node.name()) || graph.node(node.name()) != node) {
+      throw new GraphException(node.kind() + " '" + node.name() + "' is not a node of this session's graph");
+    }
+  }
+
+  protected final void requireGradient(Node node) {
+    requireOwn(node);
+    if (!graph.needsGradient(node)) {
+      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path from a parameter to the loss");
+    }
+  }
+
+  protected final void checkParamValues(Param param, float[] values) {
+    requireOwn(param);
+    if (values.length != param.shape().exampleSize()) {
+      throw new GraphException("param '" + param.name() + "': " + values.length + " values given, shape "
+          + param.shape() + " holds " + param.shape().exampleSize());
+    }
+  }
+
+  /** Copies a validated batch of {@code n} examples into the input's buffer. */
+  protected abstract void upload(Input input, float[] data, int n);
+
+  /** Allocates the optimizer's state, zeroed. */
+  protected abstract void installOptimizer(Optimizer optimizer);
+}

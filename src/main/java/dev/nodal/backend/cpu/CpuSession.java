@@ -1,0 +1,143 @@
+package dev.nodal.backend.cpu;
+
+import dev.nodal.backend.SessionBase;
+import dev.nodal.graph.Apply;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.train.Optimizer;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A graph compiled for the CPU: one value array per node and one gradient array per node that
+ * needs it, each sized for the largest batch. Tensor views are rebuilt only when the batch size
+ * changes.
+ */
+final class CpuSession extends SessionBase {
+  private final List<Node> nodes;
+  private final float[][] values;
+  private final float[][] grads;
+  private final int[][] inputIds;
+  private float[][][] optimizerState;
+  private CpuTensor[] valueViews;
+  private CpuTensor[] gradViews;
+  private CpuTensor[][] inputViews;
+  private CpuTensor[][] inputGradViews;
+  private int viewBatch = -1;
+
+  CpuSession(Graph graph, int maxBatch) {
+    super(graph, maxBatch);
+    nodes = graph.nodes();
+    int n = nodes.size();
+    values = new float[n][];
+    grads = new float[n][];
+    inputIds = new int[n][];
+    for (Node node : nodes) {
+      int id = node.id();
+      values[id] = node instanceof Param p ? p.initialValues() : new float[node.shape().size(maxBatch)];
+      if (graph.needsGradient(node)) grads[id] = new float[node.shape().size(maxBatch)];
+      inputIds[id] = node.inputs().stream().mapToInt(Node::id).toArray();
+    }
+    stats.buffersAllocated = n;
+  }
+
+  @Override
+  protected void upload(Input input, float[] data, int n) {
+    System.arraycopy(data, 0, values[input.id()], 0, data.length);
+  }
+
+  private void ensureViews(int batch) {
+    if (batch == viewBatch) return;
+    int n = nodes.size();
+    valueViews = new CpuTensor[n];
+    gradViews = new CpuTensor[n];
+    for (Node node : nodes) {
+      var shape = node.shape().resolve(batch);
+      valueViews[node.id()] = new CpuTensor(values[node.id()], shape);
+      if (grads[node.id()] != null) gradViews[node.id()] = new CpuTensor(grads[node.id()], shape);
+    }
+    inputViews = new CpuTensor[n][];
+    inputGradViews = new CpuTensor[n][];
+    for (int id = 0; id < n; id++) {
+      inputViews[id] = gather(valueViews, id);
+      inputGradViews[id] = gather(gradViews, id);
+    }
+    viewBatch = batch;
+  }
+
+  @Override
+  public void forward() {
+    ensureViews(checkedBatch());
+    for (Node node : nodes) {
+      if (node instanceof Apply a) a.op().forward(inputViews[node.id()], valueViews[node.id()]);
+    }
+  }
+
+  @Override
+  public void backward() {
+    requireLoss();
+    ensureViews(checkedBatch());
+    for (CpuTensor g : gradViews) if (g != null) g.fill(0f);
+    gradViews[graph.loss().id()].data[0] = 1f;
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      if (gradViews[i] != null && nodes.get(i) instanceof Apply a) {
+        a.op().backward(inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
+      }
+    }
+  }
+
+  private CpuTensor[] gather(CpuTensor[] views, int id) {
+    int[] ids = inputIds[id];
+    CpuTensor[] out = new CpuTensor[ids.length];
+    for (int k = 0; k < ids.length; k++) out[k] = views[ids[k]];
+    return out;
+  }
+
+  @Override
+  protected void installOptimizer(Optimizer opt) {
+    List<Param> params = graph.params();
+    optimizerState = new float[params.size()][opt.stateSlots()][];
+    for (int i = 0; i < params.size(); i++) {
+      for (int s = 0; s < opt.stateSlots(); s++) optimizerState[i][s] = new float[params.get(i).shape().exampleSize()];
+    }
+  }
+
+  @Override
+  public void update() {
+    requireOptimizer();
+    List<Param> params = graph.params();
+    for (int i = 0; i < params.size(); i++) {
+      Param p = params.get(i);
+      optimizer.update(values[p.id()], grads[p.id()], optimizerState[i], p.shape().exampleSize());
+    }
+  }
+
+  @Override
+  public float loss() {
+    requireLoss();
+    return values[graph.loss().id()][0];
+  }
+
+  @Override
+  public float[] value(Node node) {
+    requireOwn(node);
+    return Arrays.copyOf(values[node.id()], node.shape().size(batch()));
+  }
+
+  @Override
+  public float[] gradient(Node node) {
+    requireGradient(node);
+    return Arrays.copyOf(grads[node.id()], node.shape().size(batch()));
+  }
+
+  @Override
+  public void setParam(Param param, float[] v) {
+    checkParamValues(param, v);
+    System.arraycopy(v, 0, values[param.id()], 0, v.length);
+  }
+
+  @Override
+  public void close() {}
+}

@@ -1,0 +1,106 @@
+package dev.nodal.graph;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An immutable, checked graph: its nodes in topological order (a node's inputs come before it),
+ * the loss if it has one, and which nodes need a gradient. Made by {@link GraphBuilder#build}.
+ */
+public final class Graph {
+  private final List<Node> nodes;
+  private final Map<String, Node> byName = new LinkedHashMap<>();
+  private final Node loss;
+  private final List<Input> inputs = new ArrayList<>();
+  private final List<Param> params = new ArrayList<>();
+  private final boolean[] needsGradient;
+
+  Graph(List<Node> order, Node loss) {
+    this.nodes = List.copyOf(order);
+    this.loss = loss;
+    for (Node n : nodes) {
+      byName.put(n.name(), n);
+      if (n instanceof Input in) inputs.add(in);
+      if (n instanceof Param p) params.add(p);
+    }
+    this.needsGradient = loss == null ? new boolean[nodes.size()] : gradientNodes();
+  }
+
+  /**
+   * A node needs a gradient when it lies on a path from a parameter to the loss: it feeds the
+   * loss, and a parameter feeds it. Every other node is skipped by backward. Also rejects
+   * parameters that cannot reach the loss.
+   */
+  private boolean[] gradientNodes() {
+    int n = nodes.size();
+    boolean[] reachesLoss = new boolean[n];
+    reachesLoss[loss.id] = true;
+    for (int i = n - 1; i >= 0; i--) {
+      if (!reachesLoss[i]) continue;
+      for (Node in : nodes.get(i).inputs()) reachesLoss[in.id] = true;
+    }
+    List<String> dead = new ArrayList<>();
+    for (Param p : params) if (!reachesLoss[p.id]) dead.add("'" + p.name() + "'");
+    if (!dead.isEmpty()) {
+      throw new GraphException("param " + String.join(", ", dead) + " never reaches the loss '" + loss.name()
+          + "': it would never be trained; connect it or remove it");
+    }
+    boolean[] fromParam = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      Node node = nodes.get(i);
+      if (node instanceof Param) fromParam[i] = true;
+      for (Node in : node.inputs()) fromParam[i] |= fromParam[in.id];
+    }
+    boolean[] needs = new boolean[n];
+    for (int i = 0; i < n; i++) needs[i] = reachesLoss[i] && fromParam[i];
+    return needs;
+  }
+
+  /** Every node, each after its inputs. */
+  public List<Node> nodes() {
+    return nodes;
+  }
+
+  public int size() {
+    return nodes.size();
+  }
+
+  /** The node of that name; throws naming the graph's nodes if there is none. */
+  public Node node(String name) {
+    Node n = byName.get(name);
+    if (n == null) throw new GraphException("no node named '" + name + "' in this graph");
+    return n;
+  }
+
+  public boolean hasNode(String name) {
+    return byName.containsKey(name);
+  }
+
+  /** The scalar loss, or null for an inference-only graph. */
+  public Node loss() {
+    return loss;
+  }
+
+  public List<Input> inputs() {
+    return Collections.unmodifiableList(inputs);
+  }
+
+  public List<Param> params() {
+    return Collections.unmodifiableList(params);
+  }
+
+  /** True when backward computes this node's gradient (see {@link #gradientNodes}). */
+  public boolean needsGradient(Node n) {
+    return needsGradient[n.id];
+  }
+
+  /** Elements of every parameter together. */
+  public long parameterCount() {
+    long c = 0;
+    for (Param p : params) c += p.shape().exampleSize();
+    return c;
+  }
+}

@@ -1,0 +1,207 @@
+package dev.nodal.graph;
+
+import dev.nodal.ops.Op;
+import dev.nodal.ops.ShapeContext;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Creates the nodes of one graph and checks them when {@link #build} is called. Inputs of a
+ * function node are given as nodes of this builder or by name; names may refer to nodes created
+ * later, which is how a graph read from a file is assembled (and how a cycle can arise, which
+ * {@link #build} reports with its path).
+ *
+ * <p>Parameter seeds derive from the builder's seed and the parameter's name, so the same
+ * description gives the same initial weights on every machine. A builder builds one graph; it
+ * cannot be used after {@link #build}.
+ */
+public final class GraphBuilder {
+  private final long seed;
+  private final Map<String, Node> byName = new LinkedHashMap<>();
+  private final Map<String, Integer> autoNames = new HashMap<>();
+  private boolean built;
+
+  public GraphBuilder(long seed) {
+    this.seed = seed;
+  }
+
+  public GraphBuilder() {
+    this(0L);
+  }
+
+  /** A batch of examples, each of the given dimensions: shape {@code [N, exampleDims...]}. */
+  public Input input(String name, int... exampleDims) {
+    return add(new Input(this, name, Shape.batchOf(exampleDims), 0));
+  }
+
+  /** A batch of integer class indices in {@code [0, classes)}: shape {@code [N]}. */
+  public Input labels(String name, int classes) {
+    if (classes < 1) throw new IllegalArgumentException("labels '" + name + "': classes must be >= 1, got " + classes);
+    return add(new Input(this, name, Shape.batchOf(), classes));
+  }
+
+  /** A trainable tensor of the given dimensions (no batch dimension). */
+  public Param param(String name, Init init, int... dims) {
+    Shape shape = Shape.of(dims);
+    if (shape.hasBatch()) throw new IllegalArgumentException("param '" + name + "': a parameter has no batch dimension");
+    long paramSeed = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * name.hashCode())).nextLong();
+    return add(new Param(this, name, shape, init, paramSeed));
+  }
+
+  /**
+   * Applies {@code op} to nodes of this builder. Arity and shapes are checked at once, so the
+   * returned node's shape is known.
+   */
+  public Apply apply(Op op, String name, Node... inputs) {
+    String[] names = new String[inputs.length];
+    for (int i = 0; i < inputs.length; i++) {
+      Node in = inputs[i];
+      if (in == null) throw new GraphException(op.kind() + " '" + name + "': input " + i + " is null");
+      if (in.owner() != this) {
+        throw new GraphException(op.kind() + " '" + name + "': input '" + in.name()
+            + "' belongs to another graph; build each graph from its own nodes");
+      }
+      names[i] = in.name();
+    }
+    Apply a = new Apply(this, name, op, Arrays.asList(names));
+    a.inputs = checkArity(a, List.of(inputs));
+    a.shape = inferShape(a);
+    return add(a);
+  }
+
+  /** Applies {@code op} to nodes named here; the names may be defined later. */
+  public Apply apply(Op op, String name, String... inputNames) {
+    return add(new Apply(this, name, op, Arrays.asList(inputNames)));
+  }
+
+  /** Applies {@code op} under a generated name such as {@code relu_2}. */
+  public Apply apply(Op op, Node... inputs) {
+    String base = op.kind();
+    String name;
+    do {
+      int k = autoNames.merge(base, 1, Integer::sum);
+      name = base + "_" + k;
+    } while (byName.containsKey(name));
+    return apply(op, name, inputs);
+  }
+
+  /** The node of that name, or null. */
+  public Node node(String name) {
+    return byName.get(name);
+  }
+
+  /** Builds a graph with no loss, for inference only. */
+  public Graph build() {
+    return build(null);
+  }
+
+  /**
+   * Checks every node and returns the immutable graph. The loss, if given, must be a scalar, and
+   * every parameter must reach it: a parameter that cannot is an error (it would never train,
+   * which is almost always a wiring mistake), named in the message.
+   */
+  public Graph build(Node loss) {
+    checkOpen();
+    built = true;
+    if (loss != null && loss.owner() != this) throw new GraphException("loss '" + loss.name() + "' belongs to another graph");
+    resolveInputs();
+    List<Node> order = topologicalOrder();
+    for (int i = 0; i < order.size(); i++) order.get(i).id = i;
+    for (Node n : order) {
+      if (n instanceof Apply a && a.shape == null) a.shape = inferShape(a);
+    }
+    if (loss != null && !loss.shape().isScalar()) {
+      throw new GraphException("loss '" + loss.name() + "' must be a scalar, has shape " + loss.shape());
+    }
+    return new Graph(order, loss);
+  }
+
+  private <T extends Node> T add(T node) {
+    checkOpen();
+    String name = node.name();
+    if (name == null || name.isBlank()) throw new GraphException(node.kind() + ": a node needs a non-empty name");
+    if (byName.containsKey(name)) {
+      throw new GraphException(node.kind() + " '" + name + "': the name is already used by " + byName.get(name));
+    }
+    byName.put(name, node);
+    return node;
+  }
+
+  private void checkOpen() {
+    if (built) throw new IllegalStateException("this GraphBuilder has already built its graph; start a new one");
+  }
+
+  /** Binds the inputs of nodes that were given by name. */
+  private void resolveInputs() {
+    for (Node n : byName.values()) {
+      if (!(n instanceof Apply a) || a.inputs != null) continue;
+      List<Node> inputs = new ArrayList<>(a.inputNames.size());
+      for (String in : a.inputNames) {
+        Node found = byName.get(in);
+        if (found == null) throw new GraphException(a.kind() + " '" + a.name() + "': input '" + in + "' is not a node of this graph");
+        inputs.add(found);
+      }
+      a.inputs = checkArity(a, inputs);
+    }
+  }
+
+  private static List<Node> checkArity(Apply a, List<Node> inputs) {
+    List<String> roles = a.op().inputRoles();
+    if (inputs.size() != roles.size()) {
+      throw new GraphException(a.kind() + " '" + a.name() + "': expects " + roles.size() + " inputs "
+          + roles + ", got " + inputs.size() + " " + a.inputNames);
+    }
+    return List.copyOf(inputs);
+  }
+
+  /** Depth-first post-order over inputs, with an explicit stack: deep graphs cannot overflow. */
+  private List<Node> topologicalOrder() {
+    List<Node> order = new ArrayList<>(byName.size());
+    Map<Node, Integer> state = new HashMap<>(); // absent: unvisited, 1: on the stack, 2: done
+    Node[] stack = new Node[byName.size()];
+    int[] next = new int[byName.size()];
+    for (Node root : byName.values()) {
+      if (state.containsKey(root)) continue;
+      int top = 0;
+      stack[0] = root;
+      next[0] = 0;
+      state.put(root, 1);
+      while (top >= 0) {
+        Node u = stack[top];
+        List<Node> ins = u.inputs();
+        if (next[top] < ins.size()) {
+          Node v = ins.get(next[top]++);
+          Integer s = state.get(v);
+          if (s == null) {
+            stack[++top] = v;
+            next[top] = 0;
+            state.put(v, 1);
+          } else if (s == 1) {
+            throw new GraphException("cycle: " + cyclePath(stack, top, v));
+          }
+        } else {
+          state.put(u, 2);
+          order.add(u);
+          top--;
+        }
+      }
+    }
+    return order;
+  }
+
+  /** The cycle through {@code v}, in the direction data flows: {@code v -> ... -> v}. */
+  private static String cyclePath(Node[] stack, int top, Node v) {
+    StringBuilder sb = new StringBuilder("'" + v.name() + "'");
+    for (int i = top; i >= 0 && stack[i] != v; i--) sb.append(" -> '").append(stack[i].name()).append('\'');
+    return sb.append(" -> '").append(v.name()).append('\'').toString();
+  }
+
+  private static Shape inferShape(Apply a) {
+    return a.op().inferShape(new ShapeContext(a.kind(), a.name(), a.inputs()));
+  }
+}

@@ -1,0 +1,62 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.Blas;
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/**
+ * Elementwise sum {@code z = a + b}. Either both shapes are equal, or b has no batch dimension and
+ * equals the trailing dimensions of a; then b is added to every row of a (bias broadcast) and its
+ * gradient is the sum of dz over those rows.
+ */
+public final class Add implements Op {
+  @Override
+  public String kind() {
+    return "add";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("a", "b");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    Shape a = c.in(0), b = c.in(1);
+    if (a.equals(b)) return a;
+    if (!b.hasBatch() && a.endsWith(b)) return a;
+    throw c.error("cannot add '%s' %s and '%s' %s: shapes must be equal, or the second must match "
+        + "the trailing dimensions of the first", c.name(0), a, c.name(1), b);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    float[] a = in[0].data, b = in[1].data, z = out.data;
+    int n = out.size(), m = in[1].size();
+    if (m == n) {
+      for (int i = 0; i < n; i++) z[i] = a[i] + b[i];
+    } else {
+      System.arraycopy(a, 0, z, 0, n);
+      Blas.addRowVector(z, n / m, m, b);
+    }
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    float[] dz = dOut.data;
+    int n = out.size(), m = in[1].size();
+    if (dIn[0] != null) {
+      float[] da = dIn[0].data;
+      for (int i = 0; i < n; i++) da[i] += dz[i];
+    }
+    if (dIn[1] != null) {
+      if (m == n) {
+        float[] db = dIn[1].data;
+        for (int i = 0; i < n; i++) db[i] += dz[i];
+      } else {
+        Blas.addColumnSums(dz, n / m, m, dIn[1].data);
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.Blas;
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/**
+ * Matrix product {@code C = A·B}: A is M×K (M may be the batch), B is K×N, C is M×N. Backward:
+ * {@code dA += dC·Bᵀ}, {@code dB += Aᵀ·dC}.
+ */
+public final class MatMul implements Op {
+  @Override
+  public String kind() {
+    return "matmul";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("a", "b");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 2, "a matrix");
+    c.requireRank(1, 2, "a matrix");
+    if (c.in(1).hasBatch()) throw c.error("right operand '%s' must not have a batch dimension", c.name(1));
+    if (c.in(0).dim(1) != c.in(1).dim(0)) {
+      throw c.error("'%s' %s has %d columns, '%s' %s has %d rows", c.name(0), c.in(0), c.in(0).dim(1),
+          c.name(1), c.in(1), c.in(1).dim(0));
+    }
+    return Shape.of(c.in(0).dim(0), c.in(1).dim(1));
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int m = in[0].dim(0), k = in[0].dim(1), n = in[1].dim(1);
+    Blas.gemm(false, false, m, n, k, 1f, in[0].data, in[1].data, 0f, out.data);
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    int m = in[0].dim(0), k = in[0].dim(1), n = in[1].dim(1);
+    if (dIn[0] != null) Blas.gemm(false, true, m, k, n, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
+    if (dIn[1] != null) Blas.gemm(true, false, k, n, m, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
+  }
+}

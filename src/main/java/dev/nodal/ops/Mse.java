@@ -1,0 +1,57 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/**
+ * Mean squared error {@code L = (1/M) Σ (p − t)²} over all M elements of two tensors of one shape.
+ * Output: a scalar. Backward: {@code dp += dL·2(p − t)/M}, {@code dt −= the same}.
+ */
+public final class Mse implements Op {
+  @Override
+  public String kind() {
+    return "mse";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("prediction", "target");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    if (!c.in(0).equals(c.in(1))) {
+      throw c.error("prediction '%s' %s and target '%s' %s must have the same shape",
+          c.name(0), c.in(0), c.name(1), c.in(1));
+    }
+    return Shape.scalar();
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    float[] p = in[0].data, t = in[1].data;
+    int m = in[0].size();
+    double sum = 0;
+    for (int i = 0; i < m; i++) {
+      double d = p[i] - t[i];
+      sum += d * d;
+    }
+    out.data[0] = (float) (sum / m);
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    float[] p = in[0].data, t = in[1].data;
+    int m = in[0].size();
+    float k = 2f * dOut.data[0] / m;
+    if (dIn[0] != null) {
+      float[] dp = dIn[0].data;
+      for (int i = 0; i < m; i++) dp[i] += k * (p[i] - t[i]);
+    }
+    if (dIn[1] != null) {
+      float[] dt = dIn[1].data;
+      for (int i = 0; i < m; i++) dt[i] -= k * (p[i] - t[i]);
+    }
+  }
+}

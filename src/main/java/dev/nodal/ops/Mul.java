@@ -1,0 +1,46 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/** Elementwise product {@code z = a ⊙ b} of two tensors of one shape; {@code da += dz⊙b, db += dz⊙a}. */
+public final class Mul implements Op {
+  @Override
+  public String kind() {
+    return "mul";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("a", "b");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    if (!c.in(0).equals(c.in(1))) {
+      throw c.error("'%s' %s and '%s' %s must have the same shape", c.name(0), c.in(0), c.name(1), c.in(1));
+    }
+    return c.in(0);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    float[] a = in[0].data, b = in[1].data, z = out.data;
+    for (int i = 0, n = out.size(); i < n; i++) z[i] = a[i] * b[i];
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    float[] a = in[0].data, b = in[1].data, dz = dOut.data;
+    int n = out.size();
+    if (dIn[0] != null) {
+      float[] da = dIn[0].data;
+      for (int i = 0; i < n; i++) da[i] += dz[i] * b[i];
+    }
+    if (dIn[1] != null) {
+      float[] db = dIn[1].data;
+      for (int i = 0; i < n; i++) db[i] += dz[i] * a[i];
+    }
+  }
+}

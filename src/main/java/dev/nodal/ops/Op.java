@@ -1,0 +1,45 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A stateless function node type: {@code z = f(x1 … xn)}.
+ *
+ * <p>Set-up follows a fixed sequence when a graph is built: the builder checks the arity against
+ * {@link #inputRoles()}, then calls {@link #inferShape} once. At run time a backend calls the
+ * op's own code: {@link #forward}/{@link #backward} on the CPU, and the kernels named by the op on
+ * an OpenCL device. Backends never dispatch on the op's class.
+ *
+ * <p>Backward contract: given the inputs, the output and {@code dL/dz}, the op <em>adds</em>
+ * {@code dL/dxi} into every {@code dIn[i]} that is not null. A null entry means that input needs
+ * no gradient. Adding (never overwriting) is what sums gradients at fan-out and weight sharing.
+ */
+public interface Op {
+
+  /** Node type name used in messages and files, for example {@code "dense"}. */
+  String kind();
+
+  /** One short name per input, in order, for example {@code ["x", "W", "b"]}. */
+  List<String> inputRoles();
+
+  /** Hyper-parameters, for display and for the graph file; empty when the op has none. */
+  default Map<String, Object> attributes() {
+    return Map.of();
+  }
+
+  /**
+   * Checks the input shapes and returns the output shape; a batch dimension stays
+   * {@link Shape#BATCH}. Errors come from {@link ShapeContext#error} so that they name the node
+   * and its inputs.
+   */
+  Shape inferShape(ShapeContext c);
+
+  /** Computes {@code out} from {@code in}; every tensor has its batch dimension resolved. */
+  void forward(CpuTensor[] in, CpuTensor out);
+
+  /** Adds {@code dL/d in[i]} into {@code dIn[i]} for every non-null {@code dIn[i]}. */
+  void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn);
+}

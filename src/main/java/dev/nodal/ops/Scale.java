@@ -1,0 +1,52 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+import java.util.Map;
+
+/** Multiplication by a constant, {@code z = c·x}; used to weight losses. {@code dx += c·dz}. */
+public final class Scale implements Op {
+  private final float factor;
+
+  public Scale(float factor) {
+    if (!Float.isFinite(factor)) throw new IllegalArgumentException("scale factor must be finite, got " + factor);
+    this.factor = factor;
+  }
+
+  public float factor() {
+    return factor;
+  }
+
+  @Override
+  public String kind() {
+    return "scale";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x");
+  }
+
+  @Override
+  public Map<String, Object> attributes() {
+    return Map.of("factor", factor);
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    return c.in(0);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    float[] x = in[0].data, z = out.data;
+    for (int i = 0, n = out.size(); i < n; i++) z[i] = factor * x[i];
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    float[] dx = dIn[0].data, dz = dOut.data;
+    for (int i = 0, n = out.size(); i < n; i++) dx[i] += factor * dz[i];
+  }
+}

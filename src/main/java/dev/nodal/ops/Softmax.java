@@ -1,0 +1,60 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/**
+ * Row-wise softmax of an N×C matrix, for inference ({@link SoftmaxCrossEntropy} is the fused,
+ * stable training loss). Subtracts the row maximum before exponentiating. Backward:
+ * {@code dx += z ⊙ (dz − Σ_j dz_j·z_j)} per row.
+ */
+public final class Softmax implements Op {
+  @Override
+  public String kind() {
+    return "softmax";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 2, "a batch of score rows");
+    return c.in(0);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    for (int r = 0; r < rows; r++) softmaxRow(in[0].data, out.data, r * cols, cols);
+  }
+
+  /** Writes softmax of {@code x[off .. off+cols)} into {@code z} at the same offset. */
+  static void softmaxRow(float[] x, float[] z, int off, int cols) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
+    double sum = 0;
+    for (int j = 0; j < cols; j++) {
+      float e = (float) Math.exp(x[off + j] - max);
+      z[off + j] = e;
+      sum += e;
+    }
+    float inv = (float) (1.0 / sum);
+    for (int j = 0; j < cols; j++) z[off + j] *= inv;
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    int rows = out.dim(0), cols = out.dim(1);
+    float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
+    for (int r = 0; r < rows; r++) {
+      int off = r * cols;
+      double dot = 0;
+      for (int j = 0; j < cols; j++) dot += dz[off + j] * z[off + j];
+      for (int j = 0; j < cols; j++) dx[off + j] += z[off + j] * (dz[off + j] - (float) dot);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package dev.nodal.ops;
+
+import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.graph.Shape;
+import java.util.List;
+
+/**
+ * Softmax followed by cross-entropy against integer class labels, fused:
+ * {@code L = (1/N) Σ_n [logsumexp(x_n) − x_n[y_n]]}, computed through log-sum-exp so that large
+ * scores do not overflow. Inputs: logits N×C and labels N (a labels input holding class indices).
+ * Output: a scalar. Backward: {@code dx_n += dL · (softmax(x_n) − onehot(y_n)) / N}, where dL is
+ * the incoming gradient, so the loss also works inside a larger expression. Labels get no
+ * gradient.
+ */
+public final class SoftmaxCrossEntropy implements Op {
+  @Override
+  public String kind() {
+    return "softmax_cross_entropy";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("logits", "labels");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 2, "a batch of logit rows");
+    c.requireRank(1, 1, "a vector of class indices");
+    if (!c.isLabels(1)) {
+      throw c.error("labels '%s' must be a labels input (GraphBuilder.labels), not a %s",
+          c.name(1), c.node(1).kind());
+    }
+    if (c.in(0).dim(0) != c.in(1).dim(0)) {
+      throw c.error("logits '%s' %s and labels '%s' %s have different batch sizes",
+          c.name(0), c.in(0), c.name(1), c.in(1));
+    }
+    int classes = c.in(0).dim(1);
+    int labelClasses = ((dev.nodal.graph.Input) c.node(1)).classes();
+    if (labelClasses != classes) {
+      throw c.error("logits '%s' have %d classes, labels '%s' declare %d", c.name(0), classes, c.name(1), labelClasses);
+    }
+    return Shape.scalar();
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] x = in[0].data, y = in[1].data;
+    double total = 0;
+    for (int r = 0; r < rows; r++) {
+      int off = r * cols;
+      float max = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
+      double sum = 0;
+      for (int j = 0; j < cols; j++) sum += Math.exp(x[off + j] - max);
+      total += max + Math.log(sum) - x[off + (int) y[r]];
+    }
+    out.data[0] = (float) (total / rows);
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    if (dIn[0] == null) return;
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;
+    float scale = dOut.data[0] / rows;
+    for (int r = 0; r < rows; r++) {
+      int off = r * cols;
+      float max = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
+      double sum = 0;
+      for (int j = 0; j < cols; j++) sum += Math.exp(x[off + j] - max);
+      float inv = (float) (1.0 / sum);
+      int label = (int) y[r];
+      for (int j = 0; j < cols; j++) {
+        float p = (float) Math.exp(x[off + j] - max) * inv;
+        dx[off + j] += scale * (j == label ? p - 1f : p);
+      }
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package dev.nodal.graph;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.ops.Add;
+import dev.nodal.ops.Dense;
+import dev.nodal.ops.MatMul;
+import dev.nodal.ops.Relu;
+import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.ops.Tanh;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Build-time validation: every error names the nodes involved. */
+class GraphBuilderTest {
+
+  private static String fails(Runnable r) {
+    return assertThrows(GraphException.class, r::run).getMessage();
+  }
+
+  @Test
+  void denseShapeMismatchNamesNodeInputAndWeight() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 784);
+    Node h1 = Layers.dense(g, "fc1", x, 256, Init.he());
+    Param w2 = g.param("W2", Init.he(), 300, 10);
+    Param b2 = g.param("b2", Init.zeros(), 10);
+    assertEquals("dense 'fc2': input 'fc1' has 256 features, W2 expects 300",
+        fails(() -> g.apply(new Dense(), "fc2", h1, w2, b2)));
+  }
+
+  @Test
+  void wrongArityNamesTheRoles() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Param w = g.param("W", Init.he(), 3, 2);
+    assertEquals("dense 'fc': expects 3 inputs [x, W, b], got 2 [x, W]", fails(() -> g.apply(new Dense(), "fc", x, w)));
+  }
+
+  @Test
+  void nodeFromAnotherGraphIsRejected() {
+    GraphBuilder a = new GraphBuilder(1);
+    GraphBuilder b = new GraphBuilder(1);
+    Input x = a.input("x", 3);
+    String msg = fails(() -> b.apply(new Relu(), "r", x));
+    assertTrue(msg.contains("relu 'r': input 'x' belongs to another graph"), msg);
+  }
+
+  @Test
+  void cycleIsReportedWithItsPath() {
+    GraphBuilder g = new GraphBuilder(1);
+    g.input("x", 3);
+    g.apply(new Add(), "a", "x", "c");
+    g.apply(new Tanh(), "b", "a");
+    g.apply(new Tanh(), "c", "b");
+    assertEquals("cycle: 'a' -> 'b' -> 'c' -> 'a'", fails(g::build));
+  }
+
+  @Test
+  void shapesOfNodesGivenByNameAreCheckedAtBuild() {
+    GraphBuilder g = new GraphBuilder(1);
+    g.input("x", 3);
+    g.param("W", Init.he(), 4, 2);
+    g.param("b", Init.zeros(), 2);
+    g.apply(new Dense(), "fc", "x", "W", "b");
+    assertEquals("dense 'fc': input 'x' has 3 features, W expects 4", fails(g::build));
+  }
+
+  @Test
+  void unknownInputName() {
+    GraphBuilder g = new GraphBuilder(1);
+    g.apply(new Tanh(), "t", "nope");
+    assertEquals("tanh 't': input 'nope' is not a node of this graph", fails(g::build));
+  }
+
+  @Test
+  void duplicateName() {
+    GraphBuilder g = new GraphBuilder(1);
+    g.input("x", 3);
+    assertTrue(fails(() -> g.input("x", 4)).contains("the name is already used by input 'x'"));
+  }
+
+  @Test
+  void lossMustBeScalar() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Node d = Layers.dense(g, "fc", x, 2, Init.he());
+    assertEquals("loss 'fc' must be a scalar, has shape [N, 2]", fails(() -> g.build(d)));
+  }
+
+  @Test
+  void parameterThatNeverReachesTheLossIsAnError() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Input y = g.labels("y", 2);
+    Node logits = Layers.dense(g, "fc", x, 2, Init.he());
+    Layers.dense(g, "unused", x, 4, Init.he());
+    Node loss = g.apply(new SoftmaxCrossEntropy(), "loss", logits, y);
+    String msg = fails(() -> g.build(loss));
+    assertTrue(msg.startsWith("param 'unused.W', 'unused.b' never reaches the loss 'loss'"), msg);
+  }
+
+  @Test
+  void labelsMustBeALabelsInputWithMatchingClasses() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Input y = g.labels("y", 5);
+    Node logits = Layers.dense(g, "fc", x, 2, Init.he());
+    assertEquals("softmax_cross_entropy 'loss': logits 'fc' have 2 classes, labels 'y' declare 5",
+        fails(() -> g.apply(new SoftmaxCrossEntropy(), "loss", logits, y)));
+  }
+
+  @Test
+  void matmulShapeMismatch() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Param w = g.param("W", Init.he(), 4, 2);
+    assertEquals("matmul 'mm': 'x' [N, 3] has 3 columns, 'W' [4, 2] has 4 rows", fails(() -> g.apply(new MatMul(), "mm", x, w)));
+  }
+
+  @Test
+  void builtGraphIsOrderedAndImmutable() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", 3);
+    Input y = g.labels("y", 2);
+    Node h = g.apply(new Relu(), Layers.dense(g, "fc1", x, 4, Init.he()));
+    Node logits = Layers.dense(g, "fc2", h, 2, Init.he());
+    Node loss = g.apply(new SoftmaxCrossEntropy(), "loss", logits, y);
+    Graph graph = g.build(loss);
+    for (Node n : graph.nodes()) {
+      for (Node in : n.inputs()) assertTrue(in.id() < n.id(), in + " must come before " + n);
+    }
+    assertEquals("relu_1", h.name());
+    assertEquals(Shape.of(Shape.BATCH, 2), logits.shape());
+    assertEquals(4, graph.params().size());
+    assertFalse(graph.needsGradient(x), "data never needs a gradient");
+    assertFalse(graph.needsGradient(y));
+    assertTrue(graph.needsGradient(h));
+    assertThrows(UnsupportedOperationException.class, () -> graph.nodes().add(x));
+    assertThrows(UnsupportedOperationException.class, () -> h.inputs().add(x));
+    assertThrows(IllegalStateException.class, () -> g.input("z", 1));
+    assertEquals(List.of(x, y), graph.inputs());
+  }
+}
