@@ -12,10 +12,15 @@ public interface Backend extends AutoCloseable {
   String name();
 
   /**
-   * Compiles {@code graph} for batches of up to {@code maxBatch} examples: fixes the order, every
-   * shape, every buffer and everything a step needs, so that running a step allocates nothing.
+   * Compiles {@code graph}: fixes the order, every shape, every buffer and everything a step
+   * needs, so that running a step allocates nothing.
    */
-  Session compile(Graph graph, int maxBatch);
+  Session compile(Graph graph, CompileOptions options);
+
+  /** Compiles for batches of up to {@code maxBatch} examples, with default options. */
+  default Session compile(Graph graph, int maxBatch) {
+    return compile(graph, CompileOptions.maxBatch(maxBatch));
+  }
 
   @Override
   void close();

@@ -1,13 +1,89 @@
 package dev.nodal.backend;
 
 import dev.nodal.backend.cpu.CpuBackend;
+import dev.nodal.backend.opencl.DeviceInfo;
+import dev.nodal.backend.opencl.OpenCl;
+import dev.nodal.backend.opencl.OpenClBackend;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Entry point for choosing a backend. */
+/**
+ * Chooses a backend from a device selector:
+ *
+ * <ul>
+ *   <li>{@code auto}: the first OpenCL GPU or accelerator; else the pure-Java CPU backend. When
+ *       OpenCL itself is unusable this is said once, at WARN, with the reason and the fix.
+ *   <li>{@code cpu}: the pure-Java CPU backend.
+ *   <li>{@code opencl}: the first OpenCL device of any type (PoCL's CPU device included).
+ *   <li>{@code opencl:P:D}: device D of platform P, as listed by {@code nodal devices}.
+ * </ul>
+ *
+ * An explicit {@code opencl} selector that cannot be met is an error, never a silent fallback.
+ */
 public final class Backends {
+  private static final Logger log = LoggerFactory.getLogger(Backends.class);
+  private static final Pattern EXACT = Pattern.compile("opencl:(\\d+):(\\d+)");
+  private static boolean warned;
+
   private Backends() {}
 
   /** The pure-Java CPU backend. */
   public static Backend cpu() {
     return new CpuBackend();
+  }
+
+  /** The backend a selector names; see the class comment. */
+  public static Backend open(String selector) {
+    String s = selector == null ? "auto" : selector.trim().toLowerCase();
+    switch (s) {
+      case "cpu":
+        return cpu();
+      case "auto": {
+        OpenCl.Probe probe = OpenCl.probe();
+        if (!probe.usable()) {
+          warnOnce("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: "
+              + probe.fix());
+          return cpu();
+        }
+        for (DeviceInfo d : probe.devices()) {
+          if (d.isGpuOrAccelerator()) return new OpenClBackend(d);
+        }
+        log.info("No OpenCL GPU or accelerator among {}; running on the pure-Java CPU backend "
+            + "(use --device opencl to run on an OpenCL CPU device)", probe.devices());
+        return cpu();
+      }
+      case "opencl": {
+        List<DeviceInfo> devices = usableDevices(selector);
+        return new OpenClBackend(devices.get(0));
+      }
+      default: {
+        Matcher m = EXACT.matcher(s);
+        if (!m.matches()) {
+          throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
+        }
+        int p = Integer.parseInt(m.group(1)), d = Integer.parseInt(m.group(2));
+        for (DeviceInfo info : usableDevices(selector)) {
+          if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info);
+        }
+        throw new IllegalArgumentException("no OpenCL device " + s + "; devices present: " + usableDevices(selector));
+      }
+    }
+  }
+
+  private static List<DeviceInfo> usableDevices(String selector) {
+    OpenCl.Probe probe = OpenCl.probe();
+    if (!probe.usable()) {
+      throw new IllegalStateException("device '" + selector + "' needs OpenCL, which is not usable: " + probe.error()
+          + ". Fix: " + probe.fix());
+    }
+    return probe.devices();
+  }
+
+  private static synchronized void warnOnce(String message) {
+    if (!warned) log.warn(message);
+    warned = true;
   }
 }

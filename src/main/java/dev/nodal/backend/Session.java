@@ -54,10 +54,16 @@ public interface Session extends AutoCloseable {
   /** The loss computed by the last forward. */
   float loss();
 
-  /** A copy of a node's output for the current batch. */
+  /**
+   * A copy of a node's output for the current batch. Only values kept by the
+   * {@link CompileOptions} can be read; others fail, naming the option that keeps them.
+   */
   float[] value(Node node);
 
-  /** A copy of a node's gradient from the last backward; fails for nodes that need none. */
+  /**
+   * A copy of a node's gradient from the last backward. Parameters' gradients are always kept;
+   * others only by the {@link CompileOptions}.
+   */
   float[] gradient(Node node);
 
   /** Replaces a parameter's values (for example from a checkpoint). */

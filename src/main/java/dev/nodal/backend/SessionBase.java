@@ -10,16 +10,18 @@ import dev.nodal.train.Optimizer;
 /** What every backend's session does alike: argument checks and the batch bookkeeping. */
 public abstract class SessionBase implements Session {
   protected final Graph graph;
+  protected final CompileOptions options;
   protected final int maxBatch;
   protected final Stats stats = new Stats();
   protected Optimizer optimizer;
   private int batch;
   private final int[] inputBatch;
 
-  protected SessionBase(Graph graph, int maxBatch) {
-    if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+  protected SessionBase(Graph graph, CompileOptions options) {
     this.graph = graph;
-    this.maxBatch = maxBatch;
+    this.options = options;
+    this.maxBatch = options.maxBatch();
+    for (String name : options.keep()) graph.node(name);
     this.inputBatch = new int[graph.inputs().size()];
   }
 
@@ -106,10 +108,34 @@ public abstract class SessionBase implements Session {
     }
   }
 
+  /** True when the node's value survives a step: see {@link CompileOptions}. */
+  protected final boolean isValueKept(Node node) {
+    return node instanceof Param || node instanceof Input || node == graph.loss() || graph.consumers(node).isEmpty()
+        || options.keepEverything() || options.keep().contains(node.name());
+  }
+
+  /** True when the node's gradient survives a step. */
+  protected final boolean isGradientKept(Node node) {
+    return graph.needsGradient(node)
+        && (node instanceof Param || node == graph.loss() || options.keepEverything() || options.keep().contains(node.name()));
+  }
+
+  protected final void requireValue(Node node) {
+    requireOwn(node);
+    if (!isValueKept(node)) {
+      throw new GraphException(node.kind() + " '" + node.name() + "': its value is not kept after a step (its memory is "
+          + "reused); compile with CompileOptions.keep(\"" + node.name() + "\") or keepAll()");
+    }
+  }
+
   protected final void requireGradient(Node node) {
     requireOwn(node);
     if (!graph.needsGradient(node)) {
       throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path from a parameter to the loss");
+    }
+    if (!isGradientKept(node)) {
+      throw new GraphException(node.kind() + " '" + node.name() + "': its gradient is not kept after a step; compile with "
+          + "CompileOptions.keep(\"" + node.name() + "\") or keepAll()");
     }
   }
 

@@ -17,10 +17,15 @@ public final class Graph {
   private final List<Input> inputs = new ArrayList<>();
   private final List<Param> params = new ArrayList<>();
   private final boolean[] needsGradient;
+  private final List<List<Node>> consumers = new ArrayList<>();
 
   Graph(List<Node> order, Node loss) {
     this.nodes = List.copyOf(order);
     this.loss = loss;
+    for (Node n : nodes) consumers.add(new ArrayList<>());
+    for (Node n : nodes) {
+      for (Node in : n.inputs()) if (!consumers.get(in.id).contains(n)) consumers.get(in.id).add(n);
+    }
     for (Node n : nodes) {
       byName.put(n.name(), n);
       if (n instanceof Input in) inputs.add(in);
@@ -62,6 +67,11 @@ public final class Graph {
   /** Every node, each after its inputs. */
   public List<Node> nodes() {
     return nodes;
+  }
+
+  /** The nodes that take {@code n} as an input, each once, in topological order. */
+  public List<Node> consumers(Node n) {
+    return Collections.unmodifiableList(consumers.get(n.id));
   }
 
   public int size() {

@@ -59,4 +59,22 @@ public final class Add implements Op {
       }
     }
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.outShape().size(0), m = k.inShape(1).size(0);
+    k.launch("add.cl", "add_forward", n, n, m, k.in(0), k.in(1), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.outShape().size(0), m = k.inShape(1).size(0);
+    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", n, n, k.dOut(), k.dIn(0));
+    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", m, n, m, k.dOut(), k.dIn(1));
+  }
+
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].size(0) / in[1].size(0);
+  }
 }

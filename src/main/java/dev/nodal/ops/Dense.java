@@ -54,4 +54,25 @@ public final class Dense implements Op {
     if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
     if (dIn[2] != null) Blas.addColumnSums(dOut.data, n, b, dIn[2].data);
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
+    k.gemm(false, false, n, b, a, 1f, k.in(0), k.in(1), 0f, k.out());
+    k.launch("dense.cl", "dense_forward_bias", n * b, n, b, k.in(2), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
+    if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, k.dOut(), k.in(1), 1f, k.dIn(0));
+    if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), k.dOut(), 1f, k.dIn(1));
+    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", b, n, b, k.dOut(), k.dIn(2));
+  }
+
+  /** Forward sums A products per output; backward sums B (for dX) and N (for dW and db). */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return Math.max(in[0].dim(0), Math.max(in[0].dim(1), in[1].dim(1)));
+  }
 }

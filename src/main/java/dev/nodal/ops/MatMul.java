@@ -44,4 +44,22 @@ public final class MatMul implements Op {
     if (dIn[0] != null) Blas.gemm(false, true, m, k, n, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
     if (dIn[1] != null) Blas.gemm(true, false, k, n, m, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int m = k.inShape(0).dim(0), kk = k.inShape(0).dim(1), n = k.inShape(1).dim(1);
+    k.gemm(false, false, m, n, kk, 1f, k.in(0), k.in(1), 0f, k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int m = k.inShape(0).dim(0), kk = k.inShape(0).dim(1), n = k.inShape(1).dim(1);
+    if (k.dIn(0) != null) k.gemm(false, true, m, kk, n, 1f, k.dOut(), k.in(1), 1f, k.dIn(0));
+    if (k.dIn(1) != null) k.gemm(true, false, kk, n, m, 1f, k.in(0), k.dOut(), 1f, k.dIn(1));
+  }
+
+  @Override
+  public int reductionLength(Shape[] in) {
+    return Math.max(in[0].dim(0), Math.max(in[0].dim(1), in[1].dim(1)));
+  }
 }

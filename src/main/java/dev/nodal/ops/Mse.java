@@ -54,4 +54,22 @@ public final class Mse implements Op {
       for (int i = 0; i < m; i++) dt[i] -= k * (p[i] - t[i]);
     }
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int m = k.inShape(0).size(0);
+    k.launchGroup("mse.cl", "mse_forward", m, k.in(0), k.in(1), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int m = k.inShape(0).size(0);
+    if (k.dIn(0) != null) k.launch("mse.cl", "mse_backward", m, m, 1f, k.in(0), k.in(1), k.dOut(), k.dIn(0));
+    if (k.dIn(1) != null) k.launch("mse.cl", "mse_backward", m, m, -1f, k.in(0), k.in(1), k.dOut(), k.dIn(1));
+  }
+
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].size(0);
+  }
 }

@@ -43,4 +43,17 @@ public final class Mul implements Op {
       for (int i = 0; i < n; i++) db[i] += dz[i] * a[i];
     }
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("mul.cl", "mul_forward", n, n, k.in(0), k.in(1), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", n, n, k.in(1), k.dOut(), k.dIn(0));
+    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", n, n, k.in(0), k.dOut(), k.dIn(1));
+  }
 }

@@ -42,4 +42,18 @@ public interface Op {
 
   /** Adds {@code dL/d in[i]} into {@code dIn[i]} for every non-null {@code dIn[i]}. */
   void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn);
+
+  /** Describes the forward kernels: {@code out} from the inputs. */
+  void forwardKernels(Launcher k);
+
+  /** Describes the backward kernels, which add into every non-null {@code k.dIn(i)}. */
+  void backwardKernels(Launcher k);
+
+  /**
+   * How many products one output element sums (1 for elementwise ops). Parity tolerances grow
+   * with it: see {@code dev.nodal.backend.Parity}.
+   */
+  default int reductionLength(Shape[] inputShapes) {
+    return 1;
+  }
 }

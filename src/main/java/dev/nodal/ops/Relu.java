@@ -32,4 +32,16 @@ public final class Relu implements Op {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) if (x[i] > 0f) dx[i] += dz[i];
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("relu.cl", "relu_forward", n, n, k.in(0), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("relu.cl", "relu_backward", n, n, k.in(0), k.dOut(), k.dIn(0));
+  }
 }

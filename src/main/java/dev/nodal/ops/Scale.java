@@ -49,4 +49,16 @@ public final class Scale implements Op {
     float[] dx = dIn[0].data, dz = dOut.data;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += factor * dz[i];
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("scale.cl", "scale_forward", n, n, factor, k.in(0), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("scale.cl", "scale_backward", n, n, factor, k.dOut(), k.dIn(0));
+  }
 }

@@ -32,4 +32,16 @@ public final class Sigmoid implements Op {
     float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += dz[i] * z[i] * (1f - z[i]);
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("sigmoid.cl", "sigmoid_forward", n, n, k.in(0), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int n = k.outShape().size(0);
+    k.launch("sigmoid.cl", "sigmoid_backward", n, n, k.out(), k.dOut(), k.dIn(0));
+  }
 }

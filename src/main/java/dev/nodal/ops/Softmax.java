@@ -57,4 +57,21 @@ public final class Softmax implements Op {
       for (int j = 0; j < cols; j++) dx[off + j] += z[off + j] * (dz[off + j] - (float) dot);
     }
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
+    k.launch("softmax.cl", "softmax_forward", rows, rows, cols, k.in(0), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
+    k.launch("softmax.cl", "softmax_backward", rows, rows, cols, k.out(), k.dOut(), k.dIn(0));
+  }
+
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].dim(1);
+  }
 }

@@ -79,4 +79,23 @@ public final class SoftmaxCrossEntropy implements Op {
       }
     }
   }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launchGroup("softmax_cross_entropy.cl", "softmax_cross_entropy_forward", rows, cols, k.in(0), k.in(1), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    if (k.dIn(0) == null) return;
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launch("softmax_cross_entropy.cl", "softmax_cross_entropy_backward", rows, rows, cols, k.in(0), k.in(1),
+        k.dOut(), k.dIn(0));
+  }
+
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].size(0);
+  }
 }

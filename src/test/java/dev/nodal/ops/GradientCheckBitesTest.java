@@ -39,6 +39,14 @@ class GradientCheckBitesTest {
       real.forward(in, out);
     }
 
+    public void forwardKernels(Launcher k) {
+      throw new UnsupportedOperationException("CPU only");
+    }
+
+    public void backwardKernels(Launcher k) {
+      throw new UnsupportedOperationException("CPU only");
+    }
+
     public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
       int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
       switch (fault) {

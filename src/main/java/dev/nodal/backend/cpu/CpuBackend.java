@@ -1,6 +1,7 @@
 package dev.nodal.backend.cpu;
 
 import dev.nodal.backend.Backend;
+import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;
 
@@ -12,8 +13,8 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
-  public Session compile(Graph graph, int maxBatch) {
-    return new CpuSession(graph, maxBatch);
+  public Session compile(Graph graph, CompileOptions options) {
+    return new CpuSession(graph, options);
   }
 
   @Override

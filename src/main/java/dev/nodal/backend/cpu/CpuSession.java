@@ -1,5 +1,6 @@
 package dev.nodal.backend.cpu;
 
+import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.SessionBase;
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
@@ -13,7 +14,8 @@ import java.util.List;
 /**
  * A graph compiled for the CPU: one value array per node and one gradient array per node that
  * needs it, each sized for the largest batch. Tensor views are rebuilt only when the batch size
- * changes.
+ * changes. Nothing is shared, but reads follow the same keep rules as on a device, so code
+ * written against the CPU runs unchanged on OpenCL.
  */
 final class CpuSession extends SessionBase {
   private final List<Node> nodes;
@@ -27,8 +29,8 @@ final class CpuSession extends SessionBase {
   private CpuTensor[][] inputGradViews;
   private int viewBatch = -1;
 
-  CpuSession(Graph graph, int maxBatch) {
-    super(graph, maxBatch);
+  CpuSession(Graph graph, CompileOptions options) {
+    super(graph, options);
     nodes = graph.nodes();
     int n = nodes.size();
     values = new float[n][];
@@ -122,7 +124,7 @@ final class CpuSession extends SessionBase {
 
   @Override
   public float[] value(Node node) {
-    requireOwn(node);
+    requireValue(node);
     return Arrays.copyOf(values[node.id()], node.shape().size(batch()));
   }
 

@@ -1,0 +1,14 @@
+#include "common.h"
+
+/* z = max(x, 0) */
+__kernel void relu_forward(const int n, __global const float *x, __global float *z) {
+  const int i = get_global_id(0);
+  if (i < n) z[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* dx += dz where x > 0 */
+__kernel void relu_backward(const int n, __global const float *x, __global const float *dz,
+                            __global float *dx) {
+  const int i = get_global_id(0);
+  if (i < n && x[i] > 0.0f) dx[i] += dz[i];
+}

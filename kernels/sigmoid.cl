@@ -1,0 +1,14 @@
+#include "common.h"
+
+/* z = 1 / (1 + e^-x) */
+__kernel void sigmoid_forward(const int n, __global const float *x, __global float *z) {
+  const int i = get_global_id(0);
+  if (i < n) z[i] = 1.0f / (1.0f + exp(-x[i]));
+}
+
+/* dx += dz * z * (1 - z), from the output z */
+__kernel void sigmoid_backward(const int n, __global const float *z, __global const float *dz,
+                               __global float *dx) {
+  const int i = get_global_id(0);
+  if (i < n) dx[i] += dz[i] * z[i] * (1.0f - z[i]);
+}

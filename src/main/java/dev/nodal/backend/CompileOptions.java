@@ -1,0 +1,33 @@
+package dev.nodal.backend;
+
+import java.util.Set;
+
+/**
+ * How a graph is compiled. {@code maxBatch} sizes every buffer. Buffers whose lifetimes within a
+ * step do not overlap share memory, so only some values and gradients survive a step: those of
+ * parameters, inputs, the loss and nodes that feed nothing, plus any named in {@code keep}, or all
+ * with {@code keepAll} (for debugging and parity runs, at the cost of memory).
+ */
+public record CompileOptions(int maxBatch, boolean keepEverything, Set<String> keep) {
+
+  public CompileOptions {
+    if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
+    keep = Set.copyOf(keep);
+  }
+
+  public static CompileOptions maxBatch(int maxBatch) {
+    return new CompileOptions(maxBatch, false, Set.of());
+  }
+
+  /** Also keeps the values (and gradients, where they exist) of the named nodes. */
+  public CompileOptions keep(String... names) {
+    java.util.Set<String> k = new java.util.HashSet<>(keep);
+    k.addAll(java.util.List.of(names));
+    return new CompileOptions(maxBatch, keepEverything, k);
+  }
+
+  /** Keeps every value and gradient readable after a step. */
+  public CompileOptions keepAll() {
+    return new CompileOptions(maxBatch, true, keep);
+  }
+}

@@ -1,0 +1,143 @@
+package dev.nodal.backend.opencl;
+
+import static org.jocl.CL.*;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.jocl.CL;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_device_id;
+import org.jocl.cl_platform_id;
+
+/** Finds the OpenCL loader, platforms and devices once per process. */
+public final class OpenCl {
+  private OpenCl() {}
+
+  /**
+   * What discovery found.
+   *
+   * @param error null when the loader initialised; otherwise why OpenCL is unusable
+   * @param fix what the user can do about {@code error}, or null
+   */
+  public record Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices) {
+    public boolean usable() {
+      return error == null && !devices.isEmpty();
+    }
+  }
+
+  private static Probe probe;
+
+  /** Discovers every platform and device; never throws. */
+  public static synchronized Probe probe() {
+    if (probe == null) probe = discover();
+    return probe;
+  }
+
+  private static Probe discover() {
+    try {
+      CL.setExceptionsEnabled(true);
+    } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+      return new Probe(null, System.getProperty("nodal.opencl.loader.tried"), "the OpenCL loader could not be loaded: "
+          + e.getMessage(), "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
+          + "plus a driver such as pocl-opencl-icd or the GPU vendor's), or set NODAL_OPENCL_LIBRARY to libOpenCL's path",
+          List.of());
+    }
+    String loader = System.getProperty("nodal.opencl.loader");
+    String tried = System.getProperty("nodal.opencl.loader.tried");
+    List<DeviceInfo> devices = new ArrayList<>();
+    try {
+      int[] count = new int[1];
+      int rc = clGetPlatformIDs(0, null, count);
+      if (rc != CL_SUCCESS || count[0] == 0) return noPlatform(loader, tried);
+      cl_platform_id[] platforms = new cl_platform_id[count[0]];
+      clGetPlatformIDs(platforms.length, platforms, null);
+      for (int p = 0; p < platforms.length; p++) {
+        int[] n = new int[1];
+        try {
+          clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, null, n);
+        } catch (org.jocl.CLException e) {
+          continue; // CL_DEVICE_NOT_FOUND: a platform without devices
+        }
+        cl_device_id[] ids = new cl_device_id[n[0]];
+        clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, ids.length, ids, null);
+        for (int d = 0; d < ids.length; d++) devices.add(describe(p, d, platforms[p], ids[d]));
+      }
+    } catch (org.jocl.CLException e) {
+      if (e.getStatus() == CL_PLATFORM_NOT_FOUND_KHR) return noPlatform(loader, tried);
+      return new Probe(loader, tried, "OpenCL discovery failed: " + e.getMessage(),
+          "run native-check/native-check for details", List.of());
+    }
+    if (devices.isEmpty()) {
+      return new Probe(loader, tried, "OpenCL platforms exist but expose no device",
+          "check that the driver supports this hardware; run native-check/native-check", List.of());
+    }
+    return new Probe(loader, tried, null, null, List.copyOf(devices));
+  }
+
+  private static Probe noPlatform(String loader, String tried) {
+    return new Probe(loader, tried, "the OpenCL loader (" + loader + ") found no platform: no driver (ICD) is registered",
+        "install a driver (Debian/Ubuntu: apt-get install pocl-opencl-icd for the CPU, or the GPU vendor's OpenCL "
+            + "package) so that /etc/OpenCL/vendors lists it, or point OCL_ICD_VENDORS at a folder of .icd files; "
+            + "run native-check/native-check for details", List.of());
+  }
+
+  private static DeviceInfo describe(int p, int d, cl_platform_id platform, cl_device_id id) {
+    long type = longInfo(id, CL_DEVICE_TYPE);
+    List<String> types = new ArrayList<>();
+    if ((type & CL_DEVICE_TYPE_GPU) != 0) types.add("GPU");
+    if ((type & CL_DEVICE_TYPE_CPU) != 0) types.add("CPU");
+    if ((type & CL_DEVICE_TYPE_ACCELERATOR) != 0) types.add("ACCELERATOR");
+    if (types.isEmpty()) types.add("OTHER");
+    String extensions = deviceString(id, CL_DEVICE_EXTENSIONS);
+    return new DeviceInfo(p, d, platform, id,
+        platformString(platform, CL_PLATFORM_NAME), platformString(platform, CL_PLATFORM_VERSION),
+        deviceString(id, CL_DEVICE_NAME), deviceString(id, CL_DEVICE_VENDOR), String.join("+", types),
+        deviceString(id, CL_DEVICE_VERSION), deviceString(id, CL_DRIVER_VERSION),
+        deviceString(id, CL_DEVICE_OPENCL_C_VERSION), (int) intInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS),
+        longInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE), longInfo(id, CL_DEVICE_LOCAL_MEM_SIZE),
+        longInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE), sizeInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE),
+        extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"));
+  }
+
+  static String deviceString(cl_device_id id, int param) {
+    long[] size = new long[1];
+    clGetDeviceInfo(id, param, 0, null, size);
+    byte[] buf = new byte[(int) size[0]];
+    clGetDeviceInfo(id, param, buf.length, Pointer.to(buf), null);
+    return cString(buf);
+  }
+
+  private static String platformString(cl_platform_id id, int param) {
+    long[] size = new long[1];
+    clGetPlatformInfo(id, param, 0, null, size);
+    byte[] buf = new byte[(int) size[0]];
+    clGetPlatformInfo(id, param, buf.length, Pointer.to(buf), null);
+    return cString(buf);
+  }
+
+  private static String cString(byte[] buf) {
+    int len = 0;
+    while (len < buf.length && buf[len] != 0) len++;
+    return new String(buf, 0, len, StandardCharsets.UTF_8).trim();
+  }
+
+  private static long longInfo(cl_device_id id, int param) {
+    long[] v = new long[1];
+    clGetDeviceInfo(id, param, Sizeof.cl_ulong, Pointer.to(v), null);
+    return v[0];
+  }
+
+  private static long intInfo(cl_device_id id, int param) {
+    int[] v = new int[1];
+    clGetDeviceInfo(id, param, Sizeof.cl_uint, Pointer.to(v), null);
+    return v[0] & 0xffffffffL;
+  }
+
+  private static long sizeInfo(cl_device_id id, int param) {
+    long[] v = new long[1];
+    clGetDeviceInfo(id, param, Sizeof.size_t, Pointer.to(v), null);
+    return v[0];
+  }
+}

@@ -1,0 +1,61 @@
+package dev.nodal.backend.opencl;
+
+import static org.jocl.CL.*;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.CompileOptions;
+import dev.nodal.backend.Session;
+import dev.nodal.backend.Stats;
+import dev.nodal.graph.Graph;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
+import org.jocl.cl_device_id;
+
+/**
+ * One OpenCL device: its context, one in-order command queue and the program cache. Sessions
+ * compiled here share the queue; close them before the backend.
+ */
+public final class OpenClBackend implements Backend {
+  final DeviceInfo device;
+  final cl_context context;
+  final cl_command_queue queue;
+  final ProgramCache programs;
+  /** Program builds, counted here because programs are shared by the backend's sessions. */
+  final Stats buildStats = new Stats();
+
+  public OpenClBackend(DeviceInfo device) {
+    this.device = device;
+    cl_context_properties props = new cl_context_properties();
+    props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
+    this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
+    this.queue = clCreateCommandQueue(context, device.device(), 0, null);
+    this.programs = new ProgramCache(context, device, buildStats);
+  }
+
+  public DeviceInfo device() {
+    return device;
+  }
+
+  @Override
+  public String name() {
+    return device.id() + " " + device.name();
+  }
+
+  @Override
+  public Session compile(Graph graph, CompileOptions options) {
+    return new OpenClSession(this, graph, options);
+  }
+
+  /** Program builds so far on this backend (each distinct source and options once). */
+  public long programBuilds() {
+    return buildStats.programBuilds;
+  }
+
+  @Override
+  public void close() {
+    programs.close();
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+  }
+}

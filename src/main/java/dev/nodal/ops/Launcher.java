@@ -1,0 +1,55 @@
+package dev.nodal.ops;
+
+import dev.nodal.graph.Shape;
+
+/**
+ * What an op sees of a device when it describes its kernels: handles to the buffers of its node
+ * and calls that enqueue kernels of {@code kernels/}. The backend records the launches once per
+ * batch size, with every argument fixed, and replays them on each step; an op never touches a
+ * device directly.
+ *
+ * <p>Kernel arguments are passed in the kernel's order: a {@link Buffer}, an {@link Integer}
+ * (OpenCL {@code int}) or a {@link Float} ({@code float}).
+ */
+public interface Launcher {
+
+  /** An opaque handle to a device buffer. */
+  interface Buffer {}
+
+  /** Shape of input {@code i}, batch resolved. */
+  Shape inShape(int i);
+
+  /** Shape of the output, batch resolved. */
+  Shape outShape();
+
+  Buffer in(int i);
+
+  Buffer out();
+
+  /** The gradient of the output (backward only). */
+  Buffer dOut();
+
+  /** The gradient buffer of input {@code i}, or null when that input needs none (backward only). */
+  Buffer dIn(int i);
+
+  /**
+   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code workItems} work-items in one
+   * dimension; the global size is rounded up to the work-group size, so the kernel must ignore
+   * ids at or past its own bound.
+   */
+  void launch(String file, String kernel, int workItems, Object... args);
+
+  /**
+   * Enqueues {@code kernel} as a single work-group whose size is a power of two, for reductions;
+   * a {@code __local float} scratch array of one element per work-item is appended as the last
+   * argument.
+   */
+  void launchGroup(String file, String kernel, Object... args);
+
+  /**
+   * {@code C = alpha·op(A)·op(B) + beta·C} on {@code gemm.cl}, with the conventions of
+   * {@link dev.nodal.backend.cpu.Blas#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
+   */
+  void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
+      float beta, Buffer c);
+}

@@ -1,0 +1,28 @@
+package dev.nodal.testkit;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.Backends;
+import dev.nodal.backend.opencl.OpenCl;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The OpenCL device that tests run on: {@code $NODAL_TEST_DEVICE}, else the first OpenCL device
+ * of any type (PoCL's CPU device in CI). Without a usable OpenCL platform the test is skipped,
+ * unless {@code NODAL_REQUIRE_OPENCL=1}, which turns that into a failure.
+ */
+public final class OpenClTests {
+  private OpenClTests() {}
+
+  public static Backend backend() {
+    OpenCl.Probe probe = OpenCl.probe();
+    if (!probe.usable()) {
+      String why = "OpenCL is not usable: " + probe.error() + ". Fix: " + probe.fix();
+      if ("1".equals(System.getenv("NODAL_REQUIRE_OPENCL"))) fail("NODAL_REQUIRE_OPENCL=1 and " + why);
+      Assumptions.abort(why);
+    }
+    String selector = System.getenv("NODAL_TEST_DEVICE");
+    return Backends.open(selector == null || selector.isBlank() ? "opencl" : selector);
+  }
+}
