@@ -8,7 +8,8 @@ import java.util.List;
  * search: JOCL 2.0.5 tries only {@code libOpenCL.so} on Linux, which exists only where a
  * development package added the symlink. Most machines with just the runtime package have
  * {@code libOpenCL.so.1}. Candidates, in order: {@code $NODAL_OPENCL_LIBRARY}, then the system
- * names, then common absolute paths. The one that loaded is published as the system property
+ * names (the versioned one first, which every loader package provides), then common absolute
+ * paths. The one that loaded is published as the system property
  * {@code nodal.opencl.loader}; every one tried as {@code nodal.opencl.loader.tried}.
  */
 final class LibInitializer {
@@ -40,8 +41,8 @@ final class LibInitializer {
     } else if (os.contains("win")) {
       c.add("OpenCL.dll");
     } else {
-      c.add("libOpenCL.so");
       c.add("libOpenCL.so.1");
+      c.add("libOpenCL.so");
       for (String dir : new String[] {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
           "/usr/lib", "/usr/local/lib", "/opt/rocm/lib", "/usr/local/cuda/lib64"}) {
         c.add(dir + "/libOpenCL.so.1");

@@ -69,6 +69,9 @@ public interface Session extends AutoCloseable {
   /** Replaces a parameter's values (for example from a checkpoint). */
   void setParam(Param param, float[] values);
 
+  /** Waits until all work enqueued so far has finished (for benchmarks; a step never needs it). */
+  void sync();
+
   /** Counters of the work done; see {@link Stats}. */
   Stats stats();
 

@@ -27,7 +27,7 @@ class CpuExecutionTest {
   @Test
   void sharedWeightReceivesTheSumOfBothGradients() {
     Graph g = Models.sharedWeight(3, 4);
-    try (Session s = Backends.cpu().compile(g, 8)) {
+    try (Session s = Backends.cpu().compile(g, CompileOptions.maxBatch(8).keep("h1"))) {
       s.setInput((Input) g.node("x"), Models.uniform(5 * 4, 1));
       s.setInput((Input) g.node("t"), Models.uniform(5 * 4, 2));
       GradientCheck.graph(s, 9).assertPassed("shared weight");
@@ -81,7 +81,7 @@ class CpuExecutionTest {
   @Test
   void scaledSumOfTwoLossesBackpropagates() {
     Graph g = Models.twoLosses(4, 5, 3);
-    try (Session s = Backends.cpu().compile(g, 8)) {
+    try (Session s = Backends.cpu().compile(g, CompileOptions.maxBatch(8).keep("ce", "mse"))) {
       s.setInput((Input) g.node("x"), Models.uniform(6 * 5, 1));
       s.setInput((Input) g.node("y"), Models.classes(6, 3, 2));
       s.setInput((Input) g.node("t"), Models.uniform(6 * 3, 3));

@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.Backends;
 import dev.nodal.backend.opencl.OpenCl;
+import dev.nodal.backend.opencl.OpenClBackend;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The OpenCL device that tests run on: {@code $NODAL_TEST_DEVICE}, else the first OpenCL device
- * of any type (PoCL's CPU device in CI). Without a usable OpenCL platform the test is skipped,
- * unless {@code NODAL_REQUIRE_OPENCL=1}, which turns that into a failure.
+ * The OpenCL device that tests run on: {@code $NODAL_TEST_DEVICE} ({@code auto} picks the first
+ * GPU), else the first OpenCL device of any type (PoCL's CPU device in CI). Without a usable
+ * OpenCL platform the test is skipped, unless {@code NODAL_REQUIRE_OPENCL=1}, which turns that
+ * into a failure.
  */
 public final class OpenClTests {
   private OpenClTests() {}
@@ -23,6 +25,8 @@ public final class OpenClTests {
       Assumptions.abort(why);
     }
     String selector = System.getenv("NODAL_TEST_DEVICE");
-    return Backends.open(selector == null || selector.isBlank() ? "opencl" : selector);
+    Backend b = Backends.open(selector == null || selector.isBlank() ? "opencl" : selector);
+    if (!(b instanceof OpenClBackend)) fail("NODAL_TEST_DEVICE=" + selector + " chose " + b.name() + ", not an OpenCL device");
+    return b;
   }
 }

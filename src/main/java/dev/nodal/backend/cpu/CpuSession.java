@@ -141,5 +141,8 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
+  public void sync() {}
+
+  @Override
   public void close() {}
 }

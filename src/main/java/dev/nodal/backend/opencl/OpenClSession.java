@@ -7,7 +7,6 @@ import dev.nodal.backend.SessionBase;
 import dev.nodal.backend.Stats;
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
-import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
@@ -424,6 +423,12 @@ final class OpenClSession extends SessionBase {
   public void setParam(Param param, float[] values) {
     checkParamValues(param, values);
     write(mem(valueBuf[param.id()]), values);
+  }
+
+  @Override
+  public void sync() {
+    clFinish(backend.queue);
+    stats.hostSynchronisations++;
   }
 
   @Override

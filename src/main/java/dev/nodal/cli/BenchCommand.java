@@ -1,0 +1,114 @@
+package dev.nodal.cli;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.Backends;
+import dev.nodal.backend.Session;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphBuilder;
+import dev.nodal.graph.Init;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Param;
+import dev.nodal.ops.MatMul;
+import dev.nodal.train.ModelZoo;
+import dev.nodal.train.Sgd;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Times a workload on one or more devices in one run, so that speed is reported as a ratio
+ * against the first device measured alongside, with the minimum and median of several runs.
+ */
+@Command(name = "bench", description = "Times gemm (an N×N×N matrix product) or mlp (a training step) on each device.")
+final class BenchCommand implements Callable<Integer> {
+  @Parameters(index = "0", description = "Workload: gemm or mlp.")
+  String workload;
+
+  @Option(names = "--device", split = ",", defaultValue = "cpu", description = "Devices, comma separated; the first is the reference of the ratios.")
+  List<String> devices;
+
+  @Option(names = "--size", defaultValue = "1024", description = "gemm: N (default ${DEFAULT-VALUE}).")
+  int size;
+
+  @Option(names = "--batch", defaultValue = "128", description = "mlp: batch size (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--hidden", split = ",", defaultValue = "256,128", description = "mlp: hidden widths (default ${DEFAULT-VALUE}).")
+  int[] hidden;
+
+  @Option(names = "--repeats", defaultValue = "10", description = "Timed runs per device (default ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--inner", defaultValue = "5", description = "Operations per timed run (default ${DEFAULT-VALUE}).")
+  int inner;
+
+  @Override
+  public Integer call() {
+    double reference = Double.NaN;
+    for (String d : devices) {
+      try (Backend backend = Backends.open(d)) {
+        double[] ms = switch (workload) {
+          case "gemm" -> gemm(backend);
+          case "mlp" -> mlp(backend);
+          default -> throw new IllegalArgumentException("unknown workload '" + workload + "': use gemm or mlp");
+        };
+        Arrays.sort(ms);
+        double min = ms[0], median = ms[ms.length / 2];
+        if (Double.isNaN(reference)) reference = median;
+        String rate = workload.equals("gemm")
+            ? String.format("%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
+            : String.format("%.0f samples/s, 784-%s-10", batch / (min * 1e-3),
+                String.join("-", Arrays.stream(hidden).mapToObj(Integer::toString).toList()));
+        System.out.printf("%s %s: min %.3f ms, median %.3f ms per op (%s at min); median ratio to %s: %.2fx%n", workload,
+            backend.name(), min, median, rate, devices.get(0), reference / median);
+      }
+    }
+    return 0;
+  }
+
+  private double[] gemm(Backend backend) {
+    GraphBuilder g = new GraphBuilder(1);
+    Param a = g.param("a", Init.uniform(-1, 1), size, size);
+    Param b = g.param("b", Init.uniform(-1, 1), size, size);
+    g.apply(new MatMul(), "c", a, b);
+    Graph graph = g.build();
+    try (Session s = backend.compile(graph, 1)) {
+      return time(s, s::forward);
+    }
+  }
+
+  private double[] mlp(Backend backend) {
+    Graph graph = ModelZoo.mlp(1, 784, 10, hidden);
+    SplittableRandom r = new SplittableRandom(1);
+    float[] x = new float[batch * 784];
+    float[] y = new float[batch];
+    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble();
+    for (int i = 0; i < y.length; i++) y[i] = r.nextInt(10);
+    try (Session s = backend.compile(graph, batch)) {
+      s.setOptimizer(new Sgd(0.01f, 0.9f, 0f));
+      return time(s, () -> {
+        s.setInput((Input) graph.node("x"), x);
+        s.setInput((Input) graph.node("y"), y);
+        s.trainStep();
+      });
+    }
+  }
+
+  /** Milliseconds per operation of each timed run, after two warm-up runs. */
+  private double[] time(Session s, Runnable op) {
+    List<Double> runs = new ArrayList<>();
+    for (int rep = -2; rep < repeats; rep++) {
+      s.sync();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < inner; i++) op.run();
+      s.sync();
+      if (rep >= 0) runs.add((System.nanoTime() - t0) / 1e6 / inner);
+    }
+    return runs.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+}

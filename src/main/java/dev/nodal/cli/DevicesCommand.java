@@ -1,0 +1,26 @@
+package dev.nodal.cli;
+
+import dev.nodal.backend.opencl.DeviceInfo;
+import dev.nodal.backend.opencl.OpenCl;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+@Command(name = "devices", description = "Lists the CPU backend and every OpenCL platform and device.")
+final class DevicesCommand implements Callable<Integer> {
+  @Override
+  public Integer call() {
+    System.out.println("cpu            pure-Java CPU backend (" + Runtime.getRuntime().availableProcessors() + " cores)");
+    OpenCl.Probe probe = OpenCl.probe();
+    if (probe.error() != null) {
+      System.out.println("OpenCL: not usable: " + probe.error());
+      System.out.println("  fix: " + probe.fix());
+      return 0;
+    }
+    System.out.println("OpenCL loader: " + probe.loader());
+    for (DeviceInfo d : probe.devices()) {
+      System.out.println(d.describe());
+      System.out.println("               platform: " + d.platformName() + ", " + d.platformVersion());
+    }
+    return 0;
+  }
+}

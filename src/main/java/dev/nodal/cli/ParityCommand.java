@@ -1,0 +1,45 @@
+package dev.nodal.cli;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.Backends;
+import dev.nodal.backend.Parity;
+import dev.nodal.graph.Graph;
+import dev.nodal.train.ModelZoo;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "parity", description = "Runs a model on two devices and reports, per node, how far outputs and gradients differ.")
+final class ParityCommand implements Callable<Integer> {
+  @Option(names = "--model", defaultValue = "mlp", description = "Model: ${COMPLETION-CANDIDATES}; default ${DEFAULT-VALUE}.")
+  String model;
+
+  @Option(names = "--device", defaultValue = "opencl", description = "Device under test (default ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--reference", defaultValue = "cpu", description = "Reference device (default ${DEFAULT-VALUE}).")
+  String reference;
+
+  @Option(names = "--batch", defaultValue = "64", description = "Examples in the batch (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the weights and the random batch.")
+  long seed;
+
+  @Override
+  public Integer call() {
+    Graph g = ModelZoo.build(model, seed, 784, 10);
+    SplittableRandom r = new SplittableRandom(seed);
+    float[] x = new float[batch * 784];
+    float[] y = new float[batch];
+    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble();
+    for (int i = 0; i < y.length; i++) y[i] = r.nextInt(10);
+    try (Backend test = Backends.open(device); Backend ref = Backends.open(reference)) {
+      Parity.Report report = Parity.compare(g, test, ref, Map.of("x", x, "y", y));
+      System.out.print(report.format());
+      return report.ok() ? 0 : 1;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+package dev.nodal.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.Backends;
+import dev.nodal.backend.CompileOptions;
+import dev.nodal.backend.Session;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Input;
+import dev.nodal.testkit.Models;
+import dev.nodal.testkit.OpenClTests;
+import org.junit.jupiter.api.Test;
+
+class OpenClRuntimeTest {
+
+  @Test
+  void programsBuildOncePerKeyAndEveryKernelFileBuilds() {
+    try (Backend b = OpenClTests.backend()) {
+      OpenClBackend cl = (OpenClBackend) b;
+      for (String file : KernelSources.FILES) cl.programs.get(file, "");
+      long builds = cl.programBuilds();
+      for (String file : KernelSources.FILES) cl.programs.get(file, "");
+      assertEquals(builds, cl.programBuilds(), "a second request is served from the cache");
+      cl.programs.get("gemm.cl", "-DTILE_M=32 -DTILE_N=32");
+      assertEquals(builds + 1, cl.programBuilds(), "other defines are another program");
+    }
+  }
+
+  @Test
+  void buildFailureCarriesFileOptionsDeviceAndLog() {
+    try (Backend b = OpenClTests.backend()) {
+      OpenClBackend cl = (OpenClBackend) b;
+      // WPT_M = 3 does not divide TILE_M: the kernel refers to an undeclared name instead.
+      KernelBuildException e = assertThrows(KernelBuildException.class,
+          () -> cl.programs.get("relu.cl", "-Dx=\"unterminated"));
+      assertEquals("relu.cl", e.file());
+      assertTrue(e.options().contains("-Dx="), e.options());
+      assertTrue(e.device().contains(cl.device().name()), e.device());
+      assertNotNull(e.log());
+      assertTrue(e.getMessage().contains("kernels/relu.cl failed to build"), e.getMessage());
+    }
+  }
+
+  @Test
+  void theLoaderIsFoundAndTheClStdComesFromTheDevice() {
+    OpenCl.Probe probe = OpenCl.probe();
+    try (Backend b = OpenClTests.backend()) {
+      assertNotNull(probe.loader(), "the loader that was loaded is recorded");
+      DeviceInfo d = ((OpenClBackend) b).device();
+      assertTrue(d.clStdOption().startsWith("-cl-std=CL1."), d.openclC() + " -> " + d.clStdOption());
+    }
+  }
+
+  @Test
+  void intermediateValuesAreReadableOnlyWhenKept() {
+    Graph g = Models.mlp(1, 5, 8, 3);
+    try (Backend b = OpenClTests.backend(); Session plain = b.compile(g, 4);
+        Session kept = b.compile(g, CompileOptions.maxBatch(4).keep("h"))) {
+      for (Session s : new Session[] {plain, kept}) {
+        s.setInput((Input) g.node("x"), Models.uniform(20, 1));
+        s.setInput((Input) g.node("y"), new float[] {0, 1, 2, 0});
+        s.forward();
+        s.backward();
+      }
+      GraphException e = assertThrows(GraphException.class, () -> plain.value(g.node("h")));
+      assertTrue(e.getMessage().contains("CompileOptions.keep(\"h\")"), e.getMessage());
+      assertEquals(20 * 0 + 4 * 8, kept.value(g.node("h")).length);
+      assertEquals(4 * 8, kept.gradient(g.node("h")).length);
+    }
+  }
+
+  @Test
+  void unknownSelectorsAreRejected() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.open("gpu"));
+    assertTrue(e.getMessage().contains("use auto, cpu, opencl or opencl:P:D"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Backends.open("opencl:9:9"));
+  }
+}
