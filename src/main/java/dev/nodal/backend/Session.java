@@ -69,6 +69,12 @@ public interface Session extends AutoCloseable {
   /** Replaces a parameter's values (for example from a checkpoint). */
   void setParam(Param param, float[] values);
 
+  /** A copy of the optimizer's state for a parameter: one array per state slot. */
+  float[][] optimizerState(Param param);
+
+  /** Restores the optimizer's state for a parameter (for example from a checkpoint). */
+  void setOptimizerState(Param param, float[][] state);
+
   /** Waits until all work enqueued so far has finished (for benchmarks; a step never needs it). */
   void sync();
 

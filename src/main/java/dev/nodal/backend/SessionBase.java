@@ -147,6 +147,18 @@ public abstract class SessionBase implements Session {
     }
   }
 
+  /** Checks a state given for {@link #setOptimizerState}; returns the parameter's index. */
+  protected final int checkOptimizerState(Param param, float[][] state) {
+    requireOptimizer();
+    requireOwn(param);
+    if (state.length != optimizer.stateSlots()) {
+      throw new GraphException("param '" + param.name() + "': " + state.length + " optimizer state arrays given, "
+          + optimizer.name() + " keeps " + optimizer.stateSlots());
+    }
+    for (float[] s : state) checkParamValues(param, s);
+    return graph.params().indexOf(param);
+  }
+
   /** Copies a validated batch of {@code n} examples into the input's buffer. */
   protected abstract void upload(Input input, float[] data, int n);
 

@@ -14,7 +14,6 @@ import dev.nodal.train.Sgd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -84,16 +83,12 @@ final class BenchCommand implements Callable<Integer> {
 
   private double[] mlp(Backend backend) {
     Graph graph = ModelZoo.mlp(1, 784, 10, hidden);
-    SplittableRandom r = new SplittableRandom(1);
-    float[] x = new float[batch * 784];
-    float[] y = new float[batch];
-    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble();
-    for (int i = 0; i < y.length; i++) y[i] = r.nextInt(10);
+    float[][] xy = SharedOptions.randomBatch(1, batch, 784, 10);
     try (Session s = backend.compile(graph, batch)) {
       s.setOptimizer(new Sgd(0.01f, 0.9f, 0f));
       return time(s, () -> {
-        s.setInput((Input) graph.node("x"), x);
-        s.setInput((Input) graph.node("y"), y);
+        s.setInput((Input) graph.node("x"), xy[0]);
+        s.setInput((Input) graph.node("y"), xy[1]);
         s.trainStep();
       });
     }

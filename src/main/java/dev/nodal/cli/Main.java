@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code nodal} command line. */
 @Command(name = "nodal", mixinStandardHelpOptions = true, version = "nodal 0.1.0",
     description = "Deep learning on the JVM: graphs of building blocks on OpenCL devices or the CPU.",
-    subcommands = {DevicesCommand.class, NativeCheckCommand.class, ParityCommand.class, BenchCommand.class})
+    subcommands = {TrainCommand.class, EvalCommand.class, DevicesCommand.class, ParityCommand.class, GraphCommand.class,
+        BenchCommand.class, NativeCheckCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(run(args));
@@ -14,6 +15,16 @@ public final class Main {
 
   /** Runs the command line and returns the exit status (tests call this instead of main). */
   public static int run(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    System.setProperty("java.awt.headless", "true");
+    CommandLine cl = new CommandLine(new Main());
+    // Expected failures (bad data, bad arguments, unusable devices) print one clear line.
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException
+          || e instanceof IllegalStateException || e instanceof dev.nodal.graph.GraphException;
+      if (!expected) throw e;
+      cmd.getErr().println("nodal " + cmd.getCommandName() + ": " + e.getMessage());
+      return 1;
+    });
+    return cl.execute(args);
   }
 }

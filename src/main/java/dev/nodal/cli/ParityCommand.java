@@ -6,7 +6,6 @@ import dev.nodal.backend.Parity;
 import dev.nodal.graph.Graph;
 import dev.nodal.train.ModelZoo;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,13 +30,9 @@ final class ParityCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Graph g = ModelZoo.build(model, seed, 784, 10);
-    SplittableRandom r = new SplittableRandom(seed);
-    float[] x = new float[batch * 784];
-    float[] y = new float[batch];
-    for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble();
-    for (int i = 0; i < y.length; i++) y[i] = r.nextInt(10);
+    float[][] xy = SharedOptions.randomBatch(seed, batch, 784, 10);
     try (Backend test = Backends.open(device); Backend ref = Backends.open(reference)) {
-      Parity.Report report = Parity.compare(g, test, ref, Map.of("x", x, "y", y));
+      Parity.Report report = Parity.compare(g, test, ref, Map.of("x", xy[0], "y", xy[1]));
       System.out.print(report.format());
       return report.ok() ? 0 : 1;
     }

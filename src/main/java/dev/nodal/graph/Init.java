@@ -41,6 +41,27 @@ public sealed interface Init {
     return new He();
   }
 
+  /** The initializer that {@link #describe()} wrote. */
+  static Init parse(String text) {
+    String t = text.trim();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\w+)(?:\\((.*)\\))?").matcher(t);
+    if (!m.matches()) throw new IllegalArgumentException("unknown initializer '" + text + "'");
+    String[] a = m.group(2) == null ? new String[0] : m.group(2).split(",");
+    try {
+      return switch (m.group(1)) {
+        case "zeros" -> zeros();
+        case "constant" -> constant(Float.parseFloat(a[0]));
+        case "uniform" -> uniform(Float.parseFloat(a[0]), Float.parseFloat(a[1]));
+        case "normal" -> normal(Float.parseFloat(a[0]), Float.parseFloat(a[1]));
+        case "xavier" -> xavier();
+        case "he" -> he();
+        default -> throw new IllegalArgumentException("unknown initializer '" + text + "'");
+      };
+    } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
+      throw new IllegalArgumentException("malformed initializer '" + text + "'", e);
+    }
+  }
+
   record Constant(float value) implements Init {
     public float[] values(Shape shape, long seed) {
       float[] v = new float[shape.exampleSize()];

@@ -34,16 +34,23 @@ public final class Softmax implements Op {
 
   /** Writes softmax of {@code x[off .. off+cols)} into {@code z} at the same offset. */
   static void softmaxRow(float[] x, float[] z, int off, int cols) {
+    float max = rowMax(x, off, cols);
+    float inv = (float) (1.0 / expSum(x, off, cols, max));
+    for (int j = 0; j < cols; j++) z[off + j] = (float) Math.exp(x[off + j] - max) * inv;
+  }
+
+  /** The largest of {@code x[off .. off+cols)}: subtracted before exponentiating, for stability. */
+  static float rowMax(float[] x, int off, int cols) {
     float max = Float.NEGATIVE_INFINITY;
     for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
+    return max;
+  }
+
+  /** {@code Σ_j exp(x[off + j] − max)}, in double. */
+  static double expSum(float[] x, int off, int cols, float max) {
     double sum = 0;
-    for (int j = 0; j < cols; j++) {
-      float e = (float) Math.exp(x[off + j] - max);
-      z[off + j] = e;
-      sum += e;
-    }
-    float inv = (float) (1.0 / sum);
-    for (int j = 0; j < cols; j++) z[off + j] *= inv;
+    for (int j = 0; j < cols; j++) sum += Math.exp(x[off + j] - max);
+    return sum;
   }
 
   @Override

@@ -50,11 +50,8 @@ public final class SoftmaxCrossEntropy implements Op {
     double total = 0;
     for (int r = 0; r < rows; r++) {
       int off = r * cols;
-      float max = Float.NEGATIVE_INFINITY;
-      for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
-      double sum = 0;
-      for (int j = 0; j < cols; j++) sum += Math.exp(x[off + j] - max);
-      total += max + Math.log(sum) - x[off + (int) y[r]];
+      float max = Softmax.rowMax(x, off, cols);
+      total += max + Math.log(Softmax.expSum(x, off, cols, max)) - x[off + (int) y[r]];
     }
     out.data[0] = (float) (total / rows);
   }
@@ -67,11 +64,8 @@ public final class SoftmaxCrossEntropy implements Op {
     float scale = dOut.data[0] / rows;
     for (int r = 0; r < rows; r++) {
       int off = r * cols;
-      float max = Float.NEGATIVE_INFINITY;
-      for (int j = 0; j < cols; j++) max = Math.max(max, x[off + j]);
-      double sum = 0;
-      for (int j = 0; j < cols; j++) sum += Math.exp(x[off + j] - max);
-      float inv = (float) (1.0 / sum);
+      float max = Softmax.rowMax(x, off, cols);
+      float inv = (float) (1.0 / Softmax.expSum(x, off, cols, max));
       int label = (int) y[r];
       for (int j = 0; j < cols; j++) {
         float p = (float) Math.exp(x[off + j] - max) * inv;

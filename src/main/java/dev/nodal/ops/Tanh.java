@@ -1,24 +1,17 @@
 package dev.nodal.ops;
 
 import dev.nodal.backend.cpu.CpuTensor;
-import dev.nodal.graph.Shape;
-import java.util.List;
 
 /** {@code z = tanh(x)}; {@code dx += dz·(1 − z²)}, computed from the output. */
-public final class Tanh implements Op {
+public final class Tanh extends Activation {
   @Override
   public String kind() {
     return "tanh";
   }
 
   @Override
-  public List<String> inputRoles() {
-    return List.of("x");
-  }
-
-  @Override
-  public Shape inferShape(ShapeContext c) {
-    return c.in(0);
+  boolean backwardFromOutput() {
+    return true;
   }
 
   @Override
@@ -31,17 +24,5 @@ public final class Tanh implements Op {
   public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += dz[i] * (1f - z[i] * z[i]);
-  }
-
-  @Override
-  public void forwardKernels(Launcher k) {
-    int n = k.outShape().size(0);
-    k.launch("tanh.cl", "tanh_forward", n, n, k.in(0), k.out());
-  }
-
-  @Override
-  public void backwardKernels(Launcher k) {
-    int n = k.outShape().size(0);
-    k.launch("tanh.cl", "tanh_backward", n, n, k.out(), k.dOut(), k.dIn(0));
   }
 }

@@ -1,8 +1,11 @@
 package dev.nodal.backend.cpu;
 
+import java.util.stream.IntStream;
+
 /**
  * The few dense linear-algebra loops the CPU backend needs, on row-major float arrays. Loops are
- * ordered so that the innermost one walks contiguous memory, which the JIT vectorises.
+ * ordered so that the innermost one walks contiguous memory, which the JIT vectorises; large
+ * products are split by rows of the result over the common fork-join pool, deterministically.
  */
 public final class Blas {
   private Blas() {}
@@ -15,8 +18,25 @@ public final class Blas {
   public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       float[] a, float[] b, float beta, float[] c) {
     scale(c, m * n, beta);
+    int blocks = (long) m * n * k < PARALLEL_WORK ? 1 : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
+    if (blocks == 1) {
+      rows(transA, transB, 0, m, m, n, k, alpha, a, b, c);
+    } else {
+      // Each block owns whole rows of C and adds into them in the same order as the serial loop,
+      // so the result does not depend on the number of threads.
+      IntStream.range(0, blocks).parallel().forEach(blk ->
+          rows(transA, transB, (int) ((long) m * blk / blocks), (int) ((long) m * (blk + 1) / blocks), m, n, k, alpha, a, b, c));
+    }
+  }
+
+  /** Products below this many multiply-adds run on the calling thread. */
+  private static final long PARALLEL_WORK = 1L << 18;
+
+  /** Rows {@code [from, to)} of C += alpha·op(A)·op(B). */
+  private static void rows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
+      float[] a, float[] b, float[] c) {
     if (!transA && !transB) {
-      for (int i = 0; i < m; i++) {
+      for (int i = from; i < to; i++) {
         int ci = i * n;
         for (int p = 0; p < k; p++) {
           float aip = alpha * a[i * k + p];
@@ -28,7 +48,7 @@ public final class Blas {
     } else if (transA && !transB) {
       for (int p = 0; p < k; p++) {
         int bp = p * n;
-        for (int i = 0; i < m; i++) {
+        for (int i = from; i < to; i++) {
           float aip = alpha * a[p * m + i];
           if (aip == 0f) continue;
           int ci = i * n;
@@ -36,7 +56,7 @@ public final class Blas {
         }
       }
     } else if (!transA) {
-      for (int i = 0; i < m; i++) {
+      for (int i = from; i < to; i++) {
         int ai = i * k;
         for (int j = 0; j < n; j++) {
           int bj = j * k;
@@ -46,7 +66,7 @@ public final class Blas {
         }
       }
     } else {
-      for (int i = 0; i < m; i++) {
+      for (int i = from; i < to; i++) {
         for (int j = 0; j < n; j++) {
           float s = 0f;
           for (int p = 0; p < k; p++) s += a[p * m + i] * b[j * k + p];

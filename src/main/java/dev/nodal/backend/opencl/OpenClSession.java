@@ -426,6 +426,22 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
+  public float[][] optimizerState(Param param) {
+    requireOptimizer();
+    requireOwn(param);
+    cl_mem[] slots = optimizerState[graph.params().indexOf(param)];
+    float[][] out = new float[slots.length][];
+    for (int s = 0; s < slots.length; s++) out[s] = read(slots[s], param.shape().exampleSize());
+    return out;
+  }
+
+  @Override
+  public void setOptimizerState(Param param, float[][] state) {
+    int i = checkOptimizerState(param, state);
+    for (int s = 0; s < state.length; s++) write(optimizerState[i][s], state[s]);
+  }
+
+  @Override
   public void sync() {
     clFinish(backend.queue);
     stats.hostSynchronisations++;

@@ -1,0 +1,42 @@
+package dev.nodal.cli;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.Backends;
+import dev.nodal.backend.CompileOptions;
+import dev.nodal.backend.Session;
+import dev.nodal.data.FashionMnist;
+import dev.nodal.io.Checkpoint;
+import dev.nodal.train.Evaluation;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", description = "Rebuilds a model from its checkpoint alone and prints test loss and accuracy.")
+final class EvalCommand implements Callable<Integer> {
+  @Option(names = "--checkpoint", required = true, description = "A run folder or its checkpoint/ folder.")
+  Path checkpoint;
+
+  @Mixin SharedOptions.Device device;
+
+  @Mixin SharedOptions.Data data;
+
+  @Option(names = "--batch-size", defaultValue = "500", description = "Examples per forward pass (default ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Override
+  public Integer call() throws Exception {
+    Checkpoint.Loaded loaded = Checkpoint.load(checkpoint);
+    FashionMnist.Splits splits = FashionMnist.load(data.data);
+    try (Backend backend = Backends.open(device.device);
+        Session s = backend.compile(loaded.graph(),
+            CompileOptions.maxBatch(batchSize).keep(Evaluation.logits(loaded.graph()).name()))) {
+      loaded.restore(s, false);
+      Evaluation ev = Evaluation.of(s, splits.test());
+      System.out.printf("test loss %.4f accuracy %.4f (%d examples, %s, checkpoint %s)%n", ev.loss(), ev.accuracy(),
+          ev.examples(), backend.name(), loaded.folder());
+    }
+    return 0;
+  }
+}

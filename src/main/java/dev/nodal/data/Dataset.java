@@ -1,0 +1,110 @@
+package dev.nodal.data;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Examples in memory: {@code size} feature rows of {@code featureSize} floats and one class
+ * index per example (stored as a float, as the graph's labels input expects).
+ */
+public record Dataset(String name, float[] features, float[] labels, int size, int featureSize, int classes) {
+
+  public Dataset {
+    if (features.length != (long) size * featureSize || labels.length != size) {
+      throw new IllegalArgumentException(name + ": " + features.length + " features and " + labels.length
+          + " labels do not make " + size + " examples of " + featureSize);
+    }
+  }
+
+  /**
+   * Images and labels from two IDX files, pixels scaled to [0, 1]. The files must hold the same
+   * number of items and labels must be below {@code classes}.
+   */
+  public static Dataset fromIdx(Path images, Path labels, int classes) throws DataException {
+    Idx.Array img = Idx.read(images);
+    Idx.Array lab = Idx.read(labels);
+    if (img.dims().length < 2) throw new DataException(images + ": expected images (rank ≥ 2), found rank " + img.dims().length);
+    if (lab.dims().length != 1) throw new DataException(labels + ": expected labels (rank 1), found rank " + lab.dims().length);
+    if (img.count() != lab.count()) {
+      throw new DataException(images + " holds " + img.count() + " images but " + labels + " holds " + lab.count()
+          + " labels: the files do not belong together");
+    }
+    int n = img.count(), per = img.itemSize();
+    float[] x = new float[n * per];
+    byte[] px = img.data();
+    for (int i = 0; i < x.length; i++) x[i] = (px[i] & 0xff) / 255f;
+    float[] y = new float[n];
+    for (int i = 0; i < n; i++) {
+      int v = lab.data()[i] & 0xff;
+      if (v >= classes) throw new DataException(labels + ": label " + v + " of item " + i + " is not below " + classes);
+      y[i] = v;
+    }
+    return new Dataset(images.getFileName().toString(), x, y, n, per, classes);
+  }
+
+  /**
+   * A CSV file of numeric columns, one example per row; {@code labelColumn} (0-based, negative
+   * counts from the end) holds the class index and every other column is a feature. A first row
+   * that does not parse as numbers is taken as a header.
+   */
+  public static Dataset fromCsv(Path file, int labelColumn, int classes) throws DataException {
+    List<float[]> rows = new ArrayList<>();
+    int columns = -1;
+    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      String line;
+      int lineNo = 0;
+      while ((line = r.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) continue;
+        String[] cells = line.split(",", -1);
+        float[] row = new float[cells.length];
+        try {
+          for (int i = 0; i < cells.length; i++) row[i] = Float.parseFloat(cells[i].trim());
+        } catch (NumberFormatException e) {
+          if (rows.isEmpty() && columns < 0) {
+            columns = cells.length; // header
+            continue;
+          }
+          throw new DataException(file + ":" + lineNo + ": not a number: " + e.getMessage());
+        }
+        if (columns < 0) columns = cells.length;
+        if (cells.length != columns) {
+          throw new DataException(file + ":" + lineNo + ": " + cells.length + " columns, expected " + columns);
+        }
+        rows.add(row);
+      }
+    } catch (DataException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    }
+    if (rows.isEmpty()) throw new DataException(file + ": no data rows");
+    int label = labelColumn < 0 ? columns + labelColumn : labelColumn;
+    if (label < 0 || label >= columns) throw new DataException(file + ": label column " + labelColumn + " is outside its " + columns + " columns");
+    int per = columns - 1;
+    float[] x = new float[rows.size() * per];
+    float[] y = new float[rows.size()];
+    for (int i = 0; i < rows.size(); i++) {
+      float[] row = rows.get(i);
+      float v = row[label];
+      if (!(v >= 0 && v < classes && v == Math.rint(v))) {
+        throw new DataException(file + ": row " + (i + 1) + ": label " + v + " is not a class index in [0, " + classes + ")");
+      }
+      y[i] = v;
+      for (int c = 0, k = 0; c < columns; c++) if (c != label) x[i * per + k++] = row[c];
+    }
+    return new Dataset(file.getFileName().toString(), x, y, rows.size(), per, classes);
+  }
+
+  /** The first {@code n} examples. */
+  public Dataset head(int n) {
+    int m = Math.min(n, size);
+    return new Dataset(name, java.util.Arrays.copyOf(features, m * featureSize), java.util.Arrays.copyOf(labels, m), m,
+        featureSize, classes);
+  }
+}

@@ -1,0 +1,171 @@
+package dev.nodal.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.net.URLConnection;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds Fashion-MNIST, in this order: {@code --data DIR}, {@code $NODAL_DATA},
+ * {@code ~/.cache/nodal/fashion-mnist}, {@code /usr/share/datasets/fashion-mnist} (Debian's
+ * {@code dataset-fashion-mnist}). When none holds the four files, downloads them from the data
+ * set's official location into the cache folder, each checked against its published MD5 before
+ * it is kept. When that fails too, the error lists every place tried and how to get the data.
+ */
+public final class FashionMnist {
+  private static final Logger log = LoggerFactory.getLogger(FashionMnist.class);
+
+  /** The official location of the files. */
+  public static final URI OFFICIAL = URI.create("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/");
+
+  /** The published MD5 of each compressed file (github.com/zalandoresearch/fashion-mnist). */
+  public static final Map<String, String> PUBLISHED_MD5 = Map.of(
+      "train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+      "train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe",
+      "t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79",
+      "t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310");
+
+  public static final String[] FILES = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+      "t10k-labels-idx1-ubyte"};
+
+  public static final int CLASSES = 10;
+
+  private FashionMnist() {}
+
+  /** The training and test sets. */
+  public record Splits(Dataset train, Dataset test, Path folder) {}
+
+  /** The folders searched, in order; {@code dataOption} may be null. */
+  public static List<Path> searchPath(Path dataOption) {
+    List<Path> places = new ArrayList<>();
+    if (dataOption != null) places.add(dataOption);
+    String env = System.getenv("NODAL_DATA");
+    if (env != null && !env.isBlank()) places.add(Path.of(env));
+    places.add(cacheFolder());
+    places.add(Path.of("/usr/share/datasets/fashion-mnist"));
+    return places;
+  }
+
+  public static Path cacheFolder() {
+    return Path.of(System.getProperty("user.home"), ".cache", "nodal", "fashion-mnist");
+  }
+
+  /** Finds (or downloads) and reads the data set. */
+  public static Splits load(Path dataOption) throws DataException {
+    List<Path> places = searchPath(dataOption);
+    for (Path p : places) {
+      if (holds(p)) return read(p);
+    }
+    String downloadError;
+    try {
+      download(OFFICIAL, cacheFolder(), PUBLISHED_MD5);
+      return read(cacheFolder());
+    } catch (DataException e) {
+      downloadError = e.getMessage();
+    }
+    StringBuilder msg = new StringBuilder("Fashion-MNIST not found. Looked for its four files (")
+        .append(String.join(", ", FILES)).append(", each raw or .gz) in:");
+    for (Path p : places) msg.append("\n  ").append(p);
+    msg.append("\nthen tried to download them from ").append(OFFICIAL).append(": ").append(downloadError)
+        .append("\nTo get the data: apt-get install dataset-fashion-mnist (Debian/Ubuntu), or download the four .gz files ")
+        .append("from ").append(OFFICIAL).append(" into ").append(cacheFolder()).append(", or pass --data DIR.");
+    throw new DataException(msg.toString());
+  }
+
+  /** True when the folder has all four files. */
+  public static boolean holds(Path folder) {
+    for (String f : FILES) if (file(folder, f) == null) return false;
+    return true;
+  }
+
+  public static Splits read(Path folder) throws DataException {
+    Dataset train = Dataset.fromIdx(file(folder, FILES[0]), file(folder, FILES[1]), CLASSES);
+    Dataset test = Dataset.fromIdx(file(folder, FILES[2]), file(folder, FILES[3]), CLASSES);
+    return new Splits(train, test, folder);
+  }
+
+  private static Path file(Path folder, String base) {
+    for (String name : new String[] {base + ".gz", base}) {
+      Path p = folder.resolve(name);
+      if (Files.isRegularFile(p)) return p;
+    }
+    return null;
+  }
+
+  /**
+   * Downloads every file of {@code md5} from {@code base} into {@code folder}. Each file is
+   * written to a temporary name, checked, flushed to disk and only then renamed; a file that
+   * fails its checksum is deleted and reported.
+   */
+  public static void download(URI base, Path folder, Map<String, String> md5) throws DataException {
+    try {
+      Files.createDirectories(folder);
+    } catch (IOException e) {
+      throw new DataException("cannot create " + folder + ": " + e.getMessage(), e);
+    }
+    for (Map.Entry<String, String> f : new LinkedHashMap<>(md5).entrySet()) {
+      Path target = folder.resolve(f.getKey());
+      if (Files.exists(target)) continue;
+      URI uri = base.resolve(f.getKey());
+      Path tmp = folder.resolve(f.getKey() + ".part");
+      log.info("Downloading {} to {}", uri, folder);
+      try {
+        String actual = fetch(uri, tmp);
+        if (!actual.equalsIgnoreCase(f.getValue())) {
+          throw new DataException(uri + ": MD5 " + actual + " does not match the published " + f.getValue());
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      } catch (DataException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new DataException(uri + ": " + e, e);
+      } finally {
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // best effort: a stale .part is overwritten by the next try
+        }
+      }
+    }
+  }
+
+  private static String fetch(URI uri, Path to) throws IOException {
+    URLConnection c = uri.toURL().openConnection();
+    c.setConnectTimeout(15_000);
+    c.setReadTimeout(60_000);
+    if (c instanceof HttpURLConnection h && h.getResponseCode() != 200) {
+      throw new DataException(uri + ": HTTP " + h.getResponseCode());
+    }
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("MD5");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try (InputStream in = new DigestInputStream(c.getInputStream(), md);
+        OutputStream out = Files.newOutputStream(to)) {
+      in.transferTo(out);
+    }
+    try (FileChannel ch = FileChannel.open(to, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+}

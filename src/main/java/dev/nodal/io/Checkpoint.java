@@ -1,0 +1,112 @@
+package dev.nodal.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nodal.backend.Session;
+import dev.nodal.data.DataException;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Param;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A training checkpoint: a folder holding
+ *
+ * <ul>
+ *   <li>{@code graph.json}: the graph ({@link GraphFile});
+ *   <li>{@code weights.safetensors}: every parameter by name, readable by Python's safetensors;
+ *   <li>{@code optimizer.safetensors}: the optimizer's state, {@code <param>:<slot>};
+ *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings.
+ * </ul>
+ *
+ * The folder is written whole and swapped in atomically ({@link AtomicFiles#replaceFolder}), so a
+ * crash leaves the previous checkpoint or the new one, never a mix.
+ */
+public final class Checkpoint {
+  public static final int VERSION = 1;
+
+  private Checkpoint() {}
+
+  /** What a checkpoint holds once read. */
+  public record Loaded(Graph graph, Map<String, Safetensors.Tensor> weights, Map<String, Safetensors.Tensor> optimizer,
+      ObjectNode trainer, Path folder) {
+    /** Sets the session's parameters (and optimizer state, when the session has an optimizer). */
+    public void restore(Session session, boolean withOptimizer) {
+      for (Param p : graph.params()) {
+        Safetensors.Tensor t = weights.get(p.name());
+        if (t == null) throw new GraphException(folder + "/weights.safetensors has no tensor for param '" + p.name() + "'");
+        session.setParam(p, t.data());
+        if (!withOptimizer) continue;
+        int slots = 0;
+        while (optimizer.containsKey(p.name() + ":" + slots)) slots++;
+        float[][] state = new float[slots][];
+        for (int s = 0; s < slots; s++) state[s] = optimizer.get(p.name() + ":" + s).data();
+        session.setOptimizerState(p, state);
+      }
+    }
+  }
+
+  /** Writes the checkpoint of {@code session} into {@code folder}, replacing what was there. */
+  public static void save(Path folder, Graph graph, long seed, Session session, ObjectNode trainer) throws IOException {
+    Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();
+    Map<String, Safetensors.Tensor> state = new LinkedHashMap<>();
+    for (Param p : graph.params()) {
+      weights.put(p.name(), new Safetensors.Tensor(p.shape().dims(), session.value(p)));
+      float[][] slots = session.optimizerState(p);
+      for (int s = 0; s < slots.length; s++) state.put(p.name() + ":" + s, new Safetensors.Tensor(p.shape().dims(), slots[s]));
+    }
+    ObjectNode t = trainer.deepCopy();
+    t.put("version", VERSION);
+    byte[] graphJson = GraphFile.write(graph, seed).getBytes(StandardCharsets.UTF_8);
+    byte[] weightBytes = Safetensors.encode(weights, Map.of("producer", "nodal", "graph", "graph.json"));
+    byte[] stateBytes = Safetensors.encode(state, Map.of("producer", "nodal"));
+    byte[] trainerJson = GraphFile.JSON.writeValueAsBytes(t);
+    AtomicFiles.replaceFolder(folder, dir -> {
+      Files.write(dir.resolve("graph.json"), graphJson);
+      Files.write(dir.resolve("weights.safetensors"), weightBytes);
+      Files.write(dir.resolve("optimizer.safetensors"), stateBytes);
+      Files.write(dir.resolve("trainer.json"), trainerJson);
+    });
+  }
+
+  /**
+   * Reads a checkpoint folder, or the {@code checkpoint} folder of a run folder. Errors name the
+   * file at fault.
+   */
+  public static Loaded load(Path path) throws DataException {
+    Path folder = AtomicFiles.readable(path.resolve("checkpoint"));
+    if (folder == null) folder = AtomicFiles.readable(path);
+    if (folder == null || !Files.isRegularFile(folder.resolve("graph.json"))) {
+      throw new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, optimizer.safetensors "
+          + "and trainer.json, in this folder or in its checkpoint/ folder)");
+    }
+    try {
+      Path graphFile = folder.resolve("graph.json");
+      Graph graph = GraphFile.read(Files.readString(graphFile), graphFile.toString());
+      Map<String, Safetensors.Tensor> weights = Safetensors.read(folder.resolve("weights.safetensors")).tensors();
+      Map<String, Safetensors.Tensor> optimizer = Safetensors.read(folder.resolve("optimizer.safetensors")).tensors();
+      Path trainerFile = folder.resolve("trainer.json");
+      JsonNode trainer = GraphFile.JSON.readTree(Files.readString(trainerFile));
+      if (!trainer.isObject() || trainer.path("version").asInt(-1) != VERSION) {
+        throw new DataException(trainerFile + ": checkpoint version " + trainer.path("version") + " is not supported (this Nodal reads " + VERSION + ")");
+      }
+      for (Param p : graph.params()) {
+        Safetensors.Tensor t = weights.get(p.name());
+        if (t == null || !java.util.Arrays.equals(t.shape(), p.shape().dims())) {
+          throw new DataException(folder.resolve("weights.safetensors") + ": param '" + p.name() + "' "
+              + (t == null ? "is missing" : "has shape " + java.util.Arrays.toString(t.shape()) + ", the graph says " + p.shape()));
+        }
+      }
+      return new Loaded(graph, weights, optimizer, (ObjectNode) trainer, folder);
+    } catch (DataException e) {
+      throw e;
+    } catch (IOException | GraphException e) {
+      throw new DataException(folder + ": unreadable checkpoint: " + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+package dev.nodal.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nodal.data.DataException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The safetensors format, float32 only: an 8-byte little-endian header length N, N bytes of JSON
+ * (padded with spaces to a multiple of 8) mapping each tensor name to its {@code dtype},
+ * {@code shape} and {@code data_offsets} (relative to the end of the header), an optional
+ * {@code __metadata__} map of strings, then the tensors' little-endian bytes, back to back in the
+ * order of their names.
+ */
+public final class Safetensors {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** The reference implementation refuses larger headers too. */
+  private static final long MAX_HEADER = 100L << 20;
+
+  private Safetensors() {}
+
+  /** A named float32 tensor. */
+  public record Tensor(int[] shape, float[] data) {
+    public Tensor {
+      long n = 1;
+      for (int d : shape) n *= d;
+      if (n != data.length) throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " holds " + n + " values, not " + data.length);
+    }
+  }
+
+  /** The tensors of a file, by name, and its metadata. */
+  public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
+
+  /** The bytes of a file holding {@code tensors} (sorted by name) and {@code metadata}. */
+  public static byte[] encode(Map<String, Tensor> tensors, Map<String, String> metadata) {
+    ObjectNode header = JSON.createObjectNode();
+    if (!metadata.isEmpty()) {
+      ObjectNode meta = header.putObject("__metadata__");
+      new TreeMap<>(metadata).forEach(meta::put);
+    }
+    long offset = 0;
+    TreeMap<String, Tensor> sorted = new TreeMap<>(tensors);
+    for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+      if (e.getKey().equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is not a tensor name");
+      ObjectNode t = header.putObject(e.getKey());
+      t.put("dtype", "F32");
+      var shape = t.putArray("shape");
+      for (int d : e.getValue().shape()) shape.add(d);
+      long bytes = 4L * e.getValue().data().length;
+      t.putArray("data_offsets").add(offset).add(offset + bytes);
+      offset += bytes;
+    }
+    byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+    int padded = (json.length + 7) / 8 * 8;
+    ByteBuffer buf = ByteBuffer.allocate((int) (8 + padded + offset)).order(ByteOrder.LITTLE_ENDIAN);
+    buf.putLong(padded);
+    buf.put(json);
+    for (int i = json.length; i < padded; i++) buf.put((byte) ' ');
+    for (Tensor t : sorted.values()) for (float v : t.data()) buf.putFloat(v);
+    return buf.array();
+  }
+
+  public static Contents read(Path file) throws DataException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    }
+    return decode(bytes, file.toString());
+  }
+
+  /** Parses a file's bytes; every inconsistency is an error that names {@code where}. */
+  public static Contents decode(byte[] bytes, String where) throws DataException {
+    if (bytes.length < 8) throw new DataException(where + ": too short for a safetensors header");
+    ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    long n = buf.getLong();
+    if (n < 2 || n > MAX_HEADER || 8 + n > bytes.length) {
+      throw new DataException(where + ": header length " + n + " does not fit a file of " + bytes.length + " bytes");
+    }
+    JsonNode header;
+    try {
+      header = JSON.readTree(new String(bytes, 8, (int) n, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new DataException(where + ": header is not JSON: " + e.getMessage(), e);
+    }
+    if (!header.isObject()) throw new DataException(where + ": header is not a JSON object");
+    long dataStart = 8 + n, dataLength = bytes.length - dataStart;
+    Map<String, Tensor> tensors = new LinkedHashMap<>();
+    Map<String, String> metadata = new LinkedHashMap<>();
+    long covered = 0;
+    for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getKey().equals("__metadata__")) {
+        e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+        continue;
+      }
+      JsonNode t = e.getValue();
+      String dtype = t.path("dtype").asText();
+      if (!dtype.equals("F32")) throw new DataException(where + ": tensor '" + e.getKey() + "' has dtype " + dtype + "; only F32 is supported");
+      JsonNode shapeNode = t.path("shape"), offsets = t.path("data_offsets");
+      if (!shapeNode.isArray() || !offsets.isArray() || offsets.size() != 2) {
+        throw new DataException(where + ": tensor '" + e.getKey() + "' lacks a shape or two data_offsets");
+      }
+      int[] shape = new int[shapeNode.size()];
+      long count = 1;
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = shapeNode.get(i).asInt();
+        if (shape[i] < 0) throw new DataException(where + ": tensor '" + e.getKey() + "' has a negative dimension");
+        count *= shape[i];
+      }
+      long begin = offsets.get(0).asLong(), end = offsets.get(1).asLong();
+      if (begin < 0 || end < begin || end > dataLength || end - begin != 4 * count) {
+        throw new DataException(where + ": tensor '" + e.getKey() + "': data_offsets [" + begin + ", " + end
+            + "] do not hold " + count + " floats within " + dataLength + " bytes of data");
+      }
+      covered += end - begin;
+      float[] data = new float[(int) count];
+      ByteBuffer.wrap(bytes, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+      tensors.put(e.getKey(), new Tensor(shape, data));
+    }
+    if (covered != dataLength) throw new DataException(where + ": tensors cover " + covered + " of " + dataLength + " data bytes");
+    return new Contents(tensors, metadata);
+  }
+}

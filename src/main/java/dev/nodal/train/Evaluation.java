@@ -1,0 +1,54 @@
+package dev.nodal.train;
+
+import dev.nodal.backend.Session;
+import dev.nodal.data.BatchLoader;
+import dev.nodal.data.Dataset;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import java.util.Iterator;
+
+/** Loss and accuracy of a classifier graph over a data set, forward passes only. */
+public record Evaluation(double loss, double accuracy, int examples) {
+
+  /**
+   * Runs {@code data} through {@code session} in batches of at most its maximum batch. The graph's
+   * loss must be a softmax cross-entropy whose first input (the logits) is kept by the session.
+   */
+  public static Evaluation of(Session session, Dataset data) {
+    Graph g = session.graph();
+    Input x = g.inputs().stream().filter(i -> !i.isLabels()).findFirst().orElseThrow();
+    Input y = g.inputs().stream().filter(Input::isLabels).findFirst().orElseThrow();
+    Node logits = logits(g);
+    double lossSum = 0;
+    long correct = 0;
+    try (BatchLoader loader = new BatchLoader(data, session.maxBatch(), false, 0)) {
+      for (Iterator<BatchLoader.Batch> it = loader.epoch(0); it.hasNext(); ) {
+        BatchLoader.Batch b = it.next();
+        session.setInput(x, b.features());
+        session.setInput(y, b.labels());
+        session.forward();
+        lossSum += (double) session.loss() * b.n();
+        correct += correct(session.value(logits), b.labels(), b.n());
+      }
+    }
+    return new Evaluation(lossSum / data.size(), (double) correct / data.size(), data.size());
+  }
+
+  /** The logits: the first input of the graph's loss. */
+  public static Node logits(Graph g) {
+    if (g.loss() == null || g.loss().inputs().isEmpty()) throw new IllegalArgumentException("the graph has no classifier loss");
+    return g.loss().inputs().get(0);
+  }
+
+  /** How many rows of {@code logits} have their largest score at the label. */
+  public static int correct(float[] logits, float[] labels, int n) {
+    int classes = logits.length / n, right = 0;
+    for (int r = 0; r < n; r++) {
+      int best = 0;
+      for (int c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+      if (best == (int) labels[r]) right++;
+    }
+    return right;
+  }
+}

@@ -1,0 +1,103 @@
+package dev.nodal.train;
+
+import dev.nodal.io.AtomicFiles;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** What a training run leaves for a person: {@code metrics.csv} and {@code curves.png}. */
+public final class RunFolder {
+  private static final Logger log = LoggerFactory.getLogger(RunFolder.class);
+  public static final String HEADER = "epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s";
+
+  /** One epoch's figures. */
+  public record Row(int epoch, long step, double loss, double trainAccuracy, double testLoss, double testAccuracy,
+      double samplesPerSecond) {
+    String csv() {
+      return String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch, step, loss, trainAccuracy, testLoss,
+          testAccuracy, samplesPerSecond);
+    }
+
+    static Row parse(String line) {
+      String[] c = line.split(",");
+      return new Row(Integer.parseInt(c[0]), Long.parseLong(c[1]), Double.parseDouble(c[2]), Double.parseDouble(c[3]),
+          Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
+    }
+  }
+
+  private final Path folder;
+  private final List<Row> rows = new ArrayList<>();
+  private boolean plotsUnavailable;
+
+  /** Opens a run folder, keeping the rows of epochs up to {@code epochsDone} (a resumed run). */
+  public RunFolder(Path folder, int epochsDone) throws IOException {
+    this.folder = folder;
+    Files.createDirectories(folder);
+    Path csv = metrics();
+    if (Files.exists(csv)) {
+      for (String line : Files.readAllLines(csv)) {
+        if (line.isBlank() || line.startsWith("epoch")) continue;
+        Row r = Row.parse(line);
+        if (r.epoch() <= epochsDone) rows.add(r);
+      }
+    }
+  }
+
+  public Path folder() {
+    return folder;
+  }
+
+  public Path metrics() {
+    return folder.resolve("metrics.csv");
+  }
+
+  public List<Row> rows() {
+    return List.copyOf(rows);
+  }
+
+  /** Adds an epoch's row and rewrites metrics.csv and curves.png. */
+  public void add(Row row) throws IOException {
+    rows.add(row);
+    StringBuilder sb = new StringBuilder(HEADER).append('\n');
+    for (Row r : rows) sb.append(r.csv()).append('\n');
+    AtomicFiles.write(metrics(), sb.toString().getBytes(StandardCharsets.UTF_8));
+    plot();
+  }
+
+  /** Loss and accuracy per epoch, drawn with XChart; skipped with one notice where AWT is missing. */
+  private void plot() {
+    if (plotsUnavailable) return;
+    try {
+      AtomicFiles.write(folder.resolve("curves.png"), Curves.png(rows));
+    } catch (LinkageError | Exception e) {
+      plotsUnavailable = true;
+      log.info("curves.png skipped: this Java runtime cannot draw ({}); metrics.csv has the same figures", e.toString());
+    }
+  }
+
+  /** Kept apart so that a runtime without java.desktop fails only here, when a plot is drawn. */
+  static final class Curves {
+    static byte[] png(List<Row> rows) throws IOException {
+      System.setProperty("java.awt.headless", "true");
+      double[] epochs = rows.stream().mapToDouble(Row::epoch).toArray();
+      var chart = new org.knowm.xchart.XYChartBuilder().width(900).height(500).title("Training")
+          .xAxisTitle("epoch").yAxisTitle("loss").build();
+      chart.addSeries("train loss", epochs, rows.stream().mapToDouble(Row::loss).toArray());
+      chart.addSeries("test loss", epochs, rows.stream().mapToDouble(Row::testLoss).toArray());
+      chart.addSeries("train accuracy", epochs, rows.stream().mapToDouble(Row::trainAccuracy).toArray()).setYAxisGroup(1);
+      chart.addSeries("test accuracy", epochs, rows.stream().mapToDouble(Row::testAccuracy).toArray()).setYAxisGroup(1);
+      chart.setYAxisGroupTitle(1, "accuracy");
+      chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      org.knowm.xchart.BitmapEncoder.saveBitmap(chart, out, org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
+      return out.toByteArray();
+    }
+  }
+}

@@ -1,0 +1,116 @@
+package dev.nodal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** End to end through the command-line entry point, on the shipped 1,000/200 subset. */
+class TrainCommandTest {
+  @TempDir Path dir;
+
+  static Path subset() throws Exception {
+    return Path.of(TrainCommandTest.class.getResource("/fashion-mnist-small").toURI());
+  }
+
+  /** Runs the CLI and returns what it printed; fails on a non-zero exit. */
+  static String run(String... args) {
+    PrintStream saved = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = Main.run(args);
+    } finally {
+      System.setOut(saved);
+    }
+    String out = buf.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, String.join(" ", args) + " printed:\n" + out);
+    return out;
+  }
+
+  private String[] train(Path out, int epochs, String... extra) throws Exception {
+    List<String> a = new java.util.ArrayList<>(List.of("train", "--data", subset().toString(), "--out", out.toString(),
+        "--epochs", Integer.toString(epochs), "--batch-size", "100", "--device", "cpu", "--seed", "3"));
+    a.addAll(List.of(extra));
+    return a.toArray(new String[0]);
+  }
+
+  @Test
+  void trainWritesARunFolderThatEvalAgreesWith() throws Exception {
+    Path out = dir.resolve("run");
+    run(train(out, 3));
+    for (String f : new String[] {"metrics.csv", "checkpoint/graph.json", "checkpoint/weights.safetensors",
+        "checkpoint/optimizer.safetensors", "checkpoint/trainer.json"}) {
+      assertTrue(Files.isRegularFile(out.resolve(f)), f + " exists");
+    }
+    assertTrue(Files.size(out.resolve("curves.png")) > 1000, "curves.png is drawn");
+    List<String> lines = Files.readAllLines(out.resolve("metrics.csv"));
+    assertEquals("epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s", lines.get(0));
+    assertEquals(4, lines.size());
+    double first = Double.parseDouble(lines.get(1).split(",")[2]);
+    double last = Double.parseDouble(lines.get(3).split(",")[2]);
+    assertTrue(last < first, "loss went down: " + first + " -> " + last);
+    assertEquals("30", lines.get(3).split(",")[1], "10 steps per epoch");
+    double testAccuracy = Double.parseDouble(lines.get(3).split(",")[5]);
+
+    String eval = run("eval", "--checkpoint", out.toString(), "--data", subset().toString(), "--device", "cpu");
+    Matcher m = Pattern.compile("accuracy (\\d\\.\\d+)").matcher(eval);
+    assertTrue(m.find(), eval);
+    assertEquals(testAccuracy, Double.parseDouble(m.group(1)), 1e-4);
+    assertTrue(testAccuracy > 0.5, "a few epochs on 1,000 images beat chance by far: " + testAccuracy);
+  }
+
+  @Test
+  void resumingGivesTheSameWeightsBitForBit() throws Exception {
+    Path straight = dir.resolve("straight");
+    Path resumed = dir.resolve("resumed");
+    run(train(straight, 3));
+    run(train(resumed, 3, "--stop-after", "1"));
+    assertEquals(2, Files.readAllLines(resumed.resolve("metrics.csv")).size(), "one epoch, then stopped");
+    run("train", "--resume", resumed.toString(), "--data", subset().toString(), "--device", "cpu");
+    byte[] a = Files.readAllBytes(straight.resolve("checkpoint/weights.safetensors"));
+    byte[] b = Files.readAllBytes(resumed.resolve("checkpoint/weights.safetensors"));
+    assertArrayEquals(a, b);
+    assertArrayEquals(Files.readAllBytes(straight.resolve("checkpoint/optimizer.safetensors")),
+        Files.readAllBytes(resumed.resolve("checkpoint/optimizer.safetensors")));
+    assertEquals(Files.readAllLines(straight.resolve("metrics.csv")).size(), Files.readAllLines(resumed.resolve("metrics.csv")).size());
+  }
+
+  @Test
+  void graphCommandColoursTheThreeKindsOfNode() throws Exception {
+    Path dot = dir.resolve("mlp.dot");
+    run("graph", "--model", "mlp", "--out", dot.toString());
+    String text = Files.readString(dot);
+    assertTrue(text.contains("\"x\" [label=\"x\\ninput [N, 784]\", fillcolor=lightblue"), text);
+    assertTrue(text.contains("\"fc1.W\" [label=\"fc1.W\\nparam [784, 256]\", fillcolor=orange"), text);
+    assertTrue(text.contains("fillcolor=white"), text);
+    assertTrue(text.contains("\"fc1.W\" -> \"fc1\";"), text);
+  }
+
+  @Test
+  void missingDataIsOneClearError() {
+    PrintStream saved = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = Main.run("eval", "--checkpoint", dir.resolve("nothing").toString());
+    } finally {
+      System.setErr(saved);
+    }
+    assertNotEquals(0, code);
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("no checkpoint here"), err.toString(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,105 @@
+package dev.nodal.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DatasetAndLoaderTest {
+  @TempDir Path dir;
+
+  private static Dataset numbered(int n) {
+    float[] x = new float[n * 2];
+    float[] y = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[2 * i] = i;
+      x[2 * i + 1] = -i;
+      y[i] = i % 3;
+    }
+    return new Dataset("numbered", x, y, n, 2, 3);
+  }
+
+  @Test
+  void csvWithHeaderAndLabelColumn() throws Exception {
+    Path csv = dir.resolve("d.csv");
+    Files.writeString(csv, "a,label,b\n0.5,1,2\n-1,0,3.5\n");
+    Dataset d = Dataset.fromCsv(csv, 1, 2);
+    assertEquals(2, d.size());
+    assertEquals(2, d.featureSize());
+    assertArrayEquals(new float[] {0.5f, 2, -1, 3.5f}, d.features());
+    assertArrayEquals(new float[] {1, 0}, d.labels());
+  }
+
+  @Test
+  void csvErrorsNameTheFileAndLine() throws Exception {
+    Path csv = dir.resolve("bad.csv");
+    Files.writeString(csv, "1,2,0\n1,x,1\n");
+    String msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
+    assertTrue(msg.startsWith(csv + ":2: not a number"), msg);
+    Files.writeString(csv, "1,2,0\n1,2,5\n");
+    msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
+    assertTrue(msg.contains("row 2: label 5.0 is not a class index in [0, 2)"), msg);
+    Files.writeString(csv, "1,2,0\n1,2\n");
+    msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
+    assertTrue(msg.contains(":2: 2 columns, expected 3"), msg);
+  }
+
+  @Test
+  void everyExampleOnceWithAPartialLastBatch() {
+    Dataset d = numbered(10);
+    try (BatchLoader l = new BatchLoader(d, 4, true, 7)) {
+      assertEquals(3, l.batchesPerEpoch());
+      List<Integer> sizes = new ArrayList<>();
+      boolean[] seen = new boolean[10];
+      for (Iterator<BatchLoader.Batch> it = l.epoch(0); it.hasNext(); ) {
+        BatchLoader.Batch b = it.next();
+        sizes.add(b.n());
+        for (int i = 0; i < b.n(); i++) {
+          int e = (int) b.features()[2 * i];
+          assertFalse(seen[e], "example " + e + " twice");
+          seen[e] = true;
+          assertEquals(e % 3, b.labels()[i]);
+          assertEquals(-e, b.features()[2 * i + 1]);
+        }
+      }
+      assertEquals(List.of(4, 4, 2), sizes);
+      for (boolean s : seen) assertTrue(s);
+    }
+  }
+
+  @Test
+  void shuffleDependsOnlyOnSeedAndEpoch() {
+    Dataset d = numbered(50);
+    try (BatchLoader a = new BatchLoader(d, 8, true, 3); BatchLoader b = new BatchLoader(d, 8, true, 3);
+        BatchLoader c = new BatchLoader(d, 8, false, 3)) {
+      assertArrayEquals(a.order(2), b.order(2));
+      assertFalse(Arrays.equals(a.order(1), a.order(2)), "each epoch has its own order");
+      int[] identity = new int[50];
+      for (int i = 0; i < 50; i++) identity[i] = i;
+      assertArrayEquals(identity, c.order(4));
+    }
+  }
+
+  @Test
+  void searchPathOrder() {
+    List<Path> places = FashionMnist.searchPath(Path.of("/mine"));
+    assertEquals(Path.of("/mine"), places.get(0));
+    assertEquals(FashionMnist.cacheFolder(), places.get(places.size() - 2));
+    assertEquals(Path.of("/usr/share/datasets/fashion-mnist"), places.get(places.size() - 1));
+  }
+
+  @Test
+  void badBatchSize() {
+    assertThrows(IllegalArgumentException.class, () -> new BatchLoader(numbered(3), 0, false, 0));
+  }
+}
