@@ -9,6 +9,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.ops.*;
 import dev.nodal.testkit.Models;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +30,17 @@ class GraphFileTest {
     }
     assertEquals("total", back.loss().name());
     assertEquals(json, GraphFile.write(back, 5));
+  }
+
+  @Test
+  void theRegistryKnowsEveryNodeType() {
+    Op[] all = {new Dense(), new MatMul(), new Add(), new Mul(), new Scale(-2f), new Relu(), new Sigmoid(), new Tanh(),
+        new Softmax(), new SoftmaxCrossEntropy(), new Mse()};
+    for (Op op : all) {
+      Op back = OpRegistry.create(op.kind(), op.attributes());
+      assertEquals(op.getClass(), back.getClass());
+      assertEquals(op.attributes(), back.attributes());
+    }
   }
 
   @Test

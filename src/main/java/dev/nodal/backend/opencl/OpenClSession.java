@@ -379,15 +379,13 @@ final class OpenClSession extends SessionBase {
     requireOptimizer();
     requireLoss();
     float[] hyper = optimizer.hyperParameters();
-    boolean changed = !Arrays.equals(hyper, hyperSet);
     int first = 3 + optimizer.stateSlots();
     long local = Math.min(64, backend.device.maxWorkGroupSize());
     List<Param> params = graph.params();
     for (int i = 0; i < params.size(); i++) {
-      if (changed) {
-        Object[] boxed = new Object[hyper.length];
-        for (int h = 0; h < hyper.length; h++) boxed[h] = hyper[h];
-        setArgs(updateKernels[i], first, boxed);
+      // Only arguments whose value changed (a scheduled learning rate) are set again.
+      for (int h = 0; h < hyper.length; h++) {
+        if (hyperSet == null || hyper[h] != hyperSet[h]) setArgs(updateKernels[i], first + h, hyper[h]);
       }
       long size = params.get(i).shape().exampleSize();
       clEnqueueNDRangeKernel(backend.queue, updateKernels[i], 1, null, new long[] {(size + local - 1) / local * local},
