@@ -37,44 +37,52 @@ public final class Backends {
 
   /** The backend a selector names; see the class comment. */
   public static Backend open(String selector) {
+    return open(selector, OpenCl.probe());
+  }
+
+  /** {@link #open(String)} against a given discovery result (tests pass failing ones). */
+  static Backend open(String selector, OpenCl.Probe probe) {
     String s = selector == null ? "auto" : selector.trim().toLowerCase();
     switch (s) {
       case "cpu":
         return cpu();
       case "auto": {
-        OpenCl.Probe probe = OpenCl.probe();
         if (!probe.usable()) {
-          warnOnce("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: "
-              + probe.fix());
+          warnOnce("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
           return cpu();
         }
         for (DeviceInfo d : probe.devices()) {
-          if (d.isGpuOrAccelerator()) return new OpenClBackend(d);
+          if (!d.isGpuOrAccelerator()) continue;
+          try {
+            return new OpenClBackend(d);
+          } catch (RuntimeException e) {
+            warnOnce("OpenCL device " + d + " cannot be opened (" + e.getMessage() + "); running on the pure-Java CPU "
+                + "backend. Fix: run native-check/native-check and follow its advice for that device");
+            return cpu();
+          }
         }
         log.info("No OpenCL GPU or accelerator among {}; running on the pure-Java CPU backend "
             + "(use --device opencl to run on an OpenCL CPU device)", probe.devices());
         return cpu();
       }
-      case "opencl": {
-        List<DeviceInfo> devices = usableDevices(selector);
-        return new OpenClBackend(devices.get(0));
-      }
+      case "opencl":
+        return new OpenClBackend(usableDevices(selector, probe).get(0));
       default: {
         Matcher m = EXACT.matcher(s);
         if (!m.matches()) {
           throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
         }
         int p = Integer.parseInt(m.group(1)), d = Integer.parseInt(m.group(2));
-        for (DeviceInfo info : usableDevices(selector)) {
+        List<DeviceInfo> devices = usableDevices(selector, probe);
+        for (DeviceInfo info : devices) {
           if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info);
         }
-        throw new IllegalArgumentException("no OpenCL device " + s + "; devices present: " + usableDevices(selector));
+        throw new IllegalArgumentException("no OpenCL device " + s + "; devices present: " + devices);
       }
     }
   }
 
-  private static List<DeviceInfo> usableDevices(String selector) {
-    OpenCl.Probe probe = OpenCl.probe();
+  private static List<DeviceInfo> usableDevices(String selector, OpenCl.Probe probe) {
     if (!probe.usable()) {
       throw new IllegalStateException("device '" + selector + "' needs OpenCL, which is not usable: " + probe.error()
           + ". Fix: " + probe.fix());

@@ -84,8 +84,10 @@ final class TrainCommand implements Callable<Integer> {
       if (until < settings.epochs()) {
         System.out.printf("Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
       } else if (last != null) {
-        System.out.printf("Done: test accuracy %.4f after %d epochs. See %s (metrics.csv, curves.png, checkpoint/);%n"
-            + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), folder, folder);
+        String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
+            : "metrics.csv, checkpoint/";
+        System.out.printf("Done: test accuracy %.4f after %d epochs. See %s (%s);%n"
+            + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), folder, files, folder);
       }
     }
     return 0;

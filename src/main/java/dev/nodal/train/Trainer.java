@@ -137,7 +137,7 @@ public final class Trainer {
         last = new RunFolder.Row(epoch + 1, step, lossSum / seen, (double) correct / seen, ev.loss(), ev.accuracy(),
             seen / seconds);
         log.info(String.format(Locale.ROOT,
-            "epoch %d/%d: loss %.4f, train accuracy %.4f, test loss %.4f, test accuracy %.4f, %.0f samples/s, %.1f s",
+            "epoch %d/%d: loss %.4f, train accuracy %.4f, test loss %.4f, test accuracy %.4f, %.0f samples/s, %.2f s",
             epoch + 1, settings.epochs(), last.loss(), last.trainAccuracy(), last.testLoss(), last.testAccuracy(),
             last.samplesPerSecond(), seconds));
         ObjectNode state = settings.toJson();

@@ -171,14 +171,23 @@ public final class NativeCheck {
 
   private void checkNvidia(List<String> registered) {
     List<String> nvidia = findLibrary("libnvidia-opencl.so.1");
-    if (nvidia.isEmpty()) return;
-    out.println("  NVIDIA OpenCL driver: " + nvidia);
-    if (registered.stream().noneMatch(l -> l.contains("nvidia-opencl"))) {
+    if (!nvidia.isEmpty()) out.println("  NVIDIA OpenCL driver: " + nvidia);
+    String fix = unregisteredNvidiaFix(registered, !nvidia.isEmpty());
+    if (fix != null) {
       out.println("  problem: libnvidia-opencl.so.1 is installed but no ICD file registers it");
-      fixes.add("Register NVIDIA's OpenCL driver: echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd "
-          + "(as root), or without root: mkdir -p ~/.nodal-icd && echo libnvidia-opencl.so.1 > ~/.nodal-icd/nvidia.icd "
-          + "&& export OCL_ICD_VENDORS=~/.nodal-icd");
+      fixes.add(fix);
     }
+  }
+
+  /**
+   * The fix when NVIDIA's OpenCL driver is installed but no ICD file names it (the loader then
+   * never offers the GPU), else null.
+   */
+  static String unregisteredNvidiaFix(List<String> registeredLibraries, boolean nvidiaInstalled) {
+    if (!nvidiaInstalled || registeredLibraries.stream().anyMatch(l -> l.contains("nvidia-opencl"))) return null;
+    return "Register NVIDIA's OpenCL driver: echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd "
+        + "(as root), or without root: mkdir -p ~/.nodal-icd && echo libnvidia-opencl.so.1 > ~/.nodal-icd/nvidia.icd "
+        + "&& export OCL_ICD_VENDORS=~/.nodal-icd";
   }
 
   /** Where a shared library of that exact name is: the ld.so cache, LD_LIBRARY_PATH and usual folders. */

@@ -1,0 +1,48 @@
+package dev.nodal.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.nodal.backend.opencl.OpenCl;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Device selection when OpenCL is unusable: never a silent fallback. */
+class BackendSelectionTest {
+  private static final OpenCl.Probe BROKEN = new OpenCl.Probe(null, "libOpenCL.so.1, libOpenCL.so",
+      "the OpenCL loader could not be loaded: test", "install ocl-icd-libopencl1", List.of());
+
+  @Test
+  void autoFallsBackToTheCpuWithOneWarningThatSaysWhyAndHow() {
+    Logger logger = (Logger) LoggerFactory.getLogger(Backends.class);
+    ListAppender<ILoggingEvent> seen = new ListAppender<>();
+    seen.start();
+    logger.addAppender(seen);
+    try {
+      assertEquals("cpu", Backends.open("auto", BROKEN).name());
+      assertEquals("cpu", Backends.open("auto", BROKEN).name());
+      List<ILoggingEvent> warnings = seen.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
+      assertEquals(1, warnings.size(), "one warning per process, however often auto falls back: " + warnings);
+      warnings.forEach(w -> {
+        assertTrue(w.getFormattedMessage().contains("the OpenCL loader could not be loaded: test"), w.getFormattedMessage());
+        assertTrue(w.getFormattedMessage().contains("Fix: install ocl-icd-libopencl1"), w.getFormattedMessage());
+      });
+    } finally {
+      logger.detachAppender(seen);
+    }
+  }
+
+  @Test
+  void anExplicitOpenClRequestIsAnErrorNotAFallback() {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.open("opencl", BROKEN));
+    assertTrue(e.getMessage().contains("needs OpenCL, which is not usable: the OpenCL loader could not be loaded"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> Backends.open("opencl:0:0", BROKEN));
+    assertEquals("cpu", Backends.open("cpu", BROKEN).name());
+  }
+}
