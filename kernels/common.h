@@ -1,5 +1,5 @@
-/* Helpers shared by every Nodal kernel file. Each .cl file starts with
- * #include "common.h"; the host splices this file in before building. */
+/* Helpers shared by every Nodal kernel file. Each .cl file includes this
+ * header by name; the host splices its text in before building. */
 #ifndef NODAL_COMMON_H
 #define NODAL_COMMON_H
 

@@ -23,7 +23,7 @@ class KernelSourcesTest {
   @Test
   void commonHeaderIsSplicedInAndHashesDiffer() {
     String relu = KernelSources.source("relu.cl");
-    assertFalse(relu.contains("#include"), "no include is left for the compiler to resolve");
+    assertFalse(relu.lines().anyMatch(l -> l.startsWith("#include")), "no include is left for the compiler to resolve");
     assertTrue(relu.contains("inline void kahan_add"), "common.h is in the program text");
     assertEquals(64, KernelSources.hash("relu.cl").length());
     assertNotEquals(KernelSources.hash("relu.cl"), KernelSources.hash("tanh.cl"));
