@@ -1,5 +1,6 @@
 package dev.nodal.io;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -86,7 +87,7 @@ public final class GraphFile {
           case "param" -> g.param(name, Init.parse(o.path("init").asText()), dims);
           default -> {
             Map<String, Object> attrs = o.has("attributes")
-                ? JSON.convertValue(o.get("attributes"), LinkedHashMap.class) : Map.of();
+                ? JSON.convertValue(o.get("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}) : Map.of();
             List<String> inputs = new java.util.ArrayList<>();
             o.path("inputs").forEach(i -> inputs.add(i.asText()));
             g.apply(OpRegistry.create(kind, attrs), name, inputs.toArray(new String[0]));

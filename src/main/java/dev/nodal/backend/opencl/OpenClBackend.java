@@ -24,6 +24,9 @@ public final class OpenClBackend implements Backend {
   /** Program builds, counted here because programs are shared by the backend's sessions. */
   final Stats buildStats = new Stats();
 
+  // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
+  // (NVIDIA's among them) and newer ones all accept.
+  @SuppressWarnings("deprecation")
   public OpenClBackend(DeviceInfo device) {
     this.device = device;
     cl_context_properties props = new cl_context_properties();

@@ -451,17 +451,6 @@ final class OpenClSession extends SessionBase {
     return stats;
   }
 
-  /** Bytes of device memory held for values and gradients (after sharing). */
-  long deviceBytes() {
-    long total = 0;
-    for (cl_mem m : physical) {
-      long[] size = new long[1];
-      clGetMemObjectInfo(m, CL_MEM_SIZE, Sizeof.size_t, Pointer.to(size), null);
-      total += size[0];
-    }
-    return total;
-  }
-
   private void releaseOptimizer() {
     for (cl_mem[] slots : optimizerState) for (cl_mem m : slots) clReleaseMemObject(m);
     optimizerState = new cl_mem[0][];
