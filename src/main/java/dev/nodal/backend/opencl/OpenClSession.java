@@ -50,11 +50,6 @@ final class OpenClSession extends SessionBase {
   private final FloatBuffer[] staging;
   private final cl_event[] uploadEvents;
   private final float[] lossHost = new float[1];
-  private final String gemmDefines;
-  private final int gemmThreadsM;
-  private final int gemmThreadsN;
-  private final int gemmTileM;
-  private final int gemmTileN;
   private cl_mem[][] optimizerState = new cl_mem[0][];
   private cl_kernel[] updateKernels = new cl_kernel[0];
   private float[] hyperSet;
@@ -101,11 +96,10 @@ final class OpenClSession extends SessionBase {
     }
     for (Param p : graph.params()) write(mem(valueBuf[p.id()]), p.initialValues());
 
-    // Tiles of gemm.cl: 16×16 work-items where the device allows it, else 8×8.
-    boolean big = backend.device.maxWorkGroupSize() >= 256;
-    gemmTileM = gemmTileN = big ? 64 : 32;
-    gemmThreadsM = gemmThreadsN = gemmTileM / 4;
-    gemmDefines = "-DTILE_M=" + gemmTileM + " -DTILE_N=" + gemmTileN + " -DTILE_K=16 -DWPT_M=4 -DWPT_N=4";
+    // Build every program a step may need now: a smaller last batch may pick other gemm tiles.
+    for (GemmConfig c : GemmConfig.candidates(backend.device)) backend.programs.get("gemm.cl", c.defines());
+    steps(maxBatch);
+
   }
 
   // ---- lifetimes -------------------------------------------------------------------------------
@@ -323,12 +317,14 @@ final class OpenClSession extends SessionBase {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b, float beta,
         Buffer c) {
-      cl_kernel kern = kernel("gemm.cl", gemmDefines, "gemm");
+      GemmConfig gemm = GemmConfig.choose(backend.device, m, n);
+      cl_kernel kern = kernel("gemm.cl", gemm.defines(), "gemm");
       int sAm = transA ? 1 : k, sAk = transA ? m : 1;
       int sBk = transB ? 1 : n, sBn = transB ? k : 1;
       setArgs(kern, 0, m, n, k, alpha, a, 0, sAm, sAk, b, 0, sBk, sBn, beta, c, 0, n);
-      long[] global = {(long) ((n + gemmTileN - 1) / gemmTileN) * gemmThreadsN, (long) ((m + gemmTileM - 1) / gemmTileM) * gemmThreadsM};
-      out.add(ndRange(kern, global, new long[] {gemmThreadsN, gemmThreadsM}));
+      long[] global = {(long) ((n + gemm.tileN() - 1) / gemm.tileN()) * gemm.threadsN(),
+          (long) ((m + gemm.tileM() - 1) / gemm.tileM()) * gemm.threadsM()};
+      out.add(ndRange(kern, global, new long[] {gemm.threadsN(), gemm.threadsM()}));
     }
   }
 

@@ -1,0 +1,37 @@
+package dev.nodal.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class GemmConfigTest {
+  private static DeviceInfo device(int computeUnits, long localMemory, long maxWorkGroup) {
+    return new DeviceInfo(0, 0, null, null, "p", "OpenCL 3.0", "test device", "v", "GPU", "OpenCL 3.0", "1",
+        "OpenCL C 1.2", computeUnits, 1L << 34, localMemory, 1L << 32, maxWorkGroup, false, true);
+  }
+
+  @Test
+  void largeTilesOnlyWhenTheyFillTheDevice() {
+    DeviceInfo h100 = device(132, 48 << 10, 1024);
+    assertEquals(GemmConfig.LARGE, GemmConfig.choose(h100, 4096, 4096));
+    assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 1024, 1024), "64 large tiles for 132 compute units");
+    assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 256, 1024));
+    assertEquals(GemmConfig.LARGE, GemmConfig.choose(device(2, 2 << 20, 4096), 257, 257));
+    assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(device(2, 16 << 10, 4096), 4096, 4096), "too little local memory");
+    assertEquals(GemmConfig.SMALL, GemmConfig.choose(device(8, 48 << 10, 128), 4096, 4096));
+    assertTrue(GemmConfig.candidates(h100).contains(GemmConfig.LARGE));
+  }
+
+  @Test
+  void definesAndLaunchShapeAgree() {
+    GemmConfig c = GemmConfig.parse("128, 64, 16, 8, 4");
+    assertEquals("-DTILE_M=128 -DTILE_N=64 -DTILE_K=16 -DWPT_M=8 -DWPT_N=4", c.defines());
+    assertEquals(16, c.threadsM());
+    assertEquals(16, c.threadsN());
+    assertEquals(4L * 16 * (129 + 65), c.localBytes());
+    assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,3"));
+    assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64"));
+  }
+}
