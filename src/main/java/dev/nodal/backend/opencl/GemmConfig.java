@@ -35,24 +35,32 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
 
   static final GemmConfig LARGE = new GemmConfig(128, 128, 32, 8, 8);
   static final GemmConfig MEDIUM = new GemmConfig(64, 64, 16, 4, 4);
+  static final GemmConfig FINE = new GemmConfig(32, 32, 16, 2, 2);
   static final GemmConfig SMALL = new GemmConfig(32, 32, 16, 4, 4);
 
   /**
    * The tiles for an M×N product on a device: {@code $NODAL_GEMM} when set
-   * ({@code tileM,tileN,tileK,wptM,wptN}, for tuning); else 128×128 tiles (8×8 per work-item)
-   * when the product has at least two such tiles per compute unit and the device has the local
-   * memory, since they reuse each loaded value twice as often; else 64×64 (4×4 per work-item),
-   * which keeps smaller products spread over the whole device; 32×32 where a work-group cannot
-   * hold 256 work-items. Measured on an H100 (docs/measurements): 128×128 tiles ran 4096³ at
-   * 26.4 TFLOP/s against 15.9 for 64×64, but 1024³ at 9.2 against 14.3.
+   * ({@code tileM,tileN,tileK,wptM,wptN}, for tuning); else the largest tiles that still give
+   * the device enough work-groups: 128×128 (8×8 per work-item) with at least two tiles per
+   * compute unit and the local memory for them; 64×64 (4×4) with at least one per compute unit;
+   * else 32×32 (2×2), for the small products of training steps. All of these have 256
+   * work-items; devices that cannot hold 256 get 32×32 with 4×4 per work-item. Measured on an
+   * H100 (docs/measurements): 4096³ ran at 26.4 TFLOP/s with 128×128 tiles against 15.9 with
+   * 64×64; 1024³ at 14.3 with 64×64 against 9.2 with 128×128; the MLP 784-1024-1024-10 step at
+   * batch 256 took 1.00 ms with 32×32 tiles against 1.09 ms with 64×64.
    */
   public static GemmConfig choose(DeviceInfo device, int m, int n) {
     String override = System.getenv("NODAL_GEMM");
     if (override != null && !override.isBlank()) return parse(override);
     if (device.maxWorkGroupSize() < 256) return SMALL;
-    long largeTiles = (long) ((m + LARGE.tileM - 1) / LARGE.tileM) * ((n + LARGE.tileN - 1) / LARGE.tileN);
-    boolean fits = device.localMemory() >= LARGE.localBytes();
-    return fits && largeTiles >= 2L * device.computeUnits() ? LARGE : MEDIUM;
+    int units = device.computeUnits();
+    if (device.localMemory() >= LARGE.localBytes() && LARGE.tiles(m, n) >= 2L * units) return LARGE;
+    return MEDIUM.tiles(m, n) >= units ? MEDIUM : FINE;
+  }
+
+  /** Work-groups of an M×N product. */
+  long tiles(int m, int n) {
+    return (long) ((m + tileM - 1) / tileM) * ((n + tileN - 1) / tileN);
   }
 
   /** Every configuration {@link #choose} may return on this device, to build ahead of any step. */
@@ -60,7 +68,7 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
     String override = System.getenv("NODAL_GEMM");
     if (override != null && !override.isBlank()) return java.util.List.of(parse(override));
     if (device.maxWorkGroupSize() < 256) return java.util.List.of(SMALL);
-    return device.localMemory() >= LARGE.localBytes() ? java.util.List.of(MEDIUM, LARGE) : java.util.List.of(MEDIUM);
+    return device.localMemory() >= LARGE.localBytes() ? java.util.List.of(FINE, MEDIUM, LARGE) : java.util.List.of(FINE, MEDIUM);
   }
 
   public static GemmConfig parse(String text) {

@@ -17,9 +17,10 @@ class GemmConfigTest {
     DeviceInfo h100 = device(132, 48 << 10, 1024);
     assertEquals(GemmConfig.LARGE, GemmConfig.choose(h100, 4096, 4096));
     assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 1024, 1024), "64 large tiles for 132 compute units");
-    assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 256, 1024));
+    assertEquals(GemmConfig.FINE, GemmConfig.choose(h100, 256, 1024), "64 medium tiles for 132 compute units");
     assertEquals(GemmConfig.LARGE, GemmConfig.choose(device(2, 2 << 20, 4096), 257, 257));
     assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(device(2, 16 << 10, 4096), 4096, 4096), "too little local memory");
+    assertEquals(GemmConfig.FINE, GemmConfig.choose(device(2, 2 << 20, 4096), 1, 10));
     assertEquals(GemmConfig.SMALL, GemmConfig.choose(device(8, 48 << 10, 128), 4096, 4096));
     assertTrue(GemmConfig.candidates(h100).contains(GemmConfig.LARGE));
   }
