@@ -52,6 +52,7 @@ final class OpenClSession extends SessionBase {
   private final float[] lossHost = new float[1];
   private cl_mem[][] optimizerState = new cl_mem[0][];
   private cl_kernel[] updateKernels = new cl_kernel[0];
+  private Command[] updates = new Command[0];
   private float[] hyperSet;
 
   /** One enqueued command of a recorded step. */
@@ -212,7 +213,10 @@ final class OpenClSession extends SessionBase {
   }
 
   private Command fill(int logical, float value, long bytes) {
-    cl_mem target = mem(logical);
+    return fill(mem(logical), value, bytes);
+  }
+
+  private Command fill(cl_mem target, float value, long bytes) {
     float[] pattern = {value};
     return () -> clEnqueueFillBuffer(backend.queue, target, Pointer.to(pattern), Sizeof.cl_float, 0, bytes, 0, null, null);
   }
@@ -244,6 +248,13 @@ final class OpenClSession extends SessionBase {
 
   private Command ndRange(cl_kernel k, long[] global, long[] local) {
     return () -> clEnqueueNDRangeKernel(backend.queue, k, global.length, null, global, local, 0, null, null);
+  }
+
+  /** One work-item per element: work-groups of 64, the global size rounded up to a multiple. */
+  private Command oneDimensional(cl_kernel k, long workItems) {
+    long local = Math.min(64, backend.device.maxWorkGroupSize());
+    long global = (Math.max(1, workItems) + local - 1) / local * local;
+    return ndRange(k, new long[] {global}, new long[] {local});
   }
 
   /** The largest power of two not above {@code limit}. */
@@ -298,9 +309,7 @@ final class OpenClSession extends SessionBase {
     public void launch(String file, String name, int workItems, Object... args) {
       cl_kernel k = kernel(file, "", name);
       setArgs(k, 0, args);
-      long local = Math.min(64, backend.device.maxWorkGroupSize());
-      long global = (Math.max(1, workItems) + local - 1) / local * local;
-      out.add(ndRange(k, new long[] {global}, new long[] {local}));
+      out.add(oneDimensional(k, workItems));
     }
 
     @Override
@@ -352,6 +361,7 @@ final class OpenClSession extends SessionBase {
     List<Param> params = graph.params();
     optimizerState = new cl_mem[params.size()][opt.stateSlots()];
     updateKernels = new cl_kernel[params.size()];
+    updates = new Command[params.size()];
     for (int i = 0; i < params.size(); i++) {
       Param p = params.get(i);
       int size = p.shape().exampleSize();
@@ -360,12 +370,13 @@ final class OpenClSession extends SessionBase {
       args[1] = new Buf(gradBuf[p.id()]);
       for (int s = 0; s < opt.stateSlots(); s++) {
         optimizerState[i][s] = allocate(4L * size);
-        clEnqueueFillBuffer(backend.queue, optimizerState[i][s], Pointer.to(new float[] {0f}), Sizeof.cl_float, 0, 4L * size, 0, null, null);
+        fill(optimizerState[i][s], 0f, 4L * size).enqueue();
         args[2 + s] = optimizerState[i][s];
       }
       args[2 + opt.stateSlots()] = size;
       updateKernels[i] = kernel("optim.cl", "", opt.kernel());
       setArgs(updateKernels[i], 0, args);
+      updates[i] = oneDimensional(updateKernels[i], size);
     }
     hyperSet = null;
   }
@@ -376,18 +387,13 @@ final class OpenClSession extends SessionBase {
     requireLoss();
     float[] hyper = optimizer.hyperParameters();
     int first = 3 + optimizer.stateSlots();
-    long local = Math.min(64, backend.device.maxWorkGroupSize());
-    List<Param> params = graph.params();
-    for (int i = 0; i < params.size(); i++) {
-      // Only arguments whose value changed (a scheduled learning rate) are set again.
+    // Only arguments whose value changed (a scheduled learning rate) are set again.
+    for (cl_kernel k : updateKernels) {
       for (int h = 0; h < hyper.length; h++) {
-        if (hyperSet == null || hyper[h] != hyperSet[h]) setArgs(updateKernels[i], first + h, hyper[h]);
+        if (hyperSet == null || hyper[h] != hyperSet[h]) setArgs(k, first + h, hyper[h]);
       }
-      long size = params.get(i).shape().exampleSize();
-      clEnqueueNDRangeKernel(backend.queue, updateKernels[i], 1, null, new long[] {(size + local - 1) / local * local},
-          new long[] {local}, 0, null, null);
     }
-    stats.kernelsEnqueued += params.size();
+    run(updates);
     hyperSet = hyper;
   }
 
