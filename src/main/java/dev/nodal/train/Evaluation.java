@@ -4,7 +4,6 @@ import dev.nodal.backend.Session;
 import dev.nodal.data.BatchLoader;
 import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
-import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import java.util.Iterator;
 
@@ -16,20 +15,16 @@ public record Evaluation(double loss, double accuracy, int examples) {
    * loss must be a softmax cross-entropy whose first input (the logits) is kept by the session.
    */
   public static Evaluation of(Session session, Dataset data) {
-    Graph g = session.graph();
-    Input x = g.inputs().stream().filter(i -> !i.isLabels()).findFirst().orElseThrow();
-    Input y = g.inputs().stream().filter(Input::isLabels).findFirst().orElseThrow();
-    Node logits = logits(g);
+    Classifier c = Classifier.of(session.graph());
     double lossSum = 0;
     long correct = 0;
     try (BatchLoader loader = new BatchLoader(data, session.maxBatch(), false, 0)) {
       for (Iterator<BatchLoader.Batch> it = loader.epoch(0); it.hasNext(); ) {
         BatchLoader.Batch b = it.next();
-        session.setInput(x, b.features());
-        session.setInput(y, b.labels());
+        c.feed(session, b);
         session.forward();
         lossSum += (double) session.loss() * b.n();
-        correct += correct(session.value(logits), b.labels(), b.n());
+        correct += c.correct(session, b);
       }
     }
     return new Evaluation(lossSum / data.size(), (double) correct / data.size(), data.size());
@@ -37,8 +32,7 @@ public record Evaluation(double loss, double accuracy, int examples) {
 
   /** The logits: the first input of the graph's loss. */
   public static Node logits(Graph g) {
-    if (g.loss() == null || g.loss().inputs().isEmpty()) throw new IllegalArgumentException("the graph has no classifier loss");
-    return g.loss().inputs().get(0);
+    return Classifier.of(g).logits();
   }
 
   /** How many rows of {@code logits} have their largest score at the label. */

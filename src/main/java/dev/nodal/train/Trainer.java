@@ -9,8 +9,6 @@ import dev.nodal.data.BatchLoader;
 import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
-import dev.nodal.graph.Input;
-import dev.nodal.graph.Node;
 import dev.nodal.io.Checkpoint;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -92,14 +90,12 @@ public final class Trainer {
    * the last epoch's figures.
    */
   public RunFolder.Row train(Dataset train, Dataset test, Checkpoint.Loaded resume, int until) throws IOException {
-    Node logits = Evaluation.logits(graph);
-    Input x = graph.inputs().stream().filter(i -> !i.isLabels()).findFirst().orElseThrow();
-    Input y = graph.inputs().stream().filter(Input::isLabels).findFirst().orElseThrow();
+    Classifier c = Classifier.of(graph);
     int startEpoch = resume == null ? 0 : resume.trainer().path("epochsDone").asInt();
     long step = resume == null ? 0 : resume.trainer().path("step").asLong();
     RunFolder.Row last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
     Sgd sgd = new Sgd(settings.learningRate(), settings.momentum(), settings.weightDecay());
-    try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(logits.name()));
+    try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(c.logits().name()));
         BatchLoader loader = new BatchLoader(train, settings.batchSize(), true, settings.seed())) {
       s.setOptimizer(sgd);
       if (resume != null) resume.restore(s, true);
@@ -113,8 +109,7 @@ public final class Trainer {
         try (ProgressBar bar = progressBar(epoch, loader.batchesPerEpoch())) {
           for (Iterator<BatchLoader.Batch> it = loader.epoch(epoch); it.hasNext(); ) {
             BatchLoader.Batch b = it.next();
-            s.setInput(x, b.features());
-            s.setInput(y, b.labels());
+            c.feed(s, b);
             sgd.setLearningRate(settings.learningRateAt(step, totalSteps));
             float loss = s.trainStep();
             step++;
@@ -123,7 +118,7 @@ public final class Trainer {
                   + "; training stopped before any checkpoint of this epoch was written. Try a smaller --lr.");
             }
             lossSum += (double) loss * b.n();
-            correct += Evaluation.correct(s.value(logits), b.labels(), b.n());
+            correct += c.correct(s, b);
             seen += b.n();
             if (bar != null) {
               bar.step();
