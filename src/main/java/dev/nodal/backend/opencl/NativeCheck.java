@@ -3,13 +3,7 @@ package dev.nodal.backend.opencl;
 import dev.nodal.backend.Backends;
 import dev.nodal.backend.Parity;
 import dev.nodal.graph.Graph;
-import dev.nodal.graph.GraphBuilder;
-import dev.nodal.graph.Init;
-import dev.nodal.graph.Input;
-import dev.nodal.graph.Layers;
-import dev.nodal.graph.Node;
-import dev.nodal.ops.Relu;
-import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -128,12 +122,7 @@ public final class NativeCheck {
 
   /** A 20-33-10 MLP, one forward and backward on a batch of 33, against the CPU. */
   private static Parity.Report smallParity(OpenClBackend backend) {
-    GraphBuilder g = new GraphBuilder(1);
-    Input x = g.input("x", 20);
-    Input y = g.labels("y", 10);
-    Node h = g.apply(new Relu(), "h", Layers.dense(g, "fc1", x, 33, Init.he()));
-    Node logits = Layers.dense(g, "fc2", h, 10, Init.xavier());
-    Graph graph = g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));
+    Graph graph = ModelZoo.mlp(1, 20, 10, 33);
     SplittableRandom r = new SplittableRandom(2);
     float[] xs = new float[33 * 20];
     float[] ys = new float[33];
