@@ -10,7 +10,7 @@ set -u
 out=${OUT:-/tmp/nodal-gpu}
 mkdir -p "$out"
 jar=$(ls target/nodal-*-all.jar | head -n 1)
-nodal() { java -jar "$jar" "$@"; }
+nodal() { NODAL_JAR="$jar" ./nodal "$@"; }   # ./nodal preloads libjsig (signal chaining)
 run() { echo "### $*"; "$@"; echo "### exit $?"; }
 {
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv 2>&1
@@ -18,7 +18,7 @@ run() { echo "### $*"; "$@"; echo "### exit $?"; }
   run nodal native-check
   run nodal parity --device auto --batch 128
 } > "$out/native-check.txt" 2>&1
-NODAL_REQUIRE_OPENCL=1 NODAL_TEST_DEVICE=auto timeout 240 java -jar .gpu/junit-console.jar execute \
+LD_PRELOAD="$JAVA_HOME/lib/libjsig.so" NODAL_REQUIRE_OPENCL=1 NODAL_TEST_DEVICE=auto timeout 240 java -jar .gpu/junit-console.jar execute \
   -cp "target/test-classes:$jar" --select-package dev.nodal.backend --disable-banner --details=summary \
   > "$out/tests.txt" 2>&1
 echo "tests exit $?" >> "$out/tests.txt"

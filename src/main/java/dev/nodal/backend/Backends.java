@@ -5,6 +5,7 @@ import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -35,17 +36,29 @@ public final class Backends {
     return new CpuBackend();
   }
 
-  /** The backend a selector names; see the class comment. */
+  /**
+   * The backend a selector names; see the class comment. {@code cpu} never loads OpenCL: some
+   * drivers change process-wide state (signal handlers) as soon as they are loaded.
+   */
   public static Backend open(String selector) {
-    return open(selector, OpenCl.probe());
+    return open(selector, OpenCl::probe);
   }
 
   /** {@link #open(String)} against a given discovery result (tests pass failing ones). */
   static Backend open(String selector, OpenCl.Probe probe) {
+    return open(selector, () -> probe);
+  }
+
+  /** Checks the selector's form, then discovers OpenCL only when the selector may need it. */
+  private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
     String s = selector == null ? "auto" : selector.trim().toLowerCase();
+    Matcher exact = EXACT.matcher(s);
+    if (!exact.matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
+      throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
+    }
+    if (s.equals("cpu")) return cpu();
+    OpenCl.Probe probe = discovery.get();
     switch (s) {
-      case "cpu":
-        return cpu();
       case "auto": {
         if (!probe.usable()) {
           warnOnce("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
@@ -68,11 +81,7 @@ public final class Backends {
       case "opencl":
         return new OpenClBackend(usableDevices(selector, probe).get(0));
       default: {
-        Matcher m = EXACT.matcher(s);
-        if (!m.matches()) {
-          throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
-        }
-        int p = Integer.parseInt(m.group(1)), d = Integer.parseInt(m.group(2));
+        int p = Integer.parseInt(exact.group(1)), d = Integer.parseInt(exact.group(2));
         List<DeviceInfo> devices = usableDevices(selector, probe);
         for (DeviceInfo info : devices) {
           if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info);

@@ -36,6 +36,8 @@ public final class OpenCl {
   }
 
   private static Probe discover() {
+    String refusal = SignalChaining.refusal();
+    if (refusal != null) return new Probe(null, null, refusal, SignalChaining.fix(), List.of());
     try {
       CL.setExceptionsEnabled(true);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {

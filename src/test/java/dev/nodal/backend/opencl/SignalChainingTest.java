@@ -1,0 +1,87 @@
+package dev.nodal.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.testkit.ChildJvm;
+import dev.nodal.testkit.OpenClTests;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * OpenCL drivers must never kill the JVM through its signal handlers (see {@link SignalChaining}).
+ * Each death is that of a child JVM, so this test reports it instead of dying with it.
+ */
+class SignalChainingTest {
+  private static final Path JSIG = Path.of(System.getProperty("java.home"), "lib", System.mapLibraryName("jsig"));
+
+  @Test
+  void testJvmsRunWithSignalChaining() {
+    Assumptions.assumeTrue(SignalChaining.needed() && Files.exists(JSIG), "signal chaining applies on Linux only");
+    assertTrue(SignalChaining.active(), "the Maven test fork must preload " + JSIG + " (pom.xml, profile signal-chaining)");
+  }
+
+  @Test
+  void childJvmsThatLoadOpenClSurviveGcAndNullChecks() {
+    OpenClTests.backend().close(); // skips (or fails under NODAL_REQUIRE_OPENCL=1) without OpenCL
+    Assumptions.assumeTrue(SignalChaining.needed() && Files.exists(JSIG), "signal chaining applies on Linux only");
+    Map<String, String> chained = new HashMap<>();
+    chained.put("LD_PRELOAD", JSIG.toString());
+    chained.put(SignalChaining.OVERRIDE, null);
+    List<ChildJvm.Result> runs = runAll(20, chained);
+    long deaths = runs.stream().filter(ChildJvm.Result::diedBySignal).count();
+    long ok = runs.stream().filter(r -> r.exitCode() == 0).count();
+
+    // The same children without signal chaining show that the stress reaches the hazard.
+    Map<String, String> unchained = new HashMap<>();
+    unchained.put("LD_PRELOAD", null);
+    unchained.put(SignalChaining.OVERRIDE, "1");
+    List<ChildJvm.Result> control = runAll(3, unchained);
+    long controlDeaths = control.stream().filter(ChildJvm.Result::diedBySignal).count();
+
+    System.out.printf("20 child JVMs that load OpenCL, with signal chaining: %d exited 0, %d died by signal; "
+        + "control without it: %d of 3 died by signal%n", ok, deaths, controlDeaths);
+    ChildJvm.Result bad = runs.stream().filter(r -> r.exitCode() != 0).findFirst().orElse(null);
+    assertEquals(0, deaths, () -> "deaths by signal; first failure:\n" + bad.output());
+    assertEquals(20, ok, () -> "children that failed; first:\n" + bad.output());
+    assertTrue(controlDeaths > 0, () -> "without signal chaining no child died, so this test no longer shows the "
+        + "hazard; control output:\n" + control.get(0).output());
+  }
+
+  @Test
+  void theCpuDeviceNeverLoadsOpenCl() {
+    Assumptions.assumeTrue(SignalChaining.needed(), "reads /proc/self/maps");
+    Map<String, String> env = new HashMap<>();
+    env.put("LD_PRELOAD", null);
+    ChildJvm.Result r = ChildJvm.run(SignalStress.class, env, 120, "cpu-cli");
+    assertEquals(0, r.exitCode(), r.output());
+  }
+
+  @Test
+  void withoutSignalChainingOpenClIsRefusedWithTheFix() {
+    Assumptions.assumeTrue(SignalChaining.needed(), "signal chaining applies on Linux only");
+    Map<String, String> env = new HashMap<>();
+    env.put("LD_PRELOAD", null);
+    env.put(SignalChaining.OVERRIDE, null);
+    ChildJvm.Result r = ChildJvm.run(SignalStress.class, env, 120, "opencl", "0");
+    assertEquals(3, r.exitCode(), r.output());
+    assertTrue(r.output().contains("without signal chaining") && r.output().contains("LD_PRELOAD=" + JSIG),
+        r.output());
+  }
+
+  /**
+   * Runs {@code n} stress children one after the other: two at once on a two-core machine slowed
+   * each enough that even the control survived.
+   */
+  private static List<ChildJvm.Result> runAll(int n, Map<String, String> env) {
+    List<ChildJvm.Result> results = new ArrayList<>();
+    for (int i = 0; i < n; i++) results.add(ChildJvm.run(SignalStress.class, env, 120, "opencl", "500"));
+    return results;
+  }
+}
