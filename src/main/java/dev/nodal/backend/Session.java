@@ -13,6 +13,20 @@ import dev.nodal.train.Optimizer;
  *
  * <p>A training step is {@link #setInput} for every input, then {@link #trainStep}. Not thread
  * safe: one thread drives a session.
+ *
+ * <p>Call order. A session reuses memory (the backward pass writes gradients where forward values
+ * were), so some sequences cannot be served; they throw {@link IllegalStateException} saying what
+ * to call first, the same on every backend:
+ *
+ * <ul>
+ *   <li>{@link #backward()} needs a {@link #forward()} since the last backward, setInput and
+ *       setParam: it consumes that forward's values.
+ *   <li>{@link #update()} needs a backward since the last update: it applies each gradient once.
+ *   <li>{@link #loss()}, and {@link #value} of a node that is not an input or parameter, need a
+ *       forward; they return what the last forward computed, for its batch. {@link #gradient}
+ *       needs a backward and returns what the last one computed.
+ *   <li>After {@link #close()} (which may be called any number of times) every other call throws.
+ * </ul>
  */
 public interface Session extends AutoCloseable {
 
@@ -34,7 +48,7 @@ public interface Session extends AutoCloseable {
   /** Computes every node from the inputs set. */
   void forward();
 
-  /** Clears every gradient, seeds the loss with 1 and runs backward in reverse order. */
+  /** Seeds the loss with 1 and runs backward in reverse order; gradients are not accumulated across calls. */
   void backward();
 
   /** Installs the optimizer whose update {@link #update()} applies; its state starts at zero. */
@@ -66,7 +80,7 @@ public interface Session extends AutoCloseable {
    */
   float[] gradient(Node node);
 
-  /** Replaces a parameter's values (for example from a checkpoint). */
+  /** Replaces a parameter's values (for example from a checkpoint); they must be finite. */
   void setParam(Param param, float[] values);
 
   /** A copy of the optimizer's state for a parameter: one array per state slot. */

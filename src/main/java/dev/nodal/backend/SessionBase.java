@@ -7,7 +7,14 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.train.Optimizer;
 
-/** What every backend's session does alike: argument checks and the batch bookkeeping. */
+/**
+ * What every backend's session does alike: argument checks, the batch bookkeeping and the
+ * call-order rules of {@link Session}, so that both backends serve and refuse the same sequences.
+ *
+ * <p>The rules exist because a device session reuses memory: the backward pass writes gradients
+ * into buffers that held forward values, and values are sized for the batch they were computed
+ * at. So the session tracks which forward and backward results are intact.
+ */
 public abstract class SessionBase implements Session {
   protected final Graph graph;
   protected final CompileOptions options;
@@ -16,6 +23,17 @@ public abstract class SessionBase implements Session {
   protected Optimizer optimizer;
   private int batch;
   private final int[] inputBatch;
+  private boolean closed;
+  /** Batch of the last forward (0 for a graph without inputs); -1 before the first. */
+  private int forwardBatch = -1;
+  /** Why backward() cannot use the last forward's values, or null when it can. */
+  private String forwardSpent = "no forward() has run";
+  /** Batch of the last backward; -1 before the first. */
+  private int backwardBatch = -1;
+  /** True from a backward() until the update() that applies its gradients. */
+  private boolean gradientsPending;
+  /** Set by the backend that compiled this session, to forget it once closed. */
+  Runnable onRelease = () -> {};
 
   protected SessionBase(Graph graph, CompileOptions options) {
     this.graph = graph;
@@ -47,6 +65,9 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void setInput(Input input, float[] data) {
+    requireOpen();
+    requireNonNull(input, "input");
+    requireNonNull(data, "data");
     requireOwn(input);
     int per = input.shape().exampleSize();
     if (data.length == 0 || data.length % per != 0) {
@@ -62,6 +83,114 @@ public abstract class SessionBase implements Session {
     inputBatch[graph.inputs().indexOf(input)] = n;
     batch = n;
     upload(input, data, n);
+    if (forwardSpent == null) forwardSpent = "setInput(\"" + input.name() + "\") was called after it";
+  }
+
+  @Override
+  public final void forward() {
+    requireOpen();
+    int n = checkedBatch();
+    runForward(n);
+    forwardBatch = n;
+    forwardSpent = null;
+  }
+
+  @Override
+  public final void backward() {
+    requireOpen();
+    requireLoss();
+    if (forwardSpent != null) {
+      throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
+    }
+    runBackward(forwardBatch);
+    backwardBatch = forwardBatch;
+    gradientsPending = true;
+    forwardSpent = "the last backward() reused the memory of its values; call forward() again";
+  }
+
+  @Override
+  public final void update() {
+    requireOpen();
+    requireLoss();
+    requireOptimizer();
+    if (!gradientsPending) {
+      throw new IllegalStateException("update() needs a backward() first: " + (backwardBatch < 0
+          ? "no backward() has run" : "the gradients of the last backward() were applied already"));
+    }
+    runUpdate();
+    gradientsPending = false;
+  }
+
+  @Override
+  public final float loss() {
+    requireOpen();
+    requireLoss();
+    if (forwardBatch < 0) throw new IllegalStateException("loss() needs a forward() first");
+    return readLoss();
+  }
+
+  /**
+   * Inputs as last set, parameters as they are now, other nodes as the last forward left them
+   * (for its batch, even when inputs of another batch have been set since).
+   */
+  @Override
+  public final float[] value(Node node) {
+    requireOpen();
+    requireNonNull(node, "node");
+    requireValue(node);
+    if (node instanceof Param) return readValue(node, node.shape().exampleSize());
+    if (node instanceof Input in) {
+      int n = inputBatch[graph.inputs().indexOf(in)];
+      if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
+      return readValue(node, node.shape().size(n));
+    }
+    if (forwardBatch < 0) {
+      throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
+    }
+    return readValue(node, node.shape().size(forwardBatch));
+  }
+
+  @Override
+  public final float[] gradient(Node node) {
+    requireOpen();
+    requireNonNull(node, "node");
+    requireGradient(node);
+    if (backwardBatch < 0) {
+      throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
+    }
+    return readGradient(node, node.shape().size(backwardBatch));
+  }
+
+  @Override
+  public final void setParam(Param param, float[] values) {
+    requireOpen();
+    requireNonNull(param, "param");
+    requireNonNull(values, "values");
+    checkParamValues(param, values);
+    for (int i = 0; i < values.length; i++) {
+      if (!Float.isFinite(values[i])) {
+        throw new GraphException("param '" + param.name() + "': value " + values[i] + " at element " + i + " is not finite");
+      }
+    }
+    writeParam(param, values);
+    if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
+  }
+
+  @Override
+  public final void close() {
+    if (closed) return;
+    closed = true;
+    release();
+    onRelease.run();
+  }
+
+  /** Every method but {@link #close()} refuses to run on a closed session. */
+  protected final void requireOpen() {
+    if (closed) throw new IllegalStateException("this session is closed");
+  }
+
+  private static void requireNonNull(Object value, String name) {
+    if (value == null) throw new IllegalArgumentException(name + " is null");
   }
 
   private static void checkValues(Input input, float[] data) {
@@ -90,6 +219,8 @@ public abstract class SessionBase implements Session {
 
   @Override
   public void setOptimizer(Optimizer optimizer) {
+    requireOpen();
+    requireNonNull(optimizer, "optimizer");
     this.optimizer = optimizer;
     installOptimizer(optimizer);
   }
@@ -149,6 +280,7 @@ public abstract class SessionBase implements Session {
 
   /** Checks a state given for {@link #setOptimizerState}; returns the parameter's index. */
   protected final int checkOptimizerState(Param param, float[][] state) {
+    requireOpen();
     requireOptimizer();
     requireOwn(param);
     if (state.length != optimizer.stateSlots()) {
@@ -161,6 +293,30 @@ public abstract class SessionBase implements Session {
 
   /** Copies a validated batch of {@code n} examples into the input's buffer. */
   protected abstract void upload(Input input, float[] data, int n);
+
+  /** Computes every node for a batch of {@code n}, whose inputs are all set. */
+  protected abstract void runForward(int n);
+
+  /** Seeds the loss with 1 and computes every needed gradient, after a forward of batch {@code n}. */
+  protected abstract void runBackward(int n);
+
+  /** Applies the optimizer to every parameter from the gradients of the last backward. */
+  protected abstract void runUpdate();
+
+  /** The loss value of the last forward. */
+  protected abstract float readLoss();
+
+  /** The first {@code count} values of a node whose value is kept. */
+  protected abstract float[] readValue(Node node, int count);
+
+  /** The first {@code count} gradient values of a node whose gradient is kept. */
+  protected abstract float[] readGradient(Node node, int count);
+
+  /** Replaces a parameter's values; they are checked already. */
+  protected abstract void writeParam(Param param, float[] values);
+
+  /** Frees what the session holds; called once, by the first {@link #close()}. */
+  protected abstract void release();
 
   /** Allocates the optimizer's state, zeroed. */
   protected abstract void installOptimizer(Optimizer optimizer);

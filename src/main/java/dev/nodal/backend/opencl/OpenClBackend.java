@@ -2,9 +2,9 @@ package dev.nodal.backend.opencl;
 
 import static org.jocl.CL.*;
 
-import dev.nodal.backend.Backend;
+import dev.nodal.backend.BackendBase;
 import dev.nodal.backend.CompileOptions;
-import dev.nodal.backend.Session;
+import dev.nodal.backend.SessionBase;
 import dev.nodal.backend.Stats;
 import dev.nodal.graph.Graph;
 import org.jocl.cl_command_queue;
@@ -14,9 +14,9 @@ import org.jocl.cl_device_id;
 
 /**
  * One OpenCL device: its context, one in-order command queue and the program cache. Sessions
- * compiled here share the queue; close them before the backend.
+ * compiled here share the queue; closing the backend closes them first.
  */
-public final class OpenClBackend implements Backend {
+public final class OpenClBackend extends BackendBase {
   final DeviceInfo device;
   final cl_context context;
   final cl_command_queue queue;
@@ -46,7 +46,7 @@ public final class OpenClBackend implements Backend {
   }
 
   @Override
-  public Session compile(Graph graph, CompileOptions options) {
+  protected SessionBase newSession(Graph graph, CompileOptions options) {
     return new OpenClSession(this, graph, options);
   }
 
@@ -56,7 +56,7 @@ public final class OpenClBackend implements Backend {
   }
 
   @Override
-  public void close() {
+  protected void release() {
     programs.close();
     clReleaseCommandQueue(queue);
     clReleaseContext(context);

@@ -345,14 +345,13 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public void forward() {
-    run(steps(checkedBatch()).forward());
+  protected void runForward(int n) {
+    run(steps(n).forward());
   }
 
   @Override
-  public void backward() {
-    requireLoss();
-    run(steps(checkedBatch()).backward());
+  protected void runBackward(int n) {
+    run(steps(n).backward());
   }
 
   @Override
@@ -382,9 +381,7 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public void update() {
-    requireOptimizer();
-    requireLoss();
+  protected void runUpdate() {
     float[] hyper = optimizer.hyperParameters();
     int first = 3 + optimizer.stateSlots();
     // Only arguments whose value changed (a scheduled learning rate) are set again.
@@ -398,8 +395,7 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public float loss() {
-    requireLoss();
+  protected float readLoss() {
     clEnqueueReadBuffer(backend.queue, mem(valueBuf[graph.loss().id()]), CL_TRUE, 0, Sizeof.cl_float,
         Pointer.to(lossHost), 0, null, null);
     stats.bytesFromDevice += Sizeof.cl_float;
@@ -408,25 +404,23 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public float[] value(Node node) {
-    requireValue(node);
-    return read(mem(valueBuf[node.id()]), node.shape().size(batch()));
+  protected float[] readValue(Node node, int count) {
+    return read(mem(valueBuf[node.id()]), count);
   }
 
   @Override
-  public float[] gradient(Node node) {
-    requireGradient(node);
-    return read(mem(gradBuf[node.id()]), node.shape().size(batch()));
+  protected float[] readGradient(Node node, int count) {
+    return read(mem(gradBuf[node.id()]), count);
   }
 
   @Override
-  public void setParam(Param param, float[] values) {
-    checkParamValues(param, values);
+  protected void writeParam(Param param, float[] values) {
     write(mem(valueBuf[param.id()]), values);
   }
 
   @Override
   public float[][] optimizerState(Param param) {
+    requireOpen();
     requireOptimizer();
     requireOwn(param);
     cl_mem[] slots = optimizerState[graph.params().indexOf(param)];
@@ -443,6 +437,7 @@ final class OpenClSession extends SessionBase {
 
   @Override
   public void sync() {
+    requireOpen();
     clFinish(backend.queue);
     stats.hostSynchronisations++;
   }
@@ -459,7 +454,7 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public void close() {
+  protected void release() {
     clFinish(backend.queue);
     for (cl_event e : uploadEvents) if (e != null) clReleaseEvent(e);
     for (cl_kernel k : kernels) clReleaseKernel(k);
