@@ -35,7 +35,13 @@ public final class OpenCl {
     return probe;
   }
 
+  /** Set to 1, makes OpenCL unavailable to Nodal, as on a machine without it (CI's second pass). */
+  public static final String DISABLE = "NODAL_DISABLE_OPENCL";
+
   private static Probe discover() {
+    if ("1".equals(System.getenv(DISABLE))) {
+      return new Probe(null, null, "OpenCL is disabled by " + DISABLE + "=1", "unset " + DISABLE, List.of());
+    }
     String refusal = SignalChaining.refusal();
     if (refusal != null) return new Probe(null, null, refusal, SignalChaining.fix(), List.of());
     try {

@@ -65,6 +65,7 @@ class SignalChainingTest {
 
   @Test
   void withoutSignalChainingOpenClIsRefusedWithTheFix() {
+    OpenClTests.backend().close();
     Assumptions.assumeTrue(SignalChaining.needed(), "signal chaining applies on Linux only");
     Map<String, String> env = new HashMap<>();
     env.put("LD_PRELOAD", null);
