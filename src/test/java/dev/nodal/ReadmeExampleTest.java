@@ -4,19 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.Backend;
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
-import dev.nodal.graph.Layers;
+import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.testkit.Models;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import org.junit.jupiter.api.Test;
 
 /** The Java example of README.md, as written there (on the CPU, with the spiral as data). */

@@ -4,7 +4,7 @@ import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
-import dev.nodal.graph.Shape;
+import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -4,7 +4,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.train.Optimizer;
+import dev.nodal.optim.Optimizer;
 
 /**
  * A graph compiled on a backend, with its buffers: parameter values (initialised from each

@@ -5,7 +5,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.train.Optimizer;
+import dev.nodal.optim.Optimizer;
 
 /**
  * What every backend's session does alike: argument checks, the batch bookkeeping and the

@@ -1,7 +1,7 @@
 package dev.nodal.cli;
 
 import dev.nodal.backend.Backend;
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
@@ -10,7 +10,7 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.MatMul;
 import dev.nodal.train.ModelZoo;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

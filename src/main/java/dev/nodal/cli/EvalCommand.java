@@ -1,7 +1,7 @@
 package dev.nodal.cli;
 
 import dev.nodal.backend.Backend;
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.data.FashionMnist;

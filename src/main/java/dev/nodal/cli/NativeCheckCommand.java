@@ -1,6 +1,5 @@
 package dev.nodal.cli;
 
-import dev.nodal.backend.opencl.NativeCheck;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 

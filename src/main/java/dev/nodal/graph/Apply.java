@@ -1,6 +1,5 @@
 package dev.nodal.graph;
 
-import dev.nodal.ops.Op;
 import java.util.List;
 
 /** A function node: the output of one stateless {@link Op} applied to its input nodes. */

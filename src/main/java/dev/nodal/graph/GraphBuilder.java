@@ -1,7 +1,6 @@
 package dev.nodal.graph;
 
-import dev.nodal.ops.Op;
-import dev.nodal.ops.ShapeContext;
+import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -1,5 +1,6 @@
 package dev.nodal.graph;
 
+import dev.nodal.tensor.Shape;
 import java.util.SplittableRandom;
 
 /**

@@ -1,6 +1,9 @@
 package dev.nodal.ops;
 
-import dev.nodal.graph.Shape;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.Shape;
 import java.util.List;
 
 /**

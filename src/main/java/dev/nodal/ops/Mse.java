@@ -1,7 +1,10 @@
 package dev.nodal.ops;
 
-import dev.nodal.backend.cpu.CpuTensor;
-import dev.nodal.graph.Shape;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Op;
 import java.util.Map;
 
 /** Creates an op from its kind and attributes, as written in the graph file. */

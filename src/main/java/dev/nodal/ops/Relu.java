@@ -1,6 +1,6 @@
 package dev.nodal.ops;
 
-import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.tensor.CpuTensor;
 
 /** {@code z = max(x, 0)}; {@code dx += dz} where {@code x > 0}. */
 public final class Relu extends Activation {

@@ -1,6 +1,6 @@
 package dev.nodal.ops;
 
-import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.tensor.CpuTensor;
 
 /** {@code z = 1 / (1 + e^-x)}; {@code dx += dz·z·(1 − z)}, computed from the output. */
 public final class Sigmoid extends Activation {

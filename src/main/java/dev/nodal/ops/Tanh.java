@@ -1,6 +1,6 @@
 package dev.nodal.ops;
 
-import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.tensor.CpuTensor;
 
 /** {@code z = tanh(x)}; {@code dx += dz·(1 − z²)}, computed from the output. */
 public final class Tanh extends Activation {

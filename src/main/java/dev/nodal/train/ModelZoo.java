@@ -4,7 +4,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
-import dev.nodal.graph.Layers;
+import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.SoftmaxCrossEntropy;

@@ -10,6 +10,7 @@ import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.io.Checkpoint;
+import dev.nodal.optim.Sgd;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.GraphException;
@@ -18,7 +19,7 @@ import dev.nodal.ops.Mul;
 import dev.nodal.ops.Tanh;
 import dev.nodal.testkit.GradientCheck;
 import dev.nodal.testkit.Models;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import org.junit.jupiter.api.Test;
 
 /** The engine on the CPU: gradient flow through whole graphs, fan-out, deep graphs, bad input. */

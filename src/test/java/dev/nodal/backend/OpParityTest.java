@@ -2,6 +2,7 @@ package dev.nodal.backend;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -13,7 +14,7 @@ import dev.nodal.ops.Dense;
 import dev.nodal.ops.MatMul;
 import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
-import dev.nodal.ops.Op;
+import dev.nodal.graph.Op;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.Scale;
 import dev.nodal.ops.Sigmoid;

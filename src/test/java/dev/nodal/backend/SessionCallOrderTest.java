@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.GraphException;
@@ -19,7 +20,7 @@ import dev.nodal.ops.Mul;
 import dev.nodal.ops.Tanh;
 import dev.nodal.testkit.Models;
 import dev.nodal.testkit.OpenClTests;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -3,12 +3,13 @@ package dev.nodal.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.testkit.Models;
 import dev.nodal.testkit.OpenClTests;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import org.junit.jupiter.api.Test;
 
 /**

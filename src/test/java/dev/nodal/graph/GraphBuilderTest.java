@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.ops.Add;
 import dev.nodal.ops.Dense;
+import dev.nodal.ops.Layers;
 import dev.nodal.ops.MatMul;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.ops.Tanh;
+import dev.nodal.tensor.Shape;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Node;
+import dev.nodal.graph.Op;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.*;
 import dev.nodal.testkit.Models;

@@ -4,9 +4,12 @@ import static dev.nodal.testkit.TestData.tensor;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.nodal.backend.cpu.Blas;
-import dev.nodal.backend.cpu.CpuTensor;
-import dev.nodal.graph.Shape;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.Blas;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
 import dev.nodal.testkit.GradientCheck;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -3,8 +3,9 @@ package dev.nodal.ops;
 import static dev.nodal.testkit.TestData.labels;
 import static dev.nodal.testkit.TestData.tensor;
 
-import dev.nodal.backend.cpu.CpuTensor;
-import dev.nodal.graph.Shape;
+import dev.nodal.graph.Op;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
 import dev.nodal.testkit.GradientCheck;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -3,9 +3,9 @@ package dev.nodal.testkit;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.nodal.backend.Session;
-import dev.nodal.backend.cpu.CpuTensor;
+import dev.nodal.tensor.CpuTensor;
 import dev.nodal.graph.Param;
-import dev.nodal.ops.Op;
+import dev.nodal.graph.Op;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

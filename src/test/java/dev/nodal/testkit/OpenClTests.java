@@ -3,7 +3,7 @@ package dev.nodal.testkit;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.nodal.backend.Backend;
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import org.junit.jupiter.api.Assumptions;

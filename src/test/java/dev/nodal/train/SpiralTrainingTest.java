@@ -3,11 +3,12 @@ package dev.nodal.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
+import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.Models;
 import org.junit.jupiter.api.Test;
 

@@ -7,7 +7,8 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.train.Optimizer;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.tensor.CpuTensor;
 import java.util.Arrays;
 import java.util.List;
 

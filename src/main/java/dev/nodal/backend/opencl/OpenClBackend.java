@@ -50,6 +50,16 @@ public final class OpenClBackend extends BackendBase {
     return new OpenClSession(this, graph, options);
   }
 
+  /**
+   * Builds one file of {@code kernels/} with its default defines, from the cache when it was built
+   * before (native-check builds every file this way).
+   *
+   * @throws KernelBuildException with the device's full build log
+   */
+  public void build(String kernelFile) {
+    programs.get(kernelFile, "");
+  }
+
   /** Program builds so far on this backend (each distinct source and options once). */
   public long programBuilds() {
     return buildStats.programBuilds;

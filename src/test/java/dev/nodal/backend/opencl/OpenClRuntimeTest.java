@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.Backend;
-import dev.nodal.backend.Backends;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;

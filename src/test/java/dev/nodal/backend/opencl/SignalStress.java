@@ -6,7 +6,7 @@ import dev.nodal.cli.Main;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.testkit.Models;
-import dev.nodal.train.Sgd;
+import dev.nodal.optim.Sgd;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

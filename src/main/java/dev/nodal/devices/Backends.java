@@ -1,5 +1,6 @@
-package dev.nodal.backend;
+package dev.nodal.devices;
 
+import dev.nodal.backend.Backend;
 import dev.nodal.backend.cpu.CpuBackend;
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;

@@ -1,4 +1,4 @@
-package dev.nodal.backend;
+package dev.nodal.devices;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,9 +1,12 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.backend.opencl.DeviceInfo;
+import dev.nodal.backend.opencl.KernelSources;
+import dev.nodal.backend.opencl.OpenCl;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

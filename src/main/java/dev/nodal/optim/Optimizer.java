@@ -1,4 +1,4 @@
-package dev.nodal.train;
+package dev.nodal.optim;
 
 /**
  * A rule that updates each parameter from its summed gradient. Like an op it carries its own CPU

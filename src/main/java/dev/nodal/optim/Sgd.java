@@ -1,4 +1,4 @@
-package dev.nodal.train;
+package dev.nodal.optim;
 
 /**
  * Stochastic gradient descent with optional momentum and L2 weight decay:

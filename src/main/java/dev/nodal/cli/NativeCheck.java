@@ -1,6 +1,11 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.cli;
 
-import dev.nodal.backend.Backends;
+import dev.nodal.backend.opencl.DeviceInfo;
+import dev.nodal.backend.opencl.KernelBuildException;
+import dev.nodal.backend.opencl.KernelSources;
+import dev.nodal.backend.opencl.OpenCl;
+import dev.nodal.backend.opencl.OpenClBackend;
+import dev.nodal.devices.Backends;
 import dev.nodal.backend.Parity;
 import dev.nodal.graph.Graph;
 import dev.nodal.train.ModelZoo;
@@ -98,7 +103,7 @@ public final class NativeCheck {
       int built = 0;
       for (String file : KernelSources.FILES) {
         try {
-          backend.programs.get(file, "");
+          backend.build(file);
           built++;
           out.println("  build " + file + ": ok");
         } catch (KernelBuildException e) {

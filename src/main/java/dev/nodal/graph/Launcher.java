@@ -1,6 +1,6 @@
-package dev.nodal.ops;
+package dev.nodal.graph;
 
-import dev.nodal.graph.Shape;
+import dev.nodal.tensor.Shape;
 
 /**
  * What an op sees of a device when it describes its kernels: handles to the buffers of its node

@@ -1,4 +1,4 @@
-package dev.nodal.graph;
+package dev.nodal.tensor;
 
 import java.util.Arrays;
 

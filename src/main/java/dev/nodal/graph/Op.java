@@ -1,7 +1,7 @@
-package dev.nodal.ops;
+package dev.nodal.graph;
 
-import dev.nodal.backend.cpu.CpuTensor;
-import dev.nodal.graph.Shape;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
 import java.util.List;
 import java.util.Map;
 

@@ -1,9 +1,6 @@
-package dev.nodal.ops;
+package dev.nodal.graph;
 
-import dev.nodal.graph.GraphException;
-import dev.nodal.graph.Input;
-import dev.nodal.graph.Node;
-import dev.nodal.graph.Shape;
+import dev.nodal.tensor.Shape;
 import java.util.List;
 
 /** What shape inference sees of a node under construction: its name and its inputs. */

@@ -1,4 +1,4 @@
-package dev.nodal.backend.cpu;
+package dev.nodal.tensor;
 
 import java.util.stream.IntStream;
 

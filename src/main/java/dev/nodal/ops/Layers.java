@@ -1,5 +1,11 @@
-package dev.nodal.graph;
+package dev.nodal.ops;
 
+import dev.nodal.graph.Apply;
+import dev.nodal.graph.GraphBuilder;
+import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Init;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
 import dev.nodal.ops.Dense;
 
 /** Shorthands that create a layer's parameters and its function node together. */

@@ -1,6 +1,5 @@
-package dev.nodal.backend.cpu;
+package dev.nodal.tensor;
 
-import dev.nodal.graph.Shape;
 
 /**
  * A view of a float array as a tensor of a resolved shape (no batch placeholder). The array may be

@@ -1,0 +1,67 @@
+package dev.nodal;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/**
+ * The packages form a one-way stack, bottom to top:
+ *
+ * <pre>
+ * cli                       commands, native-check's report
+ * train                     trainer loop, schedules, metrics, run folders, models
+ * io, data                  graph file, safetensors, checkpoints; data sets and loaders
+ * devices                   choosing a backend from a selector
+ * backend.cpu, .opencl      executors
+ * backend                   Backend, Session, compile options, parity
+ * optim                     optimizers
+ * ops                       one class per node type
+ * graph                     nodes, builder, validation, order; the Op contract
+ * tensor                    shapes, CPU tensors, BLAS-like primitives
+ * </pre>
+ *
+ * Everything below {@code backend.opencl} runs without JOCL.
+ */
+@AnalyzeClasses(packages = "dev.nodal", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+
+  @ArchTest
+  static final ArchRule noPackageCycles = slices().matching("dev.nodal.(**)").should().beFreeOfCycles();
+
+  @ArchTest
+  static final ArchRule layersPointDown = layeredArchitecture().consideringOnlyDependenciesInLayers()
+      .layer("tensor").definedBy("dev.nodal.tensor..")
+      .layer("graph").definedBy("dev.nodal.graph..")
+      .layer("ops").definedBy("dev.nodal.ops..")
+      .layer("optim").definedBy("dev.nodal.optim..")
+      .layer("backend").definedBy("dev.nodal.backend")
+      .layer("cpu").definedBy("dev.nodal.backend.cpu..")
+      .layer("opencl").definedBy("dev.nodal.backend.opencl..")
+      .layer("devices").definedBy("dev.nodal.devices..")
+      .layer("data").definedBy("dev.nodal.data..")
+      .layer("io").definedBy("dev.nodal.io..")
+      .layer("train").definedBy("dev.nodal.train..")
+      .layer("cli").definedBy("dev.nodal.cli..")
+      .whereLayer("tensor").mayNotAccessAnyLayer()
+      .whereLayer("graph").mayOnlyAccessLayers("tensor")
+      .whereLayer("ops").mayOnlyAccessLayers("graph", "tensor")
+      .whereLayer("optim").mayOnlyAccessLayers("tensor")
+      .whereLayer("backend").mayOnlyAccessLayers("optim", "graph", "tensor")
+      .whereLayer("cpu").mayOnlyAccessLayers("backend", "optim", "graph", "tensor")
+      .whereLayer("opencl").mayOnlyAccessLayers("backend", "optim", "graph", "tensor")
+      .whereLayer("devices").mayOnlyAccessLayers("cpu", "opencl", "backend", "optim", "graph", "tensor")
+      .whereLayer("data").mayOnlyAccessLayers("tensor")
+      .whereLayer("io").mayOnlyAccessLayers("data", "backend", "optim", "ops", "graph", "tensor")
+      .whereLayer("train").mayOnlyAccessLayers("io", "data", "backend", "optim", "ops", "graph", "tensor")
+      .whereLayer("cli").mayNotBeAccessedByAnyLayer();
+
+  @ArchTest
+  static final ArchRule theCoreNeedsNoJocl = noClasses().that().resideOutsideOfPackages("dev.nodal.backend.opencl..",
+          "dev.nodal.devices..", "dev.nodal.cli..", "org.jocl..")
+      .should().dependOnClassesThat().resideInAPackage("org.jocl..");
+}
