@@ -19,7 +19,7 @@ public abstract class SessionBase implements Session {
   protected final Graph graph;
   protected final CompileOptions options;
   protected final int maxBatch;
-  protected final Stats stats = new Stats();
+  protected final Counters counters = new Counters();
   protected Optimizer optimizer;
   private int batch;
   private final int[] inputBatch;
@@ -59,8 +59,13 @@ public abstract class SessionBase implements Session {
   }
 
   @Override
-  public Stats stats() {
-    return stats;
+  public final Stats stats() {
+    return counters.snapshot(programBuilds());
+  }
+
+  /** Programs built so far for this session's device (shared with other sessions there). */
+  protected long programBuilds() {
+    return 0;
   }
 
   @Override

@@ -1,26 +1,18 @@
 package dev.nodal.backend;
 
 /**
- * What a session has done so far, for tests and for the {@code bench} command. CPU sessions count
- * only what applies to them (no kernels, no transfers).
+ * What a session had done when {@link Session#stats()} was called: an immutable snapshot, for
+ * tests and for the {@code bench} command. CPU sessions count only what applies to them (no
+ * kernels, no transfers).
  */
-public final class Stats {
-  public long kernelsEnqueued;
-  public long bytesToDevice;
-  public long bytesFromDevice;
-  public long hostSynchronisations;
-  public long buffersAllocated;
-  public long programBuilds;
+public record Stats(long kernelsEnqueued, long bytesToDevice, long bytesFromDevice, long hostSynchronisations,
+    long buffersAllocated, long programBuilds) {
 
-  public Stats copy() {
-    Stats s = new Stats();
-    s.kernelsEnqueued = kernelsEnqueued;
-    s.bytesToDevice = bytesToDevice;
-    s.bytesFromDevice = bytesFromDevice;
-    s.hostSynchronisations = hostSynchronisations;
-    s.buffersAllocated = buffersAllocated;
-    s.programBuilds = programBuilds;
-    return s;
+  /** What happened between {@code earlier} and this snapshot. */
+  public Stats since(Stats earlier) {
+    return new Stats(kernelsEnqueued - earlier.kernelsEnqueued, bytesToDevice - earlier.bytesToDevice,
+        bytesFromDevice - earlier.bytesFromDevice, hostSynchronisations - earlier.hostSynchronisations,
+        buffersAllocated - earlier.buffersAllocated, programBuilds - earlier.programBuilds);
   }
 
   @Override

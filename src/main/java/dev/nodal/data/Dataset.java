@@ -100,11 +100,4 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
     }
     return new Dataset(file.getFileName().toString(), x, y, rows.size(), per, classes);
   }
-
-  /** The first {@code n} examples. */
-  public Dataset head(int n) {
-    int m = Math.min(n, size);
-    return new Dataset(name, java.util.Arrays.copyOf(features, m * featureSize), java.util.Arrays.copyOf(labels, m), m,
-        featureSize, classes);
-  }
 }

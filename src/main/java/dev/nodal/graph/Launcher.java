@@ -32,12 +32,20 @@ public interface Launcher {
   /** The gradient buffer of input {@code i}, or null when that input needs none (backward only). */
   Buffer dIn(int i);
 
+  /** A number of work-items, typed so that it cannot be mistaken for a kernel's int argument. */
+  record WorkItems(int count) {}
+
+  /** {@code launch(file, kernel, over(n), args...)}: a launch over {@code n} work-items. */
+  static WorkItems over(int count) {
+    return new WorkItems(count);
+  }
+
   /**
-   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code workItems} work-items in one
+   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code items} work-items in one
    * dimension; the global size is rounded up to the work-group size, so the kernel must ignore
    * ids at or past its own bound.
    */
-  void launch(String file, String kernel, int workItems, Object... args);
+  void launch(String file, String kernel, WorkItems items, Object... args);
 
   /**
    * Enqueues {@code kernel} as a single work-group whose size is a power of two, for reductions;
@@ -48,7 +56,7 @@ public interface Launcher {
 
   /**
    * {@code C = alpha·op(A)·op(B) + beta·C} on {@code gemm.cl}, with the conventions of
-   * {@link dev.nodal.backend.cpu.Blas#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
+   * {@link dev.nodal.tensor.Blas#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
    */
   void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
       float beta, Buffer c);

@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -30,12 +32,12 @@ abstract class Activation implements Op {
   @Override
   public final void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch(kind() + ".cl", kind() + "_forward", n, n, k.in(0), k.out());
+    k.launch(kind() + ".cl", kind() + "_forward", over(n), n, k.in(0), k.out());
   }
 
   @Override
   public final void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch(kind() + ".cl", kind() + "_backward", n, n, backwardFromOutput() ? k.out() : k.in(0), k.dOut(), k.dIn(0));
+    k.launch(kind() + ".cl", kind() + "_backward", over(n), n, backwardFromOutput() ? k.out() : k.in(0), k.dOut(), k.dIn(0));
   }
 }

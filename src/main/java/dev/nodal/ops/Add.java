@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -66,14 +68,14 @@ public final class Add implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0), m = k.inShape(1).size(0);
-    k.launch("add.cl", "add_forward", n, n, m, k.in(0), k.in(1), k.out());
+    k.launch("add.cl", "add_forward", over(n), n, m, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0), m = k.inShape(1).size(0);
-    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", n, n, k.dOut(), k.dIn(0));
-    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", m, n, m, k.dOut(), k.dIn(1));
+    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", over(n), n, k.dOut(), k.dIn(0));
+    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", over(m), n, m, k.dOut(), k.dIn(1));
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -62,7 +64,7 @@ public final class Dense implements Op {
   public void forwardKernels(Launcher k) {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
     k.gemm(false, false, n, b, a, 1f, k.in(0), k.in(1), 0f, k.out());
-    k.launch("dense.cl", "dense_forward_bias", n * b, n, b, k.in(2), k.out());
+    k.launch("dense.cl", "dense_forward_bias", over(n * b), n, b, k.in(2), k.out());
   }
 
   @Override
@@ -70,7 +72,7 @@ public final class Dense implements Op {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
     if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, k.dOut(), k.in(1), 1f, k.dIn(0));
     if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), k.dOut(), 1f, k.dIn(1));
-    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", b, n, b, k.dOut(), k.dIn(2));
+    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", over(b), n, b, k.dOut(), k.dIn(2));
   }
 
   /** Forward sums A products per output; backward sums B (for dX) and N (for dW and db). */

@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -50,13 +52,13 @@ public final class Mul implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("mul.cl", "mul_forward", n, n, k.in(0), k.in(1), k.out());
+    k.launch("mul.cl", "mul_forward", over(n), n, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", n, n, k.in(1), k.dOut(), k.dIn(0));
-    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", n, n, k.in(0), k.dOut(), k.dIn(1));
+    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(1), k.dOut(), k.dIn(0));
+    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(0), k.dOut(), k.dIn(1));
   }
 }

@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -56,12 +58,12 @@ public final class Scale implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("scale.cl", "scale_forward", n, n, factor, k.in(0), k.out());
+    k.launch("scale.cl", "scale_forward", over(n), n, factor, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("scale.cl", "scale_backward", n, n, factor, k.dOut(), k.dIn(0));
+    k.launch("scale.cl", "scale_backward", over(n), n, factor, k.dOut(), k.dIn(0));
   }
 }

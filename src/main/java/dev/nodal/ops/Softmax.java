@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -71,13 +73,13 @@ public final class Softmax implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
-    k.launch("softmax.cl", "softmax_forward", rows, rows, cols, k.in(0), k.out());
+    k.launch("softmax.cl", "softmax_forward", over(rows), rows, cols, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
-    k.launch("softmax.cl", "softmax_backward", rows, rows, cols, k.out(), k.dOut(), k.dIn(0));
+    k.launch("softmax.cl", "softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0));
   }
 
   @Override

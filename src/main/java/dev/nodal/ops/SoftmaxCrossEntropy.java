@@ -1,5 +1,7 @@
 package dev.nodal.ops;
 
+import static dev.nodal.graph.Launcher.over;
+
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -87,7 +89,7 @@ public final class SoftmaxCrossEntropy implements Op {
   public void backwardKernels(Launcher k) {
     if (k.dIn(0) == null) return;
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch("softmax_cross_entropy.cl", "softmax_cross_entropy_backward", rows, rows, cols, k.in(0), k.in(1),
+    k.launch("softmax_cross_entropy.cl", "softmax_cross_entropy_backward", over(rows), rows, cols, k.in(0), k.in(1),
         k.dOut(), k.dIn(0));
   }
 

@@ -33,11 +33,6 @@ public final class CpuTensor {
     return shape.dim(i);
   }
 
-  /** Elements per row: the product of every dimension after the first (1 for rank ≤ 1). */
-  public int rowSize() {
-    return shape.rank() <= 1 ? 1 : size / shape.dim(0);
-  }
-
   public void fill(float v) {
     java.util.Arrays.fill(data, 0, size, v);
   }

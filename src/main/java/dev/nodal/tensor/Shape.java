@@ -82,13 +82,6 @@ public final class Shape {
     return new Shape(d);
   }
 
-  /** The same dimensions with the first replaced (used to carry a batch dimension through). */
-  public Shape withFirst(int first) {
-    int[] d = dims.clone();
-    d[0] = first;
-    return new Shape(d);
-  }
-
   /** True when {@code other} equals the trailing dimensions of this shape. */
   public boolean endsWith(Shape other) {
     if (other.rank() > rank()) return false;

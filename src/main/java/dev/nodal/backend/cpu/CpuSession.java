@@ -43,7 +43,7 @@ final class CpuSession extends SessionBase {
       if (graph.needsGradient(node)) grads[id] = new float[node.shape().size(maxBatch)];
       inputIds[id] = node.inputs().stream().mapToInt(Node::id).toArray();
     }
-    stats.buffersAllocated = n;
+    counters.buffersAllocated = n;
   }
 
   @Override

@@ -5,7 +5,6 @@ import static org.jocl.CL.*;
 import dev.nodal.backend.BackendBase;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.SessionBase;
-import dev.nodal.backend.Stats;
 import dev.nodal.graph.Graph;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
@@ -21,8 +20,6 @@ public final class OpenClBackend extends BackendBase {
   final cl_context context;
   final cl_command_queue queue;
   final ProgramCache programs;
-  /** Program builds, counted here because programs are shared by the backend's sessions. */
-  final Stats buildStats = new Stats();
 
   // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
   // (NVIDIA's among them) and newer ones all accept.
@@ -33,7 +30,7 @@ public final class OpenClBackend extends BackendBase {
     props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
-    this.programs = new ProgramCache(context, device, buildStats);
+    this.programs = new ProgramCache(context, device);
   }
 
   public DeviceInfo device() {
@@ -62,7 +59,7 @@ public final class OpenClBackend extends BackendBase {
 
   /** Program builds so far on this backend (each distinct source and options once). */
   public long programBuilds() {
-    return buildStats.programBuilds;
+    return programs.builds();
   }
 
   @Override

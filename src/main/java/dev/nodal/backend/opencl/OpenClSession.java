@@ -4,7 +4,6 @@ import static org.jocl.CL.*;
 
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.SessionBase;
-import dev.nodal.backend.Stats;
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
@@ -131,7 +130,7 @@ final class OpenClSession extends SessionBase {
   // ---- device memory ---------------------------------------------------------------------------
 
   private cl_mem allocate(long bytes) {
-    stats.buffersAllocated++;
+    counters.buffersAllocated++;
     return clCreateBuffer(backend.context, CL_MEM_READ_WRITE, bytes, null, null);
   }
 
@@ -141,15 +140,15 @@ final class OpenClSession extends SessionBase {
 
   private void write(cl_mem mem, float[] values) {
     clEnqueueWriteBuffer(backend.queue, mem, CL_TRUE, 0, 4L * values.length, Pointer.to(values), 0, null, null);
-    stats.bytesToDevice += 4L * values.length;
-    stats.hostSynchronisations++;
+    counters.bytesToDevice += 4L * values.length;
+    counters.hostSynchronisations++;
   }
 
   private float[] read(cl_mem mem, int count) {
     float[] out = new float[count];
     clEnqueueReadBuffer(backend.queue, mem, CL_TRUE, 0, 4L * count, Pointer.to(out), 0, null, null);
-    stats.bytesFromDevice += 4L * count;
-    stats.hostSynchronisations++;
+    counters.bytesFromDevice += 4L * count;
+    counters.hostSynchronisations++;
     return out;
   }
 
@@ -163,7 +162,7 @@ final class OpenClSession extends SessionBase {
       clGetEventInfo(previous, CL_EVENT_COMMAND_EXECUTION_STATUS, Sizeof.cl_int, Pointer.to(status), null);
       if (status[0] != CL_COMPLETE) {
         clWaitForEvents(1, new cl_event[] {previous});
-        stats.hostSynchronisations++;
+        counters.hostSynchronisations++;
       }
       clReleaseEvent(previous);
     }
@@ -174,7 +173,7 @@ final class OpenClSession extends SessionBase {
     cl_event done = new cl_event();
     clEnqueueWriteBuffer(backend.queue, mem(valueBuf[id]), CL_FALSE, 0, 4L * data.length, Pointer.to(buf), 0, null, done);
     uploadEvents[id] = done;
-    stats.bytesToDevice += 4L * data.length;
+    counters.bytesToDevice += 4L * data.length;
   }
 
   // ---- recording -------------------------------------------------------------------------------
@@ -306,10 +305,10 @@ final class OpenClSession extends SessionBase {
     }
 
     @Override
-    public void launch(String file, String name, int workItems, Object... args) {
+    public void launch(String file, String name, WorkItems items, Object... args) {
       cl_kernel k = kernel(file, "", name);
       setArgs(k, 0, args);
-      out.add(oneDimensional(k, workItems));
+      out.add(oneDimensional(k, items.count()));
     }
 
     @Override
@@ -341,7 +340,7 @@ final class OpenClSession extends SessionBase {
 
   private void run(Command[] commands) {
     for (Command c : commands) c.enqueue();
-    stats.kernelsEnqueued += commands.length;
+    counters.kernelsEnqueued += commands.length;
   }
 
   @Override
@@ -398,8 +397,8 @@ final class OpenClSession extends SessionBase {
   protected float readLoss() {
     clEnqueueReadBuffer(backend.queue, mem(valueBuf[graph.loss().id()]), CL_TRUE, 0, Sizeof.cl_float,
         Pointer.to(lossHost), 0, null, null);
-    stats.bytesFromDevice += Sizeof.cl_float;
-    stats.hostSynchronisations++;
+    counters.bytesFromDevice += Sizeof.cl_float;
+    counters.hostSynchronisations++;
     return lossHost[0];
   }
 
@@ -439,13 +438,12 @@ final class OpenClSession extends SessionBase {
   public void sync() {
     requireOpen();
     clFinish(backend.queue);
-    stats.hostSynchronisations++;
+    counters.hostSynchronisations++;
   }
 
   @Override
-  public Stats stats() {
-    stats.programBuilds = backend.buildStats.programBuilds;
-    return stats;
+  protected long programBuilds() {
+    return backend.programBuilds();
   }
 
   private void releaseOptimizer() {

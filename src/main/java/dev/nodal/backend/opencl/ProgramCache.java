@@ -2,7 +2,6 @@ package dev.nodal.backend.opencl;
 
 import static org.jocl.CL.*;
 
-import dev.nodal.backend.Stats;
 import java.util.HashMap;
 import java.util.Map;
 import org.jocl.CLException;
@@ -20,12 +19,16 @@ final class ProgramCache implements AutoCloseable {
   private final cl_context context;
   private final DeviceInfo device;
   private final Map<String, cl_program> programs = new HashMap<>();
-  private final Stats stats;
+  private long builds;
 
-  ProgramCache(cl_context context, DeviceInfo device, Stats stats) {
+  ProgramCache(cl_context context, DeviceInfo device) {
     this.context = context;
     this.device = device;
-    this.stats = stats;
+  }
+
+  /** Programs built so far (each distinct key once). */
+  long builds() {
+    return builds;
   }
 
   /** The build options for a set of defines such as {@code -DTILE_M=64}. */
@@ -47,7 +50,7 @@ final class ProgramCache implements AutoCloseable {
 
   private cl_program build(String file, String options) {
     cl_program program = clCreateProgramWithSource(context, 1, new String[] {KernelSources.source(file)}, null, null);
-    stats.programBuilds++;
+    builds++;
     try {
       clBuildProgram(program, 1, new cl_device_id[] {device.device()}, options, null, null);
     } catch (CLException e) {
