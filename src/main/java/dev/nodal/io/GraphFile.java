@@ -14,7 +14,7 @@ import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.ops.OpRegistry;
+import dev.nodal.ops.OpCatalogue;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,7 +90,7 @@ public final class GraphFile {
                 ? JSON.convertValue(o.get("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}) : Map.of();
             List<String> inputs = new java.util.ArrayList<>();
             o.path("inputs").forEach(i -> inputs.add(i.asText()));
-            g.apply(OpRegistry.create(kind, attrs), name, inputs.toArray(new String[0]));
+            g.apply(OpCatalogue.create(kind, attrs), name, inputs.toArray(new String[0]));
           }
         }
       } catch (IllegalArgumentException e) {

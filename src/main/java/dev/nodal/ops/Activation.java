@@ -10,14 +10,27 @@ import java.util.List;
 
 /**
  * What the elementwise activations share: one input, an output of the same shape, and kernels
- * {@code <kind>_forward(n, x, z)} and {@code <kind>_backward(n, v, dz, dx)} in
- * {@code kernels/<kind>.cl}, where v is the input or, for activations whose derivative is cheaper
- * from it, the output. Each subclass keeps its own CPU loops, so no element costs a virtual call.
+ * {@code <kind>_forward(n, x, z, extra...)} and {@code <kind>_backward(n, v, dz, dx, extra...)}
+ * in {@code kernels/<kind>.cl}, where v is the input or, for activations whose derivative is
+ * cheaper from it, the output, and {@code extra} are the op's scalar attributes
+ * ({@link #kernelArgs()}). Each subclass keeps its own CPU loops, so no element costs a virtual
+ * call.
  */
 abstract class Activation implements Op {
 
   /** True when the backward kernel and loop read the output z rather than the input x. */
   abstract boolean backwardFromOutput();
+
+  /** Scalar arguments appended to both kernels' arguments; none by default. */
+  Object[] kernelArgs() {
+    return new Object[0];
+  }
+
+  private static Object[] concat(Object[] head, Object[] tail) {
+    Object[] all = java.util.Arrays.copyOf(head, head.length + tail.length);
+    System.arraycopy(tail, 0, all, head.length, tail.length);
+    return all;
+  }
 
   @Override
   public final List<String> inputRoles() {
@@ -32,12 +45,13 @@ abstract class Activation implements Op {
   @Override
   public final void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch(kind() + ".cl", kind() + "_forward", over(n), n, k.in(0), k.out());
+    k.launch(kind() + ".cl", kind() + "_forward", over(n), concat(new Object[] {n, k.in(0), k.out()}, kernelArgs()));
   }
 
   @Override
   public final void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch(kind() + ".cl", kind() + "_backward", over(n), n, backwardFromOutput() ? k.out() : k.in(0), k.dOut(), k.dIn(0));
+    Object v = backwardFromOutput() ? k.out() : k.in(0);
+    k.launch(kind() + ".cl", kind() + "_backward", over(n), concat(new Object[] {n, v, k.dOut(), k.dIn(0)}, kernelArgs()));
   }
 }

@@ -7,6 +7,8 @@ package dev.nodal.optim;
  * of the parameter's size per parameter, zero at the start.
  */
 public interface Optimizer {
+  /** The file of {@code kernels/} that holds every optimizer's update kernel. */
+  String KERNEL_FILE = "optim.cl";
 
   /** For messages and checkpoints: {@code sgd}. */
   String name();

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -18,10 +17,6 @@ public final class KernelSources {
   private static final ConcurrentHashMap<String, String> CACHE = new ConcurrentHashMap<>();
 
   private KernelSources() {}
-
-  /** Every kernel file, for native-check. */
-  public static final List<String> FILES = List.of("add.cl", "dense.cl", "gemm.cl", "mse.cl", "mul.cl", "optim.cl",
-      "relu.cl", "scale.cl", "sigmoid.cl", "softmax.cl", "softmax_cross_entropy.cl", "tanh.cl");
 
   /** The complete source of {@code kernels/<file>}, with common.h spliced in. */
   public static String source(String file) {

@@ -372,7 +372,7 @@ final class OpenClSession extends SessionBase {
         args[2 + s] = optimizerState[i][s];
       }
       args[2 + opt.stateSlots()] = size;
-      updateKernels[i] = kernel("optim.cl", "", opt.kernel());
+      updateKernels[i] = kernel(Optimizer.KERNEL_FILE, "", opt.kernel());
       setArgs(updateKernels[i], 0, args);
       updates[i] = oneDimensional(updateKernels[i], size);
     }

@@ -1,0 +1,145 @@
+"""Generates PyTorch reference values that the Java tests compare against (the tests never run Python).
+
+Writes, deterministically (float32 tensors, floats as Python's repr of the float32 value):
+  src/test/resources/fixtures/torch-optimizers.json   SGD / Adam / AdamW steps (with and without
+      gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules
+  src/test/resources/fixtures/torch-activations.json  gelu(tanh) and leaky_relu values and gradients
+
+Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
+"""
+import json
+import os
+
+import torch
+
+GENERATOR = "scripts/torch_fixtures.py"
+OUT_DIR = os.path.join("src", "test", "resources", "fixtures")
+STEPS = 6
+# Scale of the gradient at each step: some large so that clipping to norm 0.5 / 1.0 bites,
+# some small so that it does not.
+GRAD_SCALES = [1.0, 3.0, 0.05, 2.0, 0.1, 3.0]
+
+
+def floats(t):
+    return [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def uniform(gen, n, scale):
+    return (torch.rand(n, generator=gen, dtype=torch.float32) * 2 - 1) * scale
+
+
+gen = torch.Generator().manual_seed(20240607)
+INIT = {"a": uniform(gen, 7, 1.0), "b": uniform(gen, 3, 1.0)}
+GRADS = [{"a": uniform(gen, 7, s), "b": uniform(gen, 3, s)} for s in GRAD_SCALES]
+
+CASES = [
+    ("sgd_momentum", "sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=False), None),
+    ("sgd_nesterov", "sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True), None),
+    ("sgd_clipped", "sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.0, nesterov=False), 0.5),
+    ("adam", "adam", dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0), None),
+    ("adam_l2", "adam", dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1), None),
+    ("adamw", "adamw", dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1), None),
+    ("adamw_clipped", "adamw", dict(lr=0.01, beta1=0.9, beta2=0.98, eps=1e-6, weight_decay=0.05), 1.0),
+]
+
+
+def make_optimizer(kind, h, params):
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=h["lr"], momentum=h["momentum"], dampening=0,
+                               weight_decay=h["weight_decay"], nesterov=h["nesterov"],
+                               maximize=False, foreach=False)
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[kind]
+    return cls(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+               weight_decay=h["weight_decay"], amsgrad=False, maximize=False, foreach=False)
+
+
+def run_case(name, kind, h, clip):
+    a = INIT["a"].clone().requires_grad_(True)
+    b = INIT["b"].clone().requires_grad_(True)
+    opt = make_optimizer(kind, h, [a, b])
+    after = []
+    for g in GRADS:
+        a.grad = g["a"].clone()
+        b.grad = g["b"].clone()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_([a, b], clip, norm_type=2.0)
+        opt.step()
+        after.append({"a": floats(a), "b": floats(b)})
+    slots = ["momentum_buffer"] if kind == "sgd" else ["exp_avg", "exp_avg_sq"]
+    state = {pn: {s: floats(opt.state[p][s]) for s in slots} for pn, p in (("a", a), ("b", b))}
+    step = None
+    if kind != "sgd":
+        steps = {int(float(opt.state[p]["step"])) for p in (a, b)}
+        assert len(steps) == 1
+        step = steps.pop()
+    return {"name": name, "optimizer": kind, "hyper": h, "clip_norm": clip,
+            "after": after, "state": state, "step": step}
+
+
+SCHEDULES = [
+    ("step", "step", {"step_size": 3, "gamma": 0.5},
+     lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+    ("cosine", "cosine", {"t_max": 10, "eta_min": 0.001},
+     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.001)),
+    ("warmup_linear", "linear", {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 4},
+     lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=4)),
+]
+
+
+def run_schedule(name, kind, h, make):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1, foreach=False)
+    sched = make(opt)
+    lrs = []
+    for _ in range(12):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        p.grad = torch.zeros(1)
+        opt.step()
+        sched.step()
+    return {"name": name, "kind": kind, "hyper": h, "lr": lrs}
+
+
+def activations():
+    x = torch.cat([torch.linspace(-6, 6, 33, dtype=torch.float32),
+                   torch.tensor([-0.0, 0.0, 1e-4, -1e-4, 20.0, -20.0, 0.5, -0.5], dtype=torch.float32)])
+    dy = torch.cos(1.7 * torch.arange(x.numel(), dtype=torch.float64)).to(torch.float32)
+    fns = [
+        ("gelu_tanh", lambda t: torch.nn.functional.gelu(t, approximate="tanh")),
+        ("leaky_relu_0.01", lambda t: torch.nn.functional.leaky_relu(t, 0.01)),
+        ("leaky_relu_0.2", lambda t: torch.nn.functional.leaky_relu(t, 0.2)),
+    ]
+    cases = []
+    for name, f in fns:
+        xi = x.clone().requires_grad_(True)
+        y = f(xi)
+        (dx,) = torch.autograd.grad((y * dy).sum(), xi)
+        cases.append({"name": name, "y": floats(y), "dx": floats(dx)})
+    return {"generator": GENERATOR, "torch": torch.__version__,
+            "x": floats(x), "dy": floats(dy), "cases": cases}
+
+
+def write(name, obj):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    path = os.path.join(OUT_DIR, name)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)  # json writes floats with repr(): full precision
+        f.write("\n")
+    print("wrote", path)
+
+
+def main():
+    torch.use_deterministic_algorithms(True)
+    optimizers = {
+        "generator": GENERATOR,
+        "torch": torch.__version__,
+        "params": {k: floats(v) for k, v in INIT.items()},
+        "grads": [{k: floats(v) for k, v in g.items()} for g in GRADS],
+        "cases": [run_case(*c) for c in CASES],
+        "schedules": [run_schedule(*s) for s in SCHEDULES],
+    }
+    write("torch-optimizers.json", optimizers)
+    write("torch-activations.json", activations())
+
+
+if __name__ == "__main__":
+    main()

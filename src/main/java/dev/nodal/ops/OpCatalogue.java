@@ -1,0 +1,204 @@
+package dev.nodal.ops;
+
+import dev.nodal.graph.Op;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Every node type, in one list: how to make it from the graph file's attributes, the kernel files
+ * it launches, its parity tolerance family, and the input shapes on which it is gradient-checked
+ * and compared between backends. The graph-file reader, native-check and the parameterised tests
+ * all read this list, so adding an elementwise op is its class, its {@code .cl} file and one
+ * entry here (see "Adding a node type" in the README).
+ */
+public final class OpCatalogue {
+  private OpCatalogue() {}
+
+  /** Sizes that straddle work-group and tile sizes; parity samples use each in some dimension. */
+  public static final int[] STRADDLE = {1, 31, 32, 33, 63, 64, 65, 257};
+
+  /**
+   * How closely a device must match the CPU: elementwise ops to float rounding, ops that sum
+   * many products to a tolerance that grows with the sum. Parity takes the length of the sum from
+   * {@link Op#reductionLength}; an entry is {@code REDUCTION} exactly when some sample of it sums
+   * more than one product (a test holds the two to agree).
+   */
+  public enum Family { ELEMENTWISE, REDUCTION }
+
+  /**
+   * The inputs of one check. Without labels ({@code classes == 0}), input i is a tensor of
+   * {@code shapes[i]} (a parameter in a graph) and every input gets a gradient. With labels, the
+   * last input holds {@code shapes[0][0]} class indices below {@code classes} and gets no
+   * gradient; the other inputs carry that batch as their first dimension.
+   */
+  public record Sample(Op op, int classes, List<int[]> shapes) {
+    public int batch() {
+      return shapes.get(0)[0];
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder sb = new StringBuilder(op.kind());
+      for (int[] s : shapes) sb.append(' ').append(Arrays.toString(s).replace(", ", "x"));
+      return sb.toString();
+    }
+  }
+
+  /** One node type. */
+  public record Entry(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory,
+      List<String> kernelFiles, Family family, List<Sample> gradientSamples, List<Sample> paritySamples) {}
+
+  private static final List<Entry> ENTRIES = List.of(
+      new Entry("dense", Dense.class, a -> new Dense(), List.of("dense.cl", "gemm.cl"), Family.REDUCTION,
+          products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
+          products(new Dense(), true, straddlingProducts())),
+      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of("gemm.cl"), Family.REDUCTION,
+          products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
+          products(new MatMul(), false, straddlingProducts())),
+      new Entry("add", Add.class, a -> new Add(), List.of("add.cl"), Family.REDUCTION, // the bias gradient sums rows
+          concat(binary(new Add(), 1, 1, 1, 5, 4, 3, 9, 2), broadcast(1, 1, 1, 5, 4, 3, 9, 2)),
+          concat(binaryStraddling(new Add()), broadcastStraddling())),
+      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul.cl"), Family.ELEMENTWISE,
+          binary(new Mul(), 1, 1, 3, 4, 8, 1), binaryStraddling(new Mul())),
+      unary("scale", Scale.class, a -> new Scale(number(a, "scale", "factor")), new Scale(-2.5f)),
+      unary("relu", Relu.class, a -> new Relu(), new Relu()),
+      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu(number(a, "leaky_relu", "slope")), new LeakyRelu(0.2f)),
+      unary("sigmoid", Sigmoid.class, a -> new Sigmoid(), new Sigmoid()),
+      unary("tanh", Tanh.class, a -> new Tanh(), new Tanh()),
+      unary("gelu", Gelu.class, a -> new Gelu(), new Gelu()),
+      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax.cl"), Family.REDUCTION,
+          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
+          rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
+      new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(),
+          List.of("softmax_cross_entropy.cl"), Family.REDUCTION,
+          List.of(labelled(1, 1), labelled(1, 4), labelled(5, 3), labelled(16, 10)),
+          rowsAndCols(s -> labelled(s[0], s[1]))),
+      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
+          binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
+
+  /** Every node type, in a fixed order. */
+  public static List<Entry> entries() {
+    return ENTRIES;
+  }
+
+  /** The entry of a node type; an {@link IllegalArgumentException} names the known ones. */
+  public static Entry entry(String kind) {
+    for (Entry e : ENTRIES) if (e.kind().equals(kind)) return e;
+    throw new IllegalArgumentException("unknown node type '" + kind + "'; known: "
+        + ENTRIES.stream().map(Entry::kind).toList());
+  }
+
+  /** Makes an op from its kind and attributes, as written in the graph file. */
+  public static Op create(String kind, Map<String, Object> attributes) {
+    return entry(kind).factory().apply(attributes);
+  }
+
+  /** Every kernel file that some node type launches, in catalogue order. */
+  public static List<String> kernelFiles() {
+    Set<String> files = new LinkedHashSet<>();
+    for (Entry e : ENTRIES) files.addAll(e.kernelFiles());
+    return List.copyOf(files);
+  }
+
+  // ---- sample shapes ---------------------------------------------------------------------------
+
+  /** An elementwise op of one input: its kernel file is {@code <kind>.cl}. */
+  private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory, Op sample) {
+    List<Sample> parity = new ArrayList<>();
+    for (int s : STRADDLE) parity.add(params(sample, s, 3));
+    return new Entry(kind, type, factory, List.of(kind + ".cl"), Family.ELEMENTWISE,
+        List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
+  }
+
+  private static Sample params(Op op, int... shape) {
+    return new Sample(op, 0, List.<int[]>of(shape));
+  }
+
+  /** Two inputs of one shape, rows × cols for each pair given. */
+  private static List<Sample> binary(Op op, int... rowsCols) {
+    List<Sample> out = new ArrayList<>();
+    for (int i = 0; i < rowsCols.length; i += 2) {
+      int[] s = {rowsCols[i], rowsCols[i + 1]};
+      out.add(new Sample(op, 0, List.of(s, s)));
+    }
+    return out;
+  }
+
+  private static List<Sample> binaryStraddling(Op op) {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) out.addAll(binary(op, s, 3));
+    return out;
+  }
+
+  /** Add of rows × cols and a bias of cols, for each pair given. */
+  private static List<Sample> broadcast(int... rowsCols) {
+    List<Sample> out = new ArrayList<>();
+    for (int i = 0; i < rowsCols.length; i += 2) {
+      out.add(new Sample(new Add(), 0, List.of(new int[] {rowsCols[i], rowsCols[i + 1]}, new int[] {rowsCols[i + 1]})));
+    }
+    return out;
+  }
+
+  private static List<Sample> broadcastStraddling() {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) out.addAll(broadcast(3, s));
+    return out;
+  }
+
+  /** M×K times K×N (plus a bias of N for dense), for each {M, K, N}. */
+  private static List<Sample> products(Op op, boolean bias, int[][] mkn) {
+    List<Sample> out = new ArrayList<>();
+    for (int[] d : mkn) {
+      List<int[]> shapes = new ArrayList<>(List.of(new int[] {d[0], d[1]}, new int[] {d[1], d[2]}));
+      if (bias) shapes.add(new int[] {d[2]});
+      out.add(new Sample(op, 0, List.copyOf(shapes)));
+    }
+    return out;
+  }
+
+  /** Each straddling size as M, as K and as N, beside sizes that are not tile multiples. */
+  private static int[][] straddlingProducts() {
+    List<int[]> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(new int[] {s, 33, 65});
+      out.add(new int[] {31, s, 64});
+      out.add(new int[] {63, 257, s});
+    }
+    return out.toArray(new int[0][]);
+  }
+
+  /** Each straddling size as the rows (with 10 columns) and as the columns (with 7 rows). */
+  private static List<Sample> rowsAndCols(Function<int[], Sample> sample) {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(sample.apply(new int[] {s, 10}));
+      out.add(sample.apply(new int[] {7, s}));
+    }
+    return out;
+  }
+
+  /** Softmax cross-entropy of n × c logits against n labels. */
+  private static Sample labelled(int n, int c) {
+    return new Sample(new SoftmaxCrossEntropy(), c, List.of(new int[] {n, c}, new int[] {n}));
+  }
+
+  private static List<Sample> concat(List<Sample> a, List<Sample> b) {
+    List<Sample> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  private static float number(Map<String, Object> attributes, String kind, String name) {
+    Object v = attributes.get(name);
+    if (!(v instanceof Number n)) {
+      throw new IllegalArgumentException(kind + ": " + (v == null ? "missing attribute '" + name + "'"
+          : "attribute '" + name + "' is not a number: " + v));
+    }
+    return n.floatValue();
+  }
+}
