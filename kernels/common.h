@@ -28,15 +28,20 @@ inline float group_sum(float v, __local float *scratch) {
   return total;
 }
 
-/* out[j] += sum over r of x[r*cols + j], compensated, for the work-item's
+/* The backward contract on a device: the first kernel to write a gradient in a
+ * backward pass overwrites it (acc == 0), later ones add (acc == 1), so no
+ * launch is spent zeroing gradients. */
+#define GRAD_WRITE(acc, dst, v) ((dst) = (acc) ? (dst) + (v) : (v))
+
+/* out[j] (+)= sum over r of x[r*cols + j], compensated, for the work-item's
  * column j < cols: the gradient of a vector broadcast over rows. */
-inline void column_sum_add(const int rows, const int cols,
-                           __global const float *x, __global float *out) {
+inline void column_sum_write(const int rows, const int cols,
+                             __global const float *x, __global float *out, const int acc) {
   const int j = get_global_id(0);
   if (j >= cols) return;
   float sum = 0.0f, carry = 0.0f;
   for (int r = 0; r < rows; r++) kahan_add(&sum, &carry, x[r * cols + j]);
-  out[j] += sum;
+  GRAD_WRITE(acc, out[j], sum);
 }
 
 /* Row maximum and sum of exp(x - max) of one row of cols scores. */

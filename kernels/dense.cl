@@ -10,8 +10,8 @@ __kernel void dense_forward_bias(const int rows, const int cols, __global const 
   if (i < rows * cols) z[i] += b[i % cols];
 }
 
-/* db[j] += sum over rows of dz[r, j] (one work-item per column) */
+/* db[j] (+)= sum over rows of dz[r, j] (one work-item per column) */
 __kernel void dense_backward_bias(const int rows, const int cols, __global const float *dz,
-                                  __global float *db) {
-  column_sum_add(rows, cols, dz, db);
+                                  __global float *db, const int acc) {
+  column_sum_write(rows, cols, dz, db, acc);
 }

@@ -12,13 +12,13 @@ __kernel void gelu_forward(const int n, __global const float *x, __global float 
   }
 }
 
-/* dx += dz (0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)), t = tanh(k (x + c x^3)) */
+/* dx (+)= dz (0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)), t = tanh(k (x + c x^3)) */
 __kernel void gelu_backward(const int n, __global const float *x, __global const float *dz,
-                            __global float *dx) {
+                            __global float *dx, const int acc) {
   const int i = get_global_id(0);
   if (i < n) {
     const float v = x[i];
     const float t = tanh(GELU_K * (v + GELU_C * v * v * v));
-    dx[i] += dz[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v));
+    GRAD_WRITE(acc, dx[i], dz[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v)));
   }
 }

@@ -12,10 +12,10 @@ __kernel void mse_forward(const int m, __global const float *p, __global const f
   if (get_local_id(0) == 0) loss[0] = total / m;
 }
 
-/* dx += sign * 2 dL (p - t) / m: sign +1 for the prediction, -1 for the target. */
+/* dx (+)= sign * 2 dL (p - t) / m: sign +1 for the prediction, -1 for the target. */
 __kernel void mse_backward(const int m, const float sign, __global const float *p,
                            __global const float *t, __global const float *dloss,
-                           __global float *dx) {
+                           __global float *dx, const int acc) {
   const int i = get_global_id(0);
-  if (i < m) dx[i] += sign * 2.0f * dloss[0] * (p[i] - t[i]) / m;
+  if (i < m) GRAD_WRITE(acc, dx[i], sign * 2.0f * dloss[0] * (p[i] - t[i]) / m);
 }

@@ -6,9 +6,9 @@ __kernel void relu_forward(const int n, __global const float *x, __global float 
   if (i < n) z[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-/* dx += dz where x > 0 */
+/* dx (+)= dz where x > 0, else 0 */
 __kernel void relu_backward(const int n, __global const float *x, __global const float *dz,
-                            __global float *dx) {
+                            __global float *dx, const int acc) {
   const int i = get_global_id(0);
-  if (i < n && x[i] > 0.0f) dx[i] += dz[i];
+  if (i < n) GRAD_WRITE(acc, dx[i], x[i] > 0.0f ? dz[i] : 0.0f);
 }

@@ -6,8 +6,9 @@ __kernel void scale_forward(const int n, const float c, __global const float *x,
   if (i < n) z[i] = c * x[i];
 }
 
-/* dx += c * dz */
-__kernel void scale_backward(const int n, const float c, __global const float *dz, __global float *dx) {
+/* dx (+)= c * dz */
+__kernel void scale_backward(const int n, const float c, __global const float *dz, __global float *dx,
+                             const int acc) {
   const int i = get_global_id(0);
-  if (i < n) dx[i] += c * dz[i];
+  if (i < n) GRAD_WRITE(acc, dx[i], c * dz[i]);
 }

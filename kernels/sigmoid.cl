@@ -6,9 +6,9 @@ __kernel void sigmoid_forward(const int n, __global const float *x, __global flo
   if (i < n) z[i] = 1.0f / (1.0f + exp(-x[i]));
 }
 
-/* dx += dz * z * (1 - z), from the output z */
+/* dx (+)= dz * z * (1 - z), from the output z */
 __kernel void sigmoid_backward(const int n, __global const float *z, __global const float *dz,
-                               __global float *dx) {
+                               __global float *dx, const int acc) {
   const int i = get_global_id(0);
-  if (i < n) dx[i] += dz[i] * z[i] * (1.0f - z[i]);
+  if (i < n) GRAD_WRITE(acc, dx[i], dz[i] * z[i] * (1.0f - z[i]));
 }

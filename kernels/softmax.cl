@@ -12,13 +12,13 @@ __kernel void softmax_forward(const int rows, const int cols, __global const flo
   for (int j = 0; j < cols; j++) zr[j] = exp(xr[j] - m) * inv;
 }
 
-/* dx += z * (dz - sum_j dz_j z_j), per row */
+/* dx (+)= z * (dz - sum_j dz_j z_j), per row */
 __kernel void softmax_backward(const int rows, const int cols, __global const float *z,
-                               __global const float *dz, __global float *dx) {
+                               __global const float *dz, __global float *dx, const int acc) {
   const int r = get_global_id(0);
   if (r >= rows) return;
   const int off = r * cols;
   float dot = 0.0f, carry = 0.0f;
   for (int j = 0; j < cols; j++) kahan_add(&dot, &carry, dz[off + j] * z[off + j]);
-  for (int j = 0; j < cols; j++) dx[off + j] += z[off + j] * (dz[off + j] - dot);
+  for (int j = 0; j < cols; j++) GRAD_WRITE(acc, dx[off + j], z[off + j] * (dz[off + j] - dot));
 }

@@ -16,11 +16,12 @@ __kernel void softmax_cross_entropy_forward(const int rows, const int cols,
   if (get_local_id(0) == 0) loss[0] = total / rows;
 }
 
-/* dx_r += dL * (softmax(x_r) - onehot(y_r)) / rows, one work-item per row;
+/* dx_r (+)= dL * (softmax(x_r) - onehot(y_r)) / rows, one work-item per row;
  * dL is the incoming gradient of the scalar loss. */
 __kernel void softmax_cross_entropy_backward(const int rows, const int cols,
                                              __global const float *x, __global const float *y,
-                                             __global const float *dloss, __global float *dx) {
+                                             __global const float *dloss, __global float *dx,
+                                             const int acc) {
   const int r = get_global_id(0);
   if (r >= rows) return;
   __global const float *xr = x + r * cols;
@@ -30,6 +31,6 @@ __kernel void softmax_cross_entropy_backward(const int rows, const int cols,
   const int label = (int)y[r];
   for (int j = 0; j < cols; j++) {
     const float p = exp(xr[j] - m) * inv;
-    dx[r * cols + j] += k * (j == label ? p - 1.0f : p);
+    GRAD_WRITE(acc, dx[r * cols + j], k * (j == label ? p - 1.0f : p));
   }
 }

@@ -19,6 +19,7 @@ import com.tngtech.archunit.lang.ArchRule;
  * devices                   choosing a backend from a selector
  * backend.cpu, .opencl      executors
  * backend                   Backend, Session, compile options, parity
+ * plan                      the device-independent step plan: order, memory, launches
  * optim                     optimizers
  * ops                       one class per node type
  * graph                     nodes, builder, validation, order; the Op contract
@@ -39,6 +40,7 @@ class ArchitectureTest {
       .layer("graph").definedBy("dev.nodal.graph..")
       .layer("ops").definedBy("dev.nodal.ops..")
       .layer("optim").definedBy("dev.nodal.optim..")
+      .layer("plan").definedBy("dev.nodal.plan..")
       .layer("backend").definedBy("dev.nodal.backend")
       .layer("cpu").definedBy("dev.nodal.backend.cpu..")
       .layer("opencl").definedBy("dev.nodal.backend.opencl..")
@@ -51,13 +53,14 @@ class ArchitectureTest {
       .whereLayer("graph").mayOnlyAccessLayers("tensor")
       .whereLayer("ops").mayOnlyAccessLayers("graph", "tensor")
       .whereLayer("optim").mayOnlyAccessLayers("tensor")
-      .whereLayer("backend").mayOnlyAccessLayers("optim", "graph", "tensor")
-      .whereLayer("cpu").mayOnlyAccessLayers("backend", "optim", "graph", "tensor")
-      .whereLayer("opencl").mayOnlyAccessLayers("backend", "optim", "graph", "tensor")
-      .whereLayer("devices").mayOnlyAccessLayers("cpu", "opencl", "backend", "optim", "graph", "tensor")
+      .whereLayer("plan").mayOnlyAccessLayers("optim", "graph", "tensor")
+      .whereLayer("backend").mayOnlyAccessLayers("plan", "optim", "graph", "tensor")
+      .whereLayer("cpu").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor")
+      .whereLayer("opencl").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor")
+      .whereLayer("devices").mayOnlyAccessLayers("cpu", "opencl", "backend", "plan", "optim", "graph", "tensor")
       .whereLayer("data").mayOnlyAccessLayers("tensor")
-      .whereLayer("io").mayOnlyAccessLayers("data", "backend", "optim", "ops", "graph", "tensor")
-      .whereLayer("train").mayOnlyAccessLayers("io", "data", "backend", "optim", "ops", "graph", "tensor")
+      .whereLayer("io").mayOnlyAccessLayers("data", "backend", "plan", "optim", "ops", "graph", "tensor")
+      .whereLayer("train").mayOnlyAccessLayers("io", "data", "backend", "plan", "optim", "ops", "graph", "tensor")
       .whereLayer("cli").mayNotBeAccessedByAnyLayer();
 
   @ArchTest

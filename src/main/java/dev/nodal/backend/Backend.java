@@ -1,6 +1,7 @@
 package dev.nodal.backend;
 
 import dev.nodal.graph.Graph;
+import dev.nodal.plan.DeviceTraits;
 
 /**
  * Where graphs run: the pure-Java CPU or one OpenCL device. A backend owns native resources
@@ -21,6 +22,9 @@ public interface Backend extends AutoCloseable {
   default Session compile(Graph graph, int maxBatch) {
     return compile(graph, CompileOptions.maxBatch(maxBatch));
   }
+
+  /** What step plans for this backend's device need to know (work-group limits, alignment, tiles). */
+  DeviceTraits traits();
 
   @Override
   void close();

@@ -1,5 +1,6 @@
 package dev.nodal.backend;
 
+import dev.nodal.plan.Keep;
 import java.util.Set;
 
 /**
@@ -24,6 +25,11 @@ public record CompileOptions(int maxBatch, boolean keepEverything, Set<String> k
     java.util.Set<String> k = new java.util.HashSet<>(keep);
     k.addAll(java.util.List.of(names));
     return new CompileOptions(maxBatch, keepEverything, k);
+  }
+
+  /** The plan's view of what is kept. */
+  public Keep keepRule() {
+    return new Keep(keepEverything, keep);
   }
 
   /** Keeps every value and gradient readable after a step. */

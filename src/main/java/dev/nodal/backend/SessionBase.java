@@ -246,14 +246,12 @@ public abstract class SessionBase implements Session {
 
   /** True when the node's value survives a step: see {@link CompileOptions}. */
   protected final boolean isValueKept(Node node) {
-    return node instanceof Param || node instanceof Input || node == graph.loss() || graph.consumers(node).isEmpty()
-        || options.keepEverything() || options.keep().contains(node.name());
+    return options.keepRule().value(graph, node);
   }
 
   /** True when the node's gradient survives a step. */
   protected final boolean isGradientKept(Node node) {
-    return graph.needsGradient(node)
-        && (node instanceof Param || node == graph.loss() || options.keepEverything() || options.keep().contains(node.name()));
+    return options.keepRule().gradient(graph, node);
   }
 
   protected final void requireValue(Node node) {

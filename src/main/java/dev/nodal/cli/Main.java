@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "nodal", mixinStandardHelpOptions = true, version = "nodal 0.1.0",
     description = "Deep learning on the JVM: graphs of building blocks on OpenCL devices or the CPU.",
     subcommands = {TrainCommand.class, EvalCommand.class, DevicesCommand.class, ParityCommand.class, GraphCommand.class,
-        BenchCommand.class, NativeCheckCommand.class})
+        BenchCommand.class, PlanCommand.class, NativeCheckCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(run(args));

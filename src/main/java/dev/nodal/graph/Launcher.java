@@ -32,6 +32,15 @@ public interface Launcher {
   /** The gradient buffer of input {@code i}, or null when that input needs none (backward only). */
   Buffer dIn(int i);
 
+  /**
+   * The write-or-add flag for a launch that writes {@link #dIn(int) dIn(i)}: 0 when it is the
+   * first write to that gradient in this backward pass (the kernel overwrites, so no launch zeroes
+   * gradients), 1 after that (the kernel adds, which sums fan-out and weight sharing). Call it
+   * once per such launch, in launch order: the call records the write. Pass it as the kernel's
+   * {@code acc} argument, or as gemm's {@code beta}.
+   */
+  int accumulate(int i);
+
   /** A number of work-items, typed so that it cannot be mistaken for a kernel's int argument. */
   record WorkItems(int count) {}
 

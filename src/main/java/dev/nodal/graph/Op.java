@@ -46,7 +46,10 @@ public interface Op {
   /** Describes the forward kernels: {@code out} from the inputs. */
   void forwardKernels(Launcher k);
 
-  /** Describes the backward kernels, which add into every non-null {@code k.dIn(i)}. */
+  /**
+   * Describes the backward kernels, which write every non-null {@code k.dIn(i)}: overwriting or
+   * adding as {@link Launcher#accumulate} says.
+   */
   void backwardKernels(Launcher k);
 
   /**

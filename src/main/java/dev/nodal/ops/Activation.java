@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * What the elementwise activations share: one input, an output of the same shape, and kernels
- * {@code <kind>_forward(n, x, z, extra...)} and {@code <kind>_backward(n, v, dz, dx, extra...)}
+ * {@code <kind>_forward(n, x, z, extra...)} and {@code <kind>_backward(n, v, dz, dx, acc, extra...)}
  * in {@code kernels/<kind>.cl}, where v is the input or, for activations whose derivative is
  * cheaper from it, the output, and {@code extra} are the op's scalar attributes
  * ({@link #kernelArgs()}). Each subclass keeps its own CPU loops, so no element costs a virtual
@@ -52,6 +52,7 @@ abstract class Activation implements Op {
   public final void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
     Object v = backwardFromOutput() ? k.out() : k.in(0);
-    k.launch(kind() + ".cl", kind() + "_backward", over(n), concat(new Object[] {n, v, k.dOut(), k.dIn(0)}, kernelArgs()));
+    Object[] args = {n, v, k.dOut(), k.dIn(0), k.accumulate(0)};
+    k.launch(kind() + ".cl", kind() + "_backward", over(n), concat(args, kernelArgs()));
   }
 }

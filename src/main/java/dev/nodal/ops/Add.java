@@ -74,8 +74,8 @@ public final class Add implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0), m = k.inShape(1).size(0);
-    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", over(n), n, k.dOut(), k.dIn(0));
-    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", over(m), n, m, k.dOut(), k.dIn(1));
+    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", over(n), n, k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", over(m), n, m, k.dOut(), k.dIn(1), k.accumulate(1));
   }
 
   @Override

@@ -70,9 +70,9 @@ public final class Dense implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
-    if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, k.dOut(), k.in(1), 1f, k.dIn(0));
-    if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), k.dOut(), 1f, k.dIn(1));
-    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", over(b), n, b, k.dOut(), k.dIn(2));
+    if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, k.dOut(), k.in(1), k.accumulate(0), k.dIn(0));
+    if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), k.dOut(), k.accumulate(1), k.dIn(1));
+    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", over(b), n, b, k.dOut(), k.dIn(2), k.accumulate(2));
   }
 
   /** Forward sums A products per output; backward sums B (for dX) and N (for dW and db). */

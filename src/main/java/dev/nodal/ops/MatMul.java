@@ -57,8 +57,8 @@ public final class MatMul implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int m = k.inShape(0).dim(0), kk = k.inShape(0).dim(1), n = k.inShape(1).dim(1);
-    if (k.dIn(0) != null) k.gemm(false, true, m, kk, n, 1f, k.dOut(), k.in(1), 1f, k.dIn(0));
-    if (k.dIn(1) != null) k.gemm(true, false, kk, n, m, 1f, k.in(0), k.dOut(), 1f, k.dIn(1));
+    if (k.dIn(0) != null) k.gemm(false, true, m, kk, n, 1f, k.dOut(), k.in(1), k.accumulate(0), k.dIn(0));
+    if (k.dIn(1) != null) k.gemm(true, false, kk, n, m, 1f, k.in(0), k.dOut(), k.accumulate(1), k.dIn(1));
   }
 
   @Override

@@ -69,8 +69,8 @@ public final class Mse implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int m = k.inShape(0).size(0);
-    if (k.dIn(0) != null) k.launch("mse.cl", "mse_backward", over(m), m, 1f, k.in(0), k.in(1), k.dOut(), k.dIn(0));
-    if (k.dIn(1) != null) k.launch("mse.cl", "mse_backward", over(m), m, -1f, k.in(0), k.in(1), k.dOut(), k.dIn(1));
+    if (k.dIn(0) != null) k.launch("mse.cl", "mse_backward", over(m), m, 1f, k.in(0), k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch("mse.cl", "mse_backward", over(m), m, -1f, k.in(0), k.in(1), k.dOut(), k.dIn(1), k.accumulate(1));
   }
 
   @Override

@@ -58,7 +58,7 @@ public final class Mul implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(1), k.dOut(), k.dIn(0));
-    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(0), k.dOut(), k.dIn(1));
+    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(0), k.dOut(), k.dIn(1), k.accumulate(1));
   }
 }

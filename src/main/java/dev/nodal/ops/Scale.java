@@ -64,6 +64,6 @@ public final class Scale implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("scale.cl", "scale_backward", over(n), n, factor, k.dOut(), k.dIn(0));
+    k.launch("scale.cl", "scale_backward", over(n), n, factor, k.dOut(), k.dIn(0), k.accumulate(0));
   }
 }

@@ -79,7 +79,7 @@ public final class Softmax implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
-    k.launch("softmax.cl", "softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0));
+    k.launch("softmax.cl", "softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0), k.accumulate(0));
   }
 
   @Override

@@ -90,7 +90,7 @@ public final class SoftmaxCrossEntropy implements Op {
     if (k.dIn(0) == null) return;
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
     k.launch("softmax_cross_entropy.cl", "softmax_cross_entropy_backward", over(rows), rows, cols, k.in(0), k.in(1),
-        k.dOut(), k.dIn(0));
+        k.dOut(), k.dIn(0), k.accumulate(0));
   }
 
   @Override

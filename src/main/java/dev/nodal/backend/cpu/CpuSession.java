@@ -8,18 +8,25 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.optim.Optimizer;
+import dev.nodal.plan.DeviceTraits;
+import dev.nodal.plan.Planner;
+import dev.nodal.plan.StepPlan;
 import dev.nodal.tensor.CpuTensor;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * A graph compiled for the CPU: one value array per node and one gradient array per node that
- * needs it, each sized for the largest batch. Tensor views are rebuilt only when the batch size
- * changes. Nothing is shared, but reads follow the same keep rules as on a device, so code
- * written against the CPU runs unchanged on OpenCL.
+ * A graph compiled for the CPU: the executor of the same {@link StepPlan} as on a device, in the
+ * same order over the same memory sharing (one array per region of the plan; parameters, their
+ * gradients and optimizer state in arrays of their own), so that code written against the CPU
+ * runs unchanged on OpenCL. Ops add into gradients; the gradients an op writes first in a
+ * backward pass are zeroed just before it ({@link StepPlan#firstWrites}). Tensor views are
+ * rebuilt only when the batch size changes.
  */
 final class CpuSession extends SessionBase {
+  private final StepPlan plan;
   private final List<Node> nodes;
+  private final int[][] firstWrites;
   private final float[][] values;
   private final float[][] grads;
   private final int[][] inputIds;
@@ -32,18 +39,32 @@ final class CpuSession extends SessionBase {
 
   CpuSession(Graph graph, CompileOptions options) {
     super(graph, options);
-    nodes = graph.nodes();
+    plan = new Planner(graph, maxBatch, options.keepRule(), DeviceTraits.CPU).plan();
+    nodes = plan.order();
     int n = nodes.size();
+    float[][] regions = new float[plan.regions().size()][];
     values = new float[n][];
     grads = new float[n][];
     inputIds = new int[n][];
+    firstWrites = new int[n][];
     for (Node node : nodes) {
       int id = node.id();
-      values[id] = node instanceof Param p ? p.initialValues() : new float[node.shape().size(maxBatch)];
-      if (graph.needsGradient(node)) grads[id] = new float[node.shape().size(maxBatch)];
+      values[id] = node instanceof Param p ? p.initialValues() : storage(regions, plan.value(node));
+      if (plan.gradient(node) >= 0) {
+        grads[id] = node instanceof Param p ? new float[p.shape().exampleSize()] : storage(regions, plan.gradient(node));
+      }
       inputIds[id] = node.inputs().stream().mapToInt(Node::id).toArray();
+      firstWrites[id] = plan.firstWrites(node).stream().mapToInt(Node::id).toArray();
     }
+    if (graph.loss() != null && grads[graph.loss().id()] != null) grads[graph.loss().id()][0] = 1f;
     counters.buffersAllocated = n;
+  }
+
+  /** The array of a plan buffer's region, allocated on first use. */
+  private float[] storage(float[][] regions, int buffer) {
+    int r = plan.buffers().get(buffer).region();
+    if (regions[r] == null) regions[r] = new float[(int) (plan.regions().get(r).bytes() / 4)];
+    return regions[r];
   }
 
   @Override
@@ -81,10 +102,9 @@ final class CpuSession extends SessionBase {
   @Override
   protected void runBackward(int n) {
     ensureViews(n);
-    for (CpuTensor g : gradViews) if (g != null) g.fill(0f);
-    gradViews[graph.loss().id()].data[0] = 1f;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       if (gradViews[i] != null && nodes.get(i) instanceof Apply a) {
+        for (int first : firstWrites[i]) gradViews[first].fill(0f);
         a.op().backward(inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
     }

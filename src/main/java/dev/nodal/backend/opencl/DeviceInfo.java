@@ -28,7 +28,8 @@ public record DeviceInfo(
     long maxAllocation,
     long maxWorkGroupSize,
     boolean fp16,
-    boolean fp64) {
+    boolean fp64,
+    int baseAddressAlignBits) {
 
   /** The selector that picks this device: {@code opencl:P:D}. */
   public String id() {

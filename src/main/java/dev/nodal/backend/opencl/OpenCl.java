@@ -106,7 +106,8 @@ public final class OpenCl {
         deviceString(id, CL_DEVICE_OPENCL_C_VERSION), (int) intInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS),
         longInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE), longInfo(id, CL_DEVICE_LOCAL_MEM_SIZE),
         longInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE), sizeInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE),
-        extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"));
+        extensions.contains("cl_khr_fp16"), extensions.contains("cl_khr_fp64"),
+        (int) intInfo(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN));
   }
 
   static String deviceString(cl_device_id id, int param) {

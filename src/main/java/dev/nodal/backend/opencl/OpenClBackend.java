@@ -6,6 +6,8 @@ import dev.nodal.backend.BackendBase;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.SessionBase;
 import dev.nodal.graph.Graph;
+import dev.nodal.plan.DeviceTraits;
+import dev.nodal.plan.GemmConfig;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_context_properties;
@@ -20,6 +22,7 @@ public final class OpenClBackend extends BackendBase {
   final cl_context context;
   final cl_command_queue queue;
   final ProgramCache programs;
+  private final DeviceTraits traits;
 
   // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
   // (NVIDIA's among them) and newer ones all accept.
@@ -31,10 +34,41 @@ public final class OpenClBackend extends BackendBase {
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
     this.programs = new ProgramCache(context, device);
+    this.traits = traits(device, System.getenv("NODAL_GEMM"));
   }
 
   public DeviceInfo device() {
     return device;
+  }
+
+  /** What plans for this device need to know; the gemm tile override is read once, at construction. */
+  @Override
+  public DeviceTraits traits() {
+    return traits;
+  }
+
+  /** Refuses a buffer the device cannot allocate, naming it and the option that sizes it. */
+  void checkAllocation(String name, long bytes) {
+    if (bytes > device.maxAllocation()) {
+      throw new IllegalArgumentException(String.format("buffer '%s' needs %,d bytes, more than the %,d bytes that %s "
+          + "allocates at most (CL_DEVICE_MAX_MEM_ALLOC_SIZE); compile for a smaller batch (maxBatch, --batch-size)",
+          name, bytes, device.maxAllocation(), name()));
+    }
+  }
+
+  /** Refuses a plan whose memory exceeds the device's global memory. */
+  void checkTotal(long bytes) {
+    if (bytes > device.globalMemory()) {
+      throw new IllegalArgumentException(String.format("the compiled graph needs %,d bytes of device memory, more than "
+          + "the %,d bytes of %s; compile for a smaller batch (maxBatch, --batch-size)", bytes, device.globalMemory(),
+          name()));
+    }
+  }
+
+  static DeviceTraits traits(DeviceInfo device, String gemmOverride) {
+    int align = Math.max(4, Integer.highestOneBit(Math.max(1, device.baseAddressAlignBits() / 8)));
+    return new DeviceTraits(device.name(), device.maxWorkGroupSize(), device.computeUnits(), device.localMemory(), align,
+        gemmOverride == null || gemmOverride.isBlank() ? null : GemmConfig.parse(gemmOverride));
   }
 
   @Override

@@ -1,4 +1,4 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

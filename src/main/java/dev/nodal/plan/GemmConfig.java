@@ -1,4 +1,4 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.plan;
 
 /**
  * The tile sizes of {@code kernels/gemm.cl}: a work-group computes a {@code tileM × tileN} block
@@ -39,8 +39,8 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
   static final GemmConfig SMALL = new GemmConfig(32, 32, 16, 4, 4);
 
   /**
-   * The tiles for an M×N product on a device: {@code $NODAL_GEMM} when set
-   * ({@code tileM,tileN,tileK,wptM,wptN}, for tuning); else the largest tiles that still give
+   * The tiles for an M×N product on a device: the device's override when set (for tuning; see
+   * {@link #parse}); else the largest tiles that still give
    * the device enough work-groups: 128×128 (8×8 per work-item) with at least two tiles per
    * compute unit and the local memory for them; 64×64 (4×4) with at least one per compute unit;
    * else 32×32 (2×2), for the small products of training steps. All of these have 256
@@ -49,9 +49,8 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
    * 64×64; 1024³ at 14.3 with 64×64 against 9.2 with 128×128; the MLP 784-1024-1024-10 step at
    * batch 256 took 1.00 ms with 32×32 tiles against 1.09 ms with 64×64.
    */
-  public static GemmConfig choose(DeviceInfo device, int m, int n) {
-    String override = System.getenv("NODAL_GEMM");
-    if (override != null && !override.isBlank()) return parse(override);
+  public static GemmConfig choose(DeviceTraits device, int m, int n) {
+    if (device.gemmOverride() != null) return device.gemmOverride();
     if (device.maxWorkGroupSize() < 256) return SMALL;
     int units = device.computeUnits();
     if (device.localMemory() >= LARGE.localBytes() && LARGE.tiles(m, n) >= 2L * units) return LARGE;
@@ -64,13 +63,13 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
   }
 
   /** Every configuration {@link #choose} may return on this device, to build ahead of any step. */
-  public static java.util.List<GemmConfig> candidates(DeviceInfo device) {
-    String override = System.getenv("NODAL_GEMM");
-    if (override != null && !override.isBlank()) return java.util.List.of(parse(override));
+  public static java.util.List<GemmConfig> candidates(DeviceTraits device) {
+    if (device.gemmOverride() != null) return java.util.List.of(device.gemmOverride());
     if (device.maxWorkGroupSize() < 256) return java.util.List.of(SMALL);
     return device.localMemory() >= LARGE.localBytes() ? java.util.List.of(FINE, MEDIUM, LARGE) : java.util.List.of(FINE, MEDIUM);
   }
 
+  /** Tiles written as {@code tileM,tileN,tileK,wptM,wptN}, as {@code $NODAL_GEMM} gives them. */
   public static GemmConfig parse(String text) {
     String[] p = text.trim().split("\\s*,\\s*");
     if (p.length != 5) throw new IllegalArgumentException("NODAL_GEMM='" + text + "': expected tileM,tileN,tileK,wptM,wptN");

@@ -1,4 +1,4 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.plan;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.nodal.backend.opencl;
+package dev.nodal.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,14 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class GemmConfigTest {
-  private static DeviceInfo device(int computeUnits, long localMemory, long maxWorkGroup) {
-    return new DeviceInfo(0, 0, null, null, "p", "OpenCL 3.0", "test device", "v", "GPU", "OpenCL 3.0", "1",
-        "OpenCL C 1.2", computeUnits, 1L << 34, localMemory, 1L << 32, maxWorkGroup, false, true);
+  private static DeviceTraits device(int computeUnits, long localMemory, long maxWorkGroup) {
+    return new DeviceTraits("test device", maxWorkGroup, computeUnits, localMemory, 128, null);
   }
 
   @Test
   void largeTilesOnlyWhenTheyFillTheDevice() {
-    DeviceInfo h100 = device(132, 48 << 10, 1024);
+    DeviceTraits h100 = device(132, 48 << 10, 1024);
     assertEquals(GemmConfig.LARGE, GemmConfig.choose(h100, 4096, 4096));
     assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 1024, 1024), "64 large tiles for 132 compute units");
     assertEquals(GemmConfig.FINE, GemmConfig.choose(h100, 256, 1024), "64 medium tiles for 132 compute units");
@@ -23,6 +22,10 @@ class GemmConfigTest {
     assertEquals(GemmConfig.FINE, GemmConfig.choose(device(2, 2 << 20, 4096), 1, 10));
     assertEquals(GemmConfig.SMALL, GemmConfig.choose(device(8, 48 << 10, 128), 4096, 4096));
     assertTrue(GemmConfig.candidates(h100).contains(GemmConfig.LARGE));
+    GemmConfig tuned = GemmConfig.parse("32,64,16,2,4");
+    DeviceTraits overridden = new DeviceTraits("tuned", 1024, 132, 48 << 10, 128, tuned);
+    assertEquals(tuned, GemmConfig.choose(overridden, 4096, 4096), "an override belongs to one device's traits");
+    assertEquals(java.util.List.of(tuned), GemmConfig.candidates(overridden));
   }
 
   @Test

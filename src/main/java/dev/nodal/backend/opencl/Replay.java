@@ -1,0 +1,87 @@
+package dev.nodal.backend.opencl;
+
+import static org.jocl.CL.*;
+
+import dev.nodal.plan.Launch;
+import dev.nodal.plan.Launch.Arg;
+import java.util.List;
+import java.util.function.Function;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+
+/**
+ * A list of a plan's launches made ready to run: one kernel object per launch with every argument
+ * set once, enqueued in order on each call. Only {@link Launch.Hyper} arguments are set again,
+ * and only when their value changed.
+ */
+final class Replay implements AutoCloseable {
+  private final OpenClBackend backend;
+  private final List<Launch> launches;
+  private final cl_kernel[] kernels;
+  private float[] hyperSet;
+
+  /** {@code memory} resolves {@link Launch.Buf} and {@link Launch.State} arguments. */
+  Replay(OpenClBackend backend, List<Launch> launches, Function<Arg, cl_mem> memory) {
+    this.backend = backend;
+    this.launches = launches;
+    this.kernels = new cl_kernel[launches.size()];
+    for (int i = 0; i < kernels.length; i++) {
+      Launch l = launches.get(i);
+      cl_kernel k = clCreateKernel(backend.programs.get(l.file(), l.defines()), l.kernel(), null);
+      kernels[i] = k;
+      checkGroupSize(k, l);
+      for (int a = 0; a < l.args().size(); a++) {
+        Arg arg = l.args().get(a);
+        if (arg instanceof Launch.I32 v) {
+          clSetKernelArg(k, a, Sizeof.cl_int, Pointer.to(new int[] {v.value()}));
+        } else if (arg instanceof Launch.F32 v) {
+          clSetKernelArg(k, a, Sizeof.cl_float, Pointer.to(new float[] {v.value()}));
+        } else if (arg instanceof Launch.Local v) {
+          clSetKernelArg(k, a, v.bytes(), null);
+        } else if (!(arg instanceof Launch.Hyper)) {
+          clSetKernelArg(k, a, Sizeof.cl_mem, Pointer.to(memory.apply(arg)));
+        }
+      }
+    }
+  }
+
+  private void checkGroupSize(cl_kernel k, Launch l) {
+    long[] max = new long[1];
+    clGetKernelWorkGroupInfo(k, backend.device.device(), CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(max), null);
+    long group = 1;
+    for (long d : l.local()) group *= d;
+    if (group > max[0]) {
+      throw new IllegalStateException("kernel " + l.kernel() + " of " + l.file() + " (node " + l.node() + ") needs "
+          + group + " work-items per group, but " + backend.name() + " allows " + max[0] + " for it");
+    }
+  }
+
+  /** Sets the hyper-parameters that changed since the last call. */
+  void setHyper(float[] hyper) {
+    for (int i = 0; i < kernels.length; i++) {
+      List<Arg> args = launches.get(i).args();
+      for (int a = 0; a < args.size(); a++) {
+        if (args.get(a) instanceof Launch.Hyper h && (hyperSet == null || hyperSet[h.index()] != hyper[h.index()])) {
+          clSetKernelArg(kernels[i], a, Sizeof.cl_float, Pointer.to(new float[] {hyper[h.index()]}));
+        }
+      }
+    }
+    hyperSet = hyper.clone();
+  }
+
+  /** Enqueues every launch in order; returns how many. */
+  int enqueue() {
+    for (int i = 0; i < kernels.length; i++) {
+      Launch l = launches.get(i);
+      clEnqueueNDRangeKernel(backend.queue, kernels[i], l.global().length, null, l.global(), l.local(), 0, null, null);
+    }
+    return kernels.length;
+  }
+
+  @Override
+  public void close() {
+    for (cl_kernel k : kernels) if (k != null) clReleaseKernel(k);
+  }
+}

@@ -1,0 +1,317 @@
+package dev.nodal.plan;
+
+import dev.nodal.graph.Apply;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.plan.Launch.Arg;
+import dev.nodal.plan.StepPlan.Buffer;
+import dev.nodal.plan.StepPlan.Region;
+import dev.nodal.tensor.Shape;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds the {@link StepPlan} of a graph for a device: memory once, for the largest batch; the
+ * launches of a step per batch size; the update launch per optimizer. Pure Java: tested, counted
+ * and printed without a device.
+ */
+public final class Planner {
+  /** Work-items per work-group of one-dimensional launches. */
+  static final int GROUP_1D = 64;
+  /** The largest work-group of single-group reductions. */
+  static final int GROUP_REDUCTION = 256;
+
+  private final Graph graph;
+  private final DeviceTraits device;
+  private final StepPlan plan;
+
+  /** Plans memory for batches of up to {@code maxBatch}, keeping what {@code keep} names. */
+  public Planner(Graph graph, int maxBatch, Keep keep, DeviceTraits device) {
+    this.graph = graph;
+    this.device = device;
+    this.plan = layout(maxBatch, keep);
+  }
+
+  public StepPlan plan() {
+    return plan;
+  }
+
+  public DeviceTraits device() {
+    return device;
+  }
+
+  // ---- memory ----------------------------------------------------------------------------------
+
+  private StepPlan layout(int maxBatch, Keep keep) {
+    List<Node> nodes = graph.nodes();
+    int n = nodes.size();
+    List<Region> regions = new ArrayList<>();
+    List<Buffer> buffers = new ArrayList<>();
+    int[] value = new int[n], gradient = new int[n];
+    java.util.Arrays.fill(gradient, -1);
+    Map<String, Integer> blocks = new HashMap<>();
+
+    // Flat blocks: every parameter at one aligned offset in each.
+    List<Param> params = graph.params();
+    long[] offset = new long[params.size()];
+    long blockBytes = 0;
+    for (int i = 0; i < params.size(); i++) {
+      offset[i] = blockBytes;
+      blockBytes = align(blockBytes + 4L * params.get(i).shape().exampleSize());
+    }
+    boolean gradients = graph.loss() != null && params.stream().anyMatch(graph::needsGradient);
+    if (!params.isEmpty()) {
+      int valuesRegion = addRegion(regions, "parameters", blockBytes, true);
+      blocks.put("parameters", addBuffer(buffers, "parameters", blockBytes, valuesRegion, 0));
+      int gradRegion = -1;
+      if (gradients) {
+        gradRegion = addRegion(regions, "gradients", blockBytes, true);
+        blocks.put("gradients", addBuffer(buffers, "gradients", blockBytes, gradRegion, 0));
+      }
+      for (int i = 0; i < params.size(); i++) {
+        Param p = params.get(i);
+        long bytes = 4L * p.shape().exampleSize();
+        value[p.id()] = addBuffer(buffers, "value:" + p.name(), bytes, valuesRegion, offset[i]);
+        if (gradients && graph.needsGradient(p)) {
+          gradient[p.id()] = addBuffer(buffers, "grad:" + p.name(), bytes, gradRegion, offset[i]);
+        }
+      }
+    }
+
+    // Everything else: kept buffers own a region, the rest share pool regions.
+    BufferPlanner pool = new BufferPlanner();
+    Map<Integer, Integer> pooled = new HashMap<>(); // pool request -> buffer
+    for (Node node : nodes) {
+      long bytes = 4L * Math.max(1, node.shape().size(maxBatch));
+      if (!(node instanceof Param)) {
+        value[node.id()] = keep.value(graph, node)
+            ? addOwn(regions, buffers, "value:" + node.name(), bytes)
+            : pool(pool, pooled, buffers, "value:" + node.name(), bytes, node.id(), valueEnd(node));
+      }
+      if (!(node instanceof Param) && graph.needsGradient(node) && graph.loss() != null) {
+        gradient[node.id()] = keep.gradient(graph, node)
+            ? addOwn(regions, buffers, "grad:" + node.name(), bytes)
+            : pool(pool, pooled, buffers, "grad:" + node.name(), bytes, gradientStart(node), backwardTime(node));
+      }
+    }
+    BufferPlanner.Plan shared = pool.plan();
+    int firstPool = regions.size();
+    for (int r = 0; r < shared.physicalBytes().length; r++) {
+      addRegion(regions, "pool" + r, shared.physicalBytes()[r], false);
+    }
+    for (Map.Entry<Integer, Integer> e : pooled.entrySet()) {
+      Buffer b = buffers.get(e.getValue());
+      buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), firstPool + shared.physicalOf()[e.getKey()], 0,
+          b.start(), b.end()));
+    }
+    return new StepPlan(nodes, regions, buffers, value, gradient, blocks, firstWrites());
+  }
+
+  private long align(long bytes) {
+    long a = device.alignBytes();
+    return (bytes + a - 1) / a * a;
+  }
+
+  private static int addRegion(List<Region> regions, String name, long bytes, boolean block) {
+    regions.add(new Region(name, bytes, block));
+    return regions.size() - 1;
+  }
+
+  private static int addBuffer(List<Buffer> buffers, String name, long bytes, int region, long offset) {
+    buffers.add(new Buffer(name, bytes, region, offset, StepPlan.ALWAYS, 0));
+    return buffers.size() - 1;
+  }
+
+  private static int addOwn(List<Region> regions, List<Buffer> buffers, String name, long bytes) {
+    return addBuffer(buffers, name, bytes, addRegion(regions, name, bytes, false), 0);
+  }
+
+  private static int pool(BufferPlanner pool, Map<Integer, Integer> pooled, List<Buffer> buffers, String name,
+      long bytes, int start, int end) {
+    int request = pool.add(bytes, start, end);
+    buffers.add(new Buffer(name, bytes, -1, 0, start, end)); // region set once the pool is planned
+    pooled.put(request, buffers.size() - 1);
+    return buffers.size() - 1;
+  }
+
+  private int backwardTime(Node node) {
+    return 2 * graph.nodes().size() - 1 - node.id();
+  }
+
+  /** The last time a value is read: by a consumer's forward, or by a backward that needs it. */
+  private int valueEnd(Node node) {
+    int end = node.id();
+    boolean training = graph.loss() != null;
+    for (Node c : graph.consumers(node)) {
+      end = Math.max(end, c.id());
+      if (training && graph.needsGradient(c)) end = Math.max(end, backwardTime(c));
+    }
+    if (training && graph.needsGradient(node)) end = Math.max(end, backwardTime(node));
+    return end;
+  }
+
+  /** A gradient's life starts at the backward of its last consumer, which writes it first. */
+  private int gradientStart(Node node) {
+    int start = Integer.MAX_VALUE;
+    for (Node c : graph.consumers(node)) if (graph.needsGradient(c)) start = Math.min(start, backwardTime(c));
+    return start;
+  }
+
+  /** For each node, in backward order, the inputs whose gradient it is the first to write. */
+  private List<List<Node>> firstWrites() {
+    List<Node> nodes = graph.nodes();
+    List<List<Node>> out = new ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) out.add(new ArrayList<>());
+    Set<Node> written = new HashSet<>();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      if (!(nodes.get(i) instanceof Apply a) || !runsBackward(a)) continue;
+      for (Node in : a.inputs()) if (graph.needsGradient(in) && written.add(in)) out.get(i).add(in);
+    }
+    return out.stream().map(List::copyOf).toList();
+  }
+
+  private boolean runsBackward(Node node) {
+    return graph.loss() != null && graph.needsGradient(node);
+  }
+
+  // ---- launches --------------------------------------------------------------------------------
+
+  /** The launches of a step at {@code batch} examples. */
+  public StepPlan.Steps steps(int batch) {
+    List<Launch> forward = new ArrayList<>(), backward = new ArrayList<>();
+    for (Node node : graph.nodes()) {
+      if (node instanceof Apply a) a.op().forwardKernels(new Recorder(a, batch, forward, null));
+    }
+    Set<Node> written = new HashSet<>();
+    for (int i = graph.nodes().size() - 1; i >= 0; i--) {
+      if (graph.nodes().get(i) instanceof Apply a && runsBackward(a)) {
+        a.op().backwardKernels(new Recorder(a, batch, backward, written));
+      }
+    }
+    return new StepPlan.Steps(batch, List.copyOf(forward), List.copyOf(backward));
+  }
+
+  /** The update of every parameter at once: one launch over the flat blocks. */
+  public List<Launch> update(Optimizer optimizer) {
+    if (!plan.hasBlock("gradients")) return List.of();
+    int n = plan.blockFloats();
+    List<Arg> args = new ArrayList<>(List.of(new Launch.Buf(plan.block("parameters")),
+        new Launch.Buf(plan.block("gradients"))));
+    for (int s = 0; s < optimizer.stateSlots(); s++) args.add(new Launch.State(s));
+    args.add(new Launch.I32(n));
+    for (int h = 0; h < optimizer.hyperParameters().length; h++) args.add(new Launch.Hyper(h));
+    return List.of(oneDimensional("update", Optimizer.KERNEL_FILE, optimizer.kernel(), args, n));
+  }
+
+  /** Every gemm configuration a step may use on this device, to build ahead of any step. */
+  public List<GemmConfig> gemmCandidates() {
+    return GemmConfig.candidates(device);
+  }
+
+  private Launch oneDimensional(String node, String file, String kernel, List<Arg> args, long workItems) {
+    long local = Math.min(GROUP_1D, device.maxWorkGroupSize());
+    long global = (Math.max(1, workItems) + local - 1) / local * local;
+    return new Launch(node, file, "", kernel, List.copyOf(args), new long[] {global}, new long[] {local});
+  }
+
+  private static Arg arg(Object value, int position, String kernel) {
+    if (value instanceof BufferHandle b) return new Launch.Buf(b.buffer());
+    if (value instanceof Integer i) return new Launch.I32(i);
+    if (value instanceof Float f) return new Launch.F32(f);
+    throw new IllegalArgumentException(kernel + ": argument " + position + (value == null
+        ? " is null (a gradient buffer that is not needed?)" : " has unsupported type " + value.getClass().getSimpleName()));
+  }
+
+  private record BufferHandle(int buffer) implements Launcher.Buffer {}
+
+  /** The {@link Launcher} through which one node's op describes its kernels. */
+  private final class Recorder implements Launcher {
+    private final Apply node;
+    private final int batch;
+    private final List<Launch> out;
+    private final Set<Node> written;
+
+    Recorder(Apply node, int batch, List<Launch> out, Set<Node> written) {
+      this.node = node;
+      this.batch = batch;
+      this.out = out;
+      this.written = written;
+    }
+
+    @Override
+    public Shape inShape(int i) {
+      return node.inputs().get(i).shape().resolve(batch);
+    }
+
+    @Override
+    public Shape outShape() {
+      return node.shape().resolve(batch);
+    }
+
+    @Override
+    public Buffer in(int i) {
+      return new BufferHandle(plan.value(node.inputs().get(i)));
+    }
+
+    @Override
+    public Buffer out() {
+      return new BufferHandle(plan.value(node));
+    }
+
+    @Override
+    public Buffer dOut() {
+      return new BufferHandle(plan.gradient(node));
+    }
+
+    @Override
+    public Buffer dIn(int i) {
+      int g = plan.gradient(node.inputs().get(i));
+      return g < 0 ? null : new BufferHandle(g);
+    }
+
+    @Override
+    public int accumulate(int i) {
+      if (written == null) throw new IllegalStateException(node.name() + ": accumulate() outside backward");
+      return written.add(node.inputs().get(i)) ? 0 : 1;
+    }
+
+    @Override
+    public void launch(String file, String kernel, WorkItems items, Object... args) {
+      out.add(oneDimensional(node.name(), file, kernel, args(kernel, args), items.count()));
+    }
+
+    @Override
+    public void launchGroup(String file, String kernel, Object... args) {
+      int group = Integer.highestOneBit((int) Math.max(1, Math.min(GROUP_REDUCTION, device.maxWorkGroupSize())));
+      List<Arg> all = new ArrayList<>(args(kernel, args));
+      all.add(new Launch.Local(4L * group));
+      out.add(new Launch(node.name(), file, "", kernel, List.copyOf(all), new long[] {group}, new long[] {group}));
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b, float beta,
+        Buffer c) {
+      GemmConfig g = GemmConfig.choose(device, m, n);
+      int sAm = transA ? 1 : k, sAk = transA ? m : 1;
+      int sBk = transB ? 1 : n, sBn = transB ? k : 1;
+      List<Arg> args = args("gemm", m, n, k, alpha, a, 0, sAm, sAk, b, 0, sBk, sBn, beta, c, 0, n);
+      long[] global = {(long) ((n + g.tileN() - 1) / g.tileN()) * g.threadsN(),
+          (long) ((m + g.tileM() - 1) / g.tileM()) * g.threadsM()};
+      out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, global,
+          new long[] {g.threadsN(), g.threadsM()}));
+    }
+
+    private List<Arg> args(String kernel, Object... values) {
+      List<Arg> a = new ArrayList<>();
+      for (int i = 0; i < values.length; i++) a.add(arg(values[i], i, kernel));
+      return List.copyOf(a);
+    }
+  }
+}
