@@ -51,8 +51,14 @@ public interface Session extends AutoCloseable {
   /** Seeds the loss with 1 and runs backward in reverse order; gradients are not accumulated across calls. */
   void backward();
 
-  /** Installs the optimizer whose update {@link #update()} applies; its state starts at zero. */
+  /**
+   * Installs the optimizer whose update {@link #update()} applies; its state arrays start at zero.
+   * The optimizer counts this session's steps: give each session its own.
+   */
   void setOptimizer(Optimizer optimizer);
+
+  /** The optimizer set, or null before {@link #setOptimizer}. */
+  Optimizer optimizer();
 
   /** Updates every parameter from its gradient with the optimizer set. */
   void update();
@@ -79,6 +85,19 @@ public interface Session extends AutoCloseable {
    * others only by the {@link CompileOptions}.
    */
   float[] gradient(Node node);
+
+  /**
+   * Every parameter's gradient from the last backward, packed in {@link Graph#params()} order
+   * with nothing between them: one transfer from a device. For data-parallel training, which
+   * sums these across workers and writes them back with {@link #setGradients}.
+   */
+  float[] gradients();
+
+  /**
+   * Replaces every parameter's gradient, packed as {@link #gradients()} gives them, between
+   * {@link #backward()} and {@link #update()}: one transfer to a device. Values must be finite.
+   */
+  void setGradients(float[] packed);
 
   /** Replaces a parameter's values (for example from a checkpoint); they must be finite. */
   void setParam(Param param, float[] values);

@@ -122,6 +122,7 @@ public abstract class SessionBase implements Session {
       throw new IllegalStateException("update() needs a backward() first: " + (backwardBatch < 0
           ? "no backward() has run" : "the gradients of the last backward() were applied already"));
     }
+    optimizer.beginStep();
     runUpdate();
     gradientsPending = false;
   }
@@ -164,6 +165,33 @@ public abstract class SessionBase implements Session {
       throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
     }
     return readGradient(node, node.shape().size(backwardBatch));
+  }
+
+  @Override
+  public final float[] gradients() {
+    requireOpen();
+    requireLoss();
+    if (backwardBatch < 0) throw new IllegalStateException("gradients() needs a backward() first");
+    return readGradients();
+  }
+
+  @Override
+  public final void setGradients(float[] packed) {
+    requireOpen();
+    requireLoss();
+    requireNonNull(packed, "packed gradients");
+    if (!gradientsPending) {
+      throw new IllegalStateException("setGradients() belongs between backward() and update(): " + (backwardBatch < 0
+          ? "no backward() has run" : "the gradients of the last backward() were applied already"));
+    }
+    int total = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+    if (packed.length != total) {
+      throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
+    }
+    for (int i = 0; i < packed.length; i++) {
+      if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
+    }
+    writeGradients(packed);
   }
 
   @Override
@@ -220,6 +248,11 @@ public abstract class SessionBase implements Session {
       }
     }
     return batch;
+  }
+
+  @Override
+  public final Optimizer optimizer() {
+    return optimizer;
   }
 
   @Override
@@ -314,6 +347,12 @@ public abstract class SessionBase implements Session {
 
   /** The first {@code count} gradient values of a node whose gradient is kept. */
   protected abstract float[] readGradient(Node node, int count);
+
+  /** Every parameter's gradient, packed in parameter order. */
+  protected abstract float[] readGradients();
+
+  /** Replaces every parameter's gradient from a checked packed array. */
+  protected abstract void writeGradients(float[] packed);
 
   /** Replaces a parameter's values; they are checked already. */
   protected abstract void writeParam(Param param, float[] values);

@@ -7,6 +7,7 @@ import dev.nodal.data.DataException;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Param;
+import dev.nodal.optim.Optimizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +21,8 @@ import java.util.Map;
  * <ul>
  *   <li>{@code graph.json}: the graph ({@link GraphFile});
  *   <li>{@code weights.safetensors}: every parameter by name, readable by Python's safetensors;
- *   <li>{@code optimizer.safetensors}: the optimizer's state, {@code <param>:<slot>};
+ *   <li>{@code optimizer.safetensors}: the optimizer's state arrays, {@code <param>:<slot index>},
+ *       with the optimizer's name and step count in its metadata;
  *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings.
  * </ul>
  *
@@ -34,9 +36,21 @@ public final class Checkpoint {
 
   /** What a checkpoint holds once read. */
   public record Loaded(Graph graph, Map<String, Safetensors.Tensor> weights, Map<String, Safetensors.Tensor> optimizer,
-      ObjectNode trainer, Path folder) {
-    /** Sets the session's parameters (and optimizer state, when the session has an optimizer). */
+      Map<String, String> optimizerMetadata, ObjectNode trainer, Path folder) {
+    /**
+     * Sets the session's parameters and, with {@code withOptimizer}, its optimizer's state arrays
+     * and step count; the session's optimizer must be the one the checkpoint was written with.
+     */
     public void restore(Session session, boolean withOptimizer) {
+      if (withOptimizer) {
+        Optimizer opt = session.optimizer();
+        if (opt == null) throw new IllegalStateException("set the session's optimizer before restoring its state");
+        String saved = optimizerMetadata.getOrDefault("optimizer", "sgd");
+        if (!saved.equals(opt.name())) {
+          throw new GraphException(folder + "/optimizer.safetensors holds the state of " + saved + ", not of " + opt.name());
+        }
+        opt.setStep(Long.parseLong(optimizerMetadata.getOrDefault("step", "0")));
+      }
       for (Param p : graph.params()) {
         Safetensors.Tensor t = weights.get(p.name());
         if (t == null) throw new GraphException(folder + "/weights.safetensors has no tensor for param '" + p.name() + "'");
@@ -64,7 +78,9 @@ public final class Checkpoint {
     t.put("version", VERSION);
     byte[] graphJson = GraphFile.write(graph, seed).getBytes(StandardCharsets.UTF_8);
     byte[] weightBytes = Safetensors.encode(weights, Map.of("producer", "nodal", "graph", "graph.json"));
-    byte[] stateBytes = Safetensors.encode(state, Map.of("producer", "nodal"));
+    Optimizer opt = session.optimizer();
+    byte[] stateBytes = Safetensors.encode(state, opt == null ? Map.of("producer", "nodal")
+        : Map.of("producer", "nodal", "optimizer", opt.name(), "step", Long.toString(opt.step())));
     byte[] trainerJson = GraphFile.JSON.writeValueAsBytes(t);
     AtomicFiles.replaceFolder(folder, dir -> {
       Files.write(dir.resolve("graph.json"), graphJson);
@@ -89,7 +105,7 @@ public final class Checkpoint {
       Path graphFile = folder.resolve("graph.json");
       Graph graph = GraphFile.read(Files.readString(graphFile), graphFile.toString());
       Map<String, Safetensors.Tensor> weights = Safetensors.read(folder.resolve("weights.safetensors")).tensors();
-      Map<String, Safetensors.Tensor> optimizer = Safetensors.read(folder.resolve("optimizer.safetensors")).tensors();
+      Safetensors.Contents optimizer = Safetensors.read(folder.resolve("optimizer.safetensors"));
       Path trainerFile = folder.resolve("trainer.json");
       JsonNode trainer = GraphFile.JSON.readTree(Files.readString(trainerFile));
       if (!trainer.isObject() || trainer.path("version").asInt(-1) != VERSION) {
@@ -102,7 +118,7 @@ public final class Checkpoint {
               + (t == null ? "is missing" : "has shape " + java.util.Arrays.toString(t.shape()) + ", the graph says " + p.shape()));
         }
       }
-      return new Loaded(graph, weights, optimizer, (ObjectNode) trainer, folder);
+      return new Loaded(graph, weights, optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);
     } catch (DataException e) {
       throw e;
     } catch (IOException | GraphException e) {

@@ -1,31 +1,69 @@
 package dev.nodal.optim;
 
+import java.util.List;
+import java.util.Map;
+
 /**
- * A rule that updates each parameter from its summed gradient. Like an op it carries its own CPU
- * code and names its own OpenCL kernel (in {@code kernels/optim.cl}), so backends do not dispatch
- * on its class. State (for example momentum) lives in the session, {@link #stateSlots()} arrays
- * of the parameter's size per parameter, zero at the start.
+ * A rule that updates every parameter from its summed gradient: a named spec with
+ * hyper-parameters ({@link #attributes()}, read back by {@link Optimizers#create}), state arrays
+ * per parameter ({@link #slots()}, kept by the session, zero at the start) and scalar state (the
+ * step count, kept here). Like an op it carries its own CPU code and names its own kernel in
+ * {@code kernels/optim.cl}, so backends never dispatch on its class.
+ *
+ * <p>A session calls {@link #beginStep()} once per {@code update()}, then applies
+ * {@link #update} to each parameter (CPU) or launches {@link #kernel()} over all of them with
+ * {@link #hyperParameters()} (OpenCL). Every optimizer can clip the global gradient norm first
+ * ({@link #clipNorm()}), as {@code torch.nn.utils.clip_grad_norm_}.
  */
 public interface Optimizer {
   /** The file of {@code kernels/} that holds every optimizer's update kernel. */
   String KERNEL_FILE = "optim.cl";
 
-  /** For messages and checkpoints: {@code sgd}. */
+  /** {@code sgd}, {@code adam} or {@code adamw}: the name in checkpoints and on the command line. */
   String name();
 
-  /** Arrays of state per parameter, each the size of the parameter. */
-  int stateSlots();
+  /** The hyper-parameters by their file names ({@code lr}, {@code momentum}, ...). */
+  Map<String, Object> attributes();
 
-  /** Updates {@code param[0..n)} in place from {@code grad}. */
-  void update(float[] param, float[] grad, float[][] state, int n);
+  /** The names of the per-parameter state arrays, for example {@code [exp_avg, exp_avg_sq]}. */
+  List<String> slots();
+
+  default int stateSlots() {
+    return slots().size();
+  }
+
+  float learningRate();
+
+  /** Changes the learning rate from the next step on (schedules call it). */
+  void setLearningRate(float learningRate);
+
+  /** The global gradient norm that updates clip to; 0 when they do not clip. */
+  float clipNorm();
+
+  /** Updates done so far. */
+  long step();
+
+  /** Restores the step count (from a checkpoint). */
+  void setStep(long step);
+
+  /** Counts one more update; called by sessions once per {@code update()}, before it. */
+  void beginStep();
 
   /**
-   * The kernel of {@code optim.cl} that applies the update. Its arguments are the parameter,
-   * the gradient, one buffer per state slot, the element count (int) and {@link #hyperParameters()}
-   * (floats), in that order.
+   * Updates {@code param[0..n)} in place from {@code gradScale · grad} (the scale clips the global
+   * norm; 1 without clipping), on the CPU.
+   */
+  void update(float[] param, float[] grad, float gradScale, float[][] state, int n);
+
+  /**
+   * The kernel of {@link #KERNEL_FILE}. Its arguments: parameters, gradients, one block per state
+   * slot, the squared global gradient norm, the element count, then {@link #hyperParameters()}.
    */
   String kernel();
 
-  /** Scalar arguments of the kernel; read before every update, so schedules can change them. */
+  /**
+   * The kernel's scalars for the current step: learning rate, weight decay and clipping norm,
+   * then the optimizer's own. Read after {@link #beginStep()}.
+   */
   float[] hyperParameters();
 }

@@ -1,43 +1,78 @@
 package dev.nodal.optim;
 
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
 /**
- * Stochastic gradient descent with optional momentum and L2 weight decay:
- * {@code g' = g + wd·p}; with momentum μ > 0, {@code v = μ·v + g'} and {@code p −= lr·v};
- * otherwise {@code p −= lr·g'}. The learning rate may be changed between steps.
+ * Stochastic gradient descent as PyTorch's {@code SGD} (no dampening): {@code d = g + wd·p}; with
+ * momentum μ > 0, {@code v = μ·v + d} and {@code d = v}, or with Nesterov {@code d = d + μ·v};
+ * then {@code p −= lr·d}. Built with {@link #builder()}: learning rate 0.01, no momentum, no
+ * weight decay, no clipping by default.
  */
-public final class Sgd implements Optimizer {
-  private float learningRate;
+public final class Sgd extends AbstractOptimizer {
   private final float momentum;
-  private final float weightDecay;
+  private final boolean nesterov;
 
+  private Sgd(Builder b) {
+    super("sgd", b.learningRate, b.weightDecay, b.clipNorm);
+    check("sgd", "momentum", b.momentum, b.momentum >= 0 && b.momentum < 1);
+    if (b.nesterov && b.momentum == 0) throw new IllegalArgumentException("sgd: nesterov needs momentum > 0");
+    this.momentum = b.momentum;
+    this.nesterov = b.nesterov;
+  }
+
+  /** Plain SGD at a learning rate. */
   public Sgd(float learningRate) {
-    this(learningRate, 0f, 0f);
+    this(builder().learningRate(learningRate));
   }
 
+  /** SGD with momentum and L2 weight decay. */
   public Sgd(float learningRate, float momentum, float weightDecay) {
-    if (!(learningRate > 0) || !Float.isFinite(learningRate)) throw new IllegalArgumentException("sgd: learning rate must be > 0, got " + learningRate);
-    if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("sgd: momentum must be in [0, 1), got " + momentum);
-    if (!(weightDecay >= 0)) throw new IllegalArgumentException("sgd: weight decay must be >= 0, got " + weightDecay);
-    this.learningRate = learningRate;
-    this.momentum = momentum;
-    this.weightDecay = weightDecay;
+    this(builder().learningRate(learningRate).momentum(momentum).weightDecay(weightDecay));
   }
 
-  public float learningRate() {
-    return learningRate;
+  public static Builder builder() {
+    return new Builder();
   }
 
-  public void setLearningRate(float lr) {
-    if (!(lr > 0) || !Float.isFinite(lr)) throw new IllegalArgumentException("sgd: learning rate must be > 0, got " + lr);
-    this.learningRate = lr;
+  /** Named settings with defaults; {@link #build()} checks them. */
+  public static final class Builder {
+    private float learningRate = 0.01f, momentum, weightDecay, clipNorm;
+    private boolean nesterov;
+
+    public Builder learningRate(float v) {
+      learningRate = v;
+      return this;
+    }
+
+    public Builder momentum(float v) {
+      momentum = v;
+      return this;
+    }
+
+    public Builder nesterov(boolean v) {
+      nesterov = v;
+      return this;
+    }
+
+    public Builder weightDecay(float v) {
+      weightDecay = v;
+      return this;
+    }
+
+    public Builder clipNorm(float v) {
+      clipNorm = v;
+      return this;
+    }
+
+    public Sgd build() {
+      return new Sgd(this);
+    }
   }
 
   public float momentum() {
     return momentum;
-  }
-
-  public float weightDecay() {
-    return weightDecay;
   }
 
   @Override
@@ -46,21 +81,34 @@ public final class Sgd implements Optimizer {
   }
 
   @Override
-  public int stateSlots() {
-    return momentum > 0 ? 1 : 0;
+  public Map<String, Object> attributes() {
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("lr", learningRate());
+    a.put("momentum", momentum);
+    a.put("nesterov", nesterov);
+    a.put("weight_decay", weightDecay);
+    a.put("clip_norm", clipNorm());
+    return a;
   }
 
   @Override
-  public void update(float[] p, float[] g, float[][] state, int n) {
-    float lr = learningRate, wd = weightDecay, mu = momentum;
+  public List<String> slots() {
+    return momentum > 0 ? List.of("momentum") : List.of();
+  }
+
+  @Override
+  public void update(float[] p, float[] g, float scale, float[][] state, int n) {
+    float lr = learningRate(), wd = weightDecay, mu = momentum;
     if (mu > 0) {
       float[] v = state[0];
       for (int i = 0; i < n; i++) {
-        v[i] = mu * v[i] + g[i] + wd * p[i];
-        p[i] -= lr * v[i];
+        float d = g[i] * scale + wd * p[i];
+        float vi = mu * v[i] + d;
+        v[i] = vi;
+        p[i] -= lr * (nesterov ? d + mu * vi : vi);
       }
     } else {
-      for (int i = 0; i < n; i++) p[i] -= lr * (g[i] + wd * p[i]);
+      for (int i = 0; i < n; i++) p[i] -= lr * (g[i] * scale + wd * p[i]);
     }
   }
 
@@ -71,6 +119,7 @@ public final class Sgd implements Optimizer {
 
   @Override
   public float[] hyperParameters() {
-    return momentum > 0 ? new float[] {learningRate, weightDecay, momentum} : new float[] {learningRate, weightDecay};
+    return momentum > 0 ? new float[] {learningRate(), weightDecay, clipNorm(), momentum, nesterov ? 1f : 0f}
+        : new float[] {learningRate(), weightDecay, clipNorm()};
   }
 }

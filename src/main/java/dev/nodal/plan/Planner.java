@@ -74,6 +74,7 @@ public final class Planner {
       if (gradients) {
         gradRegion = addRegion(regions, "gradients", blockBytes, true);
         blocks.put("gradients", addBuffer(buffers, "gradients", blockBytes, gradRegion, 0));
+        blocks.put("gradient norm", addOwn(regions, buffers, "gradient norm", 4));
       }
       for (int i = 0; i < params.size(); i++) {
         Param p = params.get(i);
@@ -198,16 +199,27 @@ public final class Planner {
     return new StepPlan.Steps(batch, List.copyOf(forward), List.copyOf(backward));
   }
 
-  /** The update of every parameter at once: one launch over the flat blocks. */
+  /**
+   * The update of every parameter at once: one launch over the flat blocks, after one that sums
+   * the squared gradients when the optimizer clips the global norm.
+   */
   public List<Launch> update(Optimizer optimizer) {
     if (!plan.hasBlock("gradients")) return List.of();
     int n = plan.blockFloats();
-    List<Arg> args = new ArrayList<>(List.of(new Launch.Buf(plan.block("parameters")),
-        new Launch.Buf(plan.block("gradients"))));
+    Launch.Buf grads = new Launch.Buf(plan.block("gradients")), norm = new Launch.Buf(plan.block("gradient norm"));
+    List<Launch> launches = new ArrayList<>();
+    if (optimizer.clipNorm() > 0) {
+      int group = Integer.highestOneBit((int) Math.max(1, Math.min(GROUP_REDUCTION, device.maxWorkGroupSize())));
+      launches.add(new Launch("update", Optimizer.KERNEL_FILE, "", "grad_norm_sq",
+          List.of(new Launch.I32(n), grads, norm, new Launch.Local(4L * group)), new long[] {group}, new long[] {group}));
+    }
+    List<Arg> args = new ArrayList<>(List.of(new Launch.Buf(plan.block("parameters")), grads));
     for (int s = 0; s < optimizer.stateSlots(); s++) args.add(new Launch.State(s));
+    args.add(norm);
     args.add(new Launch.I32(n));
     for (int h = 0; h < optimizer.hyperParameters().length; h++) args.add(new Launch.Hyper(h));
-    return List.of(oneDimensional("update", Optimizer.KERNEL_FILE, optimizer.kernel(), args, n));
+    launches.add(oneDimensional("update", Optimizer.KERNEL_FILE, optimizer.kernel(), args, n));
+    return List.copyOf(launches);
   }
 
   /** Every gemm configuration a step may use on this device, to build ahead of any step. */

@@ -1,5 +1,7 @@
 package dev.nodal.train;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.backend.Backend;
@@ -10,11 +12,16 @@ import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.io.Checkpoint;
-import dev.nodal.optim.Sgd;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Optimizers;
+import dev.nodal.optim.Schedule;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -30,48 +37,113 @@ import org.slf4j.LoggerFactory;
 public final class Trainer {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
 
-  /** The settings of a run; also written into the checkpoint. */
-  public record Settings(String model, int epochs, int batchSize, float learningRate, float momentum, float weightDecay,
-      String schedule, long seed) {
+  /**
+   * The settings of a run; also written into the checkpoint. Made with {@link #builder()}, whose
+   * defaults are the command line's: the MLP, 10 epochs, batch 128, seed 42, SGD with learning
+   * rate 0.05 and momentum 0.9, cosine schedule.
+   *
+   * @param optimizer the optimizer's name; {@code hyper} its hyper-parameters ({@link Optimizers})
+   */
+  public record Settings(String model, int epochs, int batchSize, long seed, String optimizer, Map<String, Object> hyper,
+      Schedule schedule) {
 
     public Settings {
-      if (!schedule.equals("cosine") && !schedule.equals("constant")) {
-        throw new IllegalArgumentException("unknown schedule '" + schedule + "': use cosine or constant");
+      hyper = Map.copyOf(hyper);
+      if (epochs < 1) throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
+      if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+      Optimizers.create(optimizer, hyper); // checks the name and every hyper-parameter now
+    }
+
+    /** A fresh optimizer of these settings, at step 0. */
+    public Optimizer newOptimizer() {
+      return Optimizers.create(optimizer, hyper);
+    }
+
+    public static Builder builder() {
+      return new Builder();
+    }
+
+    /** Named settings with the command line's defaults. */
+    public static final class Builder {
+      private String model = "mlp", optimizer = "sgd";
+      private int epochs = 10, batchSize = 128;
+      private long seed = 42;
+      private Map<String, Object> hyper = Map.of("lr", 0.05f, "momentum", 0.9f);
+      private Schedule schedule = new Schedule("cosine", Map.of());
+
+      public Builder model(String v) {
+        model = v;
+        return this;
+      }
+
+      public Builder epochs(int v) {
+        epochs = v;
+        return this;
+      }
+
+      public Builder batchSize(int v) {
+        batchSize = v;
+        return this;
+      }
+
+      public Builder seed(long v) {
+        seed = v;
+        return this;
+      }
+
+      /** The optimizer by name with its hyper-parameters; keys left out take its defaults. */
+      public Builder optimizer(String name, Map<String, ?> hyperParameters) {
+        optimizer = name;
+        hyper = new LinkedHashMap<>(hyperParameters);
+        return this;
+      }
+
+      public Builder schedule(Schedule v) {
+        schedule = v;
+        return this;
+      }
+
+      public Settings build() {
+        return new Settings(model, epochs, batchSize, seed, optimizer, hyper, schedule);
       }
     }
 
-    /**
-     * The learning rate of step {@code step} (0-based) of {@code total}: constant, or cosine
-     * annealing from the base rate towards 0 over the whole run.
-     */
-    public float learningRateAt(long step, long total) {
-      if (schedule.equals("constant")) return learningRate;
-      return (float) (learningRate * 0.5 * (1 + Math.cos(Math.PI * step / total)));
-    }
-
     ObjectNode toJson() {
-      ObjectNode o = new ObjectMapper().createObjectNode();
+      ObjectNode o = JSON.createObjectNode();
       o.put("model", model);
       o.put("epochs", epochs);
       o.put("batchSize", batchSize);
       o.put("seed", seed);
       ObjectNode opt = o.putObject("optimizer");
-      opt.put("name", "sgd");
-      opt.put("learningRate", learningRate);
-      opt.put("momentum", momentum);
-      opt.put("weightDecay", weightDecay);
-      opt.put("schedule", schedule);
+      opt.put("name", optimizer);
+      opt.set("hyper", JSON.valueToTree(new TreeMap<>(hyper)));
+      ObjectNode sched = o.putObject("schedule");
+      sched.put("kind", schedule.kind());
+      sched.set("params", JSON.valueToTree(new TreeMap<>(schedule.params())));
       o.put("normalisation", "pixel / 255");
       return o;
     }
 
+    /** The settings a checkpoint was written with, run for {@code epochs} in all. */
     public static Settings fromJson(ObjectNode o, int epochs) {
-      var opt = o.path("optimizer");
-      return new Settings(o.path("model").asText(), epochs, o.path("batchSize").asInt(),
-          (float) opt.path("learningRate").asDouble(), (float) opt.path("momentum").asDouble(),
-          (float) opt.path("weightDecay").asDouble(), opt.path("schedule").asText("constant"), o.path("seed").asLong());
+      JsonNode opt = o.path("optimizer");
+      Builder b = builder().model(o.path("model").asText()).epochs(epochs).batchSize(o.path("batchSize").asInt())
+          .seed(o.path("seed").asLong());
+      if (opt.has("hyper")) {
+        b.optimizer(opt.path("name").asText(), JSON.convertValue(opt.get("hyper"), new TypeReference<Map<String, Object>>() {}));
+        JsonNode sched = o.path("schedule");
+        b.schedule(new Schedule(sched.path("kind").asText(), JSON.convertValue(sched.get("params"),
+            new TypeReference<Map<String, Double>>() {})));
+      } else { // checkpoints of the first format: SGD fields and the schedule inside "optimizer"
+        b.optimizer("sgd", Map.of("lr", (float) opt.path("learningRate").asDouble(), "momentum",
+            (float) opt.path("momentum").asDouble(), "weight_decay", (float) opt.path("weightDecay").asDouble()));
+        b.schedule(new Schedule(opt.path("schedule").asText("constant"), Map.of()));
+      }
+      return b.build();
     }
   }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Graph graph;
   private final Settings settings;
@@ -95,10 +167,11 @@ public final class Trainer {
     int startEpoch = resume == null ? 0 : resume.trainer().path("epochsDone").asInt();
     long step = resume == null ? 0 : resume.trainer().path("step").asLong();
     RunFolder.Row last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
-    Sgd sgd = new Sgd(settings.learningRate(), settings.momentum(), settings.weightDecay());
+    Optimizer optimizer = settings.newOptimizer();
     try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(c.logits().name()));
         BatchLoader loader = new BatchLoader(train, settings.batchSize(), true, settings.seed())) {
-      s.setOptimizer(sgd);
+      s.setOptimizer(optimizer);
+      float baseRate = optimizer.learningRate();
       if (resume != null) resume.restore(s, true);
       log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}", settings.model(),
           graph.parameterCount(), backend.name(), train.size(), settings.batchSize(), startEpoch + 1, settings.epochs());
@@ -111,7 +184,7 @@ public final class Trainer {
           for (Iterator<BatchLoader.Batch> it = loader.epoch(epoch); it.hasNext(); ) {
             BatchLoader.Batch b = it.next();
             c.feed(s, b);
-            sgd.setLearningRate(settings.learningRateAt(step, totalSteps));
+            optimizer.setLearningRate((float) settings.schedule().learningRate(baseRate, step, totalSteps));
             float loss = s.trainStep();
             step++;
             if (!Float.isFinite(loss)) {

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** End to end through the command-line entry point, on the shipped 1,000/200 subset. */
@@ -72,12 +74,18 @@ class TrainCommandTest {
     assertTrue(testAccuracy > 0.5, "a few epochs on 1,000 images beat chance by far: " + testAccuracy);
   }
 
-  @Test
-  void resumingGivesTheSameWeightsBitForBit() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"", "--optimizer adam --opt clip_norm=1", "--optimizer adamw --schedule step --schedule-opt step_size=5",
+      "--opt nesterov=true --schedule-opt warmup_steps=7"})
+  void resumingGivesTheSameWeightsAndOptimizerStateBitForBit(String options) throws Exception {
     Path straight = dir.resolve("straight");
     Path resumed = dir.resolve("resumed");
-    run(train(straight, 3));
-    run(train(resumed, 3, "--stop-after", "1"));
+    String[] extra = options.isEmpty() ? new String[0] : options.split(" ");
+    run(train(straight, 3, extra));
+    String[] stopped = java.util.Arrays.copyOf(extra, extra.length + 2);
+    stopped[extra.length] = "--stop-after";
+    stopped[extra.length + 1] = "1";
+    run(train(resumed, 3, stopped));
     assertEquals(2, Files.readAllLines(resumed.resolve("metrics.csv")).size(), "one epoch, then stopped");
     run("train", "--resume", resumed.toString(), "--data", subset().toString(), "--device", "cpu");
     byte[] a = Files.readAllBytes(straight.resolve("checkpoint/weights.safetensors"));

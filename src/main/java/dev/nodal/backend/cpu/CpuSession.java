@@ -129,9 +129,15 @@ final class CpuSession extends SessionBase {
   @Override
   protected void runUpdate() {
     List<Param> params = graph.params();
+    float scale = 1f;
+    if (optimizer.clipNorm() > 0) {
+      double sumSq = 0;
+      for (Param p : params) for (float g : grads[p.id()]) sumSq += (double) g * g;
+      scale = (float) Math.min(1.0, optimizer.clipNorm() / (Math.sqrt(sumSq) + 1e-6));
+    }
     for (int i = 0; i < params.size(); i++) {
       Param p = params.get(i);
-      optimizer.update(values[p.id()], grads[p.id()], optimizerState[i], p.shape().exampleSize());
+      optimizer.update(values[p.id()], grads[p.id()], scale, optimizerState[i], p.shape().exampleSize());
     }
   }
 
@@ -148,6 +154,28 @@ final class CpuSession extends SessionBase {
   @Override
   protected float[] readGradient(Node node, int count) {
     return Arrays.copyOf(grads[node.id()], count);
+  }
+
+  @Override
+  protected float[] readGradients() {
+    float[] packed = new float[graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum()];
+    int at = 0;
+    for (Param p : graph.params()) {
+      int n = p.shape().exampleSize();
+      System.arraycopy(grads[p.id()], 0, packed, at, n);
+      at += n;
+    }
+    return packed;
+  }
+
+  @Override
+  protected void writeGradients(float[] packed) {
+    int at = 0;
+    for (Param p : graph.params()) {
+      int n = p.shape().exampleSize();
+      System.arraycopy(packed, at, grads[p.id()], 0, n);
+      at += n;
+    }
   }
 
   @Override

@@ -160,6 +160,31 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
+  protected float[] readGradients() {
+    float[] block = memory.read(memory.buffer(plan.block("gradients")), 0, plan.blockFloats());
+    float[] packed = new float[graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum()];
+    int at = 0;
+    for (Param p : graph.params()) {
+      int n = p.shape().exampleSize();
+      System.arraycopy(block, paramOffset.get(p), packed, at, n);
+      at += n;
+    }
+    return packed;
+  }
+
+  @Override
+  protected void writeGradients(float[] packed) {
+    float[] block = new float[plan.blockFloats()]; // the padding between parameters stays zero
+    int at = 0;
+    for (Param p : graph.params()) {
+      int n = p.shape().exampleSize();
+      System.arraycopy(packed, at, block, paramOffset.get(p), n);
+      at += n;
+    }
+    memory.write(memory.buffer(plan.block("gradients")), 0, block);
+  }
+
+  @Override
   protected void writeParam(Param param, float[] values) {
     memory.write(memory.buffer(plan.value(param)), 0, values);
   }

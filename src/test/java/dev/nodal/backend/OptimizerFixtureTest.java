@@ -1,0 +1,136 @@
+package dev.nodal.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nodal.devices.Backends;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphBuilder;
+import dev.nodal.graph.Init;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.ops.Add;
+import dev.nodal.ops.Mse;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Optimizers;
+import dev.nodal.optim.Schedule;
+import dev.nodal.testkit.OpenClTests;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * SGD (momentum, Nesterov), Adam, AdamW and clipping by the global gradient norm, on both
+ * backends, against PyTorch's values in {@code fixtures/torch-optimizers.json} (written once by
+ * {@code scripts/torch_fixtures.py}): the gradients of each step are given, the parameters after
+ * each step and the final state are compared. Also the learning-rate schedules.
+ */
+class OptimizerFixtureTest {
+  /** PyTorch's state names, in the order of each optimizer's slots. */
+  private static final Map<String, String> TORCH_SLOT = Map.of("momentum", "momentum_buffer", "exp_avg", "exp_avg",
+      "exp_avg_sq", "exp_avg_sq");
+
+  static JsonNode fixture() throws IOException {
+    try (InputStream in = OptimizerFixtureTest.class.getResourceAsStream("/fixtures/torch-optimizers.json")) {
+      return new ObjectMapper().readTree(in);
+    }
+  }
+
+  static Stream<Arguments> cases() throws IOException {
+    List<Arguments> out = new ArrayList<>();
+    for (JsonNode c : fixture().get("cases")) {
+      for (String backend : List.of("cpu", "opencl")) out.add(Arguments.of(backend, Named.of(c.get("name").asText(), c)));
+    }
+    return out.stream();
+  }
+
+  private static float[] floats(JsonNode a) {
+    float[] v = new float[a.size()];
+    for (int i = 0; i < v.length; i++) v[i] = (float) a.get(i).asDouble();
+    return v;
+  }
+
+  /** Parameters a[7] and b[3] under a loss that only makes backward() legal: gradients are given. */
+  private static Graph twoParams(float[] a, float[] b) {
+    GraphBuilder g = new GraphBuilder(1);
+    Param pa = g.param("a", Init.zeros(), a.length), pb = g.param("b", Init.zeros(), b.length);
+    Node loss = g.apply(new Add(), "loss", g.apply(new Mse(), "la", pa, pa), g.apply(new Mse(), "lb", pb, pb));
+    return g.build(loss);
+  }
+
+  @ParameterizedTest(name = "{1} on {0}")
+  @MethodSource("cases")
+  void matchesPyTorch(String backendName, JsonNode c) throws IOException {
+    JsonNode root = fixture();
+    float[] a0 = floats(root.get("params").get("a")), b0 = floats(root.get("params").get("b"));
+    Graph g = twoParams(a0, b0);
+    Param a = (Param) g.node("a"), b = (Param) g.node("b");
+    Map<String, Object> hyper = new HashMap<>();
+    c.get("hyper").fields().forEachRemaining(e -> hyper.put(e.getKey(), e.getValue().isBoolean()
+        ? (Object) e.getValue().asBoolean() : (Object) (float) e.getValue().asDouble()));
+    if (!c.get("clip_norm").isNull()) hyper.put("clip_norm", (float) c.get("clip_norm").asDouble());
+    Optimizer opt = Optimizers.create(c.get("optimizer").asText(), hyper);
+    try (Backend backend = backendName.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
+        Session s = backend.compile(g, 1)) {
+      s.setParam(a, a0);
+      s.setParam(b, b0);
+      s.setOptimizer(opt);
+      JsonNode grads = root.get("grads"), after = c.get("after");
+      for (int t = 0; t < grads.size(); t++) {
+        s.forward();
+        s.backward();
+        float[] ga = floats(grads.get(t).get("a")), gb = floats(grads.get(t).get("b"));
+        float[] packed = new float[ga.length + gb.length];
+        System.arraycopy(ga, 0, packed, 0, ga.length);
+        System.arraycopy(gb, 0, packed, ga.length, gb.length);
+        s.setGradients(packed);
+        s.update();
+        assertClose(floats(after.get(t).get("a")), s.value(a), "a after step " + (t + 1));
+        assertClose(floats(after.get(t).get("b")), s.value(b), "b after step " + (t + 1));
+      }
+      for (Param p : List.of(a, b)) {
+        float[][] state = s.optimizerState(p);
+        for (int k = 0; k < opt.slots().size(); k++) {
+          assertClose(floats(c.get("state").get(p.name()).get(TORCH_SLOT.get(opt.slots().get(k)))), state[k],
+              p.name() + " " + opt.slots().get(k));
+        }
+      }
+      if (!c.get("step").isNull()) assertEquals(c.get("step").asLong(), opt.step());
+    }
+  }
+
+  @Test
+  void schedulesMatchPyTorch() throws IOException {
+    for (JsonNode c : fixture().get("schedules")) {
+      JsonNode h = c.get("hyper");
+      Schedule s = switch (c.get("name").asText()) {
+        case "step" -> new Schedule("step", Map.of("step_size", h.get("step_size").asDouble(), "gamma", h.get("gamma").asDouble()));
+        case "cosine" -> new Schedule("cosine", Map.of("t_max", h.get("t_max").asDouble(), "min_lr", h.get("eta_min").asDouble()));
+        case "warmup_linear" -> new Schedule("constant", Map.of("warmup_steps", h.get("total_iters").asDouble(),
+            "warmup_start", h.get("start_factor").asDouble()));
+        default -> throw new AssertionError("a schedule the fixture has and this test does not: " + c.get("name"));
+      };
+      JsonNode lr = c.get("lr");
+      for (int t = 0; t < lr.size(); t++) {
+        assertEquals(lr.get(t).asDouble(), s.learningRate(0.1, t, 1000), 1e-12, c.get("name").asText() + " at step " + t);
+      }
+    }
+  }
+
+  private static void assertClose(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], 2e-6 + 1e-5 * Math.abs(expected[i]), what + " at " + i);
+    }
+  }
+}
