@@ -39,7 +39,7 @@ class ReadmeExampleTest {
 
     try (Backend backend = Backends.open("cpu");
          Session s = backend.compile(graph, CompileOptions.maxBatch(200).keep("fc2"))) {
-      s.setOptimizer(new Sgd(0.3f, 0.9f, 0f));
+      s.setOptimizer(Sgd.builder().learningRate(0.3f).momentum(0.9f).build());
       for (int step = 0; step < 3000; step++) {
         s.setInput(x, features);                                 // 2 floats per example
         s.setInput(y, labels);                                   // one class index per example

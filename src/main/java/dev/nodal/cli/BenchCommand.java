@@ -85,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
     Graph graph = ModelZoo.mlp(1, 784, 10, hidden);
     float[][] xy = SharedOptions.randomBatch(1, batch, 784, 10);
     try (Session s = backend.compile(graph, batch)) {
-      s.setOptimizer(new Sgd(0.01f, 0.9f, 0f));
+      s.setOptimizer(Sgd.builder().learningRate(0.01f).momentum(0.9f).build());
       return time(s, () -> {
         s.setInput((Input) graph.node("x"), xy[0]);
         s.setInput((Input) graph.node("y"), xy[1]);

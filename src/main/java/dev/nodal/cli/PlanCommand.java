@@ -34,7 +34,7 @@ final class PlanCommand implements Callable<Integer> {
       System.out.println("plan of " + model + " for " + backend.name() + ", batch " + batchSize + ", SGD with momentum"
           + (backend.traits() == DeviceTraits.CPU ? " (the CPU backend runs each op's Java code in this order over this "
           + "memory; the launches are what an OpenCL device would run)" : "") + ":");
-      System.out.print(planner.plan().format(planner.steps(batchSize), planner.update(new Sgd(0.05f, 0.9f, 0f))));
+      System.out.print(planner.plan().format(planner.steps(batchSize), planner.update(Sgd.builder().learningRate(0.05f).momentum(0.9f).build())));
     }
     return 0;
   }

@@ -27,11 +27,6 @@ public final class Sgd extends AbstractOptimizer {
     this(builder().learningRate(learningRate));
   }
 
-  /** SGD with momentum and L2 weight decay. */
-  public Sgd(float learningRate, float momentum, float weightDecay) {
-    this(builder().learningRate(learningRate).momentum(momentum).weightDecay(weightDecay));
-  }
-
   public static Builder builder() {
     return new Builder();
   }

@@ -168,7 +168,7 @@ class SessionCallOrderTest {
       SplittableRandom r = new SplittableRandom(11);
       for (int seq = 0; seq < sequences; seq++) {
         try (Session d = device.compile(g, options); Session c = cpu.compile(g, options)) {
-          for (Session s : new Session[] {d, c}) s.setOptimizer(new Sgd(0.05f, 0.9f, 0f));
+          for (Session s : new Session[] {d, c}) s.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
           setInputs(d, g, 8, seq);
           setInputs(c, g, 8, seq);
           List<String> trail = new ArrayList<>();

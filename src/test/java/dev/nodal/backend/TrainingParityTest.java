@@ -27,8 +27,8 @@ class TrainingParityTest {
     Input y = (Input) g.node("y");
     try (Backend device = OpenClTests.backend(); Backend cpu = Backends.cpu();
         Session d = device.compile(g, BATCH); Session c = cpu.compile(g, BATCH)) {
-      d.setOptimizer(new Sgd(0.05f, 0.9f, 1e-4f));
-      c.setOptimizer(new Sgd(0.05f, 0.9f, 1e-4f));
+      d.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).weightDecay(1e-4f).build());
+      c.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).weightDecay(1e-4f).build());
       for (int step = 0; step < STEPS; step++) {
         // A last, partial batch every tenth step exercises a second recorded plan.
         int n = step % 10 == 9 ? 7 : BATCH;

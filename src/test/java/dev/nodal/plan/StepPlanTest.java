@@ -23,7 +23,7 @@ class StepPlanTest {
     Graph mlp = ModelZoo.mlp(42, 784, 10, 256, 128);
     Planner planner = new Planner(mlp, 128, new Keep(false, Set.of()), GPU);
     StepPlan.Steps steps = planner.steps(128);
-    List<Launch> update = planner.update(new Sgd(0.05f, 0.9f, 0f));
+    List<Launch> update = planner.update(Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
     int total = steps.forward().size() + steps.backward().size() + update.size();
     System.out.printf("default MLP step: %d forward + %d backward + %d update = %d launches, 0 fills%n",
         steps.forward().size(), steps.backward().size(), update.size(), total);

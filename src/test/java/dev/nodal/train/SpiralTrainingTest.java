@@ -22,7 +22,7 @@ class SpiralTrainingTest {
     Models.Spiral data = Models.Spiral.make(100, 11);
     Graph g = Models.mlp(seed, 2, 32, 2);
     try (Session s = Backends.cpu().compile(g, CompileOptions.maxBatch(data.size()).keep("fc2"))) {
-      s.setOptimizer(new Sgd(0.3f, 0.9f, 0f));
+      s.setOptimizer(Sgd.builder().learningRate(0.3f).momentum(0.9f).build());
       s.setInput((Input) g.node("x"), data.features());
       s.setInput((Input) g.node("y"), data.labels());
       float loss = 0;

@@ -55,7 +55,7 @@ public final class SignalStress {
   private static void trainOnDevice(DeviceInfo device) {
     Graph g = Models.mlp(1, 5, 8, 3);
     try (Backend b = new OpenClBackend(device); Session s = b.compile(g, 4)) {
-      s.setOptimizer(new Sgd(0.1f, 0.9f, 0f));
+      s.setOptimizer(Sgd.builder().learningRate(0.1f).momentum(0.9f).build());
       for (int i = 0; i < 5; i++) {
         s.setInput((Input) g.node("x"), Models.uniform(20, i));
         s.setInput((Input) g.node("y"), Models.classes(4, 3, i));
