@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code auto}: the first OpenCL GPU or accelerator; else the pure-Java CPU backend. When
- *       OpenCL itself is unusable this is said once, at WARN, with the reason and the fix.
+ *       OpenCL itself is unusable this is said at WARN, with the reason and the fix, each time a
+ *       backend is opened that way (no process-wide flag remembers it).
  *   <li>{@code cpu}: the pure-Java CPU backend.
  *   <li>{@code opencl}: the first OpenCL device of any type (PoCL's CPU device included).
  *   <li>{@code opencl:P:D}: device D of platform P, as listed by {@code nodal devices}.
@@ -28,7 +29,6 @@ import org.slf4j.LoggerFactory;
 public final class Backends {
   private static final Logger log = LoggerFactory.getLogger(Backends.class);
   private static final Pattern EXACT = Pattern.compile("opencl:(\\d+):(\\d+)");
-  private static boolean warned;
 
   private Backends() {}
 
@@ -62,7 +62,7 @@ public final class Backends {
     switch (s) {
       case "auto": {
         if (!probe.usable()) {
-          warnOnce("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
+          log.warn("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
           return cpu();
         }
         for (DeviceInfo d : probe.devices()) {
@@ -70,7 +70,7 @@ public final class Backends {
           try {
             return new OpenClBackend(d);
           } catch (RuntimeException e) {
-            warnOnce("OpenCL device " + d + " cannot be opened (" + e.getMessage() + "); running on the pure-Java CPU "
+            log.warn("OpenCL device " + d + " cannot be opened (" + e.getMessage() + "); running on the pure-Java CPU "
                 + "backend. Fix: run native-check/native-check and follow its advice for that device");
             return cpu();
           }
@@ -100,8 +100,4 @@ public final class Backends {
     return probe.devices();
   }
 
-  private static synchronized void warnOnce(String message) {
-    if (!warned) log.warn(message);
-    warned = true;
-  }
 }
