@@ -7,6 +7,37 @@ abstract class AbstractOptimizer implements Optimizer {
   private final float clipNorm;
   private long step;
 
+  /** The settings every optimizer's builder has; each builder adds its own. */
+  @SuppressWarnings("unchecked")
+  abstract static class Builder<B extends Builder<B>> {
+    float learningRate, weightDecay, clipNorm;
+
+    Builder(float learningRate, float weightDecay) {
+      this.learningRate = learningRate;
+      this.weightDecay = weightDecay;
+    }
+
+    public B learningRate(float v) {
+      learningRate = v;
+      return (B) this;
+    }
+
+    public B weightDecay(float v) {
+      weightDecay = v;
+      return (B) this;
+    }
+
+    /** Clips the global gradient norm to {@code v} before each update; 0 (the default) does not. */
+    public B clipNorm(float v) {
+      clipNorm = v;
+      return (B) this;
+    }
+  }
+
+  AbstractOptimizer(String name, Builder<?> b) {
+    this(name, b.learningRate, b.weightDecay, b.clipNorm);
+  }
+
   AbstractOptimizer(String name, float learningRate, float weightDecay, float clipNorm) {
     check(name, "lr", learningRate, learningRate > 0);
     check(name, "weight_decay", weightDecay, weightDecay >= 0);

@@ -22,7 +22,7 @@ public final class Adam extends AbstractOptimizer {
   private final boolean decoupled;
 
   private Adam(Builder b) {
-    super(b.decoupled ? "adamw" : "adam", b.learningRate, b.weightDecay, b.clipNorm);
+    super(b.decoupled ? "adamw" : "adam", b);
     String name = name();
     check(name, "beta1", b.beta1, b.beta1 >= 0 && b.beta1 < 1);
     check(name, "beta2", b.beta2, b.beta2 >= 0 && b.beta2 < 1);
@@ -40,21 +40,17 @@ public final class Adam extends AbstractOptimizer {
 
   /** AdamW: weight decay applied to the parameters, apart from the gradient. */
   public static Builder adamW() {
-    return new Builder(true).weightDecay(0.01f);
+    return new Builder(true);
   }
 
   /** Named settings with defaults; {@link #build()} checks them. */
-  public static final class Builder {
+  public static final class Builder extends AbstractOptimizer.Builder<Builder> {
     private final boolean decoupled;
-    private float learningRate = 0.001f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weightDecay, clipNorm;
+    private float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
 
     private Builder(boolean decoupled) {
+      super(0.001f, decoupled ? 0.01f : 0f);
       this.decoupled = decoupled;
-    }
-
-    public Builder learningRate(float v) {
-      learningRate = v;
-      return this;
     }
 
     public Builder betas(float b1, float b2) {
@@ -75,16 +71,6 @@ public final class Adam extends AbstractOptimizer {
 
     public Builder eps(float v) {
       eps = v;
-      return this;
-    }
-
-    public Builder weightDecay(float v) {
-      weightDecay = v;
-      return this;
-    }
-
-    public Builder clipNorm(float v) {
-      clipNorm = v;
       return this;
     }
 

@@ -28,22 +28,24 @@ public final class Optimizers {
       }
     }
     if (name.equals("sgd")) {
-      Sgd.Builder b = Sgd.builder();
-      if (hyper.containsKey("lr")) b.learningRate(number(name, hyper, "lr"));
+      Sgd.Builder b = common(Sgd.builder(), name, hyper);
       if (hyper.containsKey("momentum")) b.momentum(number(name, hyper, "momentum"));
       if (hyper.containsKey("nesterov")) b.nesterov(bool(name, hyper, "nesterov"));
-      if (hyper.containsKey("weight_decay")) b.weightDecay(number(name, hyper, "weight_decay"));
-      if (hyper.containsKey("clip_norm")) b.clipNorm(number(name, hyper, "clip_norm"));
       return b.build();
     }
-    Adam.Builder b = name.equals("adam") ? Adam.adam() : Adam.adamW();
-    if (hyper.containsKey("lr")) b.learningRate(number(name, hyper, "lr"));
+    Adam.Builder b = common(name.equals("adam") ? Adam.adam() : Adam.adamW(), name, hyper);
     if (hyper.containsKey("beta1")) b.beta1(number(name, hyper, "beta1"));
     if (hyper.containsKey("beta2")) b.beta2(number(name, hyper, "beta2"));
     if (hyper.containsKey("eps")) b.eps(number(name, hyper, "eps"));
+    return b.build();
+  }
+
+  /** Sets what every optimizer has: lr, weight_decay, clip_norm. */
+  private static <B extends AbstractOptimizer.Builder<B>> B common(B b, String name, Map<String, ?> hyper) {
+    if (hyper.containsKey("lr")) b.learningRate(number(name, hyper, "lr"));
     if (hyper.containsKey("weight_decay")) b.weightDecay(number(name, hyper, "weight_decay"));
     if (hyper.containsKey("clip_norm")) b.clipNorm(number(name, hyper, "clip_norm"));
-    return b.build();
+    return b;
   }
 
   private static float number(String name, Map<String, ?> hyper, String key) {

@@ -15,7 +15,7 @@ public final class Sgd extends AbstractOptimizer {
   private final boolean nesterov;
 
   private Sgd(Builder b) {
-    super("sgd", b.learningRate, b.weightDecay, b.clipNorm);
+    super("sgd", b);
     check("sgd", "momentum", b.momentum, b.momentum >= 0 && b.momentum < 1);
     if (b.nesterov && b.momentum == 0) throw new IllegalArgumentException("sgd: nesterov needs momentum > 0");
     this.momentum = b.momentum;
@@ -32,13 +32,12 @@ public final class Sgd extends AbstractOptimizer {
   }
 
   /** Named settings with defaults; {@link #build()} checks them. */
-  public static final class Builder {
-    private float learningRate = 0.01f, momentum, weightDecay, clipNorm;
+  public static final class Builder extends AbstractOptimizer.Builder<Builder> {
+    private float momentum;
     private boolean nesterov;
 
-    public Builder learningRate(float v) {
-      learningRate = v;
-      return this;
+    private Builder() {
+      super(0.01f, 0f);
     }
 
     public Builder momentum(float v) {
@@ -48,16 +47,6 @@ public final class Sgd extends AbstractOptimizer {
 
     public Builder nesterov(boolean v) {
       nesterov = v;
-      return this;
-    }
-
-    public Builder weightDecay(float v) {
-      weightDecay = v;
-      return this;
-    }
-
-    public Builder clipNorm(float v) {
-      clipNorm = v;
       return this;
     }
 
