@@ -71,18 +71,22 @@ public final class Parity {
       return null;
     }
 
-    /** A table: node, kind, value max abs/rel difference, gradient max abs/rel difference, verdict. */
+    /**
+     * A table: node, kind, the value's max abs/rel difference and the tolerance its abs difference
+     * must stay within, the same for the gradient, and the verdict (ok when both abs differences
+     * are within their tolerances).
+     */
     public String format() {
       StringBuilder sb = new StringBuilder();
       sb.append(String.format("parity: %s against reference %s%n", test, reference));
-      sb.append(String.format("%-24s %-22s %11s %11s %11s %11s %11s  %s%n", "node", "kind", "value abs", "value rel",
-          "grad abs", "grad rel", "tolerance", "verdict"));
+      sb.append(String.format("%-24s %-22s %11s %11s %11s %11s %11s %11s  %s%n", "node", "kind", "value abs",
+          "value rel", "value tol", "grad abs", "grad rel", "grad tol", "verdict"));
       for (Entry e : entries) {
-        sb.append(String.format("%-24s %-22s %11.3e %11.3e %11s %11s %11.3e  %s%n", e.node().name(), e.node().kind(),
-            e.value().maxAbs(), e.value().maxRel(),
+        sb.append(String.format("%-24s %-22s %11.3e %11.3e %11.3e %11s %11s %11s  %s%n", e.node().name(),
+            e.node().kind(), e.value().maxAbs(), e.value().maxRel(), e.value().tolerance(),
             e.gradient() == null ? "-" : String.format("%.3e", e.gradient().maxAbs()),
             e.gradient() == null ? "-" : String.format("%.3e", e.gradient().maxRel()),
-            Math.max(e.value().tolerance(), e.gradient() == null ? 0 : e.gradient().tolerance()),
+            e.gradient() == null ? "-" : String.format("%.3e", e.gradient().tolerance()),
             e.ok() ? "ok" : "DIVERGES"));
       }
       Entry first = firstDivergence();

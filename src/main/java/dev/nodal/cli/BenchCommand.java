@@ -48,8 +48,20 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (!workload.equals("gemm") && !workload.equals("mlp")) {
+      throw new IllegalArgumentException("unknown workload '" + workload + "': use gemm or mlp");
+    }
+    if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
+    if (inner < 1) throw new IllegalArgumentException("--inner must be at least 1, got " + inner);
+    if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+    for (int h : hidden) if (h < 1) throw new IllegalArgumentException("--hidden widths must be at least 1, got " + h);
+    // Three N×N matrices of floats in Java arrays: N² must stay below the largest array.
+    if (size < 1 || (long) size * size > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("--size must be between 1 and 46340 (N² floats in one array), got " + size);
+    }
     double reference = Double.NaN;
-    for (String d : devices) {
+    for (int i = 0; i < devices.size(); i++) {
+      String d = devices.get(i);
       try (Backend backend = Backends.open(d)) {
         double[] ms = switch (workload) {
           case "gemm" -> gemm(backend);
@@ -63,8 +75,12 @@ final class BenchCommand implements Callable<Integer> {
             ? String.format("%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
             : String.format("%.0f samples/s, 784-%s-10", batch / (min * 1e-3),
                 String.join("-", Arrays.stream(hidden).mapToObj(Integer::toString).toList()));
-        System.out.printf("%s %s: min %.3f ms, median %.3f ms per op (%s at min); median ratio to %s: %.2fx%n", workload,
-            backend.name(), min, median, rate, devices.get(0), reference / median);
+        double ratio = reference / median;
+        String relative = i == 0 ? "the reference"
+            : ratio >= 1 ? String.format("%.2f× faster than %s (medians)", ratio, devices.get(0))
+            : String.format("%.2f× slower than %s (medians)", 1 / ratio, devices.get(0));
+        System.out.printf("%s %s: min %.3f ms, median %.3f ms per op (%s at min); %s%n", workload, backend.name(), min,
+            median, rate, relative);
       }
     }
     return 0;
@@ -94,16 +110,19 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Milliseconds per operation of each timed run, after two warm-up runs. */
+  /** Milliseconds per operation of each timed run, after two warm-up runs; progress on stderr. */
   private double[] time(Session s, Runnable op) {
     List<Double> runs = new ArrayList<>();
     for (int rep = -2; rep < repeats; rep++) {
+      System.err.printf("\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
+          rep < 0 ? 2 : repeats);
       s.sync();
       long t0 = System.nanoTime();
       for (int i = 0; i < inner; i++) op.run();
       s.sync();
       if (rep >= 0) runs.add((System.nanoTime() - t0) / 1e6 / inner);
     }
+    System.err.print("\r" + " ".repeat(40) + "\r");
     return runs.stream().mapToDouble(Double::doubleValue).toArray();
   }
 }

@@ -23,12 +23,18 @@ final class GraphCommand implements Callable<Integer> {
   @Option(names = "--checkpoint", description = "Draw the graph of this checkpoint instead.")
   Path checkpoint;
 
-  @Option(names = "--out", defaultValue = "graph.dot", description = "DOT file to write (default ${DEFAULT-VALUE}).")
+  @Option(names = "--out", description = "DOT file to write (default: graph.dot in the checkpoint's run folder with "
+      + "--checkpoint, else runs/<model>-graph.dot).")
   Path out;
 
   @Override
   public Integer call() throws Exception {
-    Graph g = checkpoint != null ? Checkpoint.load(checkpoint).graph() : ModelZoo.build(model, 0, 784, 10);
+    Checkpoint.Loaded loaded = checkpoint == null ? null : Checkpoint.load(checkpoint);
+    Graph g = loaded != null ? loaded.graph() : ModelZoo.build(model, 0, 784, 10);
+    if (out == null) {
+      out = loaded != null ? loaded.folder().resolveSibling("graph.dot") : Path.of("runs", model + "-graph.dot");
+    }
+    if (out.toAbsolutePath().getParent() != null) java.nio.file.Files.createDirectories(out.toAbsolutePath().getParent());
     AtomicFiles.write(out, dot(g).getBytes(StandardCharsets.UTF_8));
     System.out.println("wrote " + out);
     Path svg = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.dot$", "") + ".svg");

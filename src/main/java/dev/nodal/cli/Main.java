@@ -2,12 +2,13 @@ package dev.nodal.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
 
 /** The {@code nodal} command line. */
 @Command(name = "nodal", mixinStandardHelpOptions = true, version = "nodal 0.1.0",
     description = "Deep learning on the JVM: graphs of building blocks on OpenCL devices or the CPU.",
     subcommands = {TrainCommand.class, EvalCommand.class, DevicesCommand.class, ParityCommand.class, GraphCommand.class,
-        BenchCommand.class, PlanCommand.class, NativeCheckCommand.class})
+        BenchCommand.class, PlanCommand.class, NativeCheckCommand.class, HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
     System.exit(run(args));
@@ -17,6 +18,8 @@ public final class Main {
   public static int run(String... args) {
     System.setProperty("java.awt.headless", "true");
     CommandLine cl = new CommandLine(new Main());
+    // --help and -h on every command, not only on the top level.
+    cl.getSubcommands().values().forEach(sub -> sub.getCommandSpec().mixinStandardHelpOptions(true));
     // Expected failures (bad data, bad arguments, unusable devices) print one clear line.
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException

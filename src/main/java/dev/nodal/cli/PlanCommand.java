@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "plan", mixinStandardHelpOptions = true,
+@Command(name = "plan",
     description = "Prints a model's step plan: the launches per step by phase, and device memory with and without sharing.")
 final class PlanCommand implements Callable<Integer> {
   @Option(names = "--model", defaultValue = "mlp", description = "Model (default ${DEFAULT-VALUE}).")

@@ -1,0 +1,94 @@
+package dev.nodal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line behaves like one: help everywhere, words for ratios, errors before work. */
+class CliBehaviourTest {
+  @TempDir Path dir;
+
+  /** Exit status, standard output and standard error of one run of the command line. */
+  record Outcome(int code, String out, String err) {}
+
+  static Outcome run(String... args) {
+    PrintStream out = System.out, err = System.err;
+    ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+    try {
+      return new Outcome(Main.run(args), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(out);
+      System.setErr(err);
+    }
+  }
+
+  @Test
+  void everyCommandHasHelp() {
+    int commands = 0;
+    for (String name : new CommandLine(new Main()).getSubcommands().keySet()) {
+      for (String[] args : new String[][] {{name, "--help"}, {name, "-h"}, {"help", name}}) {
+        Outcome r = run(args);
+        assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
+        assertTrue(r.out().contains("Usage: nodal " + name), String.join(" ", args) + " printed:\n" + r.out());
+      }
+      commands++;
+    }
+    assertTrue(commands >= 9, "commands: " + commands);
+  }
+
+  @Test
+  void benchSaysFasterOrSlowerInWordsAndRefusesBadCounts() {
+    Outcome r = run("bench", "gemm", "--device", "cpu,cpu", "--size", "32", "--repeats", "3", "--inner", "1");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("the reference"), r.out());
+    assertTrue(Pattern.compile("\\d\\.\\d\\d× (faster|slower) than cpu \\(medians\\)").matcher(r.out()).find(), r.out());
+    Outcome zero = run("bench", "gemm", "--device", "cpu", "--repeats", "0");
+    assertEquals(1, zero.code());
+    assertEquals("nodal bench: --repeats must be at least 1, got 0", zero.err().strip());
+    Outcome huge = run("bench", "gemm", "--device", "cpu", "--size", "100000");
+    assertEquals(1, huge.code());
+    assertTrue(huge.err().contains("--size must be between 1 and 46340"), huge.err());
+  }
+
+  @Test
+  void parityTolerancesAgreeWithTheVerdicts() {
+    Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", "4");
+    assertEquals(0, r.code(), r.err());
+    Pattern row = Pattern.compile("^(\\S+)\\s+\\S+\\s+(\\S+)\\s+\\S+\\s+(\\S+)\\s+(\\S+)\\s+\\S+\\s+(\\S+)\\s+(ok|DIVERGES)$",
+        Pattern.MULTILINE);
+    Matcher m = row.matcher(r.out());
+    int rows = 0;
+    while (m.find()) {
+      boolean valueOk = Double.parseDouble(m.group(2)) <= Double.parseDouble(m.group(3));
+      boolean gradOk = m.group(4).equals("-") || Double.parseDouble(m.group(4)) <= Double.parseDouble(m.group(5));
+      assertEquals(valueOk && gradOk ? "ok" : "DIVERGES", m.group(6), m.group());
+      rows++;
+    }
+    assertTrue(rows > 5, r.out());
+  }
+
+  @Test
+  void graphWritesIntoTheRunFolder() throws Exception {
+    Path runFolder = dir.resolve("run");
+    Outcome t = run("train", "--data", TrainCommandTest.subset().toString(), "--out", runFolder.toString(), "--epochs", "1",
+        "--device", "cpu");
+    assertEquals(0, t.code(), t.err());
+    Outcome g = run("graph", "--checkpoint", runFolder.toString());
+    assertEquals(0, g.code(), g.err());
+    assertTrue(Files.exists(runFolder.resolve("graph.dot")), g.out());
+    assertFalse(Files.exists(Path.of("graph.dot")), "nothing is written into the current directory");
+  }
+}
