@@ -9,6 +9,8 @@ import dev.nodal.optim.Schedule;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.train.RunFolder;
 import dev.nodal.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -69,6 +71,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "Run folder to continue; its checkpoint fixes the model and the settings.")
   Path resume;
 
+  @Option(names = "--force", description = "Train into an --out that holds a run already, replacing its metrics and checkpoint.")
+  boolean force;
+
   /**
    * The settings of a new run. The shortcuts --lr, --momentum and --weight-decay join the --opt
    * values; SGD without them trains at 0.05 with momentum 0.9, the other optimizers at their own
@@ -90,22 +95,56 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Trainer.Settings fresh = resume == null ? newSettings() : null; // checks every option before any data is read
-    FashionMnist.Splits splits = FashionMnist.load(data.data);
+    if (resume == null && out != null && RunFolder.holdsRun(out) && !force) {
+      throw new IllegalArgumentException("--out " + out + " holds a run already (metrics.csv or checkpoint/); continue it "
+          + "with --resume " + out + ", or replace it with --force");
+    }
     Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
-    Graph graph;
-    Trainer.Settings settings;
     Path folder;
-    if (loaded != null) {
-      graph = loaded.graph();
-      settings = Trainer.Settings.fromJson(loaded.trainer(), epochs != null ? epochs : loaded.trainer().path("epochs").asInt());
+    boolean created;
+    if (resume != null) {
       folder = resume;
+      created = false;
+    } else if (out != null) {
+      folder = out;
+      created = !Files.exists(out);
     } else {
-      graph = ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
-      settings = fresh;
-      folder = out != null ? out : Path.of("runs", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+      folder = RunFolder.createUnique(Path.of("runs"), LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+      created = true;
     }
     int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
-    RunFolder run = new RunFolder(folder, done);
+    try (RunFolder run = new RunFolder(folder, done)) { // locked before any data is read
+      FashionMnist.Splits splits;
+      try {
+        splits = FashionMnist.load(data.data);
+      } catch (IOException | RuntimeException e) {
+        if (created) removeIfEmpty(run);
+        throw e;
+      }
+      train(run, loaded, fresh, splits);
+    }
+    return 0;
+  }
+
+  /** A run folder this command made and left empty (only its lock) is removed again on failure. */
+  private static void removeIfEmpty(RunFolder run) throws IOException {
+    run.close();
+    try (var files = Files.list(run.folder())) {
+      if (files.allMatch(f -> f.getFileName().toString().equals(".lock"))) {
+        Files.deleteIfExists(run.folder().resolve(".lock"));
+        Files.deleteIfExists(run.folder());
+      }
+    }
+  }
+
+  private void train(RunFolder run, Checkpoint.Loaded loaded, Trainer.Settings fresh, FashionMnist.Splits splits)
+      throws Exception {
+    Path folder = run.folder();
+    Graph graph = loaded != null ? loaded.graph()
+        : ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
+    Trainer.Settings settings = loaded != null
+        ? Trainer.Settings.fromJson(loaded.trainer(), epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
+        : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
     try (Backend backend = Backends.open(device.device)) {
       int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
@@ -119,6 +158,5 @@ final class TrainCommand implements Callable<Integer> {
             + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), folder, files, folder);
       }
     }
-    return 0;
   }
 }

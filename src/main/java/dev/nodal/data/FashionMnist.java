@@ -67,9 +67,23 @@ public final class FashionMnist {
     return Path.of(System.getProperty("user.home"), ".cache", "nodal", "fashion-mnist");
   }
 
-  /** Finds (or downloads) and reads the data set. */
+  /**
+   * Reads the data set from {@code dataOption} when given (an explicit folder that lacks any of
+   * the four files is an error naming them, never a fallback to another place); else finds it on
+   * the search path, or downloads it.
+   */
   public static Splits load(Path dataOption) throws DataException {
-    List<Path> places = searchPath(dataOption);
+    if (dataOption != null) {
+      if (!Files.isDirectory(dataOption)) throw new DataException("--data " + dataOption + ": no such folder");
+      List<String> missing = new ArrayList<>();
+      for (String f : FILES) if (file(dataOption, f) == null) missing.add(f);
+      if (!missing.isEmpty()) {
+        throw new DataException("--data " + dataOption + " lacks " + String.join(", ", missing)
+            + " (each raw or .gz); it must hold all four Fashion-MNIST files");
+      }
+      return read(dataOption);
+    }
+    List<Path> places = searchPath(null);
     for (Path p : places) {
       if (holds(p)) return read(p);
     }

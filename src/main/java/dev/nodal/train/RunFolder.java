@@ -3,7 +3,12 @@ package dev.nodal.train;
 import dev.nodal.io.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,8 +17,13 @@ import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** What a training run leaves for a person: {@code metrics.csv} and {@code curves.png}. */
-public final class RunFolder {
+/**
+ * What a training run leaves for a person: {@code metrics.csv} and {@code curves.png}, beside the
+ * checkpoint. An open run folder holds an exclusive lock on its {@code .lock} file (which names
+ * the holder's process id), so a second writer fails at once instead of clobbering the run; the
+ * lock goes with {@link #close()} or with the process.
+ */
+public final class RunFolder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RunFolder.class);
   public static final String HEADER = "epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s";
 
@@ -34,12 +44,40 @@ public final class RunFolder {
 
   private final Path folder;
   private final List<Row> rows = new ArrayList<>();
+  private final FileChannel lockFile;
+  private final FileLock lock;
   private boolean plotsUnavailable;
 
-  /** Opens a run folder, keeping the rows of epochs up to {@code epochsDone} (a resumed run). */
+  /**
+   * Opens a run folder, creating it if needed and locking it, keeping the rows of epochs up to
+   * {@code epochsDone} (a resumed run).
+   *
+   * @throws IllegalStateException when another process (or another run in this one) holds it
+   */
   public RunFolder(Path folder, int epochsDone) throws IOException {
     this.folder = folder;
-    Files.createDirectories(folder);
+    try {
+      Files.createDirectories(folder);
+    } catch (IOException e) {
+      throw new IOException("cannot create the run folder " + folder + ": " + e, e);
+    }
+    Path lockPath = folder.resolve(".lock");
+    lockFile = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    FileLock held;
+    try {
+      held = lockFile.tryLock();
+    } catch (OverlappingFileLockException e) {
+      held = null;
+    }
+    if (held == null) {
+      String holder = Files.readString(lockPath).strip();
+      lockFile.close();
+      throw new IllegalStateException("run folder " + folder + " is in use by process " + (holder.isEmpty() ? "(unknown)"
+          : holder) + " (it holds " + lockPath + "); wait for that run to end, or choose another --out");
+    }
+    lock = held;
+    lockFile.truncate(0);
+    lockFile.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)), 0);
     Path csv = metrics();
     if (Files.exists(csv)) {
       for (String line : Files.readAllLines(csv)) {
@@ -69,6 +107,34 @@ public final class RunFolder {
     for (Row r : rows) sb.append(r.csv()).append('\n');
     AtomicFiles.write(metrics(), sb.toString().getBytes(StandardCharsets.UTF_8));
     plot();
+  }
+
+  /** True when {@code folder} holds a run already: a checkpoint or metrics. */
+  public static boolean holdsRun(Path folder) {
+    return Files.exists(folder.resolve("metrics.csv")) || AtomicFiles.readable(folder.resolve("checkpoint")) != null;
+  }
+
+  /**
+   * A new, unique folder {@code parent/<timestamp>}, with {@code -2}, {@code -3}, ... when runs
+   * start within the same second; created here, so two runs never get the same one.
+   */
+  public static Path createUnique(Path parent, String timestamp) throws IOException {
+    Files.createDirectories(parent);
+    for (int n = 1; ; n++) {
+      Path candidate = parent.resolve(n == 1 ? timestamp : timestamp + "-" + n);
+      try {
+        return Files.createDirectory(candidate);
+      } catch (FileAlreadyExistsException e) {
+        // taken: try the next suffix
+      }
+    }
+  }
+
+  /** Releases the lock; the folder and what is in it stay. */
+  @Override
+  public void close() throws IOException {
+    if (lock.isValid()) lock.release();
+    lockFile.close();
   }
 
   /** Loss and accuracy per epoch, drawn with XChart; skipped with one notice where AWT is missing. */

@@ -91,6 +91,20 @@ class DatasetAndLoaderTest {
   }
 
   @Test
+  void anExplicitDataFolderMustHoldAllFourFilesNeverFallsBack(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path subset = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    for (String f : new String[] {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
+      java.nio.file.Files.copy(subset.resolve(f), dir.resolve(f));
+    }
+    DataException e = org.junit.jupiter.api.Assertions.assertThrows(DataException.class, () -> FashionMnist.load(dir));
+    org.junit.jupiter.api.Assertions.assertEquals("--data " + dir + " lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte "
+        + "(each raw or .gz); it must hold all four Fashion-MNIST files", e.getMessage());
+    DataException none = org.junit.jupiter.api.Assertions.assertThrows(DataException.class,
+        () -> FashionMnist.load(dir.resolve("absent")));
+    org.junit.jupiter.api.Assertions.assertEquals("--data " + dir.resolve("absent") + ": no such folder", none.getMessage());
+  }
+
+  @Test
   void searchPathOrder() {
     List<Path> places = FashionMnist.searchPath(Path.of("/mine"));
     assertEquals(Path.of("/mine"), places.get(0));
