@@ -14,8 +14,14 @@ public final class Main {
     System.exit(run(args));
   }
 
-  /** Runs the command line and returns the exit status (tests call this instead of main). */
+  /**
+   * Runs the command line and returns the exit status (tests call this instead of main). Expected
+   * failures (bad data, arguments, devices) print one line and return 1; anything else prints one
+   * line too and returns 2, with the stack trace only when {@code --debug} is given.
+   */
   public static int run(String... args) {
+    boolean debug = java.util.Arrays.asList(args).contains("--debug");
+    String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
     System.setProperty("java.awt.headless", "true");
     CommandLine cl = new CommandLine(new Main());
     // --help and -h on every command, not only on the top level.
@@ -24,10 +30,15 @@ public final class Main {
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException
           || e instanceof IllegalStateException || e instanceof dev.nodal.graph.GraphException;
-      if (!expected) throw e;
-      cmd.getErr().println("nodal " + cmd.getCommandName() + ": " + e.getMessage());
-      return 1;
+      if (debug) e.printStackTrace(cmd.getErr());
+      if (expected) {
+        cmd.getErr().println("nodal " + cmd.getCommandName() + ": " + e.getMessage());
+        return 1;
+      }
+      cmd.getErr().println("nodal " + cmd.getCommandName() + ": internal error: " + e
+          + (debug ? "" : " (run again with --debug for the stack trace, and report it)"));
+      return 2;
     });
-    return cl.execute(args);
+    return cl.execute(rest);
   }
 }

@@ -12,14 +12,18 @@ import dev.nodal.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "train", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
 final class TrainCommand implements Callable<Integer> {
@@ -92,14 +96,81 @@ final class TrainCommand implements Callable<Integer> {
         .optimizer(optimizer, hyper).schedule(Schedule.of(schedule, scheduleOpt)).build();
   }
 
+  @Spec CommandSpec spec;
+
+  /** The options that fix a run's settings: they may not change on --resume. */
+  private static final List<String> SETTINGS = List.of("--model", "--batch-size", "--seed", "--optimizer", "--opt", "--lr",
+      "--momentum", "--weight-decay", "--schedule", "--schedule-opt");
+
+  /** Every check that needs no data and no device, before anything is read, created or opened. */
+  private void checkOptions() {
+    if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
+    if (stopAfter != null && stopAfter < 1) throw new IllegalArgumentException("--stop-after must be at least 1, got " + stopAfter);
+    if (stopAfter != null && epochs != null && stopAfter > epochs) {
+      throw new IllegalArgumentException("--stop-after " + stopAfter + " is past the run's last epoch (--epochs " + epochs + ")");
+    }
+    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    if ((long) batchSize * FashionMnist.PIXELS > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("--batch-size " + batchSize + " is too large: a batch of " + FashionMnist.PIXELS
+          + "-pixel images must fit one buffer of 2^31 - 1 floats");
+    }
+    if (!List.of(ModelZoo.NAMES).contains(model)) {
+      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES));
+    }
+    Backends.checkSelector(device.device);
+    if (resume != null && (out != null || force)) {
+      throw new IllegalArgumentException("--resume continues the run in its own folder: leave out --out and --force");
+    }
+  }
+
+  /** With --resume: the settings options given must agree with the checkpoint's; lists those that do not. */
+  private void checkResume(Checkpoint.Loaded loaded) {
+    Trainer.Settings saved = Trainer.Settings.fromJson(loaded.trainer(), loaded.trainer().path("epochs").asInt());
+    var parsed = spec.commandLine().getParseResult();
+    List<String> differ = new ArrayList<>();
+    if (parsed.hasMatchedOption("--model") && !model.equals(saved.model())) differ.add("--model " + model + " (checkpoint: " + saved.model() + ")");
+    if (parsed.hasMatchedOption("--batch-size") && batchSize != saved.batchSize()) {
+      differ.add("--batch-size " + batchSize + " (checkpoint: " + saved.batchSize() + ")");
+    }
+    if (parsed.hasMatchedOption("--seed") && seed != saved.seed()) differ.add("--seed " + seed + " (checkpoint: " + saved.seed() + ")");
+    if (SETTINGS.subList(3, 8).stream().anyMatch(parsed::hasMatchedOption)) {
+      Trainer.Settings given = newSettings();
+      if (!given.optimizer().equals(saved.optimizer())
+          || !given.newOptimizer().attributes().equals(saved.newOptimizer().attributes())) {
+        differ.add("optimizer " + given.optimizer() + " " + given.newOptimizer().attributes() + " (checkpoint: "
+            + saved.optimizer() + " " + saved.newOptimizer().attributes() + ")");
+      }
+    }
+    if (SETTINGS.subList(8, 10).stream().anyMatch(parsed::hasMatchedOption)) {
+      Schedule given = Schedule.of(schedule, scheduleOpt);
+      if (!given.equals(saved.schedule())) differ.add("schedule " + given + " (checkpoint: " + saved.schedule() + ")");
+    }
+    if (!differ.isEmpty()) {
+      throw new IllegalArgumentException("--resume " + resume + ": these options differ from the checkpoint's settings: "
+          + String.join("; ", differ) + ". A resumed run keeps its settings; only --epochs (to extend it), --stop-after, "
+          + "--device and --data may change.");
+    }
+    int planned = epochs != null ? epochs : saved.epochs();
+    if (stopAfter != null && stopAfter > planned) {
+      throw new IllegalArgumentException("--stop-after " + stopAfter + " is past the run's last epoch (" + planned + ")");
+    }
+    int done = loaded.trainer().path("epochsDone").asInt();
+    if (planned <= done) {
+      throw new IllegalArgumentException("--resume " + resume + ": the run has done " + done + " of " + planned
+          + " epochs already; pass --epochs N with N > " + done + " to extend it");
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
+    checkOptions();
     Trainer.Settings fresh = resume == null ? newSettings() : null; // checks every option before any data is read
     if (resume == null && out != null && RunFolder.holdsRun(out) && !force) {
       throw new IllegalArgumentException("--out " + out + " holds a run already (metrics.csv or checkpoint/); continue it "
           + "with --resume " + out + ", or replace it with --force");
     }
     Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
+    if (loaded != null) checkResume(loaded);
     Path folder;
     boolean created;
     if (resume != null) {

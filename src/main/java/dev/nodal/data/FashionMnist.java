@@ -42,6 +42,9 @@ public final class FashionMnist {
       "t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79",
       "t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310");
 
+  /** Pixels of one image (28 × 28). */
+  public static final int PIXELS = 784;
+
   public static final String[] FILES = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
       "t10k-labels-idx1-ubyte"};
 
@@ -112,6 +115,10 @@ public final class FashionMnist {
   public static Splits read(Path folder) throws DataException {
     Dataset train = Dataset.fromIdx(file(folder, FILES[0]), file(folder, FILES[1]), CLASSES);
     Dataset test = Dataset.fromIdx(file(folder, FILES[2]), file(folder, FILES[3]), CLASSES);
+    if (test.featureSize() != train.featureSize()) {
+      throw new DataException(file(folder, FILES[2]) + " holds images of " + test.featureSize() + " pixels, but "
+          + file(folder, FILES[0]) + " holds images of " + train.featureSize() + ": the test and training sets do not match");
+    }
     return new Splits(train, test, folder);
   }
 

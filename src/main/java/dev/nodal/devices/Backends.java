@@ -7,7 +7,6 @@ import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import java.util.List;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,13 +49,18 @@ public final class Backends {
     return open(selector, () -> probe);
   }
 
-  /** Checks the selector's form, then discovers OpenCL only when the selector may need it. */
-  private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
+  /** Checks a selector's form without looking for any device; returns it normalised. */
+  public static String checkSelector(String selector) {
     String s = selector == null ? "auto" : selector.trim().toLowerCase();
-    Matcher exact = EXACT.matcher(s);
-    if (!exact.matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
+    if (!EXACT.matcher(s).matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
       throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
     }
+    return s;
+  }
+
+  /** Checks the selector's form, then discovers OpenCL only when the selector may need it. */
+  private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
+    String s = checkSelector(selector);
     if (s.equals("cpu")) return cpu();
     OpenCl.Probe probe = discovery.get();
     switch (s) {
@@ -82,7 +86,8 @@ public final class Backends {
       case "opencl":
         return new OpenClBackend(usableDevices(selector, probe).get(0));
       default: {
-        int p = Integer.parseInt(exact.group(1)), d = Integer.parseInt(exact.group(2));
+        String[] parts = s.split(":"); // opencl:P:D, as checkSelector let through
+        int p = Integer.parseInt(parts[1]), d = Integer.parseInt(parts[2]);
         List<DeviceInfo> devices = usableDevices(selector, probe);
         for (DeviceInfo info : devices) {
           if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info);

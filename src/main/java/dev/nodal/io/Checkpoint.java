@@ -71,7 +71,7 @@ public final class Checkpoint {
     Map<String, Safetensors.Tensor> state = new LinkedHashMap<>();
     for (Param p : graph.params()) {
       weights.put(p.name(), new Safetensors.Tensor(p.shape().dims(), session.value(p)));
-      float[][] slots = session.optimizerState(p);
+      float[][] slots = session.optimizer() == null ? new float[0][] : session.optimizerState(p);
       for (int s = 0; s < slots.length; s++) state.put(p.name() + ":" + s, new Safetensors.Tensor(p.shape().dims(), slots[s]));
     }
     ObjectNode t = trainer.deepCopy();
@@ -116,6 +116,13 @@ public final class Checkpoint {
         if (t == null || !java.util.Arrays.equals(t.shape(), p.shape().dims())) {
           throw new DataException(folder.resolve("weights.safetensors") + ": param '" + p.name() + "' "
               + (t == null ? "is missing" : "has shape " + java.util.Arrays.toString(t.shape()) + ", the graph says " + p.shape()));
+        }
+        float[] v = t.data();
+        for (int i = 0; i < v.length; i++) {
+          if (!Float.isFinite(v[i])) {
+            throw new DataException(folder.resolve("weights.safetensors") + ": param '" + p.name() + "' holds " + v[i]
+                + " at element " + i + "; a checkpoint's weights must be finite");
+          }
         }
       }
       return new Loaded(graph, weights, optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);

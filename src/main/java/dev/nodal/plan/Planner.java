@@ -51,6 +51,14 @@ public final class Planner {
 
   private StepPlan layout(int maxBatch, Keep keep) {
     List<Node> nodes = graph.nodes();
+    for (Node node : nodes) {
+      long elements = (long) (node.shape().hasBatch() ? maxBatch : 1) * node.shape().exampleSize();
+      if (elements > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(String.format("%s '%s': %d examples of %d values make %,d floats, more than "
+            + "one buffer can hold (2^31 - 1); compile for a smaller batch (maxBatch, --batch-size)", node.kind(),
+            node.name(), maxBatch, node.shape().exampleSize(), elements));
+      }
+    }
     int n = nodes.size();
     List<Region> regions = new ArrayList<>();
     List<Buffer> buffers = new ArrayList<>();
