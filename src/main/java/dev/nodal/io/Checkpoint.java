@@ -12,7 +12,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,14 +27,21 @@ import java.util.Map;
  *   <li>{@code weights.safetensors}: every parameter by name, readable by Python's safetensors;
  *   <li>{@code optimizer.safetensors}: the optimizer's state arrays, {@code <param>:<slot index>},
  *       with the optimizer's name and step count in its metadata;
- *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings.
+ *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings;
+ *   <li>{@code manifest.json}: the format version and the SHA-256 of each file above, written
+ *       last. A file that changed after it was written (a bit flip, a truncation, an edit) is
+ *       refused by name before anything in it is used.
  * </ul>
  *
  * The folder is written whole and swapped in atomically ({@link AtomicFiles#replaceFolder}), so a
  * crash leaves the previous checkpoint or the new one, never a mix.
  */
 public final class Checkpoint {
-  public static final int VERSION = 1;
+  /** 2 added the manifest; checkpoints of version 1 (no manifest) are still read. */
+  public static final int VERSION = 2;
+
+  private static final List<String> FILES = List.of("graph.json", "weights.safetensors", "optimizer.safetensors",
+      "trainer.json");
 
   private Checkpoint() {}
 
@@ -82,11 +93,15 @@ public final class Checkpoint {
     byte[] stateBytes = Safetensors.encode(state, opt == null ? Map.of("producer", "nodal")
         : Map.of("producer", "nodal", "optimizer", opt.name(), "step", Long.toString(opt.step())));
     byte[] trainerJson = GraphFile.JSON.writeValueAsBytes(t);
+    List<byte[]> contents = List.of(graphJson, weightBytes, stateBytes, trainerJson);
+    ObjectNode manifest = GraphFile.JSON.createObjectNode();
+    manifest.put("version", VERSION);
+    ObjectNode sums = manifest.putObject("sha256");
+    for (int i = 0; i < FILES.size(); i++) sums.put(FILES.get(i), sha256(contents.get(i)));
+    byte[] manifestJson = GraphFile.JSON.writeValueAsBytes(manifest);
     AtomicFiles.replaceFolder(folder, dir -> {
-      Files.write(dir.resolve("graph.json"), graphJson);
-      Files.write(dir.resolve("weights.safetensors"), weightBytes);
-      Files.write(dir.resolve("optimizer.safetensors"), stateBytes);
-      Files.write(dir.resolve("trainer.json"), trainerJson);
+      for (int i = 0; i < FILES.size(); i++) Files.write(dir.resolve(FILES.get(i)), contents.get(i));
+      Files.write(dir.resolve("manifest.json"), manifestJson);
     });
   }
 
@@ -102,13 +117,15 @@ public final class Checkpoint {
           + "and trainer.json, in this folder or in its checkpoint/ folder)");
     }
     try {
+      verify(folder);
       Path graphFile = folder.resolve("graph.json");
       Graph graph = GraphFile.read(Files.readString(graphFile), graphFile.toString());
       Map<String, Safetensors.Tensor> weights = Safetensors.read(folder.resolve("weights.safetensors")).tensors();
       Safetensors.Contents optimizer = Safetensors.read(folder.resolve("optimizer.safetensors"));
       Path trainerFile = folder.resolve("trainer.json");
       JsonNode trainer = GraphFile.JSON.readTree(Files.readString(trainerFile));
-      if (!trainer.isObject() || trainer.path("version").asInt(-1) != VERSION) {
+      int version = trainer.path("version").asInt(-1);
+      if (!trainer.isObject() || version < 1 || version > VERSION) {
         throw new DataException(trainerFile + ": checkpoint version " + trainer.path("version") + " is not supported (this Nodal reads " + VERSION + ")");
       }
       for (Param p : graph.params()) {
@@ -128,8 +145,46 @@ public final class Checkpoint {
       return new Loaded(graph, weights, optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);
     } catch (DataException e) {
       throw e;
-    } catch (IOException | GraphException e) {
-      throw new DataException(folder + ": unreadable checkpoint: " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw new DataException(folder + ": unreadable checkpoint: " + (e.getMessage() != null ? e.getMessage() : e), e);
+    }
+  }
+
+  /** Checks every file against manifest.json; a folder without one is of version 1. */
+  private static void verify(Path folder) throws IOException, DataException {
+    Path manifestFile = folder.resolve("manifest.json");
+    if (!Files.exists(manifestFile)) {
+      if (Files.exists(folder.resolve("trainer.json"))
+          && GraphFile.JSON.readTree(Files.readAllBytes(folder.resolve("trainer.json"))).path("version").asInt() == 1) {
+        return; // written before manifests existed
+      }
+      throw new DataException(manifestFile + ": missing; this checkpoint cannot be checked");
+    }
+    JsonNode manifest;
+    try {
+      manifest = GraphFile.JSON.readTree(Files.readAllBytes(manifestFile));
+    } catch (IOException e) {
+      throw new DataException(manifestFile + ": not JSON: " + e.getMessage(), e);
+    }
+    if (manifest == null || manifest.path("version").asInt(-1) != VERSION || !manifest.path("sha256").isObject()) {
+      throw new DataException(manifestFile + ": not a version " + VERSION + " checkpoint manifest");
+    }
+    for (String f : FILES) {
+      String expected = manifest.path("sha256").path(f).asText("");
+      Path file = folder.resolve(f);
+      if (!Files.isRegularFile(file)) throw new DataException(file + ": missing from the checkpoint");
+      if (!expected.equals(sha256(Files.readAllBytes(file)))) {
+        throw new DataException(file + ": its SHA-256 differs from the one in manifest.json: the file changed after "
+            + "it was written (corrupt or edited)");
+      }
+    }
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 }

@@ -98,7 +98,8 @@ public final class Safetensors {
     long dataStart = 8 + n, dataLength = bytes.length - dataStart;
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     Map<String, String> metadata = new LinkedHashMap<>();
-    long covered = 0;
+    java.util.List<long[]> spans = new java.util.ArrayList<>();
+    java.util.List<String> names = new java.util.ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getKey().equals("__metadata__")) {
@@ -115,19 +116,43 @@ public final class Safetensors {
       int[] shape = new int[shapeNode.size()];
       long count = 1;
       for (int i = 0; i < shape.length; i++) {
-        shape[i] = shapeNode.get(i).asInt();
-        if (shape[i] < 0) throw new DataException(where + ": tensor '" + e.getKey() + "' has a negative dimension");
+        JsonNode d = shapeNode.get(i);
+        if (!d.canConvertToInt() || !d.isIntegralNumber() || d.asInt() < 0) {
+          throw new DataException(where + ": tensor '" + e.getKey() + "' has dimension " + d + "; dimensions are integers >= 0");
+        }
+        shape[i] = d.asInt();
         count *= shape[i];
+        if (count > Integer.MAX_VALUE) {
+          throw new DataException(where + ": tensor '" + e.getKey() + "' has shape " + shapeNode + ": more elements than "
+              + "one array holds");
+        }
       }
-      long begin = offsets.get(0).asLong(), end = offsets.get(1).asLong();
+      JsonNode b0 = offsets.get(0), b1 = offsets.get(1);
+      if (!b0.canConvertToLong() || !b1.canConvertToLong() || !b0.isIntegralNumber() || !b1.isIntegralNumber()) {
+        throw new DataException(where + ": tensor '" + e.getKey() + "': data_offsets " + offsets + " are not integers");
+      }
+      long begin = b0.asLong(), end = b1.asLong();
       if (begin < 0 || end < begin || end > dataLength || end - begin != 4 * count) {
         throw new DataException(where + ": tensor '" + e.getKey() + "': data_offsets [" + begin + ", " + end
             + "] do not hold " + count + " floats within " + dataLength + " bytes of data");
       }
-      covered += end - begin;
+      spans.add(new long[] {begin, end});
+      names.add(e.getKey());
       float[] data = new float[(int) count];
       ByteBuffer.wrap(bytes, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
       tensors.put(e.getKey(), new Tensor(shape, data));
+    }
+    // The tensors must tile the data section exactly: no overlap, no gap.
+    Integer[] order = new Integer[spans.size()];
+    for (int i = 0; i < order.length; i++) order[i] = i;
+    java.util.Arrays.sort(order, java.util.Comparator.comparingLong(i -> spans.get(i)[0]));
+    long covered = 0;
+    for (int i : order) {
+      if (spans.get(i)[0] != covered) {
+        throw new DataException(where + ": tensor '" + names.get(i) + "' starts at byte " + spans.get(i)[0] + " of the data, "
+            + (spans.get(i)[0] < covered ? "inside the tensor before it" : "leaving a gap after byte " + covered));
+      }
+      covered = spans.get(i)[1];
     }
     if (covered != dataLength) throw new DataException(where + ": tensors cover " + covered + " of " + dataLength + " data bytes");
     return new Contents(tensors, metadata);

@@ -33,7 +33,14 @@ class CheckpointValidationTest {
     float[] bad = weights.get(b.name()).data().clone();
     bad[1] = Float.POSITIVE_INFINITY;
     weights.put(b.name(), new Safetensors.Tensor(b.shape().dims(), bad));
-    Files.write(folder.resolve("weights.safetensors"), Safetensors.encode(weights, Map.of()));
+    byte[] bytes = Safetensors.encode(weights, Map.of());
+    Files.write(folder.resolve("weights.safetensors"), bytes);
+    // As another tool would write it: the manifest agrees, so only the values are wrong.
+    var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(
+        folder.resolve("manifest.json").toFile());
+    ((com.fasterxml.jackson.databind.node.ObjectNode) manifest.get("sha256")).put("weights.safetensors",
+        java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes)));
+    Files.write(folder.resolve("manifest.json"), new ObjectMapper().writeValueAsBytes(manifest));
     DataException e = assertThrows(DataException.class, () -> Checkpoint.load(folder));
     assertEquals(folder.resolve("weights.safetensors") + ": param 'fc2.b' holds Infinity at element 1; a checkpoint's "
         + "weights must be finite", e.getMessage());
