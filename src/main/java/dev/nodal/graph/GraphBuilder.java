@@ -35,19 +35,21 @@ public final class GraphBuilder {
 
   /** A batch of examples, each of the given dimensions: shape {@code [N, exampleDims...]}. */
   public Input input(String name, int... exampleDims) {
-    return add(new Input(this, name, Shape.batchOf(exampleDims), 0));
+    return add(new Input(this, name, shape("input", name, () -> Shape.batchOf(exampleDims)), 0));
   }
 
   /** A batch of integer class indices in {@code [0, classes)}: shape {@code [N]}. */
   public Input labels(String name, int classes) {
-    if (classes < 1) throw new IllegalArgumentException("labels '" + name + "': classes must be >= 1, got " + classes);
+    if (classes < 1) throw new GraphException("labels '" + name + "': classes must be >= 1, got " + classes);
     return add(new Input(this, name, Shape.batchOf(), classes));
   }
 
   /** A trainable tensor of the given dimensions (no batch dimension). */
   public Param param(String name, Init init, int... dims) {
-    Shape shape = Shape.of(dims);
-    if (shape.hasBatch()) throw new IllegalArgumentException("param '" + name + "': a parameter has no batch dimension");
+    checkName("param", name);
+    if (init == null) throw new GraphException("param '" + name + "': no initializer");
+    Shape shape = shape("param", name, () -> Shape.of(dims));
+    if (shape.hasBatch()) throw new GraphException("param '" + name + "': a parameter has no batch dimension");
     long paramSeed = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * name.hashCode())).nextLong();
     return add(new Param(this, name, shape, init, paramSeed));
   }
@@ -57,6 +59,9 @@ public final class GraphBuilder {
    * returned node's shape is known.
    */
   public Apply apply(Op op, String name, Node... inputs) {
+    if (op == null) throw new GraphException("node '" + name + "': no op");
+    checkName(op.kind(), name);
+    if (inputs == null) throw new GraphException(op.kind() + " '" + name + "': no inputs");
     String[] names = new String[inputs.length];
     for (int i = 0; i < inputs.length; i++) {
       Node in = inputs[i];
@@ -75,6 +80,10 @@ public final class GraphBuilder {
 
   /** Applies {@code op} to nodes named here; the names may be defined later. */
   public Apply apply(Op op, String name, String... inputNames) {
+    if (op == null) throw new GraphException("node '" + name + "': no op");
+    if (inputNames == null || Arrays.asList(inputNames).contains(null)) {
+      throw new GraphException(op.kind() + " '" + name + "': an input name is null");
+    }
     return add(new Apply(this, name, op, Arrays.asList(inputNames)));
   }
 
@@ -120,10 +129,23 @@ public final class GraphBuilder {
     return new Graph(order, loss);
   }
 
+  /** A shape, or a {@link GraphException} that names the node. */
+  private static Shape shape(String kind, String name, java.util.function.Supplier<Shape> make) {
+    try {
+      return make.get();
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw new GraphException(kind + " '" + name + "': " + (e.getMessage() == null ? "no dimensions" : e.getMessage()));
+    }
+  }
+
+  private static void checkName(String kind, String name) {
+    if (name == null || name.isBlank()) throw new GraphException(kind + ": a node needs a non-empty name");
+  }
+
   private <T extends Node> T add(T node) {
     checkOpen();
     String name = node.name();
-    if (name == null || name.isBlank()) throw new GraphException(node.kind() + ": a node needs a non-empty name");
+    checkName(node.kind(), name);
     if (byName.containsKey(name)) {
       throw new GraphException(node.kind() + " '" + name + "': the name is already used by " + byName.get(name));
     }

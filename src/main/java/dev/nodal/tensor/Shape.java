@@ -17,14 +17,26 @@ public final class Shape {
     this.dims = dims;
   }
 
-  /** A shape with the given dimensions; only the first may be {@link #BATCH}. */
+  /** The most elements an example may have: what one Java array (and one buffer) holds. */
+  public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
+  /**
+   * A shape with the given dimensions; only the first may be {@link #BATCH}. The elements of an
+   * example must fit one array ({@link #MAX_ELEMENTS}).
+   */
   public static Shape of(int... dims) {
+    long elements = 1;
     for (int i = 0; i < dims.length; i++) {
       if (dims[i] == BATCH && i == 0) continue;
       if (dims[i] <= 0) {
         throw new IllegalArgumentException(
             "shape " + Arrays.toString(dims) + ": dimension " + i + " must be positive"
                 + (i == 0 ? " or Shape.BATCH" : ""));
+      }
+      elements *= dims[i];
+      if (elements > MAX_ELEMENTS) {
+        throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more elements than one buffer holds ("
+            + MAX_ELEMENTS + ")");
       }
     }
     return new Shape(dims.clone());
