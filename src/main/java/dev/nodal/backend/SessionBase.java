@@ -1,11 +1,13 @@
 package dev.nodal.backend;
 
+import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.optim.Optimizer;
+import java.util.List;
 
 /**
  * What every backend's session does alike: argument checks, the batch bookkeeping and the
@@ -98,6 +100,55 @@ public abstract class SessionBase implements Session {
     runForward(n);
     forwardBatch = n;
     forwardSpent = null;
+    if (options.checkNumerics()) checkForward(n);
+  }
+
+  /** In forward order, the first node whose output is not finite produced it: its inputs were finite. */
+  private void checkForward(int n) {
+    for (Node node : graph.nodes()) {
+      if (!(node instanceof Apply a)) continue;
+      int at = firstNonFinite(readValue(node, node.shape().size(n)));
+      if (at >= 0) {
+        throw new NonFiniteException("forward", node.name(), "forward: " + node.kind() + " '" + node.name() + "' produced "
+            + readValue(node, node.shape().size(n))[at] + " at element " + at + " from finite inputs "
+            + a.inputs().stream().map(i -> "'" + i.name() + "'").toList());
+      }
+    }
+  }
+
+  /**
+   * In backward order, the first node whose gradient is not finite: the backward of one of its
+   * consumers wrote it, from finite gradients.
+   */
+  private void checkBackward(int n) {
+    List<Node> nodes = graph.nodes();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      Node node = nodes.get(i);
+      if (!graph.needsGradient(node)) continue;
+      float[] g = readGradient(node, node.shape().size(n));
+      int at = firstNonFinite(g);
+      if (at >= 0) {
+        throw new NonFiniteException("backward", node.name(), "backward: the gradient of " + node.kind() + " '"
+            + node.name() + "' is " + g[at] + " at element " + at + ", written by the backward of "
+            + graph.consumers(node).stream().map(c -> c.kind() + " '" + c.name() + "'").toList());
+      }
+    }
+  }
+
+  private void checkUpdate() {
+    for (Param p : graph.params()) {
+      float[] v = readValue(p, p.shape().exampleSize());
+      int at = firstNonFinite(v);
+      if (at >= 0) {
+        throw new NonFiniteException("update", p.name(), "update: " + optimizer.name() + " made param '" + p.name()
+            + "' " + v[at] + " at element " + at + " (a smaller learning rate, or clip_norm, may help)");
+      }
+    }
+  }
+
+  private static int firstNonFinite(float[] v) {
+    for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return i;
+    return -1;
   }
 
   @Override
@@ -111,6 +162,7 @@ public abstract class SessionBase implements Session {
     backwardBatch = forwardBatch;
     gradientsPending = true;
     forwardSpent = "the last backward() reused the memory of its values; call forward() again";
+    if (options.checkNumerics()) checkBackward(backwardBatch);
   }
 
   @Override
@@ -125,6 +177,7 @@ public abstract class SessionBase implements Session {
     optimizer.beginStep();
     runUpdate();
     gradientsPending = false;
+    if (options.checkNumerics()) checkUpdate();
   }
 
   @Override

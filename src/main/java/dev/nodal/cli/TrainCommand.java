@@ -75,6 +75,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "Run folder to continue; its checkpoint fixes the model and the settings.")
   Path resume;
 
+  @Option(names = "--check-numerics", description = "Check every value and gradient of every step for NaN and infinity, "
+      + "and name the first node that produced one (slow: for finding a fault).")
+  boolean checkNumerics;
+
   @Option(names = "--force", description = "Train into an --out that holds a run already, replacing its metrics and checkpoint.")
   boolean force;
 
@@ -219,7 +223,7 @@ final class TrainCommand implements Callable<Integer> {
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
     try (Backend backend = Backends.open(device.device)) {
       int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
-      RunFolder.Row last = new Trainer(graph, settings, backend, run).train(splits.train(), splits.test(), loaded, until);
+      RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
       if (until < settings.epochs()) {
         System.out.printf("Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
       } else if (last != null) {

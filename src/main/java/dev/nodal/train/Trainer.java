@@ -149,12 +149,19 @@ public final class Trainer {
   private final Settings settings;
   private final Backend backend;
   private final RunFolder run;
+  private boolean checkNumerics;
 
   public Trainer(Graph graph, Settings settings, Backend backend, RunFolder run) {
     this.graph = graph;
     this.settings = settings;
     this.backend = backend;
     this.run = run;
+  }
+
+  /** Checks every value and gradient of every step for NaN and infinity ({@link CompileOptions#checkNumerics}). */
+  public Trainer checkNumerics(boolean on) {
+    this.checkNumerics = on;
+    return this;
   }
 
   /**
@@ -168,7 +175,8 @@ public final class Trainer {
     long step = resume == null ? 0 : resume.trainer().path("step").asLong();
     RunFolder.Row last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
     Optimizer optimizer = settings.newOptimizer();
-    try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(c.logits().name()));
+    try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(c.logits().name())
+            .checkNumerics(checkNumerics));
         BatchLoader loader = new BatchLoader(train, settings.batchSize(), true, settings.seed())) {
       s.setOptimizer(optimizer);
       float baseRate = optimizer.learningRate();
