@@ -73,6 +73,12 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
           throw new DataException(file + ":" + lineNo + ": not a number: " + e.getMessage());
         }
         if (columns < 0) columns = cells.length;
+        for (int i = 0; i < row.length; i++) {
+          if (!Float.isFinite(row[i])) {
+            throw new DataException(file + ":" + lineNo + ": column " + (i + 1) + " is " + cells[i].trim()
+                + "; values must be finite numbers");
+          }
+        }
         if (cells.length != columns) {
           throw new DataException(file + ":" + lineNo + ": " + cells.length + " columns, expected " + columns);
         }

@@ -65,6 +65,9 @@ public final class Backends {
     OpenCl.Probe probe = discovery.get();
     switch (s) {
       case "auto": {
+        if (probe.misconfigured()) {
+          throw new IllegalStateException("OpenCL is misconfigured: " + probe.error() + ". Fix: " + probe.fix());
+        }
         if (!probe.usable()) {
           log.warn("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
           return cpu();

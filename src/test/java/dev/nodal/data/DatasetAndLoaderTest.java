@@ -52,6 +52,11 @@ class DatasetAndLoaderTest {
     Files.writeString(csv, "1,2,0\n1,2\n");
     msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
     assertTrue(msg.contains(":2: 2 columns, expected 3"), msg);
+    for (String bad : new String[] {"NaN", "Infinity", "-Infinity", "1e39"}) {
+      Files.writeString(csv, "1,2,0\n1," + bad + ",1\n");
+      msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
+      assertEquals(csv + ":2: column 2 is " + bad + "; values must be finite numbers", msg);
+    }
   }
 
   @Test

@@ -20,8 +20,15 @@ public final class OpenCl {
    *
    * @param error null when the loader initialised; otherwise why OpenCL is unusable
    * @param fix what the user can do about {@code error}, or null
+   * @param misconfigured true when the user's own setting is at fault ({@code NODAL_OPENCL_LIBRARY}
+   *     names no loadable library): an error even for {@code auto}, never a fallback
    */
-  public record Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices) {
+  public record Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices,
+      boolean misconfigured) {
+    public Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices) {
+      this(loader, loaderTried, error, fix, devices, false);
+    }
+
     public boolean usable() {
       return error == null && !devices.isEmpty();
     }
@@ -47,10 +54,12 @@ public final class OpenCl {
     try {
       CL.setExceptionsEnabled(true);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+      String override = System.getenv("NODAL_OPENCL_LIBRARY");
+      boolean mine = override != null && !override.isBlank();
       return new Probe(null, System.getProperty("nodal.opencl.loader.tried"), "the OpenCL loader could not be loaded: "
-          + e.getMessage(), "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
-          + "plus a driver such as pocl-opencl-icd or the GPU vendor's), or set NODAL_OPENCL_LIBRARY to libOpenCL's path",
-          List.of());
+          + e.getMessage(), mine ? "point NODAL_OPENCL_LIBRARY at a libOpenCL.so.1, or unset it"
+          : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 plus a driver such "
+          + "as pocl-opencl-icd or the GPU vendor's), or set NODAL_OPENCL_LIBRARY to libOpenCL's path", List.of(), mine);
     }
     String loader = System.getProperty("nodal.opencl.loader");
     String tried = System.getProperty("nodal.opencl.loader.tried");

@@ -1,0 +1,42 @@
+package dev.nodal.backend.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.cli.Main;
+import dev.nodal.testkit.ChildJvm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The OpenCL loader is found quietly, and a NODAL_OPENCL_LIBRARY that cannot load is an error naming it. */
+class LoaderTest {
+  @TempDir Path dir;
+
+  private static final String[] BENCH = {"bench", "gemm", "--size", "8", "--repeats", "1", "--inner", "1", "--device"};
+
+  private static ChildJvm.Result bench(Map<String, String> env, String device) {
+    String[] args = java.util.Arrays.copyOf(BENCH, BENCH.length + 1);
+    args[BENCH.length] = device;
+    return ChildJvm.run(Main.class, env, 120, args);
+  }
+
+  @Test
+  void aLibraryOverrideThatCannotLoadIsAnErrorNamingIt() throws Exception {
+    Assumptions.assumeTrue(SignalChaining.needed(), "the library search and its ELF check are Linux's");
+    Path notALibrary = Files.writeString(dir.resolve("libOpenCL.so.1"), "not an ELF file");
+    Map<String, String> env = new HashMap<>(Map.of("NODAL_OPENCL_LIBRARY", notALibrary.toString()));
+    env.put("LD_PRELOAD", Path.of(System.getProperty("java.home"), "lib", "libjsig.so").toString());
+    ChildJvm.Result auto = bench(env, "auto");
+    assertEquals(1, auto.exitCode(), auto.output());
+    assertTrue(auto.output().contains("NODAL_OPENCL_LIBRARY=" + notALibrary + " could not be loaded"), auto.output());
+    assertFalse(auto.output().contains("Could not load"), "the loader search prints nothing of its own: " + auto.output());
+    ChildJvm.Result cpu = bench(env, "cpu");
+    assertEquals(0, cpu.exitCode(), "--device cpu never loads OpenCL: " + cpu.output());
+  }
+}
