@@ -40,41 +40,89 @@ public final class AtomicFiles {
   }
 
   /**
-   * Fills a temporary sibling folder, flushes it, then swaps it in: {@code target} is renamed to
-   * {@code target.old}, the new folder to {@code target}, and the old one is deleted. A crash
-   * between the two renames leaves {@code target.old}, which {@link #readable} falls back to.
+   * Replaces {@code target} with a folder that {@code writer} fills, so that a crash at any
+   * instant, or several crashes in a row, leaves a complete folder to read. The states, beside
+   * {@code target} ("final"):
+   *
+   * <ul>
+   *   <li>{@code .target.tmp-*}: being written; never read, deleted by {@link #recover};
+   *   <li>{@code target.new}: complete and flushed, the newest; read first;
+   *   <li>{@code target.old}: complete, the one before; read only when neither final nor new exists.
+   * </ul>
+   *
+   * Steps, each a rename (atomic) or the deletion of something no reader needs: recover; write
+   * and flush a tmp folder; rename it to new; rename final to old; rename new to final; delete old.
    */
   public static void replaceFolder(Path target, FolderWriter writer) throws IOException {
     Path parent = target.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path fresh = Files.createTempDirectory(parent, "." + target.getFileName() + ".");
-    Path old = parent.resolve(target.getFileName() + ".old");
+    recover(target);
+    Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
     try {
-      readableByAll(fresh, "rwxr-xr-x");
-      writer.write(fresh);
-      try (Stream<Path> files = Files.list(fresh)) {
+      readableByAll(tmp, "rwxr-xr-x");
+      writer.write(tmp);
+      try (Stream<Path> files = Files.list(tmp)) {
         for (Path f : files.toList()) {
           try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
             ch.force(true);
           }
         }
       }
-      syncDirectory(fresh);
-      deleteTree(old);
-      if (Files.exists(target)) Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-      Files.move(fresh, target, StandardCopyOption.ATOMIC_MOVE);
+      syncDirectory(tmp);
+      Files.move(tmp, sibling(target, ".new"), StandardCopyOption.ATOMIC_MOVE);
       syncDirectory(parent);
-      deleteTree(old);
     } finally {
-      deleteTree(fresh);
+      deleteTree(tmp);
     }
+    recover(target); // swaps new in, then deletes old
   }
 
-  /** {@code folder} if it exists, else the {@code .old} copy a crash mid-swap left behind, else null. */
+  /**
+   * Finishes whatever a crash interrupted, so that only {@code target} remains: deletes
+   * {@code .target.tmp-*}; moves a complete {@code target.new} in (moving the current
+   * {@code target} to {@code target.old} first); moves {@code target.old} back when it is all
+   * there is; deletes {@code target.old} once {@code target} exists. Safe to interrupt at any
+   * point and to run again.
+   */
+  public static void recover(Path target) throws IOException {
+    Path parent = target.toAbsolutePath().getParent();
+    if (!Files.isDirectory(parent)) return;
+    String prefix = "." + target.getFileName() + ".tmp-";
+    try (Stream<Path> all = Files.list(parent)) {
+      for (Path p : all.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) deleteTree(p);
+    }
+    Path fresh = sibling(target, ".new"), old = sibling(target, ".old");
+    if (Files.isDirectory(fresh)) {
+      if (Files.exists(target)) {
+        deleteTree(old); // final and new are both complete: old is not needed
+        Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        syncDirectory(parent);
+      }
+      Files.move(fresh, target, StandardCopyOption.ATOMIC_MOVE);
+      syncDirectory(parent);
+    }
+    if (!Files.exists(target) && Files.isDirectory(old)) {
+      Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+      syncDirectory(parent);
+    }
+    if (Files.exists(target)) deleteTree(old);
+  }
+
+  /**
+   * The complete folder to read for {@code folder}, without changing anything: its
+   * {@code .new} copy (complete, newest) when a crash left one, else the folder itself, else its
+   * {@code .old} copy; null when there is none.
+   */
   public static Path readable(Path folder) {
+    Path fresh = sibling(folder, ".new");
+    if (Files.isDirectory(fresh)) return fresh;
     if (Files.isDirectory(folder)) return folder;
-    Path old = folder.resolveSibling(folder.getFileName() + ".old");
+    Path old = sibling(folder, ".old");
     return Files.isDirectory(old) ? old : null;
+  }
+
+  private static Path sibling(Path target, String suffix) {
+    return target.toAbsolutePath().resolveSibling(target.getFileName() + suffix);
   }
 
   /** Temporary files are created private; results are as readable as any other file. */
