@@ -293,7 +293,7 @@ public abstract class SessionBase implements Session {
   /** Checks that every input holds a batch of the same size; returns that size. */
   protected final int checkedBatch() {
     for (int i = 0; i < inputBatch.length; i++) {
-      if (inputBatch[i] != batch) {
+      if (inputBatch[i] != batch || inputBatch[i] == 0) {
         Input in = graph.inputs().get(i);
         throw new GraphException(inputBatch[i] == 0
             ? "input '" + in.name() + "' has not been set"
