@@ -26,6 +26,8 @@ public abstract class SessionBase implements Session {
   private int batch;
   private final int[] inputBatch;
   private boolean closed;
+  /** Why a pass failed on the device, after which the session's buffers cannot be trusted; or null. */
+  private String failed;
   /** Batch of the last forward (0 for a graph without inputs); -1 before the first. */
   private int forwardBatch = -1;
   /** Why backward() cannot use the last forward's values, or null when it can. */
@@ -89,7 +91,11 @@ public abstract class SessionBase implements Session {
     checkValues(input, data);
     inputBatch[graph.inputs().indexOf(input)] = n;
     batch = n;
-    upload(input, data, n);
+    try {
+      upload(input, data, n);
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
     if (forwardSpent == null) forwardSpent = "setInput(\"" + input.name() + "\") was called after it";
   }
 
@@ -97,7 +103,11 @@ public abstract class SessionBase implements Session {
   public final void forward() {
     requireOpen();
     int n = checkedBatch();
-    runForward(n);
+    try {
+      runForward(n);
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
     forwardBatch = n;
     forwardSpent = null;
     if (options.checkNumerics()) checkForward(n);
@@ -158,7 +168,11 @@ public abstract class SessionBase implements Session {
     if (forwardSpent != null) {
       throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
     }
-    runBackward(forwardBatch);
+    try {
+      runBackward(forwardBatch);
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
     backwardBatch = forwardBatch;
     gradientsPending = true;
     forwardSpent = "the last backward() reused the memory of its values; call forward() again";
@@ -175,7 +189,11 @@ public abstract class SessionBase implements Session {
           ? "no backward() has run" : "the gradients of the last backward() were applied already"));
     }
     optimizer.beginStep();
-    runUpdate();
+    try {
+      runUpdate();
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
     gradientsPending = false;
     if (options.checkNumerics()) checkUpdate();
   }
@@ -185,7 +203,11 @@ public abstract class SessionBase implements Session {
     requireOpen();
     requireLoss();
     if (forwardBatch < 0) throw new IllegalStateException("loss() needs a forward() first");
-    return readLoss();
+    try {
+      return readLoss();
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
   }
 
   /**
@@ -270,9 +292,18 @@ public abstract class SessionBase implements Session {
     onRelease.run();
   }
 
-  /** Every method but {@link #close()} refuses to run on a closed session. */
+  /** Every method but {@link #close()} refuses to run on a closed or failed session. */
   protected final void requireOpen() {
     if (closed) throw new IllegalStateException("this session is closed");
+    if (failed != null) {
+      throw new IllegalStateException("this session failed (" + failed + "); close it and compile the graph again");
+    }
+  }
+
+  /** A pass that threw marks the session failed, since its buffers are then unknown; returns {@code e}. */
+  private RuntimeException failed(RuntimeException e) {
+    if (!(e instanceof GraphException)) failed = String.valueOf(e.getMessage());
+    return e;
   }
 
   private static void requireNonNull(Object value, String name) {

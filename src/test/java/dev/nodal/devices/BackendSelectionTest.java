@@ -8,6 +8,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -44,5 +45,25 @@ class BackendSelectionTest {
     assertTrue(e.getMessage().contains("needs OpenCL, which is not usable: the OpenCL loader could not be loaded"), e.getMessage());
     assertThrows(IllegalStateException.class, () -> Backends.open("opencl:0:0", BROKEN));
     assertEquals("cpu", Backends.open("cpu", BROKEN).name());
+  }
+
+  @Test
+  void autoFallsBackWhenTheGpuCannotBeOpened() {
+    DeviceInfo broken = new DeviceInfo(0, 0, null, null, "p", "OpenCL 3.0", "a GPU that will not open", "v", "GPU",
+        "OpenCL 3.0", "1", "OpenCL C 1.2", 8, 1L << 30, 48 << 10, 1L << 28, 1024, false, true, 1024);
+    OpenCl.Probe probe = new OpenCl.Probe("libOpenCL.so.1", "libOpenCL.so.1", null, null, List.of(broken));
+    Logger logger = (Logger) LoggerFactory.getLogger(Backends.class);
+    ListAppender<ILoggingEvent> seen = new ListAppender<>();
+    seen.start();
+    logger.addAppender(seen);
+    try {
+      assertEquals("cpu", Backends.open("auto", probe).name());
+      assertTrue(seen.list.stream().anyMatch(e -> e.getLevel() == Level.WARN
+          && e.getFormattedMessage().contains("a GPU that will not open") && e.getFormattedMessage().contains("Fix:")),
+          seen.list.toString());
+    } finally {
+      logger.detachAppender(seen);
+    }
+    assertThrows(RuntimeException.class, () -> Backends.open("opencl", probe), "an explicit request is an error");
   }
 }

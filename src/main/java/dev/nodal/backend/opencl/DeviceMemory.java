@@ -4,6 +4,7 @@ import static org.jocl.CL.*;
 
 import dev.nodal.backend.Counters;
 import dev.nodal.plan.StepPlan;
+import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_buffer_region;
@@ -26,6 +27,15 @@ final class DeviceMemory implements AutoCloseable {
     this.counters = counters;
     regions = new cl_mem[plan.regions().size()];
     views = new cl_mem[plan.buffers().size()];
+    try {
+      allocateAll(plan);
+    } catch (RuntimeException e) {
+      close(); // what was allocated before the failure
+      throw e;
+    }
+  }
+
+  private void allocateAll(StepPlan plan) {
     for (int r = 0; r < regions.length; r++) {
       StepPlan.Region region = plan.regions().get(r);
       regions[r] = allocate(region.name(), region.bytes());
@@ -38,6 +48,7 @@ final class DeviceMemory implements AutoCloseable {
       } else {
         cl_buffer_region range = new cl_buffer_region(buf.offset(), buf.bytes());
         views[b] = clCreateSubBuffer(regions[buf.region()], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, range, null);
+        backend.liveBuffers.incrementAndGet();
       }
     }
   }
@@ -45,9 +56,21 @@ final class DeviceMemory implements AutoCloseable {
   /** A zeroed buffer of its own, outside the plan (optimizer state blocks). */
   cl_mem allocate(String name, long bytes) {
     backend.checkAllocation(name, bytes);
-    counters.buffersAllocated++;
-    cl_mem m = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, Math.max(4, bytes), null, null);
-    return m;
+    try {
+      backend.calls.before("clCreateBuffer");
+      cl_mem m = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, Math.max(4, bytes), null, null);
+      counters.buffersAllocated++;
+      backend.liveBuffers.incrementAndGet();
+      return m;
+    } catch (CLException e) {
+      throw backend.calls.failure("clCreateBuffer of " + name + " (" + bytes + " bytes)", e);
+    }
+  }
+
+  /** Frees a buffer that {@link #allocate} made. */
+  void release(cl_mem m) {
+    clReleaseMemObject(m);
+    backend.liveBuffers.decrementAndGet();
   }
 
   /** The device memory of plan buffer {@code b}. */
@@ -60,15 +83,25 @@ final class DeviceMemory implements AutoCloseable {
   }
 
   void write(cl_mem target, long floatOffset, float[] values) {
-    clEnqueueWriteBuffer(backend.queue, target, CL_TRUE, 4L * floatOffset, 4L * values.length, Pointer.to(values), 0,
-        null, null);
+    try {
+      backend.calls.before("clEnqueueWriteBuffer");
+      clEnqueueWriteBuffer(backend.queue, target, CL_TRUE, 4L * floatOffset, 4L * values.length, Pointer.to(values), 0,
+          null, null);
+    } catch (CLException e) {
+      throw backend.calls.failure("clEnqueueWriteBuffer", e);
+    }
     counters.bytesToDevice += 4L * values.length;
     counters.hostSynchronisations++;
   }
 
   float[] read(cl_mem source, long floatOffset, int count) {
     float[] out = new float[count];
-    clEnqueueReadBuffer(backend.queue, source, CL_TRUE, 4L * floatOffset, 4L * count, Pointer.to(out), 0, null, null);
+    try {
+      backend.calls.before("clEnqueueReadBuffer");
+      clEnqueueReadBuffer(backend.queue, source, CL_TRUE, 4L * floatOffset, 4L * count, Pointer.to(out), 0, null, null);
+    } catch (CLException e) {
+      throw backend.calls.failure("clEnqueueReadBuffer", e);
+    }
     counters.bytesFromDevice += 4L * count;
     counters.hostSynchronisations++;
     return out;
@@ -78,9 +111,9 @@ final class DeviceMemory implements AutoCloseable {
   @Override
   public void close() {
     for (int b = 0; b < views.length; b++) {
-      if (views[b] != null && !isRegion(views[b])) clReleaseMemObject(views[b]);
+      if (views[b] != null && !isRegion(views[b])) release(views[b]);
     }
-    for (cl_mem m : regions) clReleaseMemObject(m);
+    for (cl_mem m : regions) if (m != null) release(m);
   }
 
   private boolean isRegion(cl_mem m) {

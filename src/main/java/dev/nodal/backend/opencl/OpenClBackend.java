@@ -23,17 +23,27 @@ public final class OpenClBackend extends BackendBase {
   final cl_command_queue queue;
   final ProgramCache programs;
   private final DeviceTraits traits;
+  /** Every failing driver call of this device's sessions goes through here. */
+  final DriverCalls calls;
+  /** Device buffers (and sub-buffers) allocated and not yet released, by every session here. */
+  final java.util.concurrent.atomic.AtomicLong liveBuffers = new java.util.concurrent.atomic.AtomicLong();
 
   // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
   // (NVIDIA's among them) and newer ones all accept.
-  @SuppressWarnings("deprecation")
   public OpenClBackend(DeviceInfo device) {
+    this(device, null);
+  }
+
+  /** A backend whose driver calls fail as {@code faults} says (for tests of error handling). */
+  @SuppressWarnings("deprecation")
+  OpenClBackend(DeviceInfo device, DriverCalls.Faults faults) {
     this.device = device;
+    this.calls = new DriverCalls(device.toString(), faults);
     cl_context_properties props = new cl_context_properties();
     props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
-    this.programs = new ProgramCache(context, device);
+    this.programs = new ProgramCache(context, device, calls);
     this.traits = traits(device, System.getenv("NODAL_GEMM"));
   }
 
@@ -89,6 +99,11 @@ public final class OpenClBackend extends BackendBase {
    */
   public void build(String kernelFile) {
     programs.get(kernelFile, "");
+  }
+
+  /** Device buffers of this backend's sessions that are allocated now (for leak checks). */
+  public long liveBuffers() {
+    return liveBuffers.get();
   }
 
   /** Program builds so far on this backend (each distinct source and options once). */

@@ -19,6 +19,7 @@ import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_event;
@@ -53,14 +54,23 @@ final class OpenClSession extends SessionBase {
     this.planner = new Planner(graph, maxBatch, options.keepRule(), backend.traits());
     this.plan = planner.plan();
     backend.checkTotal(plan.regionBytes());
-    this.memory = new DeviceMemory(backend, plan, counters);
-
     int n = graph.nodes().size();
     staging = new FloatBuffer[n];
     uploadEvents = new cl_event[n];
     for (Input in : graph.inputs()) {
       staging[in.id()] = ByteBuffer.allocateDirect(4 * in.shape().size(maxBatch)).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
+    this.memory = new DeviceMemory(backend, plan, counters);
+    try {
+      initialise();
+    } catch (RuntimeException e) {
+      release(); // a failed compile keeps nothing on the device
+      throw e;
+    }
+  }
+
+  /** Uploads the parameters, seeds the loss gradient, builds every program and the step of maxBatch. */
+  private void initialise() {
     for (Param p : graph.params()) {
       StepPlan.Buffer b = plan.buffers().get(plan.value(p));
       paramOffset.put(p, (int) (b.offset() / 4));
@@ -93,8 +103,14 @@ final class OpenClSession extends SessionBase {
     buf.put(data);
     buf.rewind();
     cl_event done = new cl_event();
-    clEnqueueWriteBuffer(backend.queue, memory.buffer(plan.value(input)), CL_FALSE, 0, 4L * data.length,
-        Pointer.to(buf), 0, null, done);
+    try {
+      backend.calls.before("clEnqueueWriteBuffer");
+      clEnqueueWriteBuffer(backend.queue, memory.buffer(plan.value(input)), CL_FALSE, 0, 4L * data.length,
+          Pointer.to(buf), 0, null, done);
+    } catch (CLException e) {
+      uploadEvents[id] = null;
+      throw backend.calls.failure("clEnqueueWriteBuffer of input '" + input.name() + "'", e);
+    }
     uploadEvents[id] = done;
     counters.bytesToDevice += 4L * data.length;
   }
@@ -142,8 +158,13 @@ final class OpenClSession extends SessionBase {
 
   @Override
   protected float readLoss() {
-    clEnqueueReadBuffer(backend.queue, memory.buffer(plan.value(graph.loss())), CL_TRUE, 0, Sizeof.cl_float,
-        Pointer.to(lossHost), 0, null, null);
+    try {
+      backend.calls.before("clEnqueueReadBuffer");
+      clEnqueueReadBuffer(backend.queue, memory.buffer(plan.value(graph.loss())), CL_TRUE, 0, Sizeof.cl_float,
+          Pointer.to(lossHost), 0, null, null);
+    } catch (CLException e) {
+      throw backend.calls.failure("clEnqueueReadBuffer of the loss", e);
+    }
     counters.bytesFromDevice += Sizeof.cl_float;
     counters.hostSynchronisations++;
     return lossHost[0];
@@ -220,13 +241,17 @@ final class OpenClSession extends SessionBase {
   private void releaseOptimizer() {
     if (update != null) update.close();
     update = null;
-    for (cl_mem m : state) clReleaseMemObject(m);
+    for (cl_mem m : state) memory.release(m);
     state = new cl_mem[0];
   }
 
   @Override
   protected void release() {
-    clFinish(backend.queue);
+    try {
+      clFinish(backend.queue);
+    } catch (CLException e) {
+      // A device that failed may fail this too; the objects below are released all the same.
+    }
     for (cl_event e : uploadEvents) if (e != null) clReleaseEvent(e);
     for (Replay[] r : stepsByBatch.values()) for (Replay replay : r) replay.close();
     stepsByBatch.clear();

@@ -19,11 +19,13 @@ final class ProgramCache implements AutoCloseable {
   private final cl_context context;
   private final DeviceInfo device;
   private final Map<String, cl_program> programs = new HashMap<>();
+  private final DriverCalls calls;
   private long builds;
 
-  ProgramCache(cl_context context, DeviceInfo device) {
+  ProgramCache(cl_context context, DeviceInfo device, DriverCalls calls) {
     this.context = context;
     this.device = device;
+    this.calls = calls;
   }
 
   /** Programs built so far (each distinct key once). */
@@ -53,6 +55,7 @@ final class ProgramCache implements AutoCloseable {
     cl_program program = clCreateProgramWithSource(context, 1, new String[] {KernelSources.source(file)}, null, null);
     builds++;
     try {
+      calls.before("clBuildProgram");
       clBuildProgram(program, 1, new cl_device_id[] {device.device()}, options, null, null);
     } catch (CLException e) {
       String log = buildLog(program);
@@ -63,6 +66,14 @@ final class ProgramCache implements AutoCloseable {
   }
 
   private String buildLog(cl_program program) {
+    try {
+      return readBuildLog(program);
+    } catch (CLException e) {
+      return "(no build log: " + e.getMessage() + ")";
+    }
+  }
+
+  private String readBuildLog(cl_program program) {
     long[] size = new long[1];
     clGetProgramBuildInfo(program, device.device(), CL_PROGRAM_BUILD_LOG, 0, null, size);
     byte[] buf = new byte[(int) size[0]];

@@ -6,6 +6,7 @@ import dev.nodal.plan.Launch;
 import dev.nodal.plan.Launch.Arg;
 import java.util.List;
 import java.util.function.Function;
+import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
@@ -73,9 +74,16 @@ final class Replay implements AutoCloseable {
 
   /** Enqueues every launch in order; returns how many. */
   int enqueue() {
-    for (int i = 0; i < kernels.length; i++) {
+    int i = 0;
+    try {
+      for (; i < kernels.length; i++) {
+        Launch l = launches.get(i);
+        backend.calls.before("clEnqueueNDRangeKernel");
+        clEnqueueNDRangeKernel(backend.queue, kernels[i], l.global().length, null, l.global(), l.local(), 0, null, null);
+      }
+    } catch (CLException e) {
       Launch l = launches.get(i);
-      clEnqueueNDRangeKernel(backend.queue, kernels[i], l.global().length, null, l.global(), l.local(), 0, null, null);
+      throw backend.calls.failure("clEnqueueNDRangeKernel of " + l.kernel() + " (node " + l.node() + ")", e);
     }
     return kernels.length;
   }
