@@ -57,9 +57,6 @@ final class OpenClSession extends SessionBase {
     int n = graph.nodes().size();
     staging = new FloatBuffer[n];
     uploadEvents = new cl_event[n];
-    for (Input in : graph.inputs()) {
-      staging[in.id()] = ByteBuffer.allocateDirect(4 * in.shape().size(maxBatch)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-    }
     this.memory = new DeviceMemory(backend, plan, counters);
     try {
       initialise();
@@ -69,8 +66,20 @@ final class OpenClSession extends SessionBase {
     }
   }
 
-  /** Uploads the parameters, seeds the loss gradient, builds every program and the step of maxBatch. */
+  /**
+   * Makes the inputs' pinned staging buffers, uploads the parameters, seeds the loss gradient,
+   * builds every program and records the step of maxBatch.
+   */
   private void initialise() {
+    for (Input in : graph.inputs()) {
+      long bytes = 4L * in.shape().size(maxBatch);
+      if (bytes > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(String.format("input '%s': a batch of %d needs %,d bytes of staging, more than "
+            + "one Java buffer holds (2 GiB); compile for a smaller batch (maxBatch, --batch-size)", in.name(), maxBatch,
+            bytes));
+      }
+      staging[in.id()] = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
     for (Param p : graph.params()) {
       StepPlan.Buffer b = plan.buffers().get(plan.value(p));
       paramOffset.put(p, (int) (b.offset() / 4));
