@@ -38,14 +38,15 @@ public final class OpenCl {
 
   /** Discovers every platform and device; never throws. */
   public static synchronized Probe probe() {
-    if (probe == null) probe = discover();
+    if (probe == null) probe = discover(null);
     return probe;
   }
 
   /** Set to 1, makes OpenCL unavailable to Nodal, as on a machine without it (CI's second pass). */
   public static final String DISABLE = "NODAL_DISABLE_OPENCL";
 
-  private static Probe discover() {
+  /** Discovery with driver errors injected where the driver would return them (for tests). */
+  static Probe discover(DriverCalls.Faults faults) {
     if ("1".equals(System.getenv(DISABLE))) {
       return new Probe(null, null, "OpenCL is disabled by " + DISABLE + "=1", "unset " + DISABLE, List.of());
     }
@@ -66,6 +67,7 @@ public final class OpenCl {
     List<DeviceInfo> devices = new ArrayList<>();
     try {
       int[] count = new int[1];
+      new DriverCalls("discovery", faults).before("clGetPlatformIDs");
       int rc = clGetPlatformIDs(0, null, count);
       if (rc != CL_SUCCESS || count[0] == 0) return noPlatform(loader, tried);
       cl_platform_id[] platforms = new cl_platform_id[count[0]];

@@ -104,4 +104,16 @@ class FaultInjectionTest {
     Checkpoint.Loaded last = Checkpoint.load(dir.resolve("run"));
     assertEquals(1, last.trainer().path("epochsDone").asInt(), "the checkpoint of epoch 1 is intact");
   }
+
+  @Test
+  void noPlatformIsSaidWithTheFixAndAutoFallsBack() {
+    device();
+    OpenCl.Probe probe = OpenCl.discover(failing("clGetPlatformIDs", 1, -1001));
+    assertTrue(probe.error().contains("found no platform: no driver (ICD) is registered"), probe.error());
+    assertTrue(probe.fix().contains("pocl-opencl-icd"), probe.fix());
+    assertEquals("cpu", dev.nodal.devices.BackendsAccess.open("auto", probe).name());
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> dev.nodal.devices.BackendsAccess.open("opencl", probe));
+    assertTrue(e.getMessage().contains("needs OpenCL, which is not usable"), e.getMessage());
+  }
 }
