@@ -114,15 +114,17 @@ final class BenchCommand implements Callable<Integer> {
   private double[] time(Session s, Runnable op) {
     List<Double> runs = new ArrayList<>();
     for (int rep = -2; rep < repeats; rep++) {
-      System.err.printf("\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
-          rep < 0 ? 2 : repeats);
+      if (System.console() != null) {
+        System.err.printf("\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
+            rep < 0 ? 2 : repeats);
+      }
       s.sync();
       long t0 = System.nanoTime();
       for (int i = 0; i < inner; i++) op.run();
       s.sync();
       if (rep >= 0) runs.add((System.nanoTime() - t0) / 1e6 / inner);
     }
-    System.err.print("\r" + " ".repeat(40) + "\r");
+    if (System.console() != null) System.err.print("\r" + " ".repeat(40) + "\r");
     return runs.stream().mapToDouble(Double::doubleValue).toArray();
   }
 }

@@ -32,6 +32,7 @@ class LoaderTest {
     Path notALibrary = Files.writeString(dir.resolve("libOpenCL.so.1"), "not an ELF file");
     Map<String, String> env = new HashMap<>(Map.of("NODAL_OPENCL_LIBRARY", notALibrary.toString()));
     env.put("LD_PRELOAD", Path.of(System.getProperty("java.home"), "lib", "libjsig.so").toString());
+    env.put(OpenCl.DISABLE, null); // the override is checked even where no loader is installed
     ChildJvm.Result auto = bench(env, "auto");
     assertEquals(1, auto.exitCode(), auto.output());
     assertTrue(auto.output().contains("NODAL_OPENCL_LIBRARY=" + notALibrary + " could not be loaded"), auto.output());
