@@ -87,7 +87,7 @@ public final class Checkpoint {
     }
     ObjectNode t = trainer.deepCopy();
     t.put("version", VERSION);
-    byte[] graphJson = GraphFile.write(graph, seed).getBytes(StandardCharsets.UTF_8);
+    byte[] graphJson = GraphFile.write(graph, seed, session.optimizer()).getBytes(StandardCharsets.UTF_8);
     byte[] weightBytes = Safetensors.encode(weights, Map.of("producer", "nodal", "graph", "graph.json"));
     Optimizer opt = session.optimizer();
     byte[] stateBytes = Safetensors.encode(state, opt == null ? Map.of("producer", "nodal")

@@ -15,6 +15,8 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.OpCatalogue;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Optimizers;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,10 +59,41 @@ public final class GraphFile {
   }
 
   public static String write(Graph graph, long seed) {
+    return write(graph, seed, null);
+  }
+
+  /**
+   * The graph, and the optimizer that trains it when not null: written like an op, as
+   * {@code "optimizer": {"name": ..., "attributes": {...}}}, read back by {@link #readOptimizer}.
+   */
+  public static String write(Graph graph, long seed, Optimizer optimizer) {
+    ObjectNode root = toJson(graph, seed);
+    if (optimizer != null) {
+      ObjectNode o = root.putObject("optimizer");
+      o.put("name", optimizer.name());
+      o.set("attributes", JSON.valueToTree(optimizer.attributes()));
+    }
     try {
-      return JSON.writeValueAsString(toJson(graph, seed));
+      return JSON.writeValueAsString(root);
     } catch (IOException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** The optimizer a graph file names, made afresh (step 0, zero state); null when it names none. */
+  public static Optimizer readOptimizer(String json, String where) {
+    JsonNode o;
+    try {
+      o = JSON.readTree(json).path("optimizer");
+    } catch (IOException e) {
+      throw new GraphException(where + ": not JSON: " + e.getMessage());
+    }
+    if (o.isMissingNode() || o.isNull()) return null;
+    try {
+      return Optimizers.create(o.path("name").asText(),
+          JSON.convertValue(o.path("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}));
+    } catch (IllegalArgumentException e) {
+      throw new GraphException(where + ": optimizer: " + e.getMessage());
     }
   }
 

@@ -53,4 +53,19 @@ class GraphFileTest {
     String v2 = GraphFile.write(Models.mlp(1, 3, 4, 2), 1).replace("\"version\" : 1", "\"version\" : 2");
     assertTrue(assertThrows(GraphException.class, () -> GraphFile.read(v2, "g.json")).getMessage().contains("version 2 is not supported"));
   }
+
+  @Test
+  void anOptimizerIsWrittenAndReadLikeAnOp() {
+    Graph g = Models.mlp(1, 3, 4, 2);
+    dev.nodal.optim.Optimizer adam = dev.nodal.optim.Adam.adamW().learningRate(0.002f).betas(0.9f, 0.98f).clipNorm(1f).build();
+    String json = GraphFile.write(g, 1, adam);
+    dev.nodal.optim.Optimizer back = GraphFile.readOptimizer(json, "g.json");
+    assertEquals("adamw", back.name());
+    assertEquals(adam.attributes(), back.attributes());
+    assertEquals(null, GraphFile.readOptimizer(GraphFile.write(g, 1), "g.json"));
+    String bad = json.replace("\"adamw\"", "\"rmsprop\"");
+    GraphException e = assertThrows(GraphException.class, () -> GraphFile.readOptimizer(bad, "g.json"));
+    assertTrue(e.getMessage().startsWith("g.json: optimizer: unknown optimizer 'rmsprop'"), e.getMessage());
+    assertEquals(g.size(), GraphFile.read(json, "g.json").size(), "the graph reads as before");
+  }
 }
