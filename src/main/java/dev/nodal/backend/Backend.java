@@ -5,7 +5,8 @@ import dev.nodal.plan.DeviceTraits;
 
 /**
  * Where graphs run: the pure-Java CPU or one OpenCL device. A backend owns native resources
- * (contexts, queues, programs) and must be closed; sessions compiled on it must be closed first.
+ * (contexts, queues, programs) and must be closed; closing it closes the sessions compiled on it,
+ * so it must not be closed while another thread still drives one of them.
  */
 public interface Backend extends AutoCloseable {
 

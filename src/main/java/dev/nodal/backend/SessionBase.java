@@ -84,6 +84,7 @@ public abstract class SessionBase implements Session {
           + " values are not a whole number of examples of " + per);
     }
     int n = data.length / per;
+    inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
     if (n > maxBatch) {
       throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n
           + " exceeds the session's maximum of " + maxBatch);
@@ -219,16 +220,16 @@ public abstract class SessionBase implements Session {
     requireOpen();
     requireNonNull(node, "node");
     requireValue(node);
-    if (node instanceof Param) return readValue(node, node.shape().exampleSize());
+    if (node instanceof Param) return device(() -> readValue(node, node.shape().exampleSize()));
     if (node instanceof Input in) {
       int n = inputBatch[graph.inputs().indexOf(in)];
       if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
-      return readValue(node, node.shape().size(n));
+      return device(() -> readValue(node, node.shape().size(n)));
     }
     if (forwardBatch < 0) {
       throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
     }
-    return readValue(node, node.shape().size(forwardBatch));
+    return device(() -> readValue(node, node.shape().size(forwardBatch)));
   }
 
   @Override
@@ -239,7 +240,7 @@ public abstract class SessionBase implements Session {
     if (backwardBatch < 0) {
       throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
     }
-    return readGradient(node, node.shape().size(backwardBatch));
+    return device(() -> readGradient(node, node.shape().size(backwardBatch)));
   }
 
   @Override
@@ -247,7 +248,7 @@ public abstract class SessionBase implements Session {
     requireOpen();
     requireLoss();
     if (backwardBatch < 0) throw new IllegalStateException("gradients() needs a backward() first");
-    return readGradients();
+    return device(this::readGradients);
   }
 
   @Override
@@ -266,7 +267,10 @@ public abstract class SessionBase implements Session {
     for (int i = 0; i < packed.length; i++) {
       if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
     }
-    writeGradients(packed);
+    device(() -> {
+      writeGradients(packed);
+      return null;
+    });
   }
 
   @Override
@@ -280,7 +284,10 @@ public abstract class SessionBase implements Session {
         throw new GraphException("param '" + param.name() + "': value " + values[i] + " at element " + i + " is not finite");
       }
     }
-    writeParam(param, values);
+    device(() -> {
+      writeParam(param, values);
+      return null;
+    });
     if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
   }
 
@@ -297,6 +304,15 @@ public abstract class SessionBase implements Session {
     if (closed) throw new IllegalStateException("this session is closed");
     if (failed != null) {
       throw new IllegalStateException("this session failed (" + failed + "); close it and compile the graph again");
+    }
+  }
+
+  /** A read or write of device memory outside the passes: a failure marks the session failed too. */
+  private <T> T device(java.util.function.Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (RuntimeException e) {
+      throw failed(e);
     }
   }
 
@@ -343,8 +359,12 @@ public abstract class SessionBase implements Session {
   public void setOptimizer(Optimizer optimizer) {
     requireOpen();
     requireNonNull(optimizer, "optimizer");
+    try {
+      installOptimizer(optimizer);
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
     this.optimizer = optimizer;
-    installOptimizer(optimizer);
   }
 
   protected final void requireOptimizer() {

@@ -15,7 +15,9 @@ import java.util.Map;
  *
  * <p>Backward contract: given the inputs, the output and {@code dL/dz}, the op <em>adds</em>
  * {@code dL/dxi} into every {@code dIn[i]} that is not null. A null entry means that input needs
- * no gradient. Adding (never overwriting) is what sums gradients at fan-out and weight sharing.
+ * no gradient. Adding (never overwriting a partial sum) is what sums gradients at fan-out and
+ * weight sharing; on a device the first writer of a gradient in a pass overwrites instead, as
+ * {@link Launcher#accumulate} tells its kernel, which spares zeroing it.
  */
 public interface Op {
 

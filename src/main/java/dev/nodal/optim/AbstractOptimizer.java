@@ -56,9 +56,10 @@ abstract class AbstractOptimizer implements Optimizer {
     return learningRate;
   }
 
+  /** Schedules may bring the rate down to 0 (a step schedule with gamma 0, a cosine's end), as PyTorch's do. */
   @Override
   public void setLearningRate(float lr) {
-    check(name(), "lr", lr, lr > 0);
+    check(name(), "lr", lr, lr >= 0);
     this.learningRate = lr;
   }
 

@@ -101,7 +101,7 @@ public final class Adam extends AbstractOptimizer {
     return List.of("exp_avg", "exp_avg_sq");
   }
 
-  /** lr / (1 − β1^t), in float as PyTorch computes it. */
+  /** lr / (1 − β1^t), computed in double as PyTorch does, then used in float. */
   private float stepSize() {
     return (float) (learningRate() / (1 - Math.pow(beta1, step())));
   }

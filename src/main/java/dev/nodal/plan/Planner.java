@@ -74,6 +74,10 @@ public final class Planner {
       offset[i] = blockBytes;
       blockBytes = align(blockBytes + 4L * params.get(i).shape().exampleSize());
     }
+    if (blockBytes / 4 > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(String.format("the parameters hold %,d floats, more than one buffer can hold "
+          + "(2^31 - 1): the update runs over all of them at once", blockBytes / 4));
+    }
     boolean gradients = graph.loss() != null && params.stream().anyMatch(graph::needsGradient);
     if (!params.isEmpty()) {
       int valuesRegion = addRegion(regions, "parameters", blockBytes, true);

@@ -110,6 +110,16 @@ class OptimizerFixtureTest {
   }
 
   @Test
+  void aScheduleMayBringTheRateToZero() {
+    Schedule s = new Schedule("step", Map.of("step_size", 3.0, "gamma", 0.0));
+    assertEquals(0.0, s.learningRate(0.1, 3, 10));
+    Optimizer sgd = dev.nodal.optim.Sgd.builder().learningRate(0.1f).build();
+    sgd.setLearningRate((float) s.learningRate(0.1, 3, 10));
+    assertEquals(0f, sgd.learningRate());
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> sgd.setLearningRate(-0.1f));
+  }
+
+  @Test
   void schedulesMatchPyTorch() throws IOException {
     for (JsonNode c : fixture().get("schedules")) {
       JsonNode h = c.get("hyper");

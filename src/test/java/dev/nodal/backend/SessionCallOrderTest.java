@@ -114,6 +114,11 @@ class SessionCallOrderTest {
       s.update();
       assertRefused("update() needs a backward() first: the gradients of the last backward() were applied already",
           s::update);
+      float[] badTargets = Models.uniform(8 * WIDTH, 3);
+      badTargets[5] = Float.NaN;
+      assertThrows(GraphException.class, () -> s.setInput((Input) g.node("t"), badTargets));
+      GraphException stale = assertThrows(GraphException.class, s::forward, "the refused input's old batch is not used");
+      assertEquals("input 't' has not been set", stale.getMessage());
     }
   }
 

@@ -47,7 +47,11 @@ final class DeviceMemory implements AutoCloseable {
         views[b] = regions[buf.region()];
       } else {
         cl_buffer_region range = new cl_buffer_region(buf.offset(), buf.bytes());
-        views[b] = clCreateSubBuffer(regions[buf.region()], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, range, null);
+        try {
+          views[b] = clCreateSubBuffer(regions[buf.region()], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, range, null);
+        } catch (CLException e) {
+          throw backend.calls.failure("clCreateSubBuffer of " + buf.name() + " (offset " + buf.offset() + ")", e);
+        }
         backend.liveBuffers.incrementAndGet();
       }
     }
@@ -79,7 +83,11 @@ final class DeviceMemory implements AutoCloseable {
   }
 
   void fill(cl_mem target, float value, long bytes) {
-    clEnqueueFillBuffer(backend.queue, target, Pointer.to(new float[] {value}), Sizeof.cl_float, 0, bytes, 0, null, null);
+    try {
+      clEnqueueFillBuffer(backend.queue, target, Pointer.to(new float[] {value}), Sizeof.cl_float, 0, bytes, 0, null, null);
+    } catch (CLException e) {
+      throw backend.calls.failure("clEnqueueFillBuffer", e);
+    }
   }
 
   void write(cl_mem target, long floatOffset, float[] values) {

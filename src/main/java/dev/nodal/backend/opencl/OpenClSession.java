@@ -23,16 +23,18 @@ import org.jocl.CLException;
 import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_event;
+import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 
 /**
  * A graph compiled for one OpenCL device: the executor of a {@link StepPlan}.
  *
  * <p>At compile time the plan's memory is allocated ({@link DeviceMemory}), parameters are
- * uploaded into their block and the loss's gradient is seeded with 1 once. For each batch size
- * met, the plan's forward and backward launches become a {@link Replay} with every argument set.
- * A step then uploads inputs (non-blocking, from pinned staging buffers), replays the launches on
- * the backend's in-order queue and reads back only the loss: one host synchronisation, no
+ * uploaded into their block, the loss's gradient is seeded with 1 once, every gemm program is
+ * built and its kernel checked against the device's limits. For each batch size met, the plan's
+ * forward and backward launches become a {@link Replay} with every argument set. A step then
+ * uploads inputs (non-blocking, from direct staging buffers), replays the launches on the
+ * backend's in-order queue and reads back only the loss: one host synchronisation, no device
  * allocation, no build, no fill.
  */
 final class OpenClSession extends SessionBase {
@@ -89,7 +91,14 @@ final class OpenClSession extends SessionBase {
     if (loss != null && plan.gradient(loss) >= 0) memory.write(memory.buffer(plan.gradient(loss)), 0, new float[] {1f});
 
     // Build every program a step may need now: a smaller last batch may pick other gemm tiles.
-    for (GemmConfig c : planner.gemmCandidates()) backend.programs.get("gemm.cl", c.defines());
+    for (GemmConfig c : planner.gemmCandidates()) {
+      cl_kernel k = clCreateKernel(backend.programs.get("gemm.cl", c.defines()), "gemm", null);
+      try {
+        Replay.checkGroupSize(backend, k, (long) c.threadsM() * c.threadsN(), "gemm.cl with " + c.defines());
+      } finally {
+        clReleaseKernel(k);
+      }
+    }
     steps(maxBatch);
   }
 
@@ -128,7 +137,13 @@ final class OpenClSession extends SessionBase {
   private Replay[] steps(int batch) {
     return stepsByBatch.computeIfAbsent(batch, b -> {
       StepPlan.Steps s = planner.steps(b);
-      return new Replay[] {replay(s.forward()), replay(s.backward())};
+      Replay forward = replay(s.forward());
+      try {
+        return new Replay[] {forward, replay(s.backward())};
+      } catch (RuntimeException e) {
+        forward.close();
+        throw e;
+      }
     });
   }
 
@@ -151,12 +166,19 @@ final class OpenClSession extends SessionBase {
   protected void installOptimizer(Optimizer opt) {
     releaseOptimizer();
     long bytes = 4L * plan.blockFloats();
-    state = new cl_mem[opt.stateSlots()];
-    for (int s = 0; s < state.length; s++) {
-      state[s] = memory.allocate("state" + s, bytes);
-      memory.fill(state[s], 0f, Math.max(4, bytes));
+    cl_mem[] slots = new cl_mem[opt.stateSlots()];
+    try {
+      for (int s = 0; s < slots.length; s++) {
+        slots[s] = memory.allocate("state" + s, bytes);
+        memory.fill(slots[s], 0f, Math.max(4, bytes));
+      }
+      state = slots;
+      update = replay(planner.update(opt));
+    } catch (RuntimeException e) {
+      for (cl_mem m : slots) if (m != null) memory.release(m);
+      state = new cl_mem[0];
+      throw e;
     }
-    update = replay(planner.update(opt));
   }
 
   @Override

@@ -39,7 +39,7 @@ final class ProgramCache implements AutoCloseable {
   }
 
   /** The program of {@code kernels/<file>} built with {@code defines}; builds on first use. */
-  cl_program get(String file, String defines) {
+  synchronized cl_program get(String file, String defines) {
     String options = options(defines);
     String key = device.id() + "|" + device.name() + "|" + device.driverVersion() + "|" + KernelSources.hash(file) + "|"
         + options;

@@ -28,6 +28,18 @@ final class Replay implements AutoCloseable {
     this.backend = backend;
     this.launches = launches;
     this.kernels = new cl_kernel[launches.size()];
+    try {
+      prepare(memory);
+    } catch (CLException e) {
+      close(); // the kernels made before the failure
+      throw backend.calls.failure("clCreateKernel or clSetKernelArg", e);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void prepare(Function<Arg, cl_mem> memory) {
     for (int i = 0; i < kernels.length; i++) {
       Launch l = launches.get(i);
       cl_kernel k = clCreateKernel(backend.programs.get(l.file(), l.defines()), l.kernel(), null);
@@ -49,13 +61,18 @@ final class Replay implements AutoCloseable {
   }
 
   private void checkGroupSize(cl_kernel k, Launch l) {
-    long[] max = new long[1];
-    clGetKernelWorkGroupInfo(k, backend.device.device(), CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(max), null);
     long group = 1;
     for (long d : l.local()) group *= d;
+    checkGroupSize(backend, k, group, "kernel " + l.kernel() + " of " + l.file() + " (node " + l.node() + ")");
+  }
+
+  /** Refuses a kernel whose work-groups of {@code group} items this device cannot run. */
+  static void checkGroupSize(OpenClBackend backend, cl_kernel k, long group, String what) {
+    long[] max = new long[1];
+    clGetKernelWorkGroupInfo(k, backend.device.device(), CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(max), null);
     if (group > max[0]) {
-      throw new IllegalStateException("kernel " + l.kernel() + " of " + l.file() + " (node " + l.node() + ") needs "
-          + group + " work-items per group, but " + backend.name() + " allows " + max[0] + " for it");
+      throw new IllegalStateException(what + " needs " + group + " work-items per group, but " + backend.name()
+          + " allows " + max[0] + " for it");
     }
   }
 

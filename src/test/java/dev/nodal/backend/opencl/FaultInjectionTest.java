@@ -116,4 +116,20 @@ class FaultInjectionTest {
         () -> dev.nodal.devices.BackendsAccess.open("opencl", probe));
     assertTrue(e.getMessage().contains("needs OpenCL, which is not usable"), e.getMessage());
   }
+
+  @Test
+  void anOptimizerWhoseStateCannotBeAllocatedLeavesNothingBehind() {
+    DeviceInfo d = device();
+    java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+    OpenClBackend backend = new OpenClBackend(d, call -> armed.get() && call.equals("clCreateBuffer") ? -4 : 0);
+    Session s = backend.compile(Models.mlp(1, 6, 8, 3), 4);
+    armed.set(true);
+    OpenClException e = assertThrows(OpenClException.class, () -> s.setOptimizer(dev.nodal.optim.Adam.adam().build()));
+    assertEquals("CL_MEM_OBJECT_ALLOCATION_FAILURE", e.error());
+    assertEquals(null, s.optimizer(), "the optimizer that could not be installed is not the session's");
+    assertThrows(IllegalStateException.class, s::forward, "the session refuses work after a device failure");
+    s.close();
+    assertEquals(0, backend.liveBuffers(), "every device buffer is released");
+    backend.close();
+  }
 }
