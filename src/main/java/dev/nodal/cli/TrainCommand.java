@@ -229,8 +229,8 @@ final class TrainCommand implements Callable<Integer> {
       } else if (last != null) {
         String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
             : "metrics.csv, checkpoint/";
-        System.out.printf("Done: test accuracy %.4f after %d epochs. See %s (%s);%n"
-            + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), folder, files, folder);
+        System.out.printf("Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
+            + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files, folder);
       }
     }
   }

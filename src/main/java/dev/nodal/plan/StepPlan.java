@@ -129,7 +129,8 @@ public final class StepPlan {
     String[] names = {"forward", "backward", "update"};
     int total = 0;
     for (int p = 0; p < 3; p++) {
-      sb.append(String.format("%s: %d launches%n", names[p], phases.get(p).size()));
+      int n = phases.get(p).size();
+      sb.append(String.format("%s: %d launch%s%n", names[p], n, n == 1 ? "" : "es"));
       for (Launch l : phases.get(p)) sb.append("  ").append(l.describe(this)).append(System.lineSeparator());
       total += phases.get(p).size();
     }

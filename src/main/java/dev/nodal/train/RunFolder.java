@@ -130,10 +130,17 @@ public final class RunFolder implements AutoCloseable {
     }
   }
 
-  /** Releases the lock; the folder and what is in it stay. */
+  /**
+   * Releases the lock and empties {@code .lock}, so that it names no process that has ended (the
+   * file stays: deleting it would let two writers lock two different files). The folder and what
+   * is in it stay.
+   */
   @Override
   public void close() throws IOException {
-    if (lock.isValid()) lock.release();
+    if (lock.isValid()) {
+      lockFile.truncate(0);
+      lock.release();
+    }
     lockFile.close();
   }
 
