@@ -4,6 +4,7 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-optimizers.json   SGD / Adam / AdamW steps (with and without
       gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules
   src/test/resources/fixtures/torch-activations.json  gelu(tanh) and leaky_relu values and gradients
+  src/test/resources/fixtures/torch-losses.json       log_softmax and nll_loss values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -118,6 +119,21 @@ def activations():
             "x": floats(x), "dy": floats(dy), "cases": cases}
 
 
+def losses():
+    gen = torch.Generator().manual_seed(31)
+    x = ((torch.rand(5, 4, generator=gen) * 2 - 1) * 4).requires_grad_(True)
+    y = torch.tensor([2, 0, 3, 3, 1])
+    dy = torch.cos(torch.arange(20, dtype=torch.float32) * 0.7).reshape(5, 4)
+    z = torch.nn.functional.log_softmax(x, dim=1)
+    (dx,) = torch.autograd.grad((z * dy).sum(), x)
+    x2 = x.detach().clone().requires_grad_(True)
+    loss = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(x2, dim=1), y)
+    (dx2,) = torch.autograd.grad(loss, x2)
+    return {"generator": GENERATOR, "torch": torch.__version__, "x": floats(x), "labels": y.tolist(),
+            "dy": floats(dy), "log_softmax": {"z": floats(z), "dx": floats(dx)},
+            "nll_of_log_softmax": {"loss": float(loss), "dx": floats(dx2)}}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -139,6 +155,7 @@ def main():
     }
     write("torch-optimizers.json", optimizers)
     write("torch-activations.json", activations())
+    write("torch-losses.json", losses())
 
 
 if __name__ == "__main__":

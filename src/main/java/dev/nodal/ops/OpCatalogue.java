@@ -76,8 +76,16 @@ public final class OpCatalogue {
           rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
       new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(),
           List.of("softmax_cross_entropy.cl"), Family.REDUCTION,
-          List.of(labelled(1, 1), labelled(1, 4), labelled(5, 3), labelled(16, 10)),
-          rowsAndCols(s -> labelled(s[0], s[1]))),
+          List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
+              labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
+          rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
+      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax.cl"), Family.REDUCTION,
+          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7)),
+          rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1]))),
+      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll.cl"), Family.REDUCTION,
+          List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
+              labelled(new Nll(), 16, 10)),
+          rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -182,9 +190,9 @@ public final class OpCatalogue {
     return out;
   }
 
-  /** Softmax cross-entropy of n × c logits against n labels. */
-  private static Sample labelled(int n, int c) {
-    return new Sample(new SoftmaxCrossEntropy(), c, List.of(new int[] {n, c}, new int[] {n}));
+  /** A loss of n × c scores against n labels. */
+  private static Sample labelled(Op op, int n, int c) {
+    return new Sample(op, c, List.of(new int[] {n, c}, new int[] {n}));
   }
 
   private static List<Sample> concat(List<Sample> a, List<Sample> b) {

@@ -30,6 +30,14 @@ public final class SoftmaxCrossEntropy implements Op {
 
   @Override
   public Shape inferShape(ShapeContext c) {
+    return scoresAndLabels(c);
+  }
+
+  /**
+   * The shape rule of a loss over a batch of score rows and their class labels (also
+   * {@link Nll}'s): input 0 is N×C, input 1 a labels input of N indices below C; a scalar.
+   */
+  static Shape scoresAndLabels(ShapeContext c) {
     c.requireRank(0, 2, "a batch of logit rows");
     c.requireRank(1, 1, "a vector of class indices");
     if (!c.isLabels(1)) {

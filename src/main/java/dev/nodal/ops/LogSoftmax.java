@@ -1,0 +1,76 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.List;
+
+/**
+ * Row-wise log-softmax of an N×C matrix through log-sum-exp: {@code z = x − max − log Σ_j e^(x_j − max)}.
+ * Backward, from the output: {@code dx = dz − e^z · Σ_j dz_j} per row. With {@link Nll} it is
+ * PyTorch's {@code log_softmax} + {@code nll_loss}, the unfused form of {@link SoftmaxCrossEntropy}.
+ */
+public final class LogSoftmax implements Op {
+  @Override
+  public String kind() {
+    return "log_softmax";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 2, "a batch of score rows");
+    return c.in(0);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] x = in[0].data, z = out.data;
+    for (int r = 0; r < rows; r++) {
+      int off = r * cols;
+      float max = Softmax.rowMax(x, off, cols);
+      float log = (float) Math.log(Softmax.expSum(x, off, cols, max));
+      for (int j = 0; j < cols; j++) z[off + j] = x[off + j] - max - log;
+    }
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
+    for (int r = 0; r < rows; r++) {
+      int off = r * cols;
+      double sum = 0;
+      for (int j = 0; j < cols; j++) sum += dz[off + j];
+      for (int j = 0; j < cols; j++) dx[off + j] += dz[off + j] - (float) Math.exp(z[off + j]) * (float) sum;
+    }
+  }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launch("log_softmax.cl", "log_softmax_forward", over(rows), rows, cols, k.in(0), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launch("log_softmax.cl", "log_softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0),
+        k.accumulate(0));
+  }
+
+  /** Each output sums C exponentials (forward) or C gradients (backward). */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].dim(1);
+  }
+}

@@ -1,0 +1,69 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.List;
+
+/**
+ * Negative log-likelihood of class labels under N×C log-probabilities (from {@link LogSoftmax}),
+ * averaged over the batch, as PyTorch's {@code nll_loss}: {@code L = −(1/N) Σ_r logp[r, y_r]}.
+ * Backward: {@code dlogp[r, y_r] += −dL/N}, 0 elsewhere; the labels get no gradient.
+ */
+public final class Nll implements Op {
+  @Override
+  public String kind() {
+    return "nll";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("logp", "labels");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    return SoftmaxCrossEntropy.scoresAndLabels(c);
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] logp = in[0].data, y = in[1].data;
+    double total = 0;
+    for (int r = 0; r < rows; r++) total -= logp[r * cols + (int) y[r]];
+    out.data[0] = (float) (total / rows);
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    if (dIn[0] == null) return;
+    int rows = in[0].dim(0), cols = in[0].dim(1);
+    float[] y = in[1].data, dx = dIn[0].data;
+    float g = -dOut.data[0] / rows;
+    for (int r = 0; r < rows; r++) dx[r * cols + (int) y[r]] += g;
+  }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launchGroup("nll.cl", "nll_forward", rows, cols, k.in(0), k.in(1), k.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    if (k.dIn(0) == null) return;
+    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    k.launch("nll.cl", "nll_backward", over(rows), rows, cols, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+  }
+
+  /** The loss sums N terms. */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].dim(0);
+  }
+}
