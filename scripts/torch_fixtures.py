@@ -5,6 +5,7 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
       gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules
   src/test/resources/fixtures/torch-activations.json  gelu(tanh) and leaky_relu values and gradients
   src/test/resources/fixtures/torch-losses.json       log_softmax and nll_loss values and gradients
+  src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -134,6 +135,18 @@ def losses():
             "nll_of_log_softmax": {"loss": float(loss), "dx": floats(dx2)}}
 
 
+def concat():
+    gen = torch.Generator().manual_seed(41)
+    a = torch.rand(2, 3, 2, generator=gen).requires_grad_(True)
+    b = torch.rand(2, 1, 2, generator=gen).requires_grad_(True)
+    z = torch.cat([a, b], dim=1)
+    dy = torch.sin(torch.arange(z.numel(), dtype=torch.float32)).reshape(z.shape)
+    da, db = torch.autograd.grad((z * dy).sum(), [a, b])
+    return {"generator": GENERATOR, "torch": torch.__version__, "a": floats(a), "a_shape": list(a.shape),
+            "b": floats(b), "b_shape": list(b.shape), "dy": floats(dy), "z": floats(z), "da": floats(da),
+            "db": floats(db)}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -156,6 +169,7 @@ def main():
     write("torch-optimizers.json", optimizers)
     write("torch-activations.json", activations())
     write("torch-losses.json", losses())
+    write("torch-concat.json", concat())
 
 
 if __name__ == "__main__":

@@ -86,6 +86,11 @@ public final class OpCatalogue {
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
+      new Entry("concat", Concat.class, a -> new Concat((int) number(a, "concat", "inputs")), List.of("concat.cl"),
+          Family.ELEMENTWISE,
+          List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
+              concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
+          concatStraddling()),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -186,6 +191,22 @@ public final class OpCatalogue {
     for (int s : STRADDLE) {
       out.add(sample.apply(new int[] {s, 10}));
       out.add(sample.apply(new int[] {7, s}));
+    }
+    return out;
+  }
+
+  /** A concatenation of parameters of the given shapes. */
+  private static Sample concat(int[]... shapes) {
+    return new Sample(new Concat(shapes.length), 0, List.of(shapes));
+  }
+
+  /** Each straddling size as the rows and as the channels, and 3-D inputs with a rest of 5. */
+  private static List<Sample> concatStraddling() {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(concat(new int[] {s, 3}, new int[] {s, 5}));
+      out.add(concat(new int[] {2, s}, new int[] {2, 3}, new int[] {2, 1}));
+      out.add(concat(new int[] {3, s, 5}, new int[] {3, 2, 5}));
     }
     return out;
   }

@@ -1,0 +1,117 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Concatenation of {@code n} tensors along dimension 1 (the channels of N×C×H×W, the features of
+ * N×F): inputs {@code [N, C_i, rest...]} with equal N and rest give {@code [N, ΣC_i, rest...]}.
+ * Backward: each input's gradient is its slice of {@code dz}. One launch per input each way.
+ */
+public final class Concat implements Op {
+  private final int inputs;
+
+  public Concat(int inputs) {
+    if (inputs < 1) throw new IllegalArgumentException("concat needs at least 1 input, got " + inputs);
+    this.inputs = inputs;
+  }
+
+  @Override
+  public String kind() {
+    return "concat";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    List<String> roles = new ArrayList<>();
+    for (int i = 0; i < inputs; i++) roles.add("x" + i);
+    return roles;
+  }
+
+  @Override
+  public Map<String, Object> attributes() {
+    return Map.of("inputs", inputs);
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    int[] first = c.in(0).dims();
+    if (first.length < 2) throw c.error("input '%s' %s: concat joins along dimension 1, which it lacks", c.name(0), c.in(0));
+    int channels = 0;
+    for (int i = 0; i < inputs; i++) {
+      int[] d = c.in(i).dims();
+      boolean same = d.length == first.length && d[0] == first[0];
+      for (int k = 2; same && k < d.length; k++) same = d[k] == first[k];
+      if (!same) {
+        throw c.error("input '%s' %s does not match '%s' %s in every dimension but 1", c.name(i), c.in(i), c.name(0), c.in(0));
+      }
+      channels += d[1];
+    }
+    int[] out = first.clone();
+    out[1] = channels;
+    return Shape.of(out);
+  }
+
+  /** Elements per channel: the product of the dimensions after 1. */
+  private static int rest(Shape s) {
+    int r = 1;
+    for (int k = 2; k < s.rank(); k++) r *= s.dim(k);
+    return r;
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
+    for (CpuTensor x : in) {
+      int c = x.dim(1), block = c * rest;
+      for (int b = 0; b < n; b++) System.arraycopy(x.data, b * block, out.data, (b * outC + offset) * rest, block);
+      offset += c;
+    }
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
+    for (int i = 0; i < in.length; i++) {
+      int c = in[i].dim(1), block = c * rest;
+      if (dIn[i] != null) {
+        for (int b = 0; b < n; b++) {
+          int from = (b * outC + offset) * rest, to = b * block;
+          for (int e = 0; e < block; e++) dIn[i].data[to + e] += dOut.data[from + e];
+        }
+      }
+      offset += c;
+    }
+  }
+
+  @Override
+  public void forwardKernels(Launcher k) {
+    int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
+    for (int i = 0; i < inputs; i++) {
+      int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
+      k.launch("concat.cl", "concat_forward", over(size), size, c, rest, outC, offset, k.in(i), k.out());
+      offset += c;
+    }
+  }
+
+  @Override
+  public void backwardKernels(Launcher k) {
+    int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
+    for (int i = 0; i < inputs; i++) {
+      int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
+      if (k.dIn(i) != null) {
+        k.launch("concat.cl", "concat_backward", over(size), size, c, rest, outC, offset, k.dOut(), k.dIn(i),
+            k.accumulate(i));
+      }
+      offset += c;
+    }
+  }
+}
