@@ -6,6 +6,7 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-activations.json  gelu(tanh) and leaky_relu values and gradients
   src/test/resources/fixtures/torch-losses.json       log_softmax and nll_loss values and gradients
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
+  src/test/resources/fixtures/torch-conv2d.json       conv2d (stride, padding, dilation, groups, bias), values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -147,6 +148,31 @@ def concat():
             "db": floats(db)}
 
 
+def conv2d():
+    gen = torch.Generator().manual_seed(53)
+    cases = []
+    for name, kw, xs, ws, bias in [
+            ("plain", dict(), (2, 3, 5, 4), (4, 3, 3, 3), True),
+            ("strided_padded_dilated_grouped", dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+             (2, 4, 7, 6), (6, 2, 3, 2), True),
+            ("no_bias", dict(padding=(1, 1)), (1, 2, 4, 4), (3, 2, 2, 2), False)]:
+        x = (torch.rand(*xs, generator=gen) * 2 - 1).requires_grad_(True)
+        w = (torch.rand(*ws, generator=gen) * 2 - 1).requires_grad_(True)
+        b = (torch.rand(ws[0], generator=gen) * 2 - 1).requires_grad_(True) if bias else None
+        z = torch.nn.functional.conv2d(x, w, b, **kw)
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.37).reshape(z.shape)
+        grads = torch.autograd.grad((z * dy).sum(), [x, w] + ([b] if bias else []))
+        case = {"name": name, "stride": list(kw.get("stride", (1, 1))), "padding": list(kw.get("padding", (0, 0))),
+                "dilation": list(kw.get("dilation", (1, 1))), "groups": kw.get("groups", 1), "bias": bias,
+                "x_shape": list(xs), "w_shape": list(ws), "x": floats(x), "w": floats(w), "z_shape": list(z.shape),
+                "z": floats(z), "dy": floats(dy), "dx": floats(grads[0]), "dw": floats(grads[1])}
+        if bias:
+            case["b"] = floats(b)
+            case["db"] = floats(grads[2])
+        cases.append(case)
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -170,6 +196,7 @@ def main():
     write("torch-activations.json", activations())
     write("torch-losses.json", losses())
     write("torch-concat.json", concat())
+    write("torch-conv2d.json", conv2d())
 
 
 if __name__ == "__main__":

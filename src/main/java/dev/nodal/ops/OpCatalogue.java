@@ -91,6 +91,13 @@ public final class OpCatalogue {
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
           concatStraddling()),
+      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d.cl"), Family.REDUCTION,
+          List.of(conv(Conv2d.builder().build(), 1, 1, 3, 3, 1, 2, 2),
+              conv(Conv2d.builder().padding(1).build(), 2, 3, 5, 4, 4, 3, 3),
+              conv(Conv2d.builder().groups(2).stride(2).padding(1).build(), 1, 4, 6, 6, 4, 3, 3),
+              conv(Conv2d.builder().dilation(2).bias(false).build(), 2, 2, 7, 5, 3, 2, 3),
+              conv(Conv2d.builder().stride(2, 1).padding(0, 2).build(), 1, 2, 5, 3, 2, 3, 2)),
+          convStraddling()),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -191,6 +198,26 @@ public final class OpCatalogue {
     for (int s : STRADDLE) {
       out.add(sample.apply(new int[] {s, 10}));
       out.add(sample.apply(new int[] {7, s}));
+    }
+    return out;
+  }
+
+  /** A convolution of x [n, c, h, w] by a window of k filters of r × s (and a bias when the op has one). */
+  private static Sample conv(Conv2d op, int n, int c, int h, int w, int k, int r, int s) {
+    int groups = (int) op.attributes().get("groups");
+    List<int[]> shapes = new ArrayList<>(List.of(new int[] {n, c, h, w}, new int[] {k, c / groups, r, s}));
+    if (op.inputRoles().size() == 3) shapes.add(new int[] {k});
+    return new Sample(op, 0, List.copyOf(shapes));
+  }
+
+  /** Each straddling size as the image height, as the input channels and as the filters. */
+  private static List<Sample> convStraddling() {
+    List<Sample> out = new ArrayList<>();
+    Conv2d padded = Conv2d.builder().padding(1).build();
+    for (int size : STRADDLE) {
+      out.add(conv(padded, 2, 3, size, 5, 4, 3, 3));
+      out.add(conv(padded, 1, size, 4, 4, 2, 3, 3));
+      out.add(conv(Conv2d.builder().stride(2).build(), 1, 2, 6, 6, size, 2, 2));
     }
     return out;
   }
