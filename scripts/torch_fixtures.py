@@ -7,6 +7,7 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-losses.json       log_softmax and nll_loss values and gradients
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
   src/test/resources/fixtures/torch-conv2d.json       conv2d (stride, padding, dilation, groups, bias), values and gradients
+  src/test/resources/fixtures/torch-pool2d.json       max_pool2d and avg_pool2d, values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -173,6 +174,24 @@ def conv2d():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
 
 
+def pool2d():
+    gen = torch.Generator().manual_seed(61)
+    x0 = torch.rand(2, 3, 7, 6, generator=gen) * 2 - 1
+    cases = []
+    for name, fn, k, st, pd in [("max_3_2_1", torch.nn.functional.max_pool2d, 3, 2, 1),
+                                ("max_2_2_0", torch.nn.functional.max_pool2d, 2, 2, 0),
+                                ("avg_3_2_1", torch.nn.functional.avg_pool2d, 3, 2, 1),
+                                ("avg_2_1_0", torch.nn.functional.avg_pool2d, 2, 1, 0)]:
+        x = x0.clone().requires_grad_(True)
+        z = fn(x, k, st, pd)
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.53).reshape(z.shape)
+        (dx,) = torch.autograd.grad((z * dy).sum(), x)
+        cases.append({"name": name, "max": name.startswith("max"), "kernel": k, "stride": st, "padding": pd,
+                      "z_shape": list(z.shape), "z": floats(z), "dy": floats(dy), "dx": floats(dx)})
+    return {"generator": GENERATOR, "torch": torch.__version__, "x_shape": list(x0.shape), "x": floats(x0),
+            "cases": cases}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -197,6 +216,7 @@ def main():
     write("torch-losses.json", losses())
     write("torch-concat.json", concat())
     write("torch-conv2d.json", conv2d())
+    write("torch-pool2d.json", pool2d())
 
 
 if __name__ == "__main__":

@@ -34,9 +34,15 @@ public final class OpCatalogue {
    * The inputs of one check. Without labels ({@code classes == 0}), input i is a tensor of
    * {@code shapes[i]} (a parameter in a graph) and every input gets a gradient. With labels, the
    * last input holds {@code shapes[0][0]} class indices below {@code classes} and gets no
-   * gradient; the other inputs carry that batch as their first dimension.
+   * gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
+   * op picks among its inputs (a maximum), so test values must lie further apart than a finite
+   * difference's step, or the pick would change under it.
    */
-  public record Sample(Op op, int classes, List<int[]> shapes) {
+  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread) {
+    public Sample(Op op, int classes, List<int[]> shapes) {
+      this(op, classes, shapes, false);
+    }
+
     public int batch() {
       return shapes.get(0)[0];
     }
@@ -98,6 +104,10 @@ public final class OpCatalogue {
               conv(Conv2d.builder().dilation(2).bias(false).build(), 2, 2, 7, 5, 3, 2, 3),
               conv(Conv2d.builder().stride(2, 1).padding(0, 2).build(), 1, 2, 5, 3, 2, 3, 2)),
           convStraddling()),
+      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d.cl"),
+          Family.ELEMENTWISE, poolSamples(true), poolStraddling(true)),
+      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d.cl"),
+          Family.REDUCTION, poolSamples(false), poolStraddling(false)),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -218,6 +228,31 @@ public final class OpCatalogue {
       out.add(conv(padded, 2, 3, size, 5, 4, 3, 3));
       out.add(conv(padded, 1, size, 4, 4, 2, 3, 3));
       out.add(conv(Conv2d.builder().stride(2).build(), 1, 2, 6, 6, size, 2, 2));
+    }
+    return out;
+  }
+
+  private static Pool2d pool(boolean max, int kernel, int stride, int pad) {
+    return max ? Pool2d.max(kernel, stride, pad) : Pool2d.avg(kernel, stride, pad);
+  }
+
+  /** Windows of 2 (stride 2), 3 (stride 2, padding 1) and 3 (stride 1), on small odd images. */
+  private static List<Sample> poolSamples(boolean max) {
+    return List.of(poolSample(max, 2, 2, 0, 1, 1, 2, 2), poolSample(max, 2, 2, 0, 2, 3, 5, 4),
+        poolSample(max, 3, 2, 1, 1, 2, 7, 6), poolSample(max, 3, 1, 0, 2, 1, 4, 5));
+  }
+
+  private static Sample poolSample(boolean max, int kernel, int stride, int pad, int... shape) {
+    return new Sample(pool(max, kernel, stride, pad), 0, List.<int[]>of(shape), max);
+  }
+
+  /** Each straddling size as the image height (and, below 70, width), window 2 and window 3. */
+  private static List<Sample> poolStraddling(boolean max) {
+    List<Sample> out = new ArrayList<>();
+    for (int size : STRADDLE) {
+      int h = Math.max(size, 3);
+      out.add(params(pool(max, 2, 2, 0), 2, 3, h, Math.min(h, 70)));
+      out.add(params(pool(max, 3, 2, 1), 1, size, 6, 5));
     }
     return out;
   }

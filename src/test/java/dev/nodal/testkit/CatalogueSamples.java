@@ -43,9 +43,22 @@ public final class CatalogueSamples {
       } else {
         in[i] = TestData.tensor(1 + i, shapes.get(i));
         if (s.classes() > 0) for (int k = 0; k < in[i].size(); k++) in[i].data[k] *= 3f;
+        if (s.spread()) spread(in[i].data, 1 + i);
       }
     }
     return in;
+  }
+
+  /**
+   * Distinct values 4·STEP apart, in a seeded order, centred on 0: no two are within a finite
+   * difference of each other.
+   */
+  private static void spread(float[] v, long seed) {
+    java.util.List<Integer> order = new java.util.ArrayList<>();
+    for (int i = 0; i < v.length; i++) order.add(i);
+    java.util.Collections.shuffle(order, new java.util.Random(seed));
+    double gap = 4 * GradientCheck.STEP;
+    for (int i = 0; i < v.length; i++) v[order.get(i)] = (float) ((i - v.length / 2.0) * gap);
   }
 
   /** Which inputs get a gradient: all but labels. */

@@ -1,0 +1,165 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Max or average pooling of NCHW images over k×k windows, as PyTorch's {@code max_pool2d} and
+ * {@code avg_pool2d} (stride defaulting to the window, zero padding that max pooling never picks
+ * and average pooling counts, floor rounding): output {@code [N, C, P, Q]} with
+ * {@code P = (H + 2·pad − k)/stride + 1}. Backward: max sends each output's gradient to the first
+ * maximum of its window, average spreads it evenly over the window; both gather per input element,
+ * recomputing the windows, so no index is saved.
+ */
+public final class Pool2d implements Op {
+  private final boolean max;
+  private final int k, stride, pad;
+
+  private Pool2d(boolean max, int k, int stride, int pad) {
+    if (k < 1 || stride < 1 || pad < 0 || pad > k / 2) {
+      throw new IllegalArgumentException((max ? "max" : "avg") + "_pool2d: need kernel >= 1, stride >= 1 and "
+          + "0 <= padding <= kernel/2; got kernel " + k + ", stride " + stride + ", padding " + pad);
+    }
+    this.max = max;
+    this.k = k;
+    this.stride = stride;
+    this.pad = pad;
+  }
+
+  public static Pool2d max(int kernel, int stride, int padding) {
+    return new Pool2d(true, kernel, stride, padding);
+  }
+
+  public static Pool2d avg(int kernel, int stride, int padding) {
+    return new Pool2d(false, kernel, stride, padding);
+  }
+
+  static Pool2d fromAttributes(boolean max, Map<String, Object> a) {
+    int kernel = num(a, "kernel", -1);
+    return new Pool2d(max, kernel, num(a, "stride", kernel), num(a, "padding", 0));
+  }
+
+  private static int num(Map<String, Object> a, String key, int fallback) {
+    Object v = a.get(key);
+    if (v == null && fallback >= 0) return fallback;
+    if (v instanceof Number n) return n.intValue();
+    throw new IllegalArgumentException("pool2d: attribute '" + key + "' " + (v == null ? "is missing" : "is not a number: " + v));
+  }
+
+  @Override
+  public String kind() {
+    return max ? "max_pool2d" : "avg_pool2d";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x");
+  }
+
+  @Override
+  public Map<String, Object> attributes() {
+    return Map.of("kernel", k, "stride", stride, "padding", pad);
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 4, "NCHW images");
+    Shape x = c.in(0);
+    int p = (x.dim(2) + 2 * pad - k) / stride + 1, q = (x.dim(3) + 2 * pad - k) / stride + 1;
+    if (x.dim(2) + 2 * pad < k || x.dim(3) + 2 * pad < k) {
+      throw c.error("a %dx%d window does not fit input '%s' %s with padding %d", k, k, c.name(0), x, pad);
+    }
+    return Shape.of(x.dim(0), x.dim(1), p, q);
+  }
+
+  /** The window's value at output (p, q) of plane {@code off}: its maximum or mean; for max, its index in {@code at}. */
+  private float window(float[] x, int off, int h, int w, int p, int q, int[] at) {
+    float best = Float.NEGATIVE_INFINITY;
+    double sum = 0;
+    for (int r = 0; r < k; r++) {
+      int ih = p * stride - pad + r;
+      if (ih < 0 || ih >= h) continue;
+      for (int s = 0; s < k; s++) {
+        int iw = q * stride - pad + s;
+        if (iw < 0 || iw >= w) continue;
+        float v = x[off + ih * w + iw];
+        sum += v;
+        if (v > best) {
+          best = v;
+          at[0] = ih * w + iw;
+        }
+      }
+    }
+    return max ? best : (float) (sum / (k * k));
+  }
+
+  @Override
+  public void forward(CpuTensor[] in, CpuTensor out) {
+    int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
+    int[] at = new int[1];
+    for (int pl = 0; pl < planes; pl++) {
+      for (int p = 0; p < pp; p++) {
+        for (int q = 0; q < qq; q++) out.data[(pl * pp + p) * qq + q] = window(in[0].data, pl * h * w, h, w, p, q, at);
+      }
+    }
+  }
+
+  @Override
+  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
+    int[] at = new int[1];
+    float[] dx = dIn[0].data;
+    for (int pl = 0; pl < planes; pl++) {
+      for (int p = 0; p < pp; p++) {
+        for (int q = 0; q < qq; q++) {
+          float d = dOut.data[(pl * pp + p) * qq + q];
+          if (max) {
+            window(in[0].data, pl * h * w, h, w, p, q, at);
+            dx[pl * h * w + at[0]] += d;
+            continue;
+          }
+          for (int r = 0; r < k; r++) {
+            int ih = p * stride - pad + r;
+            if (ih < 0 || ih >= h) continue;
+            for (int s = 0; s < k; s++) {
+              int iw = q * stride - pad + s;
+              if (iw >= 0 && iw < w) dx[pl * h * w + ih * w + iw] += d / (k * k);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private Object[] args(Launcher l, Object... buffers) {
+    Shape x = l.inShape(0), z = l.outShape();
+    Object[] head = {x.dim(0) * x.dim(1), x.dim(2), x.dim(3), z.dim(2), z.dim(3), k, stride, pad, max ? 1 : 0};
+    Object[] all = java.util.Arrays.copyOf(head, head.length + buffers.length);
+    System.arraycopy(buffers, 0, all, head.length, buffers.length);
+    return all;
+  }
+
+  @Override
+  public void forwardKernels(Launcher l) {
+    l.launch("pool2d.cl", "pool2d_forward", over(l.outShape().size(0)), args(l, l.in(0), l.out()));
+  }
+
+  @Override
+  public void backwardKernels(Launcher l) {
+    l.launch("pool2d.cl", "pool2d_backward", over(l.inShape(0).size(0)), args(l, l.in(0), l.dOut(), l.dIn(0),
+        l.accumulate(0)));
+  }
+
+  /** Average pooling sums k² values. */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return max ? 1 : k * k;
+  }
+}
