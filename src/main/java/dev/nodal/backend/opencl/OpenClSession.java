@@ -46,7 +46,6 @@ final class OpenClSession extends SessionBase {
   private final FloatBuffer[] staging;
   private final cl_event[] uploadEvents;
   private final float[] lossHost = new float[1];
-  private final Map<Param, Integer> paramOffset = new HashMap<>();
   private cl_mem[] state = new cl_mem[0];
   private Replay update;
 
@@ -83,8 +82,6 @@ final class OpenClSession extends SessionBase {
       staging[in.id()] = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
     for (Param p : graph.params()) {
-      StepPlan.Buffer b = plan.buffers().get(plan.value(p));
-      paramOffset.put(p, (int) (b.offset() / 4));
       memory.write(memory.buffer(plan.value(p)), 0, p.initialValues());
     }
     Node loss = graph.loss();
@@ -211,6 +208,11 @@ final class OpenClSession extends SessionBase {
     return memory.read(memory.buffer(plan.gradient(node)), 0, count);
   }
 
+  /** A parameter's place, in floats, in the parameters, gradients and state blocks alike. */
+  private int offset(Param p) {
+    return (int) (plan.buffers().get(plan.value(p)).offset() / 4);
+  }
+
   @Override
   protected float[] readGradients() {
     float[] block = memory.read(memory.buffer(plan.block("gradients")), 0, plan.blockFloats());
@@ -218,7 +220,7 @@ final class OpenClSession extends SessionBase {
     int at = 0;
     for (Param p : graph.params()) {
       int n = p.shape().exampleSize();
-      System.arraycopy(block, paramOffset.get(p), packed, at, n);
+      System.arraycopy(block, offset(p), packed, at, n);
       at += n;
     }
     return packed;
@@ -230,7 +232,7 @@ final class OpenClSession extends SessionBase {
     int at = 0;
     for (Param p : graph.params()) {
       int n = p.shape().exampleSize();
-      System.arraycopy(packed, at, block, paramOffset.get(p), n);
+      System.arraycopy(packed, at, block, offset(p), n);
       at += n;
     }
     memory.write(memory.buffer(plan.block("gradients")), 0, block);
@@ -247,14 +249,14 @@ final class OpenClSession extends SessionBase {
     requireOptimizer();
     requireOwn(param);
     float[][] out = new float[state.length][];
-    for (int s = 0; s < state.length; s++) out[s] = memory.read(state[s], paramOffset.get(param), param.shape().exampleSize());
+    for (int s = 0; s < state.length; s++) out[s] = memory.read(state[s], offset(param), param.shape().exampleSize());
     return out;
   }
 
   @Override
   public void setOptimizerState(Param param, float[][] values) {
     checkOptimizerState(param, values);
-    for (int s = 0; s < values.length; s++) memory.write(state[s], paramOffset.get(param), values[s]);
+    for (int s = 0; s < values.length; s++) memory.write(state[s], offset(param), values[s]);
   }
 
   @Override

@@ -21,7 +21,11 @@ final class Replay implements AutoCloseable {
   private final OpenClBackend backend;
   private final List<Launch> launches;
   private final cl_kernel[] kernels;
-  private float[] hyperSet;
+  /** Where the {@link Launch.Hyper} arguments are: {kernel, argument, hyper-parameter} each. */
+  private final List<int[]> hyperSlots = new java.util.ArrayList<>();
+  /** The hyper-parameters as last set; NaN (never equal) before the first call. */
+  private float[] hyperSet = new float[0];
+  private final float[] scalar = new float[1];
 
   /** {@code memory} resolves {@link Launch.Buf} and {@link Launch.State} arguments. */
   Replay(OpenClBackend backend, List<Launch> launches, Function<Arg, cl_mem> memory) {
@@ -53,7 +57,9 @@ final class Replay implements AutoCloseable {
           clSetKernelArg(k, a, Sizeof.cl_float, Pointer.to(new float[] {v.value()}));
         } else if (arg instanceof Launch.Local v) {
           clSetKernelArg(k, a, v.bytes(), null);
-        } else if (!(arg instanceof Launch.Hyper)) {
+        } else if (arg instanceof Launch.Hyper h) {
+          hyperSlots.add(new int[] {i, a, h.index()});
+        } else {
           clSetKernelArg(k, a, Sizeof.cl_mem, Pointer.to(memory.apply(arg)));
         }
       }
@@ -78,15 +84,18 @@ final class Replay implements AutoCloseable {
 
   /** Sets the hyper-parameters that changed since the last call. */
   void setHyper(float[] hyper) {
-    for (int i = 0; i < kernels.length; i++) {
-      List<Arg> args = launches.get(i).args();
-      for (int a = 0; a < args.size(); a++) {
-        if (args.get(a) instanceof Launch.Hyper h && (hyperSet == null || hyperSet[h.index()] != hyper[h.index()])) {
-          clSetKernelArg(kernels[i], a, Sizeof.cl_float, Pointer.to(new float[] {hyper[h.index()]}));
-        }
+    if (hyperSet.length != hyper.length) {
+      hyperSet = new float[hyper.length];
+      java.util.Arrays.fill(hyperSet, Float.NaN);
+    }
+    for (int[] slot : hyperSlots) {
+      float v = hyper[slot[2]];
+      if (Float.compare(hyperSet[slot[2]], v) != 0) {
+        scalar[0] = v; // clSetKernelArg copies the value: one array serves every call
+        clSetKernelArg(kernels[slot[0]], slot[1], Sizeof.cl_float, Pointer.to(scalar));
       }
     }
-    hyperSet = hyper.clone();
+    System.arraycopy(hyper, 0, hyperSet, 0, hyper.length);
   }
 
   /** Enqueues every launch in order; returns how many. */
