@@ -35,9 +35,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CheckNumericsTest {
   private static final int WIDTH = 5;
 
-  static Backend backend(String name) {
-    return name.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
-  }
 
   /**
    * A random chain of elementwise ops over x, with two scalings by 1e30 of values in [1, 3] at a
@@ -69,7 +66,7 @@ class CheckNumericsTest {
   @ValueSource(strings = {"cpu", "opencl"})
   void theProducerOfAnInjectedOverflowIsNamedEveryTime(String backendName) {
     int graphs = backendName.equals("cpu") ? 100 : 30, named = 0;
-    try (Backend b = backend(backendName)) {
+    try (Backend b = OpenClTests.named(backendName)) {
       for (int i = 0; i < graphs; i++) {
         Graph g = poisoned(i);
         try (Session s = b.compile(g, CompileOptions.maxBatch(3).checkNumerics(true))) {
@@ -167,7 +164,7 @@ class CheckNumericsTest {
     Node scaled = g.apply(new Add(), "shifted", logits, g.param("zero", Init.zeros(), 4));
     Input y = g.labels("y", 4);
     Graph graph = g.build(g.apply(new SoftmaxCrossEntropy(), "loss", scaled, y));
-    try (Backend b = backend(backendName); Session s = b.compile(graph, CompileOptions.maxBatch(2).checkNumerics(true))) {
+    try (Backend b = OpenClTests.named(backendName); Session s = b.compile(graph, CompileOptions.maxBatch(2).checkNumerics(true))) {
       s.setInput(logits, new float[] {1e4f, -1e4f, 0, 5, -1e4f, 1e4f, 1e4f, -3});
       s.setInput(y, new float[] {1, 2});
       s.forward();

@@ -1,10 +1,9 @@
 package dev.nodal.backend;
 
+import static dev.nodal.testkit.TorchFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -16,14 +15,11 @@ import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Optimizers;
 import dev.nodal.optim.Schedule;
 import dev.nodal.testkit.OpenClTests;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.ArrayList;
+import dev.nodal.testkit.TorchFixtures;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -40,24 +36,12 @@ class OptimizerFixtureTest {
   private static final Map<String, String> TORCH_SLOT = Map.of("momentum", "momentum_buffer", "exp_avg", "exp_avg",
       "exp_avg_sq", "exp_avg_sq");
 
-  static JsonNode fixture() throws IOException {
-    try (InputStream in = OptimizerFixtureTest.class.getResourceAsStream("/fixtures/torch-optimizers.json")) {
-      return new ObjectMapper().readTree(in);
-    }
+  static Stream<Arguments> cases() {
+    return TorchFixtures.onBothBackends(fixture().get("cases"));
   }
 
-  static Stream<Arguments> cases() throws IOException {
-    List<Arguments> out = new ArrayList<>();
-    for (JsonNode c : fixture().get("cases")) {
-      for (String backend : List.of("cpu", "opencl")) out.add(Arguments.of(backend, Named.of(c.get("name").asText(), c)));
-    }
-    return out.stream();
-  }
-
-  private static float[] floats(JsonNode a) {
-    float[] v = new float[a.size()];
-    for (int i = 0; i < v.length; i++) v[i] = (float) a.get(i).asDouble();
-    return v;
+  static JsonNode fixture() {
+    return TorchFixtures.load("torch-optimizers.json");
   }
 
   /** Parameters a[7] and b[3] under a loss that only makes backward() legal: gradients are given. */
@@ -70,7 +54,7 @@ class OptimizerFixtureTest {
 
   @ParameterizedTest(name = "{1} on {0}")
   @MethodSource("cases")
-  void matchesPyTorch(String backendName, JsonNode c) throws IOException {
+  void matchesPyTorch(String backendName, JsonNode c) {
     JsonNode root = fixture();
     float[] a0 = floats(root.get("params").get("a")), b0 = floats(root.get("params").get("b"));
     Graph g = twoParams(a0, b0);
@@ -80,7 +64,7 @@ class OptimizerFixtureTest {
         ? (Object) e.getValue().asBoolean() : (Object) (float) e.getValue().asDouble()));
     if (!c.get("clip_norm").isNull()) hyper.put("clip_norm", (float) c.get("clip_norm").asDouble());
     Optimizer opt = Optimizers.create(c.get("optimizer").asText(), hyper);
-    try (Backend backend = backendName.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
+    try (Backend backend = OpenClTests.named(backendName);
         Session s = backend.compile(g, 1)) {
       s.setParam(a, a0);
       s.setParam(b, b0);
@@ -120,7 +104,7 @@ class OptimizerFixtureTest {
   }
 
   @Test
-  void schedulesMatchPyTorch() throws IOException {
+  void schedulesMatchPyTorch() {
     for (JsonNode c : fixture().get("schedules")) {
       JsonNode h = c.get("hyper");
       Schedule s = switch (c.get("name").asText()) {

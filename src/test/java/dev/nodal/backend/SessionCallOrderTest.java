@@ -36,9 +36,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SessionCallOrderTest {
   private static final int WIDTH = 6;
 
-  static Backend backend(String name) {
-    return name.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
-  }
 
   /** One weight used three times: tanh(tanh(tanh(x·W)·W)·W), MSE against t. */
   static Graph weightUsedThreeTimes() {
@@ -74,7 +71,7 @@ class SessionCallOrderTest {
     for (Supplier<Graph> make : List.<Supplier<Graph>>of(SessionCallOrderTest::weightUsedThreeTimes,
         SessionCallOrderTest::fanOutThroughMul)) {
       Graph g = make.get();
-      try (Backend b = backend(backendName); Session s = b.compile(g, 8); Session reference = Backends.cpu().compile(g, 8)) {
+      try (Backend b = OpenClTests.named(backendName); Session s = b.compile(g, 8); Session reference = Backends.cpu().compile(g, 8)) {
         setInputs(s, g, 8, 1);
         s.forward();
         s.backward();
@@ -95,7 +92,7 @@ class SessionCallOrderTest {
   @ValueSource(strings = {"cpu", "opencl"})
   void eachRefusalSaysWhatToCallFirst(String backendName) {
     Graph g = fanOutThroughMul();
-    try (Backend b = backend(backendName); Session s = b.compile(g, 8)) {
+    try (Backend b = OpenClTests.named(backendName); Session s = b.compile(g, 8)) {
       s.setOptimizer(new Sgd(0.1f));
       assertRefused("backward() needs a forward() first: no forward() has run", s::backward);
       assertRefused("loss() needs a forward() first", s::loss);
@@ -126,7 +123,7 @@ class SessionCallOrderTest {
   @ValueSource(strings = {"cpu", "opencl"})
   void closedSessionsAndBackendsRefuseEverythingButClose(String backendName) {
     Graph g = Models.mlp(1, 3, 4, 2);
-    Backend b = backend(backendName);
+    Backend b = OpenClTests.named(backendName);
     Session s = b.compile(g, 4);
     Session other = b.compile(g, 4);
     s.close();
@@ -146,7 +143,7 @@ class SessionCallOrderTest {
   @ValueSource(strings = {"cpu", "opencl"})
   void nullAndNonFiniteArgumentsAreRefusedWithTheirNames(String backendName) {
     Graph g = Models.mlp(1, 3, 4, 2);
-    try (Backend b = backend(backendName); Session s = b.compile(g, 4)) {
+    try (Backend b = OpenClTests.named(backendName); Session s = b.compile(g, 4)) {
       assertEquals("input is null", assertThrows(IllegalArgumentException.class, () -> s.setInput(null, new float[3])).getMessage());
       assertEquals("data is null", assertThrows(IllegalArgumentException.class, () -> s.setInput((Input) g.node("x"), null)).getMessage());
       assertEquals("node is null", assertThrows(IllegalArgumentException.class, () -> s.value(null)).getMessage());

@@ -1,9 +1,9 @@
 package dev.nodal.ops;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static dev.nodal.testkit.TorchFixtures.assertClose;
+import static dev.nodal.testkit.TorchFixtures.floats;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.GraphBuilder;
@@ -12,8 +12,7 @@ import dev.nodal.graph.Param;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import dev.nodal.testkit.OpenClTests;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.nodal.testkit.TorchFixtures;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,34 +28,15 @@ class TorchActivationsTest {
   private static final Map<String, Supplier<Op>> OPS = Map.of("gelu_tanh", Gelu::new,
       "leaky_relu_0.01", () -> new LeakyRelu(0.01f), "leaky_relu_0.2", () -> new LeakyRelu(0.2f));
 
-  static JsonNode fixture() throws IOException {
-    try (InputStream in = TorchActivationsTest.class.getResourceAsStream("/fixtures/torch-activations.json")) {
-      return new ObjectMapper().readTree(in);
-    }
-  }
-
-  static float[] floats(JsonNode array) {
-    float[] v = new float[array.size()];
-    for (int i = 0; i < v.length; i++) v[i] = (float) array.get(i).asDouble();
-    return v;
-  }
-
   static JsonNode caseNamed(JsonNode root, String name) {
     for (JsonNode c : root.get("cases")) if (c.get("name").asText().equals(name)) return c;
     throw new AssertionError("no case " + name);
   }
 
-  static void assertClose(float[] expected, float[] actual, String what) {
-    assertEquals(expected.length, actual.length, what);
-    for (int i = 0; i < expected.length; i++) {
-      assertEquals(expected[i], actual[i], 2e-6 + 2e-6 * Math.abs(expected[i]), what + " at element " + i);
-    }
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2"})
-  void cpuMatchesPyTorch(String name) throws IOException {
-    JsonNode root = fixture(), c = caseNamed(root, name);
+  void cpuMatchesPyTorch(String name) {
+    JsonNode root = TorchFixtures.load("torch-activations.json"), c = caseNamed(root, name);
     float[] x = floats(root.get("x")), dy = floats(root.get("dy"));
     Op op = OPS.get(name).get();
     Shape shape = Shape.of(x.length);
@@ -70,8 +50,8 @@ class TorchActivationsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2"})
-  void openClMatchesPyTorch(String name) throws IOException {
-    JsonNode root = fixture(), c = caseNamed(root, name);
+  void openClMatchesPyTorch(String name) {
+    JsonNode root = TorchFixtures.load("torch-activations.json"), c = caseNamed(root, name);
     float[] x = floats(root.get("x"));
     GraphBuilder g = new GraphBuilder(1);
     Param p = g.param("x", dev.nodal.graph.Init.zeros(), x.length);

@@ -1,22 +1,19 @@
 package dev.nodal.ops;
 
-import static dev.nodal.ops.TorchActivationsTest.assertClose;
-import static dev.nodal.ops.TorchActivationsTest.floats;
+import static dev.nodal.testkit.TorchFixtures.assertClose;
+import static dev.nodal.testkit.TorchFixtures.floats;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
-import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.testkit.OpenClTests;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.nodal.testkit.TorchFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -29,22 +26,17 @@ class TorchConcatTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"cpu", "opencl"})
-  void concatMatchesPyTorch(String backendName) throws IOException {
-    JsonNode f;
-    try (InputStream in = getClass().getResourceAsStream("/fixtures/torch-concat.json")) {
-      f = new ObjectMapper().readTree(in);
-    }
+  void concatMatchesPyTorch(String backendName) {
+    JsonNode f = TorchFixtures.load("torch-concat.json");
     int[] aShape = {f.get("a_shape").get(0).asInt(), f.get("a_shape").get(1).asInt(), f.get("a_shape").get(2).asInt()};
     int[] bShape = {f.get("b_shape").get(0).asInt(), f.get("b_shape").get(1).asInt(), f.get("b_shape").get(2).asInt()};
-    float[] z = floats(f.get("z")), dy = floats(f.get("dy"));
-    float[] target = new float[z.length];
-    for (int i = 0; i < z.length; i++) target[i] = z[i] - dy[i] * z.length / 2f; // dMSE/dz = 2(z − t)/n = dy
+    float[] z = floats(f.get("z")), target = TorchFixtures.mseTargetFor(z, floats(f.get("dy")));
     GraphBuilder g = new GraphBuilder(1);
     Param a = g.param("a", Init.zeros(), aShape), b = g.param("b", Init.zeros(), bShape);
     Node cat = g.apply(new Concat(2), "cat", a, b);
     Param t = g.param("t", Init.zeros(), new int[] {aShape[0], aShape[1] + bShape[1], aShape[2]});
     Graph graph = g.build(g.apply(new Mse(), "loss", cat, t));
-    try (Backend backend = backendName.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
+    try (Backend backend = OpenClTests.named(backendName);
         Session s = backend.compile(graph, CompileOptions.maxBatch(1).keepAll())) {
       s.setParam(a, floats(f.get("a")));
       s.setParam(b, floats(f.get("b")));

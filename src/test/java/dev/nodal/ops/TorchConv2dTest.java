@@ -1,26 +1,21 @@
 package dev.nodal.ops;
 
-import static dev.nodal.ops.TorchActivationsTest.assertClose;
-import static dev.nodal.ops.TorchActivationsTest.floats;
+import static dev.nodal.testkit.TorchFixtures.assertClose;
+import static dev.nodal.testkit.TorchFixtures.floats;
+import static dev.nodal.testkit.TorchFixtures.ints;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
-import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.testkit.OpenClTests;
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.ArrayList;
-import java.util.List;
+import dev.nodal.testkit.TorchFixtures;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,22 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * input, weight and bias under a given upstream gradient (as an MSE whose target makes it so).
  */
 class TorchConv2dTest {
-  static Stream<Arguments> cases() throws IOException {
-    JsonNode f;
-    try (InputStream in = TorchConv2dTest.class.getResourceAsStream("/fixtures/torch-conv2d.json")) {
-      f = new ObjectMapper().readTree(in);
-    }
-    List<Arguments> out = new ArrayList<>();
-    for (JsonNode c : f.get("cases")) {
-      for (String backend : List.of("cpu", "opencl")) out.add(Arguments.of(backend, Named.of(c.get("name").asText(), c)));
-    }
-    return out.stream();
-  }
-
-  private static int[] ints(JsonNode a) {
-    int[] v = new int[a.size()];
-    for (int i = 0; i < v.length; i++) v[i] = a.get(i).asInt();
-    return v;
+  static Stream<Arguments> cases() {
+    return TorchFixtures.onBothBackends(TorchFixtures.load("torch-conv2d.json").get("cases"));
   }
 
   @ParameterizedTest(name = "{1} on {0}")
@@ -56,15 +37,14 @@ class TorchConv2dTest {
     boolean bias = c.get("bias").asBoolean();
     Conv2d op = Conv2d.builder().stride(stride[0], stride[1]).padding(pad[0], pad[1]).dilation(dil[0], dil[1])
         .groups(c.get("groups").asInt()).bias(bias).build();
-    float[] z = floats(c.get("z")), dy = floats(c.get("dy")), target = new float[z.length];
-    for (int i = 0; i < z.length; i++) target[i] = z[i] - dy[i] * z.length / 2f; // dMSE/dz = dy
+    float[] z = floats(c.get("z")), target = TorchFixtures.mseTargetFor(z, floats(c.get("dy")));
     GraphBuilder g = new GraphBuilder(1);
     Param x = g.param("x", Init.zeros(), ints(c.get("x_shape"))), w = g.param("w", Init.zeros(), ints(c.get("w_shape")));
     Param b = bias ? g.param("b", Init.zeros(), ints(c.get("w_shape"))[0]) : null;
     Node conv = bias ? g.apply(op, "conv", x, w, b) : g.apply(op, "conv", x, w);
     Param t = g.param("t", Init.zeros(), ints(c.get("z_shape")));
     Graph graph = g.build(g.apply(new Mse(), "loss", conv, t));
-    try (Backend backend = backendName.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
+    try (Backend backend = OpenClTests.named(backendName);
         Session s = backend.compile(graph, CompileOptions.maxBatch(1).keepAll())) {
       s.setParam(x, floats(c.get("x")));
       s.setParam(w, floats(c.get("w")));

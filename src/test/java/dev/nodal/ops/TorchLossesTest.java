@@ -1,15 +1,13 @@
 package dev.nodal.ops;
 
-import static dev.nodal.ops.TorchActivationsTest.assertClose;
-import static dev.nodal.ops.TorchActivationsTest.floats;
+import static dev.nodal.testkit.TorchFixtures.assertClose;
+import static dev.nodal.testkit.TorchFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
-import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -18,8 +16,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import dev.nodal.testkit.OpenClTests;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.nodal.testkit.TorchFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -30,16 +27,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * with its gradient with respect to the scores.
  */
 class TorchLossesTest {
-  static JsonNode fixture() throws IOException {
-    try (InputStream in = TorchLossesTest.class.getResourceAsStream("/fixtures/torch-losses.json")) {
-      return new ObjectMapper().readTree(in);
-    }
-  }
 
   @ParameterizedTest
   @ValueSource(strings = {"cpu", "opencl"})
-  void logSoftmaxAndNllMatchPyTorch(String backendName) throws IOException {
-    JsonNode f = fixture();
+  void logSoftmaxAndNllMatchPyTorch(String backendName) {
+    JsonNode f = TorchFixtures.load("torch-losses.json");
     float[] x = floats(f.get("x"));
     float[] labels = new float[f.get("labels").size()];
     for (int i = 0; i < labels.length; i++) labels[i] = f.get("labels").get(i).asInt();
@@ -53,7 +45,7 @@ class TorchLossesTest {
     Node logp = g.apply(new LogSoftmax(), "logp", scores);
     Input y = g.labels("y", cols);
     Graph graph = g.build(g.apply(new Nll(), "loss", logp, y));
-    try (Backend b = backendName.equals("cpu") ? Backends.cpu() : OpenClTests.backend();
+    try (Backend b = OpenClTests.named(backendName);
         Session s = b.compile(graph, CompileOptions.maxBatch(rows).keepAll())) {
       s.setInput(in, x);
       s.setInput(y, labels);
@@ -67,8 +59,8 @@ class TorchLossesTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"log_softmax"})
-  void logSoftmaxBackwardMatchesPyTorchForAGivenGradient(String name) throws IOException {
-    JsonNode f = fixture();
+  void logSoftmaxBackwardMatchesPyTorchForAGivenGradient(String name) {
+    JsonNode f = TorchFixtures.load("torch-losses.json");
     float[] x = floats(f.get("x")), dy = floats(f.get("dy"));
     int rows = f.get("labels").size(), cols = x.length / rows;
     Shape shape = Shape.of(rows, cols);

@@ -29,4 +29,9 @@ public final class OpenClTests {
     if (!(b instanceof OpenClBackend)) fail("NODAL_TEST_DEVICE=" + selector + " chose " + b.name() + ", not an OpenCL device");
     return b;
   }
+
+  /** {@code "cpu"}: the CPU backend; {@code "opencl"}: {@link #backend()}, with its skip or failure. */
+  public static Backend named(String name) {
+    return name.equals("cpu") ? Backends.cpu() : backend();
+  }
 }
