@@ -220,17 +220,25 @@ public abstract class SessionBase implements Session {
     requireOpen();
     requireNonNull(node, "node");
     requireValue(node);
-    if (node instanceof Param) return device(() -> readValue(node, node.shape().exampleSize()));
-    if (node instanceof Input in) {
+    int count;
+    if (node instanceof Param) {
+      count = node.shape().exampleSize();
+    } else if (node instanceof Input in) {
       int n = inputBatch[graph.inputs().indexOf(in)];
       if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
-      return device(() -> readValue(node, node.shape().size(n)));
-    }
-    if (forwardBatch < 0) {
+      count = node.shape().size(n);
+    } else if (forwardBatch < 0) {
       throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
+    } else {
+      count = node.shape().size(forwardBatch);
     }
-    return device(() -> readValue(node, node.shape().size(forwardBatch)));
+    try {
+      return readValue(node, count); // trainers call this every step: no lambda here
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
   }
+
 
   @Override
   public final float[] gradient(Node node) {
@@ -240,7 +248,11 @@ public abstract class SessionBase implements Session {
     if (backwardBatch < 0) {
       throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
     }
-    return device(() -> readGradient(node, node.shape().size(backwardBatch)));
+    try {
+      return readGradient(node, node.shape().size(backwardBatch));
+    } catch (RuntimeException e) {
+      throw failed(e);
+    }
   }
 
   @Override
