@@ -8,6 +8,10 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
   src/test/resources/fixtures/torch-conv2d.json       conv2d (stride, padding, dilation, groups, bias), values and gradients
   src/test/resources/fixtures/torch-pool2d.json       max_pool2d and avg_pool2d, values and gradients
+  src/test/resources/fixtures/torch-batch-norm.json   BatchNorm1d/2d: training values, gradients and running
+      statistics, then evaluation values
+  src/test/resources/fixtures/torch-cnn-blocks.json   embedding (repeated indices), global average pooling,
+      values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -192,6 +196,49 @@ def pool2d():
             "cases": cases}
 
 
+def batch_norm():
+    gen = torch.Generator().manual_seed(67)
+    cases = []
+    for name, shape in [("bn2d", (3, 4, 5, 3)), ("bn1d", (6, 5)), ("bn2d_batch1", (1, 2, 3, 4))]:
+        c = shape[1]
+        x = (torch.rand(*shape, generator=gen) * 4 - 1).requires_grad_(True)
+        bn = (torch.nn.BatchNorm2d(c) if len(shape) == 4 else torch.nn.BatchNorm1d(c))
+        with torch.no_grad():
+            bn.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+            bn.bias.copy_(torch.rand(c, generator=gen) - 0.5)
+        bn.train()
+        z = bn(x)
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.41).reshape(z.shape)
+        dx, dgamma, dbeta = torch.autograd.grad((z * dy).sum(), [x, bn.weight, bn.bias])
+        bn.eval()
+        with torch.no_grad():
+            z_eval = bn(x)
+        cases.append({"name": name, "shape": list(shape), "momentum": bn.momentum, "eps": bn.eps, "x": floats(x),
+                      "gamma": floats(bn.weight), "beta": floats(bn.bias), "z": floats(z), "dy": floats(dy),
+                      "dx": floats(dx), "dgamma": floats(dgamma), "dbeta": floats(dbeta),
+                      "running_mean": floats(bn.running_mean), "running_var": floats(bn.running_var),
+                      "z_eval": floats(z_eval)})
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
+def cnn_blocks():
+    gen = torch.Generator().manual_seed(71)
+    weight = (torch.rand(7, 3, generator=gen) * 2 - 1).requires_grad_(True)
+    idx = torch.tensor([[1, 4, 1], [6, 0, 1]])  # index 1 three times: its gradient sums
+    z = torch.nn.functional.embedding(idx, weight)
+    dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.29).reshape(z.shape)
+    (dw,) = torch.autograd.grad((z * dy).sum(), weight)
+    embedding = {"indices_shape": list(idx.shape), "indices": [float(v) for v in idx.reshape(-1).tolist()],
+                 "weight_shape": list(weight.shape), "weight": floats(weight), "z": floats(z), "dy": floats(dy),
+                 "dweight": floats(dw)}
+    x = (torch.rand(2, 3, 5, 4, generator=gen) * 2 - 1).requires_grad_(True)
+    g = torch.nn.functional.adaptive_avg_pool2d(x, 1).flatten(1)
+    dg = torch.cos(torch.arange(g.numel(), dtype=torch.float32) * 0.31).reshape(g.shape)
+    (dx,) = torch.autograd.grad((g * dg).sum(), x)
+    gap = {"x_shape": list(x.shape), "x": floats(x), "z": floats(g), "dy": floats(dg), "dx": floats(dx)}
+    return {"generator": GENERATOR, "torch": torch.__version__, "embedding": embedding, "global_avg_pool": gap}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -217,6 +264,8 @@ def main():
     write("torch-concat.json", concat())
     write("torch-conv2d.json", conv2d())
     write("torch-pool2d.json", pool2d())
+    write("torch-batch-norm.json", batch_norm())
+    write("torch-cnn-blocks.json", cnn_blocks())
 
 
 if __name__ == "__main__":

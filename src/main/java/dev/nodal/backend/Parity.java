@@ -4,6 +4,7 @@ import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
+import dev.nodal.graph.State;
 import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,6 +110,15 @@ public final class Parity {
    * name), runs forward and, when the graph has a loss, backward, and compares.
    */
   public static Report compare(Graph graph, Backend test, Backend reference, Map<String, float[]> inputs) {
+    return compare(graph, test, reference, inputs, true);
+  }
+
+  /**
+   * As {@link #compare(Graph, Backend, Backend, Map)}, in training mode (forward and backward) or
+   * in evaluation mode (forward only).
+   */
+  public static Report compare(Graph graph, Backend test, Backend reference, Map<String, float[]> inputs,
+      boolean training) {
     int batch = 0;
     for (Input in : graph.inputs()) {
       float[] data = inputs.get(in.name());
@@ -119,16 +129,22 @@ public final class Parity {
     try (Session t = test.compile(graph, options); Session r = reference.compile(graph, options)) {
       for (Session s : new Session[] {t, r}) {
         for (Input in : graph.inputs()) s.setInput(in, inputs.get(in.name()));
+        s.setTraining(training);
         s.forward();
-        if (graph.loss() != null) s.backward();
+        if (graph.loss() != null && training) s.backward();
       }
-      return compare(graph, t, r, batch, test.name(), reference.name());
+      return compare(graph, t, r, batch, test.name(), reference.name(), training);
     }
   }
 
   /** Compares two sessions of one graph that have run the same step. */
   public static Report compare(Graph graph, Session test, Session reference, int batch, String testName,
       String referenceName) {
+    return compare(graph, test, reference, batch, testName, referenceName, true);
+  }
+
+  private static Report compare(Graph graph, Session test, Session reference, int batch, String testName,
+      String referenceName, boolean withGradients) {
     List<Node> nodes = graph.nodes();
     double[] budget = new double[nodes.size()];
     double forwardMax = 0;
@@ -136,6 +152,8 @@ public final class Parity {
       double inMax = 0;
       for (Node in : n.inputs()) inMax = Math.max(inMax, budget[in.id()]);
       budget[n.id()] = ownTolerance(n, batch) + inMax;
+      // A state is written by its consumer, with that consumer's rounding.
+      if (n instanceof State) for (Node c : graph.consumers(n)) budget[n.id()] = ownTolerance(c, batch);
       forwardMax = Math.max(forwardMax, budget[n.id()]);
     }
     double[] gradBudget = new double[nodes.size()];
@@ -148,7 +166,7 @@ public final class Parity {
     List<Entry> entries = new ArrayList<>();
     for (Node n : nodes) {
       Diff v = Diff.of(test.value(n), reference.value(n), budget[n.id()]);
-      Diff g = graph.needsGradient(n) ? Diff.of(test.gradient(n), reference.gradient(n), gradBudget[n.id()]) : null;
+      Diff g = withGradients && graph.needsGradient(n) ? Diff.of(test.gradient(n), reference.gradient(n), gradBudget[n.id()]) : null;
       entries.add(new Entry(n, v, g));
     }
     boolean hasLoss = graph.loss() != null;

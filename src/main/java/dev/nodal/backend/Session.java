@@ -4,6 +4,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 
 /**
@@ -45,8 +46,22 @@ public interface Session extends AutoCloseable {
    */
   void setInput(Input input, float[] data);
 
-  /** Computes every node from the inputs set. */
+  /**
+   * Computes every node from the inputs set, in the current mode ({@link #setTraining}). In
+   * training mode, ops that own a {@link State} update it.
+   */
   void forward();
+
+  /**
+   * Sets the mode of the following forwards: training (batch statistics, dropout on, states
+   * updated) or evaluation (running statistics, dropout off, nothing updated). A new session is in
+   * training mode when its graph has a loss, else in evaluation mode. {@link #backward()} needs a
+   * forward in training mode.
+   */
+  void setTraining(boolean training);
+
+  /** The mode of the following forwards. */
+  boolean training();
 
   /** Seeds the loss with 1 and runs backward in reverse order; gradients are not accumulated across calls. */
   void backward();
@@ -101,6 +116,9 @@ public interface Session extends AutoCloseable {
 
   /** Replaces a parameter's values (for example from a checkpoint); they must be finite. */
   void setParam(Param param, float[] values);
+
+  /** Replaces a state's values (for example from a checkpoint); they must be finite. */
+  void setState(State state, float[] values);
 
   /** A copy of the optimizer's state for a parameter: one array per state slot. */
   float[][] optimizerState(Param param);

@@ -6,6 +6,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import java.util.List;
 
@@ -36,6 +37,10 @@ public abstract class SessionBase implements Session {
   private int backwardBatch = -1;
   /** True from a backward() until the update() that applies its gradients. */
   private boolean gradientsPending;
+  /** The mode of the next forward: training by default when the graph has a loss. */
+  private boolean training;
+  /** The mode of the last forward. */
+  private boolean forwardTraining;
   /** Set by the backend that compiled this session, to forget it once closed. */
   Runnable onRelease = () -> {};
 
@@ -45,6 +50,23 @@ public abstract class SessionBase implements Session {
     this.maxBatch = options.maxBatch();
     for (String name : options.keep()) graph.node(name);
     this.inputBatch = new int[graph.inputs().size()];
+    this.training = graph.loss() != null;
+  }
+
+  @Override
+  public final void setTraining(boolean training) {
+    requireOpen();
+    this.training = training;
+  }
+
+  @Override
+  public final boolean training() {
+    return training;
+  }
+
+  /** The step that random ops seed from: the optimizer's step count, 0 without one. */
+  protected final long passStep() {
+    return optimizer == null ? 0 : optimizer.step();
   }
 
   @Override
@@ -105,11 +127,12 @@ public abstract class SessionBase implements Session {
     requireOpen();
     int n = checkedBatch();
     try {
-      runForward(n);
+      runForward(n, training);
     } catch (RuntimeException e) {
       throw failed(e);
     }
     forwardBatch = n;
+    forwardTraining = training;
     forwardSpent = null;
     if (options.checkNumerics()) checkForward(n);
   }
@@ -169,6 +192,10 @@ public abstract class SessionBase implements Session {
     if (forwardSpent != null) {
       throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
     }
+    if (!forwardTraining) {
+      throw new IllegalStateException("backward() needs a forward() in training mode; the last ran in evaluation mode "
+          + "(setTraining(true), then forward() again)");
+    }
     try {
       runBackward(forwardBatch);
     } catch (RuntimeException e) {
@@ -221,7 +248,7 @@ public abstract class SessionBase implements Session {
     requireNonNull(node, "node");
     requireValue(node);
     int count;
-    if (node instanceof Param) {
+    if (node instanceof Param || node instanceof State) {
       count = node.shape().exampleSize();
     } else if (node instanceof Input in) {
       int n = inputBatch[graph.inputs().indexOf(in)];
@@ -297,10 +324,32 @@ public abstract class SessionBase implements Session {
       }
     }
     device(() -> {
-      writeParam(param, values);
+      writeValue(param, values);
       return null;
     });
     if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
+  }
+
+  @Override
+  public final void setState(State state, float[] values) {
+    requireOpen();
+    requireNonNull(state, "state");
+    requireNonNull(values, "values");
+    requireOwn(state);
+    if (values.length != state.shape().exampleSize()) {
+      throw new GraphException("state '" + state.name() + "': " + values.length + " values given, shape "
+          + state.shape() + " holds " + state.shape().exampleSize());
+    }
+    for (int i = 0; i < values.length; i++) {
+      if (!Float.isFinite(values[i])) {
+        throw new GraphException("state '" + state.name() + "': value " + values[i] + " at element " + i + " is not finite");
+      }
+    }
+    device(() -> {
+      writeValue(state, values);
+      return null;
+    });
+    if (forwardSpent == null) forwardSpent = "setState(\"" + state.name() + "\") was called after it";
   }
 
   @Override
@@ -447,7 +496,7 @@ public abstract class SessionBase implements Session {
   protected abstract void upload(Input input, float[] data, int n);
 
   /** Computes every node for a batch of {@code n}, whose inputs are all set. */
-  protected abstract void runForward(int n);
+  protected abstract void runForward(int n, boolean training);
 
   /** Seeds the loss with 1 and computes every needed gradient, after a forward of batch {@code n}. */
   protected abstract void runBackward(int n);
@@ -471,7 +520,8 @@ public abstract class SessionBase implements Session {
   protected abstract void writeGradients(float[] packed);
 
   /** Replaces a parameter's values; they are checked already. */
-  protected abstract void writeParam(Param param, float[] values);
+  /** Writes the values of a parameter or a state. */
+  protected abstract void writeValue(Node node, float[] values);
 
   /** Frees what the session holds; called once, by the first {@link #close()}. */
   protected abstract void release();

@@ -5,6 +5,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.io.AtomicFiles;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.train.ModelZoo;
@@ -51,7 +52,8 @@ final class GraphCommand implements Callable<Integer> {
   static String dot(Graph g) {
     StringBuilder sb = new StringBuilder("digraph nodal {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
     for (Node n : g.nodes()) {
-      String fill = n instanceof Input ? "lightblue" : n instanceof Param ? "orange" : "white";
+      String fill = n instanceof Input ? "lightblue" : n instanceof Param ? "orange"
+          : n instanceof State ? "palegreen" : "white";
       String shape = n instanceof Apply ? "box" : "ellipse";
       sb.append(String.format("  \"%s\" [label=\"%s\\n%s %s\", fillcolor=%s, shape=%s];%n", n.name(), n.name(), n.kind(),
           n.shape(), fill, shape));

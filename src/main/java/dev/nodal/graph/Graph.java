@@ -16,6 +16,7 @@ public final class Graph {
   private final Node loss;
   private final List<Input> inputs = new ArrayList<>();
   private final List<Param> params = new ArrayList<>();
+  private final List<State> states = new ArrayList<>();
   private final boolean[] needsGradient;
   private final List<List<Node>> consumers = new ArrayList<>();
 
@@ -30,6 +31,13 @@ public final class Graph {
       byName.put(n.name(), n);
       if (n instanceof Input in) inputs.add(in);
       if (n instanceof Param p) params.add(p);
+      if (n instanceof State st) states.add(st);
+    }
+    for (State st : states) {
+      if (consumers.get(st.id).size() > 1) {
+        throw new GraphException("state '" + st.name() + "' feeds " + consumers.get(st.id).stream()
+            .map(c -> "'" + c.name() + "'").toList() + ": the node that consumes a state updates it, so only one may");
+      }
     }
     this.needsGradient = loss == null ? new boolean[nodes.size()] : gradientNodes();
   }
@@ -100,6 +108,11 @@ public final class Graph {
 
   public List<Param> params() {
     return Collections.unmodifiableList(params);
+  }
+
+  /** The non-trainable data nodes, in topological order. */
+  public List<State> states() {
+    return Collections.unmodifiableList(states);
   }
 
   /** True when backward computes this node's gradient (see {@link #gradientNodes}). */

@@ -55,6 +55,18 @@ public final class GraphBuilder {
   }
 
   /**
+   * Non-trainable data of the given dimensions (no batch dimension), such as batch norm's running
+   * statistics: see {@link State}.
+   */
+  public State state(String name, Init init, int... dims) {
+    checkName("state", name);
+    if (init == null) throw new GraphException("state '" + name + "': no initializer");
+    Shape shape = shape("state", name, () -> Shape.of(dims));
+    if (shape.hasBatch()) throw new GraphException("state '" + name + "': a state has no batch dimension");
+    return add(new State(this, name, shape, init));
+  }
+
+  /**
    * Applies {@code op} to nodes of this builder. Arity and shapes are checked at once, so the
    * returned node's shape is known.
    */

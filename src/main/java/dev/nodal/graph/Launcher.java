@@ -26,6 +26,18 @@ public interface Launcher {
 
   Buffer out();
 
+  /** Workspace buffer {@code i} of the op's {@link Op#workspace} list. */
+  Buffer work(int i);
+
+  /** True when these launches are for training mode, false for evaluation. */
+  boolean training();
+
+  /**
+   * A kernel argument ({@code int}) that holds the optimizer's step count, wrapping, set anew
+   * before each pass: see {@link Pass#step}.
+   */
+  Object step();
+
   /** The gradient of the output (backward only). */
   Buffer dOut();
 
@@ -61,7 +73,17 @@ public interface Launcher {
    * a {@code __local float} scratch array of one element per work-item is appended as the last
    * argument.
    */
-  void launchGroup(String file, String kernel, Object... args);
+  default void launchGroup(String file, String kernel, Object... args) {
+    launchGroups(file, kernel, 1, args);
+  }
+
+  /**
+   * Enqueues {@code kernel} as {@code groups} work-groups, each of a power-of-two size, for
+   * reductions of many rows at once (one row per group, for example a channel's sum over
+   * N·H·W); a {@code __local float} scratch array of one element per work-item is appended as the
+   * last argument. The kernel reads its row from {@code get_group_id(0)}.
+   */
+  void launchGroups(String file, String kernel, int groups, Object... args);
 
   /**
    * {@code C = alpha·op(A)·op(B) + beta·C} on {@code gemm.cl}, with the conventions of

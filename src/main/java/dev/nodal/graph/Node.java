@@ -4,11 +4,11 @@ import dev.nodal.tensor.Shape;
 import java.util.List;
 
 /**
- * A node of a graph: static data ({@link Input}), dynamic data ({@link Param}) or a function of
+ * A node of a graph: static data ({@link Input}), dynamic data ({@link Param}), non-trainable {@link State} or a function of
  * other nodes ({@link Apply}). Nodes are created by a {@link GraphBuilder}, belong to exactly one
  * graph and are immutable. Their {@link #id()} is their position in the graph's topological order.
  */
-public abstract sealed class Node permits Input, Param, Apply {
+public abstract sealed class Node permits Input, Param, State, Apply {
   private final GraphBuilder owner;
   private final String name;
   Shape shape;

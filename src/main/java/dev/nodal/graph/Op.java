@@ -39,11 +39,28 @@ public interface Op {
    */
   Shape inferShape(ShapeContext c);
 
-  /** Computes {@code out} from {@code in}; every tensor has its batch dimension resolved. */
-  void forward(CpuTensor[] in, CpuTensor out);
+  /**
+   * Computes {@code out} from {@code in}; every tensor has its batch dimension resolved. An op
+   * whose node consumes a {@link State} updates it here, in training mode only.
+   */
+  void forward(Pass pass, CpuTensor[] in, CpuTensor out);
 
-  /** Adds {@code dL/d in[i]} into {@code dIn[i]} for every non-null {@code dIn[i]}. */
-  void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn);
+  /**
+   * Adds {@code dL/d in[i]} into {@code dIn[i]} for every non-null {@code dIn[i]}. It runs after a
+   * forward in training mode on the same inputs, whose workspace it may read.
+   */
+  void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn);
+
+  /**
+   * Tensors the op needs beside its inputs and output, for the input shapes given (a batch
+   * dimension stays {@link Shape#BATCH}): statistics that forward saves for backward, or scratch.
+   * The step plan allocates them with a lifetime from the node's forward to its backward, and
+   * hands them over as {@link Pass#work} on the CPU and {@link Launcher#work} on a device. None
+   * by default.
+   */
+  default List<Shape> workspace(Shape[] in) {
+    return List.of();
+  }
 
   /** Describes the forward kernels: {@code out} from the inputs. */
   void forwardKernels(Launcher k);
@@ -53,6 +70,14 @@ public interface Op {
    * adding as {@link Launcher#accumulate} says.
    */
   void backwardKernels(Launcher k);
+
+  /**
+   * True when the op computes differently in training and in evaluation mode (batch norm,
+   * dropout): parity and fixture tests then check both modes.
+   */
+  default boolean dependsOnMode() {
+    return false;
+  }
 
   /**
    * How many products one output element sums (1 for elementwise ops). Parity tolerances grow

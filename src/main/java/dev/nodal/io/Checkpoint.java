@@ -6,7 +6,9 @@ import dev.nodal.backend.Session;
 import dev.nodal.data.DataException;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +26,8 @@ import java.util.Map;
  *
  * <ul>
  *   <li>{@code graph.json}: the graph ({@link GraphFile});
- *   <li>{@code weights.safetensors}: every parameter by name, readable by Python's safetensors;
+ *   <li>{@code weights.safetensors}: every parameter and every state (such as batch norm's running
+ *       statistics) by name, readable by Python's safetensors;
  *   <li>{@code optimizer.safetensors}: the optimizer's state arrays, {@code <param>:<slot index>},
  *       with the optimizer's name and step count in its metadata;
  *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings;
@@ -73,6 +76,11 @@ public final class Checkpoint {
         for (int s = 0; s < slots; s++) state[s] = optimizer.get(p.name() + ":" + s).data();
         session.setOptimizerState(p, state);
       }
+      for (State st : graph.states()) {
+        Safetensors.Tensor t = weights.get(st.name());
+        if (t == null) throw new GraphException(folder + "/weights.safetensors has no tensor for state '" + st.name() + "'");
+        session.setState(st, t.data());
+      }
     }
   }
 
@@ -85,6 +93,7 @@ public final class Checkpoint {
       float[][] slots = session.optimizer() == null ? new float[0][] : session.optimizerState(p);
       for (int s = 0; s < slots.length; s++) state.put(p.name() + ":" + s, new Safetensors.Tensor(p.shape().dims(), slots[s]));
     }
+    for (State st : graph.states()) weights.put(st.name(), new Safetensors.Tensor(st.shape().dims(), session.value(st)));
     ObjectNode t = trainer.deepCopy();
     t.put("version", VERSION);
     byte[] graphJson = GraphFile.write(graph, seed, session.optimizer()).getBytes(StandardCharsets.UTF_8);
@@ -128,16 +137,18 @@ public final class Checkpoint {
       if (!trainer.isObject() || version < 1 || version > VERSION) {
         throw new DataException(trainerFile + ": checkpoint version " + trainer.path("version") + " is not supported (this Nodal reads " + VERSION + ")");
       }
-      for (Param p : graph.params()) {
+      List<Node> saved = new java.util.ArrayList<>(graph.params());
+      saved.addAll(graph.states());
+      for (Node p : saved) {
         Safetensors.Tensor t = weights.get(p.name());
         if (t == null || !java.util.Arrays.equals(t.shape(), p.shape().dims())) {
-          throw new DataException(folder.resolve("weights.safetensors") + ": param '" + p.name() + "' "
+          throw new DataException(folder.resolve("weights.safetensors") + ": " + p.kind() + " '" + p.name() + "' "
               + (t == null ? "is missing" : "has shape " + java.util.Arrays.toString(t.shape()) + ", the graph says " + p.shape()));
         }
         float[] v = t.data();
         for (int i = 0; i < v.length; i++) {
           if (!Float.isFinite(v[i])) {
-            throw new DataException(folder.resolve("weights.safetensors") + ": param '" + p.name() + "' holds " + v[i]
+            throw new DataException(folder.resolve("weights.safetensors") + ": " + p.kind() + " '" + p.name() + "' holds " + v[i]
                 + " at element " + i + "; a checkpoint's weights must be finite");
           }
         }

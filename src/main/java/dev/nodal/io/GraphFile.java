@@ -14,6 +14,7 @@ import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.ops.OpCatalogue;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Optimizers;
@@ -49,6 +50,7 @@ public final class GraphFile {
       for (int d : n.shape().dims()) shape.add(d);
       if (n instanceof Input in && in.isLabels()) o.put("classes", in.classes());
       if (n instanceof Param p) o.put("init", p.init().describe());
+      if (n instanceof State st) o.put("init", st.init().describe());
       if (n instanceof Apply a) {
         ArrayNode ins = o.putArray("inputs");
         for (Node i : a.inputs()) ins.add(i.name());
@@ -118,6 +120,7 @@ public final class GraphFile {
           case "input" -> g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
           case "labels" -> g.labels(name, o.path("classes").asInt());
           case "param" -> g.param(name, Init.parse(o.path("init").asText()), dims);
+          case "state" -> g.state(name, Init.parse(o.path("init").asText()), dims);
           default -> {
             Map<String, Object> attrs = o.has("attributes")
                 ? JSON.convertValue(o.get("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}) : Map.of();

@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
@@ -36,7 +37,7 @@ public final class Add implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] a = in[0].data, b = in[1].data, z = out.data;
     int n = out.size(), m = in[1].size();
     if (m == n) {
@@ -48,7 +49,7 @@ public final class Add implements Op {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] dz = dOut.data;
     int n = out.size(), m = in[1].size();
     if (dIn[0] != null) {

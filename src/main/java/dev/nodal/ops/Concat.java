@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
@@ -68,7 +69,7 @@ public final class Concat implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
     for (CpuTensor x : in) {
       int c = x.dim(1), block = c * rest;
@@ -78,7 +79,7 @@ public final class Concat implements Op {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
     for (int i = 0; i < in.length; i++) {
       int c = in[i].dim(1), block = c * rest;

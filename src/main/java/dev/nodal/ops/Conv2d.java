@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
@@ -175,7 +176,7 @@ public final class Conv2d implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
     float[] x = in[0].data, w = in[1].data, z = out.data;
     for (int n = 0; n < g.n; n++) {
@@ -203,7 +204,7 @@ public final class Conv2d implements Op {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
     float[] x = in[0].data, w = in[1].data, dz = dOut.data;
     for (int n = 0; n < g.n; n++) {

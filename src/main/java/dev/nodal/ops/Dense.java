@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
@@ -46,14 +47,14 @@ public final class Dense implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
     Blas.gemm(false, false, n, b, a, 1f, in[0].data, in[1].data, 0f, out.data);
     Blas.addRowVector(out.data, n, b, in[2].data);
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
     if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
     if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 1f, dIn[1].data);

@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 
 /**
@@ -27,7 +28,7 @@ public final class Gelu extends Activation {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     for (int i = 0, n = out.size(); i < n; i++) {
       double v = x[i];
@@ -36,7 +37,7 @@ public final class Gelu extends Activation {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) {
       double v = x[i];

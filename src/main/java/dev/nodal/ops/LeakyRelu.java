@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 import java.util.Map;
 
@@ -36,13 +37,13 @@ public final class LeakyRelu extends Activation {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     for (int i = 0, n = out.size(); i < n; i++) z[i] = x[i] > 0f ? x[i] : slope * x[i];
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += x[i] > 0f ? dz[i] : slope * dz[i];
   }

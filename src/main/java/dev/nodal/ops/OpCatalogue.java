@@ -36,11 +36,22 @@ public final class OpCatalogue {
    * last input holds {@code shapes[0][0]} class indices below {@code classes} and gets no
    * gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
    * op picks among its inputs (a maximum), so test values must lie further apart than a finite
-   * difference's step, or the pick would change under it.
+   * difference's step, or the pick would change under it. The last {@code states} inputs (before
+   * the labels, if any) are {@link dev.nodal.graph.State}s: positive values, no gradient.
    */
-  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread) {
+  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread, int states) {
     public Sample(Op op, int classes, List<int[]> shapes) {
-      this(op, classes, shapes, false);
+      this(op, classes, shapes, false, 0);
+    }
+
+    public Sample(Op op, int classes, List<int[]> shapes, boolean spread) {
+      this(op, classes, shapes, spread, 0);
+    }
+
+    /** True when input {@code i} is a state. */
+    public boolean isState(int i) {
+      int end = shapes.size() - (classes > 0 ? 1 : 0);
+      return i >= end - states && i < end;
     }
 
     public int batch() {
@@ -108,6 +119,9 @@ public final class OpCatalogue {
           Family.ELEMENTWISE, poolSamples(true), poolStraddling(true)),
       new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d.cl"),
           Family.REDUCTION, poolSamples(false), poolStraddling(false)),
+      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm.cl"), Family.REDUCTION,
+          List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
+          batchNormStraddling()),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -253,6 +267,23 @@ public final class OpCatalogue {
       int h = Math.max(size, 3);
       out.add(params(pool(max, 2, 2, 0), 2, 3, h, Math.min(h, 70)));
       out.add(params(pool(max, 3, 2, 1), 1, size, 6, 5));
+    }
+    return out;
+  }
+
+  /** Batch norm of x of the given shape, over its dimension 1. */
+  private static Sample batchNorm(int... x) {
+    int[] c = {x[1]};
+    return new Sample(BatchNorm.builder().momentum(0.2f).build(), 0, List.of(x, c, c, c, c), false, 2);
+  }
+
+  /** Each straddling size as the examples, as the channels and as the image height. */
+  private static List<Sample> batchNormStraddling() {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(batchNorm(s, 3, 2, 2));
+      out.add(batchNorm(2, s));
+      out.add(batchNorm(1, 2, s, 5));
     }
     return out;
   }

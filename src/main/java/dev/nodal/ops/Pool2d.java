@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
@@ -101,7 +102,7 @@ public final class Pool2d implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
     int[] at = new int[1];
     for (int pl = 0; pl < planes; pl++) {
@@ -112,7 +113,7 @@ public final class Pool2d implements Op {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
     int[] at = new int[1];
     float[] dx = dIn[0].data;

@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 
 /** {@code z = max(x, 0)}; {@code dx += dz} where {@code x > 0}. */
@@ -15,13 +16,13 @@ public final class Relu extends Activation {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     for (int i = 0, n = out.size(); i < n; i++) z[i] = x[i] > 0f ? x[i] : 0f;
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) if (x[i] > 0f) dx[i] += dz[i];
   }

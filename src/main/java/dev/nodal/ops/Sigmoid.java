@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 
 /** {@code z = 1 / (1 + e^-x)}; {@code dx += dz·z·(1 − z)}, computed from the output. */
@@ -15,13 +16,13 @@ public final class Sigmoid extends Activation {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     for (int i = 0, n = out.size(); i < n; i++) z[i] = (float) (1.0 / (1.0 + Math.exp(-x[i])));
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += dz[i] * z[i] * (1f - z[i]);
   }

@@ -4,6 +4,7 @@ import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
@@ -57,7 +58,7 @@ public final class SoftmaxCrossEntropy implements Op {
   }
 
   @Override
-  public void forward(CpuTensor[] in, CpuTensor out) {
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int rows = in[0].dim(0), cols = in[0].dim(1);
     float[] x = in[0].data, y = in[1].data;
     double total = 0;
@@ -70,7 +71,7 @@ public final class SoftmaxCrossEntropy implements Op {
   }
 
   @Override
-  public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     if (dIn[0] == null) return;
     int rows = in[0].dim(0), cols = in[0].dim(1);
     float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;

@@ -4,11 +4,12 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import java.util.Set;
 
 /**
  * Which values and gradients survive a step (and may be read after it). Always: parameters,
- * inputs, the loss, nodes that feed nothing, and parameters' gradients and the loss's; besides
+ * states, inputs, the loss, nodes that feed nothing, and parameters' gradients and the loss's; besides
  * those, the named nodes, or every node with {@code all}. The rest share memory.
  */
 public record Keep(boolean all, Set<String> names) {
@@ -17,7 +18,7 @@ public record Keep(boolean all, Set<String> names) {
   }
 
   public boolean value(Graph graph, Node node) {
-    return node instanceof Param || node instanceof Input || node == graph.loss() || graph.consumers(node).isEmpty()
+    return node instanceof Param || node instanceof State || node instanceof Input || node == graph.loss() || graph.consumers(node).isEmpty()
         || all || names.contains(node.name());
   }
 

@@ -15,7 +15,7 @@ public record Launch(String node, String file, String defines, String kernel, Li
     long[] local) {
 
   /** A kernel argument. */
-  public sealed interface Arg permits Buf, State, I32, F32, Local, Hyper {}
+  public sealed interface Arg permits Buf, Slot, I32, F32, Local, Hyper, Step {}
 
   /** A logical buffer of the plan, by index into {@link StepPlan#buffers()}. */
   public record Buf(int buffer) implements Arg {}
@@ -24,7 +24,7 @@ public record Launch(String node, String file, String defines, String kernel, Li
    * The whole block of optimizer state slot {@code slot}: laid out like the parameters block and
    * owned by the session, since it exists only once an optimizer is set.
    */
-  public record State(int slot) implements Arg {}
+  public record Slot(int slot) implements Arg {}
 
   /** An OpenCL {@code int}. */
   public record I32(int value) implements Arg {}
@@ -38,9 +38,16 @@ public record Launch(String node, String file, String defines, String kernel, Li
   /** The optimizer's hyper-parameter of this index, set before each update when it changed. */
   public record Hyper(int index) implements Arg {}
 
+  /**
+   * The optimizer's step count as an OpenCL {@code int} (wrapping), set before each pass when it
+   * changed: what random ops seed from (see {@link dev.nodal.graph.Pass#step}).
+   */
+  public record Step() implements Arg {}
+
   private static String describe(Arg arg, StepPlan plan) {
     if (arg instanceof Buf b) return plan.buffers().get(b.buffer()).name();
-    if (arg instanceof State st) return "state" + st.slot();
+    if (arg instanceof Slot st) return "state" + st.slot();
+    if (arg instanceof Step) return "step";
     if (arg instanceof I32 i) return Integer.toString(i.value());
     if (arg instanceof F32 f) return Float.toString(f.value());
     if (arg instanceof Local l) return "local[" + l.bytes() + "B]";

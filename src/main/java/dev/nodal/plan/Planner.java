@@ -63,6 +63,7 @@ public final class Planner {
     List<Region> regions = new ArrayList<>();
     List<Buffer> buffers = new ArrayList<>();
     int[] value = new int[n], gradient = new int[n];
+    int[][] work = new int[n][0];
     java.util.Arrays.fill(gradient, -1);
     Map<String, Integer> blocks = new HashMap<>();
 
@@ -114,6 +115,16 @@ public final class Planner {
             : pool(pool, pooled, buffers, "grad:" + node.name(), bytes, gradientStart(node), backwardTime(node));
       }
     }
+    for (Node node : nodes) {
+      if (!(node instanceof Apply a)) continue;
+      List<Shape> shapes = a.op().workspace(a.inputs().stream().map(Node::shape).toArray(Shape[]::new));
+      work[node.id()] = new int[shapes.size()];
+      for (int i = 0; i < shapes.size(); i++) {
+        long bytes = 4L * Math.max(1, shapes.get(i).size(maxBatch));
+        work[node.id()][i] = pool(pool, pooled, buffers, "work" + i + ":" + node.name(), bytes, node.id(),
+            runsBackward(node) ? backwardTime(node) : node.id());
+      }
+    }
     BufferPlanner.Plan shared = pool.plan();
     int firstPool = regions.size();
     for (int r = 0; r < shared.physicalBytes().length; r++) {
@@ -124,7 +135,7 @@ public final class Planner {
       buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), firstPool + shared.physicalOf()[e.getKey()], 0,
           b.start(), b.end()));
     }
-    return new StepPlan(nodes, regions, buffers, value, gradient, blocks, firstWrites());
+    return new StepPlan(nodes, regions, buffers, value, gradient, work, blocks, firstWrites());
   }
 
   private long align(long bytes) {
@@ -196,16 +207,24 @@ public final class Planner {
 
   // ---- launches --------------------------------------------------------------------------------
 
-  /** The launches of a step at {@code batch} examples. */
+  /** The launches of a training step at {@code batch} examples. */
   public StepPlan.Steps steps(int batch) {
+    return steps(batch, true);
+  }
+
+  /**
+   * The launches of a step at {@code batch} examples, in training or evaluation mode; a step in
+   * evaluation mode has no backward launches (backward needs a forward in training mode).
+   */
+  public StepPlan.Steps steps(int batch, boolean training) {
     List<Launch> forward = new ArrayList<>(), backward = new ArrayList<>();
     for (Node node : graph.nodes()) {
-      if (node instanceof Apply a) a.op().forwardKernels(new Recorder(a, batch, forward, null));
+      if (node instanceof Apply a) a.op().forwardKernels(new Recorder(a, batch, training, forward, null));
     }
     Set<Node> written = new HashSet<>();
-    for (int i = graph.nodes().size() - 1; i >= 0; i--) {
+    for (int i = graph.nodes().size() - 1; i >= 0 && training; i--) {
       if (graph.nodes().get(i) instanceof Apply a && runsBackward(a)) {
-        a.op().backwardKernels(new Recorder(a, batch, backward, written));
+        a.op().backwardKernels(new Recorder(a, batch, true, backward, written));
       }
     }
     return new StepPlan.Steps(batch, List.copyOf(forward), List.copyOf(backward));
@@ -226,7 +245,7 @@ public final class Planner {
           List.of(new Launch.I32(n), grads, norm, new Launch.Local(4L * group)), new long[] {group}, new long[] {group}));
     }
     List<Arg> args = new ArrayList<>(List.of(new Launch.Buf(plan.block("parameters")), grads));
-    for (int s = 0; s < optimizer.stateSlots(); s++) args.add(new Launch.State(s));
+    for (int s = 0; s < optimizer.stateSlots(); s++) args.add(new Launch.Slot(s));
     args.add(norm);
     args.add(new Launch.I32(n));
     for (int h = 0; h < optimizer.hyperParameters().length; h++) args.add(new Launch.Hyper(h));
@@ -249,22 +268,33 @@ public final class Planner {
     if (value instanceof BufferHandle b) return new Launch.Buf(b.buffer());
     if (value instanceof Integer i) return new Launch.I32(i);
     if (value instanceof Float f) return new Launch.F32(f);
+    if (value == STEP) return new Launch.Step();
     throw new IllegalArgumentException(kernel + ": argument " + position + (value == null
         ? " is null (a gradient buffer that is not needed?)" : " has unsupported type " + value.getClass().getSimpleName()));
   }
 
   private record BufferHandle(int buffer) implements Launcher.Buffer {}
 
+  /** What {@link Launcher#step()} returns: a marker that becomes a {@link Launch.Step} argument. */
+  private static final Object STEP = new Object() {
+    @Override
+    public String toString() {
+      return "step";
+    }
+  };
+
   /** The {@link Launcher} through which one node's op describes its kernels. */
   private final class Recorder implements Launcher {
     private final Apply node;
     private final int batch;
+    private final boolean training;
     private final List<Launch> out;
     private final Set<Node> written;
 
-    Recorder(Apply node, int batch, List<Launch> out, Set<Node> written) {
+    Recorder(Apply node, int batch, boolean training, List<Launch> out, Set<Node> written) {
       this.node = node;
       this.batch = batch;
+      this.training = training;
       this.out = out;
       this.written = written;
     }
@@ -290,6 +320,25 @@ public final class Planner {
     }
 
     @Override
+    public Buffer work(int i) {
+      int[] w = plan.work(node);
+      if (i < 0 || i >= w.length) {
+        throw new IllegalStateException(node.name() + ": workspace " + i + " was not declared (it has " + w.length + ")");
+      }
+      return new BufferHandle(w[i]);
+    }
+
+    @Override
+    public boolean training() {
+      return training;
+    }
+
+    @Override
+    public Object step() {
+      return STEP;
+    }
+
+    @Override
     public Buffer dOut() {
       return new BufferHandle(plan.gradient(node));
     }
@@ -312,11 +361,13 @@ public final class Planner {
     }
 
     @Override
-    public void launchGroup(String file, String kernel, Object... args) {
+    public void launchGroups(String file, String kernel, int groups, Object... args) {
+      if (groups < 1) throw new IllegalArgumentException(node.name() + ": " + kernel + " needs at least one group");
       int group = Integer.highestOneBit((int) Math.max(1, Math.min(GROUP_REDUCTION, device.maxWorkGroupSize())));
       List<Arg> all = new ArrayList<>(args(kernel, args));
       all.add(new Launch.Local(4L * group));
-      out.add(new Launch(node.name(), file, "", kernel, List.copyOf(all), new long[] {group}, new long[] {group}));
+      out.add(new Launch(node.name(), file, "", kernel, List.copyOf(all), new long[] {(long) group * groups},
+          new long[] {group}));
     }
 
     @Override

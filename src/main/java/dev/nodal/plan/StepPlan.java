@@ -48,16 +48,18 @@ public final class StepPlan {
   private final List<Buffer> buffers;
   private final int[] valueBuffer;
   private final int[] gradientBuffer;
+  private final int[][] workBuffers;
   private final Map<String, Integer> blocks;
   private final List<List<Node>> firstWrites;
 
   StepPlan(List<Node> order, List<Region> regions, List<Buffer> buffers, int[] valueBuffer, int[] gradientBuffer,
-      Map<String, Integer> blocks, List<List<Node>> firstWrites) {
+      int[][] workBuffers, Map<String, Integer> blocks, List<List<Node>> firstWrites) {
     this.order = List.copyOf(order);
     this.regions = List.copyOf(regions);
     this.buffers = List.copyOf(buffers);
     this.valueBuffer = valueBuffer;
     this.gradientBuffer = gradientBuffer;
+    this.workBuffers = workBuffers;
     this.blocks = Map.copyOf(blocks);
     this.firstWrites = firstWrites;
   }
@@ -82,6 +84,11 @@ public final class StepPlan {
   /** The buffer of a node's gradient, or −1 when it has none. */
   public int gradient(Node node) {
     return gradientBuffer[node.id()];
+  }
+
+  /** The buffers of a node's {@link dev.nodal.graph.Op#workspace}, in its order; empty for most nodes. */
+  public int[] work(Node node) {
+    return workBuffers[node.id()].clone();
   }
 
   /** The whole-block buffer of {@code "parameters"}, {@code "gradients"} or {@code "state<k>"}. */

@@ -11,13 +11,17 @@ import java.util.Iterator;
 public record Evaluation(double loss, double accuracy, int examples) {
 
   /**
-   * Runs {@code data} through {@code session} in batches of at most its maximum batch. The graph's
-   * loss must be a softmax cross-entropy whose first input (the logits) is kept by the session.
+   * Runs {@code data} through {@code session} in batches of at most its maximum batch, in
+   * evaluation mode (running statistics, no dropout; the session's mode is restored after). The
+   * graph's loss must be a softmax cross-entropy whose first input (the logits) is kept by the
+   * session.
    */
   public static Evaluation of(Session session, Dataset data) {
     Classifier c = Classifier.of(session.graph());
     double lossSum = 0;
     long correct = 0;
+    boolean training = session.training();
+    session.setTraining(false);
     try (BatchLoader loader = new BatchLoader(data, session.maxBatch(), false, 0)) {
       for (Iterator<BatchLoader.Batch> it = loader.epoch(0); it.hasNext(); ) {
         BatchLoader.Batch b = it.next();
@@ -26,6 +30,8 @@ public record Evaluation(double loss, double accuracy, int examples) {
         lossSum += (double) session.loss() * b.n();
         correct += c.correct(session, b);
       }
+    } finally {
+      session.setTraining(training);
     }
     return new Evaluation(lossSum / data.size(), (double) correct / data.size(), data.size());
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
@@ -103,12 +104,12 @@ class CheckNumericsTest {
     }
 
     @Override
-    public void forward(CpuTensor[] in, CpuTensor out) {
+    public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
       System.arraycopy(in[0].data, 0, out.data, 0, out.size());
     }
 
     @Override
-    public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
       dIn[0].data[1] += Float.NaN;
     }
 

@@ -51,4 +51,18 @@ class OpParityTest {
     Parity.Report r = Parity.compare(graph, device, cpu, inputs);
     assertTrue(r.ok(), s + "\n" + r.format());
   }
+
+  static Stream<Named<Sample>> modalSamples() {
+    return CatalogueSamples.paritySamples().filter(n -> n.getPayload().op().dependsOnMode());
+  }
+
+  /** Ops that compute differently in evaluation mode, compared there too. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("modalSamples")
+  void parityInEvaluationMode(Sample s) {
+    Map<String, float[]> inputs = new HashMap<>();
+    Graph graph = CatalogueSamples.graph(s, inputs);
+    Parity.Report r = Parity.compare(graph, device, cpu, inputs, false);
+    assertTrue(r.ok(), s + " (evaluation mode)\n" + r.format());
+  }
 }

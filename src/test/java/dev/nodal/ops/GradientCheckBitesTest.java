@@ -4,6 +4,7 @@ import static dev.nodal.testkit.TestData.tensor;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.graph.Pass;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -38,8 +39,8 @@ class GradientCheckBitesTest {
       return real.inferShape(c);
     }
 
-    public void forward(CpuTensor[] in, CpuTensor out) {
-      real.forward(in, out);
+    public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+      real.forward(pass, in, out);
     }
 
     public void forwardKernels(Launcher k) {
@@ -50,7 +51,7 @@ class GradientCheckBitesTest {
       throw new UnsupportedOperationException("CPU only");
     }
 
-    public void backward(CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
       int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
       switch (fault) {
         // dX = dZ·W, reading W as if it were stored B×A: the transposed term of DESIGN.md §1.

@@ -4,6 +4,7 @@ import static dev.nodal.testkit.TorchFixtures.assertClose;
 import static dev.nodal.testkit.TorchFixtures.floats;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nodal.graph.Pass;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.GraphBuilder;
@@ -42,8 +43,8 @@ class TorchActivationsTest {
     Shape shape = Shape.of(x.length);
     CpuTensor out = CpuTensor.zeros(shape), dx = CpuTensor.zeros(shape);
     CpuTensor[] in = {new CpuTensor(x, shape)};
-    op.forward(in, out);
-    op.backward(in, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
+    op.forward(Pass.TRAINING, in, out);
+    op.backward(Pass.TRAINING, in, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
     assertClose(floats(c.get("y")), out.data, name + " y");
     assertClose(floats(c.get("dx")), dx.data, name + " dx");
   }

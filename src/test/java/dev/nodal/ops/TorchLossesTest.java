@@ -5,6 +5,7 @@ import static dev.nodal.testkit.TorchFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nodal.graph.Pass;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
@@ -67,8 +68,8 @@ class TorchLossesTest {
     CpuTensor out = CpuTensor.zeros(shape), dx = CpuTensor.zeros(shape);
     CpuTensor[] inputs = {new CpuTensor(x, shape)};
     LogSoftmax op = new LogSoftmax();
-    op.forward(inputs, out);
-    op.backward(inputs, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
+    op.forward(Pass.TRAINING, inputs, out);
+    op.backward(Pass.TRAINING, inputs, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
     assertClose(floats(f.get(name).get("dx")), dx.data, name + " dx");
   }
 }

@@ -40,6 +40,8 @@ public final class CatalogueSamples {
     for (int i = 0; i < in.length; i++) {
       if (isLabels(s, i)) {
         in[i] = TestData.labels(2, s.batch(), s.classes());
+      } else if (s.isState(i)) {
+        in[i] = new CpuTensor(Init.uniform(0.5f, 1.5f).values(Shape.of(shapes.get(i)), 11 + i), Shape.of(shapes.get(i)));
       } else {
         in[i] = TestData.tensor(1 + i, shapes.get(i));
         if (s.classes() > 0) for (int k = 0; k < in[i].size(); k++) in[i].data[k] *= 3f;
@@ -61,10 +63,10 @@ public final class CatalogueSamples {
     for (int i = 0; i < v.length; i++) v[order.get(i)] = (float) ((i - v.length / 2.0) * gap);
   }
 
-  /** Which inputs get a gradient: all but labels. */
+  /** Which inputs get a gradient: all but labels and states. */
   public static boolean[] differentiable(Sample s) {
     boolean[] d = new boolean[s.shapes().size()];
-    for (int i = 0; i < d.length; i++) d[i] = !isLabels(s, i);
+    for (int i = 0; i < d.length; i++) d[i] = !isLabels(s, i) && !s.isState(i);
     return d;
   }
 
@@ -98,6 +100,8 @@ public final class CatalogueSamples {
       if (isLabels(s, i)) {
         args[i] = g.labels("y", s.classes());
         if (inputs != null) inputs.put("y", Models.classes(s.batch(), s.classes(), 3));
+      } else if (s.isState(i)) {
+        args[i] = g.state("s" + i, Init.uniform(0.5f, 1.5f), shape);
       } else if (s.classes() > 0) {
         int[] features = Arrays.copyOfRange(shape, 1, shape.length);
         Input x = g.input("x" + i, features);

@@ -6,6 +6,8 @@ import dev.nodal.backend.Session;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
+import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -70,7 +72,8 @@ public final class GradientCheck {
     if (out.shape.isScalar()) r[0] = 0.7f; // a loss mid-graph: dL/dz is not 1
     CpuTensor dOut = new CpuTensor(r, out.shape);
 
-    op.forward(inputs, out);
+    Pass pass = pass(op, inputs);
+    op.forward(pass, inputs, out);
     CpuTensor[] dIn = new CpuTensor[inputs.length];
     for (int i = 0; i < inputs.length; i++) {
       if (differentiable[i]) {
@@ -78,7 +81,7 @@ public final class GradientCheck {
         dIn[i].fill(PREFILL);
       }
     }
-    op.backward(inputs, out, dOut, dIn);
+    op.backward(pass, inputs, out, dOut, dIn);
 
     List<Mismatch> bad = new ArrayList<>();
     int compared = 0;
@@ -88,9 +91,9 @@ public final class GradientCheck {
       for (int e : sample(inputs[i].size(), rnd)) {
         float saved = x[e];
         x[e] = (float) (saved + STEP);
-        double plus = weightedSum(op, inputs, out, r);
+        double plus = weightedSum(op, pass, inputs, out, r);
         x[e] = (float) (saved - STEP);
-        double minus = weightedSum(op, inputs, out, r);
+        double minus = weightedSum(op, pass, inputs, out, r);
         x[e] = saved;
         double numeric = (plus - minus) / (2 * STEP);
         double analytic = dIn[i].data[e] - PREFILL;
@@ -101,8 +104,14 @@ public final class GradientCheck {
     return new Report(bad, compared);
   }
 
-  private static double weightedSum(Op op, CpuTensor[] inputs, CpuTensor out, float[] r) {
-    op.forward(inputs, out);
+  /** A pass in training mode at step 3, with the workspace the op declares for these inputs. */
+  public static Pass pass(Op op, CpuTensor[] inputs) {
+    Shape[] shapes = java.util.Arrays.stream(inputs).map(t -> t.shape).toArray(Shape[]::new);
+    return Pass.of(true, 3, op.workspace(shapes).stream().map(CpuTensor::zeros).toArray(CpuTensor[]::new));
+  }
+
+  private static double weightedSum(Op op, Pass pass, CpuTensor[] inputs, CpuTensor out, float[] r) {
+    op.forward(pass, inputs, out);
     double s = 0;
     for (int k = 0; k < r.length; k++) s += (double) out.data[k] * r[k];
     return s;

@@ -7,6 +7,9 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.Pass;
+import dev.nodal.graph.State;
+import dev.nodal.tensor.Shape;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.plan.DeviceTraits;
 import dev.nodal.plan.Planner;
@@ -35,21 +38,26 @@ final class CpuSession extends SessionBase {
   private CpuTensor[] gradViews;
   private CpuTensor[][] inputViews;
   private CpuTensor[][] inputGradViews;
+  private NodePass[] passes;
   private int viewBatch = -1;
+  private boolean passTraining;
+  private long passStep;
+  private final float[][] regions;
 
   CpuSession(Graph graph, CompileOptions options) {
     super(graph, options);
     plan = new Planner(graph, maxBatch, options.keepRule(), DeviceTraits.CPU).plan();
     nodes = plan.order();
     int n = nodes.size();
-    float[][] regions = new float[plan.regions().size()][];
+    regions = new float[plan.regions().size()][];
     values = new float[n][];
     grads = new float[n][];
     inputIds = new int[n][];
     firstWrites = new int[n][];
     for (Node node : nodes) {
       int id = node.id();
-      values[id] = node instanceof Param p ? p.initialValues() : storage(regions, plan.value(node));
+      values[id] = node instanceof Param p ? p.initialValues()
+          : node instanceof State st ? st.initialValues() : storage(regions, plan.value(node));
       if (plan.gradient(node) >= 0) {
         grads[id] = node instanceof Param p ? new float[p.shape().exampleSize()] : storage(regions, plan.gradient(node));
       }
@@ -84,28 +92,66 @@ final class CpuSession extends SessionBase {
     }
     inputViews = new CpuTensor[n][];
     inputGradViews = new CpuTensor[n][];
+    passes = new NodePass[n];
     for (int id = 0; id < n; id++) {
       inputViews[id] = gather(valueViews, id);
       inputGradViews[id] = gather(gradViews, id);
+      if (nodes.get(id) instanceof Apply a) passes[id] = new NodePass(workViews(a, batch));
     }
     viewBatch = batch;
   }
 
+  /** Views of a node's workspace buffers, shaped as its op declares for this batch. */
+  private CpuTensor[] workViews(Apply a, int batch) {
+    int[] buffers = plan.work(a);
+    List<Shape> shapes = a.op().workspace(a.inputs().stream().map(Node::shape).toArray(Shape[]::new));
+    CpuTensor[] work = new CpuTensor[buffers.length];
+    for (int i = 0; i < work.length; i++) work[i] = new CpuTensor(storage(regions, buffers[i]), shapes.get(i).resolve(batch));
+    return work;
+  }
+
+  /** The pass every op of this session sees: the session's mode and step, the node's own workspace. */
+  private final class NodePass implements Pass {
+    private final CpuTensor[] work;
+
+    NodePass(CpuTensor[] work) {
+      this.work = work;
+    }
+
+    @Override
+    public boolean training() {
+      return passTraining;
+    }
+
+    @Override
+    public long step() {
+      return passStep;
+    }
+
+    @Override
+    public CpuTensor work(int i) {
+      return work[i];
+    }
+  }
+
   @Override
-  protected void runForward(int n) {
+  protected void runForward(int n, boolean training) {
     ensureViews(n);
+    passTraining = training;
+    passStep = passStep();
     for (Node node : nodes) {
-      if (node instanceof Apply a) a.op().forward(inputViews[node.id()], valueViews[node.id()]);
+      if (node instanceof Apply a) a.op().forward(passes[node.id()], inputViews[node.id()], valueViews[node.id()]);
     }
   }
 
   @Override
   protected void runBackward(int n) {
     ensureViews(n);
+    passTraining = true;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       if (gradViews[i] != null && nodes.get(i) instanceof Apply a) {
         for (int first : firstWrites[i]) gradViews[first].fill(0f);
-        a.op().backward(inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
+        a.op().backward(passes[i], inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
     }
   }
@@ -179,8 +225,8 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  protected void writeParam(Param param, float[] v) {
-    System.arraycopy(v, 0, values[param.id()], 0, v.length);
+  protected void writeValue(Node node, float[] v) {
+    System.arraycopy(v, 0, values[node.id()], 0, v.length);
   }
 
   @Override

@@ -8,6 +8,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.plan.GemmConfig;
 import dev.nodal.plan.Launch;
@@ -84,6 +85,9 @@ final class OpenClSession extends SessionBase {
     for (Param p : graph.params()) {
       memory.write(memory.buffer(plan.value(p)), 0, p.initialValues());
     }
+    for (State st : graph.states()) {
+      memory.write(memory.buffer(plan.value(st)), 0, st.initialValues());
+    }
     Node loss = graph.loss();
     if (loss != null && plan.gradient(loss) >= 0) memory.write(memory.buffer(plan.gradient(loss)), 0, new float[] {1f});
 
@@ -96,7 +100,7 @@ final class OpenClSession extends SessionBase {
         clReleaseKernel(k);
       }
     }
-    steps(maxBatch);
+    steps(maxBatch, graph.loss() != null);
   }
 
   @Override
@@ -130,10 +134,10 @@ final class OpenClSession extends SessionBase {
     counters.bytesToDevice += 4L * data.length;
   }
 
-  /** The forward and backward replays of a batch size, made on first use. */
-  private Replay[] steps(int batch) {
-    return stepsByBatch.computeIfAbsent(batch, b -> {
-      StepPlan.Steps s = planner.steps(b);
+  /** The forward and backward replays of a batch size and mode, made on first use. */
+  private Replay[] steps(int batch, boolean training) {
+    return stepsByBatch.computeIfAbsent(training ? batch : -batch - 1, key -> {
+      StepPlan.Steps s = planner.steps(batch, training);
       Replay forward = replay(s.forward());
       try {
         return new Replay[] {forward, replay(s.backward())};
@@ -146,17 +150,21 @@ final class OpenClSession extends SessionBase {
 
   private Replay replay(List<Launch> launches) {
     return new Replay(backend, launches, arg -> arg instanceof Launch.Buf b ? memory.buffer(b.buffer())
-        : state[((Launch.State) arg).slot()]);
+        : state[((Launch.Slot) arg).slot()]);
   }
 
   @Override
-  protected void runForward(int n) {
-    counters.kernelsEnqueued += steps(n)[0].enqueue();
+  protected void runForward(int n, boolean training) {
+    Replay forward = steps(n, training)[0];
+    forward.setStep(passStep());
+    counters.kernelsEnqueued += forward.enqueue();
   }
 
   @Override
   protected void runBackward(int n) {
-    counters.kernelsEnqueued += steps(n)[1].enqueue();
+    Replay backward = steps(n, true)[1];
+    backward.setStep(passStep());
+    counters.kernelsEnqueued += backward.enqueue();
   }
 
   @Override
@@ -239,8 +247,8 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  protected void writeParam(Param param, float[] values) {
-    memory.write(memory.buffer(plan.value(param)), 0, values);
+  protected void writeValue(Node node, float[] values) {
+    memory.write(memory.buffer(plan.value(node)), 0, values);
   }
 
   @Override

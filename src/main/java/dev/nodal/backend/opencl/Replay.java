@@ -14,8 +14,8 @@ import org.jocl.cl_mem;
 
 /**
  * A list of a plan's launches made ready to run: one kernel object per launch with every argument
- * set once, enqueued in order on each call. Only {@link Launch.Hyper} arguments are set again,
- * and only when their value changed.
+ * set once, enqueued in order on each call. Only {@link Launch.Hyper} and {@link Launch.Step}
+ * arguments are set again, and only when their value changed.
  */
 final class Replay implements AutoCloseable {
   private final OpenClBackend backend;
@@ -26,8 +26,12 @@ final class Replay implements AutoCloseable {
   /** The hyper-parameters as last set; NaN (never equal) before the first call. */
   private float[] hyperSet = new float[0];
   private final float[] scalar = new float[1];
+  /** Where the {@link Launch.Step} arguments are: {kernel, argument} each. */
+  private final List<int[]> stepSlots = new java.util.ArrayList<>();
+  private long stepSet = Long.MIN_VALUE;
+  private final int[] stepValue = new int[1];
 
-  /** {@code memory} resolves {@link Launch.Buf} and {@link Launch.State} arguments. */
+  /** {@code memory} resolves {@link Launch.Buf} and {@link Launch.Slot} arguments. */
   Replay(OpenClBackend backend, List<Launch> launches, Function<Arg, cl_mem> memory) {
     this.backend = backend;
     this.launches = launches;
@@ -59,6 +63,8 @@ final class Replay implements AutoCloseable {
           clSetKernelArg(k, a, v.bytes(), null);
         } else if (arg instanceof Launch.Hyper h) {
           hyperSlots.add(new int[] {i, a, h.index()});
+        } else if (arg instanceof Launch.Step) {
+          stepSlots.add(new int[] {i, a});
         } else {
           clSetKernelArg(k, a, Sizeof.cl_mem, Pointer.to(memory.apply(arg)));
         }
@@ -96,6 +102,14 @@ final class Replay implements AutoCloseable {
       }
     }
     System.arraycopy(hyper, 0, hyperSet, 0, hyper.length);
+  }
+
+  /** Sets the step arguments, when the step changed since the last call (and there are any). */
+  void setStep(long step) {
+    if (step == stepSet || stepSlots.isEmpty()) return;
+    stepValue[0] = (int) step;
+    for (int[] slot : stepSlots) clSetKernelArg(kernels[slot[0]], slot[1], Sizeof.cl_int, Pointer.to(stepValue));
+    stepSet = step;
   }
 
   /** Enqueues every launch in order; returns how many. */

@@ -1,0 +1,230 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Batch normalisation per channel, as PyTorch's {@code BatchNorm1d} and {@code BatchNorm2d}: input
+ * {@code x [N, C, S...]} (rank 2 for 1-d, rank 4 for NCHW images), scale {@code gamma [C]}, shift
+ * {@code beta [C]}, and the running statistics {@code running_mean [C]} and {@code running_var [C]},
+ * which are {@link dev.nodal.graph.State} nodes. With M = N·S values per channel:
+ *
+ * <ul>
+ *   <li>training: {@code mean} and the biased {@code var} of the batch give
+ *       {@code xhat = (x − mean)/sqrt(var + eps)} and {@code z = gamma·xhat + beta}; the running
+ *       statistics move by {@code r = (1 − momentum)·r + momentum·stat}, with the unbiased
+ *       variance {@code var·M/(M − 1)} (the biased one when M = 1);
+ *   <li>evaluation: {@code z = gamma·(x − running_mean)/sqrt(running_var + eps) + beta}, nothing
+ *       updated.
+ * </ul>
+ *
+ * Backward (training): {@code dgamma = Σ dz·xhat}, {@code dbeta = Σ dz} and
+ * {@code dx = gamma/(M·sqrt(var + eps))·(M·dz − Σ dz − xhat·Σ dz·xhat)}. Forward saves the mean and
+ * the inverse standard deviation in its workspace, which backward reads; the running statistics
+ * get no gradient.
+ */
+public final class BatchNorm implements Op {
+  private final float momentum, eps;
+
+  private BatchNorm(float momentum, float eps) {
+    if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
+      throw new IllegalArgumentException("batch_norm: need 0 <= momentum <= 1 and eps > 0; got momentum " + momentum
+          + ", eps " + eps);
+    }
+    this.momentum = momentum;
+    this.eps = eps;
+  }
+
+  /** PyTorch's defaults: momentum 0.1, eps 1e-5. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Named settings. */
+  public static final class Builder {
+    private float momentum = 0.1f, eps = 1e-5f;
+
+    public Builder momentum(float m) {
+      momentum = m;
+      return this;
+    }
+
+    public Builder eps(float e) {
+      eps = e;
+      return this;
+    }
+
+    public BatchNorm build() {
+      return new BatchNorm(momentum, eps);
+    }
+  }
+
+  static BatchNorm fromAttributes(Map<String, Object> a) {
+    return new BatchNorm(number(a, "momentum", 0.1f), number(a, "eps", 1e-5f));
+  }
+
+  private static float number(Map<String, Object> a, String key, float fallback) {
+    Object v = a.get(key);
+    if (v == null) return fallback;
+    if (v instanceof Number n) return n.floatValue();
+    throw new IllegalArgumentException("batch_norm: attribute '" + key + "' is not a number: " + v);
+  }
+
+  @Override
+  public String kind() {
+    return "batch_norm";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x", "gamma", "beta", "running_mean", "running_var");
+  }
+
+  @Override
+  public Map<String, Object> attributes() {
+    Map<String, Object> a = new LinkedHashMap<>();
+    a.put("momentum", momentum);
+    a.put("eps", eps);
+    return a;
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    Shape x = c.in(0);
+    if (x.rank() < 2) throw c.error("input '%s' %s must be [N, C] or [N, C, H, W]", c.name(0), x);
+    for (int i = 1; i < 5; i++) {
+      c.requireRank(i, 1, "a vector of one value per channel");
+      if (c.in(i).dim(0) != x.dim(1)) {
+        throw c.error("'%s' %s must have %d elements, one per channel of input '%s' %s", c.name(i), c.in(i), x.dim(1),
+            c.name(0), x);
+      }
+    }
+    return x;
+  }
+
+  @Override
+  public boolean dependsOnMode() {
+    return true;
+  }
+
+  /** Mean, inverse standard deviation, Σ dz and Σ dz·xhat: four rows of C. */
+  @Override
+  public List<Shape> workspace(Shape[] in) {
+    return List.of(Shape.of(4, in[0].dim(1)));
+  }
+
+  /** Channels, trailing size S and examples of x. */
+  private record Dims(int n, int c, int s) {
+    static Dims of(Shape x) {
+      return new Dims(x.dim(0), x.dim(1), x.size(0) / (x.dim(0) * x.dim(1)));
+    }
+  }
+
+  @Override
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+    Dims d = Dims.of(in[0].shape);
+    float[] x = in[0].data, gamma = in[1].data, beta = in[2].data, rm = in[3].data, rv = in[4].data, z = out.data;
+    float[] w = pass.work(0).data;
+    int m = d.n * d.s;
+    for (int c = 0; c < d.c; c++) {
+      float mean, invstd;
+      if (pass.training()) {
+        double sum = 0;
+        for (int n = 0; n < d.n; n++) for (int i = 0; i < d.s; i++) sum += x[(n * d.c + c) * d.s + i];
+        mean = (float) (sum / m);
+        double sq = 0;
+        for (int n = 0; n < d.n; n++) {
+          for (int i = 0; i < d.s; i++) {
+            double v = x[(n * d.c + c) * d.s + i] - mean;
+            sq += v * v;
+          }
+        }
+        float var = (float) (sq / m);
+        invstd = (float) (1.0 / Math.sqrt(var + eps));
+        w[c] = mean;
+        w[d.c + c] = invstd;
+        rm[c] = (1 - momentum) * rm[c] + momentum * mean;
+        rv[c] = (1 - momentum) * rv[c] + momentum * (m > 1 ? var * m / (m - 1) : var);
+      } else {
+        mean = rm[c];
+        invstd = (float) (1.0 / Math.sqrt(rv[c] + eps));
+      }
+      for (int n = 0; n < d.n; n++) {
+        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) z[at] = (x[at] - mean) * invstd * gamma[c] + beta[c];
+      }
+    }
+  }
+
+  @Override
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    Dims d = Dims.of(in[0].shape);
+    float[] x = in[0].data, gamma = in[1].data, dz = dOut.data, w = pass.work(0).data;
+    int m = d.n * d.s;
+    for (int c = 0; c < d.c; c++) {
+      float mean = w[c], invstd = w[d.c + c];
+      double sdz = 0, sdzx = 0;
+      for (int n = 0; n < d.n; n++) {
+        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) {
+          sdz += dz[at];
+          sdzx += dz[at] * ((x[at] - mean) * invstd);
+        }
+      }
+      if (dIn[1] != null) dIn[1].data[c] += (float) sdzx;
+      if (dIn[2] != null) dIn[2].data[c] += (float) sdz;
+      if (dIn[0] == null) continue;
+      float k = gamma[c] * invstd / m;
+      for (int n = 0; n < d.n; n++) {
+        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) {
+          float xhat = (x[at] - mean) * invstd;
+          dIn[0].data[at] += k * (float) (m * dz[at] - sdz - xhat * sdzx);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void forwardKernels(Launcher l) {
+    Dims d = Dims.of(l.inShape(0));
+    int size = l.outShape().size(0);
+    if (l.training()) {
+      l.launchGroups("batch_norm.cl", "batch_norm_stats", d.c, d.n, d.c, d.s, eps, momentum, l.in(0), l.work(0), l.in(3),
+          l.in(4));
+      l.launch("batch_norm.cl", "batch_norm_forward", over(size), d.n, d.c, d.s, l.in(0), l.work(0), l.in(1), l.in(2),
+          l.out());
+    } else {
+      l.launch("batch_norm.cl", "batch_norm_forward_eval", over(size), d.n, d.c, d.s, eps, l.in(0), l.in(3), l.in(4),
+          l.in(1), l.in(2), l.out());
+    }
+  }
+
+  @Override
+  public void backwardKernels(Launcher l) {
+    Dims d = Dims.of(l.inShape(0));
+    l.launchGroups("batch_norm.cl", "batch_norm_backward_sums", d.c, d.n, d.c, d.s, l.in(0), l.dOut(), l.work(0));
+    if (l.dIn(1) != null) {
+      l.launch("batch_norm.cl", "batch_norm_backward_param", over(d.c), d.c, 3, l.work(0), l.dIn(1), l.accumulate(1));
+    }
+    if (l.dIn(2) != null) {
+      l.launch("batch_norm.cl", "batch_norm_backward_param", over(d.c), d.c, 2, l.work(0), l.dIn(2), l.accumulate(2));
+    }
+    if (l.dIn(0) != null) {
+      l.launch("batch_norm.cl", "batch_norm_backward_input", over(l.inShape(0).size(0)), d.n, d.c, d.s, l.in(0),
+          l.dOut(), l.work(0), l.in(1), l.dIn(0), l.accumulate(0));
+    }
+  }
+
+  /** Each channel's statistics sum N·S values. */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[0].size(0) / in[0].dim(1);
+  }
+}
