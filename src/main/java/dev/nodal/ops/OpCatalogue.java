@@ -37,25 +37,28 @@ public final class OpCatalogue {
    * gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
    * op picks among its inputs (a maximum), so test values must lie further apart than a finite
    * difference's step, or the pick would change under it. The last {@code states} inputs (before
-   * the labels, if any) are {@link dev.nodal.graph.State}s: positive values, no gradient.
+   * the labels, if any) are {@link dev.nodal.graph.State}s: positive values, no gradient. With
+   * {@code lookup}, the labels index the other inputs, which are parameters without a batch
+   * (an embedding's table).
    */
-  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread, int states) {
+  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread, int states, boolean lookup) {
     public Sample(Op op, int classes, List<int[]> shapes) {
-      this(op, classes, shapes, false, 0);
+      this(op, classes, shapes, false, 0, false);
     }
 
     public Sample(Op op, int classes, List<int[]> shapes, boolean spread) {
-      this(op, classes, shapes, spread, 0);
+      this(op, classes, shapes, spread, 0, false);
+    }
+
+    /** The batch: the labels' count for a lookup, else the first dimension of input 0. */
+    public int batch() {
+      return lookup ? shapes.get(shapes.size() - 1)[0] : shapes.get(0)[0];
     }
 
     /** True when input {@code i} is a state. */
     public boolean isState(int i) {
       int end = shapes.size() - (classes > 0 ? 1 : 0);
       return i >= end - states && i < end;
-    }
-
-    public int batch() {
-      return shapes.get(0)[0];
     }
 
     @Override
@@ -122,6 +125,18 @@ public final class OpCatalogue {
       new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm.cl"), Family.REDUCTION,
           List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
           batchNormStraddling()),
+      unary("dropout", Dropout.class, Dropout::fromAttributes, new Dropout(0.3f, 7)),
+      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d.cl"),
+          Family.REDUCTION,
+          List.of(params(new GlobalAvgPool2d(), 1, 1, 1, 1), params(new GlobalAvgPool2d(), 2, 3, 4, 5),
+              params(new GlobalAvgPool2d(), 1, 2, 7, 3)),
+          sizes(s -> List.of(params(new GlobalAvgPool2d(), 2, 3, s, 5), params(new GlobalAvgPool2d(), 1, s, 3, 3)))),
+      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape.cl"), Family.ELEMENTWISE,
+          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
+          sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
+      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding.cl"), Family.REDUCTION,
+          List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
+          sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
       new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
@@ -271,10 +286,25 @@ public final class OpCatalogue {
     return out;
   }
 
+  /** The samples {@code make} gives for each straddling size. */
+  private static List<Sample> sizes(Function<Integer, List<Sample>> make) {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) out.addAll(make.apply(s));
+    return out;
+  }
+
+  /**
+   * A table of {@code rows} × {@code width} looked up by {@code n} indices below {@code rows}
+   * (labels, drawn with repeats).
+   */
+  private static Sample embedding(int rows, int width, int n) {
+    return new Sample(new Embedding(), rows, List.of(new int[] {rows, width}, new int[] {n}), false, 0, true);
+  }
+
   /** Batch norm of x of the given shape, over its dimension 1. */
   private static Sample batchNorm(int... x) {
     int[] c = {x[1]};
-    return new Sample(BatchNorm.builder().momentum(0.2f).build(), 0, List.of(x, c, c, c, c), false, 2);
+    return new Sample(BatchNorm.builder().momentum(0.2f).build(), 0, List.of(x, c, c, c, c), false, 2, false);
   }
 
   /** Each straddling size as the examples, as the channels and as the image height. */

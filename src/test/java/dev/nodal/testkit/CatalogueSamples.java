@@ -87,8 +87,15 @@ public final class CatalogueSamples {
   public static Graph graph(Sample s, Map<String, float[]> inputs) {
     GraphBuilder g = new GraphBuilder(7);
     Node z = g.apply(s.op(), "z", nodes(g, s, inputs));
-    Node loss = z.shape().isScalar() ? g.apply(new Scale(0.7f), "loss", z)
-        : g.apply(new Mse(), "loss", z, g.param("target", Init.uniform(-1, 1), z.shape().dims()));
+    Node target = null;
+    if (!z.shape().isScalar() && z.shape().hasBatch()) { // a lookup's output: the target is data
+      int[] dims = z.shape().dims();
+      target = g.input("target", Arrays.copyOfRange(dims, 1, dims.length));
+      if (inputs != null) inputs.put("target", Models.uniform(z.shape().size(s.batch()), 13));
+    } else if (!z.shape().isScalar()) {
+      target = g.param("target", Init.uniform(-1, 1), z.shape().dims());
+    }
+    Node loss = target == null ? g.apply(new Scale(0.7f), "loss", z) : g.apply(new Mse(), "loss", z, target);
     return g.build(loss);
   }
 
@@ -102,7 +109,7 @@ public final class CatalogueSamples {
         if (inputs != null) inputs.put("y", Models.classes(s.batch(), s.classes(), 3));
       } else if (s.isState(i)) {
         args[i] = g.state("s" + i, Init.uniform(0.5f, 1.5f), shape);
-      } else if (s.classes() > 0) {
+      } else if (s.classes() > 0 && !s.lookup()) {
         int[] features = Arrays.copyOfRange(shape, 1, shape.length);
         Input x = g.input("x" + i, features);
         Param p = g.param("p" + i, Init.uniform(-3, 3), features);

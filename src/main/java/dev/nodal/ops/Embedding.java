@@ -1,0 +1,86 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.List;
+
+/**
+ * A lookup table, as PyTorch's {@code embedding(indices, weight)}: {@code weight [V, D]} and a
+ * labels input of N indices below V give {@code z [N, D]}, row n being {@code weight[indices[n]]}.
+ * Backward is a scatter-add: {@code dweight[v] = Σ dz[n]} over every n with {@code indices[n] = v},
+ * so a repeated index sums its gradients; the indices get none. The indices come last, like a
+ * loss's labels, and must be a labels input (whose values the session checks) with at most V
+ * classes.
+ *
+ * <p>The device backward gives each weight element a work-item that scans all N indices
+ * (O(V·D·N) reads, no atomics, the same summation order everywhere): right for vocabularies of
+ * thousands, not of millions.
+ */
+public final class Embedding implements Op {
+  @Override
+  public String kind() {
+    return "embedding";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("weight", "indices");
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    c.requireRank(0, 2, "a table of [V, D]");
+    if (!(c.node(1) instanceof Input in) || !in.isLabels()) {
+      throw c.error("input '%s' must be a labels input of indices (GraphBuilder.labels)", c.name(1));
+    }
+    if (in.classes() > c.in(0).dim(0)) {
+      throw c.error("labels '%s' hold indices below %d, but table '%s' %s has only %d rows", c.name(1), in.classes(),
+          c.name(0), c.in(0), c.in(0).dim(0));
+    }
+    return Shape.of(c.in(1).dim(0), c.in(0).dim(1));
+  }
+
+  @Override
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+    int n = out.dim(0), d = out.dim(1);
+    float[] w = in[0].data, idx = in[1].data;
+    for (int r = 0; r < n; r++) System.arraycopy(w, (int) idx[r] * d, out.data, r * d, d);
+  }
+
+  @Override
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    if (dIn[0] == null) return;
+    int n = out.dim(0), d = out.dim(1);
+    float[] idx = in[1].data, dz = dOut.data, dw = dIn[0].data;
+    for (int r = 0; r < n; r++) {
+      int row = (int) idx[r] * d;
+      for (int k = 0; k < d; k++) dw[row + k] += dz[r * d + k];
+    }
+  }
+
+  @Override
+  public void forwardKernels(Launcher l) {
+    int n = l.outShape().dim(0), d = l.outShape().dim(1);
+    l.launch("embedding.cl", "embedding_forward", over(n * d), n, d, l.in(0), l.in(1), l.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher l) {
+    if (l.dIn(0) == null) return;
+    int v = l.inShape(0).dim(0), n = l.outShape().dim(0), d = l.outShape().dim(1);
+    l.launch("embedding.cl", "embedding_backward", over(v * d), v, n, d, l.in(1), l.dOut(), l.dIn(0), l.accumulate(0));
+  }
+
+  /** A row used by every index sums N gradients. */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[1].dim(0);
+  }
+}

@@ -1,0 +1,104 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reshape that keeps dimension 0 (the batch) and regroups the rest, in row-major order:
+ * {@code [N, a, b, ...]} becomes {@code [N, dims...]} when the products agree. {@link #flatten()}
+ * gives {@code [N, a·b·...]}, as PyTorch's {@code flatten(1)}. Backward is the same regrouping of
+ * the gradient.
+ *
+ * <p>The values are copied into the node's own buffer (one elementwise launch each way); sharing
+ * the input's buffer is left to the step plan's aliasing, which does not exist yet.
+ */
+public final class Reshape implements Op {
+  private final int[] dims;
+
+  /** To {@code [N, dims...]}; {@code dims} of length 0 means "everything in one dimension". */
+  public Reshape(int... dims) {
+    for (int d : dims) if (d < 1) throw new IllegalArgumentException("reshape: dimensions must be >= 1, got " + Arrays.toString(dims));
+    this.dims = dims.clone();
+  }
+
+  /** {@code [N, a, b, ...]} to {@code [N, a·b·...]}. */
+  public static Reshape flatten() {
+    return new Reshape();
+  }
+
+  static Reshape fromAttributes(Map<String, Object> a) {
+    Object v = a.getOrDefault("shape", List.of());
+    if (!(v instanceof List<?> list)) throw new IllegalArgumentException("reshape: attribute 'shape' is not a list: " + v);
+    int[] d = new int[list.size()];
+    for (int i = 0; i < d.length; i++) {
+      if (!(list.get(i) instanceof Number n)) throw new IllegalArgumentException("reshape: 'shape' holds a non-number: " + v);
+      d[i] = n.intValue();
+    }
+    return new Reshape(d);
+  }
+
+  @Override
+  public String kind() {
+    return "reshape";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("x");
+  }
+
+  @Override
+  public Map<String, Object> attributes() {
+    return Map.of("shape", Arrays.stream(dims).boxed().toList());
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    Shape x = c.in(0);
+    if (x.rank() < 1) throw c.error("input '%s' is a scalar: it has no dimension 0 to keep", c.name(0));
+    int rest = 1;
+    for (int i = 1; i < x.rank(); i++) rest *= x.dim(i);
+    int[] to = dims.length == 0 ? new int[] {rest} : dims;
+    int product = 1;
+    for (int d : to) product *= d;
+    if (product != rest) {
+      throw c.error("input '%s' %s has %d values per example; %s holds %d", c.name(0), x, rest, Arrays.toString(to), product);
+    }
+    int[] out = new int[to.length + 1];
+    out[0] = x.dim(0);
+    System.arraycopy(to, 0, out, 1, to.length);
+    return Shape.of(out);
+  }
+
+  @Override
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+    System.arraycopy(in[0].data, 0, out.data, 0, out.size());
+  }
+
+  @Override
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    float[] dz = dOut.data, dx = dIn[0].data;
+    for (int i = 0, n = out.size(); i < n; i++) dx[i] += dz[i];
+  }
+
+  @Override
+  public void forwardKernels(Launcher l) {
+    int n = l.outShape().size(0);
+    l.launch("reshape.cl", "reshape_forward", over(n), n, l.in(0), l.out());
+  }
+
+  @Override
+  public void backwardKernels(Launcher l) {
+    int n = l.outShape().size(0);
+    l.launch("reshape.cl", "reshape_backward", over(n), n, l.dOut(), l.dIn(0), l.accumulate(0));
+  }
+}
