@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "train", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
 final class TrainCommand implements Callable<Integer> {
-  @Option(names = "--model", defaultValue = "mlp", description = "Model (default ${DEFAULT-VALUE}: 784-256-128-10 with ReLU).")
+  @Option(names = "--model", defaultValue = "mlp", description = "Model: mlp (default), cnn or cnn-bn. " + ModelZoo.DESCRIPTIONS + ".")
   String model;
 
   @Option(names = "--epochs", description = "Epochs to train in all (default 10; with --resume, the checkpoint's plan).")

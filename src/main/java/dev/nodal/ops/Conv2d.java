@@ -6,6 +6,7 @@ import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
@@ -23,8 +24,9 @@ import java.util.Map;
  *
  * (positions outside the image count as 0). Backward: {@code dx} gathers, for each input
  * position, the outputs whose windows cover it; {@code dw} sums {@code dz · x} over N·P·Q;
- * {@code db} sums {@code dz} over N·P·Q. This is the direct form, one work-item per output
- * element each way: correct for every shape, not yet fast (im2col + GEMM is for the speed work).
+ * {@code db} sums {@code dz} over N·P·Q. The CPU lowers each image and group to a GEMM over its
+ * patches (im2col, in the op's workspace); the OpenCL kernels work in direct form, one work-item
+ * per element written, with compensated sums.
  */
 public final class Conv2d implements Op {
   private final int sh, sw, ph, pw, dh, dw, groups;
@@ -175,59 +177,108 @@ public final class Conv2d implements Op {
     }
   }
 
+  /**
+   * Scratch for the CPU's im2col: one image's patches of one group, {@code C/g·R·S} rows of
+   * {@code P·Q} (or its transpose). Device kernels work in direct form and leave it unused.
+   */
   @Override
-  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
-    float[] x = in[0].data, w = in[1].data, z = out.data;
-    for (int n = 0; n < g.n; n++) {
-      for (int k = 0; k < g.k; k++) {
-        int c0 = (k / g.kg) * g.cg;
-        for (int p = 0; p < g.p; p++) {
-          for (int q = 0; q < g.q; q++) {
-            double sum = bias ? in[2].data[k] : 0;
-            for (int c = 0; c < g.cg; c++) {
-              for (int r = 0; r < g.r; r++) {
-                int ih = p * sh - ph + r * dh;
-                if (ih < 0 || ih >= g.h) continue;
-                for (int s = 0; s < g.s; s++) {
-                  int iw = q * sw - pw + s * dw;
-                  if (iw < 0 || iw >= g.w) continue;
-                  sum += x[((n * g.c + c0 + c) * g.h + ih) * g.w + iw] * w[((k * g.cg + c) * g.r + r) * g.s + s];
-                }
-              }
+  public List<Shape> workspace(Shape[] in) {
+    Shape x = in[0], w = in[1];
+    int p = out(x.dim(2), w.dim(2), sh, ph, dh), q = out(x.dim(3), w.dim(3), sw, pw, dw);
+    return List.of(Shape.of(w.dim(1) * w.dim(2) * w.dim(3), Math.max(1, p) * Math.max(1, q)));
+  }
+
+  /**
+   * Patches of image n, group g: {@code col[(c·R + r)·S + s][p·Q + q]} is the input under tap
+   * (r, s) of output (p, q), 0 in the padding; with {@code transposed}, indexed {@code [pq][crs]}.
+   */
+  private void im2col(Geometry g, float[] x, int n, int group, float[] col, boolean transposed) {
+    int pq = g.p * g.q, crs = g.cg * g.r * g.s;
+    for (int c = 0; c < g.cg; c++) {
+      int plane = (n * g.c + group * g.cg + c) * g.h * g.w;
+      for (int r = 0; r < g.r; r++) {
+        for (int s = 0; s < g.s; s++) {
+          int row = (c * g.r + r) * g.s + s;
+          for (int p = 0; p < g.p; p++) {
+            int ih = p * sh - ph + r * dh;
+            for (int q = 0; q < g.q; q++) {
+              int iw = q * sw - pw + s * dw;
+              float v = ih < 0 || ih >= g.h || iw < 0 || iw >= g.w ? 0f : x[plane + ih * g.w + iw];
+              col[transposed ? (p * g.q + q) * crs + row : row * pq + p * g.q + q] = v;
             }
-            z[((n * g.k + k) * g.p + p) * g.q + q] = (float) sum;
           }
         }
       }
     }
   }
 
+  /** Adds the patches' gradients {@code col [crs][pq]} back into image n, group g, of dx. */
+  private void col2im(Geometry g, float[] col, int n, int group, float[] dx) {
+    int pq = g.p * g.q;
+    for (int c = 0; c < g.cg; c++) {
+      int plane = (n * g.c + group * g.cg + c) * g.h * g.w;
+      for (int r = 0; r < g.r; r++) {
+        for (int s = 0; s < g.s; s++) {
+          int row = ((c * g.r + r) * g.s + s) * pq;
+          for (int p = 0; p < g.p; p++) {
+            int ih = p * sh - ph + r * dh;
+            if (ih < 0 || ih >= g.h) continue;
+            for (int q = 0; q < g.q; q++) {
+              int iw = q * sw - pw + s * dw;
+              if (iw >= 0 && iw < g.w) dx[plane + ih * g.w + iw] += col[row + p * g.q + q];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Per image and group: {@code z = W_g · col} (+ bias), a GEMM of K/g × P·Q × C/g·R·S. */
+  @Override
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+    Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
+    float[] x = in[0].data, w = in[1].data, z = out.data, col = pass.work(0).data;
+    int pq = g.p * g.q, crs = g.cg * g.r * g.s;
+    for (int n = 0; n < g.n; n++) {
+      for (int group = 0; group < groups; group++) {
+        im2col(g, x, n, group, col, false);
+        int zOff = (n * g.k + group * g.kg) * pq;
+        Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff);
+        if (!bias) continue;
+        for (int k = 0; k < g.kg; k++) {
+          float b = in[2].data[group * g.kg + k];
+          for (int i = zOff + k * pq, end = i + pq; i < end; i++) z[i] += b;
+        }
+      }
+    }
+  }
+
+  /**
+   * Per image and group: {@code dW_g += dz_g · colᵀ}, {@code dcol = W_gᵀ · dz_g} added back by
+   * col2im, and {@code db += Σ dz}.
+   */
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
-    float[] x = in[0].data, w = in[1].data, dz = dOut.data;
+    float[] x = in[0].data, w = in[1].data, dz = dOut.data, col = pass.work(0).data;
+    int pq = g.p * g.q, crs = g.cg * g.r * g.s;
     for (int n = 0; n < g.n; n++) {
-      for (int k = 0; k < g.k; k++) {
-        int c0 = (k / g.kg) * g.cg;
-        for (int p = 0; p < g.p; p++) {
-          for (int q = 0; q < g.q; q++) {
-            float d = dz[((n * g.k + k) * g.p + p) * g.q + q];
-            if (bias && dIn[2] != null) dIn[2].data[k] += d;
-            for (int c = 0; c < g.cg; c++) {
-              for (int r = 0; r < g.r; r++) {
-                int ih = p * sh - ph + r * dh;
-                if (ih < 0 || ih >= g.h) continue;
-                for (int s = 0; s < g.s; s++) {
-                  int iw = q * sw - pw + s * dw;
-                  if (iw < 0 || iw >= g.w) continue;
-                  int xi = ((n * g.c + c0 + c) * g.h + ih) * g.w + iw, wi = ((k * g.cg + c) * g.r + r) * g.s + s;
-                  if (dIn[0] != null) dIn[0].data[xi] += d * w[wi];
-                  if (dIn[1] != null) dIn[1].data[wi] += d * x[xi];
-                }
-              }
-            }
+      for (int group = 0; group < groups; group++) {
+        int zOff = (n * g.k + group * g.kg) * pq;
+        if (bias && dIn[2] != null) {
+          for (int k = 0; k < g.kg; k++) {
+            double sum = 0;
+            for (int i = zOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
+            dIn[2].data[group * g.kg + k] += (float) sum;
           }
+        }
+        if (dIn[1] != null) {
+          im2col(g, x, n, group, col, true);
+          Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, zOff, col, 0, 1f, dIn[1].data, group * g.kg * crs);
+        }
+        if (dIn[0] != null) {
+          Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, zOff, 0f, col, 0);
+          col2im(g, col, n, group, dIn[0].data);
         }
       }
     }

@@ -6,7 +6,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.ops.Dense;
+import dev.nodal.graph.State;
 
 /** Shorthands that create a layer's parameters and its function node together. */
 public final class Layers {
@@ -23,5 +23,37 @@ public final class Layers {
     Param w = g.param(name + ".W", init, x.shape().dim(1), units);
     Param b = g.param(name + ".b", Init.zeros(), units);
     return g.apply(new Dense(), name, x, w, b);
+  }
+
+  /**
+   * A 2-D convolution {@code name} of NCHW {@code x} with {@code filters} filters of
+   * {@code kernel}×{@code kernel}, stride 1 and {@code padding}: parameters {@code name.W}
+   * {@code [filters, C, kernel, kernel]} (initialised by {@code init}, fan-in C·k²) and
+   * {@code name.b} (zeros).
+   */
+  public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernel, int padding, Init init) {
+    if (x.shape().rank() != 4) {
+      throw new GraphException("conv2d '" + name + "': input '" + x.name() + "' must be NCHW images, has shape " + x.shape());
+    }
+    Param w = g.param(name + ".W", init, filters, x.shape().dim(1), kernel, kernel);
+    Param b = g.param(name + ".b", Init.zeros(), filters);
+    return g.apply(Conv2d.builder().padding(padding).build(), name, x, w, b);
+  }
+
+  /**
+   * Batch norm {@code name} over dimension 1 of {@code x} with PyTorch's defaults: parameters
+   * {@code name.gamma} (ones) and {@code name.beta} (zeros), states {@code name.running_mean}
+   * (zeros) and {@code name.running_var} (ones).
+   */
+  public static Apply batchNorm(GraphBuilder g, String name, Node x) {
+    if (x.shape().rank() < 2) {
+      throw new GraphException("batch_norm '" + name + "': input '" + x.name() + "' has no channel dimension: " + x.shape());
+    }
+    int c = x.shape().dim(1);
+    Param gamma = g.param(name + ".gamma", Init.constant(1f), c);
+    Param beta = g.param(name + ".beta", Init.zeros(), c);
+    State mean = g.state(name + ".running_mean", Init.zeros(), c);
+    State var = g.state(name + ".running_var", Init.constant(1f), c);
+    return g.apply(BatchNorm.builder().build(), name, x, gamma, beta, mean, var);
   }
 }

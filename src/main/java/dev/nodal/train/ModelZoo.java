@@ -6,20 +6,58 @@ import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
+import dev.nodal.ops.Pool2d;
 import dev.nodal.ops.Relu;
+import dev.nodal.ops.Reshape;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 
 /** The models the command line knows by name. Inputs are named "x" (features) and "y" (labels). */
 public final class ModelZoo {
   private ModelZoo() {}
 
-  public static final String[] NAMES = {"mlp"};
+  public static final String[] NAMES = {"mlp", "cnn", "cnn-bn"};
+
+  /** One-line descriptions, for help texts. */
+  public static final String DESCRIPTIONS = "mlp: 784-256-128-10 with ReLU; cnn: conv3x3 32 - ReLU - maxpool 2 - conv3x3 64 - "
+      + "ReLU - maxpool 2 - dense 128 - ReLU - dense 10; cnn-bn: cnn with batch norm after each conv";
 
   public static Graph build(String name, long seed, int features, int classes) {
     return switch (name) {
       case "mlp" -> mlp(seed, features, classes, 256, 128);
+      case "cnn" -> cnn(seed, features, classes, false);
+      case "cnn-bn" -> cnn(seed, features, classes, true);
       default -> throw new IllegalArgumentException("unknown model '" + name + "'; known: " + String.join(", ", NAMES));
     };
+  }
+
+  /**
+   * The CNN of PyTorch's anchor script on square single-channel images of {@code features}
+   * pixels: two blocks of 3×3 convolution (32, then 64 filters, padding 1), optional batch norm,
+   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer to the classes. Output
+   * node "logits".
+   */
+  public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
+    int side = (int) Math.round(Math.sqrt(features));
+    if (side * side != features || side % 4 != 0) {
+      throw new IllegalArgumentException("the cnn models need square images with a side divisible by 4; "
+          + features + " features are not");
+    }
+    GraphBuilder g = new GraphBuilder(seed);
+    Input x = g.input("x", 1, side, side);
+    Input y = g.labels("y", classes);
+    Node h = x;
+    int[] filters = {32, 64};
+    for (int i = 0; i < filters.length; i++) {
+      String n = "conv" + (i + 1);
+      h = Layers.conv2d(g, n, h, filters[i], 3, 1, Init.he());
+      if (batchNorm) h = Layers.batchNorm(g, "bn" + (i + 1), h);
+      h = g.apply(new Relu(), "relu" + (i + 1), h);
+      h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);
+    }
+    h = g.apply(Reshape.flatten(), "flatten", h);
+    h = g.apply(new Relu(), "relu3", Layers.dense(g, "fc1", h, 128, Init.he()));
+    Node logits = Layers.dense(g, "logits", h, classes, Init.xavier());
+    return g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));
   }
 
   /**
