@@ -17,7 +17,34 @@ public final class Blas {
    */
   public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       float[] a, float[] b, float beta, float[] c) {
-    scale(c, m * n, beta);
+    gemm(transA, transB, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
+  }
+
+  /**
+   * As {@link #gemm(boolean, boolean, int, int, int, float, float[], float[], float, float[])},
+   * on matrices that start at {@code aOff}, {@code bOff} and {@code cOff} of their arrays (one
+   * image's slice of a batch, one group's filters).
+   */
+  public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
+    if (VECTOR && (long) m * n * k >= VECTOR_WORK) {
+      long work = (long) m * n * k;
+      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff,
+          work < PARALLEL_WORK ? 1 : Runtime.getRuntime().availableProcessors());
+      return;
+    }
+    plainGemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
+  }
+
+  /** The plain-Java loops, whatever the JVM offers (the fallback, and the reference in tests). */
+  static void plainGemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
+    if (aOff != 0 || bOff != 0 || cOff != 0) {
+      // The loops index from 0: shift through views only when needed.
+      gemmAt(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
+      return;
+    }
+    scale(c, 0, m * n, beta);
     int blocks = (long) m * n * k < PARALLEL_WORK ? 1 : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
     if (blocks == 1) {
       rows(transA, transB, 0, m, m, n, k, alpha, a, b, c);
@@ -29,48 +56,76 @@ public final class Blas {
     }
   }
 
+  private static void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
+    scale(c, cOff, m * n, beta);
+    offsetRows(transA, transB, 0, m, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+  }
+
+  /**
+   * True when the JVM runs with {@code --add-modules jdk.incubator.vector} (as {@code ./nodal} and
+   * the tests do) and {@code NODAL_VECTOR} is not {@code 0}: products then run on
+   * {@link VectorGemm}. Without the module, the plain loops below serve.
+   */
+  static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+      && !"0".equals(System.getenv("NODAL_VECTOR"));
+
+  /** Products below this many multiply-adds stay on the plain loops (packing would cost more). */
+  private static final long VECTOR_WORK = 4096;
+
+  /** Which GEMM runs products: for logs and benchmarks. */
+  public static String kernel() {
+    return VECTOR ? "Vector API, " + VectorGemm.lanes() + " floats per vector" : "plain Java loops";
+  }
+
   /** Products below this many multiply-adds run on the calling thread. */
   private static final long PARALLEL_WORK = 1L << 18;
 
   /** Rows {@code [from, to)} of C += alpha·op(A)·op(B). */
   private static void rows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
       float[] a, float[] b, float[] c) {
+    offsetRows(transA, transB, from, to, m, n, k, alpha, a, 0, b, 0, c, 0);
+  }
+
+  /** Rows {@code [from, to)} of C += alpha·op(A)·op(B), each matrix starting at its offset. */
+  private static void offsetRows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
+      float[] a, int ao, float[] b, int bo, float[] c, int co) {
     if (!transA && !transB) {
       for (int i = from; i < to; i++) {
-        int ci = i * n;
+        int ci = co + i * n;
         for (int p = 0; p < k; p++) {
-          float aip = alpha * a[i * k + p];
+          float aip = alpha * a[ao + i * k + p];
           if (aip == 0f) continue;
-          int bp = p * n;
+          int bp = bo + p * n;
           for (int j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
         }
       }
     } else if (transA && !transB) {
       for (int p = 0; p < k; p++) {
-        int bp = p * n;
+        int bp = bo + p * n;
         for (int i = from; i < to; i++) {
-          float aip = alpha * a[p * m + i];
+          float aip = alpha * a[ao + p * m + i];
           if (aip == 0f) continue;
-          int ci = i * n;
+          int ci = co + i * n;
           for (int j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
         }
       }
     } else if (!transA) {
       for (int i = from; i < to; i++) {
-        int ai = i * k;
+        int ai = ao + i * k;
         for (int j = 0; j < n; j++) {
-          int bj = j * k;
+          int bj = bo + j * k;
           float s = 0f;
           for (int p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
-          c[i * n + j] += alpha * s;
+          c[co + i * n + j] += alpha * s;
         }
       }
     } else {
       for (int i = from; i < to; i++) {
         for (int j = 0; j < n; j++) {
           float s = 0f;
-          for (int p = 0; p < k; p++) s += a[p * m + i] * b[j * k + p];
-          c[i * n + j] += alpha * s;
+          for (int p = 0; p < k; p++) s += a[ao + p * m + i] * b[bo + j * k + p];
+          c[co + i * n + j] += alpha * s;
         }
       }
     }
@@ -92,12 +147,12 @@ public final class Blas {
     }
   }
 
-  private static void scale(float[] c, int len, float beta) {
+  static void scale(float[] c, int from, int len, float beta) {
     if (beta == 1f) return;
     if (beta == 0f) {
-      java.util.Arrays.fill(c, 0, len, 0f);
+      java.util.Arrays.fill(c, from, from + len, 0f);
     } else {
-      for (int i = 0; i < len; i++) c[i] *= beta;
+      for (int i = from; i < from + len; i++) c[i] *= beta;
     }
   }
 }

@@ -1,0 +1,76 @@
+package dev.nodal.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The CPU GEMMs against a double-precision product: every transpose, offsets, alpha and beta, on
+ * shapes of 1, odd shapes and shapes that straddle the Vector API kernel's row panel
+ * ({@link VectorGemm#MR}), column panel ({@link VectorGemm#NR}) and depth block
+ * ({@link VectorGemm#KC}).
+ */
+class GemmTest {
+
+  static Stream<Arguments> shapes() {
+    int mr = VectorGemm.MR, nr = VectorGemm.NR, kc = VectorGemm.KC;
+    int[][] mnk = {{1, 1, 1}, {3, 5, 7}, {mr - 1, nr - 1, kc - 1}, {mr + 1, nr + 1, kc + 1}, {2 * mr, 2 * nr, 2 * kc},
+        {37, 10, 300}, {1, 129, 64}, {65, 1, 33}, {130, 97, 260}};
+    Stream.Builder<Arguments> out = Stream.builder();
+    for (int[] d : mnk) {
+      for (int t = 0; t < 4; t++) out.add(Arguments.of(d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0));
+    }
+    return out.build();
+  }
+
+  @ParameterizedTest(name = "{0}x{1}x{2} transA={3} transB={4}")
+  @MethodSource("shapes")
+  void bothKernelsMatchADoubleProduct(int m, int n, int k, boolean ta, boolean tb) {
+    SplittableRandom r = new SplittableRandom(m * 31L + n * 7L + k);
+    int aOff = 3, bOff = 5, cOff = 2;
+    float[] a = random(r, aOff + m * k), b = random(r, bOff + k * n), c0 = random(r, cOff + m * n);
+    float alpha = 0.75f, beta = 0.5f;
+    double[] expected = new double[m * n];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int p = 0; p < k; p++) {
+          double av = ta ? a[aOff + p * m + i] : a[aOff + i * k + p], bv = tb ? b[bOff + j * k + p] : b[bOff + p * n + j];
+          s += av * bv;
+        }
+        expected[i * n + j] = alpha * s + beta * c0[cOff + i * n + j];
+      }
+    }
+    float[] plain = c0.clone(), fast = c0.clone();
+    Blas.plainGemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, plain, cOff);
+    VectorGemm.gemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, 2);
+    double tol = 1e-5 * Math.sqrt(k) * 4;
+    for (int e = 0; e < m * n; e++) {
+      assertEquals(expected[e], plain[cOff + e], tol, "plain loops, element " + e);
+      assertEquals(expected[e], fast[cOff + e], tol, "Vector API, element " + e);
+    }
+    for (int e = 0; e < cOff; e++) assertEquals(c0[e], fast[e], "Vector API wrote before C's offset");
+  }
+
+  @Test
+  void resultsDoNotDependOnTheNumberOfThreads() {
+    SplittableRandom r = new SplittableRandom(9);
+    int m = 70, n = 300, k = 333;
+    float[] a = random(r, m * k), b = random(r, k * n), one = new float[m * n], four = new float[m * n];
+    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, 1);
+    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, 0f, four, 0, 4);
+    assertTrue(java.util.Arrays.equals(one, four), "1 and 4 threads must give identical bits");
+  }
+
+  private static float[] random(SplittableRandom r, int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
+    return v;
+  }
+}
