@@ -11,6 +11,7 @@ import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Batch normalisation per channel, as PyTorch's {@code BatchNorm1d} and {@code BatchNorm2d}: input
@@ -135,9 +136,10 @@ public final class BatchNorm implements Op {
     float[] x = in[0].data, gamma = in[1].data, beta = in[2].data, rm = in[3].data, rv = in[4].data, z = out.data;
     float[] w = pass.work(0).data;
     int m = d.n * d.s;
-    for (int c = 0; c < d.c; c++) {
+    boolean training = pass.training();
+    IntStream.range(0, d.c).parallel().forEach(c -> { // channels are independent
       float mean, invstd;
-      if (pass.training()) {
+      if (training) {
         double sum = 0;
         for (int n = 0; n < d.n; n++) for (int i = 0; i < d.s; i++) sum += x[(n * d.c + c) * d.s + i];
         mean = (float) (sum / m);
@@ -161,7 +163,7 @@ public final class BatchNorm implements Op {
       for (int n = 0; n < d.n; n++) {
         for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) z[at] = (x[at] - mean) * invstd * gamma[c] + beta[c];
       }
-    }
+    });
   }
 
   @Override
@@ -169,7 +171,7 @@ public final class BatchNorm implements Op {
     Dims d = Dims.of(in[0].shape);
     float[] x = in[0].data, gamma = in[1].data, dz = dOut.data, w = pass.work(0).data;
     int m = d.n * d.s;
-    for (int c = 0; c < d.c; c++) {
+    IntStream.range(0, d.c).parallel().forEach(c -> {
       float mean = w[c], invstd = w[d.c + c];
       double sdz = 0, sdzx = 0;
       for (int n = 0; n < d.n; n++) {
@@ -180,7 +182,7 @@ public final class BatchNorm implements Op {
       }
       if (dIn[1] != null) dIn[1].data[c] += (float) sdzx;
       if (dIn[2] != null) dIn[2].data[c] += (float) sdz;
-      if (dIn[0] == null) continue;
+      if (dIn[0] == null) return;
       float k = gamma[c] * invstd / m;
       for (int n = 0; n < d.n; n++) {
         for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) {
@@ -188,7 +190,7 @@ public final class BatchNorm implements Op {
           dIn[0].data[at] += k * (float) (m * dz[at] - sdz - xhat * sdzx);
         }
       }
-    }
+    });
   }
 
   @Override

@@ -12,6 +12,7 @@ import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * 2-D convolution of NCHW images as PyTorch's {@code conv2d}: input {@code x [N, C, H, W]},
@@ -25,7 +26,7 @@ import java.util.Map;
  * (positions outside the image count as 0). Backward: {@code dx} gathers, for each input
  * position, the outputs whose windows cover it; {@code dw} sums {@code dz · x} over N·P·Q;
  * {@code db} sums {@code dz} over N·P·Q. The CPU lowers each image and group to a GEMM over its
- * patches (im2col, in the op's workspace); the OpenCL kernels work in direct form, one work-item
+ * patches (im2col, in per-thread scratch) and runs chunks of images in parallel; the OpenCL kernels work in direct form, one work-item
  * per element written, with compensated sums.
  */
 public final class Conv2d implements Op {
@@ -178,17 +179,6 @@ public final class Conv2d implements Op {
   }
 
   /**
-   * Scratch for the CPU's im2col: one image's patches of one group, {@code C/g·R·S} rows of
-   * {@code P·Q} (or its transpose). Device kernels work in direct form and leave it unused.
-   */
-  @Override
-  public List<Shape> workspace(Shape[] in) {
-    Shape x = in[0], w = in[1];
-    int p = out(x.dim(2), w.dim(2), sh, ph, dh), q = out(x.dim(3), w.dim(3), sw, pw, dw);
-    return List.of(Shape.of(w.dim(1) * w.dim(2) * w.dim(3), Math.max(1, p) * Math.max(1, q)));
-  }
-
-  /**
    * Patches of image n, group g: {@code col[(c·R + r)·S + s][p·Q + q]} is the input under tap
    * (r, s) of output (p, q), 0 in the padding; with {@code transposed}, indexed {@code [pq][crs]}.
    */
@@ -233,54 +223,91 @@ public final class Conv2d implements Op {
     }
   }
 
-  /** Per image and group: {@code z = W_g · col} (+ bias), a GEMM of K/g × P·Q × C/g·R·S. */
+  /** Images per CPU task: fixed, so that sums over images do not depend on the number of threads. */
+  private static final int CHUNK = 8;
+
+  /** Per thread: im2col patches of one image and group. */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+  private static float[] scratch(int size) {
+    float[][] s = SCRATCH.get();
+    if (s[0].length < size) s[0] = new float[size];
+    return s[0];
+  }
+
+  /** Per calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
+  private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+  /**
+   * Per image and group: {@code z = W_g · col} (+ bias), a GEMM of K/g × P·Q × C/g·R·S. Chunks of
+   * {@link #CHUNK} images run in parallel, each writing its own images.
+   */
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
-    float[] x = in[0].data, w = in[1].data, z = out.data, col = pass.work(0).data;
-    int pq = g.p * g.q, crs = g.cg * g.r * g.s;
-    for (int n = 0; n < g.n; n++) {
-      for (int group = 0; group < groups; group++) {
-        im2col(g, x, n, group, col, false);
-        int zOff = (n * g.k + group * g.kg) * pq;
-        Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff);
-        if (!bias) continue;
-        for (int k = 0; k < g.kg; k++) {
-          float b = in[2].data[group * g.kg + k];
-          for (int i = zOff + k * pq, end = i + pq; i < end; i++) z[i] += b;
+    float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
+    int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
+    IntStream.range(0, chunks).parallel().forEach(chunk -> {
+      float[] col = scratch(crs * pq);
+      for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
+        for (int group = 0; group < groups; group++) {
+          im2col(g, x, n, group, col, false);
+          int zOff = (n * g.k + group * g.kg) * pq;
+          Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff);
+          if (b == null) continue;
+          for (int k = 0; k < g.kg; k++) {
+            float bk = b[group * g.kg + k];
+            for (int i = zOff + k * pq, end = i + pq; i < end; i++) z[i] += bk;
+          }
         }
       }
-    }
+    });
   }
 
   /**
    * Per image and group: {@code dW_g += dz_g · colᵀ}, {@code dcol = W_gᵀ · dz_g} added back by
-   * col2im, and {@code db += Σ dz}.
+   * col2im, and {@code db += Σ dz}. Chunks of images run in parallel; the weight and bias
+   * gradients of each chunk are summed into dw and db in chunk order afterwards.
    */
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
-    float[] x = in[0].data, w = in[1].data, dz = dOut.data, col = pass.work(0).data;
-    int pq = g.p * g.q, crs = g.cg * g.r * g.s;
-    for (int n = 0; n < g.n; n++) {
-      for (int group = 0; group < groups; group++) {
-        int zOff = (n * g.k + group * g.kg) * pq;
-        if (bias && dIn[2] != null) {
-          for (int k = 0; k < g.kg; k++) {
-            double sum = 0;
-            for (int i = zOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
-            dIn[2].data[group * g.kg + k] += (float) sum;
+    float[] x = in[0].data, w = in[1].data, dz = dOut.data;
+    int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
+    int wSize = g.k * crs, stride = wSize + g.k;
+    boolean dw = dIn[1] != null, db = bias && dIn[2] != null, dx = dIn[0] != null;
+    float[][] holder = PARTIALS.get();
+    if (holder[0].length < chunks * stride) holder[0] = new float[chunks * stride];
+    float[] partial = holder[0];
+    java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
+    IntStream.range(0, chunks).parallel().forEach(chunk -> {
+      float[] col = scratch(crs * pq);
+      int base = chunk * stride;
+      for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
+        for (int group = 0; group < groups; group++) {
+          int zOff = (n * g.k + group * g.kg) * pq;
+          if (db) {
+            for (int k = 0; k < g.kg; k++) {
+              float sum = 0;
+              for (int i = zOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
+              partial[base + wSize + group * g.kg + k] += sum;
+            }
+          }
+          if (dw) {
+            im2col(g, x, n, group, col, true);
+            Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, zOff, col, 0, 1f, partial, base + group * g.kg * crs);
+          }
+          if (dx) {
+            Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, zOff, 0f, col, 0);
+            col2im(g, col, n, group, dIn[0].data);
           }
         }
-        if (dIn[1] != null) {
-          im2col(g, x, n, group, col, true);
-          Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, zOff, col, 0, 1f, dIn[1].data, group * g.kg * crs);
-        }
-        if (dIn[0] != null) {
-          Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, zOff, 0f, col, 0);
-          col2im(g, col, n, group, dIn[0].data);
-        }
       }
+    });
+    for (int chunk = 0; chunk < chunks; chunk++) {
+      int base = chunk * stride;
+      if (dw) for (int i = 0; i < wSize; i++) dIn[1].data[i] += partial[base + i];
+      if (db) for (int k = 0; k < g.k; k++) dIn[2].data[k] += partial[base + wSize + k];
     }
   }
 

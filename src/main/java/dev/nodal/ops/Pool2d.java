@@ -10,6 +10,7 @@ import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Max or average pooling of NCHW images over k×k windows, as PyTorch's {@code max_pool2d} and
@@ -80,63 +81,64 @@ public final class Pool2d implements Op {
     return Shape.of(x.dim(0), x.dim(1), p, q);
   }
 
-  /** The window's value at output (p, q) of plane {@code off}: its maximum or mean; for max, its index in {@code at}. */
+  /**
+   * The window's value at output (p, q) of plane {@code off}: its maximum or mean; for max, its
+   * index in {@code at}. The window is clipped to the image once, so the loops test nothing.
+   */
   private float window(float[] x, int off, int h, int w, int p, int q, int[] at) {
-    float best = Float.NEGATIVE_INFINITY;
-    double sum = 0;
-    for (int r = 0; r < k; r++) {
-      int ih = p * stride - pad + r;
-      if (ih < 0 || ih >= h) continue;
-      for (int s = 0; s < k; s++) {
-        int iw = q * stride - pad + s;
-        if (iw < 0 || iw >= w) continue;
-        float v = x[off + ih * w + iw];
-        sum += v;
-        if (v > best) {
-          best = v;
-          at[0] = ih * w + iw;
+    int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
+    int s0 = Math.max(0, q * stride - pad), s1 = Math.min(w, q * stride - pad + k);
+    if (max) {
+      float best = Float.NEGATIVE_INFINITY;
+      for (int ih = r0; ih < r1; ih++) {
+        for (int iw = s0, i = off + ih * w + s0; iw < s1; iw++, i++) {
+          if (x[i] > best) {
+            best = x[i];
+            at[0] = ih * w + iw;
+          }
         }
       }
+      return best;
     }
-    return max ? best : (float) (sum / (k * k));
+    double sum = 0;
+    for (int ih = r0; ih < r1; ih++) for (int i = off + ih * w + s0, end = off + ih * w + s1; i < end; i++) sum += x[i];
+    return (float) (sum / (k * k));
   }
 
+  /** Planes (images × channels) run in parallel; each writes only its own plane. */
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
-    int[] at = new int[1];
-    for (int pl = 0; pl < planes; pl++) {
+    float[] x = in[0].data, z = out.data;
+    IntStream.range(0, planes).parallel().forEach(pl -> {
+      int[] at = new int[1];
       for (int p = 0; p < pp; p++) {
-        for (int q = 0; q < qq; q++) out.data[(pl * pp + p) * qq + q] = window(in[0].data, pl * h * w, h, w, p, q, at);
+        for (int q = 0; q < qq; q++) z[(pl * pp + p) * qq + q] = window(x, pl * h * w, h, w, p, q, at);
       }
-    }
+    });
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
-    int[] at = new int[1];
-    float[] dx = dIn[0].data;
-    for (int pl = 0; pl < planes; pl++) {
+    float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
+    IntStream.range(0, planes).parallel().forEach(pl -> {
+      int[] at = new int[1];
+      int off = pl * h * w;
       for (int p = 0; p < pp; p++) {
         for (int q = 0; q < qq; q++) {
-          float d = dOut.data[(pl * pp + p) * qq + q];
+          float d = dz[(pl * pp + p) * qq + q];
           if (max) {
-            window(in[0].data, pl * h * w, h, w, p, q, at);
-            dx[pl * h * w + at[0]] += d;
+            window(x, off, h, w, p, q, at);
+            dx[off + at[0]] += d;
             continue;
           }
-          for (int r = 0; r < k; r++) {
-            int ih = p * stride - pad + r;
-            if (ih < 0 || ih >= h) continue;
-            for (int s = 0; s < k; s++) {
-              int iw = q * stride - pad + s;
-              if (iw >= 0 && iw < w) dx[pl * h * w + ih * w + iw] += d / (k * k);
-            }
-          }
+          int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
+          int s0 = Math.max(0, q * stride - pad), s1 = Math.min(w, q * stride - pad + k);
+          for (int ih = r0; ih < r1; ih++) for (int iw = s0; iw < s1; iw++) dx[off + ih * w + iw] += d / (k * k);
         }
       }
-    }
+    });
   }
 
   private Object[] args(Launcher l, Object... buffers) {
