@@ -5,9 +5,10 @@ import java.util.SplittableRandom;
 
 /**
  * How a parameter gets its first values. Every initializer is deterministic given the
- * parameter's seed. Fan-in and fan-out follow the dense layer's convention {@code Z = X·W}: for a
- * weight of shape {@code [A, B]}, fan-in is A and fan-out is B; a 1-D parameter has both equal to
- * its length.
+ * parameter's seed. Fan-in and fan-out follow the layouts of the layers: a dense weight
+ * {@code [A, B]} ({@code Z = X·W}) has fan-in A and fan-out B; a convolution weight
+ * {@code [K, C, R, S]} (PyTorch's layout, rank 3 or more) has fan-in C·R·S and fan-out K·R·S; a
+ * 1-D parameter has both equal to its length.
  */
 public sealed interface Init {
 
@@ -125,11 +126,13 @@ public sealed interface Init {
   }
 
   private static int fanIn(Shape s) {
-    return s.rank() >= 2 ? s.exampleSize() / s.dim(-1) : s.exampleSize();
+    if (s.rank() >= 3) return s.exampleSize() / s.dim(0);
+    return s.rank() == 2 ? s.dim(0) : s.exampleSize();
   }
 
   private static int fanOut(Shape s) {
-    return s.rank() >= 2 ? s.dim(-1) : s.exampleSize();
+    if (s.rank() >= 3) return s.exampleSize() / s.dim(1);
+    return s.rank() == 2 ? s.dim(1) : s.exampleSize();
   }
 
   private static float[] uniform(int n, float low, float high, long seed) {

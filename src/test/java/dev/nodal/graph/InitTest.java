@@ -56,4 +56,13 @@ class InitTest {
     assertArrayEquals(new float[] {1.5f, 1.5f}, Init.constant(1.5f).values(Shape.of(2), 1));
     assertArrayEquals(new float[3], Init.zeros().values(Shape.of(3), 1));
   }
+
+  /** A convolution weight [K, C, R, S] has fan-in C·R·S and fan-out K·R·S, as in PyTorch. */
+  @Test
+  void convolutionWeightsTakeTheirFansFromChannelsAndWindow() {
+    Shape conv = Shape.of(64, 32, 3, 3);
+    assertEquals(Math.sqrt(2.0 / (32 * 9)), std(Init.he().values(conv, 1)), 0.002);
+    double a = Math.sqrt(6.0 / (32 * 9 + 64 * 9));
+    assertEquals(a / Math.sqrt(3), std(Init.xavier().values(conv, 1)), 0.002);
+  }
 }
