@@ -72,6 +72,17 @@ public interface Op {
   void backwardKernels(Launcher k);
 
   /**
+   * True when the output is input 0's values in the same order, only regrouped (reshape): the
+   * step plan then lets the output share the input's memory, and the gradient too when the input
+   * feeds nothing else. The op's code must then do nothing where {@code out} is its input's
+   * buffer ({@code in[0].data == out.data} on the CPU, {@code in(0).equals(out())} on a device),
+   * and likewise for the gradients.
+   */
+  default boolean isView() {
+    return false;
+  }
+
+  /**
    * True when the op computes differently in training and in evaluation mode (batch norm,
    * dropout): parity and fixture tests then check both modes.
    */

@@ -18,8 +18,10 @@ import java.util.Map;
  * gives {@code [N, a·b·...]}, as PyTorch's {@code flatten(1)}. Backward is the same regrouping of
  * the gradient.
  *
- * <p>The values are copied into the node's own buffer (one elementwise launch each way); sharing
- * the input's buffer is left to the step plan's aliasing, which does not exist yet.
+ * <p>A view ({@link #isView()}): the step plan gives the output the input's memory, so nothing is
+ * copied and no kernel runs; the gradient too, unless the input feeds other nodes as well (then
+ * backward adds {@code dz} into the input's own gradient, one elementwise launch). Where a plan
+ * does not share (a parameter's values), forward copies.
  */
 public final class Reshape implements Op {
   private final int[] dims;
@@ -80,24 +82,32 @@ public final class Reshape implements Op {
   }
 
   @Override
+  public boolean isView() {
+    return true;
+  }
+
+  @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    System.arraycopy(in[0].data, 0, out.data, 0, out.size());
+    if (in[0].data != out.data) System.arraycopy(in[0].data, 0, out.data, 0, out.size());
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] dz = dOut.data, dx = dIn[0].data;
+    if (dx == dz) return;
     for (int i = 0, n = out.size(); i < n; i++) dx[i] += dz[i];
   }
 
   @Override
   public void forwardKernels(Launcher l) {
+    if (l.in(0).equals(l.out())) return;
     int n = l.outShape().size(0);
     l.launch("reshape.cl", "reshape_forward", over(n), n, l.in(0), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
+    if (l.dIn(0) == null || l.dIn(0).equals(l.dOut())) return;
     int n = l.outShape().size(0);
     l.launch("reshape.cl", "reshape_backward", over(n), n, l.dOut(), l.dIn(0), l.accumulate(0));
   }

@@ -5,6 +5,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.plan.Launch.Arg;
 import dev.nodal.plan.StepPlan.Buffer;
@@ -99,20 +100,45 @@ public final class Planner {
       }
     }
 
-    // Everything else: kept buffers own a region, the rest share pool regions.
+    // Everything else: kept buffers own a region, the rest share pool regions. A view (an op that
+    // only regroups its input, such as reshape) shares its input's memory: values always, the
+    // gradient when the input feeds nothing else. The group lives as long as its longest member.
+    int[] valueRoot = new int[n], gradRoot = new int[n];
+    int[] valueLast = new int[n], gradFirst = new int[n];
+    boolean[] valueKept = new boolean[n], gradKept = new boolean[n];
+    for (Node node : nodes) {
+      int id = node.id();
+      valueRoot[id] = id;
+      gradRoot[id] = id;
+      if (node instanceof Apply a && a.op().isView()) {
+        Node in = a.inputs().get(0);
+        if (!(in instanceof Param) && !(in instanceof State)) valueRoot[id] = valueRoot[in.id()];
+        if (plannedGradient(in) && plannedGradient(node) && !(in instanceof Param) && graph.consumers(in).size() == 1) {
+          gradRoot[id] = gradRoot[in.id()];
+        }
+      }
+      valueLast[valueRoot[id]] = Math.max(valueLast[valueRoot[id]], valueEnd(node));
+      valueKept[valueRoot[id]] |= keep.value(graph, node);
+      if (plannedGradient(node)) {
+        int r = gradRoot[id];
+        gradFirst[r] = r == id ? gradientStart(node) : Math.min(gradFirst[r], gradientStart(node));
+        gradKept[r] |= keep.gradient(graph, node);
+      }
+    }
     BufferPlanner pool = new BufferPlanner();
     Map<Integer, Integer> pooled = new HashMap<>(); // pool request -> buffer
     for (Node node : nodes) {
+      int id = node.id();
       long bytes = 4L * Math.max(1, node.shape().size(maxBatch));
       if (!(node instanceof Param)) {
-        value[node.id()] = keep.value(graph, node)
+        value[id] = valueRoot[id] != id ? value[valueRoot[id]] : valueKept[id]
             ? addOwn(regions, buffers, "value:" + node.name(), bytes)
-            : pool(pool, pooled, buffers, "value:" + node.name(), bytes, node.id(), valueEnd(node));
+            : pool(pool, pooled, buffers, "value:" + node.name(), bytes, id, valueLast[id]);
       }
-      if (!(node instanceof Param) && graph.needsGradient(node) && graph.loss() != null) {
-        gradient[node.id()] = keep.gradient(graph, node)
+      if (!(node instanceof Param) && plannedGradient(node)) {
+        gradient[id] = gradRoot[id] != id ? gradient[gradRoot[id]] : gradKept[id]
             ? addOwn(regions, buffers, "grad:" + node.name(), bytes)
-            : pool(pool, pooled, buffers, "grad:" + node.name(), bytes, gradientStart(node), backwardTime(node));
+            : pool(pool, pooled, buffers, "grad:" + node.name(), bytes, gradFirst[id], backwardTime(node));
       }
     }
     for (Node node : nodes) {
@@ -135,7 +161,7 @@ public final class Planner {
       buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), firstPool + shared.physicalOf()[e.getKey()], 0,
           b.start(), b.end()));
     }
-    return new StepPlan(nodes, regions, buffers, value, gradient, work, blocks, firstWrites());
+    return new StepPlan(nodes, regions, buffers, value, gradient, work, blocks, firstWrites(gradient));
   }
 
   private long align(long bytes) {
@@ -188,15 +214,25 @@ public final class Planner {
     return start;
   }
 
-  /** For each node, in backward order, the inputs whose gradient it is the first to write. */
-  private List<List<Node>> firstWrites() {
+  private boolean plannedGradient(Node node) {
+    return graph.loss() != null && graph.needsGradient(node);
+  }
+
+  /**
+   * For each node, in backward order, the inputs whose gradient it is the first to write; a view
+   * whose gradient is its input's writes nothing of its own.
+   */
+  private List<List<Node>> firstWrites(int[] gradient) {
     List<Node> nodes = graph.nodes();
     List<List<Node>> out = new ArrayList<>();
     for (int i = 0; i < nodes.size(); i++) out.add(new ArrayList<>());
     Set<Node> written = new HashSet<>();
     for (int i = nodes.size() - 1; i >= 0; i--) {
       if (!(nodes.get(i) instanceof Apply a) || !runsBackward(a)) continue;
-      for (Node in : a.inputs()) if (graph.needsGradient(in) && written.add(in)) out.get(i).add(in);
+      for (Node in : a.inputs()) {
+        if (gradient[in.id()] == gradient[a.id()]) continue; // a view sharing its input's gradient
+        if (graph.needsGradient(in) && written.add(in)) out.get(i).add(in);
+      }
     }
     return out.stream().map(List::copyOf).toList();
   }
