@@ -1,5 +1,8 @@
 package dev.nodal.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.backend.Session;
@@ -11,6 +14,11 @@ import dev.nodal.graph.Param;
 import dev.nodal.ops.MatMul;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.optim.Sgd;
+import dev.nodal.tensor.Blas;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,10 +31,20 @@ import picocli.CommandLine.Parameters;
  * Times a workload on one or more devices in one run, so that speed is reported as a ratio
  * against the first device measured alongside, with the minimum and median of several runs.
  */
-@Command(name = "bench", description = "Times gemm (an N×N×N matrix product) or mlp (a training step) on each device.")
+@Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large or cnn (a "
+    + "training step) on each device.")
 final class BenchCommand implements Callable<Integer> {
-  @Parameters(index = "0", description = "Workload: gemm or mlp.")
+  /** The workloads: a product, or one SGD-momentum training step of a model. */
+  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn");
+
+  @Parameters(index = "0", description = "Workload: gemm; mlp (784-hidden-10 at --batch); mlp-small (784-1024-1024-10, "
+      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256).")
   String workload;
+
+  @Option(names = "--json", description = "Also write the results as JSON to this file.")
+  Path json;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Option(names = "--device", split = ",", defaultValue = "cpu", description = "Devices, comma separated; the first is the reference of the ratios.")
   List<String> devices;
@@ -34,7 +52,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--size", defaultValue = "1024", description = "gemm: N (default ${DEFAULT-VALUE}).")
   int size;
 
-  @Option(names = "--batch", defaultValue = "128", description = "mlp: batch size (default ${DEFAULT-VALUE}).")
+  @Option(names = "--batch", defaultValue = "128", description = "mlp: batch size (default ${DEFAULT-VALUE}; the other "
+      + "models have theirs).")
   int batch;
 
   @Option(names = "--hidden", split = ",", defaultValue = "256,128", description = "mlp: hidden widths (default ${DEFAULT-VALUE}).")
@@ -48,8 +67,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!workload.equals("gemm") && !workload.equals("mlp")) {
-      throw new IllegalArgumentException("unknown workload '" + workload + "': use gemm or mlp");
+    if (!WORKLOADS.contains(workload)) {
+      throw new IllegalArgumentException("unknown workload '" + workload + "': use one of " + WORKLOADS);
     }
     if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
     if (inner < 1) throw new IllegalArgumentException("--inner must be at least 1, got " + inner);
@@ -60,28 +79,54 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--size must be between 1 and 46340 (N² floats in one array), got " + size);
     }
     double reference = Double.NaN;
+    ArrayNode results = JSON.createArrayNode();
     for (int i = 0; i < devices.size(); i++) {
       String d = devices.get(i);
       try (Backend backend = Backends.open(d)) {
+        int examples = switch (workload) {
+          case "mlp-small", "cnn" -> 256;
+          case "mlp-large" -> 1024;
+          default -> batch;
+        };
         double[] ms = switch (workload) {
           case "gemm" -> gemm(backend);
-          case "mlp" -> mlp(backend);
-          default -> throw new IllegalArgumentException("unknown workload '" + workload + "': use gemm or mlp");
+          case "mlp" -> step(backend, ModelZoo.mlp(1, 784, 10, hidden), examples);
+          case "mlp-small" -> step(backend, ModelZoo.mlp(1, 784, 10, 1024, 1024), examples);
+          case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
+          default -> step(backend, ModelZoo.cnn(1, 784, 10, false), examples);
         };
         Arrays.sort(ms);
         double min = ms[0], median = ms[ms.length / 2];
         if (Double.isNaN(reference)) reference = median;
         String rate = workload.equals("gemm")
             ? String.format("%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
-            : String.format("%.0f samples/s, 784-%s-10", batch / (min * 1e-3),
-                String.join("-", Arrays.stream(hidden).mapToObj(Integer::toString).toList()));
+            : String.format("%.0f samples/s at batch %d", examples / (min * 1e-3), examples);
         double ratio = reference / median;
         String relative = i == 0 ? "the reference"
             : ratio >= 1 ? String.format("%.2f× faster than %s (medians)", ratio, devices.get(0))
             : String.format("%.2f× slower than %s (medians)", 1 / ratio, devices.get(0));
         System.out.printf("%s %s: min %.3f ms, median %.3f ms per op (%s at min); %s%n", workload, backend.name(), min,
             median, rate, relative);
+        ObjectNode r = results.addObject();
+        r.put("workload", workload);
+        r.put("device", backend.name());
+        if (workload.equals("gemm")) r.put("size", size);
+        else r.put("batch", examples);
+        r.put("min_ms", min);
+        r.put("median_ms", median);
+        r.put("runs", ms.length);
+        r.put("cpu_gemm", Blas.kernel());
+        if (i > 0) r.put("speed_relative_to_first", ratio);
       }
+    }
+    if (json != null) {
+      try {
+        Files.writeString(json, JSON.writerWithDefaultPrettyPrinter()
+            .writeValueAsString(results) + System.lineSeparator());
+      } catch (IOException e) {
+        throw new UncheckedIOException("--json " + json + ": " + e.getMessage(), e);
+      }
+      System.out.println("wrote " + json);
     }
     return 0;
   }
@@ -97,8 +142,8 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private double[] mlp(Backend backend) {
-    Graph graph = ModelZoo.mlp(1, 784, 10, hidden);
+  /** One training step of {@code graph} (inputs "x" of 784 features and labels "y") at this batch. */
+  private double[] step(Backend backend, Graph graph, int batch) {
     float[][] xy = SharedOptions.randomBatch(1, batch, 784, 10);
     try (Session s = backend.compile(graph, batch)) {
       s.setOptimizer(Sgd.builder().learningRate(0.01f).momentum(0.9f).build());

@@ -48,7 +48,10 @@ final class GraphCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Static data light blue, parameters orange, functions white, edges in the direction data flows. */
+  /**
+   * Static data light blue, parameters orange, states (running statistics) pale green, functions
+   * white, edges in the direction data flows.
+   */
   static String dot(Graph g) {
     StringBuilder sb = new StringBuilder("digraph nodal {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
     for (Node n : g.nodes()) {
