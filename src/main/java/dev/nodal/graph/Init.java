@@ -43,6 +43,16 @@ public sealed interface Init {
     return new He();
   }
 
+  /**
+   * U(±1/sqrt(fanIn)): PyTorch's default for the weights of {@code Linear} and {@code Conv2d}
+   * ({@code kaiming_uniform_} with {@code a = sqrt(5)}). Smaller than He's, which matters under
+   * batch norm: the output does not change with the weight's scale, but its gradient shrinks as
+   * the weight grows.
+   */
+  static Init fanInUniform() {
+    return new FanInUniform();
+  }
+
   /** The initializer that {@link #describe()} wrote. */
   static Init parse(String text) {
     String t = text.trim();
@@ -57,6 +67,7 @@ public sealed interface Init {
         case "normal" -> normal(Float.parseFloat(a[0]), Float.parseFloat(a[1]));
         case "xavier" -> xavier();
         case "he" -> he();
+        case "fan_in_uniform" -> fanInUniform();
         default -> throw new IllegalArgumentException("unknown initializer '" + text + "'");
       };
     } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
@@ -112,6 +123,17 @@ public sealed interface Init {
 
     public String describe() {
       return "xavier";
+    }
+  }
+
+  record FanInUniform() implements Init {
+    public float[] values(Shape shape, long seed) {
+      float a = (float) (1.0 / Math.sqrt(fanIn(shape)));
+      return uniform(shape.exampleSize(), -a, a, seed);
+    }
+
+    public String describe() {
+      return "fan_in_uniform";
     }
   }
 

@@ -33,8 +33,8 @@ public final class ModelZoo {
   /**
    * The CNN of PyTorch's anchor script on square single-channel images of {@code features}
    * pixels: two blocks of 3×3 convolution (32, then 64 filters, padding 1), optional batch norm,
-   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer to the classes. Output
-   * node "logits".
+   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer to the classes. Weights
+   * start as PyTorch's do ({@link Init#fanInUniform()}), biases at zero. Output node "logits".
    */
   public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
     int side = (int) Math.round(Math.sqrt(features));
@@ -49,14 +49,14 @@ public final class ModelZoo {
     int[] filters = {32, 64};
     for (int i = 0; i < filters.length; i++) {
       String n = "conv" + (i + 1);
-      h = Layers.conv2d(g, n, h, filters[i], 3, 1, Init.he());
+      h = Layers.conv2d(g, n, h, filters[i], 3, 1, Init.fanInUniform());
       if (batchNorm) h = Layers.batchNorm(g, "bn" + (i + 1), h);
       h = g.apply(new Relu(), "relu" + (i + 1), h);
       h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);
     }
     h = g.apply(Reshape.flatten(), "flatten", h);
-    h = g.apply(new Relu(), "relu3", Layers.dense(g, "fc1", h, 128, Init.he()));
-    Node logits = Layers.dense(g, "logits", h, classes, Init.xavier());
+    h = g.apply(new Relu(), "relu3", Layers.dense(g, "fc1", h, 128, Init.fanInUniform()));
+    Node logits = Layers.dense(g, "logits", h, classes, Init.fanInUniform());
     return g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));
   }
 

@@ -62,6 +62,10 @@ class InitTest {
   void convolutionWeightsTakeTheirFansFromChannelsAndWindow() {
     Shape conv = Shape.of(64, 32, 3, 3);
     assertEquals(Math.sqrt(2.0 / (32 * 9)), std(Init.he().values(conv, 1)), 0.002);
+    float[] torch = Init.fanInUniform().values(conv, 1);
+    for (float v : torch) assertTrue(Math.abs(v) <= 1 / Math.sqrt(32 * 9));
+    assertEquals(1 / Math.sqrt(3 * 32 * 9), std(torch), 0.002);
+    assertEquals("fan_in_uniform", Init.parse(Init.fanInUniform().describe()).describe());
     double a = Math.sqrt(6.0 / (32 * 9 + 64 * 9));
     assertEquals(a / Math.sqrt(3), std(Init.xavier().values(conv, 1)), 0.002);
   }
