@@ -18,6 +18,24 @@ import java.util.List;
  */
 abstract class Activation implements Op {
 
+  /** Elements per task of {@link #chunks}: below two of these, one thread does all. */
+  static final int CHUNK = 1 << 16;
+
+  /** Elementwise work on {@code [from, to)} ranges. */
+  interface Range {
+    void run(int from, int to);
+  }
+
+  /** Runs {@code body} over {@code [0, n)} in chunks of {@link #CHUNK}, in parallel when n is large. */
+  static void chunks(int n, Range body) {
+    if (n < 2 * CHUNK) {
+      body.run(0, n);
+      return;
+    }
+    java.util.stream.IntStream.range(0, (n + CHUNK - 1) / CHUNK).parallel()
+        .forEach(c -> body.run(c * CHUNK, Math.min(n, (c + 1) * CHUNK)));
+  }
+
   /** True when the backward kernel and loop read the output z rather than the input x. */
   abstract boolean backwardFromOutput();
 

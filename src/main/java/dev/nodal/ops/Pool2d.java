@@ -86,6 +86,7 @@ public final class Pool2d implements Op {
    * index in {@code at}. The window is clipped to the image once, so the loops test nothing.
    */
   private float window(float[] x, int off, int h, int w, int p, int q, int[] at) {
+    if (max && k == 2 && stride == 2 && pad == 0) return max2x2(x, off, w, p, q, at);
     int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
     int s0 = Math.max(0, q * stride - pad), s1 = Math.min(w, q * stride - pad + k);
     if (max) {
@@ -103,6 +104,31 @@ public final class Pool2d implements Op {
     double sum = 0;
     for (int ih = r0; ih < r1; ih++) for (int i = off + ih * w + s0, end = off + ih * w + s1; i < end; i++) sum += x[i];
     return (float) (sum / (k * k));
+  }
+
+  /** The common 2×2, stride 2 window without padding, unrolled; ties go to the first, as above. */
+  private static float max2x2(float[] x, int off, int w, int p, int q, int[] at) {
+    int i = 2 * p * w + 2 * q;
+    float best = Float.NEGATIVE_INFINITY;
+    int where = at[0];
+    if (x[off + i] > best) {
+      best = x[off + i];
+      where = i;
+    }
+    if (x[off + i + 1] > best) {
+      best = x[off + i + 1];
+      where = i + 1;
+    }
+    if (x[off + i + w] > best) {
+      best = x[off + i + w];
+      where = i + w;
+    }
+    if (x[off + i + w + 1] > best) {
+      best = x[off + i + w + 1];
+      where = i + w + 1;
+    }
+    at[0] = where;
+    return best;
   }
 
   /** Planes (images × channels) run in parallel; each writes only its own plane. */

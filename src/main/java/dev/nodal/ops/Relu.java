@@ -18,12 +18,16 @@ public final class Relu extends Activation {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
-    for (int i = 0, n = out.size(); i < n; i++) z[i] = x[i] > 0f ? x[i] : 0f;
+    chunks(out.size(), (from, to) -> {
+      for (int i = from; i < to; i++) z[i] = x[i] > 0f ? x[i] : 0f;
+    });
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
-    for (int i = 0, n = out.size(); i < n; i++) if (x[i] > 0f) dx[i] += dz[i];
+    chunks(out.size(), (from, to) -> {
+      for (int i = from; i < to; i++) if (x[i] > 0f) dx[i] += dz[i];
+    });
   }
 }
