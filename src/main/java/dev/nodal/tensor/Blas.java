@@ -30,7 +30,7 @@ public final class Blas {
     if (VECTOR && (long) m * n * k >= VECTOR_WORK) {
       long work = (long) m * n * k;
       VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff,
-          work < PARALLEL_WORK ? 1 : Runtime.getRuntime().availableProcessors());
+          work < PARALLEL_WORK || inParallelTask() ? 1 : Runtime.getRuntime().availableProcessors());
       return;
     }
     plainGemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
@@ -45,7 +45,8 @@ public final class Blas {
       return;
     }
     scale(c, 0, m * n, beta);
-    int blocks = (long) m * n * k < PARALLEL_WORK ? 1 : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
+    int blocks = (long) m * n * k < PARALLEL_WORK || inParallelTask() ? 1
+        : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
     if (blocks == 1) {
       rows(transA, transB, 0, m, m, n, k, alpha, a, b, c);
     } else {
@@ -76,6 +77,15 @@ public final class Blas {
   /** Which GEMM runs products: for logs and benchmarks. */
   public static String kernel() {
     return VECTOR ? "Vector API, " + VectorGemm.lanes() + " floats per vector" : "plain Java loops";
+  }
+
+  /**
+   * True on a fork-join worker: the caller already splits its work over the cores (a convolution's
+   * chunks of images), so a product runs on this thread rather than nesting a parallel loop whose
+   * join could run another chunk's task on this thread's packing buffers.
+   */
+  private static boolean inParallelTask() {
+    return Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread;
   }
 
   /** Products below this many multiply-adds run on the calling thread. */

@@ -92,7 +92,7 @@ final class VectorGemm {
   /** Every tile of the column panels {@code [from, to)}. */
   private static void panels(int from, int to, int mPanels, int m, int n, int kc, float alpha, float[] ap, float[] bp,
       float[] c, int cOff) {
-    float[] edge = new float[MR * NR];
+    float[] edge = grow(SCRATCH.get(), 2, MR * NR); // this thread's tile of accumulators
     for (int i0 = 0; i0 < mPanels; i0 += MC_PANELS) {
       int i1 = Math.min(mPanels, i0 + MC_PANELS);
       for (int jp = from; jp < to; jp++) {
