@@ -3,8 +3,8 @@
 Writes, deterministically (float32 tensors, floats as Python's repr of the float32 value):
   src/test/resources/fixtures/torch-optimizers.json   SGD / Adam / AdamW steps (with and without
       gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules
-  src/test/resources/fixtures/torch-activations.json  gelu(tanh) and leaky_relu values and gradients
-  src/test/resources/fixtures/torch-losses.json       log_softmax and nll_loss values and gradients
+  src/test/resources/fixtures/torch-activations.json  gelu(tanh), leaky_relu, sigmoid and tanh values and gradients
+  src/test/resources/fixtures/torch-losses.json       log_softmax, softmax and nll_loss values and gradients
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
   src/test/resources/fixtures/torch-conv2d.json       conv2d (stride, padding, dilation, groups, bias), values and gradients
   src/test/resources/fixtures/torch-pool2d.json       max_pool2d and avg_pool2d, values and gradients
@@ -115,6 +115,8 @@ def activations():
         ("gelu_tanh", lambda t: torch.nn.functional.gelu(t, approximate="tanh")),
         ("leaky_relu_0.01", lambda t: torch.nn.functional.leaky_relu(t, 0.01)),
         ("leaky_relu_0.2", lambda t: torch.nn.functional.leaky_relu(t, 0.2)),
+        ("sigmoid", torch.sigmoid),
+        ("tanh", torch.tanh),
     ]
     cases = []
     for name, f in fns:
@@ -133,11 +135,14 @@ def losses():
     dy = torch.cos(torch.arange(20, dtype=torch.float32) * 0.7).reshape(5, 4)
     z = torch.nn.functional.log_softmax(x, dim=1)
     (dx,) = torch.autograd.grad((z * dy).sum(), x)
+    p = torch.nn.functional.softmax(x, dim=1)
+    (dxp,) = torch.autograd.grad((p * dy).sum(), x)
     x2 = x.detach().clone().requires_grad_(True)
     loss = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(x2, dim=1), y)
     (dx2,) = torch.autograd.grad(loss, x2)
     return {"generator": GENERATOR, "torch": torch.__version__, "x": floats(x), "labels": y.tolist(),
             "dy": floats(dy), "log_softmax": {"z": floats(z), "dx": floats(dx)},
+            "softmax": {"z": floats(p), "dx": floats(dxp)},
             "nll_of_log_softmax": {"loss": float(loss), "dx": floats(dx2)}}
 
 

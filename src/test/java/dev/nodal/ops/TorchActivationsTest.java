@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class TorchActivationsTest {
   private static final Map<String, Supplier<Op>> OPS = Map.of("gelu_tanh", Gelu::new,
-      "leaky_relu_0.01", () -> new LeakyRelu(0.01f), "leaky_relu_0.2", () -> new LeakyRelu(0.2f));
+      "leaky_relu_0.01", () -> new LeakyRelu(0.01f), "leaky_relu_0.2", () -> new LeakyRelu(0.2f),
+      "sigmoid", Sigmoid::new, "tanh", Tanh::new);
 
   static JsonNode caseNamed(JsonNode root, String name) {
     for (JsonNode c : root.get("cases")) if (c.get("name").asText().equals(name)) return c;
@@ -35,7 +36,7 @@ class TorchActivationsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2"})
+  @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2", "sigmoid", "tanh"})
   void cpuMatchesPyTorch(String name) {
     JsonNode root = TorchFixtures.load("torch-activations.json"), c = caseNamed(root, name);
     float[] x = floats(root.get("x")), dy = floats(root.get("dy"));
@@ -50,7 +51,7 @@ class TorchActivationsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2"})
+  @ValueSource(strings = {"gelu_tanh", "leaky_relu_0.01", "leaky_relu_0.2", "sigmoid", "tanh"})
   void openClMatchesPyTorch(String name) {
     JsonNode root = TorchFixtures.load("torch-activations.json"), c = caseNamed(root, name);
     float[] x = floats(root.get("x"));

@@ -5,6 +5,7 @@ import static dev.nodal.testkit.TorchFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
@@ -22,7 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * LogSoftmax and NLL against PyTorch's {@code log_softmax} and {@code nll_loss}
+ * LogSoftmax, Softmax and NLL against PyTorch's {@code log_softmax}, {@code softmax} and {@code nll_loss}
  * ({@code fixtures/torch-losses.json}, from {@code scripts/torch_fixtures.py}), on both backends:
  * the log-probabilities and their gradient for a given upstream gradient, and the loss of the pair
  * with its gradient with respect to the scores.
@@ -59,17 +60,18 @@ class TorchLossesTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"log_softmax"})
-  void logSoftmaxBackwardMatchesPyTorchForAGivenGradient(String name) {
+  @ValueSource(strings = {"log_softmax", "softmax"})
+  void softmaxAndLogSoftmaxMatchPyTorchForAGivenGradient(String name) {
     JsonNode f = TorchFixtures.load("torch-losses.json");
     float[] x = floats(f.get("x")), dy = floats(f.get("dy"));
     int rows = f.get("labels").size(), cols = x.length / rows;
     Shape shape = Shape.of(rows, cols);
     CpuTensor out = CpuTensor.zeros(shape), dx = CpuTensor.zeros(shape);
     CpuTensor[] inputs = {new CpuTensor(x, shape)};
-    LogSoftmax op = new LogSoftmax();
+    Op op = name.equals("softmax") ? new Softmax() : new LogSoftmax();
     op.forward(Pass.TRAINING, inputs, out);
     op.backward(Pass.TRAINING, inputs, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
+    assertClose(floats(f.get(name).get("z")), out.data, name + " z");
     assertClose(floats(f.get(name).get("dx")), dx.data, name + " dx");
   }
 }
