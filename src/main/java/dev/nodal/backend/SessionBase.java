@@ -519,8 +519,7 @@ public abstract class SessionBase implements Session {
   /** Replaces every parameter's gradient from a checked packed array. */
   protected abstract void writeGradients(float[] packed);
 
-  /** Replaces a parameter's values; they are checked already. */
-  /** Writes the values of a parameter or a state. */
+  /** Writes the values of a parameter or a state; they are checked already. */
   protected abstract void writeValue(Node node, float[] values);
 
   /** Frees what the session holds; called once, by the first {@link #close()}. */

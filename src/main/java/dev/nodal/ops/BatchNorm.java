@@ -6,6 +6,7 @@ import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
+import dev.nodal.graph.State;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
@@ -102,6 +103,12 @@ public final class BatchNorm implements Op {
   public Shape inferShape(ShapeContext c) {
     Shape x = c.in(0);
     if (x.rank() < 2) throw c.error("input '%s' %s must be [N, C] or [N, C, H, W]", c.name(0), x);
+    for (int i = 3; i < 5; i++) {
+      if (!(c.node(i) instanceof State)) {
+        throw c.error("'%s' must be a state node (GraphBuilder.state): batch norm updates its running statistics in "
+            + "place, and '%s' is a %s", c.name(i), c.name(i), c.node(i).kind());
+      }
+    }
     for (int i = 1; i < 5; i++) {
       c.requireRank(i, 1, "a vector of one value per channel");
       if (c.in(i).dim(0) != x.dim(1)) {

@@ -155,8 +155,9 @@ public final class Pool2d implements Op {
         for (int q = 0; q < qq; q++) {
           float d = dz[(pl * pp + p) * qq + q];
           if (max) {
+            at[0] = -1;
             window(x, off, h, w, p, q, at);
-            dx[off + at[0]] += d;
+            if (at[0] >= 0) dx[off + at[0]] += d; // a window of NaN or -inf has no maximum to credit
             continue;
           }
           int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);

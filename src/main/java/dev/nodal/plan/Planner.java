@@ -113,13 +113,13 @@ public final class Planner {
       if (node instanceof Apply a && a.op().isView()) {
         Node in = a.inputs().get(0);
         if (!(in instanceof Param) && !(in instanceof State)) valueRoot[id] = valueRoot[in.id()];
-        if (plannedGradient(in) && plannedGradient(node) && !(in instanceof Param) && graph.consumers(in).size() == 1) {
+        if (runsBackward(in) && runsBackward(node) && !(in instanceof Param) && graph.consumers(in).size() == 1) {
           gradRoot[id] = gradRoot[in.id()];
         }
       }
       valueLast[valueRoot[id]] = Math.max(valueLast[valueRoot[id]], valueEnd(node));
       valueKept[valueRoot[id]] |= keep.value(graph, node);
-      if (plannedGradient(node)) {
+      if (runsBackward(node)) {
         int r = gradRoot[id];
         gradFirst[r] = r == id ? gradientStart(node) : Math.min(gradFirst[r], gradientStart(node));
         gradKept[r] |= keep.gradient(graph, node);
@@ -135,7 +135,7 @@ public final class Planner {
             ? addOwn(regions, buffers, "value:" + node.name(), bytes)
             : pool(pool, pooled, buffers, "value:" + node.name(), bytes, id, valueLast[id]);
       }
-      if (!(node instanceof Param) && plannedGradient(node)) {
+      if (!(node instanceof Param) && runsBackward(node)) {
         gradient[id] = gradRoot[id] != id ? gradient[gradRoot[id]] : gradKept[id]
             ? addOwn(regions, buffers, "grad:" + node.name(), bytes)
             : pool(pool, pooled, buffers, "grad:" + node.name(), bytes, gradFirst[id], backwardTime(node));
@@ -212,10 +212,6 @@ public final class Planner {
     int start = Integer.MAX_VALUE;
     for (Node c : graph.consumers(node)) if (graph.needsGradient(c)) start = Math.min(start, backwardTime(c));
     return start;
-  }
-
-  private boolean plannedGradient(Node node) {
-    return graph.loss() != null && graph.needsGradient(node);
   }
 
   /**
@@ -300,12 +296,12 @@ public final class Planner {
     return new Launch(node, file, "", kernel, List.copyOf(args), new long[] {global}, new long[] {local});
   }
 
-  private static Arg arg(Object value, int position, String kernel) {
+  private static Arg arg(Object value, int position, String node, String kernel) {
     if (value instanceof BufferHandle b) return new Launch.Buf(b.buffer());
     if (value instanceof Integer i) return new Launch.I32(i);
     if (value instanceof Float f) return new Launch.F32(f);
     if (value == STEP) return new Launch.Step();
-    throw new IllegalArgumentException(kernel + ": argument " + position + (value == null
+    throw new IllegalArgumentException("node '" + node + "', kernel " + kernel + ": argument " + position + (value == null
         ? " is null (a gradient buffer that is not needed?)" : " has unsupported type " + value.getClass().getSimpleName()));
   }
 
@@ -421,7 +417,7 @@ public final class Planner {
 
     private List<Arg> args(String kernel, Object... values) {
       List<Arg> a = new ArrayList<>();
-      for (int i = 0; i < values.length; i++) a.add(arg(values[i], i, kernel));
+      for (int i = 0; i < values.length; i++) a.add(arg(values[i], i, node.name(), kernel));
       return List.copyOf(a);
     }
   }

@@ -69,4 +69,18 @@ class TorchBatchNormTest {
       assertClose(floats(c.get("running_var")), s.value(var), "running var after evaluation" + on);
     }
   }
+
+  /** Batch norm writes its running statistics in place, so they must be state nodes. */
+  @org.junit.jupiter.api.Test
+  void runningStatisticsMustBeStates() {
+    GraphBuilder g = new GraphBuilder(1);
+    Param x = g.param("x", Init.zeros(), 2, 3);
+    Param gamma = g.param("gamma", Init.zeros(), 3), beta = g.param("beta", Init.zeros(), 3);
+    Param notState = g.param("mean", Init.zeros(), 3);
+    State var = g.state("var", Init.constant(1f), 3);
+    var e = org.junit.jupiter.api.Assertions.assertThrows(dev.nodal.graph.GraphException.class,
+        () -> g.apply(BatchNorm.builder().build(), "bn", x, gamma, beta, notState, var));
+    org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("batch_norm 'bn'") && e.getMessage().contains("'mean'"),
+        e.getMessage());
+  }
 }

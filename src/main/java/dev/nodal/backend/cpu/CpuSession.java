@@ -57,9 +57,9 @@ final class CpuSession extends SessionBase {
     for (Node node : nodes) {
       int id = node.id();
       values[id] = node instanceof Param p ? p.initialValues()
-          : node instanceof State st ? st.initialValues() : storage(regions, plan.value(node));
+          : node instanceof State st ? st.initialValues() : storage(plan.value(node));
       if (plan.gradient(node) >= 0) {
-        grads[id] = node instanceof Param p ? new float[p.shape().exampleSize()] : storage(regions, plan.gradient(node));
+        grads[id] = node instanceof Param p ? new float[p.shape().exampleSize()] : storage(plan.gradient(node));
       }
       inputIds[id] = node.inputs().stream().mapToInt(Node::id).toArray();
       firstWrites[id] = plan.firstWrites(node).stream().mapToInt(Node::id).toArray();
@@ -69,7 +69,7 @@ final class CpuSession extends SessionBase {
   }
 
   /** The array of a plan buffer's region, allocated on first use. */
-  private float[] storage(float[][] regions, int buffer) {
+  private float[] storage(int buffer) {
     int r = plan.buffers().get(buffer).region();
     if (regions[r] == null) regions[r] = new float[(int) (plan.regions().get(r).bytes() / 4)];
     return regions[r];
@@ -106,7 +106,7 @@ final class CpuSession extends SessionBase {
     int[] buffers = plan.work(a);
     List<Shape> shapes = a.op().workspace(a.inputs().stream().map(Node::shape).toArray(Shape[]::new));
     CpuTensor[] work = new CpuTensor[buffers.length];
-    for (int i = 0; i < work.length; i++) work[i] = new CpuTensor(storage(regions, buffers[i]), shapes.get(i).resolve(batch));
+    for (int i = 0; i < work.length; i++) work[i] = new CpuTensor(storage(buffers[i]), shapes.get(i).resolve(batch));
     return work;
   }
 
