@@ -71,14 +71,8 @@ public final class BatchNorm implements Op {
   }
 
   static BatchNorm fromAttributes(Map<String, Object> a) {
-    return new BatchNorm(number(a, "momentum", 0.1f), number(a, "eps", 1e-5f));
-  }
-
-  private static float number(Map<String, Object> a, String key, float fallback) {
-    Object v = a.get(key);
-    if (v == null) return fallback;
-    if (v instanceof Number n) return n.floatValue();
-    throw new IllegalArgumentException("batch_norm: attribute '" + key + "' is not a number: " + v);
+    return new BatchNorm((float) Attributes.number(a, "batch_norm", "momentum", 0.1),
+        (float) Attributes.number(a, "batch_norm", "eps", 1e-5));
   }
 
   @Override

@@ -105,17 +105,14 @@ public final class Conv2d implements Op {
 
   /** The op a graph file's attributes describe. */
   static Conv2d fromAttributes(Map<String, Object> a) {
-    return builder().stride(num(a, "stride_h", 1), num(a, "stride_w", 1)).padding(num(a, "pad_h", 0), num(a, "pad_w", 0))
-        .dilation(num(a, "dilation_h", 1), num(a, "dilation_w", 1)).groups(num(a, "groups", 1))
+    java.util.function.ToIntBiFunction<String, Integer> n = (key, fallback) ->
+        (int) Attributes.number(a, "conv2d", key, fallback);
+    return builder().stride(n.applyAsInt("stride_h", 1), n.applyAsInt("stride_w", 1))
+        .padding(n.applyAsInt("pad_h", 0), n.applyAsInt("pad_w", 0))
+        .dilation(n.applyAsInt("dilation_h", 1), n.applyAsInt("dilation_w", 1)).groups(n.applyAsInt("groups", 1))
         .bias(!Boolean.FALSE.equals(a.get("bias")) && !"false".equals(String.valueOf(a.get("bias")))).build();
   }
 
-  private static int num(Map<String, Object> a, String key, int fallback) {
-    Object v = a.get(key);
-    if (v == null) return fallback;
-    if (v instanceof Number n) return n.intValue();
-    throw new IllegalArgumentException("conv2d: attribute '" + key + "' is not a number: " + v);
-  }
 
   @Override
   public String kind() {

@@ -33,10 +33,7 @@ public final class Dropout implements Op {
   }
 
   static Dropout fromAttributes(Map<String, Object> a) {
-    Object p = a.get("p"), seed = a.getOrDefault("seed", 0);
-    if (!(p instanceof Number pn)) throw new IllegalArgumentException("dropout: attribute 'p' " + (p == null ? "is missing" : "is not a number: " + p));
-    if (!(seed instanceof Number sn)) throw new IllegalArgumentException("dropout: attribute 'seed' is not a number: " + seed);
-    return new Dropout(pn.floatValue(), sn.intValue());
+    return new Dropout((float) Attributes.number(a, "dropout", "p"), (int) Attributes.number(a, "dropout", "seed", 0));
   }
 
   @Override

@@ -85,9 +85,9 @@ public final class OpCatalogue {
           concat(binaryStraddling(new Add()), broadcastStraddling())),
       new Entry("mul", Mul.class, a -> new Mul(), List.of("mul.cl"), Family.ELEMENTWISE,
           binary(new Mul(), 1, 1, 3, 4, 8, 1), binaryStraddling(new Mul())),
-      unary("scale", Scale.class, a -> new Scale(number(a, "scale", "factor")), new Scale(-2.5f)),
+      unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor")), new Scale(-2.5f)),
       unary("relu", Relu.class, a -> new Relu(), new Relu()),
-      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu(number(a, "leaky_relu", "slope")), new LeakyRelu(0.2f)),
+      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu((float) Attributes.number(a, "leaky_relu", "slope")), new LeakyRelu(0.2f)),
       unary("sigmoid", Sigmoid.class, a -> new Sigmoid(), new Sigmoid()),
       unary("tanh", Tanh.class, a -> new Tanh(), new Tanh()),
       unary("gelu", Gelu.class, a -> new Gelu(), new Gelu()),
@@ -106,7 +106,7 @@ public final class OpCatalogue {
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
-      new Entry("concat", Concat.class, a -> new Concat((int) number(a, "concat", "inputs")), List.of("concat.cl"),
+      new Entry("concat", Concat.class, a -> new Concat((int) Attributes.number(a, "concat", "inputs")), List.of("concat.cl"),
           Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
@@ -345,12 +345,4 @@ public final class OpCatalogue {
     return out;
   }
 
-  private static float number(Map<String, Object> attributes, String kind, String name) {
-    Object v = attributes.get(name);
-    if (!(v instanceof Number n)) {
-      throw new IllegalArgumentException(kind + ": " + (v == null ? "missing attribute '" + name + "'"
-          : "attribute '" + name + "' is not a number: " + v));
-    }
-    return n.floatValue();
-  }
 }
