@@ -44,15 +44,10 @@ public final class Pool2d implements Op {
   }
 
   static Pool2d fromAttributes(boolean max, Map<String, Object> a) {
-    int kernel = num(a, "kernel", -1);
-    return new Pool2d(max, kernel, num(a, "stride", kernel), num(a, "padding", 0));
-  }
-
-  private static int num(Map<String, Object> a, String key, int fallback) {
-    Object v = a.get(key);
-    if (v == null && fallback >= 0) return fallback;
-    if (v instanceof Number n) return n.intValue();
-    throw new IllegalArgumentException("pool2d: attribute '" + key + "' " + (v == null ? "is missing" : "is not a number: " + v));
+    String kind = max ? "max_pool2d" : "avg_pool2d";
+    int kernel = (int) Attributes.number(a, kind, "kernel");
+    return new Pool2d(max, kernel, (int) Attributes.number(a, kind, "stride", kernel),
+        (int) Attributes.number(a, kind, "padding", 0));
   }
 
   @Override
@@ -82,53 +77,53 @@ public final class Pool2d implements Op {
   }
 
   /**
-   * The window's value at output (p, q) of plane {@code off}: its maximum or mean; for max, its
-   * index in {@code at}. The window is clipped to the image once, so the loops test nothing.
+   * The index in plane {@code off} of the window's first maximum at output (p, q), or -1 when it
+   * holds only NaN or -inf. The window is clipped to the image once, so the loops test nothing.
    */
-  private float window(float[] x, int off, int h, int w, int p, int q, int[] at) {
-    if (max && k == 2 && stride == 2 && pad == 0) return max2x2(x, off, w, p, q, at);
+  private int maxAt(float[] x, int off, int h, int w, int p, int q) {
+    if (k == 2 && stride == 2 && pad == 0) return max2x2(x, off, w, p, q);
     int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
     int s0 = Math.max(0, q * stride - pad), s1 = Math.min(w, q * stride - pad + k);
-    if (max) {
-      float best = Float.NEGATIVE_INFINITY;
-      for (int ih = r0; ih < r1; ih++) {
-        for (int iw = s0, i = off + ih * w + s0; iw < s1; iw++, i++) {
-          if (x[i] > best) {
-            best = x[i];
-            at[0] = ih * w + iw;
-          }
+    float best = Float.NEGATIVE_INFINITY;
+    int at = -1;
+    for (int ih = r0; ih < r1; ih++) {
+      for (int iw = s0, i = off + ih * w + s0; iw < s1; iw++, i++) {
+        if (x[i] > best) {
+          best = x[i];
+          at = ih * w + iw;
         }
       }
-      return best;
     }
-    double sum = 0;
-    for (int ih = r0; ih < r1; ih++) for (int i = off + ih * w + s0, end = off + ih * w + s1; i < end; i++) sum += x[i];
-    return (float) (sum / (k * k));
+    return at;
   }
 
   /** The common 2×2, stride 2 window without padding, unrolled; ties go to the first, as above. */
-  private static float max2x2(float[] x, int off, int w, int p, int q, int[] at) {
-    int i = 2 * p * w + 2 * q;
+  private static int max2x2(float[] x, int off, int w, int p, int q) {
+    int i = 2 * p * w + 2 * q, at = -1;
     float best = Float.NEGATIVE_INFINITY;
-    int where = at[0];
     if (x[off + i] > best) {
       best = x[off + i];
-      where = i;
+      at = i;
     }
     if (x[off + i + 1] > best) {
       best = x[off + i + 1];
-      where = i + 1;
+      at = i + 1;
     }
     if (x[off + i + w] > best) {
       best = x[off + i + w];
-      where = i + w;
+      at = i + w;
     }
-    if (x[off + i + w + 1] > best) {
-      best = x[off + i + w + 1];
-      where = i + w + 1;
-    }
-    at[0] = where;
-    return best;
+    if (x[off + i + w + 1] > best) at = i + w + 1;
+    return at;
+  }
+
+  /** The mean of the window at output (p, q) of plane {@code off}, padding counted as zeros. */
+  private float mean(float[] x, int off, int h, int w, int p, int q) {
+    int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
+    int s0 = Math.max(0, q * stride - pad), s1 = Math.min(w, q * stride - pad + k);
+    double sum = 0;
+    for (int ih = r0; ih < r1; ih++) for (int i = off + ih * w + s0, end = off + ih * w + s1; i < end; i++) sum += x[i];
+    return (float) (sum / (k * k));
   }
 
   /** Planes (images × channels) run in parallel; each writes only its own plane. */
@@ -137,9 +132,12 @@ public final class Pool2d implements Op {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
     float[] x = in[0].data, z = out.data;
     IntStream.range(0, planes).parallel().forEach(pl -> {
-      int[] at = new int[1];
+      int off = pl * h * w;
       for (int p = 0; p < pp; p++) {
-        for (int q = 0; q < qq; q++) z[(pl * pp + p) * qq + q] = window(x, pl * h * w, h, w, p, q, at);
+        for (int q = 0; q < qq; q++) {
+          int at = max ? maxAt(x, off, h, w, p, q) : 0;
+          z[(pl * pp + p) * qq + q] = !max ? mean(x, off, h, w, p, q) : at < 0 ? Float.NEGATIVE_INFINITY : x[off + at];
+        }
       }
     });
   }
@@ -149,15 +147,13 @@ public final class Pool2d implements Op {
     int planes = in[0].dim(0) * in[0].dim(1), h = in[0].dim(2), w = in[0].dim(3), pp = out.dim(2), qq = out.dim(3);
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
     IntStream.range(0, planes).parallel().forEach(pl -> {
-      int[] at = new int[1];
       int off = pl * h * w;
       for (int p = 0; p < pp; p++) {
         for (int q = 0; q < qq; q++) {
           float d = dz[(pl * pp + p) * qq + q];
           if (max) {
-            at[0] = -1;
-            window(x, off, h, w, p, q, at);
-            if (at[0] >= 0) dx[off + at[0]] += d; // a window of NaN or -inf has no maximum to credit
+            int at = maxAt(x, off, h, w, p, q);
+            if (at >= 0) dx[off + at] += d; // a window of NaN or -inf has no maximum to credit
             continue;
           }
           int r0 = Math.max(0, p * stride - pad), r1 = Math.min(h, p * stride - pad + k);
