@@ -39,28 +39,17 @@ public final class Blas {
   /** The plain-Java loops, whatever the JVM offers (the fallback, and the reference in tests). */
   static void plainGemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
-    if (aOff != 0 || bOff != 0 || cOff != 0) {
-      // The loops index from 0: shift through views only when needed.
-      gemmAt(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
-      return;
-    }
-    scale(c, 0, m * n, beta);
+    scale(c, cOff, m * n, beta);
     int blocks = (long) m * n * k < PARALLEL_WORK || inParallelTask() ? 1
         : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
     if (blocks == 1) {
-      rows(transA, transB, 0, m, m, n, k, alpha, a, b, c);
+      rows(transA, transB, 0, m, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
     } else {
       // Each block owns whole rows of C and adds into them in the same order as the serial loop,
       // so the result does not depend on the number of threads.
-      IntStream.range(0, blocks).parallel().forEach(blk ->
-          rows(transA, transB, (int) ((long) m * blk / blocks), (int) ((long) m * (blk + 1) / blocks), m, n, k, alpha, a, b, c));
+      IntStream.range(0, blocks).parallel().forEach(blk -> rows(transA, transB, (int) ((long) m * blk / blocks),
+          (int) ((long) m * (blk + 1) / blocks), m, n, k, alpha, a, aOff, b, bOff, c, cOff));
     }
-  }
-
-  private static void gemmAt(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
-    scale(c, cOff, m * n, beta);
-    offsetRows(transA, transB, 0, m, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
   }
 
   /**
@@ -91,14 +80,8 @@ public final class Blas {
   /** Products below this many multiply-adds run on the calling thread. */
   private static final long PARALLEL_WORK = 1L << 18;
 
-  /** Rows {@code [from, to)} of C += alpha·op(A)·op(B). */
-  private static void rows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
-      float[] a, float[] b, float[] c) {
-    offsetRows(transA, transB, from, to, m, n, k, alpha, a, 0, b, 0, c, 0);
-  }
-
   /** Rows {@code [from, to)} of C += alpha·op(A)·op(B), each matrix starting at its offset. */
-  private static void offsetRows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
+  private static void rows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,
       float[] a, int ao, float[] b, int bo, float[] c, int co) {
     if (!transA && !transB) {
       for (int i = from; i < to; i++) {
