@@ -29,6 +29,12 @@ public interface Launcher {
   /** Workspace buffer {@code i} of the op's {@link Op#workspace} list. */
   Buffer work(int i);
 
+  /**
+   * Scratch buffer {@code i} of the op's {@link Op#scratch} list, for this pass only: its
+   * contents do not survive to the next pass or to the node's other pass.
+   */
+  Buffer scratch(int i);
+
   /** True when these launches are for training mode, false for evaluation. */
   boolean training();
 
@@ -53,18 +59,60 @@ public interface Launcher {
    */
   int accumulate(int i);
 
-  /** A number of work-items, typed so that it cannot be mistaken for a kernel's int argument. */
-  record WorkItems(int count) {}
+  /**
+   * The work-items of a launch in one to three dimensions, and optionally the work-group size
+   * in each; typed so that it cannot be mistaken for a kernel's int argument.
+   *
+   * @param counts work-items per dimension, each at least 0
+   * @param group the work-group size per dimension, or null to let the plan choose
+   */
+  record WorkItems(int[] counts, int[] group) {
+    public WorkItems {
+      if (counts.length < 1 || counts.length > 3) {
+        throw new IllegalArgumentException("a launch has 1 to 3 dimensions, not " + counts.length);
+      }
+      for (int c : counts) if (c < 0) throw new IllegalArgumentException("negative work-item count " + c);
+      if (group != null) {
+        if (group.length != counts.length) {
+          throw new IllegalArgumentException("work-group size " + java.util.Arrays.toString(group) + " for "
+              + counts.length + " dimensions");
+        }
+        for (int g : group) if (g < 1) throw new IllegalArgumentException("work-group size below 1: " + g);
+      }
+      counts = counts.clone();
+      group = group == null ? null : group.clone();
+    }
 
-  /** {@code launch(file, kernel, over(n), args...)}: a launch over {@code n} work-items. */
-  static WorkItems over(int count) {
-    return new WorkItems(count);
+    /** The same work-items in work-groups of this size per dimension. */
+    public WorkItems inGroupsOf(int... size) {
+      return new WorkItems(counts, size);
+    }
+
+    @Override
+    public int[] counts() {
+      return counts.clone();
+    }
+
+    @Override
+    public int[] group() {
+      return group == null ? null : group.clone();
+    }
   }
 
   /**
-   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code items} work-items in one
-   * dimension; the global size is rounded up to the work-group size, so the kernel must ignore
-   * ids at or past its own bound.
+   * {@code launch(file, kernel, over(n), args...)}: a launch over {@code n} work-items, or over
+   * an N-dimensional grid with {@code over(x, y)} or {@code over(x, y, z)}; dimension 0 varies
+   * fastest, as {@code get_global_id(0)}.
+   */
+  static WorkItems over(int... counts) {
+    return new WorkItems(counts, null);
+  }
+
+  /**
+   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code items} work-items; the global
+   * size is rounded up to a multiple of the work-group size in each dimension, so the kernel must
+   * ignore ids at or past its own bounds. Without an explicit group the plan picks one (up to 64
+   * work-items along dimension 0, 1 along the others).
    */
   void launch(String file, String kernel, WorkItems items, Object... args);
 
@@ -86,9 +134,58 @@ public interface Launcher {
   void launchGroups(String file, String kernel, int groups, Object... args);
 
   /**
-   * {@code C = alpha·op(A)·op(B) + beta·C} on {@code gemm.cl}, with the conventions of
+   * A matrix operand of {@link #gemm(int, int, int, int, int, float, Matrix, Matrix, float,
+   * Matrix) gemm}, row-major: element (i, j) of batch member e is
+   * {@code buffer[offset + e·batchStride + i·ld + j]}, or {@code [… + j·ld + i]} when
+   * {@code transposed}. Offsets, leading dimensions and batch strides count floats.
+   */
+  record Matrix(Buffer buffer, int offset, int ld, boolean transposed, int batchStride) {
+    public Matrix {
+      if (buffer == null) throw new IllegalArgumentException("a gemm operand needs a buffer");
+      if (offset < 0 || ld < 1 || batchStride < 0) {
+        throw new IllegalArgumentException("gemm operand with offset " + offset + ", leading dimension " + ld
+            + ", batch stride " + batchStride);
+      }
+    }
+
+    /** The whole buffer as one matrix with {@code ld} floats per row. */
+    public static Matrix of(Buffer buffer, int ld) {
+      return new Matrix(buffer, 0, ld, false, 0);
+    }
+
+    /** The matrix starting {@code floats} further into the buffer. */
+    public Matrix plus(int floats) {
+      return new Matrix(buffer, offset + floats, ld, transposed, batchStride);
+    }
+
+    /** The transpose, read in place. */
+    public Matrix t() {
+      return new Matrix(buffer, offset, ld, !transposed, batchStride);
+    }
+
+    /** Batch member e starts {@code e·stride} floats after member 0 (0: every member reads the same). */
+    public Matrix everyBatch(int stride) {
+      return new Matrix(buffer, offset, ld, transposed, stride);
+    }
+  }
+
+  /**
+   * A batch of products on {@code gemm.cl}: for each group z of {@code sum} consecutive members
+   * of a batch of {@code batch}, {@code C_z = alpha·Σ_e op(A_e)·op(B_e) + beta·C_z}, where
+   * {@code op(A_e)} is M×K and {@code op(B_e)} K×N as the {@link Matrix} operands read them and
+   * C's batch stride steps from one group to the next. {@code sum == 1} gives {@code batch}
+   * independent products; {@code sum == batch}, one product summed over the batch.
+   */
+  void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c);
+
+  /**
+   * {@code C = alpha·op(A)·op(B) + beta·C} over whole buffers, with the conventions of
    * {@link dev.nodal.tensor.Blas#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
    */
-  void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
-      float beta, Buffer c);
+  default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
+      float beta, Buffer c) {
+    Matrix ma = transA ? Matrix.of(a, m).t() : Matrix.of(a, k);
+    Matrix mb = transB ? Matrix.of(b, k).t() : Matrix.of(b, n);
+    gemm(1, 1, m, n, k, alpha, ma, mb, beta, Matrix.of(c, n));
+  }
 }

@@ -62,6 +62,18 @@ public interface Op {
     return List.of();
   }
 
+  /**
+   * Device buffers that the op's kernels use within one pass and not after it (im2col's patch
+   * matrices), for the input shapes given with the batch dimension at the largest batch that the
+   * plan serves. The step plan gives the forward and the backward pass a set each, alive for that
+   * pass only, so that the scratch of different nodes shares memory; kernels reach them through
+   * {@link Launcher#scratch}. The CPU backend allocates none: CPU code keeps its own scratch. None
+   * by default.
+   */
+  default List<Shape> scratch(Shape[] in) {
+    return List.of();
+  }
+
   /** Describes the forward kernels: {@code out} from the inputs. */
   void forwardKernels(Launcher k);
 

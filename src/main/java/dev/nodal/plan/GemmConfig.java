@@ -50,11 +50,16 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
    * batch 256 took 1.00 ms with 32×32 tiles against 1.09 ms with 64×64.
    */
   public static GemmConfig choose(DeviceTraits device, int m, int n) {
+    return choose(device, m, n, 1);
+  }
+
+  /** As {@link #choose(DeviceTraits, int, int)}, for {@code batches} M×N products in one launch. */
+  public static GemmConfig choose(DeviceTraits device, int m, int n, int batches) {
     if (device.gemmOverride() != null) return device.gemmOverride();
     if (device.maxWorkGroupSize() < 256) return SMALL;
     int units = device.computeUnits();
-    if (device.localMemory() >= LARGE.localBytes() && LARGE.tiles(m, n) >= 2L * units) return LARGE;
-    return MEDIUM.tiles(m, n) >= units ? MEDIUM : FINE;
+    if (device.localMemory() >= LARGE.localBytes() && LARGE.tiles(m, n) * batches >= 2L * units) return LARGE;
+    return MEDIUM.tiles(m, n) * batches >= units ? MEDIUM : FINE;
   }
 
   /** Work-groups of an M×N product. */

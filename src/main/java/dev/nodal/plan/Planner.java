@@ -65,6 +65,7 @@ public final class Planner {
     List<Buffer> buffers = new ArrayList<>();
     int[] value = new int[n], gradient = new int[n];
     int[][] work = new int[n][0];
+    int[][][] scratch = new int[n][2][0];
     java.util.Arrays.fill(gradient, -1);
     Map<String, Integer> blocks = new HashMap<>();
 
@@ -150,6 +151,21 @@ public final class Planner {
         work[node.id()][i] = pool(pool, pooled, buffers, "work" + i + ":" + node.name(), bytes, node.id(),
             runsBackward(node) ? backwardTime(node) : node.id());
       }
+      Shape[] resolved = a.inputs().stream().map(in -> in.shape().resolve(maxBatch)).toArray(Shape[]::new);
+      List<Shape> scratchShapes = a.op().scratch(resolved);
+      for (int pass = 0; pass < (runsBackward(node) ? 2 : 1); pass++) {
+        int time = pass == 0 ? node.id() : backwardTime(node);
+        scratch[node.id()][pass] = new int[scratchShapes.size()];
+        for (int i = 0; i < scratchShapes.size(); i++) {
+          long elements = scratchShapes.get(i).size(maxBatch);
+          if (elements > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(String.format("%s '%s': scratch %d of %,d floats is more than one buffer "
+                + "can hold (2^31 - 1)", node.kind(), node.name(), i, elements));
+          }
+          scratch[node.id()][pass][i] = pool(pool, pooled, buffers, (pass == 0 ? "scratch" : "bscratch") + i + ":"
+              + node.name(), 4L * Math.max(1, elements), time, time);
+        }
+      }
     }
     BufferPlanner.Plan shared = pool.plan();
     int firstPool = regions.size();
@@ -161,7 +177,7 @@ public final class Planner {
       buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), firstPool + shared.physicalOf()[e.getKey()], 0,
           b.start(), b.end()));
     }
-    return new StepPlan(nodes, regions, buffers, value, gradient, work, blocks, firstWrites(gradient));
+    return new StepPlan(nodes, regions, buffers, value, gradient, work, scratch, blocks, firstWrites(gradient));
   }
 
   private long align(long bytes) {
@@ -361,6 +377,15 @@ public final class Planner {
     }
 
     @Override
+    public Buffer scratch(int i) {
+      int[] s = plan.scratch(node, written != null);
+      if (i < 0 || i >= s.length) {
+        throw new IllegalStateException(node.name() + ": scratch " + i + " was not declared (it has " + s.length + ")");
+      }
+      return new BufferHandle(s[i]);
+    }
+
+    @Override
     public boolean training() {
       return training;
     }
@@ -389,7 +414,20 @@ public final class Planner {
 
     @Override
     public void launch(String file, String kernel, WorkItems items, Object... args) {
-      out.add(oneDimensional(node.name(), file, kernel, args(kernel, args), items.count()));
+      int[] counts = items.counts(), group = items.group();
+      long[] local = new long[counts.length], global = new long[counts.length];
+      long groupSize = 1;
+      for (int d = 0; d < counts.length; d++) {
+        local[d] = group != null ? group[d] : d == 0 ? Math.min(GROUP_1D, device.maxWorkGroupSize()) : 1;
+        global[d] = (Math.max(1, counts[d]) + local[d] - 1) / local[d] * local[d];
+        groupSize *= local[d];
+      }
+      if (groupSize > device.maxWorkGroupSize()) {
+        throw new IllegalArgumentException(String.format("node '%s', kernel %s: a work-group of %s (%d work-items) is "
+            + "more than the device allows (%d)", node.name(), kernel, java.util.Arrays.toString(group), groupSize,
+            device.maxWorkGroupSize()));
+      }
+      out.add(new Launch(node.name(), file, "", kernel, args(kernel, args), global, local));
     }
 
     @Override
@@ -403,16 +441,25 @@ public final class Planner {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b, float beta,
-        Buffer c) {
-      GemmConfig g = GemmConfig.choose(device, m, n);
-      int sAm = transA ? 1 : k, sAk = transA ? m : 1;
-      int sBk = transB ? 1 : n, sBn = transB ? k : 1;
-      List<Arg> args = args("gemm", m, n, k, alpha, a, 0, sAm, sAk, b, 0, sBk, sBn, beta, c, 0, n);
+    public void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c) {
+      if (batch < 1 || sum < 1 || sum > batch || m < 1 || n < 1 || k < 1) {
+        throw new IllegalArgumentException(String.format("node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
+            node.name(), batch, sum, m, n, k));
+      }
+      if (c.transposed() || (sum > 1 && sum < batch && c.batchStride() == 0)) {
+        throw new IllegalArgumentException("node '" + node.name() + "': gemm writes C row-major, each group of the "
+            + "batch at its own batch stride");
+      }
+      int groups = (batch + sum - 1) / sum;
+      GemmConfig g = GemmConfig.choose(device, m, n, groups);
+      List<Arg> args = args("gemm", m, n, k, batch, sum, alpha,
+          a.buffer(), a.offset(), a.transposed() ? 1 : a.ld(), a.transposed() ? a.ld() : 1, a.batchStride(),
+          b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),
+          beta, c.buffer(), c.offset(), c.ld(), c.batchStride());
       long[] global = {(long) ((n + g.tileN() - 1) / g.tileN()) * g.threadsN(),
-          (long) ((m + g.tileM() - 1) / g.tileM()) * g.threadsM()};
+          (long) ((m + g.tileM() - 1) / g.tileM()) * g.threadsM(), groups};
       out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, global,
-          new long[] {g.threadsN(), g.threadsM()}));
+          new long[] {g.threadsN(), g.threadsM(), 1}));
     }
 
     private List<Arg> args(String kernel, Object... values) {

@@ -49,17 +49,19 @@ public final class StepPlan {
   private final int[] valueBuffer;
   private final int[] gradientBuffer;
   private final int[][] workBuffers;
+  private final int[][][] scratchBuffers;
   private final Map<String, Integer> blocks;
   private final List<List<Node>> firstWrites;
 
   StepPlan(List<Node> order, List<Region> regions, List<Buffer> buffers, int[] valueBuffer, int[] gradientBuffer,
-      int[][] workBuffers, Map<String, Integer> blocks, List<List<Node>> firstWrites) {
+      int[][] workBuffers, int[][][] scratchBuffers, Map<String, Integer> blocks, List<List<Node>> firstWrites) {
     this.order = List.copyOf(order);
     this.regions = List.copyOf(regions);
     this.buffers = List.copyOf(buffers);
     this.valueBuffer = valueBuffer;
     this.gradientBuffer = gradientBuffer;
     this.workBuffers = workBuffers;
+    this.scratchBuffers = scratchBuffers;
     this.blocks = Map.copyOf(blocks);
     this.firstWrites = firstWrites;
   }
@@ -89,6 +91,14 @@ public final class StepPlan {
   /** The buffers of a node's {@link dev.nodal.graph.Op#workspace}, in its order; empty for most nodes. */
   public int[] work(Node node) {
     return workBuffers[node.id()].clone();
+  }
+
+  /**
+   * The buffers of a node's {@link dev.nodal.graph.Op#scratch} for its forward pass, or for its
+   * backward pass: each lives for that one pass; empty for most nodes.
+   */
+  public int[] scratch(Node node, boolean backward) {
+    return scratchBuffers[node.id()][backward ? 1 : 0].clone();
   }
 
   /** The whole-block buffer of {@code "parameters"}, {@code "gradients"} or {@code "state<k>"}. */
