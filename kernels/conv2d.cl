@@ -89,14 +89,71 @@ __kernel void conv2d_backward_weight(GEOMETRY, __global const float *dz, __globa
   GRAD_WRITE(acc, dw[e], sum);
 }
 
-/* db[k] (+)= sum over n, p, q of dz */
-__kernel void conv2d_backward_bias(GEOMETRY, __global const float *dz, __global float *db,
-                                   const int acc) {
-  const int k = get_global_id(0);
-  if (k >= K) return;
+/* ---- im2col form: the products run on gemm.cl ----------------------------------------------
+ * A chunk of NC images from image N0, one group g at a time. The patch matrix col has a row per
+ * tap (c, r, s) of the group's C/G channels and a column per output position of each image:
+ * col[(c*R + r)*S + s][j*P*Q + p*Q + q] for image N0 + j. */
+
+/* col from x: 2-D launch, dimension 0 over the NC*P*Q columns, dimension 1 over the taps */
+__kernel void conv2d_im2col(GEOMETRY, const int N0, const int NC, const int g,
+                            __global const float *x, __global float *col) {
+  const int PQ = P * Q, cols = NC * PQ, cg = C / G;
+  const int i = get_global_id(0), row = get_global_id(1);
+  if (i >= cols || row >= cg * R * S) return;
+  const int j = i / PQ, q = i % Q, p = (i % PQ) / Q;
+  const int s = row % S, r = (row / S) % R, c = row / (R * S);
+  const int ih = p * SH - PH + r * DH, iw = q * SW - PW + s * DW;
+  col[row * cols + i] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
+      ? x[(((N0 + j) * C + g * cg + c) * H + ih) * W + iw] : 0.0f;
+}
+
+/* dx (+)= the patch gradients dcol gathered back onto the group's channels of the chunk's
+ * images: one work-item per element of dx written */
+__kernel void conv2d_col2im(GEOMETRY, const int N0, const int NC, const int g,
+                            __global const float *dcol, __global float *dx, const int acc) {
+  const int cg = C / G, PQ = P * Q, cols = NC * PQ;
+  const int e = get_global_id(0);
+  if (e >= NC * cg * H * W) return;
+  const int iw = e % W, ih = (e / W) % H, c = (e / (H * W)) % cg, j = e / (cg * H * W);
   float sum = 0.0f, carry = 0.0f;
-  for (int n = 0; n < N; n++) {
-    for (int i = 0; i < P * Q; i++) kahan_add(&sum, &carry, dz[(n * K + k) * P * Q + i]);
+  for (int r = 0; r < R; r++) {
+    const int ph = ih + PH - r * DH;
+    if (ph < 0 || ph % SH != 0 || ph / SH >= P) continue;
+    for (int s = 0; s < S; s++) {
+      const int pw = iw + PW - s * DW;
+      if (pw < 0 || pw % SW != 0 || pw / SW >= Q) continue;
+      kahan_add(&sum, &carry, dcol[((c * R + r) * S + s) * cols + j * PQ + (ph / SH) * Q + pw / SW]);
+    }
   }
-  GRAD_WRITE(acc, db[k], sum);
+  GRAD_WRITE(acc, dx[(((N0 + j) * C + g * cg + c) * H + ih) * W + iw], sum);
+}
+
+/* z[n, k, p, q] += b[k]: 2-D launch, dimension 0 over P*Q, dimension 1 over N*K */
+__kernel void conv2d_add_bias(const int NK, const int K, const int PQ, __global const float *b,
+                              __global float *z) {
+  const int i = get_global_id(0), nk = get_global_id(1);
+  if (i >= PQ || nk >= NK) return;
+  z[nk * PQ + i] += b[nk % K];
+}
+
+/* db[k] (+)= sum over n, p, q of dz: one work-group per filter k */
+__kernel void conv2d_bias_grad(const int N, const int K, const int PQ, __global const float *dz,
+                               __global float *db, const int acc, __local float *scratch) {
+  const int k = get_group_id(0);
+  float sum = 0.0f, carry = 0.0f;
+  for (int i = get_local_id(0); i < N * PQ; i += get_local_size(0)) {
+    kahan_add(&sum, &carry, dz[((i / PQ) * K + k) * PQ + i % PQ]);
+  }
+  const float total = group_sum(sum, scratch);
+  if (get_local_id(0) == 0) GRAD_WRITE(acc, db[k], total);
+}
+
+/* dw[off + i] (+)= the sum of the SPLITS partial weight gradients part[t*SIZE + i] */
+__kernel void conv2d_sum_partials(const int SPLITS, const int SIZE, __global const float *part,
+                                  __global float *dw, const int off, const int acc) {
+  const int i = get_global_id(0);
+  if (i >= SIZE) return;
+  float sum = 0.0f, carry = 0.0f;
+  for (int t = 0; t < SPLITS; t++) kahan_add(&sum, &carry, part[t * SIZE + i]);
+  GRAD_WRITE(acc, dw[off + i], sum);
 }

@@ -11,6 +11,7 @@ import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
+import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.optim.Sgd;
@@ -59,6 +60,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--hidden", split = ",", defaultValue = "256,128", description = "mlp: hidden widths (default ${DEFAULT-VALUE}).")
   int[] hidden;
 
+  @Option(names = "--conv", defaultValue = "auto", description = "cnn: the convolutions' OpenCL form, auto, direct or "
+      + "im2col (default ${DEFAULT-VALUE}).")
+  private String conv;
+
   @Option(names = "--repeats", defaultValue = "10", description = "Timed runs per device (default ${DEFAULT-VALUE}).")
   int repeats;
 
@@ -78,6 +83,7 @@ final class BenchCommand implements Callable<Integer> {
     if (size < 1 || (long) size * size > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("--size must be between 1 and 46340 (N² floats in one array), got " + size);
     }
+    convForm();
     double reference = Double.NaN;
     ArrayNode results = JSON.createArrayNode();
     for (int i = 0; i < devices.size(); i++) {
@@ -93,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
           case "mlp" -> step(backend, ModelZoo.mlp(1, 784, 10, hidden), examples);
           case "mlp-small" -> step(backend, ModelZoo.mlp(1, 784, 10, 1024, 1024), examples);
           case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
-          default -> step(backend, ModelZoo.cnn(1, 784, 10, false), examples);
+          default -> step(backend, ModelZoo.cnn(1, 784, 10, false, convForm()), examples);
         };
         Arrays.sort(ms);
         double min = ms[0], median = ms[ms.length / 2];
@@ -116,6 +122,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("median_ms", median);
         r.put("runs", ms.length);
         r.put("cpu_gemm", Blas.kernel());
+        if (workload.equals("cnn")) r.put("conv", conv);
         if (i > 0) r.put("speed_relative_to_first", ratio);
       }
     }
@@ -129,6 +136,15 @@ final class BenchCommand implements Callable<Integer> {
       System.out.println("wrote " + json);
     }
     return 0;
+  }
+
+  private Conv2d.Algorithm convForm() {
+    return switch (conv) {
+      case "auto" -> Conv2d.Algorithm.AUTO;
+      case "direct" -> Conv2d.Algorithm.DIRECT;
+      case "im2col" -> Conv2d.Algorithm.IM2COL;
+      default -> throw new IllegalArgumentException("--conv must be auto, direct or im2col, got '" + conv + "'");
+    };
   }
 
   private double[] gemm(Backend backend) {

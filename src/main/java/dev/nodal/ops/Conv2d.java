@@ -3,6 +3,7 @@ package dev.nodal.ops;
 import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Launcher.Matrix;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
@@ -26,12 +27,39 @@ import java.util.stream.IntStream;
  * (positions outside the image count as 0). Backward: {@code dx} gathers, for each input
  * position, the outputs whose windows cover it; {@code dw} sums {@code dz · x} over N·P·Q;
  * {@code db} sums {@code dz} over N·P·Q. The CPU lowers each image and group to a GEMM over its
- * patches (im2col, in per-thread scratch) and runs chunks of images in parallel; the OpenCL kernels work in direct form, one work-item
- * per element written, with compensated sums.
+ * patches (im2col, in per-thread scratch) and runs chunks of images in parallel. On OpenCL the
+ * {@link Algorithm} picks between the same lowering (patch matrices in the plan's scratch, products
+ * batched over a chunk of images on {@code gemm.cl}) and a direct form (one work-item per element
+ * written, with compensated sums).
  */
 public final class Conv2d implements Op {
   private final int sh, sw, ph, pw, dh, dw, groups;
   private final boolean bias;
+  private final Algorithm algorithm;
+  private final int patchFloats;
+
+  /**
+   * The form of the OpenCL kernels; the CPU backend always lowers to GEMM. Both forms compute the
+   * same sums, in a different order.
+   */
+  public enum Algorithm {
+    /** Picked per shape class: see {@link Conv2d#usesIm2col}. */
+    AUTO,
+    /** One work-item per element written, each summing its whole window or reduction. */
+    DIRECT,
+    /** Patch matrices (im2col) in scratch, multiplied on {@code gemm.cl}. */
+    IM2COL;
+
+    String attribute() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static Algorithm parse(Object value) {
+      for (Algorithm a : values()) if (a.attribute().equals(String.valueOf(value))) return a;
+      throw new IllegalArgumentException("conv2d: attribute 'algorithm' must be auto, direct or im2col, not '" + value
+          + "'");
+    }
+  }
 
   private Conv2d(Builder b) {
     this.sh = b.sh;
@@ -42,9 +70,11 @@ public final class Conv2d implements Op {
     this.dw = b.dw;
     this.groups = b.groups;
     this.bias = b.bias;
-    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || groups < 1) {
-      throw new IllegalArgumentException("conv2d: stride and dilation must be >= 1, padding >= 0, groups >= 1; got "
-          + attributes());
+    this.algorithm = b.algorithm;
+    this.patchFloats = b.patchFloats;
+    if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || groups < 1 || patchFloats < 1) {
+      throw new IllegalArgumentException("conv2d: stride, dilation, groups and patch_floats must be >= 1, padding >= 0;"
+          + " got " + attributes());
     }
   }
 
@@ -57,6 +87,8 @@ public final class Conv2d implements Op {
   public static final class Builder {
     private int sh = 1, sw = 1, ph, pw, dh = 1, dw = 1, groups = 1;
     private boolean bias = true;
+    private Algorithm algorithm = Algorithm.AUTO;
+    private int patchFloats = PATCH_FLOATS;
 
     public Builder stride(int s) {
       return stride(s, s);
@@ -98,6 +130,21 @@ public final class Conv2d implements Op {
       return this;
     }
 
+    /** The form of the OpenCL kernels (default {@link Algorithm#AUTO}). */
+    public Builder algorithm(Algorithm a) {
+      algorithm = java.util.Objects.requireNonNull(a, "algorithm");
+      return this;
+    }
+
+    /**
+     * The most floats one im2col patch matrix may take on a device (default 2^24): a batch runs
+     * in chunks of as many images as fit, at least one. Smaller saves memory, larger saves launches.
+     */
+    public Builder patchFloats(int floats) {
+      patchFloats = floats;
+      return this;
+    }
+
     public Conv2d build() {
       return new Conv2d(this);
     }
@@ -110,7 +157,9 @@ public final class Conv2d implements Op {
     return builder().stride(n.applyAsInt("stride_h", 1), n.applyAsInt("stride_w", 1))
         .padding(n.applyAsInt("pad_h", 0), n.applyAsInt("pad_w", 0))
         .dilation(n.applyAsInt("dilation_h", 1), n.applyAsInt("dilation_w", 1)).groups(n.applyAsInt("groups", 1))
-        .bias(!Boolean.FALSE.equals(a.get("bias")) && !"false".equals(String.valueOf(a.get("bias")))).build();
+        .bias(!Boolean.FALSE.equals(a.get("bias")) && !"false".equals(String.valueOf(a.get("bias"))))
+        .algorithm(a.containsKey("algorithm") ? Algorithm.parse(a.get("algorithm")) : Algorithm.AUTO)
+        .patchFloats((int) Attributes.number(a, "conv2d", "patch_floats", PATCH_FLOATS)).build();
   }
 
 
@@ -135,6 +184,8 @@ public final class Conv2d implements Op {
     a.put("dilation_w", dw);
     a.put("groups", groups);
     a.put("bias", bias);
+    a.put("algorithm", algorithm.attribute());
+    a.put("patch_floats", patchFloats);
     return a;
   }
 
@@ -319,27 +370,144 @@ public final class Conv2d implements Op {
     return all;
   }
 
+  /** Floats that one patch matrix may take by default: see {@link Builder#patchFloats}. */
+  static final int PATCH_FLOATS = 1 << 24;
+  /** Work-groups that a weight-gradient product should give the device at least, by splitting the batch. */
+  static final int WEIGHT_GRAD_GROUPS = 128;
+
+  /**
+   * True when the OpenCL kernels take the im2col form. {@link Algorithm#AUTO} picks it for
+   * convolutions of at most 4 groups whose window covers at least 16 taps (C/g·R·S): there the
+   * products are large enough for {@code gemm.cl}'s tiles. Depthwise and other many-group
+   * convolutions, and windows of a few taps (the first layer of a grey-scale network), stay
+   * direct. Measured on PoCL: see docs/PERFORMANCE.md.
+   */
+  boolean usesIm2col(Shape x, Shape w) {
+    return switch (algorithm) {
+      case DIRECT -> false;
+      case IM2COL -> true;
+      case AUTO -> groups <= 4 && (x.dim(1) / groups) * w.dim(2) * w.dim(3) >= 16;
+    };
+  }
+
+  /**
+   * How the im2col form splits a batch: images per chunk, images per partial weight gradient, and
+   * at most how many partials a chunk makes (at any batch up to this one).
+   */
+  private record Chunking(int images, int perSplit, int maxSplits) {
+    static Chunking of(Geometry g, int batch, int patchFloats) {
+      int crs = g.cg * g.r * g.s, pq = g.p * g.q;
+      int images = (int) Math.max(1, Math.min(batch, patchFloats / ((long) crs * pq)));
+      long tiles = (long) ((g.kg + 63) / 64) * ((crs + 63) / 64);
+      int maxSplits = (int) Math.min(images, Math.max(1, (WEIGHT_GRAD_GROUPS + tiles - 1) / tiles));
+      return new Chunking(images, (images + maxSplits - 1) / maxSplits, maxSplits);
+    }
+  }
+
+  /** The im2col form's patch matrix and partial weight gradients, for the largest batch. */
+  @Override
+  public List<Shape> scratch(Shape[] in) {
+    if (!usesIm2col(in[0], in[1])) return List.of();
+    int cg = in[0].dim(1) / groups, k = in[1].dim(0), r = in[1].dim(2), s = in[1].dim(3);
+    int p = out(in[0].dim(2), r, sh, ph, dh), q = out(in[0].dim(3), s, sw, pw, dw);
+    Geometry g = new Geometry(in[0].dim(0), in[0].dim(1), in[0].dim(2), in[0].dim(3), k, p, q, r, s, cg, k / groups);
+    Chunking c = Chunking.of(g, g.n, patchFloats);
+    long crs = (long) cg * r * s;
+    return List.of(Shape.of((int) Math.min(Integer.MAX_VALUE, crs * c.images * p * q)),
+        Shape.of((int) Math.min(Integer.MAX_VALUE, c.maxSplits > 1 ? (long) c.maxSplits * g.kg * crs : 1)));
+  }
+
   @Override
   public void forwardKernels(Launcher l) {
     Object[] geo = geometryArgs(l);
-    l.launch("conv2d.cl", bias ? "conv2d_forward_bias" : "conv2d_forward", over(l.outShape().size(0)),
-        bias ? concat(geo, l.in(0), l.in(1), l.in(2), l.out()) : concat(geo, l.in(0), l.in(1), l.out()));
+    if (!usesIm2col(l.inShape(0), l.inShape(1))) {
+      l.launch("conv2d.cl", bias ? "conv2d_forward_bias" : "conv2d_forward", over(l.outShape().size(0)),
+          bias ? concat(geo, l.in(0), l.in(1), l.in(2), l.out()) : concat(geo, l.in(0), l.in(1), l.out()));
+      return;
+    }
+    Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
+    int crs = g.cg * g.r * g.s, pq = g.p * g.q;
+    Chunking chunking = Chunking.of(g, g.n, patchFloats);
+    for (int n0 = 0; n0 < g.n; n0 += chunking.images) {
+      int nc = Math.min(chunking.images, g.n - n0);
+      for (int group = 0; group < groups; group++) {
+        im2col(l, geo, n0, nc, group);
+        l.gemm(nc, 1, g.kg, pq, crs, 1f, Matrix.of(l.in(1), crs).plus(group * g.kg * crs),
+            Matrix.of(l.scratch(0), nc * pq).everyBatch(pq), 0f,
+            Matrix.of(l.out(), pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq));
+      }
+    }
+    if (bias) {
+      l.launch("conv2d.cl", "conv2d_add_bias", over(pq, g.n * g.k).inGroupsOf(groupShape(pq)), g.n * g.k, g.k, pq,
+          l.in(2), l.out());
+    }
+  }
+
+  private void im2col(Launcher l, Object[] geo, int n0, int nc, int group) {
+    Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
+    int columns = nc * g.p * g.q;
+    l.launch("conv2d.cl", "conv2d_im2col", over(columns, g.cg * g.r * g.s).inGroupsOf(groupShape(columns)),
+        concat(geo, n0, nc, group, l.in(0), l.scratch(0)));
+  }
+
+  /** A 2-D work-group of 64 work-items, narrowed along dimension 0 to rows of {@code width}. */
+  private static int[] groupShape(int width) {
+    int x = width <= 1 ? 1 : Math.min(64, Integer.highestOneBit(width - 1) << 1);
+    return new int[] {x, 64 / x};
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     Object[] geo = geometryArgs(l);
-    if (l.dIn(0) != null) {
-      l.launch("conv2d.cl", "conv2d_backward_input", over(l.inShape(0).size(0)),
-          concat(geo, l.dOut(), l.in(1), l.dIn(0), l.accumulate(0)));
-    }
-    if (l.dIn(1) != null) {
-      l.launch("conv2d.cl", "conv2d_backward_weight", over(l.inShape(1).size(0)),
-          concat(geo, l.dOut(), l.in(0), l.dIn(1), l.accumulate(1)));
-    }
+    Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
+    int pq = g.p * g.q;
     if (bias && l.dIn(2) != null) {
-      l.launch("conv2d.cl", "conv2d_backward_bias", over(l.inShape(2).size(0)),
-          concat(geo, l.dOut(), l.dIn(2), l.accumulate(2)));
+      l.launchGroups("conv2d.cl", "conv2d_bias_grad", g.k, g.n, g.k, pq, l.dOut(), l.dIn(2), l.accumulate(2));
+    }
+    if (!usesIm2col(l.inShape(0), l.inShape(1))) {
+      if (l.dIn(0) != null) {
+        l.launch("conv2d.cl", "conv2d_backward_input", over(l.inShape(0).size(0)),
+            concat(geo, l.dOut(), l.in(1), l.dIn(0), l.accumulate(0)));
+      }
+      if (l.dIn(1) != null) {
+        l.launch("conv2d.cl", "conv2d_backward_weight", over(l.inShape(1).size(0)),
+            concat(geo, l.dOut(), l.in(0), l.dIn(1), l.accumulate(1)));
+      }
+      return;
+    }
+    int crs = g.cg * g.r * g.s;
+    int accX = l.dIn(0) != null ? l.accumulate(0) : 0, accW = l.dIn(1) != null ? l.accumulate(1) : 0;
+    Chunking chunking = Chunking.of(g, g.n, patchFloats);
+    for (int n0 = 0; n0 < g.n; n0 += chunking.images) {
+      int nc = Math.min(chunking.images, g.n - n0);
+      int cols = nc * pq;
+      for (int group = 0; group < groups; group++) {
+        Matrix dz = Matrix.of(l.dOut(), pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq);
+        int wOff = group * g.kg * crs;
+        if (l.dIn(1) != null) {
+          // dW_g (+)= Σ over the chunk's images of dz_j · col_jᵀ, in partial sums over slices of
+          // the chunk when the product alone would leave the device idle.
+          im2col(l, geo, n0, nc, group);
+          Matrix patchesT = Matrix.of(l.scratch(0), cols).t().everyBatch(pq);
+          int perSplit = Math.min(nc, chunking.perSplit), splits = (nc + perSplit - 1) / perSplit;
+          float beta = n0 == 0 ? accW : 1;
+          if (splits == 1) {
+            l.gemm(nc, nc, g.kg, crs, pq, 1f, dz, patchesT, beta, Matrix.of(l.dIn(1), crs).plus(wOff));
+          } else {
+            l.gemm(nc, perSplit, g.kg, crs, pq, 1f, dz, patchesT, 0f,
+                Matrix.of(l.scratch(1), crs).everyBatch(g.kg * crs));
+            l.launch("conv2d.cl", "conv2d_sum_partials", over(g.kg * crs), splits, g.kg * crs, l.scratch(1),
+                l.dIn(1), wOff, (int) beta);
+          }
+        }
+        if (l.dIn(0) != null) {
+          // dcol_j = W_gᵀ · dz_j into the patch scratch, then gathered back onto dx.
+          l.gemm(nc, 1, crs, pq, g.kg, 1f, Matrix.of(l.in(1), crs).plus(wOff).t(), dz, 0f,
+              Matrix.of(l.scratch(0), cols).everyBatch(pq));
+          l.launch("conv2d.cl", "conv2d_col2im", over(nc * g.cg * g.h * g.w),
+              concat(geo, n0, nc, group, l.scratch(0), l.dIn(0), accX));
+        }
+      }
     }
   }
 

@@ -32,12 +32,22 @@ public final class Layers {
    * {@code name.b} (zeros).
    */
   public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernel, int padding, Init init) {
+    return conv2d(g, name, x, filters, kernel, Conv2d.builder().padding(padding).build(), init);
+  }
+
+  /**
+   * As {@link #conv2d(GraphBuilder, String, Node, int, int, int, Init)}, with the convolution's
+   * settings (stride, padding, dilation, bias, algorithm) taken from {@code op}.
+   */
+  public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernel, Conv2d op, Init init) {
     if (x.shape().rank() != 4) {
       throw new GraphException("conv2d '" + name + "': input '" + x.name() + "' must be NCHW images, has shape " + x.shape());
     }
-    Param w = g.param(name + ".W", init, filters, x.shape().dim(1), kernel, kernel);
+    int groups = (int) op.attributes().get("groups");
+    Param w = g.param(name + ".W", init, filters, x.shape().dim(1) / groups, kernel, kernel);
+    if (op.inputRoles().size() == 2) return g.apply(op, name, x, w);
     Param b = g.param(name + ".b", Init.zeros(), filters);
-    return g.apply(Conv2d.builder().padding(padding).build(), name, x, w, b);
+    return g.apply(op, name, x, w, b);
   }
 
   /**

@@ -65,6 +65,9 @@ public final class OpCatalogue {
     public String toString() {
       StringBuilder sb = new StringBuilder(op.kind());
       for (int[] s : shapes) sb.append(' ').append(Arrays.toString(s).replace(", ", "x"));
+      // A textual attribute picks a form of the kernels (conv2d's algorithm): name it, unless it is the default.
+      op.attributes().values().stream().filter(v -> v instanceof String && !"auto".equals(v))
+          .forEach(v -> sb.append(" [").append(v).append(']'));
       return sb.toString();
     }
   }
@@ -249,9 +252,23 @@ public final class OpCatalogue {
     return new Sample(op, 0, List.copyOf(shapes));
   }
 
-  /** Each straddling size as the image height, as the input channels and as the filters. */
+  /**
+   * Each straddling size as the image height, as the input channels and as the filters; and the
+   * shape samples in each OpenCL form, the im2col form also in chunks of one and of two images
+   * (an uneven last chunk, partial weight gradients summed).
+   */
   private static List<Sample> convStraddling() {
     List<Sample> out = new ArrayList<>();
+    for (Conv2d.Algorithm form : List.of(Conv2d.Algorithm.DIRECT, Conv2d.Algorithm.IM2COL)) {
+      out.add(conv(Conv2d.builder().algorithm(form).build(), 1, 1, 3, 3, 1, 2, 2));
+      out.add(conv(Conv2d.builder().padding(1).algorithm(form).build(), 2, 3, 5, 4, 4, 3, 3));
+      out.add(conv(Conv2d.builder().groups(2).stride(2).padding(1).algorithm(form).build(), 1, 4, 6, 6, 4, 3, 3));
+      out.add(conv(Conv2d.builder().dilation(2).bias(false).algorithm(form).build(), 2, 2, 7, 5, 3, 2, 3));
+      out.add(conv(Conv2d.builder().stride(2, 1).padding(0, 2).algorithm(form).build(), 1, 2, 5, 3, 2, 3, 2));
+    }
+    Conv2d.Builder chunked = Conv2d.builder().padding(1).groups(2).algorithm(Conv2d.Algorithm.IM2COL);
+    out.add(conv(chunked.patchFloats(1).build(), 3, 4, 5, 6, 6, 3, 3));
+    out.add(conv(chunked.patchFloats(2 * 18 * 30).build(), 5, 4, 5, 6, 6, 3, 3));
     Conv2d padded = Conv2d.builder().padding(1).build();
     for (int size : STRADDLE) {
       out.add(conv(padded, 2, 3, size, 5, 4, 3, 3));

@@ -4,6 +4,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
+import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
 import dev.nodal.ops.Pool2d;
@@ -37,6 +38,11 @@ public final class ModelZoo {
    * start as PyTorch's do ({@link Init#fanInUniform()}), biases at zero. Output node "logits".
    */
   public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
+    return cnn(seed, features, classes, batchNorm, Conv2d.Algorithm.AUTO);
+  }
+
+  /** As {@link #cnn(long, int, int, boolean)}, with the convolutions' OpenCL form fixed. */
+  public static Graph cnn(long seed, int features, int classes, boolean batchNorm, Conv2d.Algorithm convolutions) {
     int side = (int) Math.round(Math.sqrt(features));
     if (side * side != features || side % 4 != 0) {
       throw new IllegalArgumentException("the cnn models need square images with a side divisible by 4; "
@@ -49,7 +55,8 @@ public final class ModelZoo {
     int[] filters = {32, 64};
     for (int i = 0; i < filters.length; i++) {
       String n = "conv" + (i + 1);
-      h = Layers.conv2d(g, n, h, filters[i], 3, 1, Init.fanInUniform());
+      h = Layers.conv2d(g, n, h, filters[i], 3, Conv2d.builder().padding(1).algorithm(convolutions).build(),
+          Init.fanInUniform());
       if (batchNorm) h = Layers.batchNorm(g, "bn" + (i + 1), h);
       h = g.apply(new Relu(), "relu" + (i + 1), h);
       h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);

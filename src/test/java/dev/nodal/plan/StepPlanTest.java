@@ -1,11 +1,16 @@
 package dev.nodal.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Node;
+import dev.nodal.graph.Init;
+import dev.nodal.ops.Conv2d;
+import dev.nodal.ops.Mse;
+import dev.nodal.ops.Reshape;
 import dev.nodal.ops.Tanh;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.Models;
@@ -46,14 +51,57 @@ class StepPlanTest {
   }
 
   @Test
+  void im2colScratchLivesForOnePassAndIsSharedBetweenConvolutions() {
+    GraphBuilder g = new GraphBuilder(1);
+    Node x = g.input("x", 4, 12, 12);
+    Conv2d conv = Conv2d.builder().padding(1).algorithm(Conv2d.Algorithm.IM2COL).build();
+    Node h = g.apply(conv, "conv1", x, g.param("w1", Init.he(), 8, 4, 3, 3), g.param("b1", Init.zeros(), 8));
+    h = g.apply(new Tanh(), "t", h);
+    h = g.apply(conv, "conv2", h, g.param("w2", Init.he(), 8, 8, 3, 3), g.param("b2", Init.zeros(), 8));
+    Graph graph = g.build(g.apply(new Mse(), "loss", g.apply(Reshape.flatten(), "flat", h), g.input("y", 8 * 12 * 12)));
+    Planner planner = new Planner(graph, 16, new Keep(false, Set.of()), GPU);
+    StepPlan plan = planner.plan();
+    long patches = 0;
+    Set<Integer> regions = new java.util.HashSet<>();
+    for (String node : List.of("conv1", "conv2")) {
+      for (boolean backward : new boolean[] {false, true}) {
+        StepPlan.Buffer b = plan.buffers().get(plan.scratch(graph.node(node), backward)[0]);
+        assertEquals(b.start(), b.end(), node + ": scratch lives for one pass");
+        patches += b.bytes();
+        regions.add(b.region());
+      }
+    }
+    assertEquals(4L * (4 * 9 + 8 * 9 + 4 * 9 + 8 * 9) * 16 * 144, patches, "C·R·S × N·P·Q floats per pass");
+    long held = regions.stream().mapToLong(r -> plan.regions().get(r).bytes()).sum();
+    assertTrue(held < patches, "the patch matrices share memory: " + held + " bytes of regions for " + patches);
+    // The forward product is one launch over the batch: 16 images × 8 filters × 144 positions.
+    Launch product = planner.steps(16).forward().stream().filter(l -> l.node().equals("conv2") && l.kernel().equals("gemm"))
+        .findFirst().orElseThrow();
+    assertEquals(16, product.global()[2], "one work-group layer per image");
+  }
+
+  @Test
+  void aWorkGroupLargerThanTheDeviceAllowsIsRefusedNamingTheNode() {
+    DeviceTraits small = new DeviceTraits("small", 32, 4, 32 << 10, 64, null);
+    GraphBuilder g = new GraphBuilder(1);
+    Node x = g.input("x", 3, 9, 9);
+    Conv2d conv = Conv2d.builder().bias(false).algorithm(Conv2d.Algorithm.IM2COL).build();
+    g.apply(conv, "conv", x, g.param("w", Init.he(), 4, 3, 3, 3));
+    Planner planner = new Planner(g.build(), 2, new Keep(false, Set.of()), small);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> planner.steps(2, false));
+    assertTrue(e.getMessage().contains("'conv'") && e.getMessage().contains("more than the device allows (32)"),
+        e.getMessage());
+  }
+
+  @Test
   void theFirstWriterOfAGradientOverwritesAndLaterOnesAdd() {
     Graph g = Models.sharedWeight(1, 5); // W used by use1 and use2
     Planner planner = new Planner(g, 4, new Keep(false, Set.of()), GPU);
     StepPlan plan = planner.plan();
     int gradW = plan.gradient(g.node("W"));
     List<Float> betas = planner.steps(4).backward().stream()
-        .filter(l -> l.kernel().equals("gemm") && l.args().get(13).equals(new Launch.Buf(gradW)))
-        .map(l -> ((Launch.F32) l.args().get(12)).value()).toList();
+        .filter(l -> l.kernel().equals("gemm") && l.args().get(17).equals(new Launch.Buf(gradW)))
+        .map(l -> ((Launch.F32) l.args().get(16)).value()).toList();
     assertEquals(List.of(0f, 1f), betas, "use2's backward runs first and overwrites; use1's adds");
     assertEquals(Set.of(g.node("W"), g.node("h1"), g.node("b2")), Set.copyOf(plan.firstWrites(g.node("use2"))));
     assertEquals(Set.of(g.node("b1")), Set.copyOf(plan.firstWrites(g.node("use1"))), "W was written by use2 already");
