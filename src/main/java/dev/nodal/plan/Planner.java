@@ -151,8 +151,9 @@ public final class Planner {
         work[node.id()][i] = pool(pool, pooled, buffers, "work" + i + ":" + node.name(), bytes, node.id(),
             runsBackward(node) ? backwardTime(node) : node.id());
       }
+      // Scratch serves kernels only: the CPU backend, which launches none, gets none.
       Shape[] resolved = a.inputs().stream().map(in -> in.shape().resolve(maxBatch)).toArray(Shape[]::new);
-      List<Shape> scratchShapes = a.op().scratch(resolved);
+      List<Shape> scratchShapes = device.equals(DeviceTraits.CPU) ? List.of() : a.op().scratch(resolved);
       for (int pass = 0; pass < (runsBackward(node) ? 2 : 1); pass++) {
         int time = pass == 0 ? node.id() : backwardTime(node);
         scratch[node.id()][pass] = new int[scratchShapes.size()];
