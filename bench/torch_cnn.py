@@ -7,7 +7,8 @@ cosine schedule over every step of the run, shuffled each epoch, no augmentation
 epoch, the training time, samples/s and the accuracy on the 10,000 test images in evaluation mode.
 
 Set-up (Debian): apt-get install python3-torch libopenblas0-pthread dataset-fashion-mnist
-Run:  OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/torch_cnn.py cnn 15 2   (model, epochs, threads)
+Run:  OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/torch_cnn.py cnn 15 2 0
+      (model, epochs, threads, weight decay: SGD's L2 term, as `--weight-decay` gives it to Nodal)
 """
 import gzip
 import statistics
@@ -20,6 +21,7 @@ import torch
 model_name = sys.argv[1] if len(sys.argv) > 1 else "cnn"
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 15
 torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+weight_decay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 D = "/usr/share/datasets/fashion-mnist/"
 
 
@@ -50,10 +52,11 @@ net = torch.nn.Sequential(*block(1, 32, bn), *block(32, 64, bn), torch.nn.Flatte
                           torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
 B = 128
 steps = epochs * ((60000 + B - 1) // B)
-opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=weight_decay)
 schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
 loss_fn = torch.nn.CrossEntropyLoss()
-print(f"{model_name}: torch {torch.__version__}, {torch.get_num_threads()} threads, {epochs} epochs")
+print(f"{model_name}: torch {torch.__version__}, {torch.get_num_threads()} threads, {epochs} epochs, "
+      f"weight decay {weight_decay}")
 times = []
 for ep in range(epochs):
     net.train()

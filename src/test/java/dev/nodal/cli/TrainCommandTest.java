@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.OpenClTests;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -67,11 +68,34 @@ class TrainCommandTest {
     assertEquals("30", lines.get(3).split(",")[1], "10 steps per epoch");
     double testAccuracy = Double.parseDouble(lines.get(3).split(",")[5]);
 
-    String eval = run("eval", "--checkpoint", out.toString(), "--data", subset().toString(), "--device", "cpu");
+    assertEquals(testAccuracy, evalAccuracy(out, "cpu"), 1e-4);
+    assertTrue(testAccuracy > 0.5, "a few epochs on 1,000 images beat chance by far: " + testAccuracy);
+  }
+
+  /**
+   * The cnn-bn model trained on OpenCL (its running statistics updated there), evaluated on the
+   * CPU: the same accuracy as the training run's own test pass, and as an evaluation on OpenCL,
+   * to within one of the 200 test images (rounding differs between the backends).
+   */
+  @Test
+  void aCheckpointWrittenOnOpenClEvaluatesAlikeOnTheCpu() throws Exception {
+    String device = OpenClTests.selector();
+    Path out = dir.resolve("opencl");
+    run("train", "--model", "cnn-bn", "--data", subset().toString(), "--out", out.toString(), "--epochs", "2",
+        "--batch-size", "100", "--device", device, "--seed", "3");
+    List<String> lines = Files.readAllLines(out.resolve("metrics.csv"));
+    double trained = Double.parseDouble(lines.get(2).split(",")[5]);
+    double onCpu = evalAccuracy(out, "cpu"), onDevice = evalAccuracy(out, device);
+    assertTrue(trained > 0.5, "two epochs of cnn-bn on 1,000 images beat chance by far: " + trained);
+    assertEquals(trained, onCpu, 0.0051, "the training run's test pass against eval on the CPU");
+    assertEquals(onDevice, onCpu, 0.0051, "eval on OpenCL against eval on the CPU");
+  }
+
+  private double evalAccuracy(Path run, String device) throws Exception {
+    String eval = run("eval", "--checkpoint", run.toString(), "--data", subset().toString(), "--device", device);
     Matcher m = Pattern.compile("accuracy (\\d\\.\\d+)").matcher(eval);
     assertTrue(m.find(), eval);
-    assertEquals(testAccuracy, Double.parseDouble(m.group(1)), 1e-4);
-    assertTrue(testAccuracy > 0.5, "a few epochs on 1,000 images beat chance by far: " + testAccuracy);
+    return Double.parseDouble(m.group(1));
   }
 
   @ParameterizedTest

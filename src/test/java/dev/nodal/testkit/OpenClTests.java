@@ -18,6 +18,17 @@ public final class OpenClTests {
   private OpenClTests() {}
 
   public static Backend backend() {
+    String selector = selector();
+    Backend b = Backends.open(selector);
+    if (!(b instanceof OpenClBackend)) fail("NODAL_TEST_DEVICE=" + selector + " chose " + b.name() + ", not an OpenCL device");
+    return b;
+  }
+
+  /**
+   * The {@code --device} value of {@link #backend()}'s device, for tests through the command
+   * line; with the same skip or failure when OpenCL is not usable.
+   */
+  public static String selector() {
     OpenCl.Probe probe = OpenCl.probe();
     if (!probe.usable()) {
       String why = "OpenCL is not usable: " + probe.error() + ". Fix: " + probe.fix();
@@ -25,9 +36,7 @@ public final class OpenClTests {
       Assumptions.abort(why);
     }
     String selector = System.getenv("NODAL_TEST_DEVICE");
-    Backend b = Backends.open(selector == null || selector.isBlank() ? "opencl" : selector);
-    if (!(b instanceof OpenClBackend)) fail("NODAL_TEST_DEVICE=" + selector + " chose " + b.name() + ", not an OpenCL device");
-    return b;
+    return selector == null || selector.isBlank() ? "opencl" : selector;
   }
 
   /** {@code "cpu"}: the CPU backend; {@code "opencl"}: {@link #backend()}, with its skip or failure. */
