@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.backend.Backend;
-import dev.nodal.devices.Backends;
 import dev.nodal.backend.Session;
+import dev.nodal.data.BatchLoader;
+import dev.nodal.data.DataException;
+import dev.nodal.data.Dataset;
+import dev.nodal.data.FashionMnist;
+import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -13,18 +17,20 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
-import dev.nodal.train.ModelZoo;
 import dev.nodal.optim.Sgd;
 import dev.nodal.tensor.Blas;
+import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -33,14 +39,18 @@ import picocli.CommandLine.Parameters;
  * against the first device measured alongside, with the minimum and median of several runs.
  */
 @Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large or cnn (a "
-    + "training step) on each device.")
+    + "training step) or mlp-epoch (an epoch of Fashion-MNIST) on each device.")
 final class BenchCommand implements Callable<Integer> {
   /** The workloads: a product, or one SGD-momentum training step of a model. */
-  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn");
+  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "mlp-epoch");
 
   @Parameters(index = "0", description = "Workload: gemm; mlp (784-hidden-10 at --batch); mlp-small (784-1024-1024-10, "
-      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256).")
+      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256); mlp-epoch (the default "
+      + "MLP, 784-256-128-10, through one shuffled epoch of the 60,000 Fashion-MNIST training images at batch 128, "
+      + "an operation being one epoch).")
   String workload;
+
+  @Mixin SharedOptions.Data data;
 
   @Option(names = "--json", description = "Also write the results as JSON to this file.")
   Path json;
@@ -84,6 +94,14 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--size must be between 1 and 46340 (N² floats in one array), got " + size);
     }
     convForm();
+    Dataset train = null;
+    if (workload.equals("mlp-epoch")) {
+      try {
+        train = FashionMnist.load(data.data).train();
+      } catch (DataException e) {
+        throw new IllegalArgumentException("mlp-epoch needs Fashion-MNIST: " + e.getMessage(), e);
+      }
+    }
     double reference = Double.NaN;
     ArrayNode results = JSON.createArrayNode();
     for (int i = 0; i < devices.size(); i++) {
@@ -92,6 +110,7 @@ final class BenchCommand implements Callable<Integer> {
         int examples = switch (workload) {
           case "mlp-small", "cnn" -> 256;
           case "mlp-large" -> 1024;
+          case "mlp-epoch" -> train.size();
           default -> batch;
         };
         double[] ms = switch (workload) {
@@ -99,6 +118,7 @@ final class BenchCommand implements Callable<Integer> {
           case "mlp" -> step(backend, ModelZoo.mlp(1, 784, 10, hidden), examples);
           case "mlp-small" -> step(backend, ModelZoo.mlp(1, 784, 10, 1024, 1024), examples);
           case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
+          case "mlp-epoch" -> epoch(backend, ModelZoo.mlp(1, 784, 10, 256, 128), train, 128);
           default -> step(backend, ModelZoo.cnn(1, 784, 10, false, convForm()), examples);
         };
         Arrays.sort(ms);
@@ -106,6 +126,7 @@ final class BenchCommand implements Callable<Integer> {
         if (Double.isNaN(reference)) reference = median;
         String rate = workload.equals("gemm")
             ? String.format("%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
+            : workload.equals("mlp-epoch") ? String.format("%.0f samples/s at batch 128", examples / (min * 1e-3))
             : String.format("%.0f samples/s at batch %d", examples / (min * 1e-3), examples);
         double ratio = reference / median;
         String relative = i == 0 ? "the reference"
@@ -117,6 +138,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("workload", workload);
         r.put("device", backend.name());
         if (workload.equals("gemm")) r.put("size", size);
+        else if (workload.equals("mlp-epoch")) r.put("examples", examples).put("batch", 128);
         else r.put("batch", examples);
         r.put("min_ms", min);
         r.put("median_ms", median);
@@ -167,6 +189,26 @@ final class BenchCommand implements Callable<Integer> {
         s.setInput((Input) graph.node("x"), xy[0]);
         s.setInput((Input) graph.node("y"), xy[1]);
         s.trainStep();
+      });
+    }
+  }
+
+  /**
+   * Epochs of SGD-momentum steps (learning rate 0.05, as {@code nodal train}) over {@code train},
+   * shuffled anew each epoch, batches of {@code batch} and a smaller last one.
+   */
+  private double[] epoch(Backend backend, Graph graph, Dataset train, int batch) {
+    Input x = (Input) graph.node("x"), y = (Input) graph.node("y");
+    try (Session s = backend.compile(graph, batch); BatchLoader loader = new BatchLoader(train, batch, true, 1)) {
+      s.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
+      int[] epoch = {0};
+      return time(s, () -> {
+        for (Iterator<BatchLoader.Batch> it = loader.epoch(epoch[0]++); it.hasNext(); ) {
+          BatchLoader.Batch b = it.next();
+          s.setInput(x, b.features());
+          s.setInput(y, b.labels());
+          s.trainStep();
+        }
       });
     }
   }

@@ -64,6 +64,25 @@ class CliBehaviourTest {
   }
 
   @Test
+  void benchTimesAnEpochOfTheDataAndWritesJson() throws Exception {
+    Path data = Path.of(CliBehaviourTest.class.getResource("/fashion-mnist-small").toURI());
+    Path json = dir.resolve("epoch.json");
+    Outcome r = run("bench", "mlp-epoch", "--data", data.toString(), "--device", "cpu", "--repeats", "2", "--inner", "1",
+        "--json", json.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Pattern.compile("mlp-epoch cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ samples/s at batch 128")
+        .matcher(r.out()).find(), r.out());
+    String written = Files.readString(json);
+    assertTrue(written.contains("\"examples\" : 1000") && written.contains("\"runs\" : 2"), written);
+    Path broken = Files.createDirectories(dir.resolve("broken"));
+    for (String f : dev.nodal.data.FashionMnist.FILES) Files.writeString(broken.resolve(f), "not idx");
+    Outcome bad = run("bench", "mlp-epoch", "--data", broken.toString(), "--device", "cpu");
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains("mlp-epoch needs Fashion-MNIST") && bad.err().contains("train-images-idx3-ubyte"),
+        bad.err());
+  }
+
+  @Test
   void parityTolerancesAgreeWithTheVerdicts() {
     Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", "4");
     assertEquals(0, r.code(), r.err());
