@@ -9,8 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link #KC} steps of the common dimension, op(A) is packed into panels of {@link #MR} rows and
  * op(B) into panels of {@code NR} = 3 vectors of columns (transposes are absorbed by the packing),
  * then a register-blocked micro-kernel keeps an MR×NR tile of C in 12 vector accumulators while
- * it walks the block. Tiles are split over threads by column panels; each tile of C is computed
- * by one thread in a fixed order, so results do not depend on the number of threads.
+ * it walks the block. Tiles are split over threads by column panels or by row panels, each thread
+ * packing its own operands; each tile of C is computed by one thread in a fixed order, so results
+ * do not depend on the number of threads.
  *
  * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link Blas});
  * packing buffers are per thread and reused, so a step allocates nothing once warm.
@@ -38,20 +39,46 @@ final class VectorGemm {
     Blas.scale(c, cOff, m * n, beta);
     if (k == 0 || alpha == 0f) return;
     int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+    // Each task owns a range of column panels of C, or of row panels, whichever splits more evenly
+    // (on a tie: the one whose operand every task packs whole is the smaller). A task packs its own
+    // operands for every block of K, so the threads meet once per product, not once per block.
+    int tasks = Math.max(1, Math.min(threads, Math.max(mPanels, nPanels)));
+    boolean byRows = tasks > 1 && splitByRows(mPanels, nPanels, tasks, m, n);
+    if (tasks == 1) {
+      block(0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+      return;
+    }
+    int parts = byRows ? mPanels : nPanels, used = Math.min(tasks, parts);
+    IntStream.range(0, used).parallel().forEach(t -> {
+      int from = parts * t / used, to = parts * (t + 1) / used;
+      if (byRows) block(from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+      else block(0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+    });
+  }
+
+  /** True when splitting C's row panels over the tasks balances better than splitting its column panels. */
+  static boolean splitByRows(int mPanels, int nPanels, int tasks, int m, int n) {
+    // The busiest task's share of the panels, relative to an even split (1 is perfect).
+    double rows = Math.ceil((double) mPanels / tasks) * tasks / mPanels;
+    double cols = Math.ceil((double) nPanels / tasks) * tasks / nPanels;
+    if (rows != cols) return rows < cols;
+    return n < m; // splitting rows packs all of op(B) in every task: better when it is the smaller
+  }
+
+  /**
+   * The tiles of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)} of C, on this
+   * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
+   * thread's buffers, then multiplied tile by tile.
+   */
+  private static void block(int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n, int k,
+      float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
     float[][] scratch = SCRATCH.get();
-    float[] ap = grow(scratch, 0, mPanels * MR * KC), bp = grow(scratch, 1, nPanels * NR * KC);
-    int tasks = Math.max(1, Math.min(threads, nPanels));
+    float[] ap = grow(scratch, 0, (ip1 - ip0) * MR * KC), bp = grow(scratch, 1, (jp1 - jp0) * NR * KC);
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
-      packA(transA, m, k, a, aOff, p0, kc, ap);
-      packB(transB, n, k, b, bOff, p0, kc, bp);
-      if (tasks == 1) {
-        panels(0, nPanels, mPanels, m, n, kc, alpha, ap, bp, c, cOff);
-      } else {
-        int kcf = kc;
-        IntStream.range(0, tasks).parallel().forEach(t -> panels(nPanels * t / tasks, nPanels * (t + 1) / tasks,
-            mPanels, m, n, kcf, alpha, ap, bp, c, cOff));
-      }
+      packA(transA, m, k, a, aOff, p0, kc, ap, ip0 * MR, Math.min(m, ip1 * MR));
+      packB(transB, n, k, b, bOff, p0, kc, bp, jp0 * NR, Math.min(n, jp1 * NR));
+      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff);
     }
   }
 
@@ -60,23 +87,31 @@ final class VectorGemm {
     return scratch[i];
   }
 
-  /** op(A)[i][p0 + p] into {@code ap[(panel·kc + p)·MR + i % MR]}, zero past row m. */
-  private static void packA(boolean trans, int m, int k, float[] a, int off, int p0, int kc, float[] ap) {
-    for (int i0 = 0; i0 < m; i0 += MR) {
-      int base = (i0 / MR) * kc * MR;
+  /**
+   * op(A)[i][p0 + p] for the rows {@code [from, to)} into
+   * {@code ap[((i − from) / MR · kc + p)·MR + i % MR]}, zero past the last row.
+   */
+  private static void packA(boolean trans, int m, int k, float[] a, int off, int p0, int kc, float[] ap, int from,
+      int to) {
+    for (int i0 = from; i0 < to; i0 += MR) {
+      int base = ((i0 - from) / MR) * kc * MR;
       for (int p = 0; p < kc; p++) {
         for (int r = 0; r < MR; r++) {
           int i = i0 + r;
-          ap[base + p * MR + r] = i >= m ? 0f : trans ? a[off + (p0 + p) * m + i] : a[off + i * k + p0 + p];
+          ap[base + p * MR + r] = i >= to ? 0f : trans ? a[off + (p0 + p) * m + i] : a[off + i * k + p0 + p];
         }
       }
     }
   }
 
-  /** op(B)[p0 + p][j] into {@code bp[(panel·kc + p)·NR + j % NR]}, zero past column n. */
-  private static void packB(boolean trans, int n, int k, float[] b, int off, int p0, int kc, float[] bp) {
-    for (int j0 = 0; j0 < n; j0 += NR) {
-      int base = (j0 / NR) * kc * NR, w = Math.min(NR, n - j0);
+  /**
+   * op(B)[p0 + p][j] for the columns {@code [from, to)} into
+   * {@code bp[((j − from) / NR · kc + p)·NR + j % NR]}, zero past the last column.
+   */
+  private static void packB(boolean trans, int n, int k, float[] b, int off, int p0, int kc, float[] bp, int from,
+      int to) {
+    for (int j0 = from; j0 < to; j0 += NR) {
+      int base = ((j0 - from) / NR) * kc * NR, w = Math.min(NR, to - j0);
       for (int p = 0; p < kc; p++) {
         int dst = base + p * NR;
         if (trans) {
@@ -89,15 +124,15 @@ final class VectorGemm {
     }
   }
 
-  /** Every tile of the column panels {@code [from, to)}. */
-  private static void panels(int from, int to, int mPanels, int m, int n, int kc, float alpha, float[] ap, float[] bp,
-      float[] c, int cOff) {
+  /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
+  private static void panels(int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha, float[] ap,
+      float[] bp, float[] c, int cOff) {
     float[] edge = grow(SCRATCH.get(), 2, MR * NR); // this thread's tile of accumulators
-    for (int i0 = 0; i0 < mPanels; i0 += MC_PANELS) {
-      int i1 = Math.min(mPanels, i0 + MC_PANELS);
-      for (int jp = from; jp < to; jp++) {
+    for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
+      int i1 = Math.min(ip1, i0 + MC_PANELS);
+      for (int jp = jp0; jp < jp1; jp++) {
         for (int ip = i0; ip < i1; ip++) {
-          tile(kc, alpha, ap, ip * kc * MR, bp, jp * kc * NR, c, cOff, m, n, ip * MR, jp * NR, edge);
+          tile(kc, alpha, ap, (ip - ip0) * kc * MR, bp, (jp - jp0) * kc * NR, c, cOff, m, n, ip * MR, jp * NR, edge);
         }
       }
     }

@@ -58,14 +58,27 @@ class GemmTest {
     for (int e = 0; e < cOff; e++) assertEquals(c0[e], fast[e], "Vector API wrote before C's offset");
   }
 
+  /** Split by row panels (70 × 300) and by column panels (20 × 500), each form, 2 to 4 threads. */
   @Test
   void resultsDoNotDependOnTheNumberOfThreads() {
     SplittableRandom r = new SplittableRandom(9);
-    int m = 70, n = 300, k = 333;
-    float[] a = random(r, m * k), b = random(r, k * n), one = new float[m * n], four = new float[m * n];
-    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, 1);
-    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, 0f, four, 0, 4);
-    assertTrue(java.util.Arrays.equals(one, four), "1 and 4 threads must give identical bits");
+    assertTrue(VectorGemm.splitByRows(18, 7, 4, 70, 300) && !VectorGemm.splitByRows(5, 11, 4, 20, 500),
+        "the two shapes take the two splits");
+    for (int[] mn : new int[][] {{70, 300}, {20, 500}}) {
+      int m = mn[0], n = mn[1], k = 333;
+      for (boolean ta : new boolean[] {false, true}) {
+        for (boolean tb : new boolean[] {false, true}) {
+          float[] a = random(r, m * k), b = random(r, k * n), one = new float[m * n];
+          VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, 1);
+          for (int threads = 2; threads <= 4; threads++) {
+            float[] many = new float[m * n];
+            VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, threads);
+            assertTrue(java.util.Arrays.equals(one, many), m + "x" + n + " transA " + ta + " transB " + tb + ": 1 and "
+                + threads + " threads must give identical bits");
+          }
+        }
+      }
+    }
   }
 
   private static float[] random(SplittableRandom r, int n) {
