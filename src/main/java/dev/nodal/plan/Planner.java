@@ -128,6 +128,10 @@ public final class Planner {
     }
     BufferPlanner pool = new BufferPlanner();
     Map<Integer, Integer> pooled = new HashMap<>(); // pool request -> buffer
+    // Kernel scratch shares memory only with other scratch: the CPU backend, which allocates a
+    // region when a value or gradient first uses it, then never allocates scratch at all.
+    BufferPlanner scratchPool = new BufferPlanner();
+    Map<Integer, Integer> scratchPooled = new HashMap<>();
     for (Node node : nodes) {
       int id = node.id();
       long bytes = 4L * Math.max(1, node.shape().size(maxBatch));
@@ -151,9 +155,8 @@ public final class Planner {
         work[node.id()][i] = pool(pool, pooled, buffers, "work" + i + ":" + node.name(), bytes, node.id(),
             runsBackward(node) ? backwardTime(node) : node.id());
       }
-      // Scratch serves kernels only: the CPU backend, which launches none, gets none.
       Shape[] resolved = a.inputs().stream().map(in -> in.shape().resolve(maxBatch)).toArray(Shape[]::new);
-      List<Shape> scratchShapes = device.equals(DeviceTraits.CPU) ? List.of() : a.op().scratch(resolved);
+      List<Shape> scratchShapes = a.op().scratch(resolved);
       for (int pass = 0; pass < (runsBackward(node) ? 2 : 1); pass++) {
         int time = pass == 0 ? node.id() : backwardTime(node);
         scratch[node.id()][pass] = new int[scratchShapes.size()];
@@ -163,22 +166,29 @@ public final class Planner {
             throw new IllegalArgumentException(String.format("%s '%s': scratch %d of %,d floats is more than one buffer "
                 + "can hold (2^31 - 1)", node.kind(), node.name(), i, elements));
           }
-          scratch[node.id()][pass][i] = pool(pool, pooled, buffers, (pass == 0 ? "scratch" : "bscratch") + i + ":"
+          scratch[node.id()][pass][i] = pool(scratchPool, scratchPooled, buffers, (pass == 0 ? "scratch" : "bscratch") + i + ":"
               + node.name(), 4L * Math.max(1, elements), time, time);
         }
       }
     }
+    placePool(pool, pooled, regions, buffers, "pool");
+    placePool(scratchPool, scratchPooled, regions, buffers, "scratch");
+    return new StepPlan(nodes, regions, buffers, value, gradient, work, scratch, blocks, firstWrites(gradient));
+  }
+
+  /** Gives each physical buffer of a pool a region named {@code prefix<r>}, and its buffers their region. */
+  private static void placePool(BufferPlanner pool, Map<Integer, Integer> pooled, List<Region> regions,
+      List<Buffer> buffers, String prefix) {
     BufferPlanner.Plan shared = pool.plan();
-    int firstPool = regions.size();
+    int first = regions.size();
     for (int r = 0; r < shared.physicalBytes().length; r++) {
-      addRegion(regions, "pool" + r, shared.physicalBytes()[r], false);
+      addRegion(regions, prefix + r, shared.physicalBytes()[r], false);
     }
     for (Map.Entry<Integer, Integer> e : pooled.entrySet()) {
       Buffer b = buffers.get(e.getValue());
-      buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), firstPool + shared.physicalOf()[e.getKey()], 0,
-          b.start(), b.end()));
+      buffers.set(e.getValue(), new Buffer(b.name(), b.bytes(), first + shared.physicalOf()[e.getKey()], 0, b.start(),
+          b.end()));
     }
-    return new StepPlan(nodes, regions, buffers, value, gradient, work, scratch, blocks, firstWrites(gradient));
   }
 
   private long align(long bytes) {
