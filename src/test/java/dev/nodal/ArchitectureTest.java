@@ -15,6 +15,7 @@ import com.tngtech.archunit.lang.ArchRule;
  * <pre>
  * cli                       commands, native-check's report
  * train                     trainer loop, schedules, metrics, run folders, models
+ * dist                      collectives; data-parallel sessions over several devices
  * io, data                  graph file, safetensors, checkpoints; data sets and loaders
  * devices                   choosing a backend from a selector
  * backend.cpu, .opencl      executors
@@ -48,6 +49,7 @@ class ArchitectureTest {
       .layer("data").definedBy("dev.nodal.data..")
       .layer("io").definedBy("dev.nodal.io..")
       .layer("train").definedBy("dev.nodal.train..")
+      .layer("dist").definedBy("dev.nodal.dist..")
       .layer("cli").definedBy("dev.nodal.cli..")
       .whereLayer("tensor").mayNotAccessAnyLayer()
       .whereLayer("graph").mayOnlyAccessLayers("tensor")
@@ -61,6 +63,7 @@ class ArchitectureTest {
       .whereLayer("data").mayOnlyAccessLayers("tensor")
       .whereLayer("io").mayOnlyAccessLayers("data", "backend", "plan", "optim", "ops", "graph", "tensor")
       .whereLayer("train").mayOnlyAccessLayers("io", "data", "backend", "plan", "optim", "ops", "graph", "tensor")
+      .whereLayer("dist").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor")
       .whereLayer("cli").mayNotBeAccessedByAnyLayer();
 
   @ArchTest

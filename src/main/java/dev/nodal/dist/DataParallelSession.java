@@ -1,0 +1,336 @@
+package dev.nodal.dist;
+
+import dev.nodal.backend.Session;
+import dev.nodal.backend.Stats;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Optimizers;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * One session over several replicas of a graph, one per worker, each on its own device and
+ * thread: synchronous data parallelism. A batch is split by rows into contiguous slices, one per
+ * worker in rank order (the first {@code N mod workers} slices one row longer). A worker whose
+ * slice is empty runs the batch's first row, so that its session goes through the same calls, and
+ * adds zeros to the sum. Each worker runs forward and backward on its slice; the
+ * gradients, each weighted by its slice's share of the batch (the loss is a mean), are summed
+ * over the workers by a {@link Collective}; then every worker applies the same update to the
+ * same weights, so the replicas stay identical without weights ever being sent.
+ *
+ * <p>It behaves as one session over the whole batch: {@link #loss()} is the batch's mean loss,
+ * {@link #value} of a batch node the workers' rows in order, and parameters, states and optimizer
+ * state are the replicas' (which agree). Two differences from one device: batch norm normalises
+ * each worker's slice with that slice's statistics and updates the running statistics from
+ * worker 0's, and dropout draws each worker's mask from positions within its slice.
+ */
+public final class DataParallelSession implements Session {
+  private final Graph graph;
+  private final List<Session> replicas;
+  private final List<Collective> collectives;
+  private final ExecutorService threads;
+  private final int maxBatch;
+  private int batch;
+  /** Rows of the current batch per worker, and where each worker's rows start. */
+  private int[] rows, first;
+  private Optimizer optimizer;
+  private final List<Optimizer> copies = new ArrayList<>();
+  private boolean closed;
+
+  /**
+   * Joins compiled replicas of {@code graph} (the same graph and initial values, compiled for
+   * up to {@code ceil(maxBatch / workers)} rows each) with one collective per replica, rank i
+   * for replica i; the session owns and closes both.
+   */
+  public DataParallelSession(Graph graph, int maxBatch, List<Session> replicas, List<Collective> collectives) {
+    if (replicas.isEmpty() || replicas.size() != collectives.size()) {
+      throw new IllegalArgumentException(replicas.size() + " replicas and " + collectives.size() + " collectives");
+    }
+    for (int r = 0; r < replicas.size(); r++) {
+      if (replicas.get(r).graph() != graph) throw new IllegalArgumentException("replica " + r + " runs another graph");
+      if (collectives.get(r).rank() != r) throw new IllegalArgumentException("collective " + r + " has rank " + collectives.get(r).rank());
+      if ((long) replicas.get(r).maxBatch() * replicas.size() < maxBatch) {
+        throw new IllegalArgumentException("replica " + r + " takes " + replicas.get(r).maxBatch() + " rows; "
+            + replicas.size() + " of them cannot hold a batch of " + maxBatch);
+      }
+    }
+    this.graph = graph;
+    this.maxBatch = maxBatch;
+    this.replicas = List.copyOf(replicas);
+    this.collectives = List.copyOf(collectives);
+    this.threads = Executors.newFixedThreadPool(replicas.size(), r -> {
+      Thread t = new Thread(r, "nodal-worker");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** The workers' sessions, rank by rank (for tests and tools; a step drives them itself). */
+  public List<Session> replicas() {
+    return replicas;
+  }
+
+  private interface Work {
+    void run(int rank, Session s);
+  }
+
+  /** Runs {@code work} on every worker in parallel; rethrows the first failure. */
+  private void onWorkers(Work work) {
+    requireOpen();
+    List<Future<?>> done = new ArrayList<>();
+    for (int r = 0; r < replicas.size(); r++) {
+      int rank = r;
+      done.add(threads.submit(() -> work.run(rank, replicas.get(rank))));
+    }
+    RuntimeException failure = null;
+    for (Future<?> f : done) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (failure == null) {
+          failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while the workers ran", e);
+      }
+    }
+    if (failure != null) throw failure;
+  }
+
+  @Override
+  public Graph graph() {
+    return graph;
+  }
+
+  @Override
+  public int maxBatch() {
+    return maxBatch;
+  }
+
+  @Override
+  public int batch() {
+    return batch;
+  }
+
+  @Override
+  public void setInput(Input input, float[] data) {
+    requireOpen();
+    int per = input.shape().exampleSize();
+    if (data.length == 0 || data.length % per != 0) {
+      throw new GraphException(input.kind() + " '" + input.name() + "': " + data.length
+          + " values are not a whole number of examples of " + per);
+    }
+    int n = data.length / per;
+    if (n > maxBatch) {
+      throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n + " exceeds the session's maximum of "
+          + maxBatch);
+    }
+    split(n);
+    onWorkers((r, s) -> s.setInput(input, rows[r] == 0 ? java.util.Arrays.copyOf(data, per)
+        : java.util.Arrays.copyOfRange(data, first[r] * per, (first[r] + rows[r]) * per)));
+    batch = n;
+  }
+
+  private void split(int n) {
+    int workers = replicas.size();
+    rows = new int[workers];
+    first = new int[workers];
+    for (int r = 0, at = 0; r < workers; r++) {
+      rows[r] = n / workers + (r < n % workers ? 1 : 0);
+      first[r] = at;
+      at += rows[r];
+    }
+  }
+
+  @Override
+  public void forward() {
+    requireBatch();
+    onWorkers((r, s) -> s.forward());
+  }
+
+  @Override
+  public void setTraining(boolean training) {
+    onWorkers((r, s) -> s.setTraining(training));
+  }
+
+  @Override
+  public boolean training() {
+    return replicas.get(0).training();
+  }
+
+  /**
+   * Every worker's backward, then the gradients summed over the workers, each weighted by its
+   * share of the batch; a worker without rows of its own adds zeros.
+   */
+  @Override
+  public void backward() {
+    requireBatch();
+    onWorkers((r, s) -> s.backward());
+    onWorkers((r, s) -> {
+      float[] g;
+      if (rows[r] == 0) {
+        g = new float[packedLength()];
+      } else {
+        g = s.gradients();
+        float share = (float) rows[r] / batch;
+        for (int i = 0; i < g.length; i++) g[i] *= share;
+      }
+      collectives.get(r).allReduceSum(g);
+      s.setGradients(g);
+    });
+  }
+
+  private int packedLength() {
+    int n = 0;
+    for (Param p : graph.params()) n += p.shape().exampleSize();
+    return n;
+  }
+
+  /**
+   * Each worker gets its own copy of the optimizer (a session counts its steps in it), set to
+   * this one's learning rate and step before every update.
+   */
+  @Override
+  public void setOptimizer(Optimizer optimizer) {
+    requireOpen();
+    this.optimizer = optimizer;
+    copies.clear();
+    for (Session s : replicas) {
+      Optimizer copy = Optimizers.create(optimizer.name(), optimizer.attributes());
+      copy.setStep(optimizer.step());
+      copy.setLearningRate(optimizer.learningRate());
+      copies.add(copy);
+      s.setOptimizer(copy);
+    }
+  }
+
+  @Override
+  public Optimizer optimizer() {
+    return optimizer;
+  }
+
+  @Override
+  public void update() {
+    if (optimizer == null) throw new IllegalStateException("update() needs an optimizer: call setOptimizer first");
+    for (Optimizer copy : copies) {
+      copy.setLearningRate(optimizer.learningRate());
+      copy.setStep(optimizer.step());
+    }
+    onWorkers((r, s) -> s.update());
+    optimizer.setStep(copies.get(0).step());
+  }
+
+  /** The batch's mean loss: the workers' mean losses weighted by their shares, added in rank order. */
+  @Override
+  public float loss() {
+    requireBatch();
+    float sum = 0;
+    for (int r = 0; r < replicas.size(); r++) {
+      if (rows[r] > 0) sum += (float) rows[r] / batch * replicas.get(r).loss();
+    }
+    return sum;
+  }
+
+  /** A batch node's value: the workers' rows in order; anything else: worker 0's. */
+  @Override
+  public float[] value(Node node) {
+    if (!node.shape().hasBatch()) return replicas.get(0).value(node);
+    return gather(node, false);
+  }
+
+  /**
+   * A parameter's gradient (summed over the workers by the last backward), or a batch node's:
+   * the workers' rows, each scaled by its worker's share of the batch, so that they are the
+   * gradients of the batch's mean loss.
+   */
+  @Override
+  public float[] gradient(Node node) {
+    if (!node.shape().hasBatch()) return replicas.get(0).gradient(node);
+    return gather(node, true);
+  }
+
+  private float[] gather(Node node, boolean gradient) {
+    requireBatch();
+    int per = node.shape().exampleSize();
+    float[] out = new float[batch * per];
+    for (int r = 0; r < replicas.size(); r++) {
+      if (rows[r] == 0) continue;
+      float[] part = gradient ? replicas.get(r).gradient(node) : replicas.get(r).value(node);
+      if (gradient) {
+        float share = (float) rows[r] / batch;
+        for (int i = 0; i < part.length; i++) part[i] *= share;
+      }
+      System.arraycopy(part, 0, out, first[r] * per, rows[r] * per);
+    }
+    return out;
+  }
+
+  @Override
+  public float[] gradients() {
+    return replicas.get(0).gradients();
+  }
+
+  @Override
+  public void setGradients(float[] packed) {
+    onWorkers((r, s) -> s.setGradients(packed));
+  }
+
+  @Override
+  public void setParam(Param param, float[] values) {
+    onWorkers((r, s) -> s.setParam(param, values));
+  }
+
+  @Override
+  public void setState(State state, float[] values) {
+    onWorkers((r, s) -> s.setState(state, values));
+  }
+
+  @Override
+  public float[][] optimizerState(Param param) {
+    return replicas.get(0).optimizerState(param);
+  }
+
+  @Override
+  public void setOptimizerState(Param param, float[][] state) {
+    onWorkers((r, s) -> s.setOptimizerState(param, state));
+  }
+
+  @Override
+  public void sync() {
+    onWorkers((r, s) -> s.sync());
+  }
+
+  /** Worker 0's counters. */
+  @Override
+  public Stats stats() {
+    return replicas.get(0).stats();
+  }
+
+  @Override
+  public void close() {
+    if (closed) return;
+    closed = true;
+    threads.shutdownNow();
+    for (Session s : replicas) s.close();
+    for (Collective c : collectives) c.close();
+  }
+
+  private void requireOpen() {
+    if (closed) throw new IllegalStateException("the data-parallel session is closed");
+  }
+
+  private void requireBatch() {
+    requireOpen();
+    if (rows == null) throw new IllegalStateException("no batch yet: call setInput first");
+  }
+}

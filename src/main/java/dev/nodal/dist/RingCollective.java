@@ -1,0 +1,223 @@
+package dev.nodal.dist;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Workers in separate processes or machines, joined in a ring of TCP connections: each rank
+ * connects to the next and accepts the previous. The ranks swap their listening addresses once,
+ * through whatever rendezvous they have (Spark's {@code allGather}, a file, a test), and then
+ * exchange data only with their two neighbours.
+ *
+ * <p>A sum travels the ring twice, pipelined in chunks: down the chain 0 → 1 → … → size−1, each
+ * rank adding its own values to what it received (so every element is added in rank order, as
+ * a serial loop would), then from rank size−1 around to rank size−2, each rank keeping and
+ * passing on the total. Each link carries the data once each way round, as in a ring
+ * all-reduce, and every rank ends with the same bits. The two passes run one after the other,
+ * each a chain without a cycle, so blocking sockets cannot deadlock.
+ *
+ * <p>Every read waits at most the timeout: a silent or dead peer fails the operation with a
+ * {@link CollectiveException} that names it.
+ */
+public final class RingCollective implements Collective {
+  /** Floats per message: large enough to fill the link, small enough to pipeline. */
+  static final int CHUNK = 1 << 15;
+
+  private final int rank, size;
+  private final Socket toNext, fromPrev;
+  private final DataOutputStream out;
+  private final DataInputStream in;
+  private final String prevName;
+  private final long timeoutMillis;
+  private final byte[] wire = new byte[4 * CHUNK];
+  private final float[] received = new float[CHUNK];
+
+  private RingCollective(int rank, int size, Socket toNext, Socket fromPrev, String prevName, long timeoutMillis)
+      throws IOException {
+    this.rank = rank;
+    this.size = size;
+    this.toNext = toNext;
+    this.fromPrev = fromPrev;
+    this.prevName = prevName;
+    this.timeoutMillis = timeoutMillis;
+    this.out = toNext == null ? null : new DataOutputStream(new BufferedOutputStream(toNext.getOutputStream(), 1 << 16));
+    this.in = fromPrev == null ? null : new DataInputStream(new BufferedInputStream(fromPrev.getInputStream(), 1 << 16));
+  }
+
+  /**
+   * This rank's listening socket, on an ephemeral port of {@code host}: open it before the
+   * ranks swap addresses, so that a neighbour's connection waits in its backlog however late
+   * this rank accepts.
+   */
+  public static ServerSocket listen(InetAddress host) throws IOException {
+    return new ServerSocket(0, 4, host);
+  }
+
+  /**
+   * Joins the ring as {@code rank} of {@code addresses.size()}: connects to the next rank's
+   * address (retrying until the timeout while it is not yet listening) and accepts the previous
+   * rank on {@code server}, which is then closed. Every later read waits at most {@code timeout}.
+   */
+  public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout)
+      throws IOException {
+    int size = addresses.size();
+    if (rank < 0 || rank >= size) throw new IllegalArgumentException("rank " + rank + " of " + size);
+    int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
+    if (size == 1) {
+      server.close();
+      return new RingCollective(0, 1, null, null, "none", millis);
+    }
+    int next = (rank + 1) % size, prev = (rank + size - 1) % size;
+    Socket toNext = connect(rank, next, addresses.get(next), millis);
+    Socket fromPrev = null;
+    try {
+      new DataOutputStream(toNext.getOutputStream()).writeInt(rank);
+      server.setSoTimeout(millis);
+      try {
+        fromPrev = server.accept();
+      } catch (SocketTimeoutException e) {
+        throw new CollectiveException(String.format("rank %d: rank %d (%s) did not connect within %d ms", rank, prev,
+            addresses.get(prev), millis), e);
+      }
+      fromPrev.setSoTimeout(millis);
+      fromPrev.setTcpNoDelay(true);
+      int said = new DataInputStream(fromPrev.getInputStream()).readInt();
+      if (said != prev) {
+        throw new CollectiveException("rank " + rank + ": expected rank " + prev + " to connect, rank " + said + " did");
+      }
+      return new RingCollective(rank, size, toNext, fromPrev, "rank " + prev + " (" + addresses.get(prev) + ")", millis);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(toNext);
+      closeQuietly(fromPrev);
+      throw e;
+    } finally {
+      server.close();
+    }
+  }
+
+  private static Socket connect(int rank, int next, InetSocketAddress address, int millis) throws IOException {
+    long deadline = System.nanoTime() + millis * 1_000_000L;
+    while (true) {
+      Socket s = new Socket();
+      try {
+        s.connect(address, millis);
+        s.setSoTimeout(millis);
+        s.setTcpNoDelay(true);
+        return s;
+      } catch (ConnectException | SocketTimeoutException e) {
+        s.close();
+        if (System.nanoTime() > deadline) {
+          throw new CollectiveException(String.format("rank %d: could not connect to rank %d at %s within %d ms", rank,
+              next, address, millis), e);
+        }
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new CollectiveException("rank " + rank + ": interrupted while connecting to rank " + next, ie);
+        }
+      }
+    }
+  }
+
+  @Override
+  public int rank() {
+    return rank;
+  }
+
+  @Override
+  public int size() {
+    return size;
+  }
+
+  @Override
+  public void allReduceSum(float[] data, int offset, int length) {
+    java.util.Objects.checkFromIndexSize(offset, length, data.length);
+    if (size == 1) return;
+    // Down the chain: rank r receives x_0 + … + x_{r−1}, adds x_r, passes it on.
+    for (int start = 0; start < length; start += CHUNK) {
+      int n = Math.min(CHUNK, length - start), at = offset + start;
+      if (rank > 0) {
+        receive(n, "the sum");
+        for (int i = 0; i < n; i++) data[at + i] = received[i] + data[at + i];
+      }
+      if (rank < size - 1) send(data, at, n);
+    }
+    passAround(data, offset, length, size - 1, "the sum");
+  }
+
+  @Override
+  public void broadcast(float[] data, int offset, int length, int root) {
+    if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + size);
+    java.util.Objects.checkFromIndexSize(offset, length, data.length);
+    if (size > 1) passAround(data, offset, length, root, "the broadcast");
+  }
+
+  /** Copies {@code root}'s range to every rank, around the ring from the root. */
+  private void passAround(float[] data, int offset, int length, int root, String what) {
+    int last = (root + size - 1) % size; // the rank before the root keeps it without passing it on
+    for (int start = 0; start < length; start += CHUNK) {
+      int n = Math.min(CHUNK, length - start), at = offset + start;
+      if (rank != root) {
+        receive(n, what);
+        System.arraycopy(received, 0, data, at, n);
+      }
+      if (rank != last) send(data, at, n);
+    }
+  }
+
+  @Override
+  public void barrier() {
+    allReduceSum(new float[1]);
+  }
+
+  private void send(float[] data, int at, int n) {
+    ByteBuffer.wrap(wire, 0, 4 * n).asFloatBuffer().put(data, at, n);
+    try {
+      out.write(wire, 0, 4 * n);
+      out.flush();
+    } catch (IOException e) {
+      throw new CollectiveException("rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void receive(int n, String what) {
+    try {
+      in.readFully(wire, 0, 4 * n);
+    } catch (SocketTimeoutException e) {
+      throw new CollectiveException(String.format("rank %d: no data from %s for %d ms during %s", rank, prevName,
+          timeoutMillis, what), e);
+    } catch (IOException e) {
+      throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what
+          + ": " + e.getMessage(), e);
+    }
+    ByteBuffer.wrap(wire, 0, 4 * n).asFloatBuffer().get(received, 0, n);
+  }
+
+  @Override
+  public void close() {
+    closeQuietly(toNext);
+    closeQuietly(fromPrev);
+  }
+
+  private static void closeQuietly(Socket s) {
+    if (s == null) return;
+    try {
+      s.close();
+    } catch (IOException ignored) {
+      // closing: nothing left to tell the peer
+    }
+  }
+}

@@ -1,0 +1,141 @@
+package dev.nodal.dist;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Workers that are threads of one JVM (one per device of a host), meeting at a barrier. A sum
+ * is computed once per element, in rank order, by the rank that owns that element's share, into
+ * a buffer that every rank then copies: the result is the same bits everywhere.
+ */
+public final class ThreadCollective implements Collective {
+
+  /** What the ranks of one group share. */
+  private static final class Group {
+    final int size;
+    final long timeoutNanos;
+    final CyclicBarrier barrier;
+    final float[][] arrays;
+    final int[] offsets, lengths;
+    float[] result = new float[0];
+    String mismatch;
+
+    Group(int size, Duration timeout) {
+      this.size = size;
+      this.timeoutNanos = timeout.toNanos();
+      this.arrays = new float[size][];
+      this.offsets = new int[size];
+      this.lengths = new int[size];
+      // Runs once all ranks have posted their arrays, before any of them goes on.
+      this.barrier = new CyclicBarrier(size, () -> {
+        mismatch = null;
+        for (int r = 1; r < size; r++) {
+          if (lengths[r] != lengths[0]) {
+            mismatch = "rank " + r + " passed " + lengths[r] + " floats, rank 0 passed " + lengths[0];
+          }
+        }
+        if (result.length < lengths[0]) result = new float[lengths[0]];
+      });
+    }
+  }
+
+  private final Group group;
+  private final int rank;
+  private boolean closed;
+
+  private ThreadCollective(Group group, int rank) {
+    this.group = group;
+    this.rank = rank;
+  }
+
+  /**
+   * The {@code size} members of one group, rank i at index i, each for its own thread. An
+   * operation fails when the other ranks do not all arrive within {@code timeout}.
+   */
+  public static List<Collective> group(int size, Duration timeout) {
+    if (size < 1) throw new IllegalArgumentException("a group needs at least 1 rank, got " + size);
+    Group g = new Group(size, timeout);
+    List<Collective> members = new ArrayList<>();
+    for (int r = 0; r < size; r++) members.add(new ThreadCollective(g, r));
+    return List.copyOf(members);
+  }
+
+  @Override
+  public int rank() {
+    return rank;
+  }
+
+  @Override
+  public int size() {
+    return group.size;
+  }
+
+  @Override
+  public void allReduceSum(float[] data, int offset, int length) {
+    post(data, offset, length);
+    await("the sum");
+    if (group.mismatch != null) throw new CollectiveException("allReduceSum: " + group.mismatch);
+    // This rank's share of the elements, each summed over the ranks in rank order.
+    int from = (int) ((long) length * rank / group.size), to = (int) ((long) length * (rank + 1) / group.size);
+    for (int i = from; i < to; i++) {
+      float sum = group.arrays[0][group.offsets[0] + i];
+      for (int r = 1; r < group.size; r++) sum += group.arrays[r][group.offsets[r] + i];
+      group.result[i] = sum;
+    }
+    await("the sum");
+    System.arraycopy(group.result, 0, data, offset, length);
+    await("the sum"); // nobody reuses the shared buffer before every rank has copied it
+  }
+
+  @Override
+  public void broadcast(float[] data, int offset, int length, int root) {
+    if (root < 0 || root >= group.size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + group.size);
+    post(data, offset, length);
+    await("the broadcast");
+    if (group.mismatch != null) throw new CollectiveException("broadcast: " + group.mismatch);
+    if (rank != root) System.arraycopy(group.arrays[root], group.offsets[root], data, offset, length);
+    await("the broadcast");
+  }
+
+  @Override
+  public void barrier() {
+    post(new float[0], 0, 0);
+    await("the barrier");
+  }
+
+  private void post(float[] data, int offset, int length) {
+    if (closed) throw new IllegalStateException("rank " + rank + ": the collective is closed");
+    java.util.Objects.checkFromIndexSize(offset, length, data.length);
+    group.arrays[rank] = data;
+    group.offsets[rank] = offset;
+    group.lengths[rank] = length;
+  }
+
+  private void await(String what) {
+    try {
+      group.barrier.await(group.timeoutNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw new CollectiveException(String.format("rank %d: the other ranks of %d did not reach %s within %d ms", rank,
+          group.size, what, TimeUnit.NANOSECONDS.toMillis(group.timeoutNanos)), e);
+    } catch (BrokenBarrierException e) {
+      throw new CollectiveException("rank " + rank + ": another rank failed or left during " + what, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CollectiveException("rank " + rank + ": interrupted during " + what, e);
+    }
+  }
+
+  /** Leaves the group: ranks waiting for this one fail at once instead of at their timeout. */
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      group.barrier.reset();
+    }
+  }
+}

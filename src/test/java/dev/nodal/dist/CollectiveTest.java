@@ -1,0 +1,197 @@
+package dev.nodal.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Both multi-worker collectives against a serial loop: every rank ends with the bits of the sum
+ * in rank order, for 1 to 4 ranks and lengths around the ranks, the ring's chunk and a million;
+ * broadcasts from every root; and peers that fall silent or leave fail the others within the
+ * timeout, naming the peer.
+ */
+class CollectiveTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(20);
+
+  interface Body {
+    float[] run(Collective c) throws Exception;
+  }
+
+  /** Runs {@code body} on every rank of a group, each in its own thread; returns each rank's result. */
+  static List<float[]> onEveryRank(List<Collective> group, Body body) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(group.size());
+    try {
+      List<Future<float[]>> results = new ArrayList<>();
+      for (Collective c : group) results.add(pool.submit(() -> body.run(c)));
+      List<float[]> out = new ArrayList<>();
+      for (Future<float[]> f : results) out.add(f.get());
+      return out;
+    } finally {
+      pool.shutdownNow();
+      for (Collective c : group) c.close();
+    }
+  }
+
+  /** A ring of {@code size} ranks over loopback, joined concurrently. */
+  static List<Collective> ring(int size, Duration timeout) throws Exception {
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    List<ServerSocket> servers = new ArrayList<>();
+    List<InetSocketAddress> addresses = new ArrayList<>();
+    for (int r = 0; r < size; r++) {
+      ServerSocket s = RingCollective.listen(loopback);
+      servers.add(s);
+      addresses.add(new InetSocketAddress(loopback, s.getLocalPort()));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(size);
+    try {
+      List<Future<RingCollective>> joins = new ArrayList<>();
+      for (int r = 0; r < size; r++) {
+        int rank = r;
+        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout)));
+      }
+      List<Collective> group = new ArrayList<>();
+      for (Future<RingCollective> f : joins) group.add(f.get());
+      return group;
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  static Stream<Arguments> groups() {
+    List<Arguments> out = new ArrayList<>();
+    for (int size = 1; size <= 4; size++) {
+      for (int length : new int[] {0, 1, size - 1, size + 1, RingCollective.CHUNK + 1, 235_146, 1_000_003}) {
+        out.add(Arguments.of("ring", size, length));
+        out.add(Arguments.of("threads", size, length));
+      }
+    }
+    return out.stream();
+  }
+
+  static List<Collective> make(String kind, int size) throws Exception {
+    return kind.equals("ring") ? ring(size, TIMEOUT) : ThreadCollective.group(size, TIMEOUT);
+  }
+
+  static float[] data(int rank, int length) {
+    SplittableRandom r = new SplittableRandom(31L * rank + length);
+    float[] x = new float[length];
+    for (int i = 0; i < length; i++) x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(-3, 4)));
+    return x;
+  }
+
+  @ParameterizedTest(name = "{0}, {1} ranks, {2} floats")
+  @MethodSource("groups")
+  void everyRankHoldsTheSerialSumBitForBit(String kind, int size, int length) throws Exception {
+    float[] expected = data(0, length);
+    for (int r = 1; r < size; r++) {
+      float[] x = data(r, length);
+      for (int i = 0; i < length; i++) expected[i] += x[i];
+    }
+    List<float[]> results = onEveryRank(make(kind, size), c -> {
+      float[] x = new float[length + 3]; // at an offset, with guards either side
+      System.arraycopy(data(c.rank(), length), 0, x, 2, length);
+      x[0] = x[1] = x[length + 2] = 7f;
+      c.allReduceSum(x, 2, length);
+      assertTrue(x[0] == 7f && x[1] == 7f && x[length + 2] == 7f, "rank " + c.rank() + " wrote outside its range");
+      return java.util.Arrays.copyOfRange(x, 2, length + 2);
+    });
+    for (int r = 0; r < size; r++) assertArrayEquals(expected, results.get(r), kind + " rank " + r);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("kinds")
+  void broadcastsFromEveryRootAndRepeatsInOrder(String kind) throws Exception {
+    int size = 3, length = 2 * RingCollective.CHUNK + 5;
+    List<float[]> results = onEveryRank(make(kind, size), c -> {
+      float[] all = new float[size * length];
+      for (int root = 0; root < size; root++) {
+        float[] x = c.rank() == root ? data(root, length) : new float[length];
+        c.broadcast(x, 0, length, root);
+        System.arraycopy(x, 0, all, root * length, length);
+        c.barrier();
+      }
+      return all;
+    });
+    for (int r = 0; r < size; r++) {
+      for (int root = 0; root < size; root++) {
+        assertArrayEquals(data(root, length), java.util.Arrays.copyOfRange(results.get(r), root * length,
+            (root + 1) * length), kind + ": rank " + r + " from root " + root);
+      }
+    }
+  }
+
+  static Stream<String> kinds() {
+    return Stream.of("ring", "threads");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("kinds")
+  void aSilentPeerFailsTheOthersWithinTheTimeoutNamingIt(String kind) throws Exception {
+    Duration timeout = Duration.ofMillis(600);
+    List<Collective> group = kind.equals("ring") ? ring(2, timeout) : ThreadCollective.group(2, timeout);
+    try {
+      long t0 = System.nanoTime();
+      CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(0).allReduceSum(new float[1000]));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms >= 500 && ms < 5_000, "failed after " + ms + " ms");
+      assertTrue(e.getMessage().contains(kind.equals("ring") ? "no data from rank 1" : "did not reach the sum"),
+          e.getMessage());
+    } finally {
+      for (Collective c : group) c.close();
+    }
+  }
+
+  @Test
+  void aPeerThatLeavesFailsTheRingAtOnce() throws Exception {
+    List<Collective> group = ring(3, TIMEOUT);
+    try {
+      group.get(1).close();
+      long t0 = System.nanoTime();
+      CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(2).allReduceSum(new float[10]));
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < 5_000, "a closed connection fails before the timeout");
+      assertTrue(e.getMessage().contains("rank 1"), e.getMessage());
+    } finally {
+      for (Collective c : group) c.close();
+    }
+  }
+
+  @Test
+  void mismatchedLengthsAreRefused() throws Exception {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> onEveryRank(ThreadCollective.group(2, TIMEOUT),
+        c -> {
+          c.allReduceSum(new float[c.rank() + 1]);
+          return null;
+        }));
+    assertTrue(e.getCause() instanceof CollectiveException
+        && e.getCause().getMessage().contains("rank 1 passed 2 floats, rank 0 passed 1"), String.valueOf(e.getCause()));
+  }
+
+  @Test
+  void aSingleWorkerKeepsItsData() {
+    Collective c = Collective.single();
+    float[] x = {1f, 2f};
+    c.allReduceSum(x);
+    c.broadcast(x, 0, 2, 0);
+    c.barrier();
+    assertArrayEquals(new float[] {1f, 2f}, x);
+    assertEquals(1, c.size());
+  }
+}
