@@ -2,6 +2,7 @@ package dev.nodal.cli;
 
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
+import dev.nodal.dist.DataParallelBackend;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.graph.Graph;
 import dev.nodal.io.Checkpoint;
@@ -67,6 +68,12 @@ final class TrainCommand implements Callable<Integer> {
 
   @Mixin SharedOptions.Device device;
 
+  @Option(names = "--devices", split = ",", paramLabel = "DEVICE", description = "Train data-parallel on several devices "
+      + "instead of --device: a comma-separated list of selectors (cpu, opencl, opencl:P:D; one may repeat), or all "
+      + "(every OpenCL GPU and accelerator). Each batch is split by rows across them and their gradients summed; the run "
+      + "folder and checkpoint are those of one device.")
+  List<String> devices;
+
   @Mixin SharedOptions.Data data;
 
   @Option(names = "--out", description = "Run folder (default runs/<timestamp>).")
@@ -122,6 +129,12 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES));
     }
     Backends.checkSelector(device.device);
+    if (devices != null) {
+      if (spec.commandLine().getParseResult().hasMatchedOption("--device")) {
+        throw new IllegalArgumentException("give --device or --devices, not both");
+      }
+      if (!(devices.size() == 1 && devices.get(0).trim().equalsIgnoreCase("all"))) devices.forEach(Backends::checkSelector);
+    }
     if (resume != null && (out != null || force)) {
       throw new IllegalArgumentException("--resume continues the run in its own folder: leave out --out and --force");
     }
@@ -221,7 +234,8 @@ final class TrainCommand implements Callable<Integer> {
         ? Trainer.Settings.fromJson(loaded.trainer(), epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
         : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
-    try (Backend backend = Backends.open(device.device)) {
+    try (Backend backend = devices == null ? Backends.open(device.device)
+        : new DataParallelBackend(Backends.openEach(devices))) {
       int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
       RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
       if (until < settings.epochs()) {

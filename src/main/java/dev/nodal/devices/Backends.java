@@ -100,6 +100,32 @@ public final class Backends {
     }
   }
 
+  /**
+   * The backends of {@code --devices}: each selector of the list opened in turn (one may repeat,
+   * opening a device twice), or with {@code all}, every OpenCL GPU and accelerator of the host.
+   * What was opened is closed again when a later one fails.
+   */
+  public static List<Backend> openEach(List<String> selectors) {
+    if (selectors.isEmpty()) throw new IllegalArgumentException("--devices needs at least one device");
+    java.util.List<Backend> out = new java.util.ArrayList<>();
+    try {
+      if (selectors.size() == 1 && selectors.get(0).trim().equalsIgnoreCase("all")) {
+        OpenCl.Probe probe = OpenCl.probe();
+        for (DeviceInfo d : usableDevices("all", probe)) if (d.isGpuOrAccelerator()) out.add(new OpenClBackend(d));
+        if (out.isEmpty()) {
+          throw new IllegalArgumentException("--devices all: no OpenCL GPU or accelerator among " + probe.devices()
+              + "; name the devices instead, for example --devices opencl:0:0,opencl:0:0");
+        }
+      } else {
+        for (String s : selectors) out.add(open(s));
+      }
+      return List.copyOf(out);
+    } catch (RuntimeException e) {
+      for (Backend b : out) b.close();
+      throw e;
+    }
+  }
+
   private static List<DeviceInfo> usableDevices(String selector, OpenCl.Probe probe) {
     if (!probe.usable()) {
       throw new IllegalStateException("device '" + selector + "' needs OpenCL, which is not usable: " + probe.error()

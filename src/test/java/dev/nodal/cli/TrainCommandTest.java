@@ -91,6 +91,44 @@ class TrainCommandTest {
     assertEquals(onDevice, onCpu, 0.0051, "eval on OpenCL against eval on the CPU");
   }
 
+  /**
+   * {@code --devices cpu,cpu} trains as one device with the same batch does: the same losses
+   * per epoch (to rounding), a checkpoint that {@code eval} reads, and a resume on one device.
+   */
+  @Test
+  void twoDevicesTrainAsOneAndWriteTheSameRunFolder() throws Exception {
+    Path one = dir.resolve("one"), two = dir.resolve("two");
+    run(train(one, 2));
+    List<String> args = new java.util.ArrayList<>(List.of(train(two, 2)));
+    int at = args.indexOf("--device");
+    args.set(at, "--devices");
+    args.set(at + 1, "cpu,cpu");
+    String printed = run(args.toArray(new String[0]));
+    assertTrue(printed.contains("Done: test accuracy"), printed);
+    List<String> a = Files.readAllLines(one.resolve("metrics.csv")), b = Files.readAllLines(two.resolve("metrics.csv"));
+    assertEquals(a.size(), b.size());
+    for (int i = 1; i < a.size(); i++) {
+      String[] x = a.get(i).split(","), y = b.get(i).split(",");
+      assertEquals(x[1], y[1], "steps");
+      assertEquals(Double.parseDouble(x[2]), Double.parseDouble(y[2]), 1e-4, "epoch " + i + " loss");
+      assertEquals(Double.parseDouble(x[5]), Double.parseDouble(y[5]), 0.0051, "epoch " + i + " test accuracy");
+    }
+    double trained = Double.parseDouble(b.get(b.size() - 1).split(",")[5]);
+    assertEquals(trained, evalAccuracy(two, "cpu"), 1e-4);
+    run("train", "--resume", two.toString(), "--epochs", "3", "--data", subset().toString(), "--device", "cpu");
+    assertEquals(4, Files.readAllLines(two.resolve("metrics.csv")).size(), "resumed on one device for a third epoch");
+
+    PrintStream saved = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      assertNotEquals(0, Main.run("train", "--device", "cpu", "--devices", "cpu,cpu", "--out", dir.resolve("x").toString()));
+    } finally {
+      System.setErr(saved);
+    }
+    assertTrue(err.toString(StandardCharsets.UTF_8).contains("give --device or --devices, not both"), err.toString());
+  }
+
   private double evalAccuracy(Path run, String device) throws Exception {
     String eval = run("eval", "--checkpoint", run.toString(), "--data", subset().toString(), "--device", device);
     Matcher m = Pattern.compile("accuracy (\\d\\.\\d+)").matcher(eval);
