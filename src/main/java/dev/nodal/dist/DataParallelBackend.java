@@ -22,9 +22,22 @@ public final class DataParallelBackend implements Backend {
 
   private final List<Backend> devices;
 
-  /** Takes over {@code devices} (at least one), closing them with this backend. */
+  /**
+   * Takes over {@code devices} (at least one), closing them with this backend. They must be of
+   * one kind (equal {@link Backend#traits()}: the same backend, device model and limits), since
+   * replicas stay identical only by computing every update alike; otherwise they are closed and
+   * refused.
+   */
   public DataParallelBackend(List<Backend> devices) {
     if (devices.isEmpty()) throw new IllegalArgumentException("data parallelism needs at least one device");
+    for (Backend d : devices) {
+      if (!d.traits().equals(devices.get(0).traits())) {
+        String names = devices.stream().map(Backend::name).collect(Collectors.joining(", "));
+        for (Backend b : devices) b.close();
+        throw new IllegalArgumentException("data-parallel devices must be of one kind, so that every replica computes "
+            + "the same update: " + names);
+      }
+    }
     this.devices = List.copyOf(devices);
   }
 
@@ -49,7 +62,12 @@ public final class DataParallelBackend implements Backend {
       for (Session s : replicas) s.close();
       throw e;
     }
-    return new DataParallelSession(graph, options.maxBatch(), replicas, ThreadCollective.group(devices.size(), TIMEOUT));
+    try {
+      return new DataParallelSession(graph, options.maxBatch(), replicas, ThreadCollective.group(devices.size(), TIMEOUT));
+    } catch (RuntimeException e) {
+      for (Session s : replicas) s.close();
+      throw e;
+    }
   }
 
   /** The first device's: plans are made per replica, on its own device. */

@@ -29,9 +29,15 @@ import java.util.concurrent.Future;
  *
  * <p>It behaves as one session over the whole batch: {@link #loss()} is the batch's mean loss,
  * {@link #value} of a batch node the workers' rows in order, and parameters, states and optimizer
- * state are the replicas' (which agree). Two differences from one device: batch norm normalises
- * each worker's slice with that slice's statistics and updates the running statistics from
- * worker 0's, and dropout draws each worker's mask from positions within its slice.
+ * state are the replicas' (which agree). A node without a batch dimension other than parameters
+ * and states (a loss node's own value, say) reads worker 0's. Two differences from one device:
+ * batch norm normalises each worker's slice with that slice's statistics, and its running
+ * statistics are worker 0's, copied to every replica after each update; and dropout draws each
+ * worker's mask from positions within its slice.
+ *
+ * <p>The replicas must compute alike to stay alike, so the devices must be of one kind (see
+ * {@link DataParallelBackend}). A worker that fails closes its collective, so that the others
+ * fail at once rather than at the timeout.
  */
 public final class DataParallelSession implements Session {
   private final Graph graph;
@@ -40,8 +46,11 @@ public final class DataParallelSession implements Session {
   private final ExecutorService threads;
   private final int maxBatch;
   private int batch;
-  /** Rows of the current batch per worker, and where each worker's rows start. */
+  /** The split of the last setInput: rows per worker, where each worker's rows start. */
   private int[] rows, first;
+  /** The split of the last forward, which loss, values, gradients and backward describe. */
+  private int[] ranRows, ranFirst;
+  private int ranBatch;
   private Optimizer optimizer;
   private final List<Optimizer> copies = new ArrayList<>();
   private boolean closed;
@@ -85,19 +94,38 @@ public final class DataParallelSession implements Session {
 
   /** Runs {@code work} on every worker in parallel; rethrows the first failure. */
   private void onWorkers(Work work) {
+    onWorkers(work, false);
+  }
+
+  /**
+   * Runs {@code work} on every worker in parallel and rethrows the failure that came first. When
+   * the work meets at the collective ({@code together}), a worker that fails closes its
+   * collective so that the others fail at once rather than at the timeout; the session is then
+   * spent.
+   */
+  private void onWorkers(Work work, boolean together) {
     requireOpen();
     List<Future<?>> done = new ArrayList<>();
     for (int r = 0; r < replicas.size(); r++) {
       int rank = r;
-      done.add(threads.submit(() -> work.run(rank, replicas.get(rank))));
+      done.add(threads.submit(() -> {
+        try {
+          work.run(rank, replicas.get(rank));
+        } catch (RuntimeException | Error e) {
+          if (together) collectives.get(rank).close();
+          throw e;
+        }
+      }));
     }
     RuntimeException failure = null;
     for (Future<?> f : done) {
       try {
         f.get();
       } catch (ExecutionException e) {
-        if (failure == null) {
-          failure = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        RuntimeException cause = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        // The worker that failed first explains it; the others only report that it left.
+        if (failure == null || failure instanceof CollectiveException && !(cause instanceof CollectiveException)) {
+          failure = cause;
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -135,27 +163,29 @@ public final class DataParallelSession implements Session {
       throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n + " exceeds the session's maximum of "
           + maxBatch);
     }
-    split(n);
-    onWorkers((r, s) -> s.setInput(input, rows[r] == 0 ? java.util.Arrays.copyOf(data, per)
-        : java.util.Arrays.copyOfRange(data, first[r] * per, (first[r] + rows[r]) * per)));
-    batch = n;
-  }
-
-  private void split(int n) {
     int workers = replicas.size();
-    rows = new int[workers];
-    first = new int[workers];
+    int[] count = new int[workers], start = new int[workers];
     for (int r = 0, at = 0; r < workers; r++) {
-      rows[r] = n / workers + (r < n % workers ? 1 : 0);
-      first[r] = at;
-      at += rows[r];
+      count[r] = n / workers + (r < n % workers ? 1 : 0);
+      start[r] = at;
+      at += count[r];
     }
+    rows = null; // a refused input leaves no split behind
+    onWorkers((r, s) -> s.setInput(input, count[r] == 0 ? java.util.Arrays.copyOf(data, per)
+        : java.util.Arrays.copyOfRange(data, start[r] * per, (start[r] + count[r]) * per)));
+    rows = count;
+    first = start;
+    batch = n;
   }
 
   @Override
   public void forward() {
-    requireBatch();
+    if (rows == null) throw new IllegalStateException("no batch yet: call setInput first");
+    syncCopies(); // random ops seed from the step count
     onWorkers((r, s) -> s.forward());
+    ranRows = rows;
+    ranFirst = first;
+    ranBatch = batch;
   }
 
   @Override
@@ -174,20 +204,20 @@ public final class DataParallelSession implements Session {
    */
   @Override
   public void backward() {
-    requireBatch();
+    requireForward();
     onWorkers((r, s) -> s.backward());
     onWorkers((r, s) -> {
       float[] g;
-      if (rows[r] == 0) {
+      if (ranRows[r] == 0) {
         g = new float[packedLength()];
       } else {
         g = s.gradients();
-        float share = (float) rows[r] / batch;
+        float share = (float) ranRows[r] / ranBatch;
         for (int i = 0; i < g.length; i++) g[i] *= share;
       }
       collectives.get(r).allReduceSum(g);
       s.setGradients(g);
-    });
+    }, true);
   }
 
   private int packedLength() {
@@ -206,11 +236,23 @@ public final class DataParallelSession implements Session {
     this.optimizer = optimizer;
     copies.clear();
     for (Session s : replicas) {
-      Optimizer copy = Optimizers.create(optimizer.name(), optimizer.attributes());
-      copy.setStep(optimizer.step());
-      copy.setLearningRate(optimizer.learningRate());
+      // A schedule may have taken the rate to 0, which a new optimizer refuses: build it with a
+      // placeholder rate, then give it the real one.
+      java.util.Map<String, Object> attributes = new java.util.HashMap<>(optimizer.attributes());
+      attributes.put("lr", 1f);
+      Optimizer copy = Optimizers.create(optimizer.name(), attributes);
       copies.add(copy);
       s.setOptimizer(copy);
+    }
+    syncCopies();
+  }
+
+  /** The workers' optimizers take this one's learning rate and step count. */
+  private void syncCopies() {
+    if (optimizer == null) return;
+    for (Optimizer copy : copies) {
+      copy.setLearningRate(optimizer.learningRate());
+      copy.setStep(optimizer.step());
     }
   }
 
@@ -222,21 +264,34 @@ public final class DataParallelSession implements Session {
   @Override
   public void update() {
     if (optimizer == null) throw new IllegalStateException("update() needs an optimizer: call setOptimizer first");
-    for (Optimizer copy : copies) {
-      copy.setLearningRate(optimizer.learningRate());
-      copy.setStep(optimizer.step());
-    }
+    syncCopies();
     onWorkers((r, s) -> s.update());
     optimizer.setStep(copies.get(0).step());
+    shareStates();
+  }
+
+  /**
+   * Every state (batch norm's running statistics) as worker 0 computed it, on every replica: the
+   * other workers updated theirs from their own slices.
+   */
+  private void shareStates() {
+    if (graph.states().isEmpty() || replicas.size() == 1) return;
+    onWorkers((r, s) -> {
+      for (State state : graph.states()) {
+        float[] v = r == 0 ? s.value(state) : new float[state.shape().exampleSize()];
+        collectives.get(r).broadcast(v, 0, v.length, 0);
+        if (r != 0) s.setState(state, v);
+      }
+    }, true);
   }
 
   /** The batch's mean loss: the workers' mean losses weighted by their shares, added in rank order. */
   @Override
   public float loss() {
-    requireBatch();
+    requireForward();
     float sum = 0;
     for (int r = 0; r < replicas.size(); r++) {
-      if (rows[r] > 0) sum += (float) rows[r] / batch * replicas.get(r).loss();
+      if (ranRows[r] > 0) sum += (float) ranRows[r] / ranBatch * replicas.get(r).loss();
     }
     return sum;
   }
@@ -260,17 +315,17 @@ public final class DataParallelSession implements Session {
   }
 
   private float[] gather(Node node, boolean gradient) {
-    requireBatch();
+    requireForward();
     int per = node.shape().exampleSize();
-    float[] out = new float[batch * per];
+    float[] out = new float[ranBatch * per];
     for (int r = 0; r < replicas.size(); r++) {
-      if (rows[r] == 0) continue;
+      if (ranRows[r] == 0) continue;
       float[] part = gradient ? replicas.get(r).gradient(node) : replicas.get(r).value(node);
       if (gradient) {
-        float share = (float) rows[r] / batch;
+        float share = (float) ranRows[r] / ranBatch;
         for (int i = 0; i < part.length; i++) part[i] *= share;
       }
-      System.arraycopy(part, 0, out, first[r] * per, rows[r] * per);
+      System.arraycopy(part, 0, out, ranFirst[r] * per, ranRows[r] * per);
     }
     return out;
   }
@@ -329,8 +384,8 @@ public final class DataParallelSession implements Session {
     if (closed) throw new IllegalStateException("the data-parallel session is closed");
   }
 
-  private void requireBatch() {
+  private void requireForward() {
     requireOpen();
-    if (rows == null) throw new IllegalStateException("no batch yet: call setInput first");
+    if (ranRows == null) throw new IllegalStateException("no forward yet: call setInput and forward first");
   }
 }

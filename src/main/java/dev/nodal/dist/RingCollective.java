@@ -28,8 +28,11 @@ import java.util.List;
  * all-reduce, and every rank ends with the same bits. The two passes run one after the other,
  * each a chain without a cycle, so blocking sockets cannot deadlock.
  *
- * <p>Every read waits at most the timeout: a silent or dead peer fails the operation with a
- * {@link CollectiveException} that names it.
+ * <p>Every read and every send waits at most the timeout: a silent or dead peer fails the
+ * operation with a {@link CollectiveException} that names it. Each pass starts with a header
+ * (operation number, kind, length, root) that the receiver checks against its own call, so ranks
+ * that call different operations fail at once instead of mixing data; after any failure the ring
+ * refuses further operations.
  */
 public final class RingCollective implements Collective {
   /** Floats per message: large enough to fill the link, small enough to pipeline. */
@@ -43,6 +46,13 @@ public final class RingCollective implements Collective {
   private final long timeoutMillis;
   private final byte[] wire = new byte[4 * CHUNK];
   private final float[] received = new float[CHUNK];
+  /** Closes the connection to the next rank when a send stalls past the timeout (reads time out by themselves). */
+  private final java.util.concurrent.ScheduledExecutorService watchdog;
+  private volatile boolean stalled;
+  /** Operations so far: each pass starts with a header that the receiver checks against its own call. */
+  private int sequence;
+  /** The failure that broke the ring: the streams' positions are unknown after it. */
+  private String broken;
 
   private RingCollective(int rank, int size, Socket toNext, Socket fromPrev, String prevName, long timeoutMillis)
       throws IOException {
@@ -54,6 +64,11 @@ public final class RingCollective implements Collective {
     this.timeoutMillis = timeoutMillis;
     this.out = toNext == null ? null : new DataOutputStream(new BufferedOutputStream(toNext.getOutputStream(), 1 << 16));
     this.in = fromPrev == null ? null : new DataInputStream(new BufferedInputStream(fromPrev.getInputStream(), 1 << 16));
+    this.watchdog = toNext == null ? null : java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "nodal-ring-watchdog-" + rank);
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /**
@@ -80,9 +95,9 @@ public final class RingCollective implements Collective {
       return new RingCollective(0, 1, null, null, "none", millis);
     }
     int next = (rank + 1) % size, prev = (rank + size - 1) % size;
-    Socket toNext = connect(rank, next, addresses.get(next), millis);
-    Socket fromPrev = null;
+    Socket toNext = null, fromPrev = null;
     try {
+      toNext = connect(rank, next, addresses.get(next), millis);
       new DataOutputStream(toNext.getOutputStream()).writeInt(rank);
       server.setSoTimeout(millis);
       try {
@@ -142,32 +157,53 @@ public final class RingCollective implements Collective {
     return size;
   }
 
+  private static final int SUM = 1, BROADCAST = 2;
+
   @Override
   public void allReduceSum(float[] data, int offset, int length) {
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
     if (size == 1) return;
-    // Down the chain: rank r receives x_0 + … + x_{r−1}, adds x_r, passes it on.
-    for (int start = 0; start < length; start += CHUNK) {
-      int n = Math.min(CHUNK, length - start), at = offset + start;
-      if (rank > 0) {
-        receive(n, "the sum");
-        for (int i = 0; i < n; i++) data[at + i] = received[i] + data[at + i];
+    run(() -> {
+      int op = sequence++;
+      // Down the chain: rank r receives x_0 + … + x_{r−1}, adds x_r, passes it on.
+      if (rank > 0) expect(op, SUM, length, -1, "the sum");
+      if (rank < size - 1) header(op, SUM, length, -1);
+      for (int start = 0; start < length; start += CHUNK) {
+        int n = Math.min(CHUNK, length - start), at = offset + start;
+        if (rank > 0) {
+          receive(n, "the sum");
+          for (int i = 0; i < n; i++) data[at + i] = received[i] + data[at + i];
+        }
+        if (rank < size - 1) send(data, at, n);
       }
-      if (rank < size - 1) send(data, at, n);
-    }
-    passAround(data, offset, length, size - 1, "the sum");
+      passAround(op, SUM, data, offset, length, size - 1, "the sum");
+    });
   }
 
   @Override
   public void broadcast(float[] data, int offset, int length, int root) {
     if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + size);
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
-    if (size > 1) passAround(data, offset, length, root, "the broadcast");
+    if (size > 1) run(() -> passAround(sequence++, BROADCAST, data, offset, length, root, "the broadcast"));
+  }
+
+  /** Runs one operation; any failure breaks the ring for good, since the streams' positions are then unknown. */
+  private void run(Runnable operation) {
+    if (broken != null) throw new CollectiveException("rank " + rank + ": the ring broke earlier: " + broken);
+    try {
+      operation.run();
+    } catch (CollectiveException e) {
+      broken = e.getMessage();
+      close(); // the neighbours fail at once on the closed connections, rather than at their timeout
+      throw e;
+    }
   }
 
   /** Copies {@code root}'s range to every rank, around the ring from the root. */
-  private void passAround(float[] data, int offset, int length, int root, String what) {
+  private void passAround(int op, int kind, float[] data, int offset, int length, int root, String what) {
     int last = (root + size - 1) % size; // the rank before the root keeps it without passing it on
+    if (rank != root) expect(op, kind, length, root, what);
+    if (rank != last) header(op, kind, length, root);
     for (int start = 0; start < length; start += CHUNK) {
       int n = Math.min(CHUNK, length - start), at = offset + start;
       if (rank != root) {
@@ -178,6 +214,28 @@ public final class RingCollective implements Collective {
     }
   }
 
+  /** What a pass carries, ahead of its data: the operation's number, kind, length and root. */
+  private void header(int op, int kind, int length, int root) {
+    float[] h = {Float.intBitsToFloat(op), Float.intBitsToFloat(kind), Float.intBitsToFloat(length),
+        Float.intBitsToFloat(root)};
+    send(h, 0, 4);
+  }
+
+  private void expect(int op, int kind, int length, int root, String what) {
+    receive(4, what);
+    int[] got = {Float.floatToRawIntBits(received[0]), Float.floatToRawIntBits(received[1]),
+        Float.floatToRawIntBits(received[2]), Float.floatToRawIntBits(received[3])};
+    if (got[0] != op || got[1] != kind || got[2] != length || got[3] != root) {
+      throw new CollectiveException(String.format("rank %d: %s sent %s, but this rank called %s", rank, prevName,
+          describe(got[0], got[1], got[2], got[3]), describe(op, kind, length, root)));
+    }
+  }
+
+  private static String describe(int op, int kind, int length, int root) {
+    String name = kind == SUM ? "allReduceSum" : kind == BROADCAST ? "broadcast from rank " + root : "operation " + kind;
+    return String.format("%s of %d floats (operation #%d)", name, length, op);
+  }
+
   @Override
   public void barrier() {
     allReduceSum(new float[1]);
@@ -185,11 +243,19 @@ public final class RingCollective implements Collective {
 
   private void send(float[] data, int at, int n) {
     ByteBuffer.wrap(wire, 0, 4 * n).asFloatBuffer().put(data, at, n);
+    java.util.concurrent.ScheduledFuture<?> alarm = watchdog.schedule(() -> {
+      stalled = true;
+      closeQuietly(toNext);
+    }, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     try {
       out.write(wire, 0, 4 * n);
       out.flush();
     } catch (IOException e) {
-      throw new CollectiveException("rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
+      throw new CollectiveException(stalled
+          ? String.format("rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
+          : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
+    } finally {
+      alarm.cancel(false);
     }
   }
 
@@ -208,6 +274,7 @@ public final class RingCollective implements Collective {
 
   @Override
   public void close() {
+    if (watchdog != null) watchdog.shutdownNow();
     closeQuietly(toNext);
     closeQuietly(fromPrev);
   }

@@ -22,6 +22,7 @@ public final class ThreadCollective implements Collective {
     final CyclicBarrier barrier;
     final float[][] arrays;
     final int[] offsets, lengths;
+    final String[] operations;
     float[] result = new float[0];
     String mismatch;
 
@@ -31,11 +32,14 @@ public final class ThreadCollective implements Collective {
       this.arrays = new float[size][];
       this.offsets = new int[size];
       this.lengths = new int[size];
+      this.operations = new String[size];
       // Runs once all ranks have posted their arrays, before any of them goes on.
       this.barrier = new CyclicBarrier(size, () -> {
         mismatch = null;
         for (int r = 1; r < size; r++) {
-          if (lengths[r] != lengths[0]) {
+          if (!operations[r].equals(operations[0])) {
+            mismatch = "rank " + r + " called " + operations[r] + ", rank 0 called " + operations[0];
+          } else if (lengths[r] != lengths[0]) {
             mismatch = "rank " + r + " passed " + lengths[r] + " floats, rank 0 passed " + lengths[0];
           }
         }
@@ -77,7 +81,7 @@ public final class ThreadCollective implements Collective {
 
   @Override
   public void allReduceSum(float[] data, int offset, int length) {
-    post(data, offset, length);
+    post("allReduceSum", data, offset, length);
     await("the sum");
     if (group.mismatch != null) throw new CollectiveException("allReduceSum: " + group.mismatch);
     // This rank's share of the elements, each summed over the ranks in rank order.
@@ -95,7 +99,7 @@ public final class ThreadCollective implements Collective {
   @Override
   public void broadcast(float[] data, int offset, int length, int root) {
     if (root < 0 || root >= group.size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + group.size);
-    post(data, offset, length);
+    post("broadcast from rank " + root, data, offset, length);
     await("the broadcast");
     if (group.mismatch != null) throw new CollectiveException("broadcast: " + group.mismatch);
     if (rank != root) System.arraycopy(group.arrays[root], group.offsets[root], data, offset, length);
@@ -104,13 +108,15 @@ public final class ThreadCollective implements Collective {
 
   @Override
   public void barrier() {
-    post(new float[0], 0, 0);
+    post("barrier", new float[0], 0, 0);
     await("the barrier");
+    if (group.mismatch != null) throw new CollectiveException("barrier: " + group.mismatch);
   }
 
-  private void post(float[] data, int offset, int length) {
+  private void post(String operation, float[] data, int offset, int length) {
     if (closed) throw new IllegalStateException("rank " + rank + ": the collective is closed");
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
+    group.operations[rank] = operation;
     group.arrays[rank] = data;
     group.offsets[rank] = offset;
     group.lengths[rank] = length;

@@ -173,6 +173,50 @@ class CollectiveTest {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("kinds")
+  void ranksThatCallDifferentOperationsFailTogether(String kind) throws Exception {
+    List<Collective> group = make(kind, 3);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      List<Future<?>> calls = new ArrayList<>();
+      for (Collective c : group) {
+        calls.add(pool.submit(() -> {
+          if (c.rank() == 1) c.broadcast(new float[10], 0, 10, 0);
+          else c.allReduceSum(new float[10]);
+          return null;
+        }));
+      }
+      long t0 = System.nanoTime();
+      for (Future<?> f : calls) {
+        ExecutionException e = assertThrows(ExecutionException.class, f::get);
+        assertTrue(e.getCause() instanceof CollectiveException, String.valueOf(e.getCause()));
+      }
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < 5_000, "the mismatch fails every rank before the timeout");
+    } finally {
+      pool.shutdownNow();
+      for (Collective c : group) c.close();
+    }
+  }
+
+  @Test
+  void aPeerThatStopsReadingFailsTheSenderWithinTheTimeout() throws Exception {
+    List<Collective> group = ring(2, Duration.ofMillis(600));
+    try {
+      long t0 = System.nanoTime();
+      // 80 MB: more than the sockets can buffer, so the send itself stalls on the silent rank 1.
+      CollectiveException e = assertThrows(CollectiveException.class,
+          () -> group.get(0).allReduceSum(new float[20_000_000]));
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms < 10_000, "failed after " + ms + " ms");
+      assertTrue(e.getMessage().contains("rank 1 took no data for 600 ms"), e.getMessage());
+      CollectiveException again = assertThrows(CollectiveException.class, () -> group.get(0).barrier());
+      assertTrue(again.getMessage().contains("the ring broke earlier"), again.getMessage());
+    } finally {
+      for (Collective c : group) c.close();
+    }
+  }
+
   @Test
   void mismatchedLengthsAreRefused() throws Exception {
     ExecutionException e = assertThrows(ExecutionException.class, () -> onEveryRank(ThreadCollective.group(2, TIMEOUT),

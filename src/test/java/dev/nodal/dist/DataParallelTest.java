@@ -102,6 +102,7 @@ class DataParallelTest {
         update(md, s.value(p));
         for (float[] slot : s.optimizerState(p)) update(md, slot);
       }
+      for (dev.nodal.graph.State st : g.states()) update(md, s.value(st));
       return HexFormat.of().formatHex(md.digest());
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new AssertionError(e);
@@ -142,6 +143,31 @@ class DataParallelTest {
         Backend many = new DataParallelBackend(List.of(OpenClTests.backend(), OpenClTests.backend()))) {
       assertEquivalent(one, many, 64, batches(64, 63, 5), () -> Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
     }
+  }
+
+  /** Batch norm's running statistics, which each replica updates from its own rows, are worker 0's everywhere. */
+  @Test
+  void batchNormStatisticsAreSharedAfterEveryUpdate() {
+    dev.nodal.graph.GraphBuilder b = new dev.nodal.graph.GraphBuilder(3);
+    Input x = b.input("x", 784), y = b.labels("y", 10);
+    dev.nodal.graph.Node h = dev.nodal.ops.Layers.dense(b, "fc1", x, 16, dev.nodal.graph.Init.he());
+    h = b.apply(new dev.nodal.ops.Relu(), "relu", dev.nodal.ops.Layers.batchNorm(b, "bn", h));
+    dev.nodal.graph.Node logits = dev.nodal.ops.Layers.dense(b, "logits", h, 10, dev.nodal.graph.Init.xavier());
+    Graph g = b.build(b.apply(new dev.nodal.ops.SoftmaxCrossEntropy(), "loss", logits, y));
+    try (Backend many = cpus(3); Session s = many.compile(g, CompileOptions.maxBatch(16))) {
+      train(s, g, batches(16, 7), Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
+      DataParallelSession dp = (DataParallelSession) s;
+      assertReplicasAgree(g, dp);
+      assertTrue(!java.util.Arrays.equals(dp.value(g.node("bn.running_mean")), new float[16]), "the statistics moved");
+    }
+  }
+
+  @Test
+  void devicesOfDifferentKindsAreRefused() {
+    Backend cpu = Backends.cpu(), cl = OpenClTests.backend();
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> new DataParallelBackend(List.of(cpu, cl)));
+    assertTrue(e.getMessage().contains("must be of one kind"), e.getMessage());
   }
 
   @Test
