@@ -35,6 +35,9 @@ public interface Launcher {
    */
   Buffer scratch(int i);
 
+  /** The most work-items one work-group may hold on the device, for ops that size their groups. */
+  int maxWorkGroupSize();
+
   /** True when these launches are for training mode, false for evaluation. */
   boolean training();
 

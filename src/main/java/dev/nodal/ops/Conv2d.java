@@ -438,7 +438,7 @@ public final class Conv2d implements Op {
       }
     }
     if (bias) {
-      l.launch("conv2d.cl", "conv2d_add_bias", over(pq, g.n * g.k).inGroupsOf(groupShape(pq)), g.n * g.k, g.k, pq,
+      l.launch("conv2d.cl", "conv2d_add_bias", over(pq, g.n * g.k).inGroupsOf(groupShape(l, pq)), g.n * g.k, g.k, pq,
           l.in(2), l.out());
     }
   }
@@ -446,14 +446,18 @@ public final class Conv2d implements Op {
   private void im2col(Launcher l, Object[] geo, int n0, int nc, int group) {
     Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
     int columns = nc * g.p * g.q;
-    l.launch("conv2d.cl", "conv2d_im2col", over(columns, g.cg * g.r * g.s).inGroupsOf(groupShape(columns)),
+    l.launch("conv2d.cl", "conv2d_im2col", over(columns, g.cg * g.r * g.s).inGroupsOf(groupShape(l, columns)),
         concat(geo, n0, nc, group, l.in(0), l.scratch(0)));
   }
 
-  /** A 2-D work-group of 64 work-items, narrowed along dimension 0 to rows of {@code width}. */
-  private static int[] groupShape(int width) {
-    int x = width <= 1 ? 1 : Math.min(64, Integer.highestOneBit(width - 1) << 1);
-    return new int[] {x, 64 / x};
+  /**
+   * A 2-D work-group of 64 work-items (fewer where the device allows fewer), narrowed along
+   * dimension 0 to rows of {@code width}.
+   */
+  private static int[] groupShape(Launcher l, int width) {
+    int size = Integer.highestOneBit(Math.max(1, Math.min(64, l.maxWorkGroupSize())));
+    int x = width <= 1 ? 1 : Math.min(size, Integer.highestOneBit(width - 1) << 1);
+    return new int[] {x, size / x};
   }
 
   @Override

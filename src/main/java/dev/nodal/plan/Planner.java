@@ -402,6 +402,11 @@ public final class Planner {
     }
 
     @Override
+    public int maxWorkGroupSize() {
+      return (int) Math.min(Integer.MAX_VALUE, device.maxWorkGroupSize());
+    }
+
+    @Override
     public Object step() {
       return STEP;
     }
@@ -457,7 +462,7 @@ public final class Planner {
         throw new IllegalArgumentException(String.format("node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
             node.name(), batch, sum, m, n, k));
       }
-      if (c.transposed() || (sum > 1 && sum < batch && c.batchStride() == 0)) {
+      if (c.transposed() || ((batch + sum - 1) / sum > 1 && c.batchStride() == 0)) {
         throw new IllegalArgumentException("node '" + node.name() + "': gemm writes C row-major, each group of the "
             + "batch at its own batch stride");
       }

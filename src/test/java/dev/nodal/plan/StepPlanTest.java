@@ -81,15 +81,25 @@ class StepPlanTest {
   }
 
   @Test
-  void aWorkGroupLargerThanTheDeviceAllowsIsRefusedNamingTheNode() {
+  void workGroupsFitTheDeviceOrAreRefusedNamingTheNode() {
     DeviceTraits small = new DeviceTraits("small", 32, 4, 32 << 10, 64, null);
     GraphBuilder g = new GraphBuilder(1);
     Node x = g.input("x", 3, 9, 9);
     Conv2d conv = Conv2d.builder().bias(false).algorithm(Conv2d.Algorithm.IM2COL).build();
     g.apply(conv, "conv", x, g.param("w", Init.he(), 4, 3, 3, 3));
     Planner planner = new Planner(g.build(), 2, new Keep(false, Set.of()), small);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> planner.steps(2, false));
-    assertTrue(e.getMessage().contains("'conv'") && e.getMessage().contains("more than the device allows (32)"),
+    for (Launch l : planner.steps(2, false).forward()) {
+      if (!l.file().equals("conv2d.cl")) continue; // gemm.cl's smallest tiles take 64: a limit of GemmConfig
+      long group = 1;
+      for (long d : l.local()) group *= d;
+      assertTrue(group <= 32, l.kernel() + " takes a group of " + group + " on a device that allows 32");
+    }
+    // An op that asks for more than the device allows is refused at planning, naming its node.
+    GraphBuilder w = new GraphBuilder(1);
+    w.apply(new WideGroups(), "wide", w.input("x", 64));
+    Planner wide = new Planner(w.build(), 1, new Keep(false, Set.of()), small);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> wide.steps(1, false));
+    assertTrue(e.getMessage().contains("'wide'") && e.getMessage().contains("more than the device allows (32)"),
         e.getMessage());
   }
 
@@ -125,5 +135,40 @@ class StepPlanTest {
   @SafeVarargs
   private static List<Launch> concat(List<Launch>... lists) {
     return java.util.Arrays.stream(lists).flatMap(List::stream).toList();
+  }
+
+  /** An identity whose kernel asks for work-groups of 64 work-items. */
+  private static final class WideGroups implements dev.nodal.graph.Op {
+    @Override
+    public String kind() {
+      return "wide_groups";
+    }
+
+    @Override
+    public List<String> inputRoles() {
+      return List.of("x");
+    }
+
+    @Override
+    public dev.nodal.tensor.Shape inferShape(dev.nodal.graph.ShapeContext c) {
+      return c.in(0);
+    }
+
+    @Override
+    public void forward(dev.nodal.graph.Pass pass, dev.nodal.tensor.CpuTensor[] in, dev.nodal.tensor.CpuTensor out) {
+      System.arraycopy(in[0].data, 0, out.data, 0, out.data.length);
+    }
+
+    @Override
+    public void backward(dev.nodal.graph.Pass pass, dev.nodal.tensor.CpuTensor[] in, dev.nodal.tensor.CpuTensor out,
+        dev.nodal.tensor.CpuTensor dOut, dev.nodal.tensor.CpuTensor[] dIn) {}
+
+    @Override
+    public void forwardKernels(dev.nodal.graph.Launcher l) {
+      l.launch("tanh.cl", "tanh_forward", dev.nodal.graph.Launcher.over(64).inGroupsOf(64), 64, l.in(0), l.out());
+    }
+
+    @Override
+    public void backwardKernels(dev.nodal.graph.Launcher l) {}
   }
 }
