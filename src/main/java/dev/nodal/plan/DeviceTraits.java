@@ -6,14 +6,27 @@ package dev.nodal.plan;
  * backend, which launches no kernel but shares the plan's order and memory.
  *
  * @param gemmOverride tiles for every product (for tuning), or null to choose per product
+ * @param tunedGemm tiles measured fastest on this device, by {@link GemmConfig#shapeClass}
  */
 public record DeviceTraits(String name, long maxWorkGroupSize, int computeUnits, long localMemory, int alignBytes,
-    GemmConfig gemmOverride) {
+    GemmConfig gemmOverride, java.util.Map<String, GemmConfig> tunedGemm) {
 
   public DeviceTraits {
     if (alignBytes < 4 || Integer.bitCount(alignBytes) != 1) {
       throw new IllegalArgumentException("alignment must be a power of two of at least 4 bytes, got " + alignBytes);
     }
+    tunedGemm = java.util.Map.copyOf(tunedGemm);
+  }
+
+  /** Traits without tuned tiles. */
+  public DeviceTraits(String name, long maxWorkGroupSize, int computeUnits, long localMemory, int alignBytes,
+      GemmConfig gemmOverride) {
+    this(name, maxWorkGroupSize, computeUnits, localMemory, alignBytes, gemmOverride, java.util.Map.of());
+  }
+
+  /** The same device with these tuned tiles. */
+  public DeviceTraits withTunedGemm(java.util.Map<String, GemmConfig> tuned) {
+    return new DeviceTraits(name, maxWorkGroupSize, computeUnits, localMemory, alignBytes, gemmOverride, tuned);
   }
 
   /** The pure-Java CPU backend: 64-byte alignment, no kernels. */

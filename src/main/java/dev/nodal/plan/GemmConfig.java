@@ -50,16 +50,61 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
    * batch 256 took 1.00 ms with 32×32 tiles against 1.09 ms with 64×64.
    */
   public static GemmConfig choose(DeviceTraits device, int m, int n) {
-    return choose(device, m, n, 1);
+    return choose(device, m, n, 0, 1);
   }
 
-  /** As {@link #choose(DeviceTraits, int, int)}, for {@code batches} M×N products in one launch. */
-  public static GemmConfig choose(DeviceTraits device, int m, int n, int batches) {
+  /**
+   * As {@link #choose(DeviceTraits, int, int)}, for {@code batches} M×N products over K in one
+   * launch: the tiles tuned for that {@link #shapeClass} on this device when there are some.
+   */
+  public static GemmConfig choose(DeviceTraits device, int m, int n, int k, int batches) {
     if (device.gemmOverride() != null) return device.gemmOverride();
+    GemmConfig tuned = device.tunedGemm().get(shapeClass(m, n, k, batches));
+    if (tuned != null) return tuned;
     if (device.maxWorkGroupSize() < 256) return SMALL;
     int units = device.computeUnits();
     if (device.localMemory() >= LARGE.localBytes() && LARGE.tiles(m, n) * batches >= 2L * units) return LARGE;
     return MEDIUM.tiles(m, n) * batches >= units ? MEDIUM : FINE;
+  }
+
+  /**
+   * The class that tuning measures a product under: each of M, N, K and the launch's batch of
+   * outputs rounded up to a power of two, for example {@code 128x256x1024x1}. A smaller last batch
+   * falls in the same class as a full one, mostly.
+   */
+  public static String shapeClass(int m, int n, int k, int batches) {
+    return ceilPow2(m) + "x" + ceilPow2(n) + "x" + ceilPow2(k) + "x" + ceilPow2(batches);
+  }
+
+  private static int ceilPow2(int x) {
+    return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1;
+  }
+
+  /** The same tiles as {@link #parse} reads them. */
+  public String text() {
+    return tileM + "," + tileN + "," + tileK + "," + wptM + "," + wptN;
+  }
+
+  /**
+   * The tilings that tuning tries on a device: square and 1:2 tiles of 32 to 128, K steps of 16
+   * and 32, 2 to 8 outputs per work-item, within the device's work-group size and local memory.
+   */
+  public static java.util.List<GemmConfig> searchSpace(DeviceTraits device) {
+    java.util.List<GemmConfig> out = new java.util.ArrayList<>();
+    int[][] tiles = {{32, 32}, {64, 64}, {128, 128}, {32, 64}, {64, 32}, {64, 128}, {128, 64}};
+    for (int[] t : tiles) {
+      for (int tileK : new int[] {16, 32}) {
+        for (int wpt : new int[] {2, 4, 8}) {
+          if (t[0] % wpt != 0 || t[1] % wpt != 0) continue;
+          GemmConfig c = new GemmConfig(t[0], t[1], tileK, wpt, wpt);
+          long threads = (long) c.threadsM() * c.threadsN();
+          if (threads < 16 || threads > Math.min(256, device.maxWorkGroupSize())) continue;
+          if (c.localBytes() > device.localMemory()) continue;
+          out.add(c);
+        }
+      }
+    }
+    return java.util.List.copyOf(out);
   }
 
   /** Work-groups of an M×N product. */
@@ -70,8 +115,12 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
   /** Every configuration {@link #choose} may return on this device, to build ahead of any step. */
   public static java.util.List<GemmConfig> candidates(DeviceTraits device) {
     if (device.gemmOverride() != null) return java.util.List.of(device.gemmOverride());
-    if (device.maxWorkGroupSize() < 256) return java.util.List.of(SMALL);
-    return device.localMemory() >= LARGE.localBytes() ? java.util.List.of(FINE, MEDIUM, LARGE) : java.util.List.of(FINE, MEDIUM);
+    java.util.Set<GemmConfig> all = new java.util.LinkedHashSet<>();
+    if (device.maxWorkGroupSize() < 256) all.add(SMALL);
+    else all.addAll(device.localMemory() >= LARGE.localBytes() ? java.util.List.of(FINE, MEDIUM, LARGE)
+        : java.util.List.of(FINE, MEDIUM));
+    all.addAll(device.tunedGemm().values());
+    return java.util.List.copyOf(all);
   }
 
   /** Tiles written as {@code tileM,tileN,tileK,wptM,wptN}, as {@code $NODAL_GEMM} gives them. */

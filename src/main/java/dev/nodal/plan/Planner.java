@@ -467,7 +467,7 @@ public final class Planner {
             + "batch at its own batch stride");
       }
       int groups = (batch + sum - 1) / sum;
-      GemmConfig g = GemmConfig.choose(device, m, n, groups);
+      GemmConfig g = GemmConfig.choose(device, m, n, k * (sum > 1 ? Math.min(sum, batch) : 1), groups);
       List<Arg> args = args("gemm", m, n, k, batch, sum, alpha,
           a.buffer(), a.offset(), a.transposed() ? 1 : a.ld(), a.transposed() ? a.ld() : 1, a.batchStride(),
           b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),

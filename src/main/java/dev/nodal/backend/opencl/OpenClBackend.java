@@ -44,14 +44,18 @@ public final class OpenClBackend extends BackendBase {
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
     this.programs = new ProgramCache(context, device, calls);
-    this.traits = traits(device, System.getenv("NODAL_GEMM"));
+    this.traits = traits(device, System.getenv("NODAL_GEMM")).withTunedGemm(GemmTuner.load(GemmTuner.cacheFile(), device));
   }
 
   public DeviceInfo device() {
     return device;
   }
 
-  /** What plans for this device need to know; the gemm tile override is read once, at construction. */
+  /**
+   * What plans for this device need to know; the gemm tile override ({@code $NODAL_GEMM}) and the
+   * tiles that {@code nodal tune} measured ({@link GemmTuner#cacheFile()}) are read once, at
+   * construction.
+   */
   @Override
   public DeviceTraits traits() {
     return traits;

@@ -1,0 +1,155 @@
+package dev.nodal.backend.opencl;
+
+import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.clCreateBuffer;
+import static org.jocl.CL.clCreateKernel;
+import static org.jocl.CL.clEnqueueNDRangeKernel;
+import static org.jocl.CL.clFinish;
+import static org.jocl.CL.clReleaseKernel;
+import static org.jocl.CL.clReleaseMemObject;
+import static org.jocl.CL.clSetKernelArg;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nodal.plan.GemmConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Measures {@code gemm.cl}'s tilings on a device, per shape class, and keeps the fastest in a
+ * cache on disk that {@link OpenClBackend} reads when it opens the device: {@code nodal tune}
+ * fills it ahead of training. The cache is keyed by device, driver version and the kernel's
+ * source, so a new driver or a changed kernel is measured anew, never served stale tiles.
+ */
+public final class GemmTuner {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private GemmTuner() {}
+
+  /** One product to tune: M×N over K, {@code batches} outputs per launch. */
+  public record Shape(int m, int n, int k, int batches) {
+    public String shapeClass() {
+      return GemmConfig.shapeClass(m, n, k, batches);
+    }
+  }
+
+  /** What tuning measured for one shape: the default tiles' time and the best found. */
+  public record Result(Shape shape, GemmConfig defaults, double defaultMs, GemmConfig best, double bestMs, int tried) {}
+
+  /** The cache file: {@code $NODAL_CACHE_DIR/gemm-tuning.json}, else under {@code ~/.cache/nodal}. */
+  public static Path cacheFile() {
+    String dir = System.getenv("NODAL_CACHE_DIR");
+    return (dir == null || dir.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "nodal") : Path.of(dir))
+        .resolve("gemm-tuning.json");
+  }
+
+  /** The cache's key for a device: its name, its driver's version and gemm.cl's source. */
+  static String deviceKey(DeviceInfo device) {
+    return device.name() + " | driver " + device.driverVersion() + " | gemm.cl " + KernelSources.hash("gemm.cl");
+  }
+
+  /**
+   * The tuned tiles for {@code device} in {@code file}; none when the file or the device's entry
+   * is missing, or (with a warning that says how to fix it) when the file cannot be read.
+   */
+  public static Map<String, GemmConfig> load(Path file, DeviceInfo device) {
+    if (!Files.isRegularFile(file)) return Map.of();
+    try {
+      var entry = JSON.readTree(file.toFile()).path(deviceKey(device));
+      Map<String, GemmConfig> out = new LinkedHashMap<>();
+      entry.fields().forEachRemaining(e -> out.put(e.getKey(), GemmConfig.parse(e.getValue().asText())));
+      return out;
+    } catch (IOException | RuntimeException e) {
+      LoggerFactory.getLogger(GemmTuner.class).warn("gemm tuning cache {} cannot be read ({}); using untuned tiles. "
+          + "Fix: delete it and run nodal tune again", file, e.getMessage());
+      return Map.of();
+    }
+  }
+
+  /**
+   * The cache file's new contents: what {@code file} holds (if anything), with {@code results}
+   * added to the device's entry. The caller writes them, whole, in place of the file.
+   */
+  public static byte[] withResults(Path file, DeviceInfo device, List<Result> results) throws IOException {
+    ObjectNode root = Files.isRegularFile(file) ? (ObjectNode) JSON.readTree(file.toFile()) : JSON.createObjectNode();
+    ObjectNode entry = root.has(deviceKey(device)) ? (ObjectNode) root.get(deviceKey(device)) : root.putObject(deviceKey(device));
+    for (Result r : results) entry.put(r.shape().shapeClass(), r.best().text());
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+  }
+
+  /**
+   * Times every configuration of {@code candidates} that builds and launches on the device on
+   * each shape (the fastest of {@code repeats} runs after one warm-up), beside the tiles the
+   * device gets without tuning.
+   */
+  public static List<Result> tune(OpenClBackend backend, List<Shape> shapes, List<GemmConfig> candidates, int repeats) {
+    List<Result> out = new ArrayList<>();
+    for (Shape s : shapes) {
+      GemmConfig defaults = GemmConfig.choose(backend.traits().withTunedGemm(Map.of()), s.m(), s.n(), s.k(), s.batches());
+      double defaultMs = time(backend, s, defaults, repeats);
+      GemmConfig best = defaults;
+      double bestMs = defaultMs;
+      int tried = 1;
+      for (GemmConfig c : candidates) {
+        if (c.equals(defaults)) continue;
+        double ms = time(backend, s, c, repeats);
+        if (Double.isNaN(ms)) continue;
+        tried++;
+        if (ms < bestMs) {
+          bestMs = ms;
+          best = c;
+        }
+      }
+      out.add(new Result(s, defaults, defaultMs, best, bestMs, tried));
+    }
+    return out;
+  }
+
+  /** Milliseconds of one launch of this tiling on this shape, or NaN when the device refuses it. */
+  static double time(OpenClBackend backend, Shape s, GemmConfig c, int repeats) {
+    long aSize = (long) s.batches() * s.m() * s.k(), bSize = (long) s.batches() * s.k() * s.n();
+    long cSize = (long) s.batches() * s.m() * s.n();
+    cl_mem a = null, b = null, out = null;
+    cl_kernel kernel = null;
+    try {
+      kernel = clCreateKernel(backend.programs.get("gemm.cl", c.defines()), "gemm", null);
+      a = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * aSize, null, null);
+      b = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * bSize, null, null);
+      out = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * cSize, null, null);
+      Object[] args = {s.m(), s.n(), s.k(), s.batches(), 1, 1f, a, 0, s.k(), 1, s.m() * s.k(), b, 0, s.n(), 1,
+          s.k() * s.n(), 0f, out, 0, s.n(), s.m() * s.n()};
+      for (int i = 0; i < args.length; i++) {
+        if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+        else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
+        else clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to((cl_mem) args[i]));
+      }
+      long[] global = {(long) ((s.n() + c.tileN() - 1) / c.tileN()) * c.threadsN(),
+          (long) ((s.m() + c.tileM() - 1) / c.tileM()) * c.threadsM(), s.batches()};
+      long[] local = {c.threadsN(), c.threadsM(), 1};
+      double best = Double.MAX_VALUE;
+      for (int rep = -1; rep < repeats; rep++) {
+        long t0 = System.nanoTime();
+        clEnqueueNDRangeKernel(backend.queue, kernel, 3, null, global, local, 0, null, null);
+        clFinish(backend.queue);
+        if (rep >= 0) best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+      }
+      return best;
+    } catch (CLException | KernelBuildException e) {
+      return Double.NaN; // a tiling this device cannot build or launch is simply not a candidate
+    } finally {
+      if (kernel != null) clReleaseKernel(kernel);
+      for (cl_mem m : new cl_mem[] {a, b, out}) if (m != null) clReleaseMemObject(m);
+    }
+  }
+}

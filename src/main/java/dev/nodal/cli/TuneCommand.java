@@ -1,0 +1,113 @@
+package dev.nodal.cli;
+
+import dev.nodal.backend.Backend;
+import dev.nodal.backend.opencl.GemmTuner;
+import dev.nodal.backend.opencl.OpenClBackend;
+import dev.nodal.devices.Backends;
+import dev.nodal.graph.Graph;
+import dev.nodal.io.AtomicFiles;
+import dev.nodal.plan.GemmConfig;
+import dev.nodal.plan.Keep;
+import dev.nodal.plan.Launch;
+import dev.nodal.plan.Planner;
+import dev.nodal.train.ModelZoo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures gemm.cl's tilings on an OpenCL device for the products of a model's training step,
+ * and keeps the fastest per shape class in the tuning cache, which the device's later sessions
+ * read.
+ */
+@Command(name = "tune", description = "Measures gemm.cl's tilings on an OpenCL device for a model's products and keeps the "
+    + "fastest per shape class for that device and driver.")
+final class TuneCommand implements Callable<Integer> {
+  @Mixin SharedOptions.Device device;
+
+  @Option(names = "--model", defaultValue = "mlp", description = "Whose products to tune: " + "mlp, cnn, cnn-bn, mlp-small "
+      + "(784-1024-1024-10) or mlp-large (784-4096-4096-10) (default ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(names = "--batch-size", defaultValue = "128", description = "Examples per step (default ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--repeats", defaultValue = "3", description = "Timed launches per tiling, the fastest kept (default ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--max-candidates", description = "Try at most this many tilings besides the default (all by default).")
+  Integer maxCandidates;
+
+  @Option(names = "--cache", description = "The tuning cache to update (default $NODAL_CACHE_DIR/gemm-tuning.json, else "
+      + "~/.cache/nodal/gemm-tuning.json, where the device's sessions read it).")
+  Path cache;
+
+  @Override
+  public Integer call() throws Exception {
+    if (batch < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batch);
+    if (repeats < 1) throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
+    if (maxCandidates != null && maxCandidates < 0) {
+      throw new IllegalArgumentException("--max-candidates must be at least 0, got " + maxCandidates);
+    }
+    Graph graph = switch (model) {
+      case "mlp-small" -> ModelZoo.mlp(1, 784, 10, 1024, 1024);
+      case "mlp-large" -> ModelZoo.mlp(1, 784, 10, 4096, 4096);
+      default -> {
+        if (!List.of(ModelZoo.NAMES).contains(model)) {
+          throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES)
+              + ", mlp-small, mlp-large");
+        }
+        yield ModelZoo.build(model, 1, 784, 10);
+      }
+    };
+    Path file = cache != null ? cache : GemmTuner.cacheFile();
+    try (Backend backend = Backends.open(device.device)) {
+      if (!(backend instanceof OpenClBackend cl)) {
+        throw new IllegalArgumentException("tune measures OpenCL devices; --device " + device.device + " chose " + backend.name());
+      }
+      List<GemmTuner.Shape> shapes = products(graph, cl);
+      List<GemmConfig> candidates = GemmConfig.searchSpace(cl.traits());
+      if (maxCandidates != null) candidates = candidates.subList(0, Math.min(maxCandidates, candidates.size()));
+      System.out.printf("Tuning %d shape classes of %s at batch %d on %s: %d tilings each%n", shapes.size(), model, batch,
+          cl.name(), candidates.size() + 1);
+      List<GemmTuner.Result> results = GemmTuner.tune(cl, shapes, candidates, repeats);
+      System.out.printf("%-22s %-16s %10s %-16s %10s %8s%n", "shape class", "default tiles", "ms", "best tiles", "ms", "speed-up");
+      for (GemmTuner.Result r : results) {
+        System.out.printf("%-22s %-16s %10.3f %-16s %10.3f %7.2fx%n", r.shape().shapeClass(), r.defaults().text(), r.defaultMs(),
+            r.best().text(), r.bestMs(), r.defaultMs() / r.bestMs());
+      }
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      AtomicFiles.write(file, GemmTuner.withResults(file, cl.device(), results));
+      System.out.println("wrote " + file + " (read by this device's next sessions)");
+    }
+    return 0;
+  }
+
+  /** The distinct products, by shape class, of one training step of {@code graph} at this batch. */
+  private List<GemmTuner.Shape> products(Graph graph, OpenClBackend cl) {
+    Planner planner = new Planner(graph, batch, new Keep(false, Set.of()), cl.traits().withTunedGemm(Map.of()));
+    var steps = planner.steps(batch, true);
+    Map<String, GemmTuner.Shape> out = new LinkedHashMap<>();
+    List<Launch> all = new ArrayList<>(steps.forward());
+    all.addAll(steps.backward());
+    for (Launch l : all) {
+      if (!l.kernel().equals("gemm")) continue;
+      int m = i32(l, 0), n = i32(l, 1), k = i32(l, 2), count = i32(l, 3), sum = i32(l, 4);
+      GemmTuner.Shape s = new GemmTuner.Shape(m, n, k * Math.min(sum, count), (count + sum - 1) / sum);
+      out.putIfAbsent(s.shapeClass(), s);
+    }
+    return List.copyOf(out.values());
+  }
+
+  private static int i32(Launch l, int arg) {
+    return ((Launch.I32) l.args().get(arg)).value();
+  }
+}

@@ -1,0 +1,149 @@
+package dev.nodal.backend.opencl;
+
+import static org.jocl.CL.CL_MEM_COPY_HOST_PTR;
+import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.CL_TRUE;
+import static org.jocl.CL.clCreateBuffer;
+import static org.jocl.CL.clCreateKernel;
+import static org.jocl.CL.clEnqueueNDRangeKernel;
+import static org.jocl.CL.clEnqueueReadBuffer;
+import static org.jocl.CL.clReleaseKernel;
+import static org.jocl.CL.clReleaseMemObject;
+import static org.jocl.CL.clSetKernelArg;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.cli.Main;
+import dev.nodal.plan.GemmConfig;
+import dev.nodal.plan.Keep;
+import dev.nodal.plan.Launch;
+import dev.nodal.plan.Planner;
+import dev.nodal.testkit.OpenClTests;
+import dev.nodal.train.ModelZoo;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.Set;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every tiling that tuning may pick computes the right product on the device, at sizes that no
+ * tile divides; {@code nodal tune} writes a cache entry per shape class for the device; and a plan
+ * for a device with tuned tiles uses them.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GemmTuningTest {
+  private OpenClBackend backend;
+  @TempDir Path dir;
+
+  @BeforeAll
+  void open() {
+    backend = (OpenClBackend) OpenClTests.backend();
+  }
+
+  @AfterAll
+  void close() {
+    if (backend != null) backend.close();
+  }
+
+  @Test
+  void everyTilingOfTheSearchSpaceComputesTheProduct() {
+    int m = 37, n = 45, k = 29, batches = 2;
+    SplittableRandom r = new SplittableRandom(5);
+    float[] a = new float[batches * m * k], b = new float[batches * k * n];
+    for (int i = 0; i < a.length; i++) a[i] = (float) r.nextDouble(-1, 1);
+    for (int i = 0; i < b.length; i++) b[i] = (float) r.nextDouble(-1, 1);
+    double[] expected = new double[batches * m * n];
+    for (int e = 0; e < batches; e++) {
+      for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+          double s = 0;
+          for (int p = 0; p < k; p++) s += (double) a[e * m * k + i * k + p] * b[e * k * n + p * n + j];
+          expected[(e * m + i) * n + j] = s;
+        }
+      }
+    }
+    List<GemmConfig> space = GemmConfig.searchSpace(backend.traits());
+    assertTrue(space.size() >= 12, "a few dozen tilings at most, a dozen at least: " + space.size());
+    for (GemmConfig c : space) {
+      float[] got = run(c, a, b, m, n, k, batches);
+      for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-4, c.text() + ", element " + i);
+    }
+  }
+
+  private float[] run(GemmConfig c, float[] a, float[] b, int m, int n, int k, int batches) {
+    cl_kernel kernel = clCreateKernel(backend.programs.get("gemm.cl", c.defines()), "gemm", null);
+    cl_mem da = clCreateBuffer(backend.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * a.length, Pointer.to(a), null);
+    cl_mem db = clCreateBuffer(backend.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * b.length, Pointer.to(b), null);
+    cl_mem dc = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4L * batches * m * n, null, null);
+    try {
+      Object[] args = {m, n, k, batches, 1, 1f, da, 0, k, 1, m * k, db, 0, n, 1, k * n, 0f, dc, 0, n, m * n};
+      for (int i = 0; i < args.length; i++) {
+        if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+        else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
+        else clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to((cl_mem) args[i]));
+      }
+      long[] global = {(long) ((n + c.tileN() - 1) / c.tileN()) * c.threadsN(),
+          (long) ((m + c.tileM() - 1) / c.tileM()) * c.threadsM(), batches};
+      clEnqueueNDRangeKernel(backend.queue, kernel, 3, null, global, new long[] {c.threadsN(), c.threadsM(), 1}, 0, null,
+          null);
+      float[] out = new float[batches * m * n];
+      clEnqueueReadBuffer(backend.queue, dc, CL_TRUE, 0, 4L * out.length, Pointer.to(out), 0, null, null);
+      return out;
+    } finally {
+      clReleaseKernel(kernel);
+      for (cl_mem x : new cl_mem[] {da, db, dc}) clReleaseMemObject(x);
+    }
+  }
+
+  @Test
+  void tuneWritesTheFastestTilesPerShapeClassAndPlansUseThem() throws Exception {
+    Path cache = dir.resolve("gemm-tuning.json");
+    PrintStream saved = System.out;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = Main.run("tune", "--device", OpenClTests.selector(), "--model", "mlp", "--batch-size", "8",
+          "--max-candidates", "2", "--repeats", "1", "--cache", cache.toString());
+    } finally {
+      System.setOut(saved);
+    }
+    String printed = out.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, printed);
+    assertTrue(printed.contains("speed-up") && printed.contains("wrote " + cache), printed);
+    Map<String, GemmConfig> tuned = GemmTuner.load(cache, backend.device());
+    assertFalse(tuned.isEmpty(), Files.readString(cache));
+    assertTrue(tuned.containsKey(GemmConfig.shapeClass(8, 256, 784, 1)), "the first layer's class: " + tuned.keySet());
+
+    // A plan for the device with these tiles uses them for that class, whatever they are.
+    GemmConfig pinned = new GemmConfig(32, 64, 16, 4, 4);
+    Map<String, GemmConfig> map = Map.of(GemmConfig.shapeClass(8, 256, 784, 1), pinned);
+    Planner planner = new Planner(ModelZoo.mlp(1, 784, 10, 256, 128), 8, new Keep(false, Set.of()),
+        backend.traits().withTunedGemm(map));
+    Launch first = planner.steps(8, true).forward().stream().filter(l -> l.kernel().equals("gemm")).findFirst().orElseThrow();
+    assertEquals(pinned.defines(), first.defines());
+    assertTrue(GemmConfig.candidates(backend.traits().withTunedGemm(map)).contains(pinned), "built ahead of any step");
+  }
+
+  @Test
+  void anUnreadableCacheIsIgnoredWithAWarning() throws Exception {
+    Path cache = dir.resolve("broken.json");
+    Files.writeString(cache, "{ not json");
+    assertTrue(GemmTuner.load(cache, backend.device()).isEmpty());
+  }
+}
