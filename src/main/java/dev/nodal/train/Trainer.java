@@ -108,7 +108,8 @@ public final class Trainer {
       }
     }
 
-    ObjectNode toJson() {
+    /** The settings as the checkpoint's trainer.json holds them (what --resume reads back). */
+    public ObjectNode toJson() {
       ObjectNode o = JSON.createObjectNode();
       o.put("model", model);
       o.put("epochs", epochs);

@@ -1,0 +1,82 @@
+package dev.nodal.spark;
+
+import dev.nodal.data.DataException;
+import dev.nodal.data.Dataset;
+import dev.nodal.data.FashionMnist;
+import dev.nodal.graph.Graph;
+import dev.nodal.train.ModelZoo;
+import dev.nodal.train.Trainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+
+/**
+ * {@code spark-submit --class dev.nodal.spark.SparkTrain nodal-spark-all.jar [options]}: trains a
+ * model of Nodal's zoo on Fashion-MNIST as a Spark job, one task per slot, and writes the usual
+ * checkpoint into the run folder, which {@code nodal eval --checkpoint} reads.
+ *
+ * <p>Options: {@code --data DIR} (the four IDX files, read by the driver; searched as
+ * {@code nodal train} searches), {@code --out DIR} (run folder, default {@code runs/spark}),
+ * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
+ * batch, default 128), {@code --tasks N} (default: the cluster's default parallelism),
+ * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
+ */
+public final class SparkTrain {
+  private SparkTrain() {}
+
+  public static void main(String[] args) throws Exception {
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("nodal-train"))) {
+      run(sc, args);
+    }
+  }
+
+  /** Trains as {@link #main} does, on a given Spark context; returns the result. */
+  static SparkTrainer.Result run(JavaSparkContext sc, String... args) throws DataException {
+    Path data = null, out = Path.of("runs", "spark");
+    String model = "mlp";
+    int epochs = 1, batch = 128, tasks = sc.defaultParallelism();
+    long seed = 42;
+    float lr = 0.05f;
+    for (int i = 0; i < args.length; i++) {
+      String value = i + 1 < args.length ? args[i + 1] : null;
+      if (value == null) throw new IllegalArgumentException(args[i] + " needs a value");
+      switch (args[i]) {
+        case "--data" -> data = Path.of(value);
+        case "--out" -> out = Path.of(value);
+        case "--model" -> model = value;
+        case "--epochs" -> epochs = Integer.parseInt(value);
+        case "--batch-size" -> batch = Integer.parseInt(value);
+        case "--tasks" -> tasks = Integer.parseInt(value);
+        case "--seed" -> seed = Long.parseLong(value);
+        case "--lr" -> lr = Float.parseFloat(value);
+        default -> throw new IllegalArgumentException("unknown option " + args[i] + "; known: --data, --out, --model, "
+            + "--epochs, --batch-size, --tasks, --seed, --lr");
+      }
+      i++;
+    }
+    if (!List.of(ModelZoo.NAMES).contains(model)) {
+      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
+    }
+    FashionMnist.Splits splits = FashionMnist.load(data);
+    Dataset train = splits.train();
+    List<Example> examples = new ArrayList<>(train.size());
+    int per = train.featureSize();
+    for (int i = 0; i < train.size(); i++) {
+      examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
+    }
+    Trainer.Settings settings = Trainer.Settings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
+        .optimizer("sgd", Map.of("lr", lr, "momentum", 0.9f)).build();
+    Graph graph = ModelZoo.build(model, seed, per, FashionMnist.CLASSES);
+    JavaRDD<Example> rdd = sc.parallelize(examples, tasks);
+    SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out);
+    System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "
+        + "(evaluate with: ./nodal eval --checkpoint %s)%n", model, tasks, epochs, epochs == 1 ? "" : "s",
+        result.losses().get(result.losses().size() - 1), result.checkpoint(), out);
+    return result;
+  }
+}

@@ -1,0 +1,289 @@
+package dev.nodal.spark;
+
+import dev.nodal.backend.Session;
+import dev.nodal.devices.Backends;
+import dev.nodal.dist.Collective;
+import dev.nodal.dist.RingCollective;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Param;
+import dev.nodal.graph.State;
+import dev.nodal.io.Checkpoint;
+import dev.nodal.io.GraphFile;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.train.Trainer;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.rdd.RDD;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * Synchronous data-parallel training as a Spark job: one barrier stage per epoch, one task per
+ * partition of the data, each task a worker with a CPU session. The tasks meet once per epoch
+ * through {@code allGather} (to swap {@code host:port}) and then sum gradients over a
+ * {@link RingCollective}, so every worker applies the same update to the same weights.
+ *
+ * <p>Each step, task r takes its next {@code perTask} examples of its own partition (shuffled
+ * per epoch); the step's global batch is all the tasks' examples, in rank order, and the update
+ * is that of one device on that batch: each task's gradient and loss are weighted by its rows,
+ * summed, and divided by the batch's rows. A task whose partition has run out adds zeros.
+ *
+ * <p>After each epoch the driver takes rank 0's weights, states and optimizer state and writes
+ * the usual checkpoint (which {@code nodal eval} reads and {@code nodal train --resume} continues).
+ * Each epoch starts from the last checkpoint's values, so Spark's retry of a failed stage (the
+ * barrier stage is followed by a shuffle so that Spark retries it) repeats the epoch from there.
+ */
+public final class SparkTrainer {
+  private SparkTrainer() {}
+
+  /** How long a task waits on its ring neighbours before the step fails. */
+  static final Duration RING_TIMEOUT = Duration.ofMinutes(5);
+
+  /** What the driver hands each epoch's tasks, and what rank 0 hands back. */
+  static final class Snapshot implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final HashMap<String, float[]> values = new HashMap<>();
+    final HashMap<String, float[][]> optimizerState = new HashMap<>();
+    long step;
+    float[] losses = new float[0];
+
+    static Snapshot of(Graph graph, Session s) {
+      Snapshot out = new Snapshot();
+      for (Param p : graph.params()) {
+        out.values.put(p.name(), s.value(p));
+        if (s.optimizer() != null) out.optimizerState.put(p.name(), s.optimizerState(p));
+      }
+      for (State st : graph.states()) out.values.put(st.name(), s.value(st));
+      out.step = s.optimizer() == null ? 0 : s.optimizer().step();
+      return out;
+    }
+
+    void restore(Graph graph, Session s) {
+      for (Param p : graph.params()) {
+        s.setParam(p, values.get(p.name()));
+        float[][] slots = optimizerState.get(p.name());
+        if (slots != null && slots.length > 0) s.setOptimizerState(p, slots);
+      }
+      for (State st : graph.states()) s.setState(st, values.get(st.name()));
+      s.optimizer().setStep(step);
+    }
+  }
+
+  /** What a run gives back: the loss of every step, in order, and where the checkpoint is. */
+  public record Result(List<Float> losses, Path checkpoint) {}
+
+  /** The order in which task {@code rank} takes its partition's examples in {@code epoch}: shuffled, seeded. */
+  static List<Example> order(List<Example> partition, long seed, int epoch, int rank) {
+    List<Example> out = new ArrayList<>(partition);
+    Collections.shuffle(out, new Random(seed * 1_000_003L + epoch * 31L + rank));
+    return out;
+  }
+
+  /** A test hook: fail this rank's first attempt at this epoch (1-based), to exercise retries. */
+  public record Fault(int rank, int epoch) implements Serializable {}
+
+  /**
+   * Trains the graph (features in input {@code x}, labels in {@code y}) on {@code data} with
+   * {@code settings} (its batch size is the global batch; each of the data's partitions is a
+   * task), writing the checkpoint into {@code runFolder/checkpoint} after every epoch.
+   */
+  public static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder) {
+    return train(data, graph, settings, runFolder, null);
+  }
+
+  static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder, Fault fault) {
+    SparkContext sc = data.context();
+    if (sc.conf().getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new IllegalStateException("spark.dynamicAllocation.enabled is true: Spark's barrier stages, which training "
+          + "needs so that every task runs at once, refuse dynamic allocation; turn it off for this job");
+    }
+    int tasks = data.getNumPartitions();
+    int slots = sc.defaultParallelism();
+    if (tasks > slots) {
+      throw new IllegalStateException(String.format("the data has %d partitions, and training runs one task per partition "
+          + "all at once, but the cluster offers %d slots; repartition the data to at most %d", tasks, slots, slots));
+    }
+    List<Integer> sizes = data.mapPartitions(it -> {
+      int n = 0;
+      while (it.hasNext()) {
+        it.next();
+        n++;
+      }
+      return List.of(n).iterator();
+    }).collect();
+    int perTask = (settings.batchSize() + tasks - 1) / tasks;
+    int steps = (Collections.max(sizes) + perTask - 1) / perTask;
+    long totalSteps = (long) steps * settings.epochs();
+    String graphJson = GraphFile.write(graph, settings.seed());
+    Path checkpoint = runFolder.resolve("checkpoint");
+
+    Snapshot snapshot;
+    Optimizer optimizer = settings.newOptimizer();
+    float baseRate = optimizer.learningRate();
+    try (Session s = Backends.cpu().compile(graph, 1)) {
+      s.setOptimizer(optimizer);
+      snapshot = Snapshot.of(graph, s);
+    }
+    List<Float> losses = new ArrayList<>();
+    for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
+      float[] rates = new float[steps];
+      for (int i = 0; i < steps; i++) {
+        rates[i] = (float) settings.schedule().learningRate(baseRate, snapshot.step + i, totalSteps);
+      }
+      EpochTask task = new EpochTask(graphJson, settings.optimizer(), new HashMap<>(settings.hyper()), snapshot, perTask,
+          steps, rates, settings.seed(), epoch, fault);
+      RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
+      List<Snapshot> results;
+      try {
+        // The shuffle after the barrier stage lets Spark retry it when a task fails.
+        results = JavaRDD.fromRDD(out, ClassTag$.MODULE$.apply(Snapshot.class)).repartition(1).collect();
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
+            + (epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : ""), e);
+      }
+      snapshot = results.get(0);
+      for (float l : snapshot.losses) losses.add(l);
+      save(graph, settings, snapshot, checkpoint);
+    }
+    return new Result(List.copyOf(losses), checkpoint);
+  }
+
+  private static void save(Graph graph, Trainer.Settings settings, Snapshot snapshot, Path checkpoint) {
+    try (Session s = Backends.cpu().compile(graph, 1)) {
+      s.setOptimizer(settings.newOptimizer());
+      snapshot.restore(graph, s);
+      Checkpoint.save(checkpoint, graph, settings.seed(), s, settings.toJson());
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing the checkpoint " + checkpoint + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** One epoch on one task: what the barrier stage runs per partition. */
+  static final class EpochTask extends AbstractFunction1<scala.collection.Iterator<Example>,
+      scala.collection.Iterator<Snapshot>> implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final String graphJson, optimizer;
+    private final HashMap<String, Object> hyper;
+    private final Snapshot start;
+    private final int perTask, steps, epoch;
+    private final float[] rates;
+    private final long seed;
+    private final Fault fault;
+
+    EpochTask(String graphJson, String optimizer, HashMap<String, Object> hyper, Snapshot start, int perTask, int steps,
+        float[] rates, long seed, int epoch, Fault fault) {
+      this.graphJson = graphJson;
+      this.optimizer = optimizer;
+      this.hyper = hyper;
+      this.start = start;
+      this.perTask = perTask;
+      this.steps = steps;
+      this.rates = rates;
+      this.seed = seed;
+      this.epoch = epoch;
+      this.fault = fault;
+    }
+
+    @Override
+    public scala.collection.Iterator<Snapshot> apply(scala.collection.Iterator<Example> rows) {
+      BarrierTaskContext ctx = BarrierTaskContext.get();
+      int rank = ctx.partitionId();
+      List<Example> all = new ArrayList<>();
+      rows.foreach(e -> all.add(e));
+      List<Example> mine = order(all, seed, epoch, rank);
+      if (fault != null && fault.rank() == rank && fault.epoch() == epoch && ctx.stageAttemptNumber() == 0) {
+        throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", first attempt");
+      }
+      try (Collective ring = joinRing(ctx, rank)) {
+        Snapshot end = run(ring, mine, rank);
+        return CollectionConverters.asScala(rank == 0 ? List.of(end).iterator() : List.<Snapshot>of().iterator());
+      } catch (IOException e) {
+        throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
+      }
+    }
+
+    /** Swaps {@code host:port} with every task once, through Spark, then joins the ring. */
+    private static Collective joinRing(BarrierTaskContext ctx, int rank) throws IOException {
+      String host = ctx.getTaskInfos()[rank].address().split(":")[0];
+      InetAddress address;
+      try {
+        address = InetAddress.getByName(host);
+      } catch (IOException e) {
+        address = InetAddress.getLocalHost();
+      }
+      ServerSocket server = RingCollective.listen(address);
+      String[] all = ctx.allGather(address.getHostAddress() + ":" + server.getLocalPort());
+      List<InetSocketAddress> addresses = new ArrayList<>();
+      for (String a : all) {
+        int colon = a.lastIndexOf(':');
+        addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
+      }
+      return RingCollective.join(rank, addresses, server, RING_TIMEOUT);
+    }
+
+    private Snapshot run(Collective ring, List<Example> mine, int rank) {
+      Graph graph = GraphFile.read(graphJson, "the driver's graph");
+      Input x = (Input) graph.node("x"), y = (Input) graph.node("y");
+      int features = x.shape().exampleSize(), params = 0;
+      for (Param p : graph.params()) params += p.shape().exampleSize();
+      try (Session s = Backends.cpu().compile(graph, perTask)) {
+        Optimizer opt = dev.nodal.optim.Optimizers.create(optimizer, hyper);
+        s.setOptimizer(opt);
+        start.restore(graph, s);
+        float[] losses = new float[steps];
+        for (int step = 0; step < steps; step++) {
+          int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
+          // Without rows of its own a task runs its first example (or zeros) and weighs it 0.
+          List<Example> slice = n > 0 ? mine.subList(from, from + n)
+              : List.of(mine.isEmpty() ? new Example(new float[features], 0f) : mine.get(0));
+          float[] xs = new float[slice.size() * features], ys = new float[slice.size()];
+          for (int i = 0; i < slice.size(); i++) {
+            System.arraycopy(slice.get(i).features(), 0, xs, i * features, features);
+            ys[i] = slice.get(i).label();
+          }
+          s.setInput(x, xs);
+          s.setInput(y, ys);
+          s.forward();
+          s.backward();
+          float[] g = s.gradients(), packed = new float[params + 2];
+          for (int i = 0; i < params; i++) packed[i] = g[i] * n;
+          packed[params] = s.loss() * n;
+          packed[params + 1] = n;
+          ring.allReduceSum(packed);
+          float rows = packed[params + 1];
+          for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
+          s.setGradients(g);
+          opt.setLearningRate(rates[step]);
+          s.update();
+          losses[step] = packed[params] / rows;
+        }
+        // Batch norm's running statistics: rank 0's, as on several devices of one host.
+        for (State st : graph.states()) {
+          float[] v = s.value(st);
+          ring.broadcast(v, 0, v.length, 0);
+          s.setState(st, v);
+        }
+        Snapshot end = Snapshot.of(graph, s);
+        end.losses = losses;
+        return end;
+      }
+    }
+  }
+}

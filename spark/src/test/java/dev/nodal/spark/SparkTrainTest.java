@@ -1,0 +1,37 @@
+package dev.nodal.spark;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.backend.Session;
+import dev.nodal.data.FashionMnist;
+import dev.nodal.devices.Backends;
+import dev.nodal.io.Checkpoint;
+import dev.nodal.train.Evaluation;
+import java.nio.file.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The spark-submit entry point on {@code local[2]}, on the 1,000-image subset that the core's
+ * tests ship: it trains, and its checkpoint evaluates on the CPU backend well above chance.
+ */
+class SparkTrainTest {
+  @TempDir Path dir;
+
+  @Test
+  void trainsOnTheSubsetAndWritesACheckpointThatEvaluates() throws Exception {
+    Path subset = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("submit")
+        .set("spark.ui.enabled", "false"))) {
+      SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.toString(), "--epochs", "3", "--batch-size", "100");
+    }
+    Checkpoint.Loaded saved = Checkpoint.load(dir);
+    try (Session s = Backends.cpu().compile(saved.graph(), dev.nodal.backend.CompileOptions.maxBatch(200).keep("logits"))) {
+      saved.restore(s, false);
+      double accuracy = Evaluation.of(s, FashionMnist.load(subset).test()).accuracy();
+      assertTrue(accuracy > 0.5, "three epochs on 1,000 images beat chance by far: " + accuracy);
+    }
+  }
+}

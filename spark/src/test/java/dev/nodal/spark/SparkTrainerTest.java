@@ -1,0 +1,149 @@
+package dev.nodal.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.backend.Session;
+import dev.nodal.devices.Backends;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Input;
+import dev.nodal.graph.Param;
+import dev.nodal.io.Checkpoint;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.train.ModelZoo;
+import dev.nodal.train.Trainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Training as a Spark job against one worker fed the same global batches: the same loss at every
+ * step (to 1e-5) and the same weights (to 1e-4), on {@code local[2]} with uneven partitions; a
+ * failure in a task's first attempt under {@code local[2,4]} is retried and changes nothing; the
+ * checkpoint reads back; and jobs that cannot run fail at once, saying why.
+ */
+class SparkTrainerTest {
+  @TempDir Path dir;
+
+  private static final int FEATURES = 784;
+
+  private static List<Example> examples(int n) {
+    SplittableRandom r = new SplittableRandom(17);
+    List<Example> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      float[] x = new float[FEATURES];
+      int label = r.nextInt(10);
+      for (int j = 0; j < FEATURES; j++) x[j] = (float) r.nextDouble() * (j % 10 == label ? 1f : 0.3f);
+      out.add(new Example(x, label));
+    }
+    return out;
+  }
+
+  private static Graph graph() {
+    return ModelZoo.mlp(5, FEATURES, 10, 32);
+  }
+
+  private static Trainer.Settings settings() {
+    return Trainer.Settings.builder().epochs(2).batchSize(32).seed(9).optimizer("sgd", Map.of("lr", 0.05f, "momentum", 0.9f))
+        .build();
+  }
+
+  private static JavaSparkContext spark(String master) {
+    return new JavaSparkContext(new SparkConf().setMaster(master).setAppName("nodal-test").set("spark.ui.enabled", "false"));
+  }
+
+  /** One CPU session fed, at every step, the concatenation in rank order of what each task takes. */
+  private static float[] reference(List<List<Example>> partitions, Trainer.Settings settings, Graph graph, Session s) {
+    int tasks = partitions.size(), perTask = (settings.batchSize() + tasks - 1) / tasks;
+    int steps = 0;
+    for (List<Example> p : partitions) steps = Math.max(steps, (p.size() + perTask - 1) / perTask);
+    Optimizer opt = settings.newOptimizer();
+    float base = opt.learningRate();
+    s.setOptimizer(opt);
+    float[] losses = new float[steps * settings.epochs()];
+    int t = 0;
+    for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
+      List<List<Example>> ordered = new ArrayList<>();
+      for (int r = 0; r < tasks; r++) ordered.add(SparkTrainer.order(partitions.get(r), settings.seed(), epoch, r));
+      for (int step = 0; step < steps; step++, t++) {
+        List<Example> batch = new ArrayList<>();
+        for (List<Example> o : ordered) batch.addAll(o.subList(Math.min(o.size(), step * perTask),
+            Math.min(o.size(), (step + 1) * perTask)));
+        float[] xs = new float[batch.size() * FEATURES], ys = new float[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+          System.arraycopy(batch.get(i).features(), 0, xs, i * FEATURES, FEATURES);
+          ys[i] = batch.get(i).label();
+        }
+        s.setInput((Input) graph.node("x"), xs);
+        s.setInput((Input) graph.node("y"), ys);
+        opt.setLearningRate((float) settings.schedule().learningRate(base, t, (long) steps * settings.epochs()));
+        losses[t] = s.trainStep();
+      }
+    }
+    return losses;
+  }
+
+  private void assertMatchesOneWorker(JavaRDD<Example> data, SparkTrainer.Result result) throws Exception {
+    Graph graph = graph();
+    try (Session s = Backends.cpu().compile(graph, 64)) {
+      float[] expected = reference(data.glom().collect(), settings(), graph, s);
+      assertEquals(expected.length, result.losses().size(), "steps");
+      for (int i = 0; i < expected.length; i++) assertEquals(expected[i], result.losses().get(i), 1e-5, "loss of step " + (i + 1));
+      Checkpoint.Loaded saved = Checkpoint.load(result.checkpoint());
+      for (Param p : graph.params()) {
+        float[] a = s.value(p), b = saved.weights().get(p.name()).data();
+        for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-4, p.name() + "[" + i + "]");
+      }
+      assertEquals(s.optimizer().step(), Long.parseLong(saved.optimizerMetadata().get("step")), "the checkpoint's step count");
+    }
+  }
+
+  @Test
+  void twoTasksTrainAsOneWorkerWithTheSameGlobalBatchesAndWriteACheckpoint() throws Exception {
+    try (JavaSparkContext sc = spark("local[2]")) {
+      JavaRDD<Example> data = sc.parallelize(examples(133), 2); // 66 and 67 rows: an uneven last step
+      SparkTrainer.Result result = SparkTrainer.train(data, graph(), settings(), dir.resolve("run"));
+      assertMatchesOneWorker(data, result);
+      Checkpoint.Loaded saved = Checkpoint.load(dir.resolve("run"));
+      assertEquals(settings().toJson().toString(), Trainer.Settings.fromJson(saved.trainer(), 2).toJson().toString(),
+          "trainer.json resumes with the same settings");
+    }
+  }
+
+  @Test
+  void aFailedFirstAttemptIsRetriedAndChangesNothing() throws Exception {
+    List<Float> clean, retried;
+    try (JavaSparkContext sc = spark("local[2,4]")) {
+      JavaRDD<Example> data = sc.parallelize(examples(90), 2);
+      clean = SparkTrainer.train(data, graph(), settings(), dir.resolve("clean")).losses();
+      SparkTrainer.Result r = SparkTrainer.train(data, graph(), settings(), dir.resolve("retried"), new SparkTrainer.Fault(1, 2));
+      retried = r.losses();
+      assertMatchesOneWorker(data, r);
+    }
+    assertEquals(clean, retried, "the retried epoch gives the same losses, bit for bit");
+  }
+
+  @Test
+  void jobsThatCannotRunFailAtOnceSayingWhy() {
+    try (JavaSparkContext sc = spark("local[2]")) {
+      JavaRDD<Example> three = sc.parallelize(examples(12), 3);
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> SparkTrainer.train(three, graph(), settings(), dir.resolve("x")));
+      assertTrue(e.getMessage().contains("3 partitions") && e.getMessage().contains("2 slots"), e.getMessage());
+    }
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("dyn")
+        .set("spark.ui.enabled", "false").set("spark.dynamicAllocation.enabled", "true"))) {
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> SparkTrainer.train(sc.parallelize(examples(4), 2), graph(), settings(), dir.resolve("y")));
+      assertTrue(e.getMessage().contains("dynamicAllocation"), e.getMessage());
+    }
+  }
+}
