@@ -38,8 +38,22 @@ public final class Idx {
   }
 
   public static Array read(Path file) throws DataException {
+    InputStream in;
+    try {
+      in = Files.newInputStream(file);
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    }
+    return read(file.toString(), in);
+  }
+
+  /**
+   * Reads an IDX file from a stream (from any file system), closing it; {@code file} names it in
+   * errors. Gzipped content is detected and unpacked.
+   */
+  public static Array read(String file, InputStream stream) throws DataException {
     byte[] raw;
-    try (InputStream in = open(file)) {
+    try (InputStream in = unpacked(stream)) {
       raw = in.readAllBytes();
     } catch (ZipException | EOFException e) {
       throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
@@ -90,8 +104,8 @@ public final class Idx {
     }
   }
 
-  private static InputStream open(Path file) throws IOException {
-    InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+  private static InputStream unpacked(InputStream stream) throws IOException {
+    InputStream in = new BufferedInputStream(stream, 1 << 16);
     in.mark(2);
     int b0 = in.read(), b1 = in.read();
     in.reset();

@@ -3,6 +3,7 @@ package dev.nodal.spark;
 import dev.nodal.data.DataException;
 import dev.nodal.data.Dataset;
 import dev.nodal.data.FashionMnist;
+import dev.nodal.data.Idx;
 import dev.nodal.graph.Graph;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.train.Trainer;
@@ -20,8 +21,9 @@ import org.apache.spark.api.java.JavaSparkContext;
  * model of Nodal's zoo on Fashion-MNIST as a Spark job, one task per slot, and writes the usual
  * checkpoint into the run folder, which {@code nodal eval --checkpoint} reads.
  *
- * <p>Options: {@code --data DIR} (the four IDX files, read by the driver; searched as
- * {@code nodal train} searches), {@code --out DIR} (run folder, default {@code runs/spark}),
+ * <p>Options: {@code --data DIR} (the IDX files, read by the driver: a local folder, searched as
+ * {@code nodal train} searches, or a folder on any Hadoop file system, such as
+ * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files), {@code --out DIR} (run folder, default {@code runs/spark}),
  * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
  * batch, default 128), {@code --tasks N} (default: the cluster's default parallelism),
  * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
@@ -32,6 +34,21 @@ public final class SparkTrain {
   public static void main(String[] args) throws Exception {
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("nodal-train"))) {
       run(sc, args);
+    }
+  }
+
+  /** An IDX file {@code name} (or {@code name.gz}) in the folder {@code uri} of any Hadoop file system. */
+  static Idx.Array hadoopIdx(JavaSparkContext sc, String uri, String name) throws DataException {
+    try {
+      org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(uri);
+      org.apache.hadoop.fs.FileSystem fs = dir.getFileSystem(sc.hadoopConfiguration());
+      for (String candidate : new String[] {name, name + ".gz"}) {
+        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(dir, candidate);
+        if (fs.exists(file)) return Idx.read(file.toString(), fs.open(file));
+      }
+      throw new DataException(uri + ": no " + name + " (nor " + name + ".gz) there");
+    } catch (java.io.IOException e) {
+      throw new DataException(uri + ": cannot list or open " + name + ": " + e.getMessage(), e);
     }
   }
 
@@ -62,16 +79,31 @@ public final class SparkTrain {
     if (!List.of(ModelZoo.NAMES).contains(model)) {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
     }
-    FashionMnist.Splits splits = FashionMnist.load(data);
-    Dataset train = splits.train();
-    List<Example> examples = new ArrayList<>(train.size());
-    int per = train.featureSize();
-    for (int i = 0; i < train.size(); i++) {
-      examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
+    List<Example> examples = new ArrayList<>();
+    int per;
+    if (data != null && data.toString().contains(":/")) {
+      Idx.Array images = hadoopIdx(sc, data.toString(), FashionMnist.FILES[0]);
+      Idx.Array labels = hadoopIdx(sc, data.toString(), FashionMnist.FILES[1]);
+      if (labels.count() != images.count()) {
+        throw new DataException(data + ": " + images.count() + " training images but " + labels.count() + " labels");
+      }
+      per = images.itemSize();
+      for (int i = 0; i < images.count(); i++) {
+        float[] x = new float[per];
+        for (int j = 0; j < per; j++) x[j] = (images.data()[i * per + j] & 0xff) / 255f; // as nodal train: pixel / 255
+        examples.add(new Example(x, labels.data()[i] & 0xff));
+      }
+    } else {
+      Dataset train = FashionMnist.load(data).train();
+      per = train.featureSize();
+      for (int i = 0; i < train.size(); i++) {
+        examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
+      }
     }
     Trainer.Settings settings = Trainer.Settings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
         .optimizer("sgd", Map.of("lr", lr, "momentum", 0.9f)).build();
     Graph graph = ModelZoo.build(model, seed, per, FashionMnist.CLASSES);
+    if (examples.isEmpty()) throw new DataException("no training examples in " + data);
     JavaRDD<Example> rdd = sc.parallelize(examples, tasks);
     SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out);
     System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "

@@ -45,8 +45,8 @@ import scala.runtime.AbstractFunction1;
  * is that of one device on that batch: each task's gradient and loss are weighted by its rows,
  * summed, and divided by the batch's rows. A task whose partition has run out adds zeros.
  *
- * <p>After each epoch the driver takes rank 0's weights, states and optimizer state and writes
- * the usual checkpoint (which {@code nodal eval} reads and {@code nodal train --resume} continues).
+ * <p>After each epoch the driver checks that every task's replica has the same digest, takes rank
+ * 0's weights, states and optimizer state and writes the usual checkpoint (which {@code nodal eval} reads and {@code nodal train --resume} continues).
  * Each epoch starts from the last checkpoint's values, so Spark's retry of a failed stage (the
  * barrier stage is followed by a shuffle so that Spark retries it) repeats the epoch from there.
  */
@@ -63,6 +63,8 @@ public final class SparkTrainer {
     final HashMap<String, float[][]> optimizerState = new HashMap<>();
     long step;
     float[] losses = new float[0];
+    /** SHA-256 of the weights, states and optimizer state, in graph order: replicas must agree on it. */
+    String digest = "";
 
     static Snapshot of(Graph graph, Session s) {
       Snapshot out = new Snapshot();
@@ -72,6 +74,34 @@ public final class SparkTrainer {
       }
       for (State st : graph.states()) out.values.put(st.name(), s.value(st));
       out.step = s.optimizer() == null ? 0 : s.optimizer().step();
+      out.digest = digest(graph, out);
+      return out;
+    }
+
+    private static String digest(Graph graph, Snapshot snap) {
+      try {
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        java.util.function.Consumer<float[]> add = v -> {
+          java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * v.length);
+          b.asFloatBuffer().put(v);
+          md.update(b.array());
+        };
+        for (Param p : graph.params()) {
+          add.accept(snap.values.get(p.name()));
+          for (float[] slot : snap.optimizerState.getOrDefault(p.name(), new float[0][])) add.accept(slot);
+        }
+        for (State st : graph.states()) add.accept(snap.values.get(st.name()));
+        return java.util.HexFormat.of().formatHex(md.digest());
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** What a rank other than 0 sends back: its digest alone. */
+    Snapshot digestOnly() {
+      Snapshot out = new Snapshot();
+      out.digest = digest;
+      out.step = step;
       return out;
     }
 
@@ -86,8 +116,11 @@ public final class SparkTrainer {
     }
   }
 
-  /** What a run gives back: the loss of every step, in order, and where the checkpoint is. */
-  public record Result(List<Float> losses, Path checkpoint) {}
+  /**
+   * What a run gives back: the loss of every step, in order, where the checkpoint is, and each
+   * task's digest of its replica after the last epoch (all equal, or the run fails).
+   */
+  public record Result(List<Float> losses, Path checkpoint, List<String> replicaDigests) {}
 
   /** The order in which task {@code rank} takes its partition's examples in {@code epoch}: shuffled, seeded. */
   static List<Example> order(List<Example> partition, long seed, int epoch, int rank) {
@@ -106,6 +139,30 @@ public final class SparkTrainer {
    */
   public static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder) {
     return train(data, graph, settings, runFolder, null);
+  }
+
+  /**
+   * As {@link #train(JavaRDD, Graph, Trainer.Settings, Path)}, from the rows of a Spark SQL
+   * Dataset: {@code features} an array of numbers (float or double), {@code label} a number. Each
+   * of the Dataset's partitions is a task.
+   */
+  public static Result train(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> rows, String features, String label,
+      Graph graph, Trainer.Settings settings, Path runFolder) {
+    org.apache.spark.sql.types.StructType schema = rows.schema();
+    for (String column : new String[] {features, label}) {
+      if (!java.util.Arrays.asList(schema.fieldNames()).contains(column)) {
+        throw new IllegalArgumentException("the Dataset has no column '" + column + "'; it has "
+            + java.util.Arrays.toString(schema.fieldNames()));
+      }
+    }
+    int f = schema.fieldIndex(features), l = schema.fieldIndex(label);
+    JavaRDD<Example> examples = rows.javaRDD().map(r -> {
+      List<Object> values = r.getList(f);
+      float[] x = new float[values.size()];
+      for (int i = 0; i < x.length; i++) x[i] = ((Number) values.get(i)).floatValue();
+      return new Example(x, ((Number) r.get(l)).floatValue());
+    });
+    return train(examples, graph, settings, runFolder, null);
   }
 
   static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder, Fault fault) {
@@ -142,6 +199,7 @@ public final class SparkTrainer {
       snapshot = Snapshot.of(graph, s);
     }
     List<Float> losses = new ArrayList<>();
+    List<String> digests = List.of();
     for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
       float[] rates = new float[steps];
       for (int i = 0; i < steps; i++) {
@@ -158,18 +216,33 @@ public final class SparkTrainer {
         throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
             + (epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : ""), e);
       }
-      snapshot = results.get(0);
+      digests = new ArrayList<>();
+      for (Snapshot r : results) {
+        if (!r.values.isEmpty()) snapshot = r;
+        digests.add(r.digest);
+      }
+      if (digests.stream().distinct().count() != 1) {
+        throw new IllegalStateException("epoch " + epoch + ": the tasks' replicas disagree (digests " + digests
+            + "); the last checkpoint is " + checkpoint);
+      }
       for (float l : snapshot.losses) losses.add(l);
-      save(graph, settings, snapshot, checkpoint);
+      save(graph, settings, snapshot, checkpoint, epoch, tasks);
     }
-    return new Result(List.copyOf(losses), checkpoint);
+    return new Result(List.copyOf(losses), checkpoint, List.copyOf(digests));
   }
 
-  private static void save(Graph graph, Trainer.Settings settings, Snapshot snapshot, Path checkpoint) {
+  private static void save(Graph graph, Trainer.Settings settings, Snapshot snapshot, Path checkpoint, int epoch,
+      int tasks) {
     try (Session s = Backends.cpu().compile(graph, 1)) {
       s.setOptimizer(settings.newOptimizer());
       snapshot.restore(graph, s);
-      Checkpoint.save(checkpoint, graph, settings.seed(), s, settings.toJson());
+      // What nodal train writes, so that --resume continues after this epoch.
+      var state = settings.toJson();
+      state.put("epochsDone", epoch);
+      state.put("step", snapshot.step);
+      state.put("shuffleSeed", settings.seed());
+      state.put("device", "spark (" + tasks + " tasks)");
+      Checkpoint.save(checkpoint, graph, settings.seed(), s, state);
     } catch (IOException e) {
       throw new UncheckedIOException("writing the checkpoint " + checkpoint + ": " + e.getMessage(), e);
     }
@@ -213,7 +286,7 @@ public final class SparkTrainer {
       }
       try (Collective ring = joinRing(ctx, rank)) {
         Snapshot end = run(ring, mine, rank);
-        return CollectionConverters.asScala(rank == 0 ? List.of(end).iterator() : List.<Snapshot>of().iterator());
+        return CollectionConverters.asScala(List.of(rank == 0 ? end : end.digestOnly()).iterator());
       } catch (IOException e) {
         throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
       }

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The spark-submit entry point on {@code local[2]}, on the 1,000-image subset that the core's
- * tests ship: it trains, and its checkpoint evaluates on the CPU backend well above chance.
+ * tests ship: it trains, its checkpoint evaluates on the CPU backend well above chance, and the
+ * same files read through Hadoop's file system API give the same run.
  */
 class SparkTrainTest {
   @TempDir Path dir;
@@ -26,6 +27,12 @@ class SparkTrainTest {
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("submit")
         .set("spark.ui.enabled", "false"))) {
       SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.toString(), "--epochs", "3", "--batch-size", "100");
+      // The same files through Hadoop's file system API, as from hdfs:// or s3a://: the same run.
+      SparkTrainer.Result viaHadoop = SparkTrain.run(sc, "--data", subset.toUri().toString(), "--out",
+          dir.resolve("hadoop").toString(), "--epochs", "3", "--batch-size", "100");
+      SparkTrainer.Result local = SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.resolve("local").toString(),
+          "--epochs", "3", "--batch-size", "100");
+      org.junit.jupiter.api.Assertions.assertEquals(local.losses(), viaHadoop.losses());
     }
     Checkpoint.Loaded saved = Checkpoint.load(dir);
     try (Session s = Backends.cpu().compile(saved.graph(), dev.nodal.backend.CompileOptions.maxBatch(200).keep("logits"))) {

@@ -112,10 +112,17 @@ class SparkTrainerTest {
       JavaRDD<Example> data = sc.parallelize(examples(133), 2); // 66 and 67 rows: an uneven last step
       SparkTrainer.Result result = SparkTrainer.train(data, graph(), settings(), dir.resolve("run"));
       assertMatchesOneWorker(data, result);
+      assertEquals(2, result.replicaDigests().size());
+      assertEquals(result.replicaDigests().get(0), result.replicaDigests().get(1), "the two replicas, by digest");
+      assertEquals(2, saved(dir.resolve("run")).trainer().path("epochsDone").asInt(), "--resume continues after epoch 2");
       Checkpoint.Loaded saved = Checkpoint.load(dir.resolve("run"));
       assertEquals(settings().toJson().toString(), Trainer.Settings.fromJson(saved.trainer(), 2).toJson().toString(),
           "trainer.json resumes with the same settings");
     }
+  }
+
+  private static Checkpoint.Loaded saved(Path run) throws Exception {
+    return Checkpoint.load(run);
   }
 
   @Test
@@ -129,6 +136,34 @@ class SparkTrainerTest {
       assertMatchesOneWorker(data, r);
     }
     assertEquals(clean, retried, "the retried epoch gives the same losses, bit for bit");
+  }
+
+  @Test
+  void aDatasetOfRowsTrains() throws Exception {
+    try (JavaSparkContext sc = spark("local[2]")) {
+      org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(sc.sc())
+          .getOrCreate();
+      List<Example> examples = examples(70);
+      List<org.apache.spark.sql.Row> rows = new ArrayList<>();
+      for (Example e : examples) {
+        List<Float> x = new ArrayList<>();
+        for (float v : e.features()) x.add(v);
+        rows.add(org.apache.spark.sql.RowFactory.create(x, (double) e.label()));
+      }
+      var schema = new org.apache.spark.sql.types.StructType()
+          .add("pixels", org.apache.spark.sql.types.DataTypes.createArrayType(org.apache.spark.sql.types.DataTypes.FloatType))
+          .add("class", org.apache.spark.sql.types.DataTypes.DoubleType);
+      var frame = spark.createDataFrame(rows, schema).repartition(2);
+      SparkTrainer.Result fromRows = SparkTrainer.train(frame, "pixels", "class", graph(), settings(), dir.resolve("rows"));
+      int largest = frame.javaRDD().glom().collect().stream().mapToInt(List::size).max().orElseThrow();
+      assertEquals(2 * ((largest + 15) / 16), fromRows.losses().size(), "two epochs of 16 rows per task and step");
+      List<Float> l = fromRows.losses();
+      assertTrue(l.get(l.size() - 1) < l.get(0), "the loss went down: " + l);
+      assertEquals(fromRows.replicaDigests().get(0), fromRows.replicaDigests().get(1));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> SparkTrainer.train(frame, "features", "class", graph(), settings(), dir.resolve("x")));
+      assertTrue(e.getMessage().contains("no column 'features'"), e.getMessage());
+    }
   }
 
   @Test
