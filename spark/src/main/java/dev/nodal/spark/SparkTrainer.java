@@ -129,8 +129,15 @@ public final class SparkTrainer {
     return out;
   }
 
-  /** A test hook: fail this rank's first attempt at this epoch (1-based), to exercise retries. */
-  public record Fault(int rank, int epoch) implements Serializable {}
+  /**
+   * A test hook: fail this rank at this epoch (1-based), in the stage's first attempt only or in
+   * every attempt, to exercise retries and their end.
+   */
+  public record Fault(int rank, int epoch, boolean everyAttempt) implements Serializable {
+    public Fault(int rank, int epoch) {
+      this(rank, epoch, false);
+    }
+  }
 
   /**
    * Trains the graph (features in input {@code x}, labels in {@code y}) on {@code data} with
@@ -212,7 +219,7 @@ public final class SparkTrainer {
       try {
         // The shuffle after the barrier stage lets Spark retry it when a task fails.
         results = JavaRDD.fromRDD(out, ClassTag$.MODULE$.apply(Snapshot.class)).repartition(1).collect();
-      } catch (RuntimeException e) {
+      } catch (Exception e) { // SparkException is checked, though Scala throws it undeclared
         throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
             + (epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : ""), e);
       }
@@ -281,8 +288,10 @@ public final class SparkTrainer {
       List<Example> all = new ArrayList<>();
       rows.foreach(e -> all.add(e));
       List<Example> mine = order(all, seed, epoch, rank);
-      if (fault != null && fault.rank() == rank && fault.epoch() == epoch && ctx.stageAttemptNumber() == 0) {
-        throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", first attempt");
+      if (fault != null && fault.rank() == rank && fault.epoch() == epoch
+          && (fault.everyAttempt() || ctx.stageAttemptNumber() == 0)) {
+        throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", stage attempt "
+            + ctx.stageAttemptNumber());
       }
       try (Collective ring = joinRing(ctx, rank)) {
         Snapshot end = run(ring, mine, rank);

@@ -139,6 +139,19 @@ class SparkTrainerTest {
   }
 
   @Test
+  void whenRetriesAreUsedUpTheErrorNamesTheLastCheckpoint() throws Exception {
+    try (JavaSparkContext sc = spark("local[2,4]")) {
+      JavaRDD<Example> data = sc.parallelize(examples(40), 2);
+      Path run = dir.resolve("doomed");
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> SparkTrainer.train(data, graph(), settings(), run, new SparkTrainer.Fault(0, 2, true)));
+      assertTrue(e.getMessage().contains("epoch 2 failed after Spark's retries")
+          && e.getMessage().contains("the last checkpoint is " + run.resolve("checkpoint") + " (epoch 1)"), e.getMessage());
+      assertEquals(1, Checkpoint.load(run).trainer().path("epochsDone").asInt(), "epoch 1's checkpoint is whole");
+    }
+  }
+
+  @Test
   void aDatasetOfRowsTrains() throws Exception {
     try (JavaSparkContext sc = spark("local[2]")) {
       org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(sc.sc())
