@@ -94,23 +94,32 @@ public abstract class SessionBase implements Session {
     return 0;
   }
 
-  @Override
-  public final void setInput(Input input, float[] data) {
-    requireOpen();
-    requireNonNull(input, "input");
-    requireNonNull(data, "data");
-    requireOwn(input);
+  /**
+   * How many examples {@code data} holds for {@code input}: refused, naming the input, when it is
+   * empty, not a whole number of examples, or more than {@code maxBatch} of them.
+   */
+  public static int examples(Input input, float[] data, int maxBatch) {
     int per = input.shape().exampleSize();
     if (data.length == 0 || data.length % per != 0) {
       throw new GraphException(input.kind() + " '" + input.name() + "': " + data.length
           + " values are not a whole number of examples of " + per);
     }
     int n = data.length / per;
-    inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
     if (n > maxBatch) {
       throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n
           + " exceeds the session's maximum of " + maxBatch);
     }
+    return n;
+  }
+
+  @Override
+  public final void setInput(Input input, float[] data) {
+    requireOpen();
+    requireNonNull(input, "input");
+    requireNonNull(data, "data");
+    requireOwn(input);
+    inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
+    int n = examples(input, data, maxBatch);
     checkValues(input, data);
     inputBatch[graph.inputs().indexOf(input)] = n;
     batch = n;

@@ -1,9 +1,9 @@
 package dev.nodal.dist;
 
 import dev.nodal.backend.Session;
+import dev.nodal.backend.SessionBase;
 import dev.nodal.backend.Stats;
 import dev.nodal.graph.Graph;
-import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
@@ -153,16 +153,7 @@ public final class DataParallelSession implements Session {
   @Override
   public void setInput(Input input, float[] data) {
     requireOpen();
-    int per = input.shape().exampleSize();
-    if (data.length == 0 || data.length % per != 0) {
-      throw new GraphException(input.kind() + " '" + input.name() + "': " + data.length
-          + " values are not a whole number of examples of " + per);
-    }
-    int n = data.length / per;
-    if (n > maxBatch) {
-      throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n + " exceeds the session's maximum of "
-          + maxBatch);
-    }
+    int per = input.shape().exampleSize(), n = SessionBase.examples(input, data, maxBatch);
     int workers = replicas.size();
     int[] count = new int[workers], start = new int[workers];
     for (int r = 0, at = 0; r < workers; r++) {

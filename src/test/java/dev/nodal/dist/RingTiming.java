@@ -1,8 +1,5 @@
 package dev.nodal.dist;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,21 +20,13 @@ public final class RingTiming {
 
   public static void main(String[] args) throws Exception {
     int size = Integer.parseInt(args[0]), floats = Integer.parseInt(args[1]), reps = 30;
-    InetAddress loopback = InetAddress.getLoopbackAddress();
-    List<ServerSocket> servers = new ArrayList<>();
-    List<InetSocketAddress> addresses = new ArrayList<>();
-    for (int r = 0; r < size; r++) {
-      ServerSocket s = RingCollective.listen(loopback);
-      servers.add(s);
-      addresses.add(new InetSocketAddress(loopback, s.getLocalPort()));
-    }
+    List<Collective> group = CollectiveTest.ring(size, Duration.ofSeconds(30));
     ExecutorService pool = Executors.newFixedThreadPool(size);
     try {
       List<Future<double[]>> ranks = new ArrayList<>();
-      for (int r = 0; r < size; r++) {
-        int rank = r;
+      for (Collective c : group) {
         ranks.add(pool.submit(() -> {
-          try (Collective c = RingCollective.join(rank, addresses, servers.get(rank), Duration.ofSeconds(30))) {
+          try (c) {
             float[] x = new float[floats];
             double[] ms = new double[reps];
             for (int i = -5; i < reps; i++) {
