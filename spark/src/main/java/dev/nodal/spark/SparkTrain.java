@@ -23,7 +23,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  *
  * <p>Options: {@code --data DIR} (the IDX files, read by the driver: a local folder, searched as
  * {@code nodal train} searches, or a folder on any Hadoop file system, such as
- * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files), {@code --out DIR} (run folder, default {@code runs/spark}),
+ * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files; or CSV files,
+ * a path ending in {@code .csv}, with a label and the pixels on each line), {@code --out DIR} (run folder, default {@code runs/spark}),
  * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
  * batch, default 128), {@code --tasks N} (default: the cluster's default parallelism),
  * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
@@ -79,6 +80,11 @@ public final class SparkTrain {
     if (!List.of(ModelZoo.NAMES).contains(model)) {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
     }
+    if (data != null && data.toString().endsWith(".csv")) {
+      JavaRDD<Example> rows = csv(sc, data.toString(), tasks);
+      int features = rows.first().features().length;
+      return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out);
+    }
     List<Example> examples = new ArrayList<>();
     int per;
     if (data != null && data.toString().contains(":/")) {
@@ -100,11 +106,31 @@ public final class SparkTrain {
         examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
       }
     }
+    if (examples.isEmpty()) throw new DataException("no training examples in " + data);
+    return train(sc, sc.parallelize(examples, tasks), model, epochs, batch, tasks, seed, lr, per, out);
+  }
+
+  /**
+   * Examples from CSV files on any Hadoop file system (a file, a folder's files or a glob ending
+   * in {@code .csv}), parsed on the executors: each line {@code label,value,value,…}, the values
+   * pixels of 0 to 255 (divided by 255, as {@code nodal train} does); a header line whose first
+   * field is not a number is skipped. Split into {@code tasks} partitions.
+   */
+  static JavaRDD<Example> csv(JavaSparkContext sc, String uri, int tasks) {
+    return sc.textFile(uri).filter(line -> !line.isBlank() && !line.trim().isEmpty()
+        && (Character.isDigit(line.trim().charAt(0)) || line.trim().charAt(0) == '-')).map(line -> {
+          String[] f = line.split(",");
+          float[] x = new float[f.length - 1];
+          for (int i = 1; i < f.length; i++) x[i - 1] = Float.parseFloat(f[i].trim()) / 255f;
+          return new Example(x, Float.parseFloat(f[0].trim()));
+        }).repartition(tasks);
+  }
+
+  private static SparkTrainer.Result train(JavaSparkContext sc, JavaRDD<Example> rdd, String model, int epochs, int batch,
+      int tasks, long seed, float lr, int features, Path out) {
     Trainer.Settings settings = Trainer.Settings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
         .optimizer("sgd", Map.of("lr", lr, "momentum", 0.9f)).build();
-    Graph graph = ModelZoo.build(model, seed, per, FashionMnist.CLASSES);
-    if (examples.isEmpty()) throw new DataException("no training examples in " + data);
-    JavaRDD<Example> rdd = sc.parallelize(examples, tasks);
+    Graph graph = ModelZoo.build(model, seed, features, FashionMnist.CLASSES);
     SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out);
     System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "
         + "(evaluate with: ./nodal eval --checkpoint %s)%n", model, tasks, epochs, epochs == 1 ? "" : "s",

@@ -33,6 +33,23 @@ class SparkTrainTest {
       SparkTrainer.Result local = SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.resolve("local").toString(),
           "--epochs", "3", "--batch-size", "100");
       org.junit.jupiter.api.Assertions.assertEquals(local.losses(), viaHadoop.losses());
+
+      // CSV, as Kaggle's Fashion-MNIST: a header, then label and 784 pixels per line.
+      Path csv = dir.resolve("train.csv");
+      StringBuilder text = new StringBuilder("label");
+      for (int j = 1; j <= 784; j++) text.append(",pixel").append(j);
+      java.util.Random r = new java.util.Random(3);
+      for (int i = 0; i < 50; i++) {
+        text.append('\n').append(i % 10);
+        for (int j = 0; j < 784; j++) text.append(',').append(r.nextInt(256));
+      }
+      java.nio.file.Files.writeString(csv, text.append('\n'));
+      SparkTrainer.Result fromCsv = SparkTrain.run(sc, "--data", csv.toString(), "--out", dir.resolve("csv").toString(),
+          "--epochs", "1", "--batch-size", "10");
+      int steps = fromCsv.losses().size();
+      assertTrue(steps >= 5 && steps <= 10, "50 rows over 2 tasks, 5 per task and step: 5 steps, more if the "
+          + "partitions are uneven; got " + steps);
+      assertTrue(fromCsv.losses().stream().allMatch(l -> Float.isFinite(l) && l > 0), fromCsv.losses().toString());
     }
     Checkpoint.Loaded saved = Checkpoint.load(dir);
     try (Session s = Backends.cpu().compile(saved.graph(), dev.nodal.backend.CompileOptions.maxBatch(200).keep("logits"))) {
