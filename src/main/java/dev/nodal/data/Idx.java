@@ -53,7 +53,7 @@ public final class Idx {
    */
   public static Array read(String file, InputStream stream) throws DataException {
     byte[] raw;
-    try (InputStream in = unpacked(stream)) {
+    try (stream; InputStream in = unpacked(stream)) {
       raw = in.readAllBytes();
     } catch (ZipException | EOFException e) {
       throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");

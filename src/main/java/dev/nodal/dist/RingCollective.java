@@ -72,9 +72,9 @@ public final class RingCollective implements Collective {
   }
 
   /**
-   * This rank's listening socket, on an ephemeral port of {@code host}: open it before the
-   * ranks swap addresses, so that a neighbour's connection waits in its backlog however late
-   * this rank accepts.
+   * This rank's listening socket, on an ephemeral port of {@code host} (every interface when
+   * null): open it before the ranks swap addresses, so that a neighbour's connection waits in its
+   * backlog however late this rank accepts.
    */
   public static ServerSocket listen(InetAddress host) throws IOException {
     return new ServerSocket(0, 4, host);
@@ -131,8 +131,9 @@ public final class RingCollective implements Collective {
         s.setSoTimeout(millis);
         s.setTcpNoDelay(true);
         return s;
-      } catch (ConnectException | SocketTimeoutException e) {
+      } catch (IOException e) {
         s.close();
+        if (!(e instanceof ConnectException) && !(e instanceof SocketTimeoutException)) throw e;
         if (System.nanoTime() > deadline) {
           throw new CollectiveException(String.format("rank %d: could not connect to rank %d at %s within %d ms", rank,
               next, address, millis), e);

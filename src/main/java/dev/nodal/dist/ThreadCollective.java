@@ -25,6 +25,8 @@ public final class ThreadCollective implements Collective {
     final String[] operations;
     float[] result = new float[0];
     String mismatch;
+    /** Set when a rank leaves: every later operation of the group fails at once. */
+    volatile String left;
 
     Group(int size, Duration timeout) {
       this.size = size;
@@ -115,6 +117,7 @@ public final class ThreadCollective implements Collective {
 
   private void post(String operation, float[] data, int offset, int length) {
     if (closed) throw new IllegalStateException("rank " + rank + ": the collective is closed");
+    if (group.left != null) throw new CollectiveException("rank " + rank + ": " + group.left + " left the group");
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
     group.operations[rank] = operation;
     group.arrays[rank] = data;
@@ -141,6 +144,7 @@ public final class ThreadCollective implements Collective {
   public void close() {
     if (!closed) {
       closed = true;
+      group.left = "rank " + rank;
       group.barrier.reset();
     }
   }

@@ -218,6 +218,17 @@ class CollectiveTest {
   }
 
   @Test
+  void aRankThatLeftFailsTheThreadGroupAtOnceEvenForLateComers() {
+    List<Collective> group = ThreadCollective.group(3, TIMEOUT);
+    group.get(1).close();
+    long t0 = System.nanoTime();
+    CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(0).allReduceSum(new float[4]));
+    assertTrue((System.nanoTime() - t0) / 1_000_000 < 1_000, "at once, not at the timeout");
+    assertTrue(e.getMessage().contains("rank 1 left the group"), e.getMessage());
+    for (Collective c : group) c.close();
+  }
+
+  @Test
   void mismatchedLengthsAreRefused() throws Exception {
     ExecutionException e = assertThrows(ExecutionException.class, () -> onEveryRank(ThreadCollective.group(2, TIMEOUT),
         c -> {

@@ -19,12 +19,13 @@ import org.apache.spark.api.java.JavaSparkContext;
 /**
  * {@code spark-submit --class dev.nodal.spark.SparkTrain nodal-spark-all.jar [options]}: trains a
  * model of Nodal's zoo on Fashion-MNIST as a Spark job, one task per slot, and writes the usual
- * checkpoint into the run folder, which {@code nodal eval --checkpoint} reads.
+ * checkpoint into the run folder on the driver's file system (in client mode, this machine's),
+ * which {@code nodal eval --checkpoint} reads.
  *
- * <p>Options: {@code --data DIR} (the IDX files, read by the driver: a local folder, searched as
+ * <p>Options: {@code --data DIR} (IDX files, read by the driver: a local folder, searched as
  * {@code nodal train} searches, or a folder on any Hadoop file system, such as
  * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files; or CSV files,
- * a path ending in {@code .csv}, with a label and the pixels on each line), {@code --out DIR} (run folder, default {@code runs/spark}),
+ * a path ending in {@code .csv}, with a label and the pixels on each line, read by the executors), {@code --out DIR} (run folder, default {@code runs/spark}),
  * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
  * batch, default 128), {@code --tasks N} (default: the cluster's default parallelism),
  * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
@@ -55,7 +56,8 @@ public final class SparkTrain {
 
   /** Trains as {@link #main} does, on a given Spark context; returns the result. */
   static SparkTrainer.Result run(JavaSparkContext sc, String... args) throws DataException {
-    Path data = null, out = Path.of("runs", "spark");
+    String data = null; // a local folder, or a URI that Hadoop resolves: kept as text, since Path.of would fold "//"
+    Path out = Path.of("runs", "spark");
     String model = "mlp";
     int epochs = 1, batch = 128, tasks = sc.defaultParallelism();
     long seed = 42;
@@ -64,7 +66,7 @@ public final class SparkTrain {
       String value = i + 1 < args.length ? args[i + 1] : null;
       if (value == null) throw new IllegalArgumentException(args[i] + " needs a value");
       switch (args[i]) {
-        case "--data" -> data = Path.of(value);
+        case "--data" -> data = value;
         case "--out" -> out = Path.of(value);
         case "--model" -> model = value;
         case "--epochs" -> epochs = Integer.parseInt(value);
@@ -80,16 +82,16 @@ public final class SparkTrain {
     if (!List.of(ModelZoo.NAMES).contains(model)) {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
     }
-    if (data != null && data.toString().endsWith(".csv")) {
-      JavaRDD<Example> rows = csv(sc, data.toString(), tasks);
+    if (data != null && data.endsWith(".csv")) {
+      JavaRDD<Example> rows = csv(sc, data, tasks);
       int features = rows.first().features().length;
       return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out);
     }
     List<Example> examples = new ArrayList<>();
     int per;
-    if (data != null && data.toString().contains(":/")) {
-      Idx.Array images = hadoopIdx(sc, data.toString(), FashionMnist.FILES[0]);
-      Idx.Array labels = hadoopIdx(sc, data.toString(), FashionMnist.FILES[1]);
+    if (data != null && data.contains("://")) {
+      Idx.Array images = hadoopIdx(sc, data, FashionMnist.FILES[0]);
+      Idx.Array labels = hadoopIdx(sc, data, FashionMnist.FILES[1]);
       if (labels.count() != images.count()) {
         throw new DataException(data + ": " + images.count() + " training images but " + labels.count() + " labels");
       }
@@ -100,7 +102,7 @@ public final class SparkTrain {
         examples.add(new Example(x, labels.data()[i] & 0xff));
       }
     } else {
-      Dataset train = FashionMnist.load(data).train();
+      Dataset train = FashionMnist.load(data == null ? null : Path.of(data)).train();
       per = train.featureSize();
       for (int i = 0; i < train.size(); i++) {
         examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));

@@ -15,7 +15,6 @@ import dev.nodal.train.Trainer;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -40,10 +39,18 @@ import scala.runtime.AbstractFunction1;
  * through {@code allGather} (to swap {@code host:port}) and then sum gradients over a
  * {@link RingCollective}, so every worker applies the same update to the same weights.
  *
- * <p>Each step, task r takes its next {@code perTask} examples of its own partition (shuffled
- * per epoch); the step's global batch is all the tasks' examples, in rank order, and the update
- * is that of one device on that batch: each task's gradient and loss are weighted by its rows,
- * summed, and divided by the batch's rows. A task whose partition has run out adds zeros.
+ * <p>Each step, task r takes its next {@code perTask = ceil(batchSize / tasks)} examples of its
+ * own partition (shuffled per epoch); the step's global batch is all the tasks' examples, in rank
+ * order (so up to {@code perTask × tasks} rows, a little more than the settings' batch size when
+ * the tasks do not divide it), and the update is that of one device on that batch: each task's
+ * gradient and loss are weighted by its rows, summed, and divided by the batch's rows. A task
+ * whose partition has run out adds zeros. An epoch has as many steps as the largest partition
+ * needs, so {@code nodal train --resume} on one device, which counts its own steps, continues with
+ * a learning-rate schedule counted its way.
+ *
+ * <p>The slot check compares the partitions with {@code SparkContext.defaultParallelism()} (the
+ * cores in local mode, {@code spark.default.parallelism} when set); Spark's own barrier check
+ * still applies on a cluster.
  *
  * <p>After each epoch the driver checks that every task's replica has the same digest, takes rank
  * 0's weights, states and optimizer state and writes the usual checkpoint (which {@code nodal eval} reads and {@code nodal train --resume} continues).
@@ -192,8 +199,13 @@ public final class SparkTrainer {
       }
       return List.of(n).iterator();
     }).collect();
+    if (sizes.stream().mapToInt(Integer::intValue).sum() == 0) {
+      throw new IllegalArgumentException("the data has no examples (" + tasks + " partitions, all empty)");
+    }
     int perTask = (settings.batchSize() + tasks - 1) / tasks;
     int steps = (Collections.max(sizes) + perTask - 1) / perTask;
+    // Batch norm's running statistics come from the task that trains on every step: the largest partition.
+    int statsRank = sizes.indexOf(Collections.max(sizes));
     long totalSteps = (long) steps * settings.epochs();
     String graphJson = GraphFile.write(graph, settings.seed());
     Path checkpoint = runFolder.resolve("checkpoint");
@@ -213,7 +225,7 @@ public final class SparkTrainer {
         rates[i] = (float) settings.schedule().learningRate(baseRate, snapshot.step + i, totalSteps);
       }
       EpochTask task = new EpochTask(graphJson, settings.optimizer(), new HashMap<>(settings.hyper()), snapshot, perTask,
-          steps, rates, settings.seed(), epoch, fault);
+          steps, rates, settings.seed(), epoch, statsRank, fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
       try {
@@ -262,13 +274,13 @@ public final class SparkTrainer {
     private final String graphJson, optimizer;
     private final HashMap<String, Object> hyper;
     private final Snapshot start;
-    private final int perTask, steps, epoch;
+    private final int perTask, steps, epoch, statsRank;
     private final float[] rates;
     private final long seed;
     private final Fault fault;
 
     EpochTask(String graphJson, String optimizer, HashMap<String, Object> hyper, Snapshot start, int perTask, int steps,
-        float[] rates, long seed, int epoch, Fault fault) {
+        float[] rates, long seed, int epoch, int statsRank, Fault fault) {
       this.graphJson = graphJson;
       this.optimizer = optimizer;
       this.hyper = hyper;
@@ -278,6 +290,7 @@ public final class SparkTrainer {
       this.rates = rates;
       this.seed = seed;
       this.epoch = epoch;
+      this.statsRank = statsRank;
       this.fault = fault;
     }
 
@@ -301,23 +314,26 @@ public final class SparkTrainer {
       }
     }
 
-    /** Swaps {@code host:port} with every task once, through Spark, then joins the ring. */
+    /**
+     * Listens on every interface, swaps {@code host:port} with every task once through Spark (the
+     * host as Spark knows this executor, which the other executors reach it by), then joins the ring.
+     */
     private static Collective joinRing(BarrierTaskContext ctx, int rank) throws IOException {
-      String host = ctx.getTaskInfos()[rank].address().split(":")[0];
-      InetAddress address;
+      String address = ctx.getTaskInfos()[rank].address();
+      String host = address.contains(":") ? address.substring(0, address.lastIndexOf(':')) : address;
+      ServerSocket server = RingCollective.listen(null);
       try {
-        address = InetAddress.getByName(host);
-      } catch (IOException e) {
-        address = InetAddress.getLocalHost();
+        String[] all = ctx.allGather(host + ":" + server.getLocalPort());
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        for (String a : all) {
+          int colon = a.lastIndexOf(':');
+          addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
+        }
+        return RingCollective.join(rank, addresses, server, RING_TIMEOUT);
+      } catch (IOException | RuntimeException e) {
+        server.close(); // join closes it itself; a failed allGather would leave it open on the executor
+        throw e;
       }
-      ServerSocket server = RingCollective.listen(address);
-      String[] all = ctx.allGather(address.getHostAddress() + ":" + server.getLocalPort());
-      List<InetSocketAddress> addresses = new ArrayList<>();
-      for (String a : all) {
-        int colon = a.lastIndexOf(':');
-        addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
-      }
-      return RingCollective.join(rank, addresses, server, RING_TIMEOUT);
     }
 
     private Snapshot run(Collective ring, List<Example> mine, int rank) {
@@ -356,10 +372,11 @@ public final class SparkTrainer {
           s.update();
           losses[step] = packed[params] / rows;
         }
-        // Batch norm's running statistics: rank 0's, as on several devices of one host.
+        // Batch norm's running statistics: those of the task with the largest partition, which
+        // trained on real rows at every step (a task whose rows ran out ran stand-ins).
         for (State st : graph.states()) {
           float[] v = s.value(st);
-          ring.broadcast(v, 0, v.length, 0);
+          ring.broadcast(v, 0, v.length, statsRank);
           s.setState(st, v);
         }
         Snapshot end = Snapshot.of(graph, s);

@@ -28,6 +28,7 @@ class SparkTrainTest {
         .set("spark.ui.enabled", "false"))) {
       SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.toString(), "--epochs", "3", "--batch-size", "100");
       // The same files through Hadoop's file system API, as from hdfs:// or s3a://: the same run.
+      org.junit.jupiter.api.Assertions.assertTrue(subset.toUri().toString().startsWith("file:///"));
       SparkTrainer.Result viaHadoop = SparkTrain.run(sc, "--data", subset.toUri().toString(), "--out",
           dir.resolve("hadoop").toString(), "--epochs", "3", "--batch-size", "100");
       SparkTrainer.Result local = SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.resolve("local").toString(),

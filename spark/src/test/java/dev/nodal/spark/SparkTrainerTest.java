@@ -182,6 +182,9 @@ class SparkTrainerTest {
   @Test
   void jobsThatCannotRunFailAtOnceSayingWhy() {
     try (JavaSparkContext sc = spark("local[2]")) {
+      IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+          () -> SparkTrainer.train(sc.parallelize(new ArrayList<Example>(), 2), graph(), settings(), dir.resolve("e")));
+      assertTrue(empty.getMessage().contains("no examples"), empty.getMessage());
       JavaRDD<Example> three = sc.parallelize(examples(12), 3);
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> SparkTrainer.train(three, graph(), settings(), dir.resolve("x")));

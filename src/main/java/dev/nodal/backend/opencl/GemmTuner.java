@@ -68,7 +68,16 @@ public final class GemmTuner {
     try {
       var entry = JSON.readTree(file.toFile()).path(deviceKey(device));
       Map<String, GemmConfig> out = new LinkedHashMap<>();
-      entry.fields().forEachRemaining(e -> out.put(e.getKey(), GemmConfig.parse(e.getValue().asText())));
+      entry.fields().forEachRemaining(e -> {
+        GemmConfig c = GemmConfig.parse(e.getValue().asText());
+        // An entry edited or copied from elsewhere that this device cannot run is left out.
+        if ((long) c.threadsM() * c.threadsN() <= device.maxWorkGroupSize() && c.localBytes() <= device.localMemory()) {
+          out.put(e.getKey(), c);
+        } else {
+          LoggerFactory.getLogger(GemmTuner.class).warn("gemm tuning cache {}: tiles {} for {} exceed {}'s limits; left out",
+              file, c.text(), e.getKey(), device.name());
+        }
+      });
       return out;
     } catch (IOException | RuntimeException e) {
       LoggerFactory.getLogger(GemmTuner.class).warn("gemm tuning cache {} cannot be read ({}); using untuned tiles. "
@@ -99,7 +108,7 @@ public final class GemmTuner {
       GemmConfig defaults = GemmConfig.choose(backend.traits().withTunedGemm(Map.of()), s.m(), s.n(), s.k(), s.batches());
       double defaultMs = time(backend, s, defaults, repeats);
       GemmConfig best = defaults;
-      double bestMs = defaultMs;
+      double bestMs = Double.isNaN(defaultMs) ? Double.POSITIVE_INFINITY : defaultMs;
       int tried = 1;
       for (GemmConfig c : candidates) {
         if (c.equals(defaults)) continue;
