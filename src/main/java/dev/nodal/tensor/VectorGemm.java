@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * do not depend on the number of threads.
  *
  * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link Blas});
- * packing buffers are per thread and reused, so a step allocates nothing once warm.
+ * packing buffers come from a {@link Scratch} pool and are reused, so products allocate no
+ * buffers once warm.
  */
 final class VectorGemm {
   private VectorGemm() {}
@@ -27,7 +28,8 @@ final class VectorGemm {
   /** Row panels of A per block: a block of MC_PANELS·MR rows × KC stays in the L2 cache. */
   static final int MC_PANELS = Integer.getInteger("nodal.gemm.mcp", 48);
 
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][]);
+  /** Packing buffers and a tile of accumulators per running task (see {@link Scratch}). */
+  private static final Scratch SCRATCH = new Scratch(3);
 
   /** Floats per vector, for messages and benchmarks. */
   static int lanes() {
@@ -72,19 +74,16 @@ final class VectorGemm {
    */
   private static void block(int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n, int k,
       float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-    float[][] scratch = SCRATCH.get();
-    float[] ap = grow(scratch, 0, (ip1 - ip0) * MR * KC), bp = grow(scratch, 1, (jp1 - jp0) * NR * KC);
+    float[][] scratch = SCRATCH.take();
+    float[] ap = Scratch.grow(scratch, 0, (ip1 - ip0) * MR * KC), bp = Scratch.grow(scratch, 1, (jp1 - jp0) * NR * KC);
+    float[] tile = Scratch.grow(scratch, 2, MR * NR);
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
       packA(transA, m, k, a, aOff, p0, kc, ap, ip0 * MR, Math.min(m, ip1 * MR));
       packB(transB, n, k, b, bOff, p0, kc, bp, jp0 * NR, Math.min(n, jp1 * NR));
-      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff);
+      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile);
     }
-  }
-
-  private static float[] grow(float[][] scratch, int i, int size) {
-    if (scratch[i] == null || scratch[i].length < size) scratch[i] = new float[size];
-    return scratch[i];
+    SCRATCH.give(scratch);
   }
 
   /**
@@ -126,8 +125,7 @@ final class VectorGemm {
 
   /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
   private static void panels(int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha, float[] ap,
-      float[] bp, float[] c, int cOff) {
-    float[] edge = grow(SCRATCH.get(), 2, MR * NR); // this thread's tile of accumulators
+      float[] bp, float[] c, int cOff, float[] edge) {
     for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
       int i1 = Math.min(ip1, i0 + MC_PANELS);
       for (int jp = jp0; jp < jp1; jp++) {
