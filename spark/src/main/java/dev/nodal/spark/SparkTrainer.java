@@ -28,6 +28,7 @@ import java.util.Random;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
@@ -224,7 +225,9 @@ public final class SparkTrainer {
       for (int i = 0; i < steps; i++) {
         rates[i] = (float) settings.schedule().learningRate(baseRate, snapshot.step + i, totalSteps);
       }
-      EpochTask task = new EpochTask(graphJson, settings.optimizer(), new HashMap<>(settings.hyper()), snapshot, perTask,
+      // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
+      org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
+      EpochTask task = new EpochTask(graphJson, settings.optimizer(), new HashMap<>(settings.hyper()), start, perTask,
           steps, rates, settings.seed(), epoch, statsRank, fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
@@ -234,6 +237,8 @@ public final class SparkTrainer {
       } catch (Exception e) { // SparkException is checked, though Scala throws it undeclared
         throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
             + (epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : ""), e);
+      } finally {
+        start.destroy(); // the executors' copies of this epoch's starting weights
       }
       digests = new ArrayList<>();
       for (Snapshot r : results) {
@@ -273,13 +278,14 @@ public final class SparkTrainer {
     private static final long serialVersionUID = 1L;
     private final String graphJson, optimizer;
     private final HashMap<String, Object> hyper;
-    private final Snapshot start;
+    private final org.apache.spark.broadcast.Broadcast<Snapshot> start;
     private final int perTask, steps, epoch, statsRank;
     private final float[] rates;
     private final long seed;
     private final Fault fault;
 
-    EpochTask(String graphJson, String optimizer, HashMap<String, Object> hyper, Snapshot start, int perTask, int steps,
+    EpochTask(String graphJson, String optimizer, HashMap<String, Object> hyper,
+        org.apache.spark.broadcast.Broadcast<Snapshot> start, int perTask, int steps,
         float[] rates, long seed, int epoch, int statsRank, Fault fault) {
       this.graphJson = graphJson;
       this.optimizer = optimizer;
@@ -344,7 +350,7 @@ public final class SparkTrainer {
       try (Session s = Backends.cpu().compile(graph, perTask)) {
         Optimizer opt = dev.nodal.optim.Optimizers.create(optimizer, hyper);
         s.setOptimizer(opt);
-        start.restore(graph, s);
+        start.value().restore(graph, s);
         float[] losses = new float[steps];
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
