@@ -8,6 +8,14 @@
     const int Q, const int R, const int S, const int SH, const int SW, const int PH, const int PW, \
     const int DH, const int DW, const int G
 
+/* The output position along one axis whose window tap t covers input position i, or -1 when
+ * none does (the tap falls between strides, or past the output). */
+inline int covering_output(const int i, const int pad, const int t, const int dilation, const int stride,
+                           const int out) {
+  const int o = i + pad - t * dilation;
+  return (o < 0 || o % stride != 0 || o / stride >= out) ? -1 : o / stride;
+}
+
 inline float conv_at(GEOMETRY, __global const float *x, __global const float *w, const int n,
                      const int k, const int p, const int q) {
   const int cg = C / G, c0 = (k / (K / G)) * cg;
@@ -54,12 +62,12 @@ __kernel void conv2d_backward_input(GEOMETRY, __global const float *dz, __global
   float sum = 0.0f, carry = 0.0f;
   for (int k = g * kg; k < (g + 1) * kg; k++) {
     for (int r = 0; r < R; r++) {
-      const int ph = ih + PH - r * DH;
-      if (ph < 0 || ph % SH != 0 || ph / SH >= P) continue;
+      const int p = covering_output(ih, PH, r, DH, SH, P);
+      if (p < 0) continue;
       for (int s = 0; s < S; s++) {
-        const int pw = iw + PW - s * DW;
-        if (pw < 0 || pw % SW != 0 || pw / SW >= Q) continue;
-        kahan_add(&sum, &carry, dz[((n * K + k) * P + ph / SH) * Q + pw / SW] * w[((k * cg + ci) * R + r) * S + s]);
+        const int q = covering_output(iw, PW, s, DW, SW, Q);
+        if (q < 0) continue;
+        kahan_add(&sum, &carry, dz[((n * K + k) * P + p) * Q + q] * w[((k * cg + ci) * R + r) * S + s]);
       }
     }
   }
@@ -117,12 +125,12 @@ __kernel void conv2d_col2im(GEOMETRY, const int N0, const int NC, const int g,
   const int iw = e % W, ih = (e / W) % H, c = (e / (H * W)) % cg, j = e / (cg * H * W);
   float sum = 0.0f, carry = 0.0f;
   for (int r = 0; r < R; r++) {
-    const int ph = ih + PH - r * DH;
-    if (ph < 0 || ph % SH != 0 || ph / SH >= P) continue;
+    const int p = covering_output(ih, PH, r, DH, SH, P);
+    if (p < 0) continue;
     for (int s = 0; s < S; s++) {
-      const int pw = iw + PW - s * DW;
-      if (pw < 0 || pw % SW != 0 || pw / SW >= Q) continue;
-      kahan_add(&sum, &carry, dcol[((c * R + r) * S + s) * cols + j * PQ + (ph / SH) * Q + pw / SW]);
+      const int q = covering_output(iw, PW, s, DW, SW, Q);
+      if (q < 0) continue;
+      kahan_add(&sum, &carry, dcol[((c * R + r) * S + s) * cols + j * PQ + p * Q + q]);
     }
   }
   GRAD_WRITE(acc, dx[(((N0 + j) * C + g * cg + c) * H + ih) * W + iw], sum);

@@ -101,7 +101,7 @@ final class TuneCommand implements Callable<Integer> {
     for (Launch l : all) {
       if (!l.kernel().equals("gemm")) continue;
       int m = i32(l, 0), n = i32(l, 1), k = i32(l, 2), count = i32(l, 3), sum = i32(l, 4);
-      GemmTuner.Shape s = new GemmTuner.Shape(m, n, k * Math.min(sum, count), (count + sum - 1) / sum);
+      GemmTuner.Shape s = new GemmTuner.Shape(m, n, GemmConfig.innerLength(k, count, sum), GemmConfig.outputs(count, sum));
       out.putIfAbsent(s.shapeClass(), s);
     }
     return List.copyOf(out.values());

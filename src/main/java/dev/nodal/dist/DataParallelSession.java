@@ -45,6 +45,8 @@ public final class DataParallelSession implements Session {
   private final List<Collective> collectives;
   private final ExecutorService threads;
   private final int maxBatch;
+  /** Floats of every parameter's gradient, packed: what {@link Session#gradients()} returns. */
+  private final int packedLength;
   private int batch;
   /** The split of the last setInput: rows per worker, where each worker's rows start. */
   private int[] rows, first;
@@ -74,6 +76,7 @@ public final class DataParallelSession implements Session {
     }
     this.graph = graph;
     this.maxBatch = maxBatch;
+    this.packedLength = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
     this.replicas = List.copyOf(replicas);
     this.collectives = List.copyOf(collectives);
     this.threads = Executors.newFixedThreadPool(replicas.size(), r -> {
@@ -200,7 +203,7 @@ public final class DataParallelSession implements Session {
     onWorkers((r, s) -> {
       float[] g;
       if (ranRows[r] == 0) {
-        g = new float[packedLength()];
+        g = new float[packedLength];
       } else {
         g = s.gradients();
         float share = (float) ranRows[r] / ranBatch;
@@ -211,11 +214,6 @@ public final class DataParallelSession implements Session {
     }, true);
   }
 
-  private int packedLength() {
-    int n = 0;
-    for (Param p : graph.params()) n += p.shape().exampleSize();
-    return n;
-  }
 
   /**
    * Each worker gets its own copy of the optimizer (a session counts its steps in it), set to

@@ -76,6 +76,20 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
     return ceilPow2(m) + "x" + ceilPow2(n) + "x" + ceilPow2(k) + "x" + ceilPow2(batches);
   }
 
+  /**
+   * K times the products one output sums, in a launch of {@code batch} products summed {@code sum}
+   * at a time: with {@link #outputs}, what the planner chooses tiles by and {@code nodal tune}
+   * measures by.
+   */
+  public static int innerLength(int k, int batch, int sum) {
+    return k * Math.min(sum, batch);
+  }
+
+  /** The outputs of a launch of {@code batch} products summed {@code sum} at a time. */
+  public static int outputs(int batch, int sum) {
+    return (batch + sum - 1) / sum;
+  }
+
   private static int ceilPow2(int x) {
     return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1;
   }

@@ -462,12 +462,12 @@ public final class Planner {
         throw new IllegalArgumentException(String.format("node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
             node.name(), batch, sum, m, n, k));
       }
-      if (c.transposed() || ((batch + sum - 1) / sum > 1 && c.batchStride() == 0)) {
+      int groups = GemmConfig.outputs(batch, sum);
+      if (c.transposed() || (groups > 1 && c.batchStride() == 0)) {
         throw new IllegalArgumentException("node '" + node.name() + "': gemm writes C row-major, each group of the "
             + "batch at its own batch stride");
       }
-      int groups = (batch + sum - 1) / sum;
-      GemmConfig g = GemmConfig.choose(device, m, n, k * (sum > 1 ? Math.min(sum, batch) : 1), groups);
+      GemmConfig g = GemmConfig.choose(device, m, n, GemmConfig.innerLength(k, batch, sum), groups);
       List<Arg> args = args("gemm", m, n, k, batch, sum, alpha,
           a.buffer(), a.offset(), a.transposed() ? 1 : a.ld(), a.transposed() ? a.ld() : 1, a.batchStride(),
           b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),
