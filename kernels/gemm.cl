@@ -15,6 +15,11 @@
  * strides. C_z is row-major: element (i, j) is C[offC + z*bC + i*ldc + j].
  * With beta == 0, C is written without being read.
  *
+ * Epilogue, on each element once its sum is complete: bias_mode 1 adds
+ * bias[offBias + i] (per row), 2 adds bias[offBias + j] (per column), 0 none;
+ * then activate(act, .) from common.h. Without a bias the host passes C as
+ * the bias buffer, unread.
+ *
  * Launch: local size (TILE_N / WPT_N, TILE_M / WPT_M, 1), global size
  * (ceil(N / TILE_N) * TILE_N / WPT_N, ceil(M / TILE_M) * TILE_M / WPT_M,
  * ceil(BATCH / SUM)). Any M, N, K >= 1: partial tiles are padded with zeros. */
@@ -44,7 +49,8 @@ void gemm(const int M, const int N, const int K, const int BATCH, const int SUM,
           const float alpha,
           __global const float *A, const int offA, const int sAm, const int sAk, const int bA,
           __global const float *B, const int offB, const int sBk, const int sBn, const int bB,
-          const float beta, __global float *C, const int offC, const int ldc, const int bC) {
+          const float beta, __global float *C, const int offC, const int ldc, const int bC,
+          __global const float *bias, const int offBias, const int bias_mode, const int act) {
   const int tn = get_local_id(0);
   const int tm = get_local_id(1);
   const int tid = tm * THREADS_N + tn;
@@ -98,7 +104,10 @@ void gemm(const int M, const int N, const int K, const int BATCH, const int SUM,
       const int gn = n0 + tn + wn * THREADS_N;
       if (gn >= N) continue;
       const int idx = offC + z * bC + gm * ldc + gn;
-      C[idx] = beta == 0.0f ? alpha * acc[wm][wn] : alpha * acc[wm][wn] + beta * C[idx];
+      float v = beta == 0.0f ? alpha * acc[wm][wn] : alpha * acc[wm][wn] + beta * C[idx];
+      if (bias_mode == 1) v += bias[offBias + gm];
+      else if (bias_mode == 2) v += bias[offBias + gn];
+      C[idx] = activate(act, v);
     }
   }
 }

@@ -3,7 +3,7 @@
 /* z = max(x, 0) */
 __kernel void relu_forward(const int n, __global const float *x, __global float *z) {
   const int i = get_global_id(0);
-  if (i < n) z[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  if (i < n) z[i] = activate(1, x[i]);
 }
 
 /* dx (+)= dz where x > 0, else 0 */

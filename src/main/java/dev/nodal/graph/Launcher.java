@@ -1,5 +1,7 @@
 package dev.nodal.graph;
 
+import dev.nodal.tensor.FusedActivation;
+
 import dev.nodal.tensor.Shape;
 
 /**
@@ -179,7 +181,44 @@ public interface Launcher {
    * C's batch stride steps from one group to the next. {@code sum == 1} gives {@code batch}
    * independent products; {@code sum == batch}, one product summed over the batch.
    */
-  void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c);
+  default void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c) {
+    gemm(batch, sum, m, n, k, alpha, a, b, beta, c, GemmEpilogue.NONE);
+  }
+
+  /** As above, then {@code epilogue} on every element of every C_z as it is written. */
+  void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c,
+      GemmEpilogue epilogue);
+
+  /**
+   * What {@code gemm.cl} does to each element of C after its sum, as {@link dev.nodal.tensor.Epilogue}
+   * does on the CPU: adds {@code bias[offset + i]} to row i ({@code perRow}) or
+   * {@code bias[offset + j]} to column j (no bias when {@code bias} is null; the same for every
+   * C_z of a batch), then applies the activation.
+   */
+  record GemmEpilogue(Buffer bias, int offset, boolean perRow, FusedActivation activation) {
+    public static final GemmEpilogue NONE = new GemmEpilogue(null, 0, false, FusedActivation.NONE);
+
+    public GemmEpilogue {
+      if (offset < 0 || activation == null) {
+        throw new IllegalArgumentException("gemm epilogue with bias offset " + offset + " and activation " + activation);
+      }
+    }
+
+    /** A bias per column (may be null), then {@code activation}. */
+    public static GemmEpilogue columns(Buffer bias, FusedActivation activation) {
+      return new GemmEpilogue(bias, 0, false, activation);
+    }
+
+    /** {@code bias[offset + i]} per row (may be null), then {@code activation}. */
+    public static GemmEpilogue rows(Buffer bias, int offset, FusedActivation activation) {
+      return new GemmEpilogue(bias, offset, true, activation);
+    }
+
+    /** The kernel's bias mode: 0 none, 1 per row, 2 per column. */
+    public int biasMode() {
+      return bias == null ? 0 : perRow ? 1 : 2;
+    }
+  }
 
   /**
    * {@code C = alpha·op(A)·op(B) + beta·C} over whole buffers, with the conventions of
@@ -190,5 +229,13 @@ public interface Launcher {
     Matrix ma = transA ? Matrix.of(a, m).t() : Matrix.of(a, k);
     Matrix mb = transB ? Matrix.of(b, k).t() : Matrix.of(b, n);
     gemm(1, 1, m, n, k, alpha, ma, mb, beta, Matrix.of(c, n));
+  }
+
+  /** As above, then {@code epilogue} on every element of C. */
+  default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
+      float beta, Buffer c, GemmEpilogue epilogue) {
+    Matrix ma = transA ? Matrix.of(a, m).t() : Matrix.of(a, k);
+    Matrix mb = transB ? Matrix.of(b, k).t() : Matrix.of(b, n);
+    gemm(1, 1, m, n, k, alpha, ma, mb, beta, Matrix.of(c, n), epilogue);
   }
 }

@@ -3,20 +3,51 @@ package dev.nodal.ops;
 import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Launcher.GemmEpilogue;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Epilogue;
+import dev.nodal.tensor.FusedActivation;
+import dev.nodal.tensor.Scratch;
 import dev.nodal.tensor.Shape;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Fully connected layer {@code Z = X·W + b}: X is N×A (a batch of rows), W is A×B, b has B
- * elements, Z is N×B. Backward: {@code dX += dZ·Wᵀ}, {@code dW += Xᵀ·dZ}, {@code db += column
- * sums of dZ}.
+ * Fully connected layer {@code Z = f(X·W + b)}: X is N×A (a batch of rows), W is A×B, b has B
+ * elements, Z is N×B, and f is the {@code activation} attribute ({@code none} by default;
+ * {@code relu}, {@code sigmoid} or {@code tanh}), applied in the product's epilogue as each tile
+ * of Z is written, instead of by a node and a pass of its own. Backward, with
+ * {@code dY = dZ·f'} taken from the output Z: {@code dX += dY·Wᵀ}, {@code dW += Xᵀ·dY},
+ * {@code db += column sums of dY}.
  */
 public final class Dense implements Op {
+  private final FusedActivation activation;
+
+  /** dY per running backward on the CPU, reused (see {@link Scratch}). */
+  private static final Scratch SCRATCH = new Scratch(1);
+
+  /** Without an activation: {@code Z = X·W + b}. */
+  public Dense() {
+    this(FusedActivation.NONE);
+  }
+
+  public Dense(FusedActivation activation) {
+    if (activation == null) throw new IllegalArgumentException("dense: activation must not be null (NONE for none)");
+    this.activation = activation;
+  }
+
+  static Dense fromAttributes(Map<String, Object> a) {
+    return new Dense(FusedActivation.parse("dense", a.getOrDefault("activation", "none")));
+  }
+
+  public FusedActivation activation() {
+    return activation;
+  }
+
   @Override
   public String kind() {
     return "dense";
@@ -25,6 +56,12 @@ public final class Dense implements Op {
   @Override
   public List<String> inputRoles() {
     return List.of("x", "W", "b");
+  }
+
+  /** {@code activation}, when there is one (a plain layer's graph file names none). */
+  @Override
+  public Map<String, Object> attributes() {
+    return activation == FusedActivation.NONE ? Map.of() : Map.of("activation", activation.attribute());
   }
 
   @Override
@@ -49,31 +86,54 @@ public final class Dense implements Op {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
-    Blas.gemm(false, false, n, b, a, 1f, in[0].data, in[1].data, 0f, out.data);
-    Blas.addRowVector(out.data, n, b, in[2].data);
+    Blas.gemm(false, false, n, b, a, 1f, in[0].data, 0, in[1].data, 0, 0f, out.data, 0,
+        Epilogue.columns(in[2].data, activation));
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
-    if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
-    if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
-    if (dIn[2] != null) Blas.addColumnSums(dOut.data, n, b, dIn[2].data);
+    float[][] set = null;
+    float[] dy = dOut.data;
+    if (activation != FusedActivation.NONE) {
+      set = SCRATCH.take();
+      dy = Scratch.grow(set, 0, n * b);
+      float[] z = out.data, dz = dOut.data;
+      for (int i = 0; i < n * b; i++) dy[i] = activation.gradient(z[i], dz[i]);
+    }
+    if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
+    if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
+    if (dIn[2] != null) Blas.addColumnSums(dy, n, b, dIn[2].data);
+    if (set != null) SCRATCH.give(set);
+  }
+
+  /** dY on the device, when there is an activation: alive for the backward pass only. */
+  @Override
+  public List<Shape> scratch(Shape[] in) {
+    return activation == FusedActivation.NONE ? List.of() : List.of(Shape.of(in[0].dim(0), in[1].dim(1)));
   }
 
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
-    k.gemm(false, false, n, b, a, 1f, k.in(0), k.in(1), 0f, k.out());
-    k.launch("dense.cl", "dense_forward_bias", over(n * b), n, b, k.in(2), k.out());
+    k.gemm(false, false, n, b, a, 1f, k.in(0), k.in(1), 0f, k.out(), GemmEpilogue.columns(k.in(2), activation));
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
-    if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, k.dOut(), k.in(1), k.accumulate(0), k.dIn(0));
-    if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), k.dOut(), k.accumulate(1), k.dIn(1));
-    if (k.dIn(2) != null) k.launch("dense.cl", "dense_backward_bias", over(b), n, b, k.dOut(), k.dIn(2), k.accumulate(2));
+    Launcher.Buffer dy = k.dOut();
+    boolean bias = k.dIn(2) != null;
+    if (activation != FusedActivation.NONE) {
+      // dY = dZ·f'(Z) into scratch, and db from the same pass over it.
+      dy = k.scratch(0);
+      k.launch("dense.cl", "dense_activation_backward", over(b), n, b, activation.code(), k.out(), k.dOut(), dy,
+          bias ? k.dIn(2) : dy, bias ? k.accumulate(2) : 0, bias ? 1 : 0);
+    } else if (bias) {
+      k.launch("dense.cl", "dense_backward_bias", over(b), n, b, dy, k.dIn(2), k.accumulate(2));
+    }
+    if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, dy, k.in(1), k.accumulate(0), k.dIn(0));
+    if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), dy, k.accumulate(1), k.dIn(1));
   }
 
   /** Forward sums A products per output; backward sums B (for dX) and N (for dW and db). */

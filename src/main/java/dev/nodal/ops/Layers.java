@@ -7,6 +7,7 @@ import dev.nodal.graph.Init;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
+import dev.nodal.tensor.FusedActivation;
 
 /** Shorthands that create a layer's parameters and its function node together. */
 public final class Layers {
@@ -17,12 +18,20 @@ public final class Layers {
    * {@code name.W} (initialised by {@code init}) and {@code name.b} (zeros).
    */
   public static Apply dense(GraphBuilder g, String name, Node x, int units, Init init) {
+    return dense(g, name, x, units, init, FusedActivation.NONE);
+  }
+
+  /**
+   * As {@link #dense(GraphBuilder, String, Node, int, Init)}, with {@code activation} applied in
+   * the layer's product ({@link Dense}): one node instead of a dense node and an activation node.
+   */
+  public static Apply dense(GraphBuilder g, String name, Node x, int units, Init init, FusedActivation activation) {
     if (x.shape().rank() != 2) {
       throw new GraphException("dense '" + name + "': input '" + x.name() + "' must be a batch of feature rows, has shape " + x.shape());
     }
     Param w = g.param(name + ".W", init, x.shape().dim(1), units);
     Param b = g.param(name + ".b", Init.zeros(), units);
-    return g.apply(new Dense(), name, x, w, b);
+    return g.apply(new Dense(activation), name, x, w, b);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.nodal.ops;
 
 import dev.nodal.graph.Op;
+import dev.nodal.tensor.FusedActivation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -77,9 +78,12 @@ public final class OpCatalogue {
       List<String> kernelFiles, Family family, List<Sample> gradientSamples, List<Sample> paritySamples) {}
 
   private static final List<Entry> ENTRIES = List.of(
-      new Entry("dense", Dense.class, a -> new Dense(), List.of("dense.cl", "gemm.cl"), Family.REDUCTION,
-          products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
-          products(new Dense(), true, straddlingProducts())),
+      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense.cl", "gemm.cl"), Family.REDUCTION,
+          concat(products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
+              fusedDense(new int[][] {{1, 1, 1}, {4, 5, 3}, {3, 33, 5}})),
+          concat(products(new Dense(), true, straddlingProducts()),
+              products(new Dense(FusedActivation.RELU), true, straddlingProducts()),
+              fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}))),
       new Entry("matmul", MatMul.class, a -> new MatMul(), List.of("gemm.cl"), Family.REDUCTION,
           products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
           products(new MatMul(), false, straddlingProducts())),
@@ -223,6 +227,15 @@ public final class OpCatalogue {
     return out;
   }
 
+  /** Dense with each fused activation, for each {M, K, N}. */
+  private static List<Sample> fusedDense(int[][] mkn) {
+    List<Sample> out = new ArrayList<>();
+    for (FusedActivation f : FusedActivation.values()) {
+      if (f != FusedActivation.NONE) out.addAll(products(new Dense(f), true, mkn));
+    }
+    return out;
+  }
+
   /** Each straddling size as M, as K and as N, beside sizes that are not tile multiples. */
   private static int[][] straddlingProducts() {
     List<int[]> out = new ArrayList<>();
@@ -356,9 +369,10 @@ public final class OpCatalogue {
     return new Sample(op, c, List.of(new int[] {n, c}, new int[] {n}));
   }
 
-  private static List<Sample> concat(List<Sample> a, List<Sample> b) {
-    List<Sample> out = new ArrayList<>(a);
-    out.addAll(b);
+  @SafeVarargs
+  private static List<Sample> concat(List<Sample>... lists) {
+    List<Sample> out = new ArrayList<>();
+    for (List<Sample> l : lists) out.addAll(l);
     return out;
   }
 

@@ -457,7 +457,8 @@ public final class Planner {
     }
 
     @Override
-    public void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c) {
+    public void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c,
+        GemmEpilogue e) {
       if (batch < 1 || sum < 1 || sum > batch || m < 1 || n < 1 || k < 1) {
         throw new IllegalArgumentException(String.format("node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
             node.name(), batch, sum, m, n, k));
@@ -471,7 +472,8 @@ public final class Planner {
       List<Arg> args = args("gemm", m, n, k, batch, sum, alpha,
           a.buffer(), a.offset(), a.transposed() ? 1 : a.ld(), a.transposed() ? a.ld() : 1, a.batchStride(),
           b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),
-          beta, c.buffer(), c.offset(), c.ld(), c.batchStride());
+          beta, c.buffer(), c.offset(), c.ld(), c.batchStride(),
+          e.bias() != null ? e.bias() : c.buffer(), e.offset(), e.biasMode(), e.activation().code());
       long[] global = {(long) ((n + g.tileN() - 1) / g.tileN()) * g.threadsN(),
           (long) ((m + g.tileM() - 1) / g.tileM()) * g.threadsM(), groups};
       out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, global,

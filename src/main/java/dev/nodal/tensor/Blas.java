@@ -27,13 +27,23 @@ public final class Blas {
    */
   public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
       float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
+    gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, Epilogue.NONE);
+  }
+
+  /**
+   * As above, then {@code epilogue} on every element of C (a bias, an activation): applied to each
+   * tile of C as the product completes it, instead of in passes of their own over C.
+   */
+  public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue epilogue) {
     if (VECTOR && (long) m * n * k >= VECTOR_WORK) {
       long work = (long) m * n * k;
-      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff,
+      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, epilogue,
           work < VECTOR_PARALLEL_WORK || inParallelTask() ? 1 : Runtime.getRuntime().availableProcessors());
       return;
     }
     plainGemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
+    if (!epilogue.isNone()) epilogue.apply(c, cOff, n, 0, m, 0, n);
   }
 
   /** The plain-Java loops, whatever the JVM offers (the fallback, and the reference in tests). */

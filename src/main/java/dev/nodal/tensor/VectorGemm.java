@@ -37,9 +37,12 @@ final class VectorGemm {
   }
 
   static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b,
-      int bOff, float beta, float[] c, int cOff, int threads) {
+      int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
     Blas.scale(c, cOff, m * n, beta);
-    if (k == 0 || alpha == 0f) return;
+    if (k == 0 || alpha == 0f) {
+      if (!e.isNone()) e.apply(c, cOff, n, 0, m, 0, n);
+      return;
+    }
     int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
     // Each task owns a range of column panels of C, or of row panels, whichever splits more evenly
     // (on a tie: the one whose operand every task packs whole is the smaller). A task packs its own
@@ -47,14 +50,14 @@ final class VectorGemm {
     int tasks = Math.max(1, Math.min(threads, Math.max(mPanels, nPanels)));
     boolean byRows = tasks > 1 && splitByRows(mPanels, nPanels, tasks, m, n);
     if (tasks == 1) {
-      block(0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+      block(0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
       return;
     }
     int parts = byRows ? mPanels : nPanels, used = Math.min(tasks, parts);
     IntStream.range(0, used).parallel().forEach(t -> {
       int from = parts * t / used, to = parts * (t + 1) / used;
-      if (byRows) block(from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
-      else block(0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
+      if (byRows) block(from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      else block(0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
     });
   }
 
@@ -70,10 +73,10 @@ final class VectorGemm {
   /**
    * The tiles of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)} of C, on this
    * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
-   * thread's buffers, then multiplied tile by tile.
+   * thread's buffers, then multiplied tile by tile; the last block applies the epilogue.
    */
   private static void block(int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n, int k,
-      float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+      float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
     float[][] scratch = SCRATCH.take();
     float[] ap = Scratch.grow(scratch, 0, (ip1 - ip0) * MR * KC), bp = Scratch.grow(scratch, 1, (jp1 - jp0) * NR * KC);
     float[] tile = Scratch.grow(scratch, 2, MR * NR);
@@ -81,7 +84,7 @@ final class VectorGemm {
       int kc = Math.min(KC, k - p0);
       packA(transA, m, k, a, aOff, p0, kc, ap, ip0 * MR, Math.min(m, ip1 * MR));
       packB(transB, n, k, b, bOff, p0, kc, bp, jp0 * NR, Math.min(n, jp1 * NR));
-      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile);
+      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
     }
     SCRATCH.give(scratch);
   }
@@ -125,33 +128,49 @@ final class VectorGemm {
 
   /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
   private static void panels(int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha, float[] ap,
-      float[] bp, float[] c, int cOff, float[] edge) {
+      float[] bp, float[] c, int cOff, float[] edge, Epilogue e) {
     for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
       int i1 = Math.min(ip1, i0 + MC_PANELS);
       for (int jp = jp0; jp < jp1; jp++) {
         for (int ip = i0; ip < i1; ip++) {
-          tile(kc, alpha, ap, (ip - ip0) * kc * MR, bp, (jp - jp0) * kc * NR, c, cOff, m, n, ip * MR, jp * NR, edge);
+          tile(kc, alpha, ap, (ip - ip0) * kc * MR, bp, (jp - jp0) * kc * NR, c, cOff, m, n, ip * MR, jp * NR, edge, e);
         }
       }
     }
   }
 
-  /** C[i0.., j0..] += alpha · (MR×kc panel) · (kc×NR panel), through 12 accumulators. */
+  /**
+   * C[i0.., j0..] += alpha · (MR×kc panel) · (kc×NR panel), through 12 accumulators, then the
+   * epilogue on that tile ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are
+   * applied in the same vector pass as the sum; sigmoid and tanh per element on the tile.
+   */
   private static void tile(int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int m,
-      int n, int i0, int j0, float[] acc) {
+      int n, int i0, int j0, float[] acc, Epilogue e) {
     kernel(kc, ap, ao, bp, bo, acc);
     if (i0 + MR <= m && j0 + NR <= n) {
+      float[] bias = e.bias();
+      boolean relu = e.activation() == FusedActivation.RELU;
       for (int r = 0; r < MR; r++) {
         int at = cOff + (i0 + r) * n + j0;
         for (int v = 0; v < NR; v += VL) {
-          FloatVector.fromArray(S, c, at + v).add(FloatVector.fromArray(S, acc, r * NR + v).mul(alpha)).intoArray(c, at + v);
+          FloatVector sum = FloatVector.fromArray(S, c, at + v).add(FloatVector.fromArray(S, acc, r * NR + v).mul(alpha));
+          if (bias != null) {
+            sum = sum.add(e.perRow() ? FloatVector.broadcast(S, bias[e.biasOffset() + i0 + r])
+                : FloatVector.fromArray(S, bias, e.biasOffset() + j0 + v));
+          }
+          if (relu) sum = sum.max(0f);
+          sum.intoArray(c, at + v);
         }
+      }
+      if (!relu && e.activation() != FusedActivation.NONE) {
+        Epilogue.activate(e.activation(), c, cOff, n, i0, i0 + MR, j0, j0 + NR);
       }
       return;
     }
     for (int r = 0; r < MR && i0 + r < m; r++) {
       for (int j = 0; j < NR && j0 + j < n; j++) c[cOff + (i0 + r) * n + j0 + j] += alpha * acc[r * NR + j];
     }
+    if (!e.isNone()) e.apply(c, cOff, n, i0, Math.min(m, i0 + MR), j0, Math.min(n, j0 + NR));
   }
 
   /** {@code acc [MR][NR]} = (MR×kc panel) · (kc×NR panel): the register-blocked inner loop. */

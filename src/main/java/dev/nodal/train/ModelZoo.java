@@ -11,6 +11,7 @@ import dev.nodal.ops.Pool2d;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
 import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.tensor.FusedActivation;
 
 /** The models the command line knows by name. Inputs are named "x" (features) and "y" (labels). */
 public final class ModelZoo {
@@ -34,7 +35,7 @@ public final class ModelZoo {
   /**
    * The CNN of PyTorch's anchor script on square single-channel images of {@code features}
    * pixels: two blocks of 3×3 convolution (32, then 64 filters, padding 1), optional batch norm,
-   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer to the classes. Weights
+   * ReLU and 2×2 max pooling, then dense 128 with ReLU (fused into the layer) and a dense layer to the classes. Weights
    * start as PyTorch's do ({@link Init#fanInUniform()}), biases at zero. Output node "logits".
    */
   public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
@@ -62,13 +63,14 @@ public final class ModelZoo {
       h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);
     }
     h = g.apply(Reshape.flatten(), "flatten", h);
-    h = g.apply(new Relu(), "relu3", Layers.dense(g, "fc1", h, 128, Init.fanInUniform()));
+    h = Layers.dense(g, "fc1", h, 128, Init.fanInUniform(), FusedActivation.RELU);
     Node logits = Layers.dense(g, "logits", h, classes, Init.fanInUniform());
     return g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));
   }
 
   /**
-   * A multi-layer perceptron: dense layers of the given widths with ReLU (He-initialised), then a
+   * A multi-layer perceptron: dense layers of the given widths with ReLU fused into each
+   * (He-initialised), then a
    * dense layer to the classes (Xavier), trained with softmax cross-entropy. Output node "logits".
    */
   public static Graph mlp(long seed, int features, int classes, int... hidden) {
@@ -77,7 +79,7 @@ public final class ModelZoo {
     Input y = g.labels("y", classes);
     Node h = x;
     for (int i = 0; i < hidden.length; i++) {
-      h = g.apply(new Relu(), "relu" + (i + 1), Layers.dense(g, "fc" + (i + 1), h, hidden[i], Init.he()));
+      h = Layers.dense(g, "fc" + (i + 1), h, hidden[i], Init.he(), FusedActivation.RELU);
     }
     Node logits = Layers.dense(g, "logits", h, classes, Init.xavier());
     return g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));

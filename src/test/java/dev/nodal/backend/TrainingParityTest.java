@@ -5,11 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphBuilder;
+import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
+import dev.nodal.graph.Node;
+import dev.nodal.graph.Op;
 import dev.nodal.graph.Param;
 import dev.nodal.testkit.Models;
 import dev.nodal.testkit.OpenClTests;
 import dev.nodal.optim.Sgd;
+import dev.nodal.ops.Layers;
+import dev.nodal.ops.Relu;
+import dev.nodal.ops.Sigmoid;
+import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.ops.Tanh;
+import dev.nodal.tensor.FusedActivation;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -52,6 +62,68 @@ class TrainingParityTest {
         assertTrue(maxDiff <= 1e-3 * maxRef, p.name() + ": max difference " + maxDiff + " against max " + maxRef);
       }
     }
+  }
+
+  /**
+   * A dense layer with its activation fused ({@code Dense(f)}) trains as the same layer followed by
+   * the activation's own node: bit for bit on the CPU (the same sums in the same order), and to
+   * float rounding on the device, over 20 SGD steps with momentum, for each activation.
+   */
+  @Test
+  void aFusedActivationTrainsAsTheSeparateNode() {
+    for (FusedActivation f : new FusedActivation[] {FusedActivation.RELU, FusedActivation.SIGMOID, FusedActivation.TANH}) {
+      Graph fused = hiddenLayer(f, true), separate = hiddenLayer(f, false);
+      assertEquals(separate.nodes().size() - 1, fused.nodes().size(), "the fused graph has one node less");
+      try (Backend device = OpenClTests.backend(); Backend cpu = Backends.cpu()) {
+        for (Backend b : new Backend[] {cpu, device}) {
+          try (Session sf = b.compile(fused, BATCH); Session ss = b.compile(separate, BATCH)) {
+            for (Session s : new Session[] {sf, ss}) {
+              s.setOptimizer(Sgd.builder().learningRate(0.1f).momentum(0.9f).build());
+            }
+            for (int step = 0; step < 20; step++) {
+              float[] xs = Models.uniform(BATCH * 20, 500 + step), ys = teacher(xs, BATCH);
+              for (Graph g : new Graph[] {fused, separate}) {
+                Session s = g == fused ? sf : ss;
+                s.setInput((Input) g.node("x"), xs);
+                s.setInput((Input) g.node("y"), ys);
+              }
+              float lf = sf.trainStep(), ls = ss.trainStep();
+              String at = f + " on " + b.name() + ", step " + step;
+              if (b == cpu) assertEquals(ls, lf, 0f, at);
+              else assertEquals(ls, lf, 1e-5f * Math.abs(ls), at);
+            }
+            for (Param p : fused.params()) {
+              float[] a = sf.value(p), c = ss.value((Param) separate.node(p.name()));
+              for (int i = 0; i < a.length; i++) {
+                if (b == cpu) assertEquals(c[i], a[i], 0f, f + " " + p.name() + "[" + i + "] on the CPU");
+                else assertEquals(c[i], a[i], 1e-5f * (1 + Math.abs(c[i])), f + " " + p.name() + "[" + i + "]");
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** 20 features, 48 hidden units with activation f (fused into the dense node or a node of its own), 10 classes. */
+  private static Graph hiddenLayer(FusedActivation f, boolean fused) {
+    GraphBuilder g = new GraphBuilder(5);
+    Input x = g.input("x", 20);
+    Input y = g.labels("y", 10);
+    Node h;
+    if (fused) {
+      h = Layers.dense(g, "fc1", x, 48, Init.xavier(), f);
+    } else {
+      Op act = switch (f) {
+        case RELU -> new Relu();
+        case SIGMOID -> new Sigmoid();
+        case TANH -> new Tanh();
+        case NONE -> throw new IllegalArgumentException();
+      };
+      h = g.apply(act, "act", Layers.dense(g, "fc1", x, 48, Init.xavier()));
+    }
+    Node logits = Layers.dense(g, "fc2", h, 10, Init.xavier());
+    return g.build(g.apply(new SoftmaxCrossEntropy(), "loss", logits, y));
   }
 
   /** Learnable labels: the arg-max of a fixed linear map of the features. */

@@ -102,7 +102,7 @@ public class GemmBenchmark {
   public void gemm(Blackhole hole) {
     switch (impl) {
       case "nodal" -> Blas.gemm(transA, transB, m, n, k, 1f, a, b, 0f, c);
-      case "nodal-1-thread" -> VectorGemm.gemm(transA, transB, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, 1);
+      case "nodal-1-thread" -> VectorGemm.gemm(transA, transB, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.NONE, 1);
       default -> {
         // netlib is column-major: the row-major C = op(A)·op(B) is the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ,
         // with A and B read as their own transposes.

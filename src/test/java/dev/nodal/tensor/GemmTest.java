@@ -49,7 +49,7 @@ class GemmTest {
     }
     float[] plain = c0.clone(), fast = c0.clone();
     Blas.plainGemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, plain, cOff);
-    VectorGemm.gemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, 2);
+    VectorGemm.gemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, Epilogue.NONE, 2);
     double tol = 1e-5 * Math.sqrt(k) * 4;
     for (int e = 0; e < m * n; e++) {
       assertEquals(expected[e], plain[cOff + e], tol, "plain loops, element " + e);
@@ -69,15 +69,65 @@ class GemmTest {
       for (boolean ta : new boolean[] {false, true}) {
         for (boolean tb : new boolean[] {false, true}) {
           float[] a = random(r, m * k), b = random(r, k * n), one = new float[m * n];
-          VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, 1);
+          VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, Epilogue.NONE, 1);
           for (int threads = 2; threads <= 4; threads++) {
             float[] many = new float[m * n];
-            VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, threads);
+            VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, Epilogue.NONE, threads);
             assertTrue(java.util.Arrays.equals(one, many), m + "x" + n + " transA " + ta + " transB " + tb + ": 1 and "
                 + threads + " threads must give identical bits");
           }
         }
       }
+    }
+  }
+
+  static Stream<Arguments> epilogues() {
+    int mr = VectorGemm.MR, nr = VectorGemm.NR, kc = VectorGemm.KC;
+    int[][] mnk = {{1, 1, 1}, {2 * mr, 2 * nr, 2 * kc + 3}, {mr + 1, nr + 1, kc - 1}, {70, 300, 40}};
+    Stream.Builder<Arguments> out = Stream.builder();
+    for (int[] d : mnk) {
+      for (FusedActivation f : FusedActivation.values()) {
+        for (int bias = 0; bias < 3; bias++) out.add(Arguments.of(d[0], d[1], d[2], f, bias));
+      }
+    }
+    return out.build();
+  }
+
+  /**
+   * A bias (0 none, 1 per row, 2 per column) and an activation, applied once after the whole sum
+   * (K spans several blocks in some shapes, and beta adds the old C first): the Vector API kernel
+   * on 1 and 2 threads, and Blas's plain path, against the double product passed through
+   * {@link FusedActivation#apply}.
+   */
+  @ParameterizedTest(name = "{0}x{1}x{2} {3} bias mode {4}")
+  @MethodSource("epilogues")
+  void epiloguesApplyOnceToTheFinishedSum(int m, int n, int k, FusedActivation f, int biasMode) {
+    SplittableRandom r = new SplittableRandom(m * 131L + n * 17L + k + f.ordinal() * 5 + biasMode);
+    int biasOff = 4;
+    float[] a = random(r, m * k), b = random(r, k * n), c0 = random(r, m * n), bias = random(r, biasOff + Math.max(m, n));
+    Epilogue e = biasMode == 0 ? Epilogue.columns(null, f) : biasMode == 1 ? Epilogue.rows(bias, biasOff, f)
+        : new Epilogue(bias, biasOff, false, f);
+    float beta = 0.5f;
+    float[] expected = new float[m * n];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int p = 0; p < k; p++) s += (double) a[i * k + p] * b[p * n + j];
+        s += beta * c0[i * n + j];
+        if (biasMode != 0) s += bias[biasOff + (biasMode == 1 ? i : j)];
+        expected[i * n + j] = f.apply((float) s);
+      }
+    }
+    float[] one = c0.clone(), two = c0.clone(), plain = c0.clone();
+    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
+    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
+    Blas.plainGemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, plain, 0);
+    e.apply(plain, 0, n, 0, m, 0, n);
+    double tol = 1e-5 * Math.sqrt(k) * 4;
+    for (int i = 0; i < m * n; i++) {
+      assertEquals(expected[i], one[i], tol, "Vector API, element " + i);
+      assertEquals(one[i], two[i], 0, "1 and 2 threads, element " + i);
+      assertEquals(expected[i], plain[i], tol, "plain loops, element " + i);
     }
   }
 

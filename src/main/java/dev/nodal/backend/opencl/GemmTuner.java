@@ -137,7 +137,7 @@ public final class GemmTuner {
       b = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * bSize, null, null);
       out = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * cSize, null, null);
       Object[] args = {s.m(), s.n(), s.k(), s.batches(), 1, 1f, a, 0, s.k(), 1, s.m() * s.k(), b, 0, s.n(), 1,
-          s.k() * s.n(), 0f, out, 0, s.n(), s.m() * s.n()};
+          s.k() * s.n(), 0f, out, 0, s.n(), s.m() * s.n(), out, 0, 0, 0}; // no epilogue
       for (int i = 0; i < args.length; i++) {
         if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
         else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
