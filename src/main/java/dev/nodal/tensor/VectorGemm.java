@@ -6,10 +6,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code C = alpha·op(A)·op(B) + beta·C} on the Vector API, Goto style: for each block of
- * {@link #KC} steps of the common dimension, op(A) is packed into panels of {@link #MR} rows and
- * op(B) into panels of {@code NR} = 3 vectors of columns (transposes are absorbed by the packing),
- * then a register-blocked micro-kernel keeps an MR×NR tile of C in 12 vector accumulators while
- * it walks the block. Tiles are split over threads by column panels or by row panels, each thread
+ * {@link #KC} steps of the common dimension, op(A) is packed into panels of MR rows and op(B) into
+ * panels of NR columns (transposes are absorbed by the packing), then a register-blocked
+ * micro-kernel keeps an MR×NR tile of C in vector accumulators while it walks the block. Two
+ * micro-kernels ({@link Micro}): 4 rows × 3 vectors (12 accumulators), and, where the CPU has 32
+ * vector registers of 512 bits, 6 rows × 4 vectors (24) for products wide enough to fill it. Tiles are split over threads by column panels or by row panels, each thread
  * packing its own operands; each tile of C is computed by one thread in a fixed order, so results
  * do not depend on the number of threads.
  *
@@ -22,11 +23,36 @@ final class VectorGemm {
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int VL = S.length();
-  static final int MR = 4;
-  static final int NR = 3 * VL;
   static final int KC = Integer.getInteger("nodal.gemm.kc", 128);
   /** Row panels of A per block: a block of MC_PANELS·MR rows × KC stays in the L2 cache. */
   static final int MC_PANELS = Integer.getInteger("nodal.gemm.mcp", 48);
+
+  /** A micro-kernel's tile: {@code mr} rows × {@code nr} columns of C. */
+  record Micro(int mr, int nr) {}
+
+  /** 4 rows × 3 vectors: 12 accumulators, 3 loads and 4 broadcasts per 12 FMAs. */
+  static final Micro NARROW = new Micro(4, 3 * VL);
+  /** 6 rows × 4 vectors: 24 accumulators, 4 loads and 6 broadcasts per 24 FMAs. */
+  static final Micro WIDE = new Micro(6, 4 * VL);
+
+  /**
+   * {@link #WIDE} needs 24 accumulators and 5 more registers: only AVX-512's 32 registers of 512
+   * bits hold them. {@code -Dnodal.gemm.kernel=4x3} or {@code 6x4} fixes the choice (for
+   * benchmarks; 6x4 falls back to 4x3 where the registers are missing).
+   */
+  private static final boolean WIDE_FITS = S.vectorBitSize() >= 512;
+  private static final String FORCED = System.getProperty("nodal.gemm.kernel", "auto");
+
+  /**
+   * The micro-kernel for an M×N product. {@link #WIDE} where it fits and C has at least 4 of its
+   * tiles across and down: its edge tiles waste more on narrow products. Measured with
+   * {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md).
+   */
+  static Micro micro(int m, int n) {
+    if (!WIDE_FITS || FORCED.equals("4x3")) return NARROW;
+    if (FORCED.equals("6x4")) return WIDE;
+    return n >= 4 * WIDE.nr && m >= 4 * WIDE.mr ? WIDE : NARROW;
+  }
 
   /** Packing buffers and a tile of accumulators per running task (see {@link Scratch}). */
   private static final Scratch SCRATCH = new Scratch(3);
@@ -38,26 +64,32 @@ final class VectorGemm {
 
   static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b,
       int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
+    gemm(micro(m, n), transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, e, threads);
+  }
+
+  /** As above, on the micro-kernel {@code u} (tests run both). */
+  static void gemm(Micro u, boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
+      float[] b, int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
     Blas.scale(c, cOff, m * n, beta);
     if (k == 0 || alpha == 0f) {
       if (!e.isNone()) e.apply(c, cOff, n, 0, m, 0, n);
       return;
     }
-    int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+    int mPanels = (m + u.mr - 1) / u.mr, nPanels = (n + u.nr - 1) / u.nr;
     // Each task owns a range of column panels of C, or of row panels, whichever splits more evenly
     // (on a tie: the one whose operand every task packs whole is the smaller). A task packs its own
     // operands for every block of K, so the threads meet once per product, not once per block.
     int tasks = Math.max(1, Math.min(threads, Math.max(mPanels, nPanels)));
     boolean byRows = tasks > 1 && splitByRows(mPanels, nPanels, tasks, m, n);
     if (tasks == 1) {
-      block(0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      block(u, 0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
       return;
     }
     int parts = byRows ? mPanels : nPanels, used = Math.min(tasks, parts);
     IntStream.range(0, used).parallel().forEach(t -> {
       int from = parts * t / used, to = parts * (t + 1) / used;
-      if (byRows) block(from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
-      else block(0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      if (byRows) block(u, from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      else block(u, 0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
     });
   }
 
@@ -75,32 +107,42 @@ final class VectorGemm {
    * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
    * thread's buffers, then multiplied tile by tile; the last block applies the epilogue.
    */
-  private static void block(int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n, int k,
-      float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
+  private static void block(Micro u, int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n,
+      int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
     float[][] scratch = SCRATCH.take();
-    float[] ap = Scratch.grow(scratch, 0, (ip1 - ip0) * MR * KC), bp = Scratch.grow(scratch, 1, (jp1 - jp0) * NR * KC);
-    float[] tile = Scratch.grow(scratch, 2, MR * NR);
+    float[] ap = Scratch.grow(scratch, 0, (ip1 - ip0) * u.mr * KC), bp = Scratch.grow(scratch, 1, (jp1 - jp0) * u.nr * KC);
+    float[] tile = Scratch.grow(scratch, 2, u.mr * u.nr);
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
-      packA(transA, m, k, a, aOff, p0, kc, ap, ip0 * MR, Math.min(m, ip1 * MR));
-      packB(transB, n, k, b, bOff, p0, kc, bp, jp0 * NR, Math.min(n, jp1 * NR));
-      panels(ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
+      packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));
+      packB(u.nr, transB, n, k, b, bOff, p0, kc, bp, jp0 * u.nr, Math.min(n, jp1 * u.nr));
+      panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
     }
     SCRATCH.give(scratch);
   }
 
   /**
    * op(A)[i][p0 + p] for the rows {@code [from, to)} into
-   * {@code ap[((i − from) / MR · kc + p)·MR + i % MR]}, zero past the last row.
+   * {@code ap[((i − from) / mr · kc + p)·mr + i % mr]}, zero past the last row.
    */
-  private static void packA(boolean trans, int m, int k, float[] a, int off, int p0, int kc, float[] ap, int from,
-      int to) {
-    for (int i0 = from; i0 < to; i0 += MR) {
-      int base = ((i0 - from) / MR) * kc * MR;
-      for (int p = 0; p < kc; p++) {
-        for (int r = 0; r < MR; r++) {
-          int i = i0 + r;
-          ap[base + p * MR + r] = i >= to ? 0f : trans ? a[off + (p0 + p) * m + i] : a[off + i * k + p0 + p];
+  private static void packA(int mr, boolean trans, int m, int k, float[] a, int off, int p0, int kc, float[] ap,
+      int from, int to) {
+    for (int i0 = from; i0 < to; i0 += mr) {
+      int base = ((i0 - from) / mr) * kc * mr, rows = Math.min(mr, to - i0);
+      if (trans) { // op(A)'s column p is a run of A's row p0 + p
+        for (int p = 0; p < kc; p++) {
+          int dst = base + p * mr;
+          System.arraycopy(a, off + (p0 + p) * m + i0, ap, dst, rows);
+          for (int r = rows; r < mr; r++) ap[dst + r] = 0f;
+        }
+      } else { // each row of the panel read in one run, written every mr floats
+        for (int r = 0; r < mr; r++) {
+          int src = off + (i0 + r) * k + p0;
+          if (r < rows) {
+            for (int p = 0; p < kc; p++) ap[base + p * mr + r] = a[src + p];
+          } else {
+            for (int p = 0; p < kc; p++) ap[base + p * mr + r] = 0f;
+          }
         }
       }
     }
@@ -108,52 +150,58 @@ final class VectorGemm {
 
   /**
    * op(B)[p0 + p][j] for the columns {@code [from, to)} into
-   * {@code bp[((j − from) / NR · kc + p)·NR + j % NR]}, zero past the last column.
+   * {@code bp[((j − from) / nr · kc + p)·nr + j % nr]}, zero past the last column.
    */
-  private static void packB(boolean trans, int n, int k, float[] b, int off, int p0, int kc, float[] bp, int from,
-      int to) {
-    for (int j0 = from; j0 < to; j0 += NR) {
-      int base = ((j0 - from) / NR) * kc * NR, w = Math.min(NR, to - j0);
-      for (int p = 0; p < kc; p++) {
-        int dst = base + p * NR;
-        if (trans) {
-          for (int j = 0; j < w; j++) bp[dst + j] = b[off + (j0 + j) * k + p0 + p];
-        } else {
-          System.arraycopy(b, off + (p0 + p) * n + j0, bp, dst, w);
+  private static void packB(int nr, boolean trans, int n, int k, float[] b, int off, int p0, int kc, float[] bp,
+      int from, int to) {
+    for (int j0 = from; j0 < to; j0 += nr) {
+      int base = ((j0 - from) / nr) * kc * nr, w = Math.min(nr, to - j0);
+      if (trans) { // each column of the panel read in one run (a row of B), written every nr floats
+        for (int j = 0; j < w; j++) {
+          int src = off + (j0 + j) * k + p0;
+          for (int p = 0; p < kc; p++) bp[base + p * nr + j] = b[src + p];
         }
-        for (int j = w; j < NR; j++) bp[dst + j] = 0f;
+      }
+      for (int p = 0; p < kc; p++) {
+        int dst = base + p * nr;
+        if (!trans) System.arraycopy(b, off + (p0 + p) * n + j0, bp, dst, w);
+        for (int j = w; j < nr; j++) bp[dst + j] = 0f;
       }
     }
   }
 
   /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
-  private static void panels(int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha, float[] ap,
-      float[] bp, float[] c, int cOff, float[] edge, Epilogue e) {
+  private static void panels(Micro u, int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha,
+      float[] ap, float[] bp, float[] c, int cOff, float[] acc, Epilogue e) {
     for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
       int i1 = Math.min(ip1, i0 + MC_PANELS);
       for (int jp = jp0; jp < jp1; jp++) {
         for (int ip = i0; ip < i1; ip++) {
-          tile(kc, alpha, ap, (ip - ip0) * kc * MR, bp, (jp - jp0) * kc * NR, c, cOff, m, n, ip * MR, jp * NR, edge, e);
+          tile(u, kc, alpha, ap, (ip - ip0) * kc * u.mr, bp, (jp - jp0) * kc * u.nr, c, cOff, m, n, ip * u.mr,
+              jp * u.nr, acc, e);
         }
       }
     }
   }
 
   /**
-   * C[i0.., j0..] += alpha · (MR×kc panel) · (kc×NR panel), through 12 accumulators, then the
-   * epilogue on that tile ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are
-   * applied in the same vector pass as the sum; sigmoid and tanh per element on the tile.
+   * C[i0.., j0..] += alpha · (mr×kc panel) · (kc×nr panel), through the micro-kernel's
+   * accumulators, then the epilogue on that tile
+   * ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are applied in the same
+   * vector pass as the sum; sigmoid and tanh per element on the tile.
    */
-  private static void tile(int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int m,
-      int n, int i0, int j0, float[] acc, Epilogue e) {
-    kernel(kc, ap, ao, bp, bo, acc);
-    if (i0 + MR <= m && j0 + NR <= n) {
+  private static void tile(Micro u, int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff,
+      int m, int n, int i0, int j0, float[] acc, Epilogue e) {
+    if (u == WIDE) kernel6x4(kc, ap, ao, bp, bo, acc);
+    else kernel4x3(kc, ap, ao, bp, bo, acc);
+    int mr = u.mr, nr = u.nr;
+    if (i0 + mr <= m && j0 + nr <= n) {
       float[] bias = e.bias();
       boolean relu = e.activation() == FusedActivation.RELU;
-      for (int r = 0; r < MR; r++) {
+      for (int r = 0; r < mr; r++) {
         int at = cOff + (i0 + r) * n + j0;
-        for (int v = 0; v < NR; v += VL) {
-          FloatVector sum = FloatVector.fromArray(S, c, at + v).add(FloatVector.fromArray(S, acc, r * NR + v).mul(alpha));
+        for (int v = 0; v < nr; v += VL) {
+          FloatVector sum = FloatVector.fromArray(S, c, at + v).add(FloatVector.fromArray(S, acc, r * nr + v).mul(alpha));
           if (bias != null) {
             sum = sum.add(e.perRow() ? FloatVector.broadcast(S, bias[e.biasOffset() + i0 + r])
                 : FloatVector.fromArray(S, bias, e.biasOffset() + j0 + v));
@@ -163,27 +211,28 @@ final class VectorGemm {
         }
       }
       if (!relu && e.activation() != FusedActivation.NONE) {
-        Epilogue.activate(e.activation(), c, cOff, n, i0, i0 + MR, j0, j0 + NR);
+        Epilogue.activate(e.activation(), c, cOff, n, i0, i0 + mr, j0, j0 + nr);
       }
       return;
     }
-    for (int r = 0; r < MR && i0 + r < m; r++) {
-      for (int j = 0; j < NR && j0 + j < n; j++) c[cOff + (i0 + r) * n + j0 + j] += alpha * acc[r * NR + j];
+    for (int r = 0; r < mr && i0 + r < m; r++) {
+      for (int j = 0; j < nr && j0 + j < n; j++) c[cOff + (i0 + r) * n + j0 + j] += alpha * acc[r * nr + j];
     }
-    if (!e.isNone()) e.apply(c, cOff, n, i0, Math.min(m, i0 + MR), j0, Math.min(n, j0 + NR));
+    if (!e.isNone()) e.apply(c, cOff, n, i0, Math.min(m, i0 + mr), j0, Math.min(n, j0 + nr));
   }
 
-  /** {@code acc [MR][NR]} = (MR×kc panel) · (kc×NR panel): the register-blocked inner loop. */
-  private static void kernel(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+  /** {@code acc [4][3 vectors]} = (4×kc panel) · (kc×3-vector panel): the register-blocked inner loop. */
+  private static void kernel4x3(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
     FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
     FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
     FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
     FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S);
     for (int p = 0; p < kc; p++) {
-      int bi = bo + p * NR, ai = ao + p * MR;
-      FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + VL);
+      int bi = bo + p * 3 * VL, ai = ao + p * 4;
+      FloatVector b0 = FloatVector.fromArray(S, bp, bi + 0 * VL);
+      FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * VL);
       FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * VL);
-      FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
+      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
       c00 = a0.fma(b0, c00);
       c01 = a0.fma(b1, c01);
       c02 = a0.fma(b2, c02);
@@ -200,18 +249,88 @@ final class VectorGemm {
       c31 = a3.fma(b1, c31);
       c32 = a3.fma(b2, c32);
     }
-    c00.intoArray(acc, 0);
-    c01.intoArray(acc, VL);
+    c00.intoArray(acc, 0 * VL);
+    c01.intoArray(acc, 1 * VL);
     c02.intoArray(acc, 2 * VL);
-    c10.intoArray(acc, NR);
-    c11.intoArray(acc, NR + VL);
-    c12.intoArray(acc, NR + 2 * VL);
-    c20.intoArray(acc, 2 * NR);
-    c21.intoArray(acc, 2 * NR + VL);
-    c22.intoArray(acc, 2 * NR + 2 * VL);
-    c30.intoArray(acc, 3 * NR);
-    c31.intoArray(acc, 3 * NR + VL);
-    c32.intoArray(acc, 3 * NR + 2 * VL);
+    c10.intoArray(acc, 3 * VL);
+    c11.intoArray(acc, 4 * VL);
+    c12.intoArray(acc, 5 * VL);
+    c20.intoArray(acc, 6 * VL);
+    c21.intoArray(acc, 7 * VL);
+    c22.intoArray(acc, 8 * VL);
+    c30.intoArray(acc, 9 * VL);
+    c31.intoArray(acc, 10 * VL);
+    c32.intoArray(acc, 11 * VL);
   }
 
+  /** {@code acc [6][4 vectors]} = (6×kc panel) · (kc×4-vector panel): the register-blocked inner loop. */
+  private static void kernel6x4(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+    FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
+    FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
+    FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
+    FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S), c33 = FloatVector.zero(S);
+    FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c42 = FloatVector.zero(S), c43 = FloatVector.zero(S);
+    FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c52 = FloatVector.zero(S), c53 = FloatVector.zero(S);
+    for (int p = 0; p < kc; p++) {
+      int bi = bo + p * 4 * VL, ai = ao + p * 6;
+      FloatVector b0 = FloatVector.fromArray(S, bp, bi + 0 * VL);
+      FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * VL);
+      FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * VL);
+      FloatVector b3 = FloatVector.fromArray(S, bp, bi + 3 * VL);
+      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      c00 = a0.fma(b0, c00);
+      c01 = a0.fma(b1, c01);
+      c02 = a0.fma(b2, c02);
+      c03 = a0.fma(b3, c03);
+      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      c11 = a1.fma(b1, c11);
+      c12 = a1.fma(b2, c12);
+      c13 = a1.fma(b3, c13);
+      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      c21 = a2.fma(b1, c21);
+      c22 = a2.fma(b2, c22);
+      c23 = a2.fma(b3, c23);
+      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      c31 = a3.fma(b1, c31);
+      c32 = a3.fma(b2, c32);
+      c33 = a3.fma(b3, c33);
+      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      c41 = a4.fma(b1, c41);
+      c42 = a4.fma(b2, c42);
+      c43 = a4.fma(b3, c43);
+      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      c51 = a5.fma(b1, c51);
+      c52 = a5.fma(b2, c52);
+      c53 = a5.fma(b3, c53);
+    }
+    c00.intoArray(acc, 0 * VL);
+    c01.intoArray(acc, 1 * VL);
+    c02.intoArray(acc, 2 * VL);
+    c03.intoArray(acc, 3 * VL);
+    c10.intoArray(acc, 4 * VL);
+    c11.intoArray(acc, 5 * VL);
+    c12.intoArray(acc, 6 * VL);
+    c13.intoArray(acc, 7 * VL);
+    c20.intoArray(acc, 8 * VL);
+    c21.intoArray(acc, 9 * VL);
+    c22.intoArray(acc, 10 * VL);
+    c23.intoArray(acc, 11 * VL);
+    c30.intoArray(acc, 12 * VL);
+    c31.intoArray(acc, 13 * VL);
+    c32.intoArray(acc, 14 * VL);
+    c33.intoArray(acc, 15 * VL);
+    c40.intoArray(acc, 16 * VL);
+    c41.intoArray(acc, 17 * VL);
+    c42.intoArray(acc, 18 * VL);
+    c43.intoArray(acc, 19 * VL);
+    c50.intoArray(acc, 20 * VL);
+    c51.intoArray(acc, 21 * VL);
+    c52.intoArray(acc, 22 * VL);
+    c53.intoArray(acc, 23 * VL);
+  }
 }

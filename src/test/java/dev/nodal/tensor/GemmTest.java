@@ -13,25 +13,27 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The CPU GEMMs against a double-precision product: every transpose, offsets, alpha and beta, on
  * shapes of 1, odd shapes and shapes that straddle the Vector API kernel's row panel
- * ({@link VectorGemm#MR}), column panel ({@link VectorGemm#NR}) and depth block
- * ({@link VectorGemm#KC}).
+ * (MR), column panel (NR) and depth block ({@link VectorGemm#KC}), on each of its micro-kernels.
  */
 class GemmTest {
 
   static Stream<Arguments> shapes() {
-    int mr = VectorGemm.MR, nr = VectorGemm.NR, kc = VectorGemm.KC;
-    int[][] mnk = {{1, 1, 1}, {3, 5, 7}, {mr - 1, nr - 1, kc - 1}, {mr + 1, nr + 1, kc + 1}, {2 * mr, 2 * nr, 2 * kc},
-        {37, 10, 300}, {1, 129, 64}, {65, 1, 33}, {130, 97, 260}};
     Stream.Builder<Arguments> out = Stream.builder();
-    for (int[] d : mnk) {
-      for (int t = 0; t < 4; t++) out.add(Arguments.of(d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0));
+    int kc = VectorGemm.KC;
+    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE}) {
+      int mr = u.mr(), nr = u.nr();
+      int[][] mnk = {{1, 1, 1}, {3, 5, 7}, {mr - 1, nr - 1, kc - 1}, {mr + 1, nr + 1, kc + 1}, {2 * mr, 2 * nr, 2 * kc},
+          {37, 10, 300}, {1, 129, 64}, {65, 1, 33}, {130, 97, 260}};
+      for (int[] d : mnk) {
+        for (int t = 0; t < 4; t++) out.add(Arguments.of(u, d[0], d[1], d[2], (t & 1) != 0, (t & 2) != 0));
+      }
     }
     return out.build();
   }
 
-  @ParameterizedTest(name = "{0}x{1}x{2} transA={3} transB={4}")
+  @ParameterizedTest(name = "{0} {1}x{2}x{3} transA={4} transB={5}")
   @MethodSource("shapes")
-  void bothKernelsMatchADoubleProduct(int m, int n, int k, boolean ta, boolean tb) {
+  void bothKernelsMatchADoubleProduct(VectorGemm.Micro u, int m, int n, int k, boolean ta, boolean tb) {
     SplittableRandom r = new SplittableRandom(m * 31L + n * 7L + k);
     int aOff = 3, bOff = 5, cOff = 2;
     float[] a = random(r, aOff + m * k), b = random(r, bOff + k * n), c0 = random(r, cOff + m * n);
@@ -49,7 +51,7 @@ class GemmTest {
     }
     float[] plain = c0.clone(), fast = c0.clone();
     Blas.plainGemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, plain, cOff);
-    VectorGemm.gemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, Epilogue.NONE, 2);
+    VectorGemm.gemm(u, ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, Epilogue.NONE, 2);
     double tol = 1e-5 * Math.sqrt(k) * 4;
     for (int e = 0; e < m * n; e++) {
       assertEquals(expected[e], plain[cOff + e], tol, "plain loops, element " + e);
@@ -73,6 +75,11 @@ class GemmTest {
           for (int threads = 2; threads <= 4; threads++) {
             float[] many = new float[m * n];
             VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, Epilogue.NONE, threads);
+            float[] wide = new float[m * n], wideOne = new float[m * n];
+            VectorGemm.gemm(VectorGemm.WIDE, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wideOne, 0, Epilogue.NONE, 1);
+            VectorGemm.gemm(VectorGemm.WIDE, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wide, 0, Epilogue.NONE, threads);
+            assertTrue(java.util.Arrays.equals(wideOne, wide), "6x4 kernel, " + m + "x" + n + ": 1 and " + threads
+                + " threads must give identical bits");
             assertTrue(java.util.Arrays.equals(one, many), m + "x" + n + " transA " + ta + " transB " + tb + ": 1 and "
                 + threads + " threads must give identical bits");
           }
@@ -82,8 +89,8 @@ class GemmTest {
   }
 
   static Stream<Arguments> epilogues() {
-    int mr = VectorGemm.MR, nr = VectorGemm.NR, kc = VectorGemm.KC;
-    int[][] mnk = {{1, 1, 1}, {2 * mr, 2 * nr, 2 * kc + 3}, {mr + 1, nr + 1, kc - 1}, {70, 300, 40}};
+    int mr = VectorGemm.WIDE.mr(), nr = VectorGemm.WIDE.nr(), kc = VectorGemm.KC;
+    int[][] mnk = {{1, 1, 1}, {2 * mr, 2 * nr, 2 * kc + 3}, {mr + 1, nr + 1, kc - 1}, {70, 300, 40}, {130, 300, 20}};
     Stream.Builder<Arguments> out = Stream.builder();
     for (int[] d : mnk) {
       for (FusedActivation f : FusedActivation.values()) {
@@ -97,7 +104,7 @@ class GemmTest {
    * A bias (0 none, 1 per row, 2 per column) and an activation, applied once after the whole sum
    * (K spans several blocks in some shapes, and beta adds the old C first): the Vector API kernel
    * on 1 and 2 threads, and Blas's plain path, against the double product passed through
-   * {@link FusedActivation#apply}.
+   * {@link FusedActivation#apply}; both micro-kernels.
    */
   @ParameterizedTest(name = "{0}x{1}x{2} {3} bias mode {4}")
   @MethodSource("epilogues")
@@ -118,9 +125,10 @@ class GemmTest {
         expected[i * n + j] = f.apply((float) s);
       }
     }
-    float[] one = c0.clone(), two = c0.clone(), plain = c0.clone();
-    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
-    VectorGemm.gemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
+    float[] one = c0.clone(), two = c0.clone(), plain = c0.clone(), narrow = c0.clone();
+    VectorGemm.gemm(VectorGemm.WIDE, false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
+    VectorGemm.gemm(VectorGemm.WIDE, false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
+    VectorGemm.gemm(VectorGemm.NARROW, false, false, m, n, k, 1f, a, 0, b, 0, beta, narrow, 0, e, 2);
     Blas.plainGemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, plain, 0);
     e.apply(plain, 0, n, 0, m, 0, n);
     double tol = 1e-5 * Math.sqrt(k) * 4;
@@ -128,6 +136,7 @@ class GemmTest {
       assertEquals(expected[i], one[i], tol, "Vector API, element " + i);
       assertEquals(one[i], two[i], 0, "1 and 2 threads, element " + i);
       assertEquals(expected[i], plain[i], tol, "plain loops, element " + i);
+      assertEquals(expected[i], narrow[i], tol, "4x3 kernel, element " + i);
     }
   }
 
