@@ -39,7 +39,7 @@ inline float group_sum(float v, __local float *scratch) {
  * functions. */
 inline float activate(const int act, const float x) {
   switch (act) {
-    case 1: return x > 0.0f ? x : 0.0f;
+    case 1: return x < 0.0f ? 0.0f : x; /* NaN passes through */
     case 2: return 1.0f / (1.0f + exp(-x));
     case 3: return tanh(x);
     default: return x;

@@ -34,22 +34,30 @@ inline float conv_at(GEOMETRY, __global const float *x, __global const float *w,
   return sum;
 }
 
-/* z[n, k, p, q] = sum over the window (no bias) */
+/* z[n, k, p, q] = activate(act, sum over the window) (no bias) */
 __kernel void conv2d_forward(GEOMETRY, __global const float *x, __global const float *w,
-                             __global float *z) {
+                             __global float *z, const int act) {
   const int e = get_global_id(0);
   if (e >= N * K * P * Q) return;
   const int q = e % Q, p = (e / Q) % P, k = (e / (P * Q)) % K, n = e / (K * P * Q);
-  z[e] = conv_at(N, C, H, W, K, P, Q, R, S, SH, SW, PH, PW, DH, DW, G, x, w, n, k, p, q);
+  z[e] = activate(act, conv_at(N, C, H, W, K, P, Q, R, S, SH, SW, PH, PW, DH, DW, G, x, w, n, k, p, q));
 }
 
-/* z[n, k, p, q] = b[k] + sum over the window */
+/* z[n, k, p, q] = activate(act, b[k] + sum over the window) */
 __kernel void conv2d_forward_bias(GEOMETRY, __global const float *x, __global const float *w,
-                                  __global const float *b, __global float *z) {
+                                  __global const float *b, __global float *z, const int act) {
   const int e = get_global_id(0);
   if (e >= N * K * P * Q) return;
   const int q = e % Q, p = (e / Q) % P, k = (e / (P * Q)) % K, n = e / (K * P * Q);
-  z[e] = b[k] + conv_at(N, C, H, W, K, P, Q, R, S, SH, SW, PH, PW, DH, DW, G, x, w, n, k, p, q);
+  z[e] = activate(act, b[k] + conv_at(N, C, H, W, K, P, Q, R, S, SH, SW, PH, PW, DH, DW, G, x, w, n, k, p, q));
+}
+
+/* dy = activation_grad(act, z, dz) over n outputs: what the backward kernels read in place of dz
+ * when the convolution applies an activation. */
+__kernel void conv2d_activation_grad(const int n, const int act, __global const float *z,
+                                     __global const float *dz, __global float *dy) {
+  const int i = get_global_id(0);
+  if (i < n) dy[i] = activation_grad(act, z[i], dz[i]);
 }
 
 /* dx[n, c, h, w] (+)= sum over the outputs whose windows cover (h, w) of dz * w */
@@ -134,14 +142,6 @@ __kernel void conv2d_col2im(GEOMETRY, const int N0, const int NC, const int g,
     }
   }
   GRAD_WRITE(acc, dx[(((N0 + j) * C + g * cg + c) * H + ih) * W + iw], sum);
-}
-
-/* z[n, k, p, q] += b[k]: 2-D launch, dimension 0 over P*Q, dimension 1 over N*K */
-__kernel void conv2d_add_bias(const int NK, const int K, const int PQ, __global const float *b,
-                              __global float *z) {
-  const int i = get_global_id(0), nk = get_global_id(1);
-  if (i >= PQ || nk >= NK) return;
-  z[nk * PQ + i] += b[nk % K];
 }
 
 /* db[k] (+)= sum over n, p, q of dz: one work-group per filter k */

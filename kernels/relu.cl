@@ -1,6 +1,6 @@
 #include "common.h"
 
-/* z = max(x, 0) */
+/* z = max(x, 0); NaN stays NaN */
 __kernel void relu_forward(const int n, __global const float *x, __global float *z) {
   const int i = get_global_id(0);
   if (i < n) z[i] = activate(1, x[i]);

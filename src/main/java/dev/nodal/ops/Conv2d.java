@@ -3,12 +3,15 @@ package dev.nodal.ops;
 import static dev.nodal.graph.Launcher.over;
 
 import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Launcher.GemmEpilogue;
 import dev.nodal.graph.Launcher.Matrix;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Epilogue;
+import dev.nodal.tensor.FusedActivation;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +40,7 @@ public final class Conv2d implements Op {
   private final boolean bias;
   private final Algorithm algorithm;
   private final int patchFloats;
+  private final FusedActivation activation;
 
   /**
    * The form of the OpenCL kernels; the CPU backend always lowers to GEMM. Both forms compute the
@@ -72,6 +76,7 @@ public final class Conv2d implements Op {
     this.bias = b.bias;
     this.algorithm = b.algorithm;
     this.patchFloats = b.patchFloats;
+    this.activation = b.activation;
     if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0 || groups < 1 || patchFloats < 1) {
       throw new IllegalArgumentException("conv2d: stride, dilation, groups and patch_floats must be >= 1, padding >= 0;"
           + " got " + attributes());
@@ -89,6 +94,7 @@ public final class Conv2d implements Op {
     private boolean bias = true;
     private Algorithm algorithm = Algorithm.AUTO;
     private int patchFloats = PATCH_FLOATS;
+    private FusedActivation activation = FusedActivation.NONE;
 
     public Builder stride(int s) {
       return stride(s, s);
@@ -145,6 +151,15 @@ public final class Conv2d implements Op {
       return this;
     }
 
+    /**
+     * An activation applied as each output is written (default none): the convolution and a
+     * ReLU, sigmoid or tanh node in one, without the activation's pass over memory.
+     */
+    public Builder activation(FusedActivation a) {
+      activation = java.util.Objects.requireNonNull(a, "activation");
+      return this;
+    }
+
     public Conv2d build() {
       return new Conv2d(this);
     }
@@ -159,7 +174,8 @@ public final class Conv2d implements Op {
         .dilation(n.applyAsInt("dilation_h", 1), n.applyAsInt("dilation_w", 1)).groups(n.applyAsInt("groups", 1))
         .bias(!Boolean.FALSE.equals(a.get("bias")) && !"false".equals(String.valueOf(a.get("bias"))))
         .algorithm(a.containsKey("algorithm") ? Algorithm.parse(a.get("algorithm")) : Algorithm.AUTO)
-        .patchFloats((int) Attributes.number(a, "conv2d", "patch_floats", PATCH_FLOATS)).build();
+        .patchFloats((int) Attributes.number(a, "conv2d", "patch_floats", PATCH_FLOATS))
+        .activation(FusedActivation.parse("conv2d", a.getOrDefault("activation", "none"))).build();
   }
 
 
@@ -186,6 +202,7 @@ public final class Conv2d implements Op {
     a.put("bias", bias);
     a.put("algorithm", algorithm.attribute());
     a.put("patch_floats", patchFloats);
+    if (activation != FusedActivation.NONE) a.put("activation", activation.attribute());
     return a;
   }
 
@@ -274,21 +291,22 @@ public final class Conv2d implements Op {
   /** Images per CPU task: fixed, so that sums over images do not depend on the number of threads. */
   private static final int CHUNK = 8;
 
-  /** Per thread: im2col patches of one image and group. */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+  /** Per thread: im2col patches of one image and group, and its dz·f' when there is an activation. */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
 
-  private static float[] scratch(int size) {
+  private static float[] scratch(int i, int size) {
     float[][] s = SCRATCH.get();
-    if (s[0].length < size) s[0] = new float[size];
-    return s[0];
+    if (s[i].length < size) s[i] = new float[size];
+    return s[i];
   }
 
   /** Per calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
   private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[1][0]);
 
   /**
-   * Per image and group: {@code z = W_g · col} (+ bias), a GEMM of K/g × P·Q × C/g·R·S. Chunks of
-   * {@link #CHUNK} images run in parallel, each writing its own images.
+   * Per image and group: {@code z = f(W_g · col + bias)}, a GEMM of K/g × P·Q × C/g·R·S whose
+   * epilogue adds the bias and applies the activation. Chunks of {@link #CHUNK} images run in
+   * parallel, each writing its own images.
    */
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
@@ -296,31 +314,28 @@ public final class Conv2d implements Op {
     float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(crs * pq);
+      float[] col = scratch(0, crs * pq);
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
           im2col(g, x, n, group, col, false);
           int zOff = (n * g.k + group * g.kg) * pq;
-          Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff);
-          if (b == null) continue;
-          for (int k = 0; k < g.kg; k++) {
-            float bk = b[group * g.kg + k];
-            for (int i = zOff + k * pq, end = i + pq; i < end; i++) z[i] += bk;
-          }
+          Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff,
+              Epilogue.rows(b, group * g.kg, activation));
         }
       }
     });
   }
 
   /**
-   * Per image and group: {@code dW_g += dz_g · colᵀ}, {@code dcol = W_gᵀ · dz_g} added back by
-   * col2im, and {@code db += Σ dz}. Chunks of images run in parallel; the weight and bias
+   * Per image and group, with {@code dy = dz·f'} from the output (dz itself without an
+   * activation): {@code dW_g += dy_g · colᵀ}, {@code dcol = W_gᵀ · dy_g} added back by col2im,
+   * and {@code db += Σ dy}. Chunks of images run in parallel; the weight and bias
    * gradients of each chunk are summed into dw and db in chunk order afterwards.
    */
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
-    float[] x = in[0].data, w = in[1].data, dz = dOut.data;
+    float[] x = in[0].data, w = in[1].data, z = out.data, dOutData = dOut.data;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
     int wSize = g.k * crs, stride = wSize + g.k;
     boolean dw = dIn[1] != null, db = bias && dIn[2] != null, dx = dIn[0] != null;
@@ -329,24 +344,31 @@ public final class Conv2d implements Op {
     float[] partial = holder[0];
     java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(crs * pq);
+      float[] col = scratch(0, crs * pq);
       int base = chunk * stride;
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
           int zOff = (n * g.k + group * g.kg) * pq;
+          float[] dz = dOutData;
+          int dzOff = zOff;
+          if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
+            dz = scratch(1, g.kg * pq);
+            for (int i = 0; i < g.kg * pq; i++) dz[i] = activation.gradient(z[zOff + i], dOutData[zOff + i]);
+            dzOff = 0;
+          }
           if (db) {
             for (int k = 0; k < g.kg; k++) {
               float sum = 0;
-              for (int i = zOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
+              for (int i = dzOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
               partial[base + wSize + group * g.kg + k] += sum;
             }
           }
           if (dw) {
             im2col(g, x, n, group, col, true);
-            Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, zOff, col, 0, 1f, partial, base + group * g.kg * crs);
+            Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, dzOff, col, 0, 1f, partial, base + group * g.kg * crs);
           }
           if (dx) {
-            Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, zOff, 0f, col, 0);
+            Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, dzOff, 0f, col, 0);
             col2im(g, col, n, group, dIn[0].data);
           }
         }
@@ -404,17 +426,25 @@ public final class Conv2d implements Op {
     }
   }
 
-  /** The im2col form's patch matrix and partial weight gradients, for the largest batch. */
+  /**
+   * The im2col form's patch matrix and partial weight gradients, for the largest batch; then,
+   * with an activation, dz·f' over the whole output.
+   */
   @Override
   public List<Shape> scratch(Shape[] in) {
-    if (!usesIm2col(in[0], in[1])) return List.of();
+    List<Shape> dy = activation == FusedActivation.NONE ? List.of()
+        : List.of(Shape.of(in[0].dim(0), in[1].dim(0), out(in[0].dim(2), in[1].dim(2), sh, ph, dh),
+            out(in[0].dim(3), in[1].dim(3), sw, pw, dw)));
+    if (!usesIm2col(in[0], in[1])) return dy;
     int cg = in[0].dim(1) / groups, k = in[1].dim(0), r = in[1].dim(2), s = in[1].dim(3);
     int p = out(in[0].dim(2), r, sh, ph, dh), q = out(in[0].dim(3), s, sw, pw, dw);
     Geometry g = new Geometry(in[0].dim(0), in[0].dim(1), in[0].dim(2), in[0].dim(3), k, p, q, r, s, cg, k / groups);
     Chunking c = Chunking.of(g, g.n, patchFloats);
     long crs = (long) cg * r * s;
-    return List.of(Shape.of((int) Math.min(Integer.MAX_VALUE, crs * c.images * p * q)),
-        Shape.of((int) Math.min(Integer.MAX_VALUE, c.maxSplits > 1 ? (long) c.maxSplits * g.kg * crs : 1)));
+    List<Shape> all = new java.util.ArrayList<>(List.of(Shape.of((int) Math.min(Integer.MAX_VALUE, crs * c.images * p * q)),
+        Shape.of((int) Math.min(Integer.MAX_VALUE, c.maxSplits > 1 ? (long) c.maxSplits * g.kg * crs : 1))));
+    all.addAll(dy);
+    return List.copyOf(all);
   }
 
   @Override
@@ -422,7 +452,8 @@ public final class Conv2d implements Op {
     Object[] geo = geometryArgs(l);
     if (!usesIm2col(l.inShape(0), l.inShape(1))) {
       l.launch("conv2d.cl", bias ? "conv2d_forward_bias" : "conv2d_forward", over(l.outShape().size(0)),
-          bias ? concat(geo, l.in(0), l.in(1), l.in(2), l.out()) : concat(geo, l.in(0), l.in(1), l.out()));
+          bias ? concat(geo, l.in(0), l.in(1), l.in(2), l.out(), activation.code())
+              : concat(geo, l.in(0), l.in(1), l.out(), activation.code()));
       return;
     }
     Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
@@ -434,12 +465,9 @@ public final class Conv2d implements Op {
         im2col(l, geo, n0, nc, group);
         l.gemm(nc, 1, g.kg, pq, crs, 1f, Matrix.of(l.in(1), crs).plus(group * g.kg * crs),
             Matrix.of(l.scratch(0), nc * pq).everyBatch(pq), 0f,
-            Matrix.of(l.out(), pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq));
+            Matrix.of(l.out(), pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq),
+            GemmEpilogue.rows(bias ? l.in(2) : null, group * g.kg, activation));
       }
-    }
-    if (bias) {
-      l.launch("conv2d.cl", "conv2d_add_bias", over(pq, g.n * g.k).inGroupsOf(groupShape(l, pq)), g.n * g.k, g.k, pq,
-          l.in(2), l.out());
     }
   }
 
@@ -465,17 +493,24 @@ public final class Conv2d implements Op {
     Object[] geo = geometryArgs(l);
     Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
     int pq = g.p * g.q;
-    if (bias && l.dIn(2) != null) {
-      l.launchGroups("conv2d.cl", "conv2d_bias_grad", g.k, g.n, g.k, pq, l.dOut(), l.dIn(2), l.accumulate(2));
+    boolean im2col = usesIm2col(l.inShape(0), l.inShape(1));
+    Launcher.Buffer dy = l.dOut();
+    if (activation != FusedActivation.NONE) { // dy = dz·f' from the output, in scratch after im2col's
+      dy = l.scratch(im2col ? 2 : 0);
+      int size = l.outShape().size(0);
+      l.launch("conv2d.cl", "conv2d_activation_grad", over(size), size, activation.code(), l.out(), l.dOut(), dy);
     }
-    if (!usesIm2col(l.inShape(0), l.inShape(1))) {
+    if (bias && l.dIn(2) != null) {
+      l.launchGroups("conv2d.cl", "conv2d_bias_grad", g.k, g.n, g.k, pq, dy, l.dIn(2), l.accumulate(2));
+    }
+    if (!im2col) {
       if (l.dIn(0) != null) {
         l.launch("conv2d.cl", "conv2d_backward_input", over(l.inShape(0).size(0)),
-            concat(geo, l.dOut(), l.in(1), l.dIn(0), l.accumulate(0)));
+            concat(geo, dy, l.in(1), l.dIn(0), l.accumulate(0)));
       }
       if (l.dIn(1) != null) {
         l.launch("conv2d.cl", "conv2d_backward_weight", over(l.inShape(1).size(0)),
-            concat(geo, l.dOut(), l.in(0), l.dIn(1), l.accumulate(1)));
+            concat(geo, dy, l.in(0), l.dIn(1), l.accumulate(1)));
       }
       return;
     }
@@ -486,7 +521,7 @@ public final class Conv2d implements Op {
       int nc = Math.min(chunking.images, g.n - n0);
       int cols = nc * pq;
       for (int group = 0; group < groups; group++) {
-        Matrix dz = Matrix.of(l.dOut(), pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq);
+        Matrix dz = Matrix.of(dy, pq).plus((n0 * g.k + group * g.kg) * pq).everyBatch(g.k * pq);
         int wOff = group * g.kg * crs;
         if (l.dIn(1) != null) {
           // dW_g (+)= Σ over the chunk's images of dz_j · col_jᵀ, in partial sums over slices of

@@ -123,7 +123,10 @@ public final class OpCatalogue {
               conv(Conv2d.builder().padding(1).build(), 2, 3, 5, 4, 4, 3, 3),
               conv(Conv2d.builder().groups(2).stride(2).padding(1).build(), 1, 4, 6, 6, 4, 3, 3),
               conv(Conv2d.builder().dilation(2).bias(false).build(), 2, 2, 7, 5, 3, 2, 3),
-              conv(Conv2d.builder().stride(2, 1).padding(0, 2).build(), 1, 2, 5, 3, 2, 3, 2)),
+              conv(Conv2d.builder().stride(2, 1).padding(0, 2).build(), 1, 2, 5, 3, 2, 3, 2),
+              conv(Conv2d.builder().padding(1).activation(FusedActivation.RELU).build(), 2, 3, 5, 4, 4, 3, 3),
+              conv(Conv2d.builder().groups(2).bias(false).activation(FusedActivation.TANH).build(), 1, 4, 5, 4, 4, 3, 3),
+              conv(Conv2d.builder().activation(FusedActivation.SIGMOID).build(), 2, 2, 4, 4, 3, 2, 2)),
           convStraddling()),
       new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d.cl"),
           Family.ELEMENTWISE, poolSamples(true), poolStraddling(true)),
@@ -278,7 +281,14 @@ public final class OpCatalogue {
       out.add(conv(Conv2d.builder().groups(2).stride(2).padding(1).algorithm(form).build(), 1, 4, 6, 6, 4, 3, 3));
       out.add(conv(Conv2d.builder().dilation(2).bias(false).algorithm(form).build(), 2, 2, 7, 5, 3, 2, 3));
       out.add(conv(Conv2d.builder().stride(2, 1).padding(0, 2).algorithm(form).build(), 1, 2, 5, 3, 2, 3, 2));
+      for (FusedActivation f : List.of(FusedActivation.RELU, FusedActivation.SIGMOID, FusedActivation.TANH)) {
+        out.add(conv(Conv2d.builder().padding(1).algorithm(form).activation(f).build(), 2, 3, 5, 4, 4, 3, 3));
+      }
+      out.add(conv(Conv2d.builder().groups(2).bias(false).activation(FusedActivation.RELU).algorithm(form).build(),
+          2, 4, 6, 5, 4, 3, 3));
     }
+    out.add(conv(Conv2d.builder().padding(1).groups(2).algorithm(Conv2d.Algorithm.IM2COL).patchFloats(2 * 18 * 30)
+        .activation(FusedActivation.RELU).build(), 5, 4, 5, 6, 6, 3, 3));
     Conv2d.Builder chunked = Conv2d.builder().padding(1).groups(2).algorithm(Conv2d.Algorithm.IM2COL);
     out.add(conv(chunked.patchFloats(1).build(), 3, 4, 5, 6, 6, 3, 3));
     out.add(conv(chunked.patchFloats(2 * 18 * 30).build(), 5, 4, 5, 6, 6, 3, 3));

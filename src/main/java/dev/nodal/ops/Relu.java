@@ -3,7 +3,7 @@ package dev.nodal.ops;
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 
-/** {@code z = max(x, 0)}; {@code dx += dz} where {@code x > 0}. */
+/** {@code z = max(x, 0)} (NaN stays NaN, as in PyTorch); {@code dx += dz} where {@code x > 0}. */
 public final class Relu extends Activation {
   @Override
   public String kind() {
@@ -19,7 +19,7 @@ public final class Relu extends Activation {
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     chunks(out.size(), (from, to) -> {
-      for (int i = from; i < to; i++) z[i] = x[i] > 0f ? x[i] : 0f;
+      for (int i = from; i < to; i++) z[i] = x[i] < 0f ? 0f : x[i];
     });
   }
 

@@ -33,7 +33,7 @@ public enum FusedActivation {
   public float apply(float x) {
     return switch (this) {
       case NONE -> x;
-      case RELU -> x > 0f ? x : 0f;
+      case RELU -> x < 0f ? 0f : x; // NaN passes through, as PyTorch's relu
       case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-x)));
       case TANH -> (float) Math.tanh(x);
     };

@@ -35,7 +35,8 @@ public final class ModelZoo {
   /**
    * The CNN of PyTorch's anchor script on square single-channel images of {@code features}
    * pixels: two blocks of 3×3 convolution (32, then 64 filters, padding 1), optional batch norm,
-   * ReLU and 2×2 max pooling, then dense 128 with ReLU (fused into the layer) and a dense layer to the classes. Weights
+   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer (ReLUs fused into the
+   * layer before them, but after batch norm) to the classes. Weights
    * start as PyTorch's do ({@link Init#fanInUniform()}), biases at zero. Output node "logits".
    */
   public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
@@ -56,10 +57,11 @@ public final class ModelZoo {
     int[] filters = {32, 64};
     for (int i = 0; i < filters.length; i++) {
       String n = "conv" + (i + 1);
-      h = Layers.conv2d(g, n, h, filters[i], 3, Conv2d.builder().padding(1).algorithm(convolutions).build(),
-          Init.fanInUniform());
-      if (batchNorm) h = Layers.batchNorm(g, "bn" + (i + 1), h);
-      h = g.apply(new Relu(), "relu" + (i + 1), h);
+      // Without batch norm the ReLU runs in the convolution's epilogue; batch norm comes between them.
+      Conv2d conv = Conv2d.builder().padding(1).algorithm(convolutions)
+          .activation(batchNorm ? FusedActivation.NONE : FusedActivation.RELU).build();
+      h = Layers.conv2d(g, n, h, filters[i], 3, conv, Init.fanInUniform());
+      if (batchNorm) h = g.apply(new Relu(), "relu" + (i + 1), Layers.batchNorm(g, "bn" + (i + 1), h));
       h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);
     }
     h = g.apply(Reshape.flatten(), "flatten", h);

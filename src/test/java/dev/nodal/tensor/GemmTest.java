@@ -140,6 +140,24 @@ class GemmTest {
     }
   }
 
+  /** A NaN in A reaches every output of its row through a fused ReLU, on full and edge tiles alike. */
+  @Test
+  void aFusedReluPassesNaNThrough() {
+    int m = 2 * VectorGemm.WIDE.mr() + 1, n = 2 * VectorGemm.WIDE.nr() + 3, k = 5;
+    SplittableRandom r = new SplittableRandom(3);
+    float[] a = random(r, m * k), b = random(r, k * n);
+    a[0] = Float.NaN; // row 0
+    a[(m - 1) * k] = Float.NaN; // the last row, in an edge tile
+    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE}) {
+      float[] c = new float[m * n];
+      VectorGemm.gemm(u, false, false, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.columns(null, FusedActivation.RELU), 1);
+      for (int j = 0; j < n; j++) {
+        assertTrue(Float.isNaN(c[j]) && Float.isNaN(c[(m - 1) * n + j]), u + ": column " + j + " lost its NaN");
+      }
+    }
+    assertTrue(Float.isNaN(FusedActivation.RELU.apply(Float.NaN)));
+  }
+
   private static float[] random(SplittableRandom r, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
