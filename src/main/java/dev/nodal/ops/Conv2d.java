@@ -12,6 +12,7 @@ import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
+import dev.nodal.tensor.Scratch;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -291,14 +292,17 @@ public final class Conv2d implements Op {
   /** Images per CPU task: fixed, so that sums over images do not depend on the number of threads. */
   private static final int CHUNK = 8;
 
-  /** Per thread: im2col patches of one image and group, and its dz·f' when there is an activation. */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+  /** Per thread: im2col patches of one image and group. */
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
-  private static float[] scratch(int i, int size) {
+  private static float[] scratch(int size) {
     float[][] s = SCRATCH.get();
-    if (s[i].length < size) s[i] = new float[size];
-    return s[i];
+    if (s[0].length < size) s[0] = new float[size];
+    return s[0];
   }
+
+  /** Per running backward task: one image and group's dz·f', when there is an activation. */
+  private static final Scratch DY = new Scratch(1);
 
   /** Per calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
   private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[1][0]);
@@ -314,7 +318,7 @@ public final class Conv2d implements Op {
     float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(0, crs * pq);
+      float[] col = scratch(crs * pq);
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
           im2col(g, x, n, group, col, false);
@@ -344,7 +348,8 @@ public final class Conv2d implements Op {
     float[] partial = holder[0];
     java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(0, crs * pq);
+      float[] col = scratch(crs * pq);
+      float[][] dySet = activation == FusedActivation.NONE ? null : DY.take();
       int base = chunk * stride;
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
@@ -352,7 +357,7 @@ public final class Conv2d implements Op {
           float[] dz = dOutData;
           int dzOff = zOff;
           if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
-            dz = scratch(1, g.kg * pq);
+            dz = Scratch.grow(dySet, 0, g.kg * pq);
             for (int i = 0; i < g.kg * pq; i++) dz[i] = activation.gradient(z[zOff + i], dOutData[zOff + i]);
             dzOff = 0;
           }
@@ -373,6 +378,7 @@ public final class Conv2d implements Op {
           }
         }
       }
+      if (dySet != null) DY.give(dySet);
     });
     for (int chunk = 0; chunk < chunks; chunk++) {
       int base = chunk * stride;
