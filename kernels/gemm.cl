@@ -20,6 +20,12 @@
  * then activate(act, .) from common.h. Without a bias the host passes C as
  * the bias buffer, unread.
  *
+ * VEC (1, 2 or 4): elements each work-item reads in one vector load, along
+ * whichever dimension of the operand is contiguous (runs that cross the edge of
+ * the operand are read element by element). DB (0 or 1): double-buffered
+ * local tiles, so that the next tiles load while these are multiplied, with
+ * one barrier per step of K instead of two.
+ *
  * Launch: local size (TILE_N / WPT_N, TILE_M / WPT_M, 1), global size
  * (ceil(N / TILE_N) * TILE_N / WPT_N, ceil(M / TILE_M) * TILE_M / WPT_M,
  * ceil(BATCH / SUM)). Any M, N, K >= 1: partial tiles are padded with zeros. */
@@ -39,10 +45,57 @@
 #ifndef WPT_N
 #define WPT_N 4
 #endif
+#ifndef VEC
+#define VEC 1
+#endif
+#ifndef DB
+#define DB 0
+#endif
 
 #define THREADS_M (TILE_M / WPT_M)
 #define THREADS_N (TILE_N / WPT_N)
 #define GROUP (THREADS_M * THREADS_N)
+
+/* v[t] = X[base + t*step] for t < VEC, 0 where !valid or t >= left: one vector
+ * load when the run is contiguous and whole. */
+inline void load_run(__global const float *X, const int base, const int step, const int valid, const int left,
+                     float *v) {
+#if VEC > 1
+  if (valid && left >= VEC && step == 1) {
+#if VEC == 4
+    const float4 x = vload4(0, X + base);
+    v[0] = x.s0; v[1] = x.s1; v[2] = x.s2; v[3] = x.s3;
+#else
+    const float2 x = vload2(0, X + base);
+    v[0] = x.s0; v[1] = x.s1;
+#endif
+    return;
+  }
+#endif
+  for (int t = 0; t < VEC; t++) v[t] = (valid && t < left) ? X[base + t * step] : 0.0f;
+}
+
+/* tile[kk][i] (rows of width + 1 floats) = X[o + (r0 + i)*s_r + (k0 + kk)*s_k]
+ * for kk < TILE_K, i < width, 0 past R rows or K. Consecutive work-items read
+ * consecutive addresses, VEC at a time: along k when s_k == 1, else along the
+ * rows. */
+inline void load_tile(__local float *tile, const int width, __global const float *X, const int o, const int s_r,
+                      const int s_k, const int r0, const int R, const int k0, const int K, const int tid) {
+  float v[VEC];
+  if (s_k == 1) {
+    for (int l = tid; l < (TILE_K / VEC) * width; l += GROUP) {
+      const int kk = (l % (TILE_K / VEC)) * VEC, i = l / (TILE_K / VEC);
+      load_run(X, o + (r0 + i) * s_r + k0 + kk, 1, r0 + i < R, K - k0 - kk, v);
+      for (int t = 0; t < VEC; t++) tile[(kk + t) * (width + 1) + i] = v[t];
+    }
+  } else {
+    for (int l = tid; l < TILE_K * (width / VEC); l += GROUP) {
+      const int i = (l % (width / VEC)) * VEC, kk = l / (width / VEC);
+      load_run(X, o + (r0 + i) * s_r + (k0 + kk) * s_k, s_r, k0 + kk < K, R - r0 - i, v);
+      for (int t = 0; t < VEC; t++) tile[kk * (width + 1) + i + t] = v[t];
+    }
+  }
+}
 
 __kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
 void gemm(const int M, const int N, const int K, const int BATCH, const int SUM,
@@ -58,44 +111,53 @@ void gemm(const int M, const int N, const int K, const int BATCH, const int SUM,
   const int n0 = get_group_id(0) * TILE_N;
 
   /* +1 column: tiles are filled along k when k is contiguous, which would
-   * otherwise hit one local-memory bank. */
-  __local float As[TILE_K][TILE_M + 1];
-  __local float Bs[TILE_K][TILE_N + 1];
+   * otherwise hit one local-memory bank. With DB, two of each. */
+  __local float As[1 + DB][TILE_K][TILE_M + 1];
+  __local float Bs[1 + DB][TILE_K][TILE_N + 1];
 
   float acc[WPT_M][WPT_N];
   for (int wm = 0; wm < WPT_M; wm++)
     for (int wn = 0; wn < WPT_N; wn++) acc[wm][wn] = 0.0f;
 
+  /* Steps t of this group's sum: member first + t / KT of the batch, K from
+   * (t % KT) * TILE_K. */
   const int z = get_group_id(2);
-  for (int e = z * SUM; e < min(BATCH, (z + 1) * SUM); e++) { /* e: member of the batch */
-    const int oA = offA + e * bA, oB = offB + e * bB;
-    for (int k0 = 0; k0 < K; k0 += TILE_K) {
-      /* Consecutive work-items read consecutive addresses: along k when that
-       * is A's contiguous dimension, along m otherwise. */
-      for (int l = tid; l < TILE_K * TILE_M; l += GROUP) {
-        const int kk = sAk == 1 ? l % TILE_K : l / TILE_M;
-        const int mm = sAk == 1 ? l / TILE_K : l % TILE_M;
-        const int gm = m0 + mm, gk = k0 + kk;
-        As[kk][mm] = (gm < M && gk < K) ? A[oA + gm * sAm + gk * sAk] : 0.0f;
-      }
-      for (int l = tid; l < TILE_K * TILE_N; l += GROUP) {
-        const int kk = sBn == 1 ? l / TILE_N : l % TILE_K;
-        const int nn = sBn == 1 ? l % TILE_N : l / TILE_K;
-        const int gn = n0 + nn, gk = k0 + kk;
-        Bs[kk][nn] = (gn < N && gk < K) ? B[oB + gk * sBk + gn * sBn] : 0.0f;
-      }
-      barrier(CLK_LOCAL_MEM_FENCE);
-
-      for (int kk = 0; kk < TILE_K; kk++) {
-        float a[WPT_M], b[WPT_N];
-        for (int wm = 0; wm < WPT_M; wm++) a[wm] = As[kk][tm + wm * THREADS_M];
-        for (int wn = 0; wn < WPT_N; wn++) b[wn] = Bs[kk][tn + wn * THREADS_N];
-        for (int wm = 0; wm < WPT_M; wm++)
-          for (int wn = 0; wn < WPT_N; wn++) acc[wm][wn] += a[wm] * b[wn];
-      }
-      barrier(CLK_LOCAL_MEM_FENCE);
-    }
+  const int first = z * SUM, KT = (K + TILE_K - 1) / TILE_K;
+  const int T = (min(BATCH, (z + 1) * SUM) - first) * KT;
+#define LOAD(buf, t)                                                                           \
+  {                                                                                            \
+    const int e = first + (t) / KT, k0 = ((t) % KT) * TILE_K;                                  \
+    load_tile(&As[buf][0][0], TILE_M, A, offA + e * bA, sAm, sAk, m0, M, k0, K, tid);          \
+    load_tile(&Bs[buf][0][0], TILE_N, B, offB + e * bB, sBn, sBk, n0, N, k0, K, tid);          \
   }
+#define MULTIPLY(buf)                                                                          \
+  for (int kk = 0; kk < TILE_K; kk++) {                                                        \
+    float a[WPT_M], b[WPT_N];                                                                  \
+    for (int wm = 0; wm < WPT_M; wm++) a[wm] = As[buf][kk][tm + wm * THREADS_M];               \
+    for (int wn = 0; wn < WPT_N; wn++) b[wn] = Bs[buf][kk][tn + wn * THREADS_N];               \
+    for (int wm = 0; wm < WPT_M; wm++)                                                         \
+      for (int wn = 0; wn < WPT_N; wn++) acc[wm][wn] += a[wm] * b[wn];                         \
+  }
+
+#if DB
+  /* Step t multiplies buffer t & 1 while the next step's tiles fill the other;
+   * the barrier after each step keeps every work-item out of a buffer until
+   * all are done with it. */
+  if (T > 0) LOAD(0, 0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int t = 0; t < T; t++) {
+    if (t + 1 < T) LOAD((t + 1) & 1, t + 1);
+    MULTIPLY(t & 1);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+#else
+  for (int t = 0; t < T; t++) {
+    LOAD(0, t);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    MULTIPLY(0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+#endif
 
   for (int wm = 0; wm < WPT_M; wm++) {
     const int gm = m0 + tm + wm * THREADS_M;

@@ -3,16 +3,26 @@ package dev.nodal.plan;
 /**
  * The tile sizes of {@code kernels/gemm.cl}: a work-group computes a {@code tileM × tileN} block
  * of C, stepping through K by {@code tileK}, each work-item computing {@code wptM × wptN}
- * outputs. Passed to the kernel as {@code -D} defines; the host derives the launch sizes from the
- * same record, so the two cannot disagree.
+ * outputs, reading {@code vec} elements per load ({@code 1}, {@code 2} or {@code 4}), with
+ * double-buffered local tiles or not. Passed to the kernel as {@code -D} defines; the host
+ * derives the launch sizes from the same record, so the two cannot disagree.
  */
-public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
+public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, int vec, boolean doubleBuffer) {
 
   public GemmConfig {
     if (tileM % wptM != 0 || tileN % wptN != 0) {
       throw new IllegalArgumentException("gemm tiles " + tileM + "x" + tileN + " with " + wptM + "x" + wptN
           + " per work-item: the work per item must divide the tile");
     }
+    if ((vec != 1 && vec != 2 && vec != 4) || tileM % vec != 0 || tileN % vec != 0 || tileK % vec != 0) {
+      throw new IllegalArgumentException("gemm tiles " + tileM + "x" + tileN + "x" + tileK + " with loads of " + vec
+          + ": loads must be of 1, 2 or 4 elements and divide every tile side");
+    }
+  }
+
+  /** Scalar loads, one buffer: the kernel's plain form. */
+  public GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
+    this(tileM, tileN, tileK, wptM, wptN, 1, false);
   }
 
   /** Work-items of a work-group along N (dimension 0) and M (dimension 1). */
@@ -25,12 +35,13 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
   }
 
   public String defines() {
-    return "-DTILE_M=" + tileM + " -DTILE_N=" + tileN + " -DTILE_K=" + tileK + " -DWPT_M=" + wptM + " -DWPT_N=" + wptN;
+    return "-DTILE_M=" + tileM + " -DTILE_N=" + tileN + " -DTILE_K=" + tileK + " -DWPT_M=" + wptM + " -DWPT_N=" + wptN
+        + " -DVEC=" + vec + " -DDB=" + (doubleBuffer ? 1 : 0);
   }
 
-  /** Bytes of local memory the kernel's two tiles take. */
+  /** Bytes of local memory the kernel's tiles take (twice as many with double buffering). */
   public long localBytes() {
-    return 4L * tileK * ((tileM + 1) + (tileN + 1));
+    return 4L * tileK * ((tileM + 1) + (tileN + 1)) * (doubleBuffer ? 2 : 1);
   }
 
   static final GemmConfig LARGE = new GemmConfig(128, 128, 32, 8, 8);
@@ -94,9 +105,10 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
     return x <= 1 ? 1 : Integer.highestOneBit(x - 1) << 1;
   }
 
-  /** The same tiles as {@link #parse} reads them. */
+  /** The same tiles as {@link #parse} reads them: the load width and buffering only where not plain. */
   public String text() {
-    return tileM + "," + tileN + "," + tileK + "," + wptM + "," + wptN;
+    String tiles = tileM + "," + tileN + "," + tileK + "," + wptM + "," + wptN;
+    return vec == 1 && !doubleBuffer ? tiles : tiles + "," + vec + "," + (doubleBuffer ? 1 : 0);
   }
 
   /**
@@ -121,6 +133,23 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
     return java.util.List.copyOf(out);
   }
 
+  /**
+   * This tiling with wider loads and double buffering, each way that fits the device's local
+   * memory: what tuning tries on the tilings that measured fastest.
+   */
+  public java.util.List<GemmConfig> variants(DeviceTraits device) {
+    java.util.List<GemmConfig> out = new java.util.ArrayList<>();
+    for (int v : new int[] {1, 4}) {
+      for (boolean db : new boolean[] {false, true}) {
+        if (v == vec && db == doubleBuffer) continue;
+        if (tileM % v != 0 || tileN % v != 0 || tileK % v != 0) continue;
+        GemmConfig c = new GemmConfig(tileM, tileN, tileK, wptM, wptN, v, db);
+        if (c.localBytes() <= device.localMemory()) out.add(c);
+      }
+    }
+    return java.util.List.copyOf(out);
+  }
+
   /** Work-groups of an M×N product. */
   long tiles(int m, int n) {
     return (long) ((m + tileM - 1) / tileM) * ((n + tileN - 1) / tileN);
@@ -137,13 +166,21 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN) {
     return java.util.List.copyOf(all);
   }
 
-  /** Tiles written as {@code tileM,tileN,tileK,wptM,wptN}, as {@code $NODAL_GEMM} gives them. */
+  /**
+   * Tiles written as {@code tileM,tileN,tileK,wptM,wptN}, optionally followed by the load width and
+   * 1 for double buffering ({@code ,4,1}), as {@code $NODAL_GEMM} gives them.
+   */
   public static GemmConfig parse(String text) {
     String[] p = text.trim().split("\\s*,\\s*");
-    if (p.length != 5) throw new IllegalArgumentException("NODAL_GEMM='" + text + "': expected tileM,tileN,tileK,wptM,wptN");
+    if (p.length != 5 && p.length != 7) {
+      throw new IllegalArgumentException("NODAL_GEMM='" + text + "': expected tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer]");
+    }
     try {
-      return new GemmConfig(Integer.parseInt(p[0]), Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3]),
-          Integer.parseInt(p[4]));
+      int[] v = new int[p.length];
+      for (int i = 0; i < p.length; i++) v[i] = Integer.parseInt(p[i]);
+      if (p.length == 5) return new GemmConfig(v[0], v[1], v[2], v[3], v[4]);
+      if (v[6] != 0 && v[6] != 1) throw new IllegalArgumentException("NODAL_GEMM='" + text + "': doubleBuffer must be 0 or 1");
+      return new GemmConfig(v[0], v[1], v[2], v[3], v[4], v[5], v[6] == 1);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("NODAL_GEMM='" + text + "': " + e.getMessage(), e);
     }

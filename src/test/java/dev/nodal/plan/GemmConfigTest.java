@@ -31,11 +31,23 @@ class GemmConfigTest {
   @Test
   void definesAndLaunchShapeAgree() {
     GemmConfig c = GemmConfig.parse("128, 64, 16, 8, 4");
-    assertEquals("-DTILE_M=128 -DTILE_N=64 -DTILE_K=16 -DWPT_M=8 -DWPT_N=4", c.defines());
+    assertEquals("-DTILE_M=128 -DTILE_N=64 -DTILE_K=16 -DWPT_M=8 -DWPT_N=4 -DVEC=1 -DDB=0", c.defines());
     assertEquals(16, c.threadsM());
     assertEquals(16, c.threadsN());
     assertEquals(4L * 16 * (129 + 65), c.localBytes());
+    assertEquals("128,64,16,8,4", c.text(), "the plain form is written as before");
     assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,3"));
     assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64"));
+
+    GemmConfig wide = GemmConfig.parse("128,64,16,8,4,4,1");
+    assertEquals("-DTILE_M=128 -DTILE_N=64 -DTILE_K=16 -DWPT_M=8 -DWPT_N=4 -DVEC=4 -DDB=1", wide.defines());
+    assertEquals(2 * 4L * 16 * (129 + 65), wide.localBytes(), "two buffers of each tile");
+    assertEquals(wide, GemmConfig.parse(wide.text()));
+    assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,3,0"), "loads of 3");
+    assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,4,2"), "buffering 0 or 1");
+    assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,4"), "six numbers");
+    DeviceTraits small = new DeviceTraits("small", 1024, 8, (int) c.localBytes(), 128, null);
+    assertEquals(java.util.List.of(new GemmConfig(128, 64, 16, 8, 4, 4, false)), c.variants(small),
+        "double buffering is offered only where its local memory fits");
   }
 }

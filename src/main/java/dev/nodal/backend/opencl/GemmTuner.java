@@ -97,27 +97,37 @@ public final class GemmTuner {
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
   }
 
+  /** How many of the fastest tilings tuning tries again with wider loads and double buffering. */
+  public static final int REFINED = 3;
+
   /**
    * Times every configuration of {@code candidates} that builds and launches on the device on
    * each shape (the fastest of {@code repeats} runs after one warm-up), beside the tiles the
-   * device gets without tuning.
+   * device gets without tuning; then the {@link #REFINED} fastest again in their
+   * {@link GemmConfig#variants} (vector loads, double buffering).
    */
   public static List<Result> tune(OpenClBackend backend, List<Shape> shapes, List<GemmConfig> candidates, int repeats) {
     List<Result> out = new ArrayList<>();
     for (Shape s : shapes) {
       GemmConfig defaults = GemmConfig.choose(backend.traits().withTunedGemm(Map.of()), s.m(), s.n(), s.k(), s.batches());
-      double defaultMs = time(backend, s, defaults, repeats);
+      Map<GemmConfig, Double> timed = new LinkedHashMap<>();
+      timed.put(defaults, time(backend, s, defaults, repeats));
+      for (GemmConfig c : candidates) timed.computeIfAbsent(c, x -> time(backend, s, x, repeats));
+      List<GemmConfig> fastest = timed.entrySet().stream().filter(e -> !Double.isNaN(e.getValue()))
+          .sorted(Map.Entry.comparingByValue()).limit(REFINED).map(Map.Entry::getKey).toList();
+      for (GemmConfig c : fastest) {
+        for (GemmConfig v : c.variants(backend.traits())) timed.computeIfAbsent(v, x -> time(backend, s, x, repeats));
+      }
       GemmConfig best = defaults;
+      double defaultMs = timed.get(defaults);
       double bestMs = Double.isNaN(defaultMs) ? Double.POSITIVE_INFINITY : defaultMs;
-      int tried = 1;
-      for (GemmConfig c : candidates) {
-        if (c.equals(defaults)) continue;
-        double ms = time(backend, s, c, repeats);
-        if (Double.isNaN(ms)) continue;
+      int tried = 0;
+      for (Map.Entry<GemmConfig, Double> e : timed.entrySet()) {
+        if (Double.isNaN(e.getValue())) continue;
         tried++;
-        if (ms < bestMs) {
-          bestMs = ms;
-          best = c;
+        if (e.getValue() < bestMs) {
+          bestMs = e.getValue();
+          best = e.getKey();
         }
       }
       out.add(new Result(s, defaults, defaultMs, best, bestMs, tried));

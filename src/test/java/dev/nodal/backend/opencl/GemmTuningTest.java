@@ -60,6 +60,10 @@ class GemmTuningTest {
     if (backend != null) backend.close();
   }
 
+  /**
+   * Every tiling of the search space and each of its variants (vector loads, double buffering),
+   * with A and B each plain or transposed, at sizes that no tile or load width divides.
+   */
   @Test
   void everyTilingOfTheSearchSpaceComputesTheProduct() {
     int m = 37, n = 45, k = 29, batches = 2;
@@ -71,27 +75,50 @@ class GemmTuningTest {
     for (int e = 0; e < batches; e++) {
       for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
-          double s = 0;
-          for (int p = 0; p < k; p++) s += (double) a[e * m * k + i * k + p] * b[e * k * n + p * n + j];
-          expected[(e * m + i) * n + j] = s;
+          double sum = 0;
+          for (int p = 0; p < k; p++) sum += (double) a[e * m * k + i * k + p] * b[e * k * n + p * n + j];
+          expected[(e * m + i) * n + j] = sum;
         }
       }
     }
     List<GemmConfig> space = GemmConfig.searchSpace(backend.traits());
     assertTrue(space.size() >= 12, "a few dozen tilings at most, a dozen at least: " + space.size());
-    for (GemmConfig c : space) {
-      float[] got = run(c, a, b, m, n, k, batches);
-      for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-4, c.text() + ", element " + i);
+    List<GemmConfig> all = new java.util.ArrayList<>(space);
+    for (GemmConfig c : space) all.addAll(c.variants(backend.traits()));
+    assertTrue(all.stream().anyMatch(c -> c.vec() == 4 && c.doubleBuffer()), "variants with both");
+    for (int layout = 0; layout < 4; layout++) {
+      boolean ta = (layout & 1) != 0, tb = (layout & 2) != 0;
+      // Stored transposed: A as K×M per member, B as N×K; the product is the same.
+      float[] as = ta ? transpose(a, batches, m, k) : a, bs = tb ? transpose(b, batches, k, n) : b;
+      for (GemmConfig c : all) {
+        float[] got = run(c, as, bs, ta, tb, m, n, k, batches);
+        for (int i = 0; i < got.length; i++) {
+          assertEquals(expected[i], got[i], 1e-4, c.text() + " transA " + ta + " transB " + tb + ", element " + i);
+        }
+      }
     }
   }
 
-  private float[] run(GemmConfig c, float[] a, float[] b, int m, int n, int k, int batches) {
+  /** Each member's rows × cols matrix, stored cols × rows. */
+  private static float[] transpose(float[] x, int batches, int rows, int cols) {
+    float[] t = new float[x.length];
+    for (int e = 0; e < batches; e++) {
+      for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++) t[e * rows * cols + j * rows + i] = x[e * rows * cols + i * cols + j];
+      }
+    }
+    return t;
+  }
+
+  private float[] run(GemmConfig c, float[] a, float[] b, boolean ta, boolean tb, int m, int n, int k, int batches) {
     cl_kernel kernel = clCreateKernel(backend.programs.get("gemm.cl", c.defines()), "gemm", null);
     cl_mem da = clCreateBuffer(backend.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * a.length, Pointer.to(a), null);
     cl_mem db = clCreateBuffer(backend.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * b.length, Pointer.to(b), null);
     cl_mem dc = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4L * batches * m * n, null, null);
     try {
-      Object[] args = {m, n, k, batches, 1, 1f, da, 0, k, 1, m * k, db, 0, n, 1, k * n, 0f, dc, 0, n, m * n};
+      // A's element (i, p) at i*sAm + p*sAk, B's (p, j) at p*sBk + j*sBn; no epilogue (C as the unread bias).
+      Object[] args = {m, n, k, batches, 1, 1f, da, 0, ta ? 1 : k, ta ? m : 1, m * k, db, 0, tb ? 1 : n, tb ? k : 1, k * n,
+          0f, dc, 0, n, m * n, dc, 0, 0, 0};
       for (int i = 0; i < args.length; i++) {
         if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
         else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
