@@ -226,9 +226,7 @@ public interface Launcher {
    */
   default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
       float beta, Buffer c) {
-    Matrix ma = transA ? Matrix.of(a, m).t() : Matrix.of(a, k);
-    Matrix mb = transB ? Matrix.of(b, k).t() : Matrix.of(b, n);
-    gemm(1, 1, m, n, k, alpha, ma, mb, beta, Matrix.of(c, n));
+    gemm(transA, transB, m, n, k, alpha, a, b, beta, c, GemmEpilogue.NONE);
   }
 
   /** As above, then {@code epilogue} on every element of C. */

@@ -65,12 +65,12 @@ public interface Op {
   /**
    * Device buffers that the op's kernels use within one pass and not after it (im2col's patch
    * matrices), for the input shapes given with the batch dimension at the largest batch that the
-   * plan serves. The step plan gives the forward and the backward pass a set each, alive for that
-   * pass only, so that the scratch of different nodes shares memory; kernels reach them through
-   * {@link Launcher#scratch}. The CPU backend allocates none: CPU code keeps its own scratch. None
-   * by default.
+   * plan serves, for the forward pass or the {@code backward} one. The step plan gives each pass
+   * its set, alive for that pass only, so that the scratch of different nodes shares memory;
+   * kernels reach them through {@link Launcher#scratch}, by their index in the pass's list. The
+   * CPU backend allocates none: CPU code keeps its own scratch. None by default.
    */
-  default List<Shape> scratch(Shape[] in) {
+  default List<Shape> scratch(Shape[] in, boolean backward) {
     return List.of();
   }
 

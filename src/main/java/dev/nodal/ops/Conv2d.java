@@ -433,12 +433,13 @@ public final class Conv2d implements Op {
   }
 
   /**
-   * The im2col form's patch matrix and partial weight gradients, for the largest batch; then,
-   * with an activation, dz·f' over the whole output.
+   * Forward: the im2col form's patch matrix, for the largest batch. Backward: the patch matrix
+   * and the partial weight gradients, then, with an activation, dz·f' over the whole output (the
+   * only one in the direct form).
    */
   @Override
-  public List<Shape> scratch(Shape[] in) {
-    List<Shape> dy = activation == FusedActivation.NONE ? List.of()
+  public List<Shape> scratch(Shape[] in, boolean backward) {
+    List<Shape> dy = !backward || activation == FusedActivation.NONE ? List.of()
         : List.of(Shape.of(in[0].dim(0), in[1].dim(0), out(in[0].dim(2), in[1].dim(2), sh, ph, dh),
             out(in[0].dim(3), in[1].dim(3), sw, pw, dw)));
     if (!usesIm2col(in[0], in[1])) return dy;
@@ -447,7 +448,9 @@ public final class Conv2d implements Op {
     Geometry g = new Geometry(in[0].dim(0), in[0].dim(1), in[0].dim(2), in[0].dim(3), k, p, q, r, s, cg, k / groups);
     Chunking c = Chunking.of(g, g.n, patchFloats);
     long crs = (long) cg * r * s;
-    List<Shape> all = new java.util.ArrayList<>(List.of(Shape.of((int) Math.min(Integer.MAX_VALUE, crs * c.images * p * q)),
+    Shape patches = Shape.of((int) Math.min(Integer.MAX_VALUE, crs * c.images * p * q));
+    if (!backward) return List.of(patches);
+    List<Shape> all = new java.util.ArrayList<>(List.of(patches,
         Shape.of((int) Math.min(Integer.MAX_VALUE, c.maxSplits > 1 ? (long) c.maxSplits * g.kg * crs : 1))));
     all.addAll(dy);
     return List.copyOf(all);

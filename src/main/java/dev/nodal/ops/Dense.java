@@ -94,23 +94,31 @@ public final class Dense implements Op {
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
     float[][] set = null;
-    float[] dy = dOut.data;
+    float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
     if (activation != FusedActivation.NONE) {
+      // dY = dZ·f'(Z), and db from the same pass over it
       set = SCRATCH.take();
       dy = Scratch.grow(set, 0, n * b);
       float[] z = out.data, dz = dOut.data;
-      for (int i = 0; i < n * b; i++) dy[i] = activation.gradient(z[i], dz[i]);
+      for (int r = 0; r < n; r++) {
+        for (int j = 0, i = r * b; j < b; j++, i++) {
+          float v = activation.gradient(z[i], dz[i]);
+          dy[i] = v;
+          if (db != null) db[j] += v;
+        }
+      }
+    } else if (db != null) {
+      Blas.addColumnSums(dy, n, b, db);
     }
     if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
     if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
-    if (dIn[2] != null) Blas.addColumnSums(dy, n, b, dIn[2].data);
     if (set != null) SCRATCH.give(set);
   }
 
-  /** dY on the device, when there is an activation: alive for the backward pass only. */
+  /** dY on the device, in backward when there is an activation. */
   @Override
-  public List<Shape> scratch(Shape[] in) {
-    return activation == FusedActivation.NONE ? List.of() : List.of(Shape.of(in[0].dim(0), in[1].dim(1)));
+  public List<Shape> scratch(Shape[] in, boolean backward) {
+    return !backward || activation == FusedActivation.NONE ? List.of() : List.of(Shape.of(in[0].dim(0), in[1].dim(1)));
   }
 
   @Override
@@ -122,15 +130,14 @@ public final class Dense implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
-    Launcher.Buffer dy = k.dOut();
+    Launcher.Buffer dy = activation == FusedActivation.NONE ? k.dOut() : k.scratch(0);
     boolean bias = k.dIn(2) != null;
-    if (activation != FusedActivation.NONE) {
-      // dY = dZ·f'(Z) into scratch, and db from the same pass over it.
-      dy = k.scratch(0);
-      k.launch("dense.cl", "dense_activation_backward", over(b), n, b, activation.code(), k.out(), k.dOut(), dy,
-          bias ? k.dIn(2) : dy, bias ? k.accumulate(2) : 0, bias ? 1 : 0);
-    } else if (bias) {
-      k.launch("dense.cl", "dense_backward_bias", over(b), n, b, dy, k.dIn(2), k.accumulate(2));
+    if (activation != FusedActivation.NONE || bias) {
+      // dY = dZ·f'(Z) into scratch, and db from the same pass over it; groups of 16 columns × up to
+      // 16 slices of the rows.
+      int slices = Math.max(1, Math.min(16, k.maxWorkGroupSize() / 16));
+      k.launch("dense.cl", "dense_backward", over(b, slices).inGroupsOf(Math.min(16, k.maxWorkGroupSize()), slices), n,
+          b, activation.code(), k.out(), k.dOut(), dy, bias ? k.dIn(2) : dy, bias ? k.accumulate(2) : 0, bias ? 1 : 0);
     }
     if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, dy, k.in(1), k.accumulate(0), k.dIn(0));
     if (k.dIn(1) != null) k.gemm(true, false, a, b, n, 1f, k.in(0), dy, k.accumulate(1), k.dIn(1));

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.FusedActivation;
 
 /** {@code z = max(x, 0)} (NaN stays NaN, as in PyTorch); {@code dx += dz} where {@code x > 0}. */
 public final class Relu extends Activation {
@@ -19,7 +20,7 @@ public final class Relu extends Activation {
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
     chunks(out.size(), (from, to) -> {
-      for (int i = from; i < to; i++) z[i] = x[i] < 0f ? 0f : x[i];
+      for (int i = from; i < to; i++) z[i] = FusedActivation.RELU.apply(x[i]);
     });
   }
 

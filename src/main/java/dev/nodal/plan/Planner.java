@@ -156,9 +156,9 @@ public final class Planner {
             runsBackward(node) ? backwardTime(node) : node.id());
       }
       Shape[] resolved = a.inputs().stream().map(in -> in.shape().resolve(maxBatch)).toArray(Shape[]::new);
-      List<Shape> scratchShapes = a.op().scratch(resolved);
       for (int pass = 0; pass < (runsBackward(node) ? 2 : 1); pass++) {
         int time = pass == 0 ? node.id() : backwardTime(node);
+        List<Shape> scratchShapes = a.op().scratch(resolved, pass == 1);
         scratch[node.id()][pass] = new int[scratchShapes.size()];
         for (int i = 0; i < scratchShapes.size(); i++) {
           long elements = scratchShapes.get(i).size(maxBatch);

@@ -32,14 +32,12 @@ public record Epilogue(float[] bias, int biasOffset, boolean perRow, FusedActiva
 
   /** Applies it to rows {@code [r0, r1)} × columns {@code [c0, c1)} of the row-major C at {@code cOff}, n columns wide. */
   void apply(float[] c, int cOff, int n, int r0, int r1, int c0, int c1) {
-    for (int i = r0; i < r1; i++) {
-      int at = cOff + i * n;
-      for (int j = c0; j < c1; j++) {
-        float v = c[at + j];
-        if (bias != null) v += bias[biasOffset + (perRow ? i : j)];
-        c[at + j] = activation.apply(v);
+    if (bias != null) {
+      for (int i = r0; i < r1; i++) {
+        for (int j = c0, at = cOff + i * n + c0; j < c1; j++, at++) c[at] += bias[biasOffset + (perRow ? i : j)];
       }
     }
+    activate(activation, c, cOff, n, r0, r1, c0, c1);
   }
 
   /** Only the activation, on the same block of C (its bias already added). */

@@ -85,6 +85,10 @@ class GemmTuningTest {
     assertTrue(space.size() >= 12, "a few dozen tilings at most, a dozen at least: " + space.size());
     List<GemmConfig> all = new java.util.ArrayList<>(space);
     for (GemmConfig c : space) all.addAll(c.variants(backend.traits()));
+    for (GemmConfig c : space.subList(0, 3)) { // 2-wide loads, which tuning does not try but NODAL_GEMM may ask for
+      all.add(new GemmConfig(c.tileM(), c.tileN(), c.tileK(), c.wptM(), c.wptN(), 2, false));
+      all.add(new GemmConfig(c.tileM(), c.tileN(), c.tileK(), c.wptM(), c.wptN(), 2, true));
+    }
     assertTrue(all.stream().anyMatch(c -> c.vec() == 4 && c.doubleBuffer()), "variants with both");
     for (int layout = 0; layout < 4; layout++) {
       boolean ta = (layout & 1) != 0, tb = (layout & 2) != 0;
