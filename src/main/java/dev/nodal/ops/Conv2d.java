@@ -13,6 +13,7 @@ import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
 import dev.nodal.tensor.Scratch;
+import dev.nodal.tensor.ThreadBuffers;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -293,13 +294,7 @@ public final class Conv2d implements Op {
   private static final int CHUNK = 8;
 
   /** Per thread: im2col patches of one image and group. */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
-
-  private static float[] scratch(int size) {
-    float[][] s = SCRATCH.get();
-    if (s[0].length < size) s[0] = new float[size];
-    return s[0];
-  }
+  private static final ThreadBuffers PATCHES = new ThreadBuffers(1);
 
   /** Per running backward task: one image and group's dz·f', when there is an activation. */
   private static final Scratch DY = new Scratch(1);
@@ -318,7 +313,7 @@ public final class Conv2d implements Op {
     float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(crs * pq);
+      float[] col = PATCHES.get(0, crs * pq);
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
           im2col(g, x, n, group, col, false);
@@ -348,7 +343,7 @@ public final class Conv2d implements Op {
     float[] partial = holder[0];
     java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
     IntStream.range(0, chunks).parallel().forEach(chunk -> {
-      float[] col = scratch(crs * pq);
+      float[] col = PATCHES.get(0, crs * pq);
       float[][] dySet = activation == FusedActivation.NONE ? null : DY.take();
       int base = chunk * stride;
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
