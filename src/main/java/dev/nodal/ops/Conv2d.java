@@ -12,7 +12,6 @@ import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
-import dev.nodal.tensor.Scratch;
 import dev.nodal.tensor.ThreadBuffers;
 import dev.nodal.tensor.Shape;
 import java.util.LinkedHashMap;
@@ -296,8 +295,8 @@ public final class Conv2d implements Op {
   /** Per thread: im2col patches of one image and group. */
   private static final ThreadBuffers PATCHES = new ThreadBuffers(1);
 
-  /** Per running backward task: one image and group's dz·f', when there is an activation. */
-  private static final Scratch DY = new Scratch(1);
+  /** Per thread: one image and group's dz·f', when there is an activation. */
+  private static final ThreadBuffers DY = new ThreadBuffers(1);
 
   /** Per calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
   private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[1][0]);
@@ -312,7 +311,7 @@ public final class Conv2d implements Op {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
     float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
-    IntStream.range(0, chunks).parallel().forEach(chunk -> {
+    IntStream.range(0, chunks).parallel().forEach(chunk -> Blas.serially(() -> {
       float[] col = PATCHES.get(0, crs * pq);
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
@@ -322,7 +321,7 @@ public final class Conv2d implements Op {
               Epilogue.rows(b, group * g.kg, activation));
         }
       }
-    });
+    }));
   }
 
   /**
@@ -342,9 +341,8 @@ public final class Conv2d implements Op {
     if (holder[0].length < chunks * stride) holder[0] = new float[chunks * stride];
     float[] partial = holder[0];
     java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
-    IntStream.range(0, chunks).parallel().forEach(chunk -> {
+    IntStream.range(0, chunks).parallel().forEach(chunk -> Blas.serially(() -> {
       float[] col = PATCHES.get(0, crs * pq);
-      float[][] dySet = activation == FusedActivation.NONE ? null : DY.take();
       int base = chunk * stride;
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
@@ -352,7 +350,7 @@ public final class Conv2d implements Op {
           float[] dz = dOutData;
           int dzOff = zOff;
           if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
-            dz = Scratch.grow(dySet, 0, g.kg * pq);
+            dz = DY.get(0, g.kg * pq);
             for (int i = 0; i < g.kg * pq; i++) dz[i] = activation.gradient(z[zOff + i], dOutData[zOff + i]);
             dzOff = 0;
           }
@@ -373,8 +371,7 @@ public final class Conv2d implements Op {
           }
         }
       }
-      if (dySet != null) DY.give(dySet);
-    });
+    }));
     for (int chunk = 0; chunk < chunks; chunk++) {
       int base = chunk * stride;
       if (dw) for (int i = 0; i < wSize; i++) dIn[1].data[i] += partial[base + i];

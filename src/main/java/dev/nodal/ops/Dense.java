@@ -11,7 +11,7 @@ import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
-import dev.nodal.tensor.Scratch;
+import dev.nodal.tensor.ThreadBuffers;
 import dev.nodal.tensor.Shape;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +27,8 @@ import java.util.Map;
 public final class Dense implements Op {
   private final FusedActivation activation;
 
-  /** dY per running backward on the CPU, reused (see {@link Scratch}). */
-  private static final Scratch SCRATCH = new Scratch(1);
+  /** dY of a backward on the CPU, per thread. */
+  private static final ThreadBuffers DY = new ThreadBuffers(1);
 
   /** Without an activation: {@code Z = X·W + b}. */
   public Dense() {
@@ -93,12 +93,10 @@ public final class Dense implements Op {
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
-    float[][] set = null;
     float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
     if (activation != FusedActivation.NONE) {
       // dY = dZ·f'(Z), and db from the same pass over it
-      set = SCRATCH.take();
-      dy = Scratch.grow(set, 0, n * b);
+      dy = DY.get(0, n * b);
       float[] z = out.data, dz = dOut.data;
       for (int r = 0; r < n; r++) {
         for (int j = 0, i = r * b; j < b; j++, i++) {
@@ -112,7 +110,6 @@ public final class Dense implements Op {
     }
     if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
     if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
-    if (set != null) SCRATCH.give(set);
   }
 
   /** dY on the device, in backward when there is an activation. */

@@ -38,8 +38,7 @@ public final class Blas {
       float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue epilogue) {
     if (VECTOR && (long) m * n * k >= VECTOR_WORK) {
       long work = (long) m * n * k;
-      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, epilogue,
-          work < VECTOR_PARALLEL_WORK || inParallelTask() ? 1 : Runtime.getRuntime().availableProcessors());
+      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, epilogue, vectorThreads(work));
       return;
     }
     plainGemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
@@ -79,12 +78,39 @@ public final class Blas {
   }
 
   /**
-   * True on a fork-join worker: the caller already splits its work over the cores (a convolution's
-   * chunks of images), so a product runs on this thread rather than nesting a parallel loop whose
-   * join could run another chunk's task on this thread's packing buffers.
+   * True where products must stay on the calling thread: on a fork-join worker, or inside
+   * {@link #serially}. There the caller already splits its work over the cores (a convolution's
+   * chunks of images); a product's own parallel loop, while it waits for its tasks, could run
+   * another chunk's task on this thread, over buffers this chunk still uses.
    */
   private static boolean inParallelTask() {
-    return Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread;
+    return Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread || SERIAL.get()[0] > 0;
+  }
+
+  /** Threads for a Vector API product of {@code work} multiply-adds on this thread. */
+  static int vectorThreads(long work) {
+    return work < VECTOR_PARALLEL_WORK || inParallelTask() ? 1 : Runtime.getRuntime().availableProcessors();
+  }
+
+  /** How deep the calling thread is in {@link #serially} (read only on threads outside the fork-join pool). */
+  private static final ThreadLocal<int[]> SERIAL = ThreadLocal.withInitial(() -> new int[1]);
+
+  /**
+   * Runs {@code body} with every product it makes on the calling thread: for a task of work that
+   * is already split over the cores, which may also run on the thread that started the split.
+   */
+  public static void serially(Runnable body) {
+    if (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread) { // already serial
+      body.run();
+      return;
+    }
+    int[] depth = SERIAL.get();
+    depth[0]++;
+    try {
+      body.run();
+    } finally {
+      depth[0]--;
+    }
   }
 
   /** Products below this many multiply-adds run on the calling thread (plain loops). */

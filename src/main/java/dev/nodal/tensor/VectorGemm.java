@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * do not depend on the number of threads.
  *
  * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link Blas});
- * packing buffers come from a {@link Scratch} pool and are reused, so products allocate no
+ * packing buffers are kept per thread ({@link ThreadBuffers}) and reused, so products allocate no
  * buffers once warm.
  */
 final class VectorGemm {
@@ -54,8 +54,8 @@ final class VectorGemm {
     return n >= 4 * WIDE.nr && m >= 4 * WIDE.mr ? WIDE : NARROW;
   }
 
-  /** Packing buffers and a tile of accumulators per running task (see {@link Scratch}). */
-  private static final Scratch SCRATCH = new Scratch(3);
+  /** Packing buffers and a tile of accumulators per thread (see {@link ThreadBuffers}). */
+  private static final ThreadBuffers BUFFERS = new ThreadBuffers(3);
 
   /** Floats per vector, for messages and benchmarks. */
   static int lanes() {
@@ -109,16 +109,14 @@ final class VectorGemm {
    */
   private static void block(Micro u, int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n,
       int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
-    float[][] scratch = SCRATCH.take();
-    float[] ap = Scratch.grow(scratch, 0, (ip1 - ip0) * u.mr * KC), bp = Scratch.grow(scratch, 1, (jp1 - jp0) * u.nr * KC);
-    float[] tile = Scratch.grow(scratch, 2, u.mr * u.nr);
+    float[] ap = BUFFERS.get(0, (ip1 - ip0) * u.mr * KC), bp = BUFFERS.get(1, (jp1 - jp0) * u.nr * KC);
+    float[] tile = BUFFERS.get(2, u.mr * u.nr);
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
       packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));
       packB(u.nr, transB, n, k, b, bOff, p0, kc, bp, jp0 * u.nr, Math.min(n, jp1 * u.nr));
       panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
     }
-    SCRATCH.give(scratch);
   }
 
   /**

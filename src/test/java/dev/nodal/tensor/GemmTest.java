@@ -158,6 +158,22 @@ class GemmTest {
     assertTrue(Float.isNaN(FusedActivation.RELU.apply(Float.NaN)));
   }
 
+  /** Inside {@link Blas#serially}, even a product above the threshold stays on the calling thread. */
+  @Test
+  void productsInsideSeriallyStayOnTheCallingThread() {
+    long large = 1L << 30;
+    int cores = Runtime.getRuntime().availableProcessors();
+    assertEquals(cores, Blas.vectorThreads(large), "outside: every core");
+    Blas.serially(() -> {
+      assertEquals(1, Blas.vectorThreads(large));
+      Blas.serially(() -> assertEquals(1, Blas.vectorThreads(large), "nested"));
+      assertEquals(1, Blas.vectorThreads(large), "still inside");
+    });
+    assertEquals(cores, Blas.vectorThreads(large), "after: every core again");
+    java.util.stream.IntStream.range(0, 4).parallel().forEach(i -> Blas.serially(() -> assertEquals(1,
+        Blas.vectorThreads(large), "in a parallel task, on a worker or on the calling thread")));
+  }
+
   private static float[] random(SplittableRandom r, int n) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
