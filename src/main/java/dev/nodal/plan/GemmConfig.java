@@ -112,12 +112,13 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
   }
 
   /**
-   * The tilings that tuning tries on a device: square and 1:2 tiles of 32 to 128, K steps of 16
-   * and 32, 2 to 8 outputs per work-item, within the device's work-group size and local memory.
+   * The tilings that tuning tries on a device: square and 1:2 tiles of 32 to 128, thin tiles of
+   * 8 × 128 and 128 × 8 (a batch of one row, a layer of a few outputs), K steps of 16 and 32, 2 to
+   * 8 outputs per work-item, within the device's work-group size and local memory.
    */
   public static java.util.List<GemmConfig> searchSpace(DeviceTraits device) {
     java.util.List<GemmConfig> out = new java.util.ArrayList<>();
-    int[][] tiles = {{32, 32}, {64, 64}, {128, 128}, {32, 64}, {64, 32}, {64, 128}, {128, 64}};
+    int[][] tiles = {{32, 32}, {64, 64}, {128, 128}, {32, 64}, {64, 32}, {64, 128}, {128, 64}, {8, 128}, {128, 8}};
     for (int[] t : tiles) {
       for (int tileK : new int[] {16, 32}) {
         for (int wpt : new int[] {2, 4, 8}) {
