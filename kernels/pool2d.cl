@@ -6,7 +6,8 @@
 #define POOL const int PLANES, const int H, const int W, const int P, const int Q, const int K, \
     const int ST, const int PD, const int MAX
 
-/* The window's maximum (and its index in the plane) or mean, at output (p, q). */
+/* The window's maximum (NaN if it holds one, as in PyTorch; and its index in the plane) or mean, at
+ * output (p, q). */
 inline float pool_window(POOL, __global const float *x, const int p, const int q, int *at) {
   float best = -INFINITY, sum = 0.0f, carry = 0.0f;
   for (int r = 0; r < K; r++) {
@@ -17,7 +18,7 @@ inline float pool_window(POOL, __global const float *x, const int p, const int q
       if (iw < 0 || iw >= W) continue;
       const float v = x[ih * W + iw];
       kahan_add(&sum, &carry, v);
-      if (v > best) {
+      if (v > best || (isnan(v) && !isnan(best))) { /* the first NaN is the maximum, and stays */
         best = v;
         *at = ih * W + iw;
       }
