@@ -18,7 +18,7 @@ inline float pool_window(POOL, __global const float *x, const int p, const int q
       if (iw < 0 || iw >= W) continue;
       const float v = x[ih * W + iw];
       kahan_add(&sum, &carry, v);
-      if (v > best || (isnan(v) && !isnan(best))) { /* the first NaN is the maximum, and stays */
+      if (v > best || isnan(v)) { /* a NaN is the maximum, the last one credited, as PyTorch */
         best = v;
         *at = ih * W + iw;
       }

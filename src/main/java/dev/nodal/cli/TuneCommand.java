@@ -77,9 +77,9 @@ final class TuneCommand implements Callable<Integer> {
       List<GemmTuner.Shape> shapes = products(graph, cl);
       List<GemmConfig> candidates = GemmConfig.searchSpace(cl.traits());
       if (maxCandidates != null) candidates = candidates.subList(0, Math.min(maxCandidates, candidates.size()));
-      System.out.printf("Tuning %d shape classes of %s at batch %d on %s: %d tilings each, then the fastest %d with "
-          + "vector loads and double buffering%n", shapes.size(), model, batch, cl.name(), candidates.size() + 1,
-          GemmTuner.REFINED);
+      System.out.printf("Tuning %d shape classes of %s at batch %d on %s: %d tilings each and the default tiles, then "
+          + "the fastest %d with vector loads and double buffering%n", shapes.size(), model, batch, cl.name(),
+          candidates.size(), GemmTuner.REFINED);
       List<GemmTuner.Result> results = GemmTuner.tune(cl, shapes, candidates, repeats);
       System.out.printf("%-22s %-16s %10s %-16s %10s %8s%n", "shape class", "default tiles", "ms", "best tiles", "ms", "speed-up");
       for (GemmTuner.Result r : results) {

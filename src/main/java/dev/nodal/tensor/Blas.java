@@ -78,10 +78,9 @@ public final class Blas {
   }
 
   /**
-   * True where products must stay on the calling thread: on a fork-join worker, or inside
+   * True where products stay on the calling thread: on a fork-join worker, or inside
    * {@link #serially}. There the caller already splits its work over the cores (a convolution's
-   * chunks of images); a product's own parallel loop, while it waits for its tasks, could run
-   * another chunk's task on this thread, over buffers this chunk still uses.
+   * chunks of images), so a product spread over every core again would only oversubscribe them.
    */
   private static boolean inParallelTask() {
     return Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread || SERIAL.get()[0] > 0;
@@ -97,7 +96,8 @@ public final class Blas {
 
   /**
    * Runs {@code body} with every product it makes on the calling thread: for a task of work that
-   * is already split over the cores, which may also run on the thread that started the split.
+   * is already split over the cores, which may also run on the thread that started the split (not
+   * a fork-join worker, so not caught by the test above).
    */
   public static void serially(Runnable body) {
     if (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread) { // already serial

@@ -11,15 +11,13 @@ import org.junit.jupiter.api.Test;
 /**
  * A convolution whose per-image products are large enough for the GEMM to split over threads
  * (64 × 2,304 over 144, above its threshold of 2^23 multiply-adds) in three chunks of images,
- * which run in parallel themselves. Each chunk's products stay on its thread
- * ({@code Blas.serially}, whose rule {@code dev.nodal.tensor.GemmTest} checks), or a product
- * waiting for its tasks could run another chunk over the patch buffer it is still reading; a race
- * this test would catch only by chance. The output of sampled images is checked against a
- * double-precision loop, three times over.
+ * which run in parallel themselves; each chunk's products stay on its thread
+ * ({@code Blas.serially}, whose rule {@code dev.nodal.tensor.GemmTest} checks). The output of
+ * sampled images is checked against a double-precision loop, three times over.
  */
 class Conv2dThreadsTest {
   @Test
-  void largeProductsInsideParallelChunksStayCorrect() {
+  void largeProductsInsideParallelChunksAreCorrect() {
     int n = 24, c = 16, h = 48, w = 48, k = 64;
     Conv2d op = Conv2d.builder().padding(1).build();
     SplittableRandom r = new SplittableRandom(11);
