@@ -39,6 +39,17 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
         + " -DVEC=" + vec + " -DDB=" + (doubleBuffer ? 1 : 0);
   }
 
+  /** The global size of a launch over an M×N C for each of {@code outputs} products. */
+  public long[] globalSize(int m, int n, int outputs) {
+    return new long[] {(long) ((n + tileN - 1) / tileN) * threadsN(), (long) ((m + tileM - 1) / tileM) * threadsM(),
+        outputs};
+  }
+
+  /** The local size the kernel requires ({@code reqd_work_group_size}). */
+  public long[] localSize() {
+    return new long[] {threadsN(), threadsM(), 1};
+  }
+
   /** Bytes of local memory the kernel's tiles take (twice as many with double buffering). */
   public long localBytes() {
     return 4L * tileK * ((tileM + 1) + (tileN + 1)) * (doubleBuffer ? 2 : 1);

@@ -474,10 +474,7 @@ public final class Planner {
           b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),
           beta, c.buffer(), c.offset(), c.ld(), c.batchStride(),
           e.bias() != null ? e.bias() : c.buffer(), e.offset(), e.biasMode(), e.activation().code());
-      long[] global = {(long) ((n + g.tileN() - 1) / g.tileN()) * g.threadsN(),
-          (long) ((m + g.tileM() - 1) / g.tileM()) * g.threadsM(), groups};
-      out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, global,
-          new long[] {g.threadsN(), g.threadsM(), 1}));
+      out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, g.globalSize(m, n, groups), g.localSize()));
     }
 
     private List<Arg> args(String kernel, Object... values) {

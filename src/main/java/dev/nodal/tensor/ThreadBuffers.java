@@ -23,12 +23,22 @@ public final class ThreadBuffers {
 
   /** Array {@code i} of the calling thread's set, at least {@code size} long. */
   public float[] get(int i, int size) {
+    return grow(set(), i, size);
+  }
+
+  /** The calling thread's whole set, for a caller that needs several of its arrays: see {@link #grow}. */
+  public float[][] set() {
     Thread t = Thread.currentThread();
     float[][] set = byThread.get(t);
     if (set == null) { // only this thread adds its own key
       set = new float[arrays][0];
       byThread.put(t, set);
     }
+    return set;
+  }
+
+  /** Array {@code i} of {@code set}, at least {@code size} long. */
+  public static float[] grow(float[][] set, int i, int size) {
     if (set[i].length < size) set[i] = new float[size];
     return set[i];
   }

@@ -109,8 +109,9 @@ final class VectorGemm {
    */
   private static void block(Micro u, int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n,
       int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
-    float[] ap = BUFFERS.get(0, (ip1 - ip0) * u.mr * KC), bp = BUFFERS.get(1, (jp1 - jp0) * u.nr * KC);
-    float[] tile = BUFFERS.get(2, u.mr * u.nr);
+    float[][] set = BUFFERS.set();
+    float[] ap = ThreadBuffers.grow(set, 0, (ip1 - ip0) * u.mr * KC), bp = ThreadBuffers.grow(set, 1, (jp1 - jp0) * u.nr * KC);
+    float[] tile = ThreadBuffers.grow(set, 2, u.mr * u.nr);
     for (int p0 = 0; p0 < k; p0 += KC) {
       int kc = Math.min(KC, k - p0);
       packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));

@@ -135,6 +135,23 @@ public final class GemmTuner {
     return out;
   }
 
+  /**
+   * Sets {@code gemm.cl}'s arguments for {@code batches} independent M×N products over K, member
+   * e of A at {@code e·M·K} (stored K×M when {@code transA}), of B at {@code e·K·N} (N×K when
+   * {@code transB}), of C at {@code e·M·N}; alpha 1, beta 0, no epilogue (C stands in, unread, for
+   * the bias).
+   */
+  static void setPlainArgs(cl_kernel kernel, int m, int n, int k, int batches, cl_mem a, boolean transA, cl_mem b,
+      boolean transB, cl_mem c) {
+    Object[] args = {m, n, k, batches, 1, 1f, a, 0, transA ? 1 : k, transA ? m : 1, m * k, b, 0, transB ? 1 : n,
+        transB ? k : 1, k * n, 0f, c, 0, n, m * n, c, 0, 0, 0};
+    for (int i = 0; i < args.length; i++) {
+      if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
+      else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
+      else clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to((cl_mem) args[i]));
+    }
+  }
+
   /** Milliseconds of one launch of this tiling on this shape, or NaN when the device refuses it. */
   static double time(OpenClBackend backend, Shape s, GemmConfig c, int repeats) {
     long aSize = (long) s.batches() * s.m() * s.k(), bSize = (long) s.batches() * s.k() * s.n();
@@ -146,16 +163,8 @@ public final class GemmTuner {
       a = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * aSize, null, null);
       b = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * bSize, null, null);
       out = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4 * cSize, null, null);
-      Object[] args = {s.m(), s.n(), s.k(), s.batches(), 1, 1f, a, 0, s.k(), 1, s.m() * s.k(), b, 0, s.n(), 1,
-          s.k() * s.n(), 0f, out, 0, s.n(), s.m() * s.n(), out, 0, 0, 0}; // no epilogue
-      for (int i = 0; i < args.length; i++) {
-        if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
-        else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
-        else clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to((cl_mem) args[i]));
-      }
-      long[] global = {(long) ((s.n() + c.tileN() - 1) / c.tileN()) * c.threadsN(),
-          (long) ((s.m() + c.tileM() - 1) / c.tileM()) * c.threadsM(), s.batches()};
-      long[] local = {c.threadsN(), c.threadsM(), 1};
+      setPlainArgs(kernel, s.m(), s.n(), s.k(), s.batches(), a, false, b, false, out);
+      long[] global = c.globalSize(s.m(), s.n(), s.batches()), local = c.localSize();
       double best = Double.MAX_VALUE;
       for (int rep = -1; rep < repeats; rep++) {
         long t0 = System.nanoTime();

@@ -9,7 +9,6 @@ import static org.jocl.CL.clEnqueueNDRangeKernel;
 import static org.jocl.CL.clEnqueueReadBuffer;
 import static org.jocl.CL.clReleaseKernel;
 import static org.jocl.CL.clReleaseMemObject;
-import static org.jocl.CL.clSetKernelArg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,7 +30,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
 import org.jocl.Pointer;
-import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.junit.jupiter.api.AfterAll;
@@ -120,18 +118,8 @@ class GemmTuningTest {
     cl_mem db = clCreateBuffer(backend.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, 4L * b.length, Pointer.to(b), null);
     cl_mem dc = clCreateBuffer(backend.context, CL_MEM_READ_WRITE, 4L * batches * m * n, null, null);
     try {
-      // A's element (i, p) at i*sAm + p*sAk, B's (p, j) at p*sBk + j*sBn; no epilogue (C as the unread bias).
-      Object[] args = {m, n, k, batches, 1, 1f, da, 0, ta ? 1 : k, ta ? m : 1, m * k, db, 0, tb ? 1 : n, tb ? k : 1, k * n,
-          0f, dc, 0, n, m * n, dc, 0, 0, 0};
-      for (int i = 0; i < args.length; i++) {
-        if (args[i] instanceof Integer v) clSetKernelArg(kernel, i, Sizeof.cl_int, Pointer.to(new int[] {v}));
-        else if (args[i] instanceof Float v) clSetKernelArg(kernel, i, Sizeof.cl_float, Pointer.to(new float[] {v}));
-        else clSetKernelArg(kernel, i, Sizeof.cl_mem, Pointer.to((cl_mem) args[i]));
-      }
-      long[] global = {(long) ((n + c.tileN() - 1) / c.tileN()) * c.threadsN(),
-          (long) ((m + c.tileM() - 1) / c.tileM()) * c.threadsM(), batches};
-      clEnqueueNDRangeKernel(backend.queue, kernel, 3, null, global, new long[] {c.threadsN(), c.threadsM(), 1}, 0, null,
-          null);
+      GemmTuner.setPlainArgs(kernel, m, n, k, batches, da, ta, db, tb, dc);
+      clEnqueueNDRangeKernel(backend.queue, kernel, 3, null, c.globalSize(m, n, batches), c.localSize(), 0, null, null);
       float[] out = new float[batches * m * n];
       clEnqueueReadBuffer(backend.queue, dc, CL_TRUE, 0, 4L * out.length, Pointer.to(out), 0, null, null);
       return out;
