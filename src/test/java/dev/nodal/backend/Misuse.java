@@ -26,6 +26,46 @@ public final class Misuse {
       "nan-param", "is not finite",
       "null-input", "input is null");
 
+  /** The OpenCL misuses and the maximum allocation each makes the device report (0: its own). */
+  static final Map<String, Long> OPENCL_LIMITS = Map.of(
+      "over-device-allocation", 0L,
+      "over-device-allocation-2g", 2L << 30,
+      "over-device-allocation-4g", 4L << 30,
+      "over-device-allocation-8g", 8L << 30,
+      "over-device-allocation-16g", 16L << 30,
+      "over-device-allocation-64g", 64L << 30);
+
+  /**
+   * The refusal of a buffer one batch larger than {@code maxAllocation} bytes: the device's own
+   * limit while that is below what one buffer of 2^31 - 1 floats holds, else that limit, which then
+   * comes first.
+   */
+  static String overDeviceExpectation(long maxAllocation) {
+    return maxAllocation < 4L * Integer.MAX_VALUE ? "(CL_DEVICE_MAX_MEM_ALLOC_SIZE); compile for a smaller batch"
+        : "more than one buffer can hold (2^31 - 1); compile for a smaller batch";
+  }
+
+  static final String OVER_DEVICE_MEMORY = "bytes of device memory, more than the";
+
+  /**
+   * Compiles a graph whose hidden activation, alone, is one batch larger than the device allocates
+   * at once, while its input stays small (so no host-side limit, such as a Java buffer's 2 GiB, can
+   * refuse it first). The device's limits are its own where {@code maxAllocation} is not positive, else
+   * the given ones, with global memory unbounded unless {@code globalMemory} is given, so the
+   * outcome depends on nothing the machine reports.
+   */
+  private static void overDevice(Backend b, long globalMemory, long maxAllocation) {
+    dev.nodal.backend.opencl.DeviceInfo device = ((dev.nodal.backend.opencl.OpenClBackend) b).device();
+    long max = maxAllocation > 0 ? maxAllocation : device.maxAllocation();
+    long global = globalMemory > 0 ? globalMemory : Long.MAX_VALUE / 4;
+    b.close();
+    int hidden = 1 << 16;
+    int batch = (int) Math.min(Integer.MAX_VALUE, max / (4L * hidden) + 1);
+    try (Backend limited = new dev.nodal.backend.opencl.OpenClBackend(device.withMemoryLimits(global, max))) {
+      limited.compile(Models.mlp(1, 4, hidden, 2), batch);
+    }
+  }
+
   public static void main(String[] args) {
     Graph g = Models.mlp(1, 3, 4, 2);
     Backend b = Backends.open(args[0]);
@@ -61,14 +101,14 @@ public final class Misuse {
           b.compile(g, 2);
         }
         case "huge-batch" -> b.compile(Models.mlp(1, 784, 8, 10), 100_000_000);
-        case "over-device-allocation" -> { // an input one batch larger than the device allocates at once
-          long max = ((dev.nodal.backend.opencl.OpenClBackend) b).device().maxAllocation();
-          b.compile(Models.mlp(1, 1024, 8, 10), (int) Math.min(Integer.MAX_VALUE / 1024 - 16, max / 4096 + 1));
-        }
+        case "over-device-memory" -> overDevice(b, 64L << 20, 64L << 20);
         case "forward-without-inputs" -> b.compile(g, 2).forward();
         case "nan-param" -> b.compile(g, 2).setParam((Param) g.node("fc2.b"), new float[] {0, Float.NaN});
         case "null-input" -> b.compile(g, 2).setInput(null, new float[3]);
-        default -> throw new IllegalArgumentException(args[1]);
+        default -> {
+          if (!OPENCL_LIMITS.containsKey(args[1])) throw new IllegalArgumentException(args[1]);
+          overDevice(b, -1, OPENCL_LIMITS.get(args[1]));
+        }
       }
     } catch (RuntimeException e) {
       System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());

@@ -31,6 +31,24 @@ public record DeviceInfo(
     boolean fp64,
     int baseAddressAlignBits) {
 
+  /**
+   * This device as if it reported other memory limits: a backend opened on the copy refuses what
+   * does not fit them, as it would on a smaller device. Limits larger than the device's own are
+   * not checked against it.
+   *
+   * @param globalMemory bytes of global memory, as {@code CL_DEVICE_GLOBAL_MEM_SIZE}
+   * @param maxAllocation bytes of the largest single buffer, as {@code CL_DEVICE_MAX_MEM_ALLOC_SIZE}
+   */
+  public DeviceInfo withMemoryLimits(long globalMemory, long maxAllocation) {
+    if (globalMemory <= 0 || maxAllocation <= 0) {
+      throw new IllegalArgumentException("memory limits must be positive: global " + globalMemory + ", max allocation "
+          + maxAllocation);
+    }
+    return new DeviceInfo(platformIndex, deviceIndex, platform, device, platformName, platformVersion, name, vendor,
+        type, version, driverVersion, openclC, computeUnits, globalMemory, localMemory, maxAllocation,
+        maxWorkGroupSize, fp16, fp64, baseAddressAlignBits);
+  }
+
   /** The selector that picks this device: {@code opencl:P:D}. */
   public String id() {
     return "opencl:" + platformIndex + ":" + deviceIndex;
