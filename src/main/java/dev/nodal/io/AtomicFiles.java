@@ -6,7 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.LinkOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -119,6 +123,40 @@ public final class AtomicFiles {
     if (Files.isDirectory(folder)) return folder;
     Path old = sibling(folder, ".old");
     return Files.isDirectory(old) ? old : null;
+  }
+
+  /**
+   * The complete copies of {@code folder} that exist now, newest first: its {@code .new} copy, the
+   * folder itself, its {@code .old} copy. A reader that finds the newest damaged may fall back to
+   * the next.
+   */
+  public static List<Path> copies(Path folder) {
+    List<Path> out = new ArrayList<>();
+    for (Path p : List.of(sibling(folder, ".new"), folder.toAbsolutePath(), sibling(folder, ".old"))) {
+      if (Files.isDirectory(p)) out.add(p);
+    }
+    return out;
+  }
+
+  /**
+   * What identifies a folder on its file system (device and inode where there are such), or null
+   * when it does not exist; a folder renamed over another has another identity. Where the file
+   * system has no such key, the folder's creation and modification times stand in.
+   */
+  public static Object identity(Path folder) {
+    try {
+      BasicFileAttributes a = Files.readAttributes(folder, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      return a.fileKey() != null ? a.fileKey() : List.of(a.creationTime(), a.lastModifiedTime());
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** {@link #identity} of each folder, in order. */
+  public static List<Object> identities(List<Path> folders) {
+    List<Object> out = new ArrayList<>();
+    for (Path p : folders) out.add(identity(p));
+    return out;
   }
 
   private static Path sibling(Path target, String suffix) {

@@ -20,6 +20,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A training checkpoint: a folder holding
@@ -45,6 +47,8 @@ public final class Checkpoint {
 
   private static final List<String> FILES = List.of("graph.json", "weights.safetensors", "optimizer.safetensors",
       "trainer.json");
+
+  private static final Logger log = LoggerFactory.getLogger(Checkpoint.class);
 
   private Checkpoint() {}
 
@@ -117,22 +121,101 @@ public final class Checkpoint {
   /**
    * Reads a checkpoint folder, or the {@code checkpoint} folder of a run folder. Errors name the
    * file at fault.
+   *
+   * <p>Safe while a trainer writes the same folder: every file is read from one complete copy (the
+   * newest of {@code checkpoint.new}, {@code checkpoint} and {@code checkpoint.old}), and a copy
+   * that a writer renamed or deleted during the read is read again from the copy that took its
+   * place, so a reader gets the checkpoint before a save or the one after it, whole. A copy that
+   * is damaged (it fails its manifest or cannot be parsed) is passed over for the next older one,
+   * with a warning that names both; when none is whole, the error is the newest one's.
    */
   public static Loaded load(Path path) throws DataException {
-    Path folder = AtomicFiles.readable(path.resolve("checkpoint"));
-    if (folder == null) folder = AtomicFiles.readable(path);
-    if (folder == null || !Files.isRegularFile(folder.resolve("graph.json"))) {
-      throw new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, optimizer.safetensors "
-          + "and trainer.json, in this folder or in its checkpoint/ folder)");
+    Path target = AtomicFiles.readable(path.resolve("checkpoint")) != null ? path.resolve("checkpoint") : path;
+    for (int attempt = 0; ; attempt++) {
+      List<Path> copies = AtomicFiles.copies(target);
+      if (copies.isEmpty() || copies.stream().noneMatch(c -> Files.isRegularFile(c.resolve("graph.json")))) {
+        throw new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, optimizer.safetensors "
+            + "and trainer.json, in this folder or in its checkpoint/ folder)");
+      }
+      List<Object> before = AtomicFiles.identities(copies);
+      DataException newest = null;
+      for (Path copy : copies) {
+        try {
+          Loaded loaded = parse(Snapshot.read(copy));
+          if (newest != null) {
+            log.warn("{}; reading the older, intact copy {} instead", newest.getMessage(), copy);
+          }
+          return loaded;
+        } catch (DataException e) {
+          if (newest == null) newest = e;
+        } catch (Snapshot.Moved e) {
+          break; // a writer swapped copies during the read: look again
+        }
+      }
+      List<Path> now = AtomicFiles.copies(target);
+      boolean changed = !now.equals(copies) || !AtomicFiles.identities(now).equals(before);
+      if (newest != null && !changed) throw newest;
+      if (attempt == 100) {
+        throw new DataException(target + ": the checkpoint changed during each of 100 reads; is a writer saving it "
+            + "without pause?");
+      }
     }
+  }
+
+  /**
+   * Every file of one copy of a checkpoint, read into memory, with the copy's identity checked
+   * before and after so that the files are known to come from one save.
+   */
+  private record Snapshot(Path folder, Map<String, byte[]> files) {
+    /** Thrown when the copy was renamed or deleted during the read. */
+    static final class Moved extends Exception {
+      Moved() {
+        super(null, null, false, false);
+      }
+    }
+
+    static Snapshot read(Path folder) throws DataException, Moved {
+      Object identity = AtomicFiles.identity(folder);
+      if (identity == null && !Files.isDirectory(folder)) throw new Moved();
+      Map<String, byte[]> files = new LinkedHashMap<>();
+      List<String> names = new java.util.ArrayList<>(FILES);
+      names.add("manifest.json");
+      for (String name : names) {
+        try {
+          files.put(name, Files.readAllBytes(folder.resolve(name)));
+        } catch (java.nio.file.NoSuchFileException e) {
+          // absent from the copy, or the copy is being removed: the identity check below decides
+        } catch (IOException e) {
+          if (!java.util.Objects.equals(identity, AtomicFiles.identity(folder))) throw new Moved();
+          throw new DataException(folder.resolve(name) + ": unreadable: " + e.getMessage(), e);
+        }
+      }
+      Object after = AtomicFiles.identity(folder);
+      if (after == null || !after.equals(identity)) throw new Moved();
+      return new Snapshot(folder, files);
+    }
+
+    Path path(String name) {
+      return folder.resolve(name);
+    }
+
+    String text(String name) {
+      return new String(files.get(name), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static Loaded parse(Snapshot snap) throws DataException {
+    Path folder = snap.folder();
+    if (!snap.files().containsKey("graph.json")) throw new DataException(snap.path("graph.json") + ": missing from the checkpoint");
     try {
-      verify(folder);
-      Path graphFile = folder.resolve("graph.json");
-      Graph graph = GraphFile.read(Files.readString(graphFile), graphFile.toString());
-      Map<String, Safetensors.Tensor> weights = Safetensors.read(folder.resolve("weights.safetensors")).tensors();
-      Safetensors.Contents optimizer = Safetensors.read(folder.resolve("optimizer.safetensors"));
-      Path trainerFile = folder.resolve("trainer.json");
-      JsonNode trainer = GraphFile.JSON.readTree(Files.readString(trainerFile));
+      verify(snap);
+      Graph graph = GraphFile.read(snap.text("graph.json"), snap.path("graph.json").toString());
+      Map<String, Safetensors.Tensor> weights = Safetensors.decode(snap.files().get("weights.safetensors"),
+          snap.path("weights.safetensors").toString()).tensors();
+      Safetensors.Contents optimizer = Safetensors.decode(snap.files().get("optimizer.safetensors"),
+          snap.path("optimizer.safetensors").toString());
+      Path trainerFile = snap.path("trainer.json");
+      JsonNode trainer = GraphFile.JSON.readTree(snap.files().get("trainer.json"));
       int version = trainer.path("version").asInt(-1);
       if (!trainer.isObject() || version < 1 || version > VERSION) {
         throw new DataException(trainerFile + ": checkpoint version " + trainer.path("version") + " is not supported (this Nodal reads " + VERSION + ")");
@@ -162,18 +245,22 @@ public final class Checkpoint {
   }
 
   /** Checks every file against manifest.json; a folder without one is of version 1. */
-  private static void verify(Path folder) throws IOException, DataException {
-    Path manifestFile = folder.resolve("manifest.json");
-    if (!Files.exists(manifestFile)) {
-      if (Files.exists(folder.resolve("trainer.json"))
-          && GraphFile.JSON.readTree(Files.readAllBytes(folder.resolve("trainer.json"))).path("version").asInt() == 1) {
+  private static void verify(Snapshot snap) throws IOException, DataException {
+    Path manifestFile = snap.path("manifest.json");
+    byte[] manifestBytes = snap.files().get("manifest.json");
+    if (manifestBytes == null) {
+      byte[] trainer = snap.files().get("trainer.json");
+      if (trainer != null && GraphFile.JSON.readTree(trainer).path("version").asInt() == 1) {
+        for (String f : FILES) {
+          if (!snap.files().containsKey(f)) throw new DataException(snap.path(f) + ": missing from the checkpoint");
+        }
         return; // written before manifests existed
       }
       throw new DataException(manifestFile + ": missing; this checkpoint cannot be checked");
     }
     JsonNode manifest;
     try {
-      manifest = GraphFile.JSON.readTree(Files.readAllBytes(manifestFile));
+      manifest = GraphFile.JSON.readTree(manifestBytes);
     } catch (IOException e) {
       throw new DataException(manifestFile + ": not JSON: " + e.getMessage(), e);
     }
@@ -182,10 +269,10 @@ public final class Checkpoint {
     }
     for (String f : FILES) {
       String expected = manifest.path("sha256").path(f).asText("");
-      Path file = folder.resolve(f);
-      if (!Files.isRegularFile(file)) throw new DataException(file + ": missing from the checkpoint");
-      if (!expected.equals(sha256(Files.readAllBytes(file)))) {
-        throw new DataException(file + ": its SHA-256 differs from the one in manifest.json: the file changed after "
+      byte[] content = snap.files().get(f);
+      if (content == null) throw new DataException(snap.path(f) + ": missing from the checkpoint");
+      if (!expected.equals(sha256(content))) {
+        throw new DataException(snap.path(f) + ": its SHA-256 differs from the one in manifest.json: the file changed after "
             + "it was written (corrupt or edited)");
       }
     }
