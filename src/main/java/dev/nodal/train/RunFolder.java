@@ -1,5 +1,9 @@
 package dev.nodal.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.io.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -35,10 +39,38 @@ public final class RunFolder implements AutoCloseable {
           testAccuracy, samplesPerSecond);
     }
 
+    /** A line of metrics.csv; throws NumberFormatException or IllegalArgumentException on anything else. */
     static Row parse(String line) {
-      String[] c = line.split(",");
-      return new Row(Integer.parseInt(c[0]), Long.parseLong(c[1]), Double.parseDouble(c[2]), Double.parseDouble(c[3]),
-          Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
+      String[] c = line.split(",", -1);
+      if (c.length != 7) throw new IllegalArgumentException(c.length + " columns, not 7");
+      return new Row(Integer.parseInt(c[0].strip()), Long.parseLong(c[1].strip()), Double.parseDouble(c[2]),
+          Double.parseDouble(c[3]), Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
+    }
+
+    /** This row as the checkpoint's trainer.json holds it, with metrics.csv's column names. */
+    public ObjectNode toJson() {
+      ObjectNode o = JsonNodeFactory.instance.objectNode();
+      o.put("epoch", epoch).put("step", step).put("loss", loss).put("train_accuracy", trainAccuracy)
+          .put("test_loss", testLoss).put("test_accuracy", testAccuracy).put("samples_per_s", samplesPerSecond);
+      return o;
+    }
+
+    /** Every row of a checkpoint's {@code metrics} array, in order; empty when it has none. */
+    public static List<Row> listFromJson(JsonNode metrics) {
+      List<Row> out = new ArrayList<>();
+      for (JsonNode o : metrics) {
+        out.add(new Row(o.path("epoch").intValue(), o.path("step").longValue(), o.path("loss").doubleValue(),
+            o.path("train_accuracy").doubleValue(), o.path("test_loss").doubleValue(), o.path("test_accuracy").doubleValue(),
+            o.path("samples_per_s").doubleValue()));
+      }
+      return out;
+    }
+
+    /** The rows as the checkpoint's {@code metrics} array. */
+    public static ArrayNode listToJson(List<Row> rows) {
+      ArrayNode a = JsonNodeFactory.instance.arrayNode();
+      for (Row r : rows) a.add(r.toJson());
+      return a;
     }
   }
 
@@ -78,14 +110,56 @@ public final class RunFolder implements AutoCloseable {
     lock = held;
     lockFile.truncate(0);
     lockFile.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)), 0);
-    Path csv = metrics();
-    if (Files.exists(csv)) {
-      for (String line : Files.readAllLines(csv)) {
-        if (line.isBlank() || line.startsWith("epoch")) continue;
+    rows.addAll(readMetrics(metrics(), epochsDone));
+  }
+
+  /**
+   * The rows of a metrics.csv up to {@code epochsDone}. A line that cannot be read is skipped with
+   * a warning that names it: the checkpoint holds the same rows, and a resumed run rewrites the
+   * file from there ({@link #restore}).
+   */
+  private static List<Row> readMetrics(Path csv, int epochsDone) throws IOException {
+    List<Row> out = new ArrayList<>();
+    if (!Files.exists(csv)) return out;
+    String text = new String(Files.readAllBytes(csv), StandardCharsets.UTF_8);
+    String[] lines = text.split("\n", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i].strip();
+      if (line.isEmpty() || (i == 0 && line.startsWith("epoch"))) continue;
+      try {
         Row r = Row.parse(line);
-        if (r.epoch() <= epochsDone) rows.add(r);
+        if (r.epoch() <= epochsDone) out.add(r);
+      } catch (IllegalArgumentException e) {
+        log.warn("{} line {} is not a metrics row ({}); it is skipped", csv, i + 1, e.getMessage());
       }
     }
+    return out;
+  }
+
+  /**
+   * Makes the rows those a checkpoint committed, the rows of epochs 1 to its epochs done, and
+   * rewrites metrics.csv and curves.png where they differ: a run stopped between its checkpoint
+   * and its metrics row, or whose metrics.csv was damaged, gets the rows back on resume.
+   */
+  public void restore(List<Row> committed) throws IOException {
+    String before = Files.exists(metrics()) ? Files.readString(metrics(), StandardCharsets.UTF_8) : "";
+    rows.clear();
+    rows.addAll(committed);
+    if (!csv().equals(before)) {
+      log.info("{}: rewritten from the checkpoint's {} rows", metrics(), committed.size());
+      write();
+    }
+  }
+
+  private String csv() {
+    StringBuilder sb = new StringBuilder(HEADER).append('\n');
+    for (Row r : rows) sb.append(r.csv()).append('\n');
+    return sb.toString();
+  }
+
+  private void write() throws IOException {
+    AtomicFiles.write(metrics(), csv().getBytes(StandardCharsets.UTF_8));
+    plot();
   }
 
   public Path folder() {
@@ -103,10 +177,7 @@ public final class RunFolder implements AutoCloseable {
   /** Adds an epoch's row and rewrites metrics.csv and curves.png. */
   public void add(Row row) throws IOException {
     rows.add(row);
-    StringBuilder sb = new StringBuilder(HEADER).append('\n');
-    for (Row r : rows) sb.append(r.csv()).append('\n');
-    AtomicFiles.write(metrics(), sb.toString().getBytes(StandardCharsets.UTF_8));
-    plot();
+    write();
   }
 
   /** True when {@code folder} holds a run already: a checkpoint or metrics. */

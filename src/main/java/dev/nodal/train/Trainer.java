@@ -17,7 +17,9 @@ import dev.nodal.optim.Optimizers;
 import dev.nodal.optim.Schedule;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -181,7 +183,11 @@ public final class Trainer {
         BatchLoader loader = new BatchLoader(train, settings.batchSize(), true, settings.seed())) {
       s.setOptimizer(optimizer);
       float baseRate = optimizer.learningRate();
-      if (resume != null) resume.restore(s, true);
+      if (resume != null) {
+        resume.restore(s, true);
+        if (resume.trainer().has("metrics")) run.restore(RunFolder.Row.listFromJson(resume.trainer().path("metrics")));
+        last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
+      }
       log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}", settings.model(),
           graph.parameterCount(), backend.name(), train.size(), settings.batchSize(), startEpoch + 1, settings.epochs());
       long totalSteps = (long) settings.epochs() * loader.batchesPerEpoch();
@@ -225,6 +231,9 @@ public final class Trainer {
         state.put("testAccuracy", ev.accuracy());
         state.put("testLoss", ev.loss());
         state.put("device", backend.name());
+        List<RunFolder.Row> rows = new ArrayList<>(run.rows());
+        rows.add(last);
+        state.set("metrics", RunFolder.Row.listToJson(rows)); // the row commits with the checkpoint
         Checkpoint.save(run.folder().resolve("checkpoint"), graph, settings.seed(), s, state);
         run.add(last);
       }
