@@ -142,10 +142,10 @@ public final class RunFolder implements AutoCloseable {
    * and its metrics row, or whose metrics.csv was damaged, gets the rows back on resume.
    */
   public void restore(List<Row> committed) throws IOException {
-    String before = Files.exists(metrics()) ? Files.readString(metrics(), StandardCharsets.UTF_8) : "";
+    byte[] before = Files.exists(metrics()) ? Files.readAllBytes(metrics()) : new byte[0];
     rows.clear();
     rows.addAll(committed);
-    if (!csv().equals(before)) {
+    if (!java.util.Arrays.equals(csv().getBytes(StandardCharsets.UTF_8), before)) {
       log.info("{}: rewritten from the checkpoint's {} rows", metrics(), committed.size());
       write();
     }
