@@ -4,6 +4,7 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
+import dev.nodal.io.GraphFile;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
@@ -30,6 +31,55 @@ public final class ModelZoo {
       case "cnn-bn" -> cnn(seed, features, classes, true);
       default -> throw new IllegalArgumentException("unknown model '" + name + "'; known: " + String.join(", ", NAMES));
     };
+  }
+
+  /** True when {@code name} is a model of the zoo. */
+  public static boolean knows(String name) {
+    return java.util.List.of(NAMES).contains(name);
+  }
+
+  /**
+   * Why {@code graph} is not the zoo's model {@code name}, or null when it is: the model built for
+   * the features of the graph's input "x" and the classes of its labels "y" must have the same
+   * nodes in the same order, with the same kinds, shapes, initializers, inputs and attributes (the
+   * seed and the initial values are not compared: a trained graph has left them behind).
+   */
+  public static String differs(String name, Graph graph) {
+    if (!knows(name)) return "'" + name + "' is no model of the zoo (" + String.join(", ", NAMES) + ")";
+    Node x = graph.hasNode("x") ? graph.node("x") : null, y = graph.hasNode("y") ? graph.node("y") : null;
+    if (!(x instanceof Input in) || in.isLabels() || !(y instanceof Input labels) || !labels.isLabels()) {
+      return "the zoo's models read input 'x' and labels 'y', which this graph lacks";
+    }
+    Graph zoo;
+    try {
+      zoo = build(name, 0, in.shape().exampleSize(), labels.classes());
+    } catch (IllegalArgumentException e) {
+      return "the zoo's " + name + " cannot take this graph's input 'x' " + in.shape() + ": " + e.getMessage();
+    }
+    var mine = GraphFile.toJson(graph, 0).get("nodes");
+    var theirs = GraphFile.toJson(zoo, 0).get("nodes");
+    for (int i = 0; i < Math.max(mine.size(), theirs.size()); i++) {
+      if (i >= mine.size()) return "it lacks the zoo's node '" + theirs.get(i).get("name").asText() + "'";
+      if (i >= theirs.size()) return "its node '" + mine.get(i).get("name").asText() + "' is not in the zoo's " + name;
+      var a = mine.get(i);
+      var b = theirs.get(i);
+      if (!a.get("name").equals(b.get("name"))) {
+        return "its node " + (i + 1) + " is '" + a.get("name").asText() + "', the zoo's is '" + b.get("name").asText() + "'";
+      }
+      java.util.Set<String> keys = new java.util.TreeSet<>();
+      a.fieldNames().forEachRemaining(keys::add);
+      b.fieldNames().forEachRemaining(keys::add);
+      for (String k : keys) {
+        if (!a.path(k).equals(b.path(k))) {
+          return "node '" + a.get("name").asText() + "' has " + k + " " + (a.has(k) ? a.get(k) : "none") + ", the zoo's "
+              + (b.has(k) ? b.get(k) : "none");
+        }
+      }
+    }
+    if (!GraphFile.toJson(graph, 0).path("loss").equals(GraphFile.toJson(zoo, 0).path("loss"))) {
+      return "its loss is not the zoo's";
+    }
+    return null;
   }
 
   /**
