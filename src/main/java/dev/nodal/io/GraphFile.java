@@ -129,7 +129,8 @@ public final class GraphFile {
   static Graph read(JsonNode root, String where) {
     try {
       StrictJson.keys(root, where, ROOT_KEYS);
-      if (!FORMAT.equals(root.path("format").textValue())) throw new GraphException(where + ": not a " + FORMAT + " file");
+      String format = StrictJson.text(StrictJson.required(root, "format", where), where + ": 'format'");
+      if (!FORMAT.equals(format)) throw new GraphException(where + ": not a " + FORMAT + " file ('format' is '" + format + "')");
       long version = StrictJson.integer(StrictJson.required(root, "version", where), where + ": 'version'", Long.MIN_VALUE,
           Long.MAX_VALUE);
       if (version != VERSION) throw new GraphException(where + ": graph file version " + version + " is not supported (this Nodal reads " + VERSION + ")");

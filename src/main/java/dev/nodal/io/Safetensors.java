@@ -134,7 +134,8 @@ public final class Safetensors {
       for (int i = 0; i < shape.length; i++) {
         JsonNode d = shapeNode.get(i);
         if (!d.canConvertToInt() || !d.isIntegralNumber() || d.asInt() < 0) {
-          throw new DataException(where + ": tensor '" + e.getKey() + "' has dimension " + d + "; dimensions are integers >= 0");
+          throw new DataException(where + ": tensor '" + e.getKey() + "' has dimension " + d + " in its shape; dimensions are "
+              + "integers >= 0");
         }
         shape[i] = d.asInt();
         count *= shape[i];

@@ -51,6 +51,10 @@ final class StrictJson {
       return "key " + j.getOriginalMessage().substring("Duplicate field ".length()) + " appears twice in one object"
           + (j.getLocation() == null ? "" : " (line " + j.getLocation().getLineNr() + ")");
     }
+    if (e instanceof JsonProcessingException j && j.getOriginalMessage().startsWith("Trailing token")) {
+      return "not JSON: text follows the document" + (j.getLocation() == null ? ""
+          : " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")");
+    }
     return "not JSON: " + e.getMessage();
   }
 
@@ -115,9 +119,10 @@ final class StrictJson {
   /** What a value is, for messages: its JSON text when short, else its type. */
   static String describe(JsonNode v) {
     if (v == null || v.isMissingNode()) return "nothing";
+    if (v.isNull()) return "null";
     String text = v.toString();
     String type = v.isTextual() ? "text" : v.isNumber() ? (v.isIntegralNumber() ? "integer" : "fractional number")
-        : v.isBoolean() ? "boolean" : v.isNull() ? "null" : v.isArray() ? "array" : "object";
+        : v.isBoolean() ? "boolean" : v.isArray() ? "array" : "object";
     return text.length() <= 40 ? type + " " + text : type;
   }
 }
