@@ -142,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
 
   /** With --resume: the settings options given must agree with the checkpoint's; lists those that do not. */
   private void checkResume(Checkpoint.Loaded loaded) {
-    Trainer.Settings saved = Trainer.Settings.fromJson(loaded.trainer(), loaded.trainer().path("epochs").asInt());
+    Trainer.Settings saved = Trainer.Settings.fromCheckpoint(loaded, loaded.trainer().path("epochs").asInt());
     var parsed = spec.commandLine().getParseResult();
     List<String> differ = new ArrayList<>();
     if (parsed.hasMatchedOption("--model") && !model.equals(saved.model())) differ.add("--model " + model + " (checkpoint: " + saved.model() + ")");
@@ -231,7 +231,7 @@ final class TrainCommand implements Callable<Integer> {
     Graph graph = loaded != null ? loaded.graph()
         : ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
     Trainer.Settings settings = loaded != null
-        ? Trainer.Settings.fromJson(loaded.trainer(), epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
+        ? Trainer.Settings.fromCheckpoint(loaded, epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
         : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
     try (Backend backend = devices == null ? Backends.open(device.device)

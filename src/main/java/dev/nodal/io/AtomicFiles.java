@@ -6,11 +6,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -136,6 +146,66 @@ public final class AtomicFiles {
       if (Files.isDirectory(p)) out.add(p);
     }
     return out;
+  }
+
+  /**
+   * The files {@code names} of {@code folder} as they are in one copy of it, each read whole (a
+   * name the copy lacks is absent from the map); null when the folder was renamed or removed
+   * during the read, so that the caller can look again. Files are read through one open handle
+   * on the folder where the platform allows it (Linux, macOS), so that all of them come from the
+   * folder as it was opened, even if a writer swaps another copy in under its name meanwhile:
+   * complete copies are never changed in place, only renamed and deleted. Elsewhere they are
+   * read by name, and the folder's {@link #identity} before and after decides.
+   */
+  public static Map<String, byte[]> readWhole(Path folder, List<String> names) throws IOException {
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    try (DirectoryStream<Path> dir = Files.newDirectoryStream(folder)) {
+      if (dir instanceof SecureDirectoryStream<Path> open) {
+        for (String name : names) {
+          try (SeekableByteChannel ch = open.newByteChannel(folder.getFileSystem().getPath(name),
+              Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            files.put(name, readAll(ch));
+          } catch (NoSuchFileException e) {
+            // absent from this copy, or the copy is being deleted: decided below
+          }
+        }
+        // The open handle keeps the folder's identity from being reused: equal means it is still there.
+        Object opened = open.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
+        if (files.size() < names.size() && (opened == null || !opened.equals(identityKey(folder)))) return null;
+        return files;
+      }
+    } catch (NoSuchFileException | NotDirectoryException e) {
+      return null;
+    }
+    Object before = identity(folder);
+    for (String name : names) {
+      try {
+        files.put(name, Files.readAllBytes(folder.resolve(name)));
+      } catch (NoSuchFileException e) {
+        // absent, or being deleted: decided below
+      }
+    }
+    Object after = identity(folder);
+    return before != null && before.equals(after) ? files : null;
+  }
+
+  private static byte[] readAll(SeekableByteChannel ch) throws IOException {
+    long size = ch.size();
+    if (size > Integer.MAX_VALUE - 8) throw new IOException("larger than 2 GiB");
+    ByteBuffer buf = ByteBuffer.allocate((int) size);
+    while (buf.hasRemaining() && ch.read(buf) >= 0) {
+      // until full or at the end
+    }
+    if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1)) >= 0) throw new IOException("changed size while read");
+    return buf.array();
+  }
+
+  private static Object identityKey(Path folder) {
+    try {
+      return Files.readAttributes(folder, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   /**

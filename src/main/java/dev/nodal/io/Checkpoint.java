@@ -6,7 +6,6 @@ import dev.nodal.backend.Session;
 import dev.nodal.data.DataException;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
-import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
@@ -100,6 +99,11 @@ public final class Checkpoint {
     for (State st : graph.states()) weights.put(st.name(), new Safetensors.Tensor(st.shape().dims(), session.value(st)));
     ObjectNode t = trainer.deepCopy();
     t.put("version", VERSION);
+    try {
+      CheckpointSchema.trainer(t, "trainer.json", VERSION); // what load would refuse is not written
+    } catch (DataException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
     byte[] graphJson = GraphFile.write(graph, seed, session.optimizer()).getBytes(StandardCharsets.UTF_8);
     byte[] weightBytes = Safetensors.encode(weights, Map.of("producer", "nodal", "graph", "graph.json"));
     Optimizer opt = session.optimizer();
@@ -175,24 +179,15 @@ public final class Checkpoint {
     }
 
     static Snapshot read(Path folder) throws DataException, Moved {
-      Object identity = AtomicFiles.identity(folder);
-      if (identity == null && !Files.isDirectory(folder)) throw new Moved();
-      Map<String, byte[]> files = new LinkedHashMap<>();
       List<String> names = new java.util.ArrayList<>(FILES);
       names.add("manifest.json");
-      for (String name : names) {
-        try {
-          files.put(name, Files.readAllBytes(folder.resolve(name)));
-        } catch (java.nio.file.NoSuchFileException e) {
-          // absent from the copy, or the copy is being removed: the identity check below decides
-        } catch (IOException e) {
-          if (!java.util.Objects.equals(identity, AtomicFiles.identity(folder))) throw new Moved();
-          throw new DataException(folder.resolve(name) + ": unreadable: " + e.getMessage(), e);
-        }
+      try {
+        Map<String, byte[]> files = AtomicFiles.readWhole(folder, names);
+        if (files == null) throw new Moved();
+        return new Snapshot(folder, files);
+      } catch (IOException e) {
+        throw new DataException(folder + ": unreadable: " + e.getMessage(), e);
       }
-      Object after = AtomicFiles.identity(folder);
-      if (after == null || !after.equals(identity)) throw new Moved();
-      return new Snapshot(folder, files);
     }
 
     Path path(String name) {
@@ -209,39 +204,39 @@ public final class Checkpoint {
     if (!snap.files().containsKey("graph.json")) throw new DataException(snap.path("graph.json") + ": missing from the checkpoint");
     try {
       verify(snap);
-      Graph graph = GraphFile.read(snap.text("graph.json"), snap.path("graph.json").toString());
-      Map<String, Safetensors.Tensor> weights = Safetensors.decode(snap.files().get("weights.safetensors"),
-          snap.path("weights.safetensors").toString()).tensors();
+      Path graphFile = snap.path("graph.json");
+      JsonNode graphJson = StrictJson.parse(snap.text("graph.json"), graphFile.toString());
+      Graph graph = GraphFile.read(graphJson, graphFile.toString());
+      Safetensors.Contents weights = Safetensors.decode(snap.files().get("weights.safetensors"),
+          snap.path("weights.safetensors").toString());
       Safetensors.Contents optimizer = Safetensors.decode(snap.files().get("optimizer.safetensors"),
           snap.path("optimizer.safetensors").toString());
       Path trainerFile = snap.path("trainer.json");
-      JsonNode trainer = GraphFile.JSON.readTree(snap.files().get("trainer.json"));
-      int version = trainer.path("version").asInt(-1);
-      if (!trainer.isObject() || version < 1 || version > VERSION) {
-        throw new DataException(trainerFile + ": checkpoint version " + trainer.path("version") + " is not supported (this Nodal reads " + VERSION + ")");
-      }
-      List<Node> saved = new java.util.ArrayList<>(graph.params());
-      saved.addAll(graph.states());
-      for (Node p : saved) {
-        Safetensors.Tensor t = weights.get(p.name());
-        if (t == null || !java.util.Arrays.equals(t.shape(), p.shape().dims())) {
-          throw new DataException(folder.resolve("weights.safetensors") + ": " + p.kind() + " '" + p.name() + "' "
-              + (t == null ? "is missing" : "has shape " + java.util.Arrays.toString(t.shape()) + ", the graph says " + p.shape()));
-        }
-        float[] v = t.data();
-        for (int i = 0; i < v.length; i++) {
-          if (!Float.isFinite(v[i])) {
-            throw new DataException(folder.resolve("weights.safetensors") + ": " + p.kind() + " '" + p.name() + "' holds " + v[i]
-                + " at element " + i + "; a checkpoint's weights must be finite");
-          }
-        }
-      }
-      return new Loaded(graph, weights, optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);
+      JsonNode trainer = StrictJson.parse(snap.text("trainer.json"), trainerFile.toString());
+      check(folder, graphJson, graph, weights, optimizer, trainer);
+      return new Loaded(graph, weights.tensors(), optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);
     } catch (DataException e) {
       throw e;
+    } catch (GraphException e) { // its message names graph.json and the node
+      throw new DataException(e.getMessage(), e);
     } catch (IOException | RuntimeException e) {
       throw new DataException(folder + ": unreadable checkpoint: " + (e.getMessage() != null ? e.getMessage() : e), e);
     }
+  }
+
+  /**
+   * Checks the parsed files of the checkpoint in {@code folder} against their schema and against
+   * each other ({@link CheckpointSchema}); errors name the file and the key, node or tensor.
+   */
+  static void check(Path folder, JsonNode graphJson, Graph graph, Safetensors.Contents weights,
+      Safetensors.Contents optimizer, JsonNode trainer) throws DataException {
+    String graphFile = folder.resolve("graph.json").toString(), trainerFile = folder.resolve("trainer.json").toString();
+    CheckpointSchema.trainer(trainer, trainerFile, VERSION);
+    CheckpointSchema.weights(graph, weights, folder.resolve("weights.safetensors").toString());
+    Optimizer graphOptimizer = graphJson.has("optimizer") ? GraphFile.optimizer(graphJson, graphFile) : null;
+    CheckpointSchema.optimizer(graph, graphOptimizer, optimizer, trainer, folder.resolve("optimizer.safetensors").toString(),
+        graphFile, trainerFile);
+    CheckpointSchema.seeds(graphJson, trainer, graphFile, trainerFile);
   }
 
   /** Checks every file against manifest.json; a folder without one is of version 1. */
@@ -258,15 +253,8 @@ public final class Checkpoint {
       }
       throw new DataException(manifestFile + ": missing; this checkpoint cannot be checked");
     }
-    JsonNode manifest;
-    try {
-      manifest = GraphFile.JSON.readTree(manifestBytes);
-    } catch (IOException e) {
-      throw new DataException(manifestFile + ": not JSON: " + e.getMessage(), e);
-    }
-    if (manifest == null || manifest.path("version").asInt(-1) != VERSION || !manifest.path("sha256").isObject()) {
-      throw new DataException(manifestFile + ": not a version " + VERSION + " checkpoint manifest");
-    }
+    JsonNode manifest = StrictJson.parse(new String(manifestBytes, StandardCharsets.UTF_8), manifestFile.toString());
+    CheckpointSchema.manifest(manifest, manifestFile.toString(), VERSION, FILES);
     for (String f : FILES) {
       String expected = manifest.path("sha256").path(f).asText("");
       byte[] content = snap.files().get(f);

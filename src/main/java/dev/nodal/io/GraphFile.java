@@ -3,7 +3,6 @@ package dev.nodal.io;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.graph.Apply;
@@ -18,10 +17,11 @@ import dev.nodal.graph.State;
 import dev.nodal.ops.OpCatalogue;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Optimizers;
+import dev.nodal.data.DataException;
 import java.io.IOException;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The versioned JSON description of a graph: every node in topological order with its kind,
@@ -31,7 +31,7 @@ import java.util.Map;
 public final class GraphFile {
   public static final String FORMAT = "nodal-graph";
   public static final int VERSION = 1;
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  static final ObjectMapper JSON = StrictJson.MAPPER;
 
   private GraphFile() {}
 
@@ -99,42 +99,130 @@ public final class GraphFile {
     }
   }
 
-  /** Rebuilds the graph a file describes; errors name the node and the problem. */
+  /**
+   * Rebuilds the graph a file describes; errors name the file, the node and the problem. The file
+   * is read as a schema: unknown keys, integers out of range or with a fraction, text where a
+   * number belongs, and a shape other than the one the graph gives its node are refused.
+   */
   public static Graph read(String json, String where) {
-    JsonNode root;
     try {
-      root = JSON.readTree(json);
-    } catch (IOException e) {
-      throw new GraphException(where + ": not JSON: " + e.getMessage());
+      return read(StrictJson.parse(json, where), where);
+    } catch (DataException e) {
+      throw new GraphException(e.getMessage());
     }
-    if (!FORMAT.equals(root.path("format").asText())) throw new GraphException(where + ": not a " + FORMAT + " file");
-    int version = root.path("version").asInt(-1);
-    if (version != VERSION) throw new GraphException(where + ": graph file version " + version + " is not supported (this Nodal reads " + VERSION + ")");
-    GraphBuilder g = new GraphBuilder(root.path("seed").asLong());
-    for (JsonNode o : root.path("nodes")) {
-      String name = o.path("name").asText(), kind = o.path("kind").asText();
-      int[] dims = new int[o.path("shape").size()];
-      for (int i = 0; i < dims.length; i++) dims[i] = o.path("shape").get(i).asInt();
-      try {
-        switch (kind) {
-          case "input" -> g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
-          case "labels" -> g.labels(name, o.path("classes").asInt());
-          case "param" -> g.param(name, Init.parse(o.path("init").asText()), dims);
-          case "state" -> g.state(name, Init.parse(o.path("init").asText()), dims);
-          default -> {
-            Map<String, Object> attrs = o.has("attributes")
-                ? JSON.convertValue(o.get("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}) : Map.of();
-            List<String> inputs = new java.util.ArrayList<>();
-            o.path("inputs").forEach(i -> inputs.add(i.asText()));
-            g.apply(OpCatalogue.create(kind, attrs), name, inputs.toArray(new String[0]));
-          }
+  }
+
+  private static final Set<String> ROOT_KEYS = Set.of("format", "version", "seed", "loss", "nodes", "optimizer");
+  private static final Set<String> OPTIMIZER_KEYS = Set.of("name", "attributes");
+
+  /** The keys a node of {@code kind} may have; an op's are those of every op. */
+  private static Set<String> nodeKeys(String kind) {
+    return switch (kind) {
+      case "input" -> Set.of("name", "kind", "shape");
+      case "labels" -> Set.of("name", "kind", "shape", "classes");
+      case "param", "state" -> Set.of("name", "kind", "shape", "init");
+      default -> Set.of("name", "kind", "shape", "inputs", "attributes");
+    };
+  }
+
+  /** As {@link #read(String, String)}, from the parsed file. */
+  static Graph read(JsonNode root, String where) {
+    try {
+      StrictJson.keys(root, where, ROOT_KEYS);
+      String format = StrictJson.text(StrictJson.required(root, "format", where), where + ": 'format'");
+      if (!FORMAT.equals(format)) throw new GraphException(where + ": not a " + FORMAT + " file ('format' is '" + format + "')");
+      long version = StrictJson.integer(StrictJson.required(root, "version", where), where + ": 'version'", Long.MIN_VALUE,
+          Long.MAX_VALUE);
+      if (version != VERSION) throw new GraphException(where + ": graph file version " + version + " is not supported (this Nodal reads " + VERSION + ")");
+      long seed = StrictJson.integer(StrictJson.required(root, "seed", where), where + ": 'seed'", Long.MIN_VALUE, Long.MAX_VALUE);
+      JsonNode nodes = StrictJson.array(StrictJson.required(root, "nodes", where), where + ": 'nodes'");
+      GraphBuilder g = new GraphBuilder(seed);
+      Map<String, int[]> shapes = new LinkedHashMap<>();
+      for (int i = 0; i < nodes.size(); i++) readNode(g, nodes.get(i), where, i, shapes);
+      if (root.has("optimizer")) optimizer(root, where);
+      String loss = root.has("loss") ? StrictJson.text(root.get("loss"), where + ": 'loss'") : null;
+      if (loss != null && g.node(loss) == null) throw new GraphException(where + ": loss '" + loss + "' is not a node");
+      Graph graph = loss == null ? g.build() : g.build(g.node(loss));
+      for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+        int[] built = graph.node(e.getKey()).shape().dims();
+        if (!java.util.Arrays.equals(e.getValue(), built)) {
+          throw new GraphException(where + ": node '" + e.getKey() + "': 'shape' is " + java.util.Arrays.toString(e.getValue())
+              + ", but the graph gives the node " + java.util.Arrays.toString(built));
         }
-      } catch (IllegalArgumentException e) {
-        throw new GraphException(where + ": node '" + name + "': " + e.getMessage());
+      }
+      return graph;
+    } catch (DataException e) {
+      throw new GraphException(e.getMessage());
+    }
+  }
+
+  /** Adds node {@code index} of the file to {@code g}, and the shape the file gives it to {@code shapes}. */
+  private static void readNode(GraphBuilder g, JsonNode o, String where, int index, Map<String, int[]> shapes)
+      throws DataException {
+    StrictJson.object(o, where + ": node " + index);
+    String name = StrictJson.text(StrictJson.required(o, "name", where + ": node " + index), where + ": node " + index + ": 'name'");
+    String at = where + ": node '" + name + "'";
+    String kind = StrictJson.text(StrictJson.required(o, "kind", at), at + ": 'kind'");
+    StrictJson.keys(o, at, nodeKeys(kind));
+    JsonNode shape = StrictJson.array(StrictJson.required(o, "shape", at), at + ": 'shape'");
+    int[] dims = new int[shape.size()];
+    for (int i = 0; i < dims.length; i++) {
+      dims[i] = (int) StrictJson.integer(shape.get(i), at + ": 'shape'[" + i + "]", -1, Integer.MAX_VALUE);
+    }
+    try {
+      switch (kind) {
+        case "input" -> {
+          if (dims.length == 0 || dims[0] != -1) throw new GraphException(at + ": an input's shape starts with -1, its batch");
+          g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
+        }
+        case "labels" -> g.labels(name, StrictJson.intValue(StrictJson.required(o, "classes", at), at + ": 'classes'", 1));
+        case "param" -> g.param(name, Init.parse(StrictJson.text(StrictJson.required(o, "init", at), at + ": 'init'")), dims);
+        case "state" -> g.state(name, Init.parse(StrictJson.text(StrictJson.required(o, "init", at), at + ": 'init'")), dims);
+        default -> {
+          Map<String, Object> attrs = Map.of();
+          if (o.has("attributes")) {
+            StrictJson.object(o.get("attributes"), at + ": 'attributes'");
+            attrs = JSON.convertValue(o.get("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {});
+          }
+          JsonNode ins = StrictJson.array(StrictJson.required(o, "inputs", at), at + ": 'inputs'");
+          String[] inputs = new String[ins.size()];
+          for (int i = 0; i < inputs.length; i++) inputs[i] = StrictJson.text(ins.get(i), at + ": 'inputs'[" + i + "]");
+          g.apply(OpCatalogue.create(kind, attrs), name, inputs);
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      throw new GraphException(at + ": " + e.getMessage());
+    }
+    shapes.put(name, dims);
+  }
+
+  /**
+   * The optimizer a graph file names, checked as a schema: a name and typed attributes (numbers,
+   * and booleans such as {@code nesterov}). A learning rate of 0, where a schedule brought it, is
+   * accepted; the optimizer returned then runs at a placeholder rate: it serves to count state
+   * slots, not to train.
+   */
+  static Optimizer optimizer(JsonNode root, String where) throws DataException {
+    String at = where + ": 'optimizer'";
+    JsonNode o = root.get("optimizer");
+    StrictJson.keys(o, at, OPTIMIZER_KEYS);
+    String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
+    JsonNode attributes = StrictJson.required(o, "attributes", at);
+    StrictJson.object(attributes, at + ": 'attributes'");
+    Map<String, Object> hyper = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : attributes.properties()) {
+      JsonNode v = e.getValue();
+      if (v.isBoolean()) {
+        hyper.put(e.getKey(), v.booleanValue());
+      } else {
+        double d = StrictJson.number(v, at + ": 'attributes': '" + e.getKey() + "'", -Float.MAX_VALUE, Float.MAX_VALUE);
+        hyper.put(e.getKey(), e.getKey().equals("lr") && d == 0 ? 1f : (float) d);
       }
     }
-    String loss = root.path("loss").asText(null);
-    if (loss != null && g.node(loss) == null) throw new GraphException(where + ": loss '" + loss + "' is not a node");
-    return loss == null ? g.build() : g.build(g.node(loss));
+    try {
+      return Optimizers.create(name, hyper);
+    } catch (IllegalArgumentException e) {
+      throw new DataException(at + ": " + e.getMessage());
+    }
   }
 }

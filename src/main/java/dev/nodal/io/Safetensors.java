@@ -23,7 +23,9 @@ import java.util.TreeMap;
  * order of their names.
  */
 public final class Safetensors {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Refuses a header that names a tensor twice, which would leave one of the two unread. */
+  private static final ObjectMapper JSON = StrictJson.MAPPER;
+  private static final java.util.Set<String> TENSOR_KEYS = java.util.Set.of("dtype", "shape", "data_offsets");
   /** The reference implementation refuses larger headers too. */
   private static final long MAX_HEADER = 100L << 20;
 
@@ -92,7 +94,9 @@ public final class Safetensors {
     try {
       header = JSON.readTree(new String(bytes, 8, (int) n, StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new DataException(where + ": header is not JSON: " + e.getMessage(), e);
+      String reason = StrictJson.reason(e);
+      throw new DataException(where + ": header " + (reason.startsWith("not JSON") ? "is " + reason
+          : "names a tensor twice: " + reason), e);
     }
     if (!header.isObject()) throw new DataException(where + ": header is not a JSON object");
     long dataStart = 8 + n, dataLength = bytes.length - dataStart;
@@ -103,10 +107,22 @@ public final class Safetensors {
     for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (e.getKey().equals("__metadata__")) {
-        e.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+        if (!e.getValue().isObject()) throw new DataException(where + ": __metadata__ is not an object of strings");
+        for (Map.Entry<String, JsonNode> m : e.getValue().properties()) {
+          if (!m.getValue().isTextual()) {
+            throw new DataException(where + ": __metadata__ '" + m.getKey() + "' is " + StrictJson.describe(m.getValue())
+                + "; metadata values are strings");
+          }
+          metadata.put(m.getKey(), m.getValue().textValue());
+        }
         continue;
       }
       JsonNode t = e.getValue();
+      try {
+        StrictJson.keys(t, where + ": tensor '" + e.getKey() + "'", TENSOR_KEYS);
+      } catch (DataException bad) {
+        throw new DataException(bad.getMessage() + " (a tensor has dtype, shape and data_offsets)");
+      }
       String dtype = t.path("dtype").asText();
       if (!dtype.equals("F32")) throw new DataException(where + ": tensor '" + e.getKey() + "' has dtype " + dtype + "; only F32 is supported");
       JsonNode shapeNode = t.path("shape"), offsets = t.path("data_offsets");
@@ -118,7 +134,8 @@ public final class Safetensors {
       for (int i = 0; i < shape.length; i++) {
         JsonNode d = shapeNode.get(i);
         if (!d.canConvertToInt() || !d.isIntegralNumber() || d.asInt() < 0) {
-          throw new DataException(where + ": tensor '" + e.getKey() + "' has dimension " + d + "; dimensions are integers >= 0");
+          throw new DataException(where + ": tensor '" + e.getKey() + "' has dimension " + d + " in its shape; dimensions are "
+              + "integers >= 0");
         }
         shape[i] = d.asInt();
         count *= shape[i];

@@ -168,14 +168,13 @@ public final class Conv2d implements Op {
 
   /** The op a graph file's attributes describe. */
   static Conv2d fromAttributes(Map<String, Object> a) {
-    java.util.function.ToIntBiFunction<String, Integer> n = (key, fallback) ->
-        (int) Attributes.number(a, "conv2d", key, fallback);
+    java.util.function.ToIntBiFunction<String, Integer> n = (key, fallback) -> Attributes.integer(a, "conv2d", key, fallback);
     return builder().stride(n.applyAsInt("stride_h", 1), n.applyAsInt("stride_w", 1))
         .padding(n.applyAsInt("pad_h", 0), n.applyAsInt("pad_w", 0))
         .dilation(n.applyAsInt("dilation_h", 1), n.applyAsInt("dilation_w", 1)).groups(n.applyAsInt("groups", 1))
-        .bias(!Boolean.FALSE.equals(a.get("bias")) && !"false".equals(String.valueOf(a.get("bias"))))
+        .bias(Attributes.bool(a, "conv2d", "bias", true))
         .algorithm(a.containsKey("algorithm") ? Algorithm.parse(a.get("algorithm")) : Algorithm.AUTO)
-        .patchFloats((int) Attributes.number(a, "conv2d", "patch_floats", PATCH_FLOATS))
+        .patchFloats(Attributes.integer(a, "conv2d", "patch_floats", PATCH_FLOATS))
         .activation(FusedActivation.parse("conv2d", a.getOrDefault("activation", "none"))).build();
   }
 

@@ -33,7 +33,7 @@ public final class Dropout implements Op {
   }
 
   static Dropout fromAttributes(Map<String, Object> a) {
-    return new Dropout((float) Attributes.number(a, "dropout", "p"), (int) Attributes.number(a, "dropout", "seed", 0));
+    return new Dropout((float) Attributes.number(a, "dropout", "p"), Attributes.integer(a, "dropout", "seed", 0));
   }
 
   @Override

@@ -113,7 +113,7 @@ public final class OpCatalogue {
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
-      new Entry("concat", Concat.class, a -> new Concat((int) Attributes.number(a, "concat", "inputs")), List.of("concat.cl"),
+      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat.cl"),
           Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
@@ -162,9 +162,62 @@ public final class OpCatalogue {
         + ENTRIES.stream().map(Entry::kind).toList());
   }
 
-  /** Makes an op from its kind and attributes, as written in the graph file. */
+  /**
+   * Makes an op from its kind and attributes, as written in the graph file. An attribute that the
+   * op's factory never reads is an error: a misspelt key ({@code "activaton": "relu"}) would
+   * otherwise be dropped in silence, and the op built without it.
+   */
   public static Op create(String kind, Map<String, Object> attributes) {
-    return entry(kind).factory().apply(attributes);
+    Entry entry = entry(kind);
+    ReadKeys read = new ReadKeys(attributes);
+    Op op = entry.factory().apply(read);
+    for (String key : attributes.keySet()) {
+      if (!read.asked.contains(key)) {
+        throw new IllegalArgumentException(kind + ": unknown attribute '" + key + "'; "
+            + (read.asked.isEmpty() ? kind + " takes none" : "known: " + new java.util.TreeSet<>(read.asked)));
+      }
+    }
+    return op;
+  }
+
+  /** A read-only view of attributes that notes every key a factory asks for. */
+  private static final class ReadKeys extends java.util.AbstractMap<String, Object> {
+    private final Map<String, Object> all;
+    private final Set<String> asked = new LinkedHashSet<>();
+
+    ReadKeys(Map<String, Object> all) {
+      this.all = all;
+    }
+
+    @Override
+    public Object get(Object key) {
+      if (key instanceof String k) asked.add(k);
+      return all.get(key);
+    }
+
+    @Override
+    public Object getOrDefault(Object key, Object fallback) {
+      if (key instanceof String k) asked.add(k);
+      return all.getOrDefault(key, fallback);
+    }
+
+    @Override
+    public boolean containsKey(Object key) {
+      if (key instanceof String k) asked.add(k);
+      return all.containsKey(key);
+    }
+
+    @Override
+    public int size() {
+      return all.size();
+    }
+
+    /** A factory that walks every entry reads every key. */
+    @Override
+    public Set<Map.Entry<String, Object>> entrySet() {
+      asked.addAll(all.keySet());
+      return java.util.Collections.unmodifiableMap(all).entrySet();
+    }
   }
 
   /** Every kernel file that some node type launches, in catalogue order. */

@@ -46,9 +46,8 @@ public final class Pool2d implements Op {
 
   static Pool2d fromAttributes(boolean max, Map<String, Object> a) {
     String kind = max ? "max_pool2d" : "avg_pool2d";
-    int kernel = (int) Attributes.number(a, kind, "kernel");
-    return new Pool2d(max, kernel, (int) Attributes.number(a, kind, "stride", kernel),
-        (int) Attributes.number(a, kind, "padding", 0));
+    int kernel = Attributes.integer(a, kind, "kernel");
+    return new Pool2d(max, kernel, Attributes.integer(a, kind, "stride", kernel), Attributes.integer(a, kind, "padding", 0));
   }
 
   @Override

@@ -42,8 +42,7 @@ public final class Reshape implements Op {
     if (!(v instanceof List<?> list)) throw new IllegalArgumentException("reshape: attribute 'shape' is not a list: " + v);
     int[] d = new int[list.size()];
     for (int i = 0; i < d.length; i++) {
-      if (!(list.get(i) instanceof Number n)) throw new IllegalArgumentException("reshape: 'shape' holds a non-number: " + v);
-      d[i] = n.intValue();
+      d[i] = Attributes.integer(list.get(i), "reshape", "'shape'[" + i + "]");
     }
     return new Reshape(d);
   }

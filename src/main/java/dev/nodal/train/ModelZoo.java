@@ -1,9 +1,11 @@
 package dev.nodal.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
+import dev.nodal.io.GraphFile;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
@@ -12,6 +14,9 @@ import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.tensor.FusedActivation;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /** The models the command line knows by name. Inputs are named "x" (features) and "y" (labels). */
 public final class ModelZoo {
@@ -30,6 +35,59 @@ public final class ModelZoo {
       case "cnn-bn" -> cnn(seed, features, classes, true);
       default -> throw new IllegalArgumentException("unknown model '" + name + "'; known: " + String.join(", ", NAMES));
     };
+  }
+
+  /** True when {@code name} is a model of the zoo. */
+  public static boolean knows(String name) {
+    return List.of(NAMES).contains(name);
+  }
+
+  /**
+   * Why {@code graph} is not the zoo's model {@code name}, or null when it is: the model built for
+   * the features of the graph's input "x" and the classes of its labels "y" must have the same
+   * nodes in the same order, with the same kinds, shapes, initializers, inputs and attributes, and
+   * the same loss (the seed and the initial values are not compared: training has left them
+   * behind).
+   */
+  public static String differs(String name, Graph graph) {
+    if (!knows(name)) return "'" + name + "' is no model of the zoo (" + String.join(", ", NAMES) + ")";
+    Node x = graph.hasNode("x") ? graph.node("x") : null, y = graph.hasNode("y") ? graph.node("y") : null;
+    if (!(x instanceof Input in) || in.isLabels() || !(y instanceof Input labels) || !labels.isLabels()) {
+      return "the zoo's models read input 'x' and labels 'y', which this graph lacks";
+    }
+    Graph zoo;
+    try {
+      zoo = build(name, 0, in.shape().exampleSize(), labels.classes());
+    } catch (IllegalArgumentException e) {
+      return "the zoo's " + name + " cannot take this graph's input 'x' " + in.shape() + ": " + e.getMessage();
+    }
+    JsonNode mine = GraphFile.toJson(graph, 0), theirs = GraphFile.toJson(zoo, 0);
+    JsonNode ours = mine.get("nodes"), zoos = theirs.get("nodes");
+    for (int i = 0; i < Math.max(ours.size(), zoos.size()); i++) {
+      if (i >= ours.size()) return "it lacks the zoo's node '" + zoos.get(i).get("name").asText() + "'";
+      if (i >= zoos.size()) return "its node '" + ours.get(i).get("name").asText() + "' is not in the zoo's " + name;
+      String node = ours.get(i).get("name").asText();
+      if (!node.equals(zoos.get(i).get("name").asText())) {
+        return "its node " + (i + 1) + " is '" + node + "', the zoo's is '" + zoos.get(i).get("name").asText() + "'";
+      }
+      String field = firstDifference(ours.get(i), zoos.get(i), "");
+      if (field != null) return "node '" + node + "' has " + field;
+    }
+    return mine.path("loss").equals(theirs.path("loss")) ? null : "its loss is not the zoo's";
+  }
+
+  /** The first key (into "attributes") at which two nodes of a graph file differ, with both values; null when none. */
+  private static String firstDifference(JsonNode a, JsonNode b, String prefix) {
+    Set<String> keys = new TreeSet<>();
+    a.fieldNames().forEachRemaining(keys::add);
+    b.fieldNames().forEachRemaining(keys::add);
+    for (String k : keys) {
+      JsonNode u = a.path(k), v = b.path(k);
+      if (u.equals(v)) continue;
+      if (k.equals("attributes") && u.isObject() && v.isObject()) return firstDifference(u, v, "attribute ");
+      return prefix + "'" + k + "' " + (u.isMissingNode() ? "none" : u) + ", the zoo's " + (v.isMissingNode() ? "none" : v);
+    }
+    return null;
   }
 
   /**

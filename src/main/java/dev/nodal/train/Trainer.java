@@ -44,6 +44,11 @@ public final class Trainer {
    * defaults are the command line's: the MLP, 10 epochs, batch 128, seed 42, SGD with learning
    * rate 0.05 and momentum 0.9, cosine schedule.
    *
+   * <p>{@code model} is what the run's log and trainer.json call the graph: the name of a zoo model
+   * ({@link ModelZoo#NAMES}), and then the graph must be that model (checked by the trainer and
+   * when settings are read from a checkpoint, {@link #fromCheckpoint}), or any other text, a label
+   * for a graph of one's own, which the log calls a label.
+   *
    * @param optimizer the optimizer's name; {@code hyper} its hyper-parameters ({@link Optimizers})
    */
   public record Settings(String model, int epochs, int batchSize, long seed, String optimizer, Map<String, Object> hyper,
@@ -127,6 +132,23 @@ public final class Trainer {
       return o;
     }
 
+    /**
+     * The settings of a loaded checkpoint (whose trainer.json {@link Checkpoint#load} has checked),
+     * run for {@code epochs} in all; a {@code model} that names a zoo model other than the
+     * checkpoint's graph is refused, naming trainer.json.
+     */
+    public static Settings fromCheckpoint(Checkpoint.Loaded loaded, int epochs) {
+      String where = loaded.folder().resolve("trainer.json").toString();
+      if (!loaded.trainer().has("model")) throw new GraphException(where + ": holds no training settings ('model' and the rest)");
+      Settings s = fromJson(loaded.trainer(), epochs);
+      String differs = ModelZoo.knows(s.model()) ? ModelZoo.differs(s.model(), loaded.graph()) : null;
+      if (differs != null) {
+        throw new GraphException(where + ": 'model' is '" + s.model() + "', but graph.json is not the zoo's " + s.model()
+            + ": " + differs);
+      }
+      return s;
+    }
+
     /** The settings a checkpoint was written with, run for {@code epochs} in all. */
     public static Settings fromJson(ObjectNode o, int epochs) {
       JsonNode opt = o.path("optimizer");
@@ -154,7 +176,16 @@ public final class Trainer {
   private final RunFolder run;
   private boolean checkNumerics;
 
+  /**
+   * @throws GraphException when the settings name a zoo model that {@code graph} is not: the
+   *     checkpoints would tell a lie ({@link Settings})
+   */
   public Trainer(Graph graph, Settings settings, Backend backend, RunFolder run) {
+    String differs = ModelZoo.knows(settings.model()) ? ModelZoo.differs(settings.model(), graph) : null;
+    if (differs != null) {
+      throw new GraphException("the settings name the model '" + settings.model() + "', but the graph is not the zoo's "
+          + settings.model() + ": " + differs + ". Label a graph of your own with other text (Settings.builder().model(...))");
+    }
     this.graph = graph;
     this.settings = settings;
     this.backend = backend;
@@ -188,7 +219,8 @@ public final class Trainer {
         if (resume.trainer().has("metrics")) run.restore(RunFolder.Row.listFromJson(resume.trainer().path("metrics")));
         last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
       }
-      log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}", settings.model(),
+      log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}",
+          ModelZoo.knows(settings.model()) ? settings.model() : "a graph labelled '" + settings.model() + "'",
           graph.parameterCount(), backend.name(), train.size(), settings.batchSize(), startEpoch + 1, settings.epochs());
       long totalSteps = (long) settings.epochs() * loader.batchesPerEpoch();
       for (int epoch = startEpoch; epoch < until; epoch++) {

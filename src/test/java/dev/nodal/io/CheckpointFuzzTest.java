@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * bit flips and truncations of every file (caught by the manifest), and edits that keep the
  * manifest consistent so that the readers themselves must refuse them: huge header lengths,
  * out-of-range or overlapping offsets, overflowing shapes, unknown dtypes, a graph that does not
- * match the weights, a corrupt trainer.json.
+ * match the weights or whose shape wraps past an int, a corrupt trainer.json or one with negative
+ * counts, a fractional version, a text seed, a key given twice or misspelt.
  */
 class CheckpointFuzzTest {
   private static final String[] FILES = {"graph.json", "weights.safetensors", "optimizer.safetensors", "trainer.json",
@@ -105,10 +106,18 @@ class CheckpointFuzzTest {
   /** An edit that a consistent manifest lets through to the file's own reader. */
   private static byte[] semantic(int f, byte[] file, byte[] otherGraph, SplittableRandom r) {
     switch (FILES[f]) {
-      case "graph.json":
-        return r.nextBoolean() ? otherGraph : "{\"version\": 1, \"nodes\": [{\"name\": 7}]}".getBytes(StandardCharsets.UTF_8);
+      case "graph.json": {
+        // A shape that asInt() wrapped back to 8, a seed as text, a dense layer's key misspelt.
+        String text = new String(file, StandardCharsets.UTF_8);
+        String[] bad = {"{\"version\": 1, \"nodes\": [{\"name\": 7}]}", text.replace("[ 5, 8 ]", "[ 5, 4294967304 ]"),
+            text.replace("\"seed\" : 1", "\"seed\" : \"1\""), text.replaceFirst("\"inputs\"", "\"input\"")};
+        int k = r.nextInt(bad.length + 1);
+        return k == bad.length ? otherGraph : bad[k].getBytes(StandardCharsets.UTF_8);
+      }
       case "trainer.json":
-        String[] bad = {"[]", "{\"version\": 99}", "{\"version\": \"two\"}", "null", ""};
+        String[] bad = {"[]", "{\"version\": 99}", "{\"version\": \"two\"}", "null", "", "{\"version\": 2.5}",
+            "{\"version\": 2, \"epochsDone\": -1}", "{\"version\": 2, \"step\": -5}", "{\"version\": 2, \"seed\": \"abc\"}",
+            "{\"version\": 2, \"epochsDone\": 1, \"epochsDone\": 1}", "{\"version\": 2, \"epochsdone\": 1}"};
         return bad[r.nextInt(bad.length)].getBytes(StandardCharsets.UTF_8);
       default:
         return safetensorsEdit(file, r);

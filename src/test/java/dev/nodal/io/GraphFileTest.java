@@ -54,6 +54,37 @@ class GraphFileTest {
     assertTrue(assertThrows(GraphException.class, () -> GraphFile.read(v2, "g.json")).getMessage().contains("version 2 is not supported"));
   }
 
+  /**
+   * A graph file read as a schema: Jackson's asInt() wrapped 4294967300 to 4 and truncated 4.5 to
+   * 4, and a misspelt attribute dropped the fused ReLU in silence. Each is refused, naming the
+   * file, the node and the key.
+   */
+  @Test
+  void integersMustBeIntegersInRangeAndKeysKnown() {
+    String json = GraphFile.write(dev.nodal.train.ModelZoo.mlp(1, 3, 2, 4), 1);
+    java.util.function.Function<String, String> refused = edited -> assertThrows(GraphException.class,
+        () -> GraphFile.read(edited, "g.json")).getMessage();
+    assertTrue(json.contains("\"shape\" : [ 3, 4 ]"), json);
+    assertEquals("g.json: node 'fc1.W': 'shape'[1]: 4294967300 is out of range [-1, 2147483647]",
+        refused.apply(json.replace("\"shape\" : [ 3, 4 ]", "\"shape\" : [ 3, 4294967300 ]")));
+    assertEquals("g.json: node 'fc1.W': 'shape'[1]: fractional number 4.5 where an integer belongs",
+        refused.apply(json.replace("\"shape\" : [ 3, 4 ]", "\"shape\" : [ 3, 4.5 ]")));
+    assertEquals("g.json: node 'fc1.W': 'shape'[1]: text \"4\" where an integer belongs",
+        refused.apply(json.replace("\"shape\" : [ 3, 4 ]", "\"shape\" : [ 3, \"4\" ]")));
+    assertEquals("g.json: node 'fc1': dense: unknown attribute 'activaton'; known: [activation]",
+        refused.apply(json.replaceFirst("\"activation\"", "\"activaton\"")));
+    assertEquals("g.json: node 'fc1.W': unknown key 'colour'; known: [init, kind, name, shape]",
+        refused.apply(json.replaceFirst("\"init\" : \"he\"", "\"init\" : \"he\", \"colour\" : \"red\"")));
+    assertEquals("g.json: node 'fc1': 'shape' is [-1, 5], but the graph gives the node [-1, 4]",
+        refused.apply(json.replace("\"shape\" : [ -1, 4 ]", "\"shape\" : [ -1, 5 ]")));
+    assertEquals("g.json: 'seed': text \"abc\" where an integer belongs",
+        refused.apply(json.replace("\"seed\" : 1", "\"seed\" : \"abc\"")));
+    assertEquals("g.json: unknown key 'sed'; known: [format, loss, nodes, optimizer, seed, version]",
+        refused.apply(json.replace("\"seed\" : 1", "\"sed\" : 1")));
+    assertTrue(refused.apply(json.replace("\"version\" : 1,", "\"version\" : 1, \"version\" : 1,"))
+        .startsWith("g.json: key 'version' appears twice in one object"));
+  }
+
   @Test
   void anOptimizerIsWrittenAndReadLikeAnOp() {
     Graph g = Models.mlp(1, 3, 4, 2);

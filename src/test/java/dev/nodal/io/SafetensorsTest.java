@@ -61,6 +61,35 @@ class SafetensorsTest {
     assertArrayEquals(Files.readAllBytes(fixture), Safetensors.encode(sample(), c.metadata()));
   }
 
+  /** Jackson keeps the last of two equal keys: a header could name a tensor twice and still read. */
+  @Test
+  void aTensorNamedTwiceOrAnUnknownKeyIsRefused() {
+    byte[] good = Safetensors.encode(sample(), Map.of("producer", "nodal"));
+    String header = new String(good, 8, (int) ByteBuffer.wrap(good).order(ByteOrder.LITTLE_ENDIAN).getLong(), StandardCharsets.UTF_8).strip();
+    String b = "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}";
+    assertTrue(header.contains(b), header);
+    String msg = assertThrows(DataException.class, () -> Safetensors.decode(withHeader(good, header.replace(b, b + "," + b)),
+        "f.st")).getMessage();
+    assertTrue(msg.startsWith("f.st: header names a tensor twice: key 'b' appears twice in one object"), msg);
+    msg = assertThrows(DataException.class, () -> Safetensors.decode(withHeader(good,
+        header.replace("\"shape\":[3]", "\"shape\":[3],\"strides\":[1]")), "f.st")).getMessage();
+    assertTrue(msg.startsWith("f.st: tensor 'b': unknown key 'strides'"), msg);
+    msg = assertThrows(DataException.class, () -> Safetensors.decode(withHeader(good,
+        header.replace("\"producer\":\"nodal\"", "\"producer\":7")), "f.st")).getMessage();
+    assertEquals("f.st: __metadata__ 'producer' is integer 7; metadata values are strings", msg);
+  }
+
+  /** The file {@code file} with its header replaced by {@code header}, padded, and the same data. */
+  private static byte[] withHeader(byte[] file, String header) {
+    long n = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    byte[] h = header.getBytes(StandardCharsets.UTF_8);
+    int padded = (h.length + 7) / 8 * 8;
+    ByteBuffer out = ByteBuffer.allocate((int) (8 + padded + file.length - 8 - n)).order(ByteOrder.LITTLE_ENDIAN);
+    out.putLong(padded).put(h);
+    for (int i = h.length; i < padded; i++) out.put((byte) ' ');
+    return out.put(file, (int) (8 + n), (int) (file.length - 8 - n)).array();
+  }
+
   @Test
   void malformedFilesAreRejectedWithTheirName() {
     byte[] good = Safetensors.encode(sample(), Map.of());

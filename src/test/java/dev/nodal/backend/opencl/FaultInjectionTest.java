@@ -92,7 +92,7 @@ class FaultInjectionTest {
     DeviceInfo d = device();
     FashionMnist.Splits data = FashionMnist.read(Path.of(getClass().getResource("/fashion-mnist-small").toURI()));
     Graph g = ModelZoo.mlp(3, 784, 10, 16);
-    Trainer.Settings settings = Trainer.Settings.builder().epochs(3).batchSize(100).build();
+    Trainer.Settings settings = Trainer.Settings.builder().model("mlp 784-16-10").epochs(3).batchSize(100).build();
     // An epoch of 1,000 images reads the loss and the logits of 10 steps, then evaluates 200 test
     // images: about 25 reads. The 35th falls in the second epoch.
     try (OpenClBackend backend = new OpenClBackend(d, failing("clEnqueueReadBuffer", 35, -5));
