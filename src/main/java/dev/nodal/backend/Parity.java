@@ -8,6 +8,7 @@ import dev.nodal.graph.State;
 import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -79,20 +80,20 @@ public final class Parity {
      */
     public String format() {
       StringBuilder sb = new StringBuilder();
-      sb.append(String.format("parity: %s against reference %s%n", test, reference));
-      sb.append(String.format("%-24s %-22s %11s %11s %11s %11s %11s %11s  %s%n", "node", "kind", "value abs",
+      sb.append(String.format(Locale.ROOT, "parity: %s against reference %s%n", test, reference));
+      sb.append(String.format(Locale.ROOT, "%-24s %-22s %11s %11s %11s %11s %11s %11s  %s%n", "node", "kind", "value abs",
           "value rel", "value tol", "grad abs", "grad rel", "grad tol", "verdict"));
       for (Entry e : entries) {
-        sb.append(String.format("%-24s %-22s %11.3e %11.3e %11.3e %11s %11s %11s  %s%n", e.node().name(),
+        sb.append(String.format(Locale.ROOT, "%-24s %-22s %11.3e %11.3e %11.3e %11s %11s %11s  %s%n", e.node().name(),
             e.node().kind(), e.value().maxAbs(), e.value().maxRel(), e.value().tolerance(),
-            e.gradient() == null ? "-" : String.format("%.3e", e.gradient().maxAbs()),
-            e.gradient() == null ? "-" : String.format("%.3e", e.gradient().maxRel()),
-            e.gradient() == null ? "-" : String.format("%.3e", e.gradient().tolerance()),
+            e.gradient() == null ? "-" : String.format(Locale.ROOT, "%.3e", e.gradient().maxAbs()),
+            e.gradient() == null ? "-" : String.format(Locale.ROOT, "%.3e", e.gradient().maxRel()),
+            e.gradient() == null ? "-" : String.format(Locale.ROOT, "%.3e", e.gradient().tolerance()),
             e.ok() ? "ok" : "DIVERGES"));
       }
       Entry first = firstDivergence();
       sb.append(first == null ? "all nodes match" : "first divergence: " + first.node().kind() + " '" + first.node().name() + "'");
-      if (!Float.isNaN(referenceLoss)) sb.append(String.format("%nloss: %.8g (reference %.8g)", testLoss, referenceLoss));
+      if (!Float.isNaN(referenceLoss)) sb.append(String.format(Locale.ROOT, "%nloss: %.8g (reference %.8g)", testLoss, referenceLoss));
       return sb.append(System.lineSeparator()).toString();
     }
   }

@@ -125,14 +125,14 @@ final class BenchCommand implements Callable<Integer> {
         double min = ms[0], median = ms[ms.length / 2];
         if (Double.isNaN(reference)) reference = median;
         String rate = workload.equals("gemm")
-            ? String.format("%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
-            : workload.equals("mlp-epoch") ? String.format("%.0f samples/s at batch 128", examples / (min * 1e-3))
-            : String.format("%.0f samples/s at batch %d", examples / (min * 1e-3), examples);
+            ? String.format(java.util.Locale.ROOT, "%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
+            : workload.equals("mlp-epoch") ? String.format(java.util.Locale.ROOT, "%.0f samples/s at batch 128", examples / (min * 1e-3))
+            : String.format(java.util.Locale.ROOT, "%.0f samples/s at batch %d", examples / (min * 1e-3), examples);
         double ratio = reference / median;
         String relative = i == 0 ? "the reference"
-            : ratio >= 1 ? String.format("%.2f× faster than %s (medians)", ratio, devices.get(0))
-            : String.format("%.2f× slower than %s (medians)", 1 / ratio, devices.get(0));
-        System.out.printf("%s %s: min %.3f ms, median %.3f ms per op (%s at min); %s%n", workload, backend.name(), min,
+            : ratio >= 1 ? String.format(java.util.Locale.ROOT, "%.2f× faster than %s (medians)", ratio, devices.get(0))
+            : String.format(java.util.Locale.ROOT, "%.2f× slower than %s (medians)", 1 / ratio, devices.get(0));
+        System.out.printf(java.util.Locale.ROOT, "%s %s: min %.3f ms, median %.3f ms per op (%s at min); %s%n", workload, backend.name(), min,
             median, rate, relative);
         ObjectNode r = results.addObject();
         r.put("workload", workload);
@@ -218,7 +218,7 @@ final class BenchCommand implements Callable<Integer> {
     List<Double> runs = new ArrayList<>();
     for (int rep = -2; rep < repeats; rep++) {
       if (System.console() != null) {
-        System.err.printf("\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
+        System.err.printf(java.util.Locale.ROOT, "\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
             rep < 0 ? 2 : repeats);
       }
       s.sync();

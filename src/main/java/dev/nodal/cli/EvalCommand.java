@@ -8,6 +8,7 @@ import dev.nodal.data.FashionMnist;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.train.Evaluation;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +35,7 @@ final class EvalCommand implements Callable<Integer> {
             CompileOptions.maxBatch(batchSize).keep(Evaluation.logits(loaded.graph()).name()))) {
       loaded.restore(s, false);
       Evaluation ev = Evaluation.of(s, splits.test());
-      System.out.printf("test loss %.4f accuracy %.4f (%d examples, %s, checkpoint %s)%n", ev.loss(), ev.accuracy(),
+      System.out.printf(Locale.ROOT, "test loss %.4f accuracy %.4f (%d examples, %s, checkpoint %s)%n", ev.loss(), ev.accuracy(),
           ev.examples(), backend.name(), loaded.folder());
     }
     return 0;

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -239,11 +240,11 @@ final class TrainCommand implements Callable<Integer> {
       int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
       RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
       if (until < settings.epochs()) {
-        System.out.printf("Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
+        System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
       } else if (last != null) {
         String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
             : "metrics.csv, checkpoint/";
-        System.out.printf("Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
+        System.out.printf(Locale.ROOT, "Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
             + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files, folder);
       }
     }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -77,13 +78,13 @@ final class TuneCommand implements Callable<Integer> {
       List<GemmTuner.Shape> shapes = products(graph, cl);
       List<GemmConfig> candidates = GemmConfig.searchSpace(cl.traits());
       if (maxCandidates != null) candidates = candidates.subList(0, Math.min(maxCandidates, candidates.size()));
-      System.out.printf("Tuning %d shape classes of %s at batch %d on %s: %d tilings each and the default tiles, then "
+      System.out.printf(Locale.ROOT, "Tuning %d shape classes of %s at batch %d on %s: %d tilings each and the default tiles, then "
           + "the fastest %d with vector loads and double buffering%n", shapes.size(), model, batch, cl.name(),
           candidates.size(), GemmTuner.REFINED);
       List<GemmTuner.Result> results = GemmTuner.tune(cl, shapes, candidates, repeats);
-      System.out.printf("%-22s %-16s %10s %-16s %10s %8s%n", "shape class", "default tiles", "ms", "best tiles", "ms", "speed-up");
+      System.out.printf(Locale.ROOT, "%-22s %-16s %10s %-16s %10s %8s%n", "shape class", "default tiles", "ms", "best tiles", "ms", "speed-up");
       for (GemmTuner.Result r : results) {
-        System.out.printf("%-22s %-16s %10.3f %-16s %10.3f %7.2fx%n", r.shape().shapeClass(), r.defaults().text(), r.defaultMs(),
+        System.out.printf(Locale.ROOT, "%-22s %-16s %10.3f %-16s %10.3f %7.2fx%n", r.shape().shapeClass(), r.defaults().text(), r.defaultMs(),
             r.best().text(), r.bestMs(), r.defaultMs() / r.bestMs());
       }
       Files.createDirectories(file.toAbsolutePath().getParent());

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
@@ -62,10 +63,10 @@ public final class Idx {
     }
     if (raw.length < 4) throw new DataException(file + ": too short for an IDX header (" + raw.length + " bytes)");
     if (raw[0] != 0 || raw[1] != 0) {
-      throw new DataException(String.format("%s: not an IDX file (magic starts %02x %02x, expected 00 00)", file, raw[0], raw[1]));
+      throw new DataException(String.format(Locale.ROOT, "%s: not an IDX file (magic starts %02x %02x, expected 00 00)", file, raw[0], raw[1]));
     }
     if ((raw[2] & 0xff) != UBYTE) {
-      throw new DataException(String.format("%s: IDX type 0x%02x is not supported (only unsigned bytes, 0x08)", file, raw[2]));
+      throw new DataException(String.format(Locale.ROOT, "%s: IDX type 0x%02x is not supported (only unsigned bytes, 0x08)", file, raw[2]));
     }
     int rank = raw[3] & 0xff;
     if (rank < 1 || rank > 4) throw new DataException(file + ": IDX rank " + rank + " is not between 1 and 4");

@@ -14,6 +14,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Workers in separate processes or machines, joined in a ring of TCP connections: each rank
@@ -103,7 +104,7 @@ public final class RingCollective implements Collective {
       try {
         fromPrev = server.accept();
       } catch (SocketTimeoutException e) {
-        throw new CollectiveException(String.format("rank %d: rank %d (%s) did not connect within %d ms", rank, prev,
+        throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not connect within %d ms", rank, prev,
             addresses.get(prev), millis), e);
       }
       fromPrev.setSoTimeout(millis);
@@ -135,7 +136,7 @@ public final class RingCollective implements Collective {
         s.close();
         if (!(e instanceof ConnectException) && !(e instanceof SocketTimeoutException)) throw e;
         if (System.nanoTime() > deadline) {
-          throw new CollectiveException(String.format("rank %d: could not connect to rank %d at %s within %d ms", rank,
+          throw new CollectiveException(String.format(Locale.ROOT, "rank %d: could not connect to rank %d at %s within %d ms", rank,
               next, address, millis), e);
         }
         try {
@@ -227,14 +228,14 @@ public final class RingCollective implements Collective {
     int[] got = {Float.floatToRawIntBits(received[0]), Float.floatToRawIntBits(received[1]),
         Float.floatToRawIntBits(received[2]), Float.floatToRawIntBits(received[3])};
     if (got[0] != op || got[1] != kind || got[2] != length || got[3] != root) {
-      throw new CollectiveException(String.format("rank %d: %s sent %s, but this rank called %s", rank, prevName,
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s sent %s, but this rank called %s", rank, prevName,
           describe(got[0], got[1], got[2], got[3]), describe(op, kind, length, root)));
     }
   }
 
   private static String describe(int op, int kind, int length, int root) {
     String name = kind == SUM ? "allReduceSum" : kind == BROADCAST ? "broadcast from rank " + root : "operation " + kind;
-    return String.format("%s of %d floats (operation #%d)", name, length, op);
+    return String.format(Locale.ROOT, "%s of %d floats (operation #%d)", name, length, op);
   }
 
   @Override
@@ -253,7 +254,7 @@ public final class RingCollective implements Collective {
       out.flush();
     } catch (IOException e) {
       throw new CollectiveException(stalled
-          ? String.format("rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
+          ? String.format(Locale.ROOT, "rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
           : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
     } finally {
       alarm.cancel(false);
@@ -264,7 +265,7 @@ public final class RingCollective implements Collective {
     try {
       in.readFully(wire, 0, 4 * n);
     } catch (SocketTimeoutException e) {
-      throw new CollectiveException(String.format("rank %d: no data from %s for %d ms during %s", rank, prevName,
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: no data from %s for %d ms during %s", rank, prevName,
           timeoutMillis, what), e);
     } catch (IOException e) {
       throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what

@@ -3,6 +3,7 @@ package dev.nodal.dist;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
@@ -129,7 +130,7 @@ public final class ThreadCollective implements Collective {
     try {
       group.barrier.await(group.timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      throw new CollectiveException(String.format("rank %d: the other ranks of %d did not reach %s within %d ms", rank,
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: the other ranks of %d did not reach %s within %d ms", rank,
           group.size, what, TimeUnit.NANOSECONDS.toMillis(group.timeoutNanos)), e);
     } catch (BrokenBarrierException e) {
       throw new CollectiveException("rank " + rank + ": another rank failed or left during " + what, e);

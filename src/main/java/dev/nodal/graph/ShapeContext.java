@@ -2,6 +2,7 @@ package dev.nodal.graph;
 
 import dev.nodal.tensor.Shape;
 import java.util.List;
+import java.util.Locale;
 
 /** What shape inference sees of a node under construction: its name and its inputs. */
 public final class ShapeContext {
@@ -34,7 +35,7 @@ public final class ShapeContext {
 
   /** An error that starts with the node type and name: {@code dense 'fc2': ...}. */
   public GraphException error(String format, Object... args) {
-    return new GraphException(kind + " '" + nodeName + "': " + String.format(format, args));
+    return new GraphException(kind + " '" + nodeName + "': " + String.format(Locale.ROOT, format, args));
   }
 
   /** Fails unless input {@code i} has the given rank. */

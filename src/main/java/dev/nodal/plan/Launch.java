@@ -2,6 +2,7 @@ package dev.nodal.plan;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
@@ -57,7 +58,7 @@ public record Launch(String node, String file, String defines, String kernel, Li
   /** One line: node, kernel, sizes and arguments, with buffers named from the plan. */
   public String describe(StepPlan plan) {
     String a = args.stream().map(arg -> describe(arg, plan)).collect(Collectors.joining(", "));
-    return String.format("%-14s %s:%s%s global %s local %s (%s)", node, file, kernel,
+    return String.format(Locale.ROOT, "%-14s %s:%s%s global %s local %s (%s)", node, file, kernel,
         defines.isEmpty() ? "" : " [" + defines + "]", Arrays.toString(global), Arrays.toString(local), a);
   }
 }

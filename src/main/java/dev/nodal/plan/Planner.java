@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -55,7 +56,7 @@ public final class Planner {
     for (Node node : nodes) {
       long elements = (long) (node.shape().hasBatch() ? maxBatch : 1) * node.shape().exampleSize();
       if (elements > Integer.MAX_VALUE - 8) {
-        throw new IllegalArgumentException(String.format("%s '%s': %d examples of %d values make %,d floats, more than "
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "%s '%s': %d examples of %d values make %,d floats, more than "
             + "one buffer can hold (2^31 - 1); compile for a smaller batch (maxBatch, --batch-size)", node.kind(),
             node.name(), maxBatch, node.shape().exampleSize(), elements));
       }
@@ -78,7 +79,7 @@ public final class Planner {
       blockBytes = align(blockBytes + 4L * params.get(i).shape().exampleSize());
     }
     if (blockBytes / 4 > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException(String.format("the parameters hold %,d floats, more than one buffer can hold "
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "the parameters hold %,d floats, more than one buffer can hold "
           + "(2^31 - 1): the update runs over all of them at once", blockBytes / 4));
     }
     boolean gradients = graph.loss() != null && params.stream().anyMatch(graph::needsGradient);
@@ -163,7 +164,7 @@ public final class Planner {
         for (int i = 0; i < scratchShapes.size(); i++) {
           long elements = scratchShapes.get(i).size(maxBatch);
           if (elements > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(String.format("%s '%s': scratch %d of %,d floats is more than one buffer "
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%s '%s': scratch %d of %,d floats is more than one buffer "
                 + "can hold (2^31 - 1)", node.kind(), node.name(), i, elements));
           }
           scratch[node.id()][pass][i] = pool(scratchPool, scratchPooled, buffers, (pass == 0 ? "scratch" : "bscratch") + i + ":"
@@ -439,7 +440,7 @@ public final class Planner {
         groupSize *= local[d];
       }
       if (groupSize > device.maxWorkGroupSize()) {
-        throw new IllegalArgumentException(String.format("node '%s', kernel %s: a work-group of %s (%d work-items) is "
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "node '%s', kernel %s: a work-group of %s (%d work-items) is "
             + "more than the device allows (%d)", node.name(), kernel, java.util.Arrays.toString(group), groupSize,
             device.maxWorkGroupSize()));
       }
@@ -460,7 +461,7 @@ public final class Planner {
     public void gemm(int batch, int sum, int m, int n, int k, float alpha, Matrix a, Matrix b, float beta, Matrix c,
         GemmEpilogue e) {
       if (batch < 1 || sum < 1 || sum > batch || m < 1 || n < 1 || k < 1) {
-        throw new IllegalArgumentException(String.format("node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
             node.name(), batch, sum, m, n, k));
       }
       int groups = GemmConfig.outputs(batch, sum);

@@ -3,6 +3,7 @@ package dev.nodal.plan;
 import dev.nodal.graph.Node;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -147,12 +148,12 @@ public final class StepPlan {
     int total = 0;
     for (int p = 0; p < 3; p++) {
       int n = phases.get(p).size();
-      sb.append(String.format("%s: %d launch%s%n", names[p], n, n == 1 ? "" : "es"));
+      sb.append(String.format(Locale.ROOT, "%s: %d launch%s%n", names[p], n, n == 1 ? "" : "es"));
       for (Launch l : phases.get(p)) sb.append("  ").append(l.describe(this)).append(System.lineSeparator());
       total += phases.get(p).size();
     }
-    sb.append(String.format("step: %d launches at batch %d, 0 fills%n", total, steps.batch()));
-    sb.append(String.format("memory: %d regions, %.2f MiB; without sharing %.2f MiB (optimizer state not "
+    sb.append(String.format(Locale.ROOT, "step: %d launches at batch %d, 0 fills%n", total, steps.batch()));
+    sb.append(String.format(Locale.ROOT, "memory: %d regions, %.2f MiB; without sharing %.2f MiB (optimizer state not "
         + "included: %d floats per slot)%n", regions.size(), regionBytes() / 1048576.0, unsharedBytes() / 1048576.0,
         blockFloats()));
     return sb.toString();

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
+import dev.nodal.backend.opencl.OpenClBackend;
+import dev.nodal.testkit.OpenClTests;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,13 +26,35 @@ class NativeCheckTest {
     }
     OpenCl.Probe probe = OpenCl.probe();
     if (probe.usable()) {
+      // The suite's device must pass; another device of the host (a GPU without a working driver,
+      // say) may fail, but gets its verdict line too.
+      DeviceInfo selected;
+      try (OpenClBackend b = (OpenClBackend) OpenClTests.backend()) {
+        selected = b.device();
+      }
       assertEquals(0, code, out);
-      for (DeviceInfo d : probe.devices()) assertTrue(out.contains("PASS " + d.id()), out);
-      for (String file : NativeCheck.kernelFiles()) assertTrue(out.contains("build " + file + ": ok"), out);
+      String verdict = out.substring(out.indexOf("== Verdict"));
+      assertTrue(verdict.contains("PASS " + selected.id() + " "), "the suite's device " + selected + " passes:\n" + out);
+      String section = section(out, "== Device " + selected);
+      for (String file : NativeCheck.kernelFiles()) {
+        assertTrue(section.contains("build " + file + ": ok"), file + " builds on " + selected + ":\n" + out);
+      }
+      for (DeviceInfo d : probe.devices()) {
+        assertTrue(verdict.contains("PASS " + d.id() + " ") || verdict.contains("FAIL " + d.id() + " "),
+            "a verdict for " + d + ":\n" + out);
+      }
     } else {
       assertEquals(1, code, out);
       assertTrue(out.contains("no usable OpenCL device"), out);
     }
+  }
+
+  /** The lines from {@code heading} to the next section. */
+  private static String section(String out, String heading) {
+    int start = out.indexOf(heading + System.lineSeparator());
+    assertTrue(start >= 0, heading + " missing:\n" + out);
+    int end = out.indexOf("\n== ", start + heading.length());
+    return out.substring(start, end < 0 ? out.length() : end);
   }
 
   @Test

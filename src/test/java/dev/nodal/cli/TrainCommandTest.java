@@ -2,10 +2,16 @@ package dev.nodal.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.nodal.testkit.OpenClTests;
+import dev.nodal.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +24,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** End to end through the command-line entry point, on the shipped 1,000/200 subset. */
 class TrainCommandTest {
+  /** Two of the 200 test images, as accuracy (with room for its four printed decimals). */
+  private static final double TWO_IMAGES = 2 / 200.0 + 1e-4;
+
   @TempDir Path dir;
 
   static Path subset() throws Exception {
@@ -53,12 +63,38 @@ class TrainCommandTest {
   @Test
   void trainWritesARunFolderThatEvalAgreesWith() throws Exception {
     Path out = dir.resolve("run");
-    run(train(out, 3));
+    Logger runFolderLog = (Logger) LoggerFactory.getLogger(RunFolder.class);
+    ListAppender<ILoggingEvent> seen = new ListAppender<>();
+    seen.start();
+    Level level = runFolderLog.getLevel();
+    runFolderLog.setLevel(Level.INFO);
+    runFolderLog.addAppender(seen);
+    String printed;
+    try {
+      printed = run(train(out, 3));
+    } finally {
+      runFolderLog.detachAppender(seen);
+      runFolderLog.setLevel(level);
+    }
     for (String f : new String[] {"metrics.csv", "checkpoint/graph.json", "checkpoint/weights.safetensors",
         "checkpoint/optimizer.safetensors", "checkpoint/trainer.json"}) {
       assertTrue(Files.isRegularFile(out.resolve(f)), f + " exists");
     }
-    assertTrue(Files.size(out.resolve("curves.png")) > 1000, "curves.png is drawn");
+    // A Java runtime that cannot draw (a minimal headless one without fonts) skips curves.png by
+    // design, and says so; one that can must draw it.
+    List<String> skips = seen.list.stream().map(ILoggingEvent::getFormattedMessage)
+        .filter(m -> m.startsWith("curves.png skipped: this Java runtime cannot draw")).toList();
+    if (javaCanDraw()) {
+      assertTrue(Files.isRegularFile(out.resolve("curves.png")) && Files.size(out.resolve("curves.png")) > 1000,
+          "this Java runtime can draw, so curves.png is drawn; logged: " + skips);
+      assertTrue(skips.isEmpty(), skips.toString());
+      assertTrue(printed.contains("(metrics.csv, curves.png, checkpoint/)"), printed);
+    } else {
+      System.out.println("this Java runtime cannot draw text: curves.png is skipped, as RunFolder logs: " + skips);
+      assertFalse(Files.exists(out.resolve("curves.png")), "no curves.png where Java cannot draw");
+      assertEquals(1, skips.size(), "one notice of the skip: " + seen.list);
+      assertTrue(printed.contains("(metrics.csv, checkpoint/)"), printed);
+    }
     List<String> lines = Files.readAllLines(out.resolve("metrics.csv"));
     assertEquals("epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s", lines.get(0));
     assertEquals(4, lines.size());
@@ -75,7 +111,10 @@ class TrainCommandTest {
   /**
    * The cnn-bn model trained on OpenCL (its running statistics updated there), evaluated on the
    * CPU: the same accuracy as the training run's own test pass, and as an evaluation on OpenCL,
-   * to within one of the 200 test images (rounding differs between the backends).
+   * to within two of the 200 test images. The backends round differently, and a device's exp,
+   * sqrt and division may differ from Java's by a few ulp (OpenCL allows it): an image whose two
+   * top logits lie that close may change class. One such image each way is two; a bug in a
+   * kernel or in restoring the checkpoint changes tens.
    */
   @Test
   void aCheckpointWrittenOnOpenClEvaluatesAlikeOnTheCpu() throws Exception {
@@ -87,8 +126,10 @@ class TrainCommandTest {
     double trained = Double.parseDouble(lines.get(2).split(",")[5]);
     double onCpu = evalAccuracy(out, "cpu"), onDevice = evalAccuracy(out, device);
     assertTrue(trained > 0.5, "two epochs of cnn-bn on 1,000 images beat chance by far: " + trained);
-    assertEquals(trained, onCpu, 0.0051, "the training run's test pass against eval on the CPU");
-    assertEquals(onDevice, onCpu, 0.0051, "eval on OpenCL against eval on the CPU");
+    System.out.printf(java.util.Locale.ROOT, "cnn-bn trained on %s: test accuracy %.4f in training, %.4f by eval on "
+        + "the CPU, %.4f by eval on the device%n", device, trained, onCpu, onDevice);
+    assertEquals(trained, onCpu, TWO_IMAGES, "the training run's test pass against eval on the CPU");
+    assertEquals(onDevice, onCpu, TWO_IMAGES, "eval on OpenCL against eval on the CPU");
   }
 
   /**
@@ -127,6 +168,29 @@ class TrainCommandTest {
       System.setErr(saved);
     }
     assertTrue(err.toString(StandardCharsets.UTF_8).contains("give --device or --devices, not both"), err.toString());
+  }
+
+  /**
+   * Whether this Java runtime can draw text into an image, as the chart of curves.png needs: a
+   * minimal headless runtime without fonts or without java.desktop cannot. Fails as
+   * RunFolder's plot does, with a LinkageError or an Exception.
+   */
+  private static boolean javaCanDraw() {
+    System.setProperty("java.awt.headless", "true");
+    try {
+      java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(64, 16,
+          java.awt.image.BufferedImage.TYPE_INT_ARGB);
+      java.awt.Graphics2D g = image.createGraphics();
+      try {
+        g.setFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 12));
+        g.drawString("epoch 0.5", 0, 12);
+        return g.getFontMetrics().stringWidth("epoch") > 0;
+      } finally {
+        g.dispose();
+      }
+    } catch (LinkageError | Exception e) {
+      return false;
+    }
   }
 
   private double evalAccuracy(Path run, String device) throws Exception {

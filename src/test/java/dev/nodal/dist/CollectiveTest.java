@@ -30,6 +30,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class CollectiveTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  /**
+   * Milliseconds within which a failure that needs no timeout must come: half of {@link #TIMEOUT},
+   * so that it tells "at once" from "at the timeout" on a slow or loaded machine too.
+   */
+  private static final long BEFORE_THE_TIMEOUT = TIMEOUT.toMillis() / 2;
 
   interface Body {
     float[] run(Collective c) throws Exception;
@@ -52,11 +57,27 @@ class CollectiveTest {
 
   /** A ring of {@code size} ranks over loopback, joined concurrently. */
   static List<Collective> ring(int size, Duration timeout) throws Exception {
+    return ring(size, timeout, 0);
+  }
+
+  /**
+   * A ring whose ranks accept their previous rank with a receive buffer of {@code receiveBuffer}
+   * bytes (0: the system's default, as {@link RingCollective#listen} gives). Set before bind, it
+   * holds for the accepted connection whatever the host's tcp_rmem, autotuning included.
+   */
+  static List<Collective> ring(int size, Duration timeout, int receiveBuffer) throws Exception {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     List<ServerSocket> servers = new ArrayList<>();
     List<InetSocketAddress> addresses = new ArrayList<>();
     for (int r = 0; r < size; r++) {
-      ServerSocket s = RingCollective.listen(loopback);
+      ServerSocket s;
+      if (receiveBuffer == 0) {
+        s = RingCollective.listen(loopback);
+      } else {
+        s = new ServerSocket();
+        s.setReceiveBufferSize(receiveBuffer);
+        s.bind(new InetSocketAddress(loopback, 0), 4);
+      }
       servers.add(s);
       addresses.add(new InetSocketAddress(loopback, s.getLocalPort()));
     }
@@ -166,7 +187,7 @@ class CollectiveTest {
       group.get(1).close();
       long t0 = System.nanoTime();
       CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(2).allReduceSum(new float[10]));
-      assertTrue((System.nanoTime() - t0) / 1_000_000 < 5_000, "a closed connection fails before the timeout");
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < BEFORE_THE_TIMEOUT, "a closed connection fails before the timeout");
       assertTrue(e.getMessage().contains("rank 1"), e.getMessage());
     } finally {
       for (Collective c : group) c.close();
@@ -192,7 +213,7 @@ class CollectiveTest {
         ExecutionException e = assertThrows(ExecutionException.class, f::get);
         assertTrue(e.getCause() instanceof CollectiveException, String.valueOf(e.getCause()));
       }
-      assertTrue((System.nanoTime() - t0) / 1_000_000 < 5_000, "the mismatch fails every rank before the timeout");
+      assertTrue((System.nanoTime() - t0) / 1_000_000 < BEFORE_THE_TIMEOUT, "the mismatch fails every rank before the timeout");
     } finally {
       pool.shutdownNow();
       for (Collective c : group) c.close();
@@ -201,10 +222,12 @@ class CollectiveTest {
 
   @Test
   void aPeerThatStopsReadingFailsTheSenderWithinTheTimeout() throws Exception {
-    List<Collective> group = ring(2, Duration.ofMillis(600));
+    // Rank 1 never reads, and takes at most a few KiB into its receive buffer, however large the
+    // host's tcp_rmem: the send from rank 0 stalls once its own send buffer is full (3 MB measured
+    // on Linux loopback), far short of the 80 MB sent.
+    List<Collective> group = ring(2, Duration.ofMillis(600), 4096);
     try {
       long t0 = System.nanoTime();
-      // 80 MB: more than the sockets can buffer, so the send itself stalls on the silent rank 1.
       CollectiveException e = assertThrows(CollectiveException.class,
           () -> group.get(0).allReduceSum(new float[20_000_000]));
       long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -223,7 +246,7 @@ class CollectiveTest {
     group.get(1).close();
     long t0 = System.nanoTime();
     CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(0).allReduceSum(new float[4]));
-    assertTrue((System.nanoTime() - t0) / 1_000_000 < 1_000, "at once, not at the timeout");
+    assertTrue((System.nanoTime() - t0) / 1_000_000 < BEFORE_THE_TIMEOUT, "at once, not at the timeout");
     assertTrue(e.getMessage().contains("rank 1 left the group"), e.getMessage());
     for (Collective c : group) c.close();
   }

@@ -1,5 +1,6 @@
 package dev.nodal.backend.opencl;
 
+import java.util.Locale;
 import org.jocl.cl_device_id;
 import org.jocl.cl_platform_id;
 
@@ -67,7 +68,7 @@ public record DeviceInfo(
   }
 
   public String describe() {
-    return String.format("%s %s [%s] %s, %s, driver %s, %d CUs, %d MiB global, %d KiB local, max alloc %d MiB, "
+    return String.format(Locale.ROOT, "%s %s [%s] %s, %s, driver %s, %d CUs, %d MiB global, %d KiB local, max alloc %d MiB, "
             + "max work-group %d, fp16 %s, fp64 %s",
         id(), name, type, version, openclC, driverVersion, computeUnits, globalMemory >> 20, localMemory >> 10,
         maxAllocation >> 20, maxWorkGroupSize, fp16 ? "yes" : "no", fp64 ? "yes" : "no");

@@ -8,6 +8,7 @@ import dev.nodal.backend.SessionBase;
 import dev.nodal.graph.Graph;
 import dev.nodal.plan.DeviceTraits;
 import dev.nodal.plan.GemmConfig;
+import java.util.Locale;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_context_properties;
@@ -64,7 +65,7 @@ public final class OpenClBackend extends BackendBase {
   /** Refuses a buffer the device cannot allocate, naming it and the option that sizes it. */
   void checkAllocation(String name, long bytes) {
     if (bytes > device.maxAllocation()) {
-      throw new IllegalArgumentException(String.format("buffer '%s' needs %,d bytes, more than the %,d bytes that %s "
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "buffer '%s' needs %,d bytes, more than the %,d bytes that %s "
           + "allocates at most (CL_DEVICE_MAX_MEM_ALLOC_SIZE); compile for a smaller batch (maxBatch, --batch-size)",
           name, bytes, device.maxAllocation(), name()));
     }
@@ -73,7 +74,7 @@ public final class OpenClBackend extends BackendBase {
   /** Refuses a plan whose memory exceeds the device's global memory. */
   void checkTotal(long bytes) {
     if (bytes > device.globalMemory()) {
-      throw new IllegalArgumentException(String.format("the compiled graph needs %,d bytes of device memory, more than "
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "the compiled graph needs %,d bytes of device memory, more than "
           + "the %,d bytes of %s; compile for a smaller batch (maxBatch, --batch-size)", bytes, device.globalMemory(),
           name()));
     }

@@ -19,6 +19,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.jocl.CLException;
 import org.jocl.Pointer;
@@ -76,7 +77,7 @@ final class OpenClSession extends SessionBase {
     for (Input in : graph.inputs()) {
       long bytes = 4L * in.shape().size(maxBatch);
       if (bytes > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(String.format("input '%s': a batch of %d needs %,d bytes of staging, more than "
+        throw new IllegalArgumentException(String.format(Locale.ROOT, "input '%s': a batch of %d needs %,d bytes of staging, more than "
             + "one Java buffer holds (2 GiB); compile for a smaller batch (maxBatch, --batch-size)", in.name(), maxBatch,
             bytes));
       }

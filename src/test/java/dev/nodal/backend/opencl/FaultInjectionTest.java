@@ -36,9 +36,11 @@ class FaultInjectionTest {
     return c -> c.equals(call) && seen.incrementAndGet() == nth ? code : 0;
   }
 
+  /** The suite's device ({@code $NODAL_TEST_DEVICE}); skips, or fails under NODAL_REQUIRE_OPENCL=1, without OpenCL. */
   static DeviceInfo device() {
-    OpenClTests.backend().close(); // skips, or fails under NODAL_REQUIRE_OPENCL=1, without OpenCL
-    return OpenCl.probe().devices().get(0);
+    try (OpenClBackend b = (OpenClBackend) OpenClTests.backend()) {
+      return b.device();
+    }
   }
 
   @ParameterizedTest(name = "{0} #{1} -> {3}")

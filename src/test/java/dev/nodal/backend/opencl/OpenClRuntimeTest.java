@@ -36,14 +36,15 @@ class OpenClRuntimeTest {
   void buildFailureCarriesFileOptionsDeviceAndLog() {
     try (Backend b = OpenClTests.backend()) {
       OpenClBackend cl = (OpenClBackend) b;
-      // WPT_M = 3 does not divide TILE_M: the kernel refers to an undeclared name instead.
+      // A plain define that every driver's option parser accepts, but that makes the source itself
+      // invalid: TILE_K, which sizes gemm.cl's local tiles and loops, names nothing declared.
       KernelBuildException e = assertThrows(KernelBuildException.class,
-          () -> cl.programs.get("relu.cl", "-Dx=\"unterminated"));
-      assertEquals("relu.cl", e.file());
-      assertTrue(e.options().contains("-Dx="), e.options());
+          () -> cl.programs.get("gemm.cl", "-DTILE_K=nodal_undeclared_tile_k"));
+      assertEquals("gemm.cl", e.file());
+      assertTrue(e.options().contains("-DTILE_K=nodal_undeclared_tile_k"), e.options());
       assertTrue(e.device().contains(cl.device().name()), e.device());
       assertNotNull(e.log());
-      assertTrue(e.getMessage().contains("kernels/relu.cl failed to build"), e.getMessage());
+      assertTrue(e.getMessage().contains("kernels/gemm.cl failed to build"), e.getMessage());
     }
   }
 

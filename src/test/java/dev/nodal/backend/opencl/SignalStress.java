@@ -6,6 +6,7 @@ import dev.nodal.cli.Main;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.testkit.Models;
+import dev.nodal.testkit.OpenClTests;
 import dev.nodal.optim.Sgd;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +18,9 @@ import java.util.List;
  *
  * <ul>
  *   <li>{@code opencl MILLIS}: discovers OpenCL, then for MILLIS does what makes the JVM fault on
- *       purpose (see {@link #stress}); then builds kernels, trains a few steps on the first device
- *       and does the same again. Exit 0 when it survives.
+ *       purpose (see {@link #stress}); then builds kernels, trains a few steps on the suite's
+ *       device ({@link OpenClTests#backend()}, {@code $NODAL_TEST_DEVICE}) and does the same again.
+ *       Exit 0 when it survives.
  *   <li>{@code cpu-cli}: runs {@code nodal bench gemm --device cpu}, then exits 0 only when no
  *       OpenCL library was mapped into the process.
  * </ul>
@@ -38,7 +40,7 @@ public final class SignalStress {
         // again: stress after each.
         int millis = Integer.parseInt(args[1]);
         stress(millis);
-        trainOnDevice(probe.devices().get(0));
+        trainOnTheSuitesDevice();
         stress(millis);
         System.out.println("survived");
       }
@@ -52,9 +54,9 @@ public final class SignalStress {
     }
   }
 
-  private static void trainOnDevice(DeviceInfo device) {
+  private static void trainOnTheSuitesDevice() {
     Graph g = Models.mlp(1, 5, 8, 3);
-    try (Backend b = new OpenClBackend(device); Session s = b.compile(g, 4)) {
+    try (Backend b = OpenClTests.backend(); Session s = b.compile(g, 4)) {
       s.setOptimizer(Sgd.builder().learningRate(0.1f).momentum(0.9f).build());
       for (int i = 0; i < 5; i++) {
         s.setInput((Input) g.node("x"), Models.uniform(20, i));
