@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.SpecialFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -109,5 +110,38 @@ class CliBehaviourTest {
     assertEquals(0, g.code(), g.err());
     assertTrue(Files.exists(runFolder.resolve("graph.dot")), g.out());
     assertFalse(Files.exists(Path.of("graph.dot")), "nothing is written into the current directory");
+  }
+
+  /**
+   * graph --out and tune --cache aimed at a device node or a FIFO: refused with the path and what
+   * it is, before any device is opened, and left exactly as they were.
+   */
+  @Test
+  void graphAndTuneRefuseToReplaceADeviceOrAFifo() throws Exception {
+    java.util.Map<String, Path> targets = new java.util.LinkedHashMap<>();
+    Path device = SpecialFiles.charDevice(dir.resolve("null"));
+    if (device != null) targets.put("a character device", device);
+    Path fifo = SpecialFiles.fifo(dir.resolve("fifo"));
+    if (fifo != null) targets.put("a FIFO (named pipe)", fifo);
+    org.junit.jupiter.api.Assumptions.assumeFalse(targets.isEmpty(), "neither mknod nor mkfifo works here");
+    int runs = 0, refused = 0;
+    for (var t : targets.entrySet()) {
+      for (String[] args : new String[][] {{"graph", "--model", "mlp", "--out", t.getValue().toString()},
+          {"tune", "--device", "cpu", "--cache", t.getValue().toString()}}) {
+        runs++;
+        String before = SpecialFiles.identity(t.getValue());
+        Outcome r = run(args);
+        assertEquals(1, r.code(), String.join(" ", args) + ": " + r.err());
+        assertTrue(r.err().startsWith("nodal " + args[0] + ": will not write " + t.getValue() + ": it is " + t.getKey()),
+            r.err());
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+        assertEquals(before, SpecialFiles.identity(t.getValue()), "untouched: " + String.join(" ", args));
+        refused++;
+      }
+    }
+    System.out.printf("graph --out and tune --cache at %s: %d runs, %d refused, target unchanged%n", targets.keySet(), runs,
+        refused);
+    assertEquals(runs, refused);
+    assertTrue(runs >= 2, "runs: " + runs);
   }
 }
