@@ -144,4 +144,61 @@ class CliBehaviourTest {
     assertEquals(runs, refused);
     assertTrue(runs >= 2, "runs: " + runs);
   }
+
+  @Test
+  void parityRefusesABatchItCannotRun() {
+    String[][] cases = {{"-1", "--batch must be at least 1, got -1"}, {"0", "--batch must be at least 1, got 0"},
+        {"3000000", "--batch 3000000 is too large"}};
+    for (String[] c : cases) {
+      Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", c[0]);
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().startsWith("nodal parity: " + c[1]), r.err());
+      assertFalse(r.err().contains("internal error") || r.err().contains("Exception"), r.err());
+    }
+    System.out.printf("parity --batch: %d bad values refused%n", cases.length);
+  }
+
+  /** A --json that cannot be written is refused before anything is measured, naming the file. */
+  @Test
+  void benchChecksItsJsonFileBeforeMeasuring() throws Exception {
+    Path plain = Files.writeString(dir.resolve("plain.txt"), "a file");
+    java.util.Map<Path, String> cases = new java.util.LinkedHashMap<>();
+    cases.put(dir.resolve("absent/x.json"), dir.resolve("absent") + " does not exist");
+    cases.put(plain.resolve("x.json"), plain + " is not a folder");
+    Path fifo = SpecialFiles.fifo(dir.resolve("fifo.json"));
+    if (fifo != null) cases.put(fifo, "will not write " + fifo + ": it is a FIFO (named pipe)");
+    cases.put(dir, "will not write " + dir + ": it is a folder");
+    for (var c : cases.entrySet()) {
+      Outcome r = run("bench", "gemm", "--device", "cpu", "--size", "8", "--repeats", "1", "--inner", "1", "--json",
+          c.getKey().toString());
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().startsWith("nodal bench: --json " + c.getKey() + ": ") && r.err().contains(c.getValue()), r.err());
+      assertFalse(r.out().contains("gemm cpu"), "nothing was measured: " + r.out());
+      assertFalse(r.err().contains("Exception"), r.err());
+    }
+    assertFalse(Files.exists(dir.resolve("absent")), "no folder was made");
+    System.out.printf("bench --json: %d unwritable files refused before measuring%n", cases.size());
+  }
+
+  /** An index too large for any platform or device is named, not passed on as a number format error. */
+  @Test
+  void aDeviceIndexPastAnyThereCanBeIsNamed() {
+    String[][] commands = {{"parity", "--batch", "2", "--device"}, {"parity", "--batch", "2", "--reference"},
+        {"bench", "gemm", "--size", "8", "--device"}, {"tune", "--device"}, {"eval", "--checkpoint", "x", "--device"}};
+    int refused = 0;
+    for (String[] command : commands) {
+      for (String selector : new String[] {"opencl:99999999999:0", "opencl:0:99999999999"}) {
+        String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+        args[command.length] = selector;
+        Outcome r = run(args);
+        assertEquals(1, r.code(), String.join(" ", args) + ": " + r.err());
+        assertTrue(r.err().contains("device '" + selector + "': ") && r.err().contains("99999999999 is out of range"),
+            r.err());
+        assertFalse(r.err().contains("For input string") || r.err().contains("Exception"), r.err());
+        refused++;
+      }
+    }
+    System.out.printf("--device with an index past any: %d runs refused%n", refused);
+    assertEquals(2 * commands.length, refused);
+  }
 }
