@@ -32,6 +32,7 @@ class ValidationTest {
       "--opt|beta9=1|sgd: unknown hyper-parameter 'beta9'",
       "--schedule|linear|unknown schedule 'linear': use constant, cosine or step",
       "--device|opencl:99999999999:0|device 'opencl:99999999999:0': platform index 99999999999 is out of range",
+      "--device|opencl:9:9|no OpenCL device opencl:9:9",
       "--schedule-opt|t_max=0|schedule cosine: t_max must be at least 1, got 0.0"})
   void badOptionsAreRefusedBeforeAnythingIsCreated(String option, String value, String message) throws Exception {
     Path out = dir.resolve("run");
