@@ -145,6 +145,19 @@ class CliBehaviourTest {
     assertTrue(runs >= 2, "runs: " + runs);
   }
 
+  /** graph's SVG, which Graphviz writes in place beside the DOT file, is skipped where a FIFO or device sits. */
+  @Test
+  void graphDrawsNoSvgOverAFifo() throws Exception {
+    Path svg = SpecialFiles.fifo(dir.resolve("g.svg"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(svg != null, "mkfifo is not available");
+    String before = SpecialFiles.identity(svg);
+    Outcome r = run("graph", "--model", "mlp", "--out", dir.resolve("g.dot").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("wrote " + dir.resolve("g.dot")), r.out());
+    assertTrue(r.out().contains("no SVG: will not write " + svg + ": it is a FIFO (named pipe)"), r.out());
+    assertEquals(before, SpecialFiles.identity(svg));
+  }
+
   @Test
   void parityRefusesABatchItCannotRun() {
     String[][] cases = {{"-1", "--batch must be at least 1, got -1"}, {"0", "--batch must be at least 1, got 0"},
