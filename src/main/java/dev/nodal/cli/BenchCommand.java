@@ -15,13 +15,14 @@ import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
+import dev.nodal.io.AtomicFiles;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
 import dev.nodal.optim.Sgd;
 import dev.nodal.tensor.Blas;
 import dev.nodal.train.ModelZoo;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
   int inner;
 
   @Override
-  public Integer call() {
+  public Integer call() throws IOException {
     if (!WORKLOADS.contains(workload)) {
       throw new IllegalArgumentException("unknown workload '" + workload + "': use one of " + WORKLOADS);
     }
@@ -94,6 +95,7 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--size must be between 1 and 46340 (N² floats in one array), got " + size);
     }
     convForm();
+    if (json != null) checkJson();
     Dataset train = null;
     if (workload.equals("mlp-epoch")) {
       try {
@@ -150,14 +152,29 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (json != null) {
       try {
-        Files.writeString(json, JSON.writerWithDefaultPrettyPrinter()
-            .writeValueAsString(results) + System.lineSeparator());
+        AtomicFiles.write(json, (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(results)
+            + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
       } catch (IOException e) {
-        throw new UncheckedIOException("--json " + json + ": " + e.getMessage(), e);
+        throw new IOException("--json " + json + ": " + e.getMessage(), e);
       }
       System.out.println("wrote " + json);
     }
     return 0;
+  }
+
+  /** Refuses, before anything is measured, a --json that cannot be written: its folder missing or read-only, or no file there. */
+  private void checkJson() throws IOException {
+    Path folder = json.toAbsolutePath().getParent();
+    if (!Files.isDirectory(folder)) {
+      throw new IllegalArgumentException("--json " + json + ": " + folder + (Files.exists(folder) ? " is not a folder"
+          : " does not exist"));
+    }
+    if (!Files.isWritable(folder)) throw new IllegalArgumentException("--json " + json + ": the folder " + folder + " is not writable");
+    try {
+      AtomicFiles.checkReplaceable(json);
+    } catch (IOException e) {
+      throw new IOException("--json " + json + ": " + e.getMessage(), e);
+    }
   }
 
   private Conv2d.Algorithm convForm() {

@@ -28,6 +28,8 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Backends.checkSelector(device.device);
+    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     Checkpoint.Loaded loaded = Checkpoint.load(checkpoint);
     FashionMnist.Splits splits = FashionMnist.load(data.data);
     try (Backend backend = Backends.open(device.device);

@@ -40,6 +40,12 @@ final class GraphCommand implements Callable<Integer> {
     System.out.println("wrote " + out);
     Path svg = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.dot$", "") + ".svg");
     try {
+      AtomicFiles.checkReplaceable(svg); // dot writes it in place: only where a regular file (or none) is
+    } catch (java.io.IOException e) {
+      System.out.println("no SVG: " + e.getMessage());
+      return 0;
+    }
+    try {
       Process p = new ProcessBuilder("dot", "-Tsvg", out.toString(), "-o", svg.toString()).inheritIO().start();
       if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) System.out.println("wrote " + svg);
     } catch (java.io.IOException e) {

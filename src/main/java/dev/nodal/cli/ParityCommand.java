@@ -29,6 +29,13 @@ final class ParityCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, got " + batch);
+    if ((long) batch * 784 > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("--batch " + batch + " is too large: a batch of 784-pixel images must fit one "
+          + "buffer of 2^31 - 1 floats");
+    }
+    Backends.checkSelector(device);
+    Backends.checkSelector(reference);
     Graph g = ModelZoo.build(model, seed, 784, 10);
     float[][] xy = SharedOptions.randomBatch(seed, batch, 784, 10);
     try (Backend test = Backends.open(device); Backend ref = Backends.open(reference)) {

@@ -179,6 +179,11 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Every refusal comes before the run folder is made: options and settings, a run already in
+   * --out, the checkpoint to resume, the data, then the devices. A folder this command made is
+   * removed again when the run fails before writing anything into it.
+   */
   @Override
   public Integer call() throws Exception {
     checkOptions();
@@ -189,45 +194,59 @@ final class TrainCommand implements Callable<Integer> {
     }
     Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
     if (loaded != null) checkResume(loaded);
-    Path folder;
-    boolean created;
-    if (resume != null) {
-      folder = resume;
-      created = false;
-    } else if (out != null) {
-      folder = out;
-      created = !Files.exists(out);
-    } else {
-      folder = RunFolder.createUnique(Path.of("runs"), LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-      created = true;
-    }
-    int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
-    try (RunFolder run = new RunFolder(folder, done)) { // locked before any data is read
-      FashionMnist.Splits splits;
-      try {
-        splits = FashionMnist.load(data.data);
-      } catch (IOException | RuntimeException e) {
-        if (created) removeIfEmpty(run);
-        throw e;
+    FashionMnist.Splits splits = FashionMnist.load(data.data);
+    try (Backend backend = devices == null ? Backends.open(device.device)
+        : new DataParallelBackend(Backends.openEach(devices))) {
+      Path runs = Path.of("runs");
+      boolean runsExisted = Files.exists(runs);
+      Path folder;
+      boolean created;
+      if (resume != null) {
+        folder = resume;
+        created = false;
+      } else if (out != null) {
+        folder = out;
+        created = !Files.exists(out);
+      } else {
+        folder = RunFolder.createUnique(runs, LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        created = true;
       }
-      train(run, loaded, fresh, splits);
+      int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
+      try (RunFolder run = new RunFolder(folder, done)) {
+        try {
+          train(run, loaded, fresh, splits, backend);
+        } catch (Exception | Error e) {
+          if (created && removeIfEmpty(run) && out == null && resume == null && !runsExisted) deleteIfEmpty(runs);
+          throw e;
+        }
+      }
     }
     return 0;
   }
 
-  /** A run folder this command made and left empty (only its lock) is removed again on failure. */
-  private static void removeIfEmpty(RunFolder run) throws IOException {
+  /**
+   * A run folder this command made and left empty (only its lock) is removed again on failure;
+   * true when it was.
+   */
+  private static boolean removeIfEmpty(RunFolder run) throws IOException {
     run.close();
     try (var files = Files.list(run.folder())) {
-      if (files.allMatch(f -> f.getFileName().toString().equals(".lock"))) {
-        Files.deleteIfExists(run.folder().resolve(".lock"));
-        Files.deleteIfExists(run.folder());
-      }
+      if (!files.allMatch(f -> f.getFileName().toString().equals(".lock"))) return false;
     }
+    Files.deleteIfExists(run.folder().resolve(".lock"));
+    return deleteIfEmpty(run.folder());
   }
 
-  private void train(RunFolder run, Checkpoint.Loaded loaded, Trainer.Settings fresh, FashionMnist.Splits splits)
-      throws Exception {
+  private static boolean deleteIfEmpty(Path folder) throws IOException {
+    try (var files = Files.list(folder)) {
+      if (files.findAny().isPresent()) return false;
+    }
+    Files.deleteIfExists(folder);
+    return true;
+  }
+
+  private void train(RunFolder run, Checkpoint.Loaded loaded, Trainer.Settings fresh, FashionMnist.Splits splits,
+      Backend backend) throws Exception {
     Path folder = run.folder();
     Graph graph = loaded != null ? loaded.graph()
         : ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
@@ -235,18 +254,15 @@ final class TrainCommand implements Callable<Integer> {
         ? Trainer.Settings.fromCheckpoint(loaded, epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
         : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
-    try (Backend backend = devices == null ? Backends.open(device.device)
-        : new DataParallelBackend(Backends.openEach(devices))) {
-      int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
-      RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
-      if (until < settings.epochs()) {
-        System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
-      } else if (last != null) {
-        String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
-            : "metrics.csv, checkpoint/";
-        System.out.printf(Locale.ROOT, "Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
-            + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files, folder);
-      }
+    int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
+    RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
+    if (until < settings.epochs()) {
+      System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
+    } else if (last != null) {
+      String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
+          : "metrics.csv, checkpoint/";
+      System.out.printf(Locale.ROOT, "Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
+          + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files, folder);
     }
   }
 }

@@ -11,7 +11,6 @@ import dev.nodal.plan.Keep;
 import dev.nodal.plan.Launch;
 import dev.nodal.plan.Planner;
 import dev.nodal.train.ModelZoo;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,10 +70,14 @@ final class TuneCommand implements Callable<Integer> {
       }
     };
     Path file = cache != null ? cache : GemmTuner.cacheFile();
+    AtomicFiles.checkReplaceable(file); // a cache that cannot be written is refused before any device is opened
     try (Backend backend = Backends.open(device.device)) {
       if (!(backend instanceof OpenClBackend cl)) {
         throw new IllegalArgumentException("tune measures OpenCL devices; --device " + device.device + " chose " + backend.name());
       }
+      // Read before measuring: what cannot be used is said now, and replaced by this run's results.
+      List<String> unusable = GemmTuner.read(file, cl.device()).problems();
+      for (String problem : unusable) System.out.println(problem + "; this run's results replace it");
       List<GemmTuner.Shape> shapes = products(graph, cl);
       List<GemmConfig> candidates = GemmConfig.searchSpace(cl.traits());
       if (maxCandidates != null) candidates = candidates.subList(0, Math.min(maxCandidates, candidates.size()));
@@ -87,9 +90,10 @@ final class TuneCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%-22s %-16s %10.3f %-16s %10.3f %7.2fx%n", r.shape().shapeClass(), r.defaults().text(), r.defaultMs(),
             r.best().text(), r.bestMs(), r.defaultMs() / r.bestMs());
       }
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      AtomicFiles.write(file, GemmTuner.withResults(file, cl.device(), results));
-      System.out.println("wrote " + file + " (read by this device's next sessions)");
+      // Read again, to keep what another run may have written meanwhile.
+      AtomicFiles.write(file, GemmTuner.withResults(GemmTuner.read(file, cl.device()), cl.device(), results));
+      System.out.println("wrote " + file + (unusable.isEmpty() ? "" : ", replacing what it held that could not be used")
+          + " (read by this device's next sessions)");
     }
     return 0;
   }

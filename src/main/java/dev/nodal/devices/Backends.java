@@ -49,11 +49,27 @@ public final class Backends {
     return open(selector, () -> probe);
   }
 
-  /** Checks a selector's form without looking for any device; returns it normalised. */
+  /**
+   * Checks a selector's form without looking for any device; returns it normalised.
+   *
+   * @throws IllegalArgumentException naming the selector when it has another form, or an index
+   *     past any platform or device there can be
+   */
   public static String checkSelector(String selector) {
     String s = selector == null ? "auto" : selector.trim().toLowerCase();
-    if (!EXACT.matcher(s).matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
+    java.util.regex.Matcher exact = EXACT.matcher(s);
+    if (!exact.matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
       throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
+    }
+    if (exact.matches()) {
+      for (int g = 1; g <= 2; g++) {
+        try {
+          Integer.parseInt(exact.group(g));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("device '" + selector + "': " + (g == 1 ? "platform" : "device") + " index "
+              + exact.group(g) + " is out of range; nodal devices lists the devices there are as opencl:P:D");
+        }
+      }
     }
     return s;
   }

@@ -1,18 +1,19 @@
 package dev.nodal.io;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
@@ -27,24 +28,122 @@ import java.util.stream.Stream;
  * Writes that never leave a partial result: each file goes to a temporary name, is flushed to
  * disk, then renamed over its target, and the folder is flushed so that the rename survives a
  * crash.
+ *
+ * <p>Only what Nodal owns is replaced. {@link #write} replaces a regular file or creates a missing
+ * one; {@link #replaceFolder} replaces a folder or creates a missing one. Anything else at the
+ * target (a device such as {@code /dev/null}, a FIFO, a socket, a folder where a file belongs, a
+ * file where a folder belongs) is refused with an {@link IOException} that names the path and
+ * what is there, before anything is written. A symbolic link at the target is refused too: it is
+ * neither followed (it may lead out of the folder the user named) nor replaced (that would
+ * silently cut a link the user made); the user names the file itself or removes the link. Links
+ * among the folders above the target are followed, as for any path the user gives.
+ *
+ * <p>The target is checked before writing and again just before the rename; the rename itself
+ * ({@code rename(2)}) replaces whatever is at the name then, never following a link. Something
+ * another process puts at the target between that last check and the rename is replaced: a race
+ * that no command line can set up, and that Java offers no way to close
+ * ({@code renameat2}'s flags are out of its reach).
  */
 public final class AtomicFiles {
   private AtomicFiles() {}
 
+  /**
+   * Writes {@code bytes} to {@code target} atomically, creating its folder when missing.
+   *
+   * @throws IOException naming the path when {@code target} exists and is not a regular file, or
+   *     when its folder cannot be made
+   */
   public static void write(Path target, byte[] bytes) throws IOException {
+    checkReplaceable(target);
     Path dir = target.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
+    createFolder(dir, target);
+    // createTempFile opens with O_CREAT | O_EXCL: it never reuses, or follows, anything already there.
     Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
     try {
       readableByAll(tmp, "rw-r--r--");
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+          LinkOption.NOFOLLOW_LINKS)) {
         ch.write(java.nio.ByteBuffer.wrap(bytes));
         ch.force(true);
       }
+      checkReplaceable(target); // again, so that only the rename itself is left open to a race
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       syncDirectory(dir);
     } finally {
       Files.deleteIfExists(tmp);
+    }
+  }
+
+  /**
+   * Refuses, without writing or creating anything, a {@code target} that {@link #write} would
+   * refuse: one that exists and is not a regular file, or whose folder is a file. Commands call
+   * it before long work whose result goes there.
+   *
+   * @throws IOException naming the path and what is there
+   */
+  public static void checkReplaceable(Path target) throws IOException {
+    checkParents(target, "write");
+    String kind = kind(target);
+    if (kind != null && !kind.equals(REGULAR)) {
+      throw new IOException("will not write " + target + ": it is " + kind + (kind.equals(LINK) ? linkTarget(target) : "")
+          + "; only a regular file (or a missing one) is replaced" + (kind.equals(LINK)
+          ? " and a link is never written through: name the file itself, or remove the link" : ": name a file"));
+    }
+  }
+
+  /** Refuses a {@code target} below something that is not a folder; missing folders are fine (they are made). */
+  private static void checkParents(Path target, String verb) throws IOException {
+    for (Path d = target.toAbsolutePath().getParent(); d != null; d = d.getParent()) {
+      if (!Files.exists(d)) continue;
+      if (!Files.isDirectory(d)) throw new IOException("will not " + verb + " " + target + ": " + d + " is not a folder");
+      return;
+    }
+  }
+
+  private static final String REGULAR = "a regular file", LINK = "a symbolic link", FOLDER = "a folder";
+
+  /** What is at {@code p}, its last element not followed if a link; null when nothing is. */
+  static String kind(Path p) throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+    if (a.isRegularFile()) return REGULAR;
+    if (a.isSymbolicLink()) return LINK;
+    if (a.isDirectory()) return FOLDER;
+    try {
+      int type = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000;
+      switch (type) {
+        case 0020000: return "a character device";
+        case 0060000: return "a block device";
+        case 0010000: return "a FIFO (named pipe)";
+        case 0140000: return "a socket";
+        default: break;
+      }
+    } catch (UnsupportedOperationException | IllegalArgumentException e) {
+      // no unix view on this file system: the general words below
+    }
+    return "not a regular file (a device, FIFO or socket)";
+  }
+
+  private static String linkTarget(Path link) {
+    try {
+      return " (to " + Files.readSymbolicLink(link) + ")";
+    } catch (IOException | UnsupportedOperationException e) {
+      return "";
+    }
+  }
+
+  /** Creates {@code dir}, the folder of {@code target}, with an error that names both when it cannot. */
+  private static void createFolder(Path dir, Path target) throws IOException {
+    try {
+      Files.createDirectories(dir);
+    } catch (FileAlreadyExistsException e) {
+      throw new IOException("will not write " + target + ": " + e.getFile() + " is not a folder", e);
+    } catch (IOException e) {
+      throw new IOException("cannot create the folder " + dir + " for " + target + ": " + e.getMessage(), e);
     }
   }
 
@@ -66,10 +165,14 @@ public final class AtomicFiles {
    *
    * Steps, each a rename (atomic) or the deletion of something no reader needs: recover; write
    * and flush a tmp folder; rename it to new; rename final to old; rename new to final; delete old.
+   *
+   * @throws IOException naming the path, before anything is written, when {@code target}, its
+   *     {@code .new} or its {@code .old} exists and is not a folder (a symbolic link included)
    */
   public static void replaceFolder(Path target, FolderWriter writer) throws IOException {
+    checkFolders(target);
     Path parent = target.toAbsolutePath().getParent();
-    Files.createDirectories(parent);
+    createFolder(parent, target);
     recover(target);
     Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
     try {
@@ -96,18 +199,19 @@ public final class AtomicFiles {
    * {@code .target.tmp-*}; moves a complete {@code target.new} in (moving the current
    * {@code target} to {@code target.old} first); moves {@code target.old} back when it is all
    * there is; deletes {@code target.old} once {@code target} exists. Safe to interrupt at any
-   * point and to run again.
+   * point and to run again. Touches nothing, and throws, when one of the three is not a folder.
    */
   public static void recover(Path target) throws IOException {
     Path parent = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(parent)) return;
+    checkFolders(target);
     String prefix = "." + target.getFileName() + ".tmp-";
     try (Stream<Path> all = Files.list(parent)) {
       for (Path p : all.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) deleteTree(p);
     }
     Path fresh = sibling(target, ".new"), old = sibling(target, ".old");
-    if (Files.isDirectory(fresh)) {
-      if (Files.exists(target)) {
+    if (Files.isDirectory(fresh, LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
         deleteTree(old); // final and new are both complete: old is not needed
         Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         syncDirectory(parent);
@@ -115,11 +219,24 @@ public final class AtomicFiles {
       Files.move(fresh, target, StandardCopyOption.ATOMIC_MOVE);
       syncDirectory(parent);
     }
-    if (!Files.exists(target) && Files.isDirectory(old)) {
+    if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(old, LinkOption.NOFOLLOW_LINKS)) {
       Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
       syncDirectory(parent);
     }
-    if (Files.exists(target)) deleteTree(old);
+    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) deleteTree(old);
+  }
+
+  /** Refuses a {@code target}, {@code target.new} or {@code target.old} that exists and is not a folder. */
+  private static void checkFolders(Path target) throws IOException {
+    checkParents(target, "replace");
+    for (Path p : new Path[] {target, sibling(target, ".new"), sibling(target, ".old")}) {
+      String kind = kind(p);
+      if (kind != null && !kind.equals(FOLDER)) {
+        throw new IOException("will not replace " + p + ": it is " + kind + (kind.equals(LINK) ? linkTarget(p) : "")
+            + "; only a folder (or a missing one) is replaced there" + (kind.equals(LINK)
+            ? " and a link is never followed: remove the link, or choose another folder" : ": move it away"));
+      }
+    }
   }
 
   /**
@@ -248,8 +365,9 @@ public final class AtomicFiles {
     }
   }
 
+  /** Deletes {@code p} and what is in it; a link is deleted, never followed. */
   private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) return;
+    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
     try (Stream<Path> all = Files.walk(p)) {
       for (Path q : all.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
     }

@@ -16,6 +16,11 @@ import java.util.Set;
  *   <li>warm-up: a factor from {@code warmup_start} to 1 over {@code warmup_steps} steps
  *       ({@code LinearLR}).
  * </ul>
+ *
+ * Every parameter is checked when the schedule is made, so that no rate of a run is NaN or
+ * infinite: each finite and at least 0; {@code t_max} and {@code step_size} at least 1;
+ * {@code gamma} and {@code warmup_start} factors of at most 1 (a decay, a warm-up from below);
+ * {@code min_lr} a float.
  */
 public record Schedule(String kind, Map<String, Double> params) {
   private static final Map<String, Set<String>> KEYS = Map.of(
@@ -36,8 +41,25 @@ public record Schedule(String kind, Map<String, Double> params) {
         throw new IllegalArgumentException("schedule " + kind + ": " + k + " must be finite and >= 0, got " + params.get(k));
       }
     }
-    if (kind.equals("step") && get(params, "step_size", 1) < 1) {
-      throw new IllegalArgumentException("schedule step: step_size must be at least 1");
+    atLeastOne(kind, params, "step_size");
+    atLeastOne(kind, params, "t_max");
+    for (String factor : new String[] {"gamma", "warmup_start"}) {
+      Double v = params.get(factor);
+      if (v != null && v > 1) {
+        throw new IllegalArgumentException("schedule " + kind + ": " + factor + " must be at most 1, got " + v);
+      }
+    }
+    Double min = params.get("min_lr");
+    if (min != null && min > Float.MAX_VALUE) {
+      throw new IllegalArgumentException("schedule " + kind + ": min_lr must be at most " + Float.MAX_VALUE + ", got " + min);
+    }
+  }
+
+  /** {@code t_max} of 0 gives 0/0 at the first step; a {@code step_size} below 1, steps that never end. */
+  private static void atLeastOne(String kind, Map<String, Double> params, String key) {
+    Double v = params.get(key);
+    if (v != null && v < 1) {
+      throw new IllegalArgumentException("schedule " + kind + ": " + key + " must be at least 1, got " + v);
     }
   }
 

@@ -7,6 +7,8 @@ package dev.nodal.plan;
  *
  * @param gemmOverride tiles for every product (for tuning), or null to choose per product
  * @param tunedGemm tiles measured fastest on this device, by {@link GemmConfig#shapeClass}
+ * @throws IllegalArgumentException when {@code gemmOverride} or a tuned tiling does not fit the
+ *     device ({@link GemmConfig#misfit}); whoever reads them from a user checks them first
  */
 public record DeviceTraits(String name, long maxWorkGroupSize, int computeUnits, long localMemory, int alignBytes,
     GemmConfig gemmOverride, java.util.Map<String, GemmConfig> tunedGemm) {
@@ -16,6 +18,12 @@ public record DeviceTraits(String name, long maxWorkGroupSize, int computeUnits,
       throw new IllegalArgumentException("alignment must be a power of two of at least 4 bytes, got " + alignBytes);
     }
     tunedGemm = java.util.Map.copyOf(tunedGemm);
+    String misfit = gemmOverride == null ? null : gemmOverride.misfit(maxWorkGroupSize, localMemory);
+    if (misfit != null) throw new IllegalArgumentException("gemm override for " + name + ": " + misfit);
+    for (var e : tunedGemm.entrySet()) {
+      misfit = e.getValue().misfit(maxWorkGroupSize, localMemory);
+      if (misfit != null) throw new IllegalArgumentException("tuned gemm tiles of " + name + " for " + e.getKey() + ": " + misfit);
+    }
   }
 
   /** Traits without tuned tiles. */

@@ -6,18 +6,56 @@ package dev.nodal.plan;
  * outputs, reading {@code vec} elements per load ({@code 1}, {@code 2} or {@code 4}), with
  * double-buffered local tiles or not. Passed to the kernel as {@code -D} defines; the host
  * derives the launch sizes from the same record, so the two cannot disagree.
+ *
+ * <p>What the kernel needs of any tiling, checked here: every size at least 1 (a tile side of 0
+ * divides by zero in the kernel, which then never ends); the work per item dividing its tile
+ * side; loads of 1, 2 or 4 elements dividing every tile side; tile sides at most
+ * {@link #MAX_TILE} and work per item at most {@link #MAX_WORK_PER_ITEM} along a side (the
+ * item's sums live in its registers). What a device needs besides, its work-group size and local
+ * memory, {@link #misfit} checks.
  */
 public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, int vec, boolean doubleBuffer) {
+  /** The longest tile side accepted on any device. */
+  public static final int MAX_TILE = 1024;
+  /** The most outputs per work-item along one side of its block. */
+  public static final int MAX_WORK_PER_ITEM = 16;
 
   public GemmConfig {
+    String tiles = "gemm tiles " + tileM + "x" + tileN + "x" + tileK + " with " + wptM + "x" + wptN + " per work-item";
+    if (tileM < 1 || tileN < 1 || tileK < 1 || wptM < 1 || wptN < 1) {
+      throw new IllegalArgumentException(tiles + ": every tile side and the work per item must be at least 1");
+    }
+    if (tileM > MAX_TILE || tileN > MAX_TILE || tileK > MAX_TILE) {
+      throw new IllegalArgumentException(tiles + ": tile sides must be at most " + MAX_TILE);
+    }
+    if (wptM > MAX_WORK_PER_ITEM || wptN > MAX_WORK_PER_ITEM) {
+      throw new IllegalArgumentException(tiles + ": the work per item must be at most " + MAX_WORK_PER_ITEM + " along a side");
+    }
     if (tileM % wptM != 0 || tileN % wptN != 0) {
-      throw new IllegalArgumentException("gemm tiles " + tileM + "x" + tileN + " with " + wptM + "x" + wptN
-          + " per work-item: the work per item must divide the tile");
+      throw new IllegalArgumentException(tiles + ": the work per item must divide the tile");
     }
     if ((vec != 1 && vec != 2 && vec != 4) || tileM % vec != 0 || tileN % vec != 0 || tileK % vec != 0) {
       throw new IllegalArgumentException("gemm tiles " + tileM + "x" + tileN + "x" + tileK + " with loads of " + vec
           + ": loads must be of 1, 2 or 4 elements and divide every tile side");
     }
+  }
+
+  /**
+   * Why a device with these limits cannot run this tiling, or null when it can: more work-items
+   * than its work-group size, or more local memory than it has.
+   *
+   * @param maxWorkGroupSize the device's {@code CL_DEVICE_MAX_WORK_GROUP_SIZE}
+   * @param localMemory the device's {@code CL_DEVICE_LOCAL_MEM_SIZE}, in bytes
+   */
+  public String misfit(long maxWorkGroupSize, long localMemory) {
+    long threads = (long) threadsM() * threadsN();
+    if (threads > maxWorkGroupSize) {
+      return "tiles " + text() + " need " + threads + " work-items per work-group, more than the device's " + maxWorkGroupSize;
+    }
+    if (localBytes() > localMemory) {
+      return "tiles " + text() + " need " + localBytes() + " bytes of local memory, more than the device's " + localMemory;
+    }
+    return null;
   }
 
   /** Scalar loads, one buffer: the kernel's plain form. */
@@ -136,8 +174,7 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
           if (t[0] % wpt != 0 || t[1] % wpt != 0) continue;
           GemmConfig c = new GemmConfig(t[0], t[1], tileK, wpt, wpt);
           long threads = (long) c.threadsM() * c.threadsN();
-          if (threads < 16 || threads > Math.min(256, device.maxWorkGroupSize())) continue;
-          if (c.localBytes() > device.localMemory()) continue;
+          if (threads < 16 || threads > 256 || c.misfit(device.maxWorkGroupSize(), device.localMemory()) != null) continue;
           out.add(c);
         }
       }
@@ -156,7 +193,7 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
         if (v == vec && db == doubleBuffer) continue;
         if (tileM % v != 0 || tileN % v != 0 || tileK % v != 0) continue;
         GemmConfig c = new GemmConfig(tileM, tileN, tileK, wptM, wptN, v, db);
-        if (c.localBytes() <= device.localMemory()) out.add(c);
+        if (c.misfit(device.maxWorkGroupSize(), device.localMemory()) == null) out.add(c);
       }
     }
     return java.util.List.copyOf(out);
@@ -180,21 +217,28 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
 
   /**
    * Tiles written as {@code tileM,tileN,tileK,wptM,wptN}, optionally followed by the load width and
-   * 1 for double buffering ({@code ,4,1}), as {@code $NODAL_GEMM} gives them.
+   * 1 for double buffering ({@code ,4,1}), as {@code $NODAL_GEMM} and the tuning cache give them.
+   *
+   * @throws IllegalArgumentException saying what is wrong with {@code text} (the caller names
+   *     where it came from)
    */
   public static GemmConfig parse(String text) {
-    String[] p = text.trim().split("\\s*,\\s*");
+    String[] p = text.trim().split("\\s*,\\s*", -1);
     if (p.length != 5 && p.length != 7) {
-      throw new IllegalArgumentException("NODAL_GEMM='" + text + "': expected tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer]");
+      throw new IllegalArgumentException("expected 5 or 7 whole numbers, tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer]; got "
+          + p.length);
     }
-    try {
-      int[] v = new int[p.length];
-      for (int i = 0; i < p.length; i++) v[i] = Integer.parseInt(p[i]);
-      if (p.length == 5) return new GemmConfig(v[0], v[1], v[2], v[3], v[4]);
-      if (v[6] != 0 && v[6] != 1) throw new IllegalArgumentException("NODAL_GEMM='" + text + "': doubleBuffer must be 0 or 1");
-      return new GemmConfig(v[0], v[1], v[2], v[3], v[4], v[5], v[6] == 1);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("NODAL_GEMM='" + text + "': " + e.getMessage(), e);
+    int[] v = new int[p.length];
+    for (int i = 0; i < p.length; i++) {
+      try {
+        v[i] = Integer.parseInt(p[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("'" + p[i] + "' is " + (p[i].matches("[+-]?\\d+") ? "out of range"
+            : "not a whole number"));
+      }
     }
+    if (p.length == 5) return new GemmConfig(v[0], v[1], v[2], v[3], v[4]);
+    if (v[6] != 0 && v[6] != 1) throw new IllegalArgumentException("doubleBuffer must be 0 or 1, got " + v[6]);
+    return new GemmConfig(v[0], v[1], v[2], v[3], v[4], v[5], v[6] == 1);
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.SpecialFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -109,5 +110,108 @@ class CliBehaviourTest {
     assertEquals(0, g.code(), g.err());
     assertTrue(Files.exists(runFolder.resolve("graph.dot")), g.out());
     assertFalse(Files.exists(Path.of("graph.dot")), "nothing is written into the current directory");
+  }
+
+  /**
+   * graph --out and tune --cache aimed at a device node or a FIFO: refused with the path and what
+   * it is, before any device is opened, and left exactly as they were.
+   */
+  @Test
+  void graphAndTuneRefuseToReplaceADeviceOrAFifo() throws Exception {
+    java.util.Map<String, Path> targets = new java.util.LinkedHashMap<>();
+    Path device = SpecialFiles.charDevice(dir.resolve("null"));
+    if (device != null) targets.put("a character device", device);
+    Path fifo = SpecialFiles.fifo(dir.resolve("fifo"));
+    if (fifo != null) targets.put("a FIFO (named pipe)", fifo);
+    org.junit.jupiter.api.Assumptions.assumeFalse(targets.isEmpty(), "neither mknod nor mkfifo works here");
+    int runs = 0, refused = 0;
+    for (var t : targets.entrySet()) {
+      for (String[] args : new String[][] {{"graph", "--model", "mlp", "--out", t.getValue().toString()},
+          {"tune", "--device", "cpu", "--cache", t.getValue().toString()}}) {
+        runs++;
+        String before = SpecialFiles.identity(t.getValue());
+        Outcome r = run(args);
+        assertEquals(1, r.code(), String.join(" ", args) + ": " + r.err());
+        assertTrue(r.err().startsWith("nodal " + args[0] + ": will not write " + t.getValue() + ": it is " + t.getKey()),
+            r.err());
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+        assertEquals(before, SpecialFiles.identity(t.getValue()), "untouched: " + String.join(" ", args));
+        refused++;
+      }
+    }
+    System.out.printf("graph --out and tune --cache at %s: %d runs, %d refused, target unchanged%n", targets.keySet(), runs,
+        refused);
+    assertEquals(runs, refused);
+    assertTrue(runs >= 2, "runs: " + runs);
+  }
+
+  /** graph's SVG, which Graphviz writes in place beside the DOT file, is skipped where a FIFO or device sits. */
+  @Test
+  void graphDrawsNoSvgOverAFifo() throws Exception {
+    Path svg = SpecialFiles.fifo(dir.resolve("g.svg"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(svg != null, "mkfifo is not available");
+    String before = SpecialFiles.identity(svg);
+    Outcome r = run("graph", "--model", "mlp", "--out", dir.resolve("g.dot").toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("wrote " + dir.resolve("g.dot")), r.out());
+    assertTrue(r.out().contains("no SVG: will not write " + svg + ": it is a FIFO (named pipe)"), r.out());
+    assertEquals(before, SpecialFiles.identity(svg));
+  }
+
+  @Test
+  void parityRefusesABatchItCannotRun() {
+    String[][] cases = {{"-1", "--batch must be at least 1, got -1"}, {"0", "--batch must be at least 1, got 0"},
+        {"3000000", "--batch 3000000 is too large"}};
+    for (String[] c : cases) {
+      Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", c[0]);
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().startsWith("nodal parity: " + c[1]), r.err());
+      assertFalse(r.err().contains("internal error") || r.err().contains("Exception"), r.err());
+    }
+    System.out.printf("parity --batch: %d bad values refused%n", cases.length);
+  }
+
+  /** A --json that cannot be written is refused before anything is measured, naming the file. */
+  @Test
+  void benchChecksItsJsonFileBeforeMeasuring() throws Exception {
+    Path plain = Files.writeString(dir.resolve("plain.txt"), "a file");
+    java.util.Map<Path, String> cases = new java.util.LinkedHashMap<>();
+    cases.put(dir.resolve("absent/x.json"), dir.resolve("absent") + " does not exist");
+    cases.put(plain.resolve("x.json"), plain + " is not a folder");
+    Path fifo = SpecialFiles.fifo(dir.resolve("fifo.json"));
+    if (fifo != null) cases.put(fifo, "will not write " + fifo + ": it is a FIFO (named pipe)");
+    cases.put(dir, "will not write " + dir + ": it is a folder");
+    for (var c : cases.entrySet()) {
+      Outcome r = run("bench", "gemm", "--device", "cpu", "--size", "8", "--repeats", "1", "--inner", "1", "--json",
+          c.getKey().toString());
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().startsWith("nodal bench: --json " + c.getKey() + ": ") && r.err().contains(c.getValue()), r.err());
+      assertFalse(r.out().contains("gemm cpu"), "nothing was measured: " + r.out());
+      assertFalse(r.err().contains("Exception"), r.err());
+    }
+    assertFalse(Files.exists(dir.resolve("absent")), "no folder was made");
+    System.out.printf("bench --json: %d unwritable files refused before measuring%n", cases.size());
+  }
+
+  /** An index too large for any platform or device is named, not passed on as a number format error. */
+  @Test
+  void aDeviceIndexPastAnyThereCanBeIsNamed() {
+    String[][] commands = {{"parity", "--batch", "2", "--device"}, {"parity", "--batch", "2", "--reference"},
+        {"bench", "gemm", "--size", "8", "--device"}, {"tune", "--device"}, {"eval", "--checkpoint", "x", "--device"}};
+    int refused = 0;
+    for (String[] command : commands) {
+      for (String selector : new String[] {"opencl:99999999999:0", "opencl:0:99999999999"}) {
+        String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+        args[command.length] = selector;
+        Outcome r = run(args);
+        assertEquals(1, r.code(), String.join(" ", args) + ": " + r.err());
+        assertTrue(r.err().contains("device '" + selector + "': ") && r.err().contains("99999999999 is out of range"),
+            r.err());
+        assertFalse(r.err().contains("For input string") || r.err().contains("Exception"), r.err());
+        refused++;
+      }
+    }
+    System.out.printf("--device with an index past any: %d runs refused%n", refused);
+    assertEquals(2 * commands.length, refused);
   }
 }

@@ -66,4 +66,42 @@ class RunFolderSafetyTest {
     assertEquals(1, r.code());
     assertFalse(Files.exists(out), "the run folder made for this run is gone again");
   }
+
+  /** Devices are opened before the run folder is made: one that cannot be opened leaves no folder and no lock. */
+  @Test
+  void aRefusedDeviceLeavesNoRunFolder() throws Exception {
+    String[][] selections = {{"--device", "opencl:9:9"}, {"--devices", "cpu,opencl:9:9"}};
+    int refused = 0;
+    for (String[] selection : selections) {
+      Path out = dir.resolve("device-" + refused);
+      CliBehaviourTest.Outcome r = CliBehaviourTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out",
+          out.toString(), "--epochs", "1", selection[0], selection[1]);
+      assertEquals(1, r.code(), r.err());
+      assertTrue(r.err().contains("opencl:9:9"), r.err());
+      assertFalse(Files.exists(out), String.join(" ", selection) + ": no run folder, no stale .lock");
+      refused++;
+    }
+    System.out.printf("train on a device that cannot be opened: %d runs refused, no folder left%n", refused);
+    assertEquals(selections.length, refused);
+  }
+
+  /** The default run folder (runs/<timestamp> in the working directory): refused data leaves no runs/ behind. */
+  @Test
+  void refusedDataLeavesNoRunsFolder() throws Exception {
+    Path work = Files.createDirectories(dir.resolve("work"));
+    Path empty = Files.createDirectories(dir.resolve("no-data"));
+    int refused = 0;
+    for (String[] data : new String[][] {{"--data", empty.toString()}, {"--data", dir.resolve("absent").toString()}}) {
+      dev.nodal.testkit.ChildJvm.Result r = dev.nodal.testkit.ChildJvm.runIn(work, dev.nodal.cli.Main.class,
+          java.util.Map.of(), 120, "train", data[0], data[1], "--device", "cpu", "--epochs", "1");
+      assertEquals(1, r.exitCode(), r.output());
+      assertTrue(r.output().contains("--data " + data[1]), r.output());
+      try (var left = Files.list(work)) {
+        assertEquals(java.util.List.of(), left.toList(), "nothing is made in the working directory");
+      }
+      refused++;
+    }
+    System.out.printf("train with refused data and the default run folder: %d runs refused, no runs/ left%n", refused);
+    assertEquals(2, refused);
+  }
 }

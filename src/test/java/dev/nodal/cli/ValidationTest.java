@@ -30,7 +30,10 @@ class ValidationTest {
       "--model|resnet|--model resnet: unknown; known: mlp",
       "--optimizer|rmsprop|unknown optimizer 'rmsprop'; known: [sgd, adam, adamw]",
       "--opt|beta9=1|sgd: unknown hyper-parameter 'beta9'",
-      "--schedule|linear|unknown schedule 'linear': use constant, cosine or step"})
+      "--schedule|linear|unknown schedule 'linear': use constant, cosine or step",
+      "--device|opencl:99999999999:0|device 'opencl:99999999999:0': platform index 99999999999 is out of range",
+      "--device|opencl:9:9|no OpenCL device opencl:9:9",
+      "--schedule-opt|t_max=0|schedule cosine: t_max must be at least 1, got 0.0"})
   void badOptionsAreRefusedBeforeAnythingIsCreated(String option, String value, String message) throws Exception {
     Path out = dir.resolve("run");
     List<String> args = new java.util.ArrayList<>(List.of("train", "--data", TrainCommandTest.subset().toString(), "--out",
@@ -69,5 +72,35 @@ class ValidationTest {
     assertEquals(2, r.code(), r.err());
     assertTrue(r.err().contains("Missing required parameter for option '--opt'"), r.err());
     assertFalse(r.err().contains("\tat "), r.err());
+  }
+
+  /**
+   * Schedule options that would make a rate NaN or infinite in the middle of the run are refused
+   * up front, before the run folder is made.
+   */
+  @Test
+  void scheduleOptionsAreCheckedBeforeTheRunFolderIsMade() throws Exception {
+    String[][] cases = {
+        {"cosine", "t_max=0", "schedule cosine: t_max must be at least 1, got 0.0"},
+        {"cosine", "t_max=0.5", "schedule cosine: t_max must be at least 1, got 0.5"},
+        {"cosine", "min_lr=1e39", "schedule cosine: min_lr must be at most"},
+        {"cosine", "t_max=NaN", "schedule cosine: t_max must be finite and >= 0, got NaN"},
+        {"cosine", "t_max=nan", "schedule cosine: t_max=nan is not a number"},
+        {"step", "step_size=0", "schedule step: step_size must be at least 1, got 0.0"},
+        {"step", "gamma=10", "schedule step: gamma must be at most 1, got 10.0"},
+        {"constant", "warmup_start=1e40", "schedule constant: warmup_start must be at most 1, got 1.0E40"},
+        {"constant", "warmup_steps=-1", "schedule constant: warmup_steps must be finite and >= 0, got -1.0"}};
+    int refused = 0;
+    for (String[] c : cases) {
+      Path out = dir.resolve("run-" + refused);
+      CliBehaviourTest.Outcome r = CliBehaviourTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out",
+          out.toString(), "--device", "cpu", "--epochs", "1", "--schedule", c[0], "--schedule-opt", c[1]);
+      assertEquals(1, r.code(), c[1] + ": " + r.err());
+      assertTrue(r.err().startsWith("nodal train: " + c[2]), c[1] + ": " + r.err());
+      assertFalse(Files.exists(out), c[1] + ": no run folder is left behind");
+      refused++;
+    }
+    System.out.printf("schedule options: %d bad values refused before the run folder%n", refused);
+    assertEquals(cases.length, refused);
   }
 }

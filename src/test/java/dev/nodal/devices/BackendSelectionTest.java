@@ -66,4 +66,20 @@ class BackendSelectionTest {
     }
     assertThrows(RuntimeException.class, () -> Backends.open("opencl", probe), "an explicit request is an error");
   }
+
+  /** Through the Java API too: an index too large for any platform or device names the selector. */
+  @Test
+  void anIndexPastAnyThereCanBeIsAnErrorNamingTheSelector() {
+    int refused = 0;
+    for (String selector : List.of("opencl:99999999999:0", "opencl:0:99999999999", "OPENCL:2147483648:1")) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.open(selector, BROKEN));
+      assertTrue(e.getMessage().startsWith("device '" + selector + "': ") && e.getMessage().contains(" is out of range; "
+          + "nodal devices lists the devices there are"), e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> Backends.checkSelector(selector));
+      refused++;
+    }
+    assertEquals("opencl:2147483647:0", Backends.checkSelector("opencl:2147483647:0"), "the largest index is a form like any");
+    System.out.printf("selectors with an index past any: %d refused%n", refused);
+    assertEquals(3, refused);
+  }
 }

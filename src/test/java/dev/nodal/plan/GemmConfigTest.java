@@ -50,4 +50,18 @@ class GemmConfigTest {
     assertEquals(java.util.List.of(new GemmConfig(128, 64, 16, 8, 4, 4, false)), c.variants(small),
         "double buffering is offered only where its local memory fits");
   }
+
+  @Test
+  void tilingsTheKernelOrTheDeviceCannotRunAreRefused() {
+    assertThrows(IllegalArgumentException.class, () -> new GemmConfig(32, 32, 0, 2, 2), "a K step of 0 never ends");
+    assertThrows(IllegalArgumentException.class, () -> new GemmConfig(32, 32, 16, 0, 2), "no work per item");
+    assertThrows(IllegalArgumentException.class, () -> new GemmConfig(2048, 32, 16, 2, 2), "longer than MAX_TILE");
+    GemmConfig large = new GemmConfig(128, 128, 32, 8, 8);
+    assertEquals(null, large.misfit(256, 48 << 10));
+    assertTrue(large.misfit(255, 48 << 10).contains("need 256 work-items per work-group, more than the device's 255"));
+    assertTrue(large.misfit(256, 32 << 10).contains("need 33024 bytes of local memory, more than the device's 32768"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new DeviceTraits("small", 128, 8, 48 << 10, 128, large), "traits never hold tiles their device cannot run");
+    assertTrue(e.getMessage().contains("gemm override for small"), e.getMessage());
+  }
 }

@@ -28,10 +28,16 @@ public final class ChildJvm {
    * process's environment. Times out after {@code seconds}, which is a failure of its own.
    */
   public static Result run(Class<?> main, Map<String, String> env, long seconds, String... args) {
+    return runIn(null, main, env, seconds, args);
+  }
+
+  /** As {@link #run}, in the working directory {@code workDir} (this process's when null). */
+  public static Result runIn(Path workDir, Class<?> main, Map<String, String> env, long seconds, String... args) {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), main.getName()));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    if (workDir != null) pb.directory(workDir.toFile());
     env.forEach((k, v) -> {
       if (v == null) pb.environment().remove(k);
       else pb.environment().put(k, v);

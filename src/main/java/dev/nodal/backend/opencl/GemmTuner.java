@@ -9,6 +9,8 @@ import static org.jocl.CL.clReleaseKernel;
 import static org.jocl.CL.clReleaseMemObject;
 import static org.jocl.CL.clSetKernelArg;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.plan.GemmConfig;
@@ -24,6 +26,7 @@ import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -34,6 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class GemmTuner {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger log = LoggerFactory.getLogger(GemmTuner.class);
 
   private GemmTuner() {}
 
@@ -60,39 +64,136 @@ public final class GemmTuner {
   }
 
   /**
-   * The tuned tiles for {@code device} in {@code file}; none when the file or the device's entry
-   * is missing, or (with a warning that says how to fix it) when the file cannot be read.
+   * The tiles of {@code $NODAL_GEMM} ({@code text}) for {@code device}, or null when it is unset,
+   * or (with one warning that names NODAL_GEMM, its value and what is wrong) when it is malformed
+   * or does not fit the device: the device then chooses its own tiles.
    */
-  public static Map<String, GemmConfig> load(Path file, DeviceInfo device) {
-    if (!Files.isRegularFile(file)) return Map.of();
+  public static GemmConfig override(String text, DeviceInfo device) {
+    if (text == null || text.isBlank()) return null;
+    String problem;
     try {
-      var entry = JSON.readTree(file.toFile()).path(deviceKey(device));
-      Map<String, GemmConfig> out = new LinkedHashMap<>();
-      entry.fields().forEachRemaining(e -> {
-        GemmConfig c = GemmConfig.parse(e.getValue().asText());
-        // An entry edited or copied from elsewhere that this device cannot run is left out.
-        if ((long) c.threadsM() * c.threadsN() <= device.maxWorkGroupSize() && c.localBytes() <= device.localMemory()) {
-          out.put(e.getKey(), c);
-        } else {
-          LoggerFactory.getLogger(GemmTuner.class).warn("gemm tuning cache {}: tiles {} for {} exceed {}'s limits; left out",
-              file, c.text(), e.getKey(), device.name());
-        }
-      });
-      return out;
-    } catch (IOException | RuntimeException e) {
-      LoggerFactory.getLogger(GemmTuner.class).warn("gemm tuning cache {} cannot be read ({}); using untuned tiles. "
-          + "Fix: delete it and run nodal tune again", file, e.getMessage());
-      return Map.of();
+      GemmConfig c = GemmConfig.parse(text);
+      problem = c.misfit(device.maxWorkGroupSize(), device.localMemory());
+      if (problem == null) return c;
+    } catch (IllegalArgumentException e) {
+      problem = e.getMessage();
     }
+    log.warn("NODAL_GEMM='{}' ignored: {}; {} chooses its own tiles. Fix: set NODAL_GEMM to "
+        + "tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer] within the device's limits, or unset it", text, problem, device);
+    return null;
   }
 
   /**
-   * The cache file's new contents: what {@code file} holds (if anything), with {@code results}
-   * added to the device's entry. The caller writes them, whole, in place of the file.
+   * A tuning cache as read for one device: the file's JSON object (empty when there is no file
+   * or it cannot be used) less the device's entries that cannot be used, those entries' tiles,
+   * and a sentence for each thing left out.
    */
-  public static byte[] withResults(Path file, DeviceInfo device, List<Result> results) throws IOException {
-    ObjectNode root = Files.isRegularFile(file) ? (ObjectNode) JSON.readTree(file.toFile()) : JSON.createObjectNode();
-    ObjectNode entry = root.has(deviceKey(device)) ? (ObjectNode) root.get(deviceKey(device)) : root.putObject(deviceKey(device));
+  public record Cache(ObjectNode root, Map<String, GemmConfig> tuned, List<String> problems) {}
+
+  /**
+   * Reads {@code file} for {@code device}, never throwing for what the file holds: a file that is
+   * not JSON, is truncated, or holds something other than an object of devices is left out as a
+   * whole; the device's entry when it is not an object of shape classes; each of its entries whose
+   * shape class or tiles are malformed, or whose tiles do not fit the device. Each problem names
+   * the file and the entry.
+   */
+  public static Cache read(Path file, DeviceInfo device) {
+    ObjectNode empty = JSON.createObjectNode();
+    if (file == null || !Files.exists(file)) return new Cache(empty, Map.of(), List.of());
+    String at = "gemm tuning cache " + file;
+    if (!Files.isRegularFile(file)) return new Cache(empty, Map.of(), List.of(at + " is not a regular file"));
+    JsonNode tree;
+    try {
+      tree = JSON.readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      var where = e.getLocation();
+      return new Cache(empty, Map.of(), List.of(at + " is not valid JSON (" + e.getOriginalMessage()
+          + (where == null ? "" : " at line " + where.getLineNr() + ", column " + where.getColumnNr()) + ")"));
+    } catch (IOException e) {
+      return new Cache(empty, Map.of(), List.of(at + " cannot be read (" + e.getMessage() + ")"));
+    }
+    if (tree == null || tree.isMissingNode()) return new Cache(empty, Map.of(), List.of(at + " is empty"));
+    if (!tree.isObject()) {
+      return new Cache(empty, Map.of(), List.of(at + " holds " + kind(tree) + ", not an object of devices"));
+    }
+    ObjectNode root = (ObjectNode) tree;
+    String key = deviceKey(device);
+    JsonNode entry = root.get(key);
+    if (entry == null) return new Cache(root, Map.of(), List.of());
+    if (!entry.isObject()) {
+      root.remove(key);
+      return new Cache(root, Map.of(), List.of(at + ": the entry of \"" + key + "\" holds " + kind(entry)
+          + ", not an object of shape classes"));
+    }
+    Map<String, GemmConfig> tuned = new LinkedHashMap<>();
+    List<String> problems = new ArrayList<>();
+    List<String> unusable = new ArrayList<>();
+    for (var it = entry.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String entryName = at + ": entry \"" + e.getKey() + "\"" + (e.getValue().isTextual() ? " = \"" + e.getValue().asText()
+          + "\"" : "") + " for " + device, problem = null;
+      if (!isShapeClass(e.getKey())) {
+        problem = " is not a shape class (MxNxKxB, each a power of two)";
+      } else if (!e.getValue().isTextual()) {
+        problem = " holds " + kind(e.getValue()) + ", not tiles written as \"tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer]\"";
+      } else {
+        try {
+          GemmConfig c = GemmConfig.parse(e.getValue().asText());
+          problem = c.misfit(device.maxWorkGroupSize(), device.localMemory());
+          if (problem == null) tuned.put(e.getKey(), c);
+        } catch (IllegalArgumentException x) {
+          problem = x.getMessage();
+        }
+        if (problem != null) problem = ": " + problem;
+      }
+      if (problem != null) {
+        problems.add(entryName + problem);
+        unusable.add(e.getKey());
+      }
+    }
+    ((ObjectNode) entry).remove(unusable);
+    return new Cache(root, tuned, problems);
+  }
+
+  /** True for what {@link GemmConfig#shapeClass} writes: four powers of two joined by x. */
+  private static boolean isShapeClass(String key) {
+    String[] parts = key.split("x", -1);
+    if (parts.length != 4) return false;
+    for (String p : parts) {
+      if (!p.matches("\\d{1,10}")) return false;
+      long v = Long.parseLong(p);
+      if (v < 1 || v > 1L << 30 || Long.bitCount(v) != 1) return false;
+    }
+    return true;
+  }
+
+  private static String kind(JsonNode n) {
+    return n.isArray() ? "an array" : n.isTextual() ? "a string" : n.isNumber() ? "a number" : n.isBoolean() ? "a boolean"
+        : n.isNull() ? "null" : n.isObject() ? "an object" : n.getNodeType().toString().toLowerCase();
+  }
+
+  /**
+   * The tuned tiles for {@code device} in {@code file}: those of {@link #read}, with one warning
+   * per thing left out, naming the file and the entry.
+   */
+  public static Map<String, GemmConfig> load(Path file, DeviceInfo device) {
+    Cache cache = read(file, device);
+    for (String problem : cache.problems()) {
+      log.warn("{}; ignored: {} uses untuned tiles instead. Fix: run nodal tune, which replaces what it cannot use",
+          problem, device);
+    }
+    return cache.tuned();
+  }
+
+  /**
+   * The cache file's new contents: {@code cache} (as {@link #read} gave it, less what could not
+   * be used), with {@code results} added to the device's entry. The caller writes them, whole, in
+   * place of the file.
+   */
+  public static byte[] withResults(Cache cache, DeviceInfo device, List<Result> results) throws IOException {
+    ObjectNode root = cache.root().deepCopy();
+    JsonNode existing = root.get(deviceKey(device));
+    ObjectNode entry = existing instanceof ObjectNode o ? o : root.putObject(deviceKey(device));
     for (Result r : results) entry.put(r.shape().shapeClass(), r.best().text());
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
   }

@@ -87,12 +87,32 @@ public final class OpenCl {
       if (e.getStatus() == CL_PLATFORM_NOT_FOUND_KHR) return noPlatform(loader, tried);
       return new Probe(loader, tried, "OpenCL discovery failed: " + e.getMessage(),
           "run native-check/native-check for details", List.of());
+    } catch (UnsupportedOperationException e) {
+      return notALoader(loader, tried, e);
     }
     if (devices.isEmpty()) {
       return new Probe(loader, tried, "OpenCL platforms exist but expose no device",
           "check that the driver supports this hardware; run native-check/native-check", List.of());
     }
     return new Probe(loader, tried, null, null, List.copyOf(devices));
+  }
+
+  /**
+   * The library that loaded lacks OpenCL's functions (JOCL says "The function clGetPlatformIDs is
+   * not supported"): NODAL_OPENCL_LIBRARY names some other library (libc, libz, a vendor's ICD
+   * itself rather than the loader).
+   */
+  private static Probe notALoader(String loader, String tried, UnsupportedOperationException e) {
+    String override = System.getenv("NODAL_OPENCL_LIBRARY");
+    boolean mine = override != null && !override.isBlank();
+    java.util.regex.Matcher f = java.util.regex.Pattern.compile("function (\\w+)").matcher(String.valueOf(e.getMessage()));
+    String missing = f.find() ? f.group(1) : "OpenCL's functions";
+    return new Probe(loader, tried, (mine ? "NODAL_OPENCL_LIBRARY=" + override : "the library " + loader)
+        + " is not an OpenCL loader: it has no " + missing, mine
+        ? "point NODAL_OPENCL_LIBRARY at the OpenCL ICD loader, libOpenCL.so.1 (Debian/Ubuntu: apt-get install "
+            + "ocl-icd-libopencl1, which puts it in /usr/lib/<arch>-linux-gnu), or unset it to search the usual places"
+        : "install the OpenCL ICD loader (Debian/Ubuntu: apt-get install ocl-icd-libopencl1) so that libOpenCL.so.1 is "
+            + "the loader; run native-check/native-check for details", List.of(), mine);
   }
 
   private static Probe noPlatform(String loader, String tried) {

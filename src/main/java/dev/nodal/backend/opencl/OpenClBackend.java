@@ -7,7 +7,6 @@ import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.SessionBase;
 import dev.nodal.graph.Graph;
 import dev.nodal.plan.DeviceTraits;
-import dev.nodal.plan.GemmConfig;
 import java.util.Locale;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
@@ -45,7 +44,7 @@ public final class OpenClBackend extends BackendBase {
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
     this.programs = new ProgramCache(context, device, calls);
-    this.traits = traits(device, System.getenv("NODAL_GEMM")).withTunedGemm(GemmTuner.load(GemmTuner.cacheFile(), device));
+    this.traits = traits(device, System.getenv("NODAL_GEMM"), GemmTuner.cacheFile());
   }
 
   public DeviceInfo device() {
@@ -55,7 +54,8 @@ public final class OpenClBackend extends BackendBase {
   /**
    * What plans for this device need to know; the gemm tile override ({@code $NODAL_GEMM}) and the
    * tiles that {@code nodal tune} measured ({@link GemmTuner#cacheFile()}) are read once, at
-   * construction.
+   * construction, and whatever of them is malformed or does not fit the device is left out with a
+   * warning ({@link GemmTuner#override}, {@link GemmTuner#load}).
    */
   @Override
   public DeviceTraits traits() {
@@ -80,10 +80,11 @@ public final class OpenClBackend extends BackendBase {
     }
   }
 
-  static DeviceTraits traits(DeviceInfo device, String gemmOverride) {
+  /** The traits of {@code device} with the override {@code gemmOverride} and the tuning cache {@code cache}. */
+  static DeviceTraits traits(DeviceInfo device, String gemmOverride, java.nio.file.Path cache) {
     int align = Math.max(4, Integer.highestOneBit(Math.max(1, device.baseAddressAlignBits() / 8)));
     return new DeviceTraits(device.name(), device.maxWorkGroupSize(), device.computeUnits(), device.localMemory(), align,
-        gemmOverride == null || gemmOverride.isBlank() ? null : GemmConfig.parse(gemmOverride));
+        GemmTuner.override(gemmOverride, device), GemmTuner.load(cache, device));
   }
 
   @Override

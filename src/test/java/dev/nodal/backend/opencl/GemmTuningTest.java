@@ -184,8 +184,9 @@ class GemmTuningTest {
     assertTrue(tuned.containsKey(GemmConfig.shapeClass(8, 256, 784, 1)), "the first layer's class: " + tuned.keySet());
 
     // A plan for the device with these tiles uses them for that class, whatever they are. The
-    // device's traits are taken without $NODAL_GEMM, whose tiles would override the tuned ones.
-    DeviceTraits traits = OpenClBackend.traits(backend.device(), null);
+    // device's traits are taken without $NODAL_GEMM, whose tiles would override the tuned ones,
+    // and without the user's tuning cache.
+    DeviceTraits traits = OpenClBackend.traits(backend.device(), null, null);
     GemmConfig pinned = new GemmConfig(32, 64, 16, 4, 4);
     Map<String, GemmConfig> map = Map.of(GemmConfig.shapeClass(8, 256, 784, 1), pinned);
     Planner planner = new Planner(ModelZoo.mlp(1, 784, 10, 256, 128), 8, new Keep(false, Set.of()),

@@ -40,4 +40,30 @@ class LoaderTest {
     ChildJvm.Result cpu = bench(env, "cpu");
     assertEquals(0, cpu.exitCode(), "--device cpu never loads OpenCL: " + cpu.output());
   }
+
+  /**
+   * A library that loads but is not OpenCL (here the JVM's own libzip; libc or libz alike) is an
+   * error that says so and how to fix it, for auto as for an explicit OpenCL device.
+   */
+  @Test
+  void aLibraryThatIsNotOpenClIsAnErrorSayingSo() throws Exception {
+    Assumptions.assumeTrue(SignalChaining.needed(), "the library override and its ELF check are Linux's");
+    Path notOpenCl = Path.of(System.getProperty("java.home"), "lib", "libzip.so");
+    Assumptions.assumeTrue(Files.isRegularFile(notOpenCl), "no " + notOpenCl);
+    Map<String, String> env = new HashMap<>(Map.of("NODAL_OPENCL_LIBRARY", notOpenCl.toString()));
+    env.put(OpenCl.DISABLE, null);
+    int refused = 0;
+    for (String device : new String[] {"auto", "opencl", "opencl:0:0"}) {
+      ChildJvm.Result r = bench(env, device);
+      assertEquals(1, r.exitCode(), device + ": " + r.output());
+      assertTrue(r.output().contains("NODAL_OPENCL_LIBRARY=" + notOpenCl + " is not an OpenCL loader: it has no "
+          + "clGetPlatformIDs") && r.output().contains("Fix: point NODAL_OPENCL_LIBRARY at the OpenCL ICD loader, "
+          + "libOpenCL.so.1"), device + ": " + r.output());
+      assertFalse(r.output().contains("internal error") || r.output().contains("UnsupportedOperationException"),
+          r.output());
+      refused++;
+    }
+    System.out.printf("NODAL_OPENCL_LIBRARY at a library that is not OpenCL: %d runs refused, saying so%n", refused);
+    assertEquals(3, refused);
+  }
 }
