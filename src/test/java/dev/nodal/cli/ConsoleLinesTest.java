@@ -50,7 +50,7 @@ class ConsoleLinesTest {
     System.out.printf("on a terminal: %d log lines, %d of them not at the start of a line; %d progress lines; "
         + "cursor moved up %d times%n", logged, broken.size(), bars, output.split(Pattern.quote(CURSOR_UP), -1).length - 1);
     assertTrue(bars > 0, "no progress bar was drawn, so nothing was tested:\n" + output);
-    assertEquals(3, logged, output);
+    assertTrue(logged >= 3, output); // the data read, the start, an INFO line per epoch
     assertEquals(List.of(), broken);
     assertFalse(output.contains(CURSOR_UP), "the progress bar moves the cursor up, over lines printed by others");
   }

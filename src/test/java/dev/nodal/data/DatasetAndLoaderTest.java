@@ -109,6 +109,38 @@ class DatasetAndLoaderTest {
     org.junit.jupiter.api.Assertions.assertEquals("--data " + dir.resolve("absent") + ": no such folder", none.getMessage());
   }
 
+  /** A raw file beside its .gz is not read: the files read are logged, and the one ignored is named with why. */
+  @Test
+  void aRawFileBesideItsGzIsReportedAsIgnored() throws Exception {
+    Path subset = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    for (String f : FashionMnist.FILES) Files.copy(subset.resolve(f + ".gz"), dir.resolve(f + ".gz"));
+    Files.writeString(dir.resolve("train-images-idx3-ubyte"), "junk");
+    Idx.write(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {2}, new byte[] {1, 2});
+    ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FashionMnist.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen = new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    ch.qos.logback.classic.Level level = logger.getLevel();
+    logger.setLevel(ch.qos.logback.classic.Level.INFO);
+    logger.addAppender(seen);
+    try {
+      assertEquals(1000, FashionMnist.load(dir).train().size());
+    } finally {
+      logger.detachAppender(seen);
+      logger.setLevel(level);
+    }
+    List<String> info = seen.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.INFO)
+        .map(e -> e.getFormattedMessage()).toList();
+    List<String> warnings = seen.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+        .map(e -> e.getFormattedMessage()).toList();
+    assertEquals(List.of("Reading Fashion-MNIST from " + dir + ": train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        + "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"), info);
+    assertEquals(List.of(
+        dir.resolve("train-images-idx3-ubyte") + " is ignored: train-images-idx3-ubyte.gz beside it is read instead (a .gz "
+            + "is preferred), and it is not an IDX file anyway (its first bytes are not an IDX header)",
+        dir.resolve("t10k-labels-idx1-ubyte") + " is ignored: t10k-labels-idx1-ubyte.gz beside it is read instead (a .gz "
+            + "is preferred); delete the one that is wrong if they differ"), warnings);
+  }
+
   @Test
   void searchPathOrder() {
     List<Path> places = FashionMnist.searchPath(Path.of("/mine"));
