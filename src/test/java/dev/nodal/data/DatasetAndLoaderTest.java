@@ -45,10 +45,10 @@ class DatasetAndLoaderTest {
     Path csv = dir.resolve("bad.csv");
     Files.writeString(csv, "1,2,0\n1,x,1\n");
     String msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
-    assertTrue(msg.startsWith(csv + ":2: not a number"), msg);
-    Files.writeString(csv, "1,2,0\n1,2,5\n");
+    assertEquals(csv + ":2: column 2 is 'x', not a number", msg);
+    Files.writeString(csv, "a,b,label\n1,2,0\n1,2,5\n");
     msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
-    assertTrue(msg.contains("row 2: label 5.0 is not a class index in [0, 2)"), msg);
+    assertEquals(csv + ":3: column 3, the label, is 5.0, not a class index in [0, 2)", msg);
     Files.writeString(csv, "1,2,0\n1,2\n");
     msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
     assertTrue(msg.contains(":2: 2 columns, expected 3"), msg);
@@ -57,6 +57,24 @@ class DatasetAndLoaderTest {
       msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
       assertEquals(csv + ":2: column 2 is " + bad + "; values must be finite numbers", msg);
     }
+  }
+
+  /** A data row with a typo is an error naming its line and column, even as the first or only row. */
+  @Test
+  void aTypoInTheOnlyOrFirstRowIsNotTakenForAHeader() throws Exception {
+    Path csv = dir.resolve("typo.csv");
+    Files.writeString(csv, "0.5,2x,1\n");
+    assertEquals(csv + ":1: column 2 is '2x', not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
+    Files.writeString(csv, "a,b,label\n\n0.5,,1\n");
+    assertEquals(csv + ":3: column 2 is empty, not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
+    Files.writeString(csv, "0.5,2x,1\n0.25,3,0\n");
+    assertEquals(csv + ":1: column 2 is '2x', not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage(), "not a header: row 2 lost");
+    Files.writeString(csv, "a,b,label\n");
+    assertEquals(csv + ": no data rows (line 1, where no cell is a number, is the header)",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
   }
 
   @Test
