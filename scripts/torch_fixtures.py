@@ -2,7 +2,8 @@
 
 Writes, deterministically (float32 tensors, floats as Python's repr of the float32 value):
   src/test/resources/fixtures/torch-optimizers.json   SGD / Adam / AdamW steps (with and without
-      gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules
+      gradient-norm clipping), their final state, and StepLR / CosineAnnealingLR / LinearLR schedules,
+      and ChainedScheduler(LinearLR, CosineAnnealingLR) warm-ups into a cosine with and without eta_min
   src/test/resources/fixtures/torch-activations.json  gelu(tanh), leaky_relu, sigmoid and tanh values and gradients
   src/test/resources/fixtures/torch-losses.json       log_softmax, softmax and nll_loss values and gradients
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
@@ -105,6 +106,36 @@ def run_schedule(name, kind, h, make):
         opt.step()
         sched.step()
     return {"name": name, "kind": kind, "hyper": h, "lr": lrs}
+
+
+# ChainedScheduler([LinearLR, CosineAnnealingLR]): what `--schedule cosine` with warmup_steps is.
+# Warm-ups shorter than, equal to and longer than T_max; eta_min zero and not; runs past T_max, so
+# that CosineAnnealingLR's restarts at T_max + 1 + 2k*T_max are met.
+WARMUP_COSINE = [
+    dict(warmup_steps=5, warmup_start=0.1, t_max=20, min_lr=0.01, steps=48),
+    dict(warmup_steps=5, warmup_start=0.1, t_max=15, min_lr=0.0, steps=20),
+    dict(warmup_steps=10, warmup_start=0.25, t_max=10, min_lr=0.001, steps=25),
+    dict(warmup_steps=3, warmup_start=0.5, t_max=40, min_lr=0.02, steps=40),
+    dict(warmup_steps=8, warmup_start=0.1, t_max=5, min_lr=0.01, steps=24),
+    dict(warmup_steps=4, warmup_start=1.0, t_max=6, min_lr=0.05, steps=30),
+    dict(warmup_steps=1000, warmup_start=0.01, t_max=3000, min_lr=0.0001, steps=1200),
+]
+
+
+def run_warmup_cosine(h, base=0.1):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base, foreach=False)
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=h["warmup_start"], end_factor=1.0,
+                                             total_iters=h["warmup_steps"])
+    cos = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=h["t_max"], eta_min=h["min_lr"])
+    sched = torch.optim.lr_scheduler.ChainedScheduler([warm, cos])
+    lrs = []
+    for _ in range(h["steps"]):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        p.grad = torch.zeros(1)
+        opt.step()
+        sched.step()
+    return {"hyper": h, "base": base, "lr": lrs}
 
 
 def activations():
@@ -262,6 +293,7 @@ def main():
         "grads": [{k: floats(v) for k, v in g.items()} for g in GRADS],
         "cases": [run_case(*c) for c in CASES],
         "schedules": [run_schedule(*s) for s in SCHEDULES],
+        "warmup_cosine": [run_warmup_cosine(h) for h in WARMUP_COSINE],
     }
     write("torch-optimizers.json", optimizers)
     write("torch-activations.json", activations())

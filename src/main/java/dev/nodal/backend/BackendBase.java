@@ -11,6 +11,7 @@ import java.util.List;
 public abstract class BackendBase implements Backend {
   private final List<SessionBase> open = new ArrayList<>();
   private boolean closed;
+  private int compiled;
 
   @Override
   public final synchronized Session compile(Graph graph, CompileOptions options) {
@@ -18,6 +19,7 @@ public abstract class BackendBase implements Backend {
     if (graph == null || options == null) throw new IllegalArgumentException((graph == null ? "graph" : "options") + " is null");
     SessionBase s = newSession(graph, options);
     s.onRelease = () -> forget(s);
+    s.label = "session #" + ++compiled + " on " + name();
     open.add(s);
     return s;
   }
@@ -29,7 +31,10 @@ public abstract class BackendBase implements Backend {
     open.remove(s);
   }
 
-  /** Closes every session still open, then frees the backend; a second call does nothing. */
+  /**
+   * Closes every session still open, then frees the backend; a second call does nothing. Refused,
+   * with the backend left open, while another thread is inside a call of one of its sessions.
+   */
   @Override
   public final void close() {
     List<SessionBase> sessions;
@@ -38,7 +43,14 @@ public abstract class BackendBase implements Backend {
       closed = true;
       sessions = List.copyOf(open);
     }
-    for (SessionBase s : sessions) s.close();
+    try {
+      for (SessionBase s : sessions) s.close();
+    } catch (IllegalStateException inUse) { // another thread is inside a call: its device memory must stay
+      synchronized (this) {
+        closed = false;
+      }
+      throw inUse;
+    }
     release();
   }
 

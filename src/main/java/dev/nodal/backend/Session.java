@@ -12,8 +12,10 @@ import dev.nodal.optim.Optimizer;
  * parameter's {@link dev.nodal.graph.Init}), every node's output and, for nodes that need one,
  * its gradient. Arrays passed in or returned are the caller's; the session keeps no reference.
  *
- * <p>A training step is {@link #setInput} for every input, then {@link #trainStep}. Not thread
- * safe: one thread drives a session.
+ * <p>A training step is {@link #setInput} for every input, then {@link #trainStep}. One thread at
+ * a time: a call made while another thread is inside a call of the same session is refused with
+ * an {@link IllegalStateException} that names the session and both threads. A session may pass
+ * from one thread to another between calls (an executor's threads may take turns).
  *
  * <p>Call order. A session reuses memory (the backward pass writes gradients where forward values
  * were), so some sequences cannot be served; they throw {@link IllegalStateException} saying what

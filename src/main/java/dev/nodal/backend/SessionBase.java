@@ -9,6 +9,7 @@ import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What every backend's session does alike: argument checks, the batch bookkeeping and the
@@ -17,6 +18,11 @@ import java.util.List;
  * <p>The rules exist because a device session reuses memory: the backward pass writes gradients
  * into buffers that held forward values, and values are sized for the batch they were computed
  * at. So the session tracks which forward and backward results are intact.
+ *
+ * <p>A session serves one thread at a time: every public call but the plain getters enters it,
+ * and a call from another thread while one is inside is refused with an
+ * {@link IllegalStateException} naming the session and both threads. Between calls a session may
+ * pass from one thread to another; entering and leaving order the memory of the two.
  */
 public abstract class SessionBase implements Session {
   protected final Graph graph;
@@ -43,6 +49,12 @@ public abstract class SessionBase implements Session {
   private boolean forwardTraining;
   /** Set by the backend that compiled this session, to forget it once closed. */
   Runnable onRelease = () -> {};
+  /** How errors name this session; set by the backend that compiled it. */
+  String label = "session";
+  /** The thread inside a call of this session, or null between calls. */
+  private final AtomicReference<Thread> user = new AtomicReference<>();
+  /** How deep the user thread is in calls of this session (trainStep() calls forward() and so on). */
+  private int depth;
 
   protected SessionBase(Graph graph, CompileOptions options) {
     this.graph = graph;
@@ -55,8 +67,13 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void setTraining(boolean training) {
-    requireOpen();
-    this.training = training;
+    enter("setTraining()");
+    try {
+      requireOpen();
+      this.training = training;
+    } finally {
+      leave();
+    }
   }
 
   @Override
@@ -114,36 +131,46 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void setInput(Input input, float[] data) {
-    requireOpen();
-    requireNonNull(input, "input");
-    requireNonNull(data, "data");
-    requireOwn(input);
-    inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
-    int n = examples(input, data, maxBatch);
-    checkValues(input, data);
-    inputBatch[graph.inputs().indexOf(input)] = n;
-    batch = n;
+    enter("setInput()");
     try {
-      upload(input, data, n);
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireNonNull(input, "input");
+      requireNonNull(data, "data");
+      requireOwn(input);
+      inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
+      int n = examples(input, data, maxBatch);
+      checkValues(input, data);
+      inputBatch[graph.inputs().indexOf(input)] = n;
+      batch = n;
+      try {
+        upload(input, data, n);
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+      if (forwardSpent == null) forwardSpent = "setInput(\"" + input.name() + "\") was called after it";
+    } finally {
+      leave();
     }
-    if (forwardSpent == null) forwardSpent = "setInput(\"" + input.name() + "\") was called after it";
   }
 
   @Override
   public final void forward() {
-    requireOpen();
-    int n = checkedBatch();
+    enter("forward()");
     try {
-      runForward(n, training);
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      int n = checkedBatch();
+      try {
+        runForward(n, training);
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+      forwardBatch = n;
+      forwardTraining = training;
+      forwardSpent = null;
+      if (options.checkNumerics()) checkForward(n);
+    } finally {
+      leave();
     }
-    forwardBatch = n;
-    forwardTraining = training;
-    forwardSpent = null;
-    if (options.checkNumerics()) checkForward(n);
   }
 
   /** In forward order, the first node whose output is not finite produced it: its inputs were finite. */
@@ -196,54 +223,69 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void backward() {
-    requireOpen();
-    requireLoss();
-    if (forwardSpent != null) {
-      throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
-    }
-    if (!forwardTraining) {
-      throw new IllegalStateException("backward() needs a forward() in training mode; the last ran in evaluation mode "
-          + "(setTraining(true), then forward() again)");
-    }
+    enter("backward()");
     try {
-      runBackward(forwardBatch);
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireLoss();
+      if (forwardSpent != null) {
+        throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
+      }
+      if (!forwardTraining) {
+        throw new IllegalStateException("backward() needs a forward() in training mode; the last ran in evaluation mode "
+            + "(setTraining(true), then forward() again)");
+      }
+      try {
+        runBackward(forwardBatch);
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+      backwardBatch = forwardBatch;
+      gradientsPending = true;
+      forwardSpent = "the last backward() reused the memory of its values; call forward() again";
+      if (options.checkNumerics()) checkBackward(backwardBatch);
+    } finally {
+      leave();
     }
-    backwardBatch = forwardBatch;
-    gradientsPending = true;
-    forwardSpent = "the last backward() reused the memory of its values; call forward() again";
-    if (options.checkNumerics()) checkBackward(backwardBatch);
   }
 
   @Override
   public final void update() {
-    requireOpen();
-    requireLoss();
-    requireOptimizer();
-    if (!gradientsPending) {
-      throw new IllegalStateException("update() needs a backward() first: " + (backwardBatch < 0
-          ? "no backward() has run" : "the gradients of the last backward() were applied already"));
-    }
-    optimizer.beginStep();
+    enter("update()");
     try {
-      runUpdate();
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireLoss();
+      requireOptimizer();
+      if (!gradientsPending) {
+        throw new IllegalStateException("update() needs a backward() first: " + (backwardBatch < 0
+            ? "no backward() has run" : "the gradients of the last backward() were applied already"));
+      }
+      optimizer.beginStep();
+      try {
+        runUpdate();
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+      gradientsPending = false;
+      if (options.checkNumerics()) checkUpdate();
+    } finally {
+      leave();
     }
-    gradientsPending = false;
-    if (options.checkNumerics()) checkUpdate();
   }
 
   @Override
   public final float loss() {
-    requireOpen();
-    requireLoss();
-    if (forwardBatch < 0) throw new IllegalStateException("loss() needs a forward() first");
+    enter("loss()");
     try {
-      return readLoss();
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireLoss();
+      if (forwardBatch < 0) throw new IllegalStateException("loss() needs a forward() first");
+      try {
+        return readLoss();
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+    } finally {
+      leave();
     }
   }
 
@@ -253,120 +295,155 @@ public abstract class SessionBase implements Session {
    */
   @Override
   public final float[] value(Node node) {
-    requireOpen();
-    requireNonNull(node, "node");
-    requireValue(node);
-    int count;
-    if (node instanceof Param || node instanceof State) {
-      count = node.shape().exampleSize();
-    } else if (node instanceof Input in) {
-      int n = inputBatch[graph.inputs().indexOf(in)];
-      if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
-      count = node.shape().size(n);
-    } else if (forwardBatch < 0) {
-      throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
-    } else {
-      count = node.shape().size(forwardBatch);
-    }
+    enter("value()");
     try {
-      return readValue(node, count); // trainers call this every step: no lambda here
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireNonNull(node, "node");
+      requireValue(node);
+      int count;
+      if (node instanceof Param || node instanceof State) {
+        count = node.shape().exampleSize();
+      } else if (node instanceof Input in) {
+        int n = inputBatch[graph.inputs().indexOf(in)];
+        if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
+        count = node.shape().size(n);
+      } else if (forwardBatch < 0) {
+        throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
+      } else {
+        count = node.shape().size(forwardBatch);
+      }
+      try {
+        return readValue(node, count); // trainers call this every step: no lambda here
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+    } finally {
+      leave();
     }
   }
 
 
   @Override
   public final float[] gradient(Node node) {
-    requireOpen();
-    requireNonNull(node, "node");
-    requireGradient(node);
-    if (backwardBatch < 0) {
-      throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
-    }
+    enter("gradient()");
     try {
-      return readGradient(node, node.shape().size(backwardBatch));
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireNonNull(node, "node");
+      requireGradient(node);
+      if (backwardBatch < 0) {
+        throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
+      }
+      try {
+        return readGradient(node, node.shape().size(backwardBatch));
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+    } finally {
+      leave();
     }
   }
 
   @Override
   public final float[] gradients() {
-    requireOpen();
-    requireLoss();
-    if (backwardBatch < 0) throw new IllegalStateException("gradients() needs a backward() first");
-    return device(this::readGradients);
+    enter("gradients()");
+    try {
+      requireOpen();
+      requireLoss();
+      if (backwardBatch < 0) throw new IllegalStateException("gradients() needs a backward() first");
+      return device(this::readGradients);
+    } finally {
+      leave();
+    }
   }
 
   @Override
   public final void setGradients(float[] packed) {
-    requireOpen();
-    requireLoss();
-    requireNonNull(packed, "packed gradients");
-    if (!gradientsPending) {
-      throw new IllegalStateException("setGradients() belongs between backward() and update(): " + (backwardBatch < 0
-          ? "no backward() has run" : "the gradients of the last backward() were applied already"));
+    enter("setGradients()");
+    try {
+      requireOpen();
+      requireLoss();
+      requireNonNull(packed, "packed gradients");
+      if (!gradientsPending) {
+        throw new IllegalStateException("setGradients() belongs between backward() and update(): " + (backwardBatch < 0
+            ? "no backward() has run" : "the gradients of the last backward() were applied already"));
+      }
+      int total = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+      if (packed.length != total) {
+        throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
+      }
+      for (int i = 0; i < packed.length; i++) {
+        if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
+      }
+      device(() -> {
+        writeGradients(packed);
+        return null;
+      });
+    } finally {
+      leave();
     }
-    int total = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
-    if (packed.length != total) {
-      throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
-    }
-    for (int i = 0; i < packed.length; i++) {
-      if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
-    }
-    device(() -> {
-      writeGradients(packed);
-      return null;
-    });
   }
 
   @Override
   public final void setParam(Param param, float[] values) {
-    requireOpen();
-    requireNonNull(param, "param");
-    requireNonNull(values, "values");
-    checkParamValues(param, values);
-    for (int i = 0; i < values.length; i++) {
-      if (!Float.isFinite(values[i])) {
-        throw new GraphException("param '" + param.name() + "': value " + values[i] + " at element " + i + " is not finite");
+    enter("setParam()");
+    try {
+      requireOpen();
+      requireNonNull(param, "param");
+      requireNonNull(values, "values");
+      checkParamValues(param, values);
+      for (int i = 0; i < values.length; i++) {
+        if (!Float.isFinite(values[i])) {
+          throw new GraphException("param '" + param.name() + "': value " + values[i] + " at element " + i + " is not finite");
+        }
       }
+      device(() -> {
+        writeValue(param, values);
+        return null;
+      });
+      if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
+    } finally {
+      leave();
     }
-    device(() -> {
-      writeValue(param, values);
-      return null;
-    });
-    if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
   }
 
   @Override
   public final void setState(State state, float[] values) {
-    requireOpen();
-    requireNonNull(state, "state");
-    requireNonNull(values, "values");
-    requireOwn(state);
-    if (values.length != state.shape().exampleSize()) {
-      throw new GraphException("state '" + state.name() + "': " + values.length + " values given, shape "
-          + state.shape() + " holds " + state.shape().exampleSize());
-    }
-    for (int i = 0; i < values.length; i++) {
-      if (!Float.isFinite(values[i])) {
-        throw new GraphException("state '" + state.name() + "': value " + values[i] + " at element " + i + " is not finite");
+    enter("setState()");
+    try {
+      requireOpen();
+      requireNonNull(state, "state");
+      requireNonNull(values, "values");
+      requireOwn(state);
+      if (values.length != state.shape().exampleSize()) {
+        throw new GraphException("state '" + state.name() + "': " + values.length + " values given, shape "
+            + state.shape() + " holds " + state.shape().exampleSize());
       }
+      for (int i = 0; i < values.length; i++) {
+        if (!Float.isFinite(values[i])) {
+          throw new GraphException("state '" + state.name() + "': value " + values[i] + " at element " + i + " is not finite");
+        }
+      }
+      device(() -> {
+        writeValue(state, values);
+        return null;
+      });
+      if (forwardSpent == null) forwardSpent = "setState(\"" + state.name() + "\") was called after it";
+    } finally {
+      leave();
     }
-    device(() -> {
-      writeValue(state, values);
-      return null;
-    });
-    if (forwardSpent == null) forwardSpent = "setState(\"" + state.name() + "\") was called after it";
   }
 
   @Override
   public final void close() {
-    if (closed) return;
-    closed = true;
-    release();
-    onRelease.run();
+    enter("close()");
+    try {
+      if (closed) return;
+      closed = true;
+      release();
+      onRelease.run();
+    } finally {
+      leave();
+    }
   }
 
   /** Every method but {@link #close()} refuses to run on a closed or failed session. */
@@ -426,15 +503,20 @@ public abstract class SessionBase implements Session {
   }
 
   @Override
-  public void setOptimizer(Optimizer optimizer) {
-    requireOpen();
-    requireNonNull(optimizer, "optimizer");
+  public final void setOptimizer(Optimizer optimizer) {
+    enter("setOptimizer()");
     try {
-      installOptimizer(optimizer);
-    } catch (RuntimeException e) {
-      throw failed(e);
+      requireOpen();
+      requireNonNull(optimizer, "optimizer");
+      try {
+        installOptimizer(optimizer);
+      } catch (RuntimeException e) {
+        throw failed(e);
+      }
+      this.optimizer = optimizer;
+    } finally {
+      leave();
     }
-    this.optimizer = optimizer;
   }
 
   protected final void requireOptimizer() {
@@ -489,9 +571,11 @@ public abstract class SessionBase implements Session {
   }
 
   /** Checks a state given for {@link #setOptimizerState}; returns the parameter's index. */
-  protected final int checkOptimizerState(Param param, float[][] state) {
+  private int checkOptimizerState(Param param, float[][] state) {
     requireOpen();
     requireOptimizer();
+    requireNonNull(param, "param");
+    requireNonNull(state, "optimizer state");
     requireOwn(param);
     if (state.length != optimizer.stateSlots()) {
       throw new GraphException("param '" + param.name() + "': " + state.length + " optimizer state arrays given, "
@@ -499,6 +583,91 @@ public abstract class SessionBase implements Session {
     }
     for (float[] s : state) checkParamValues(param, s);
     return graph.params().indexOf(param);
+  }
+
+  @Override
+  public final float trainStep() {
+    enter("trainStep()");
+    try {
+      return Session.super.trainStep();
+    } finally {
+      leave();
+    }
+  }
+
+  @Override
+  public final float[][] optimizerState(Param param) {
+    enter("optimizerState()");
+    try {
+      requireOpen();
+      requireOptimizer();
+      requireNonNull(param, "param");
+      requireOwn(param);
+      return readOptimizerState(param, graph.params().indexOf(param));
+    } finally {
+      leave();
+    }
+  }
+
+  @Override
+  public final void setOptimizerState(Param param, float[][] state) {
+    enter("setOptimizerState()");
+    try {
+      writeOptimizerState(param, checkOptimizerState(param, state), state);
+    } finally {
+      leave();
+    }
+  }
+
+  @Override
+  public final void sync() {
+    enter("sync()");
+    try {
+      requireOpen();
+      awaitDevice();
+    } finally {
+      leave();
+    }
+  }
+
+  /** How errors name this session: which one, on which backend. */
+  @Override
+  public String toString() {
+    return label;
+  }
+
+  /**
+   * The calling thread enters a call of this session: refused, naming the session and both
+   * threads, while another thread is inside one. Calls nest (trainStep() calls forward()).
+   */
+  private void enter(String call) {
+    Thread me = Thread.currentThread();
+    while (true) {
+      Thread in = user.get();
+      if (in == me) {
+        depth++;
+        return;
+      }
+      if (in == null) {
+        if (user.compareAndSet(null, me)) {
+          depth = 1;
+          return;
+        }
+        continue; // another thread entered just now: name it
+      }
+      throw new IllegalStateException(label + " is in use by thread " + describe(in) + ", so " + call + " from thread "
+          + describe(me) + " is refused: a session serves one thread at a time (pass it to another thread between "
+          + "calls, or give each thread a session of its own)");
+    }
+  }
+
+  /** The calling thread leaves the call it entered; the outermost leave frees the session for any thread. */
+  private void leave() {
+    if (--depth == 0) user.set(null);
+  }
+
+  private static String describe(Thread t) {
+    return "'" + t.getName() + "' (id " + t.getId() + ")";
   }
 
   /** Copies a validated batch of {@code n} examples into the input's buffer. */
@@ -536,4 +705,13 @@ public abstract class SessionBase implements Session {
 
   /** Allocates the optimizer's state, zeroed. */
   protected abstract void installOptimizer(Optimizer optimizer);
+
+  /** A copy of the optimizer's state for the parameter at {@code index} in the graph's parameters. */
+  protected abstract float[][] readOptimizerState(Param param, int index);
+
+  /** Restores the optimizer's state for the parameter at {@code index}; the arrays are checked already. */
+  protected abstract void writeOptimizerState(Param param, int index, float[][] state);
+
+  /** Waits for the work enqueued so far; nothing to wait for where every call runs to its end. */
+  protected void awaitDevice() {}
 }

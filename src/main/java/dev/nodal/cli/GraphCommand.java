@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "graph", description = "Writes a model's DAG as DOT, and as SVG when Graphviz 'dot' is installed.")
 final class GraphCommand implements Callable<Integer> {
-  @Option(names = "--model", defaultValue = "mlp", description = "Model (default ${DEFAULT-VALUE}).")
+  @Option(names = "--model", defaultValue = "mlp", description = SharedOptions.MODEL_HELP)
   String model;
 
   @Option(names = "--checkpoint", description = "Draw the graph of this checkpoint instead.")

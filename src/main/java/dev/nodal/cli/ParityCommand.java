@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "parity", description = "Runs a model on two devices and reports, per node, how far outputs and gradients differ.")
 final class ParityCommand implements Callable<Integer> {
-  @Option(names = "--model", defaultValue = "mlp", description = "Model: ${COMPLETION-CANDIDATES}; default ${DEFAULT-VALUE}.")
+  @Option(names = "--model", defaultValue = "mlp", description = SharedOptions.MODEL_HELP)
   String model;
 
   @Option(names = "--device", defaultValue = "opencl", description = "Device under test (default ${DEFAULT-VALUE}).")

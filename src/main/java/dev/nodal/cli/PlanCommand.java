@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(name = "plan",
     description = "Prints a model's step plan: the launches per step by phase, and device memory with and without sharing.")
 final class PlanCommand implements Callable<Integer> {
-  @Option(names = "--model", defaultValue = "mlp", description = "Model (default ${DEFAULT-VALUE}).")
+  @Option(names = "--model", defaultValue = "mlp", description = SharedOptions.MODEL_HELP)
   String model;
 
   @Option(names = "--batch-size", defaultValue = "128", description = "Examples per step (default ${DEFAULT-VALUE}).")

@@ -1,5 +1,6 @@
 package dev.nodal.cli;
 
+import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import picocli.CommandLine.Option;
@@ -7,6 +8,9 @@ import picocli.CommandLine.Option;
 /** Options and inputs that several commands share. */
 final class SharedOptions {
   private SharedOptions() {}
+
+  /** The help of a {@code --model} option over {@link ModelZoo}'s models, mlp by default. */
+  static final String MODEL_HELP = "Model: mlp (default), cnn or cnn-bn. " + ModelZoo.DESCRIPTIONS + ".";
 
   /** {@code --device}: where the command runs. */
   static final class Device {

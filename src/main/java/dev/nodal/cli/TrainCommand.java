@@ -35,7 +35,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--epochs", description = "Epochs to train in all (default 10; with --resume, the checkpoint's plan).")
   Integer epochs;
 
-  @Option(names = "--stop-after", description = "Stop after this epoch of the plan, with a checkpoint to --resume from.")
+  @Option(names = "--stop-after", description = "Stop after this epoch of the plan, with a checkpoint to --resume from. "
+      + "Epochs count from the run's start, with --resume too: --stop-after 3 on a run that has done 2 trains one more.")
   Integer stopAfter;
 
   @Option(names = "--batch-size", defaultValue = "128", description = "Examples per step (default ${DEFAULT-VALUE}).")
@@ -177,6 +178,11 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--resume " + resume + ": the run has done " + done + " of " + planned
           + " epochs already; pass --epochs N with N > " + done + " to extend it");
     }
+    if (stopAfter != null && stopAfter <= done) {
+      throw new IllegalArgumentException("--stop-after " + stopAfter + ": the run has done " + done + " of " + planned
+          + " epochs already, and --stop-after names an epoch of the whole run; give one from " + (done + 1) + " to "
+          + planned + ", or leave it out to finish the run");
+    }
   }
 
   /**
@@ -257,7 +263,8 @@ final class TrainCommand implements Callable<Integer> {
     int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
     RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
     if (until < settings.epochs()) {
-      System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", until, settings.epochs(), folder);
+      System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", last.epoch(),
+          settings.epochs(), folder);
     } else if (last != null) {
       String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
           : "metrics.csv, checkpoint/";

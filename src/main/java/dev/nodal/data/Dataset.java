@@ -49,12 +49,15 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
 
   /**
    * A CSV file of numeric columns, one example per row; {@code labelColumn} (0-based, negative
-   * counts from the end) holds the class index and every other column is a feature. A first row
-   * that does not parse as numbers is taken as a header.
+   * counts from the end) holds the class index and every other column is a feature. A first line
+   * none of whose cells is a number is taken as a header; any other cell that is not a finite
+   * number is an error naming its line and column.
    */
   public static Dataset fromCsv(Path file, int labelColumn, int classes) throws DataException {
     List<float[]> rows = new ArrayList<>();
+    List<Integer> lines = new ArrayList<>();
     int columns = -1;
+    int headerLine = 0;
     try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       String line;
       int lineNo = 0;
@@ -62,20 +65,22 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
         lineNo++;
         if (line.isBlank()) continue;
         String[] cells = line.split(",", -1);
-        float[] row = new float[cells.length];
-        try {
-          for (int i = 0; i < cells.length; i++) row[i] = Float.parseFloat(cells[i].trim());
-        } catch (NumberFormatException e) {
-          if (rows.isEmpty() && columns < 0) {
-            columns = cells.length; // header
-            continue;
-          }
-          throw new DataException(file + ":" + lineNo + ": not a number: " + e.getMessage());
+        if (columns < 0 && java.util.Arrays.stream(cells).noneMatch(Dataset::isNumber)) {
+          columns = cells.length; // header
+          headerLine = lineNo;
+          continue;
         }
         if (columns < 0) columns = cells.length;
-        for (int i = 0; i < row.length; i++) {
+        float[] row = new float[cells.length];
+        for (int i = 0; i < cells.length; i++) {
+          String cell = cells[i].trim();
+          if (!isNumber(cell)) {
+            throw new DataException(file + ":" + lineNo + ": column " + (i + 1) + " is "
+                + (cell.isEmpty() ? "empty" : "'" + cell + "'") + ", not a number");
+          }
+          row[i] = Float.parseFloat(cell);
           if (!Float.isFinite(row[i])) {
-            throw new DataException(file + ":" + lineNo + ": column " + (i + 1) + " is " + cells[i].trim()
+            throw new DataException(file + ":" + lineNo + ": column " + (i + 1) + " is " + cell
                 + "; values must be finite numbers");
           }
         }
@@ -83,13 +88,17 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
           throw new DataException(file + ":" + lineNo + ": " + cells.length + " columns, expected " + columns);
         }
         rows.add(row);
+        lines.add(lineNo);
       }
     } catch (DataException e) {
       throw e;
     } catch (IOException e) {
       throw new DataException(file + ": cannot read: " + e.getMessage(), e);
     }
-    if (rows.isEmpty()) throw new DataException(file + ": no data rows");
+    if (rows.isEmpty()) {
+      throw new DataException(file + ": no data rows" + (headerLine > 0 ? " (line " + headerLine
+          + ", where no cell is a number, is the header)" : ""));
+    }
     int label = labelColumn < 0 ? columns + labelColumn : labelColumn;
     if (label < 0 || label >= columns) throw new DataException(file + ": label column " + labelColumn + " is outside its " + columns + " columns");
     int per = columns - 1;
@@ -99,11 +108,22 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
       float[] row = rows.get(i);
       float v = row[label];
       if (!(v >= 0 && v < classes && v == Math.rint(v))) {
-        throw new DataException(file + ": row " + (i + 1) + ": label " + v + " is not a class index in [0, " + classes + ")");
+        throw new DataException(file + ":" + lines.get(i) + ": column " + (label + 1) + ", the label, is " + v
+            + ", not a class index in [0, " + classes + ")");
       }
       y[i] = v;
       for (int c = 0, k = 0; c < columns; c++) if (c != label) x[i * per + k++] = row[c];
     }
     return new Dataset(file.getFileName().toString(), x, y, rows.size(), per, classes);
+  }
+
+  /** True when the cell, trimmed, parses as a float (finite or not). */
+  private static boolean isNumber(String cell) {
+    try {
+      Float.parseFloat(cell.trim());
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 }

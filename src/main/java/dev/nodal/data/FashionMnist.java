@@ -112,14 +112,45 @@ public final class FashionMnist {
     return true;
   }
 
+  /**
+   * Reads the four files of {@code folder}, each from its {@code .gz} where there is one: logs at
+   * INFO which files are read, and warns about a raw file that lies ignored beside its {@code .gz}.
+   */
   public static Splits read(Path folder) throws DataException {
-    Dataset train = Dataset.fromIdx(file(folder, FILES[0]), file(folder, FILES[1]), CLASSES);
-    Dataset test = Dataset.fromIdx(file(folder, FILES[2]), file(folder, FILES[3]), CLASSES);
+    Path[] files = new Path[FILES.length];
+    for (int i = 0; i < files.length; i++) files[i] = chosen(folder, FILES[i]);
+    log.info("Reading Fashion-MNIST from {}: {}", folder,
+        String.join(", ", java.util.Arrays.stream(files).map(f -> f.getFileName().toString()).toList()));
+    Dataset train = Dataset.fromIdx(files[0], files[1], CLASSES);
+    Dataset test = Dataset.fromIdx(files[2], files[3], CLASSES);
     if (test.featureSize() != train.featureSize()) {
-      throw new DataException(file(folder, FILES[2]) + " holds images of " + test.featureSize() + " pixels, but "
-          + file(folder, FILES[0]) + " holds images of " + train.featureSize() + ": the test and training sets do not match");
+      throw new DataException(files[2] + " holds images of " + test.featureSize() + " pixels, but "
+          + files[0] + " holds images of " + train.featureSize() + ": the test and training sets do not match");
     }
     return new Splits(train, test, folder);
+  }
+
+  /** The file read for {@code base}, its .gz first; a raw file beside that .gz is reported as ignored. */
+  private static Path chosen(Path folder, String base) throws DataException {
+    Path gz = folder.resolve(base + ".gz"), raw = folder.resolve(base);
+    Path read = file(folder, base);
+    if (read == null) throw new DataException(folder + " lacks " + base + " (raw or .gz)");
+    if (read.equals(gz) && Files.isRegularFile(raw)) {
+      log.warn("{} is ignored: {} beside it is read instead (a .gz is preferred){}", raw, gz.getFileName(),
+          idxMagic(raw) ? "; delete the one that is wrong if they differ"
+              : ", and it is not an IDX file anyway (its first bytes are not an IDX header)");
+    }
+    return read;
+  }
+
+  /** True when the file starts as an IDX file of unsigned bytes does: 0, 0, 8, a rank from 1 to 3. */
+  private static boolean idxMagic(Path file) {
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] head = in.readNBytes(4);
+      return head.length == 4 && head[0] == 0 && head[1] == 0 && head[2] == 8 && head[3] >= 1 && head[3] <= 3;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static Path file(Path folder, String base) {

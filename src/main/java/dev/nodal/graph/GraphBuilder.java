@@ -1,7 +1,6 @@
 package dev.nodal.graph;
 
 import dev.nodal.tensor.Shape;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -10,10 +9,10 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Creates the nodes of one graph and checks them when {@link #build} is called. Inputs of a
- * function node are given as nodes of this builder or by name; names may refer to nodes created
- * later, which is how a graph read from a file is assembled (and how a cycle can arise, which
- * {@link #build} reports with its path).
+ * Creates the nodes of one graph, checking each as it is made, and the whole when {@link #build}
+ * is called. Inputs of a function node are given as nodes of this builder or by name, and must
+ * exist already: a node is made after its inputs, so the order of creation is a topological order
+ * and no cycle can arise (a graph file, likewise, lists each node after its inputs).
  *
  * <p>Parameter seeds derive from the builder's seed and the parameter's name, so the same
  * description gives the same initial weights on every machine. A builder builds one graph; it
@@ -90,13 +89,53 @@ public final class GraphBuilder {
     return add(a);
   }
 
-  /** Applies {@code op} to nodes named here; the names may be defined later. */
+  /**
+   * Applies {@code op} to nodes of this builder given by name, which must exist already: a name
+   * not made yet is refused here, naming it and the node being built, with the names that do
+   * exist when there are few of them, else the nearest ones.
+   */
   public Apply apply(Op op, String name, String... inputNames) {
     if (op == null) throw new GraphException("node '" + name + "': no op");
+    checkName(op.kind(), name);
     if (inputNames == null || Arrays.asList(inputNames).contains(null)) {
       throw new GraphException(op.kind() + " '" + name + "': an input name is null");
     }
-    return add(new Apply(this, name, op, Arrays.asList(inputNames)));
+    Node[] inputs = new Node[inputNames.length];
+    for (int i = 0; i < inputs.length; i++) {
+      inputs[i] = byName.get(inputNames[i]);
+      if (inputs[i] == null) {
+        throw new GraphException(op.kind() + " '" + name + "': input '" + inputNames[i] + "' is not a node of this graph "
+            + "(a node is made after its inputs); " + known(inputNames[i]));
+      }
+    }
+    return apply(op, name, inputs);
+  }
+
+  /** The names made so far when they are few, else the nearest to {@code missing} (a typo away). */
+  private String known(String missing) {
+    if (byName.isEmpty()) return "no node has been made yet";
+    if (byName.size() <= 12) return "the nodes so far are " + byName.keySet();
+    int nearest = byName.keySet().stream().mapToInt(n -> distance(n, missing)).min().orElseThrow();
+    List<String> near = nearest > Math.max(2, missing.length() / 3) ? List.of()
+        : byName.keySet().stream().filter(n -> distance(n, missing) == nearest).limit(5).toList();
+    return near.isEmpty() ? "no node of the " + byName.size() + " made so far has a similar name"
+        : "did you mean " + String.join(" or ", near.stream().map(n -> "'" + n + "'").toList()) + "?";
+  }
+
+  /** Levenshtein distance: single-character insertions, deletions and substitutions. */
+  private static int distance(String a, String b) {
+    int[] row = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) row[j] = j;
+    for (int i = 1; i <= a.length(); i++) {
+      int diagonal = row[0];
+      row[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int above = row[j];
+        row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+        diagonal = above;
+      }
+    }
+    return row[b.length()];
   }
 
   /** Applies {@code op} under a generated name such as {@code relu_2}. */
@@ -129,12 +168,8 @@ public final class GraphBuilder {
     checkOpen();
     built = true;
     if (loss != null && loss.owner() != this) throw new GraphException("loss '" + loss.name() + "' belongs to another graph");
-    resolveInputs();
-    List<Node> order = topologicalOrder();
+    List<Node> order = List.copyOf(byName.values()); // each node was made after its inputs
     for (int i = 0; i < order.size(); i++) order.get(i).id = i;
-    for (Node n : order) {
-      if (n instanceof Apply a && a.shape == null) a.shape = inferShape(a);
-    }
     if (loss != null && !loss.shape().isScalar()) {
       throw new GraphException("loss '" + loss.name() + "' must be a scalar, has shape " + loss.shape());
     }
@@ -169,20 +204,6 @@ public final class GraphBuilder {
     if (built) throw new IllegalStateException("this GraphBuilder has already built its graph; start a new one");
   }
 
-  /** Binds the inputs of nodes that were given by name. */
-  private void resolveInputs() {
-    for (Node n : byName.values()) {
-      if (!(n instanceof Apply a) || a.inputs != null) continue;
-      List<Node> inputs = new ArrayList<>(a.inputNames.size());
-      for (String in : a.inputNames) {
-        Node found = byName.get(in);
-        if (found == null) throw new GraphException(a.kind() + " '" + a.name() + "': input '" + in + "' is not a node of this graph");
-        inputs.add(found);
-      }
-      a.inputs = checkArity(a, inputs);
-    }
-  }
-
   private static List<Node> checkArity(Apply a, List<Node> inputs) {
     List<String> roles = a.op().inputRoles();
     if (inputs.size() != roles.size()) {
@@ -190,48 +211,6 @@ public final class GraphBuilder {
           + roles + ", got " + inputs.size() + " " + a.inputNames);
     }
     return List.copyOf(inputs);
-  }
-
-  /** Depth-first post-order over inputs, with an explicit stack: deep graphs cannot overflow. */
-  private List<Node> topologicalOrder() {
-    List<Node> order = new ArrayList<>(byName.size());
-    Map<Node, Integer> state = new HashMap<>(); // absent: unvisited, 1: on the stack, 2: done
-    Node[] stack = new Node[byName.size()];
-    int[] next = new int[byName.size()];
-    for (Node root : byName.values()) {
-      if (state.containsKey(root)) continue;
-      int top = 0;
-      stack[0] = root;
-      next[0] = 0;
-      state.put(root, 1);
-      while (top >= 0) {
-        Node u = stack[top];
-        List<Node> ins = u.inputs();
-        if (next[top] < ins.size()) {
-          Node v = ins.get(next[top]++);
-          Integer s = state.get(v);
-          if (s == null) {
-            stack[++top] = v;
-            next[top] = 0;
-            state.put(v, 1);
-          } else if (s == 1) {
-            throw new GraphException("cycle: " + cyclePath(stack, top, v));
-          }
-        } else {
-          state.put(u, 2);
-          order.add(u);
-          top--;
-        }
-      }
-    }
-    return order;
-  }
-
-  /** The cycle through {@code v}, in the direction data flows: {@code v -> ... -> v}. */
-  private static String cyclePath(Node[] stack, int top, Node v) {
-    StringBuilder sb = new StringBuilder("'" + v.name() + "'");
-    for (int i = top; i >= 0 && stack[i] != v; i--) sb.append(" -> '").append(stack[i].name()).append('\'');
-    return sb.append(" -> '").append(v.name()).append('\'').toString();
   }
 
   private static Shape inferShape(Apply a) {

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -273,10 +274,16 @@ public final class Trainer {
     return last;
   }
 
-  /** A progress bar on an interactive terminal; none when output goes to a file or pipe. */
+  /**
+   * A progress bar on an interactive terminal; none when output goes to a file or pipe. It redraws
+   * its own line with a carriage return and ends that line when it closes, so the next log line
+   * starts a line of its own; it never moves the cursor up, which would overwrite a line printed
+   * below it meanwhile (a native library's warning, say).
+   */
   private static ProgressBar progressBar(int epoch, int batches) {
     if (System.console() == null) return null;
     return new ProgressBarBuilder().setTaskName("epoch " + (epoch + 1)).setInitialMax(batches)
-        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(110).build();
+        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
+        .setConsumer(new ConsoleProgressBarConsumer(System.err, 110)).build();
   }
 }

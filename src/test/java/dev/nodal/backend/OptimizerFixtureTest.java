@@ -2,6 +2,7 @@ package dev.nodal.backend;
 
 import static dev.nodal.testkit.TorchFixtures.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.graph.Graph;
@@ -119,6 +120,36 @@ class OptimizerFixtureTest {
         assertEquals(lr.get(t).asDouble(), s.learningRate(0.1, t, 1000), 1e-12, c.get("name").asText() + " at step " + t);
       }
     }
+  }
+
+  /**
+   * A cosine with a warm-up is PyTorch's {@code ChainedScheduler([LinearLR, CosineAnnealingLR])},
+   * eta_min included, step by step and past T_max; a run whose T_max is its length gives no t_max.
+   */
+  @Test
+  void warmupIntoCosineMatchesPyTorchsChainedScheduler() {
+    int runs = 0, steps = 0;
+    double worst = 0;
+    for (JsonNode c : fixture().get("warmup_cosine")) {
+      JsonNode h = c.get("hyper");
+      int total = h.get("steps").asInt();
+      Map<String, Double> p = new java.util.HashMap<>(Map.of("min_lr", h.get("min_lr").asDouble(),
+          "warmup_steps", h.get("warmup_steps").asDouble(), "warmup_start", h.get("warmup_start").asDouble()));
+      if (h.get("t_max").asInt() != total) p.put("t_max", h.get("t_max").asDouble());
+      Schedule s = new Schedule("cosine", p);
+      JsonNode lr = c.get("lr");
+      for (int t = 0; t < lr.size(); t++) {
+        double expected = lr.get(t).asDouble(), actual = s.learningRate(c.get("base").asDouble(), t, total);
+        double relative = Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-9); // 0 at a minimum of 0
+        worst = Math.max(worst, relative);
+        assertTrue(relative <= 1e-6, h + " at step " + t + ": " + actual + ", PyTorch " + expected);
+        steps++;
+      }
+      runs++;
+    }
+    System.out.printf("warm-up into cosine: %d runs, %d steps, largest relative difference from PyTorch %.1e%n", runs,
+        steps, worst);
+    assertTrue(runs >= 7 && steps > 1000, runs + " runs");
   }
 
   private static void assertClose(float[] expected, float[] actual, String what) {

@@ -50,6 +50,26 @@ class CliBehaviourTest {
     assertTrue(commands >= 9, "commands: " + commands);
   }
 
+  /** Every --model option lists the models to choose from and says which is the default. */
+  @Test
+  void everyModelOptionListsItsChoicesAndDefault() {
+    int options = 0;
+    for (String name : new CommandLine(new Main()).getSubcommands().keySet()) {
+      String help = run(name, "--help").out().replaceAll("\\s+", " ");
+      int at = help.indexOf("--model=<model> ");
+      if (at < 0) continue;
+      int end = help.indexOf(" --", at + 1);
+      String description = help.substring(at, end < 0 ? help.length() : end);
+      for (String model : dev.nodal.train.ModelZoo.NAMES) {
+        assertTrue(description.contains(model), name + " --help does not offer " + model + ": " + description);
+      }
+      assertTrue(description.contains("mlp (default)") || description.contains("(default mlp)"), name + " --help hides the default model: " + description);
+      options++;
+    }
+    System.out.println(options + " --model options list every model and the default");
+    assertTrue(options >= 4, "--model options found: " + options);
+  }
+
   @Test
   void benchSaysFasterOrSlowerInWordsAndRefusesBadCounts() {
     Outcome r = run("bench", "gemm", "--device", "cpu,cpu", "--size", "32", "--repeats", "3", "--inner", "1");

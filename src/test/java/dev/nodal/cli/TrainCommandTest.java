@@ -222,6 +222,23 @@ class TrainCommandTest {
     assertEquals(Files.readAllLines(straight.resolve("metrics.csv")).size(), Files.readAllLines(resumed.resolve("metrics.csv")).size());
   }
 
+  /** --stop-after names an epoch of the whole run, with --resume too; the message names the epoch reached. */
+  @Test
+  void stopAfterCountsEpochsFromTheRunsStartWhenResuming() throws Exception {
+    Path out = dir.resolve("run");
+    String data = subset().toString();
+    assertTrue(run(train(out, 4, "--stop-after", "2")).contains("Stopped after epoch 2 of 4;"));
+    CliBehaviourTest.Outcome early = CliBehaviourTest.run("train", "--resume", out.toString(), "--data", data, "--device",
+        "cpu", "--stop-after", "1");
+    assertEquals(1, early.code(), early.err());
+    assertEquals("nodal train: --stop-after 1: the run has done 2 of 4 epochs already, and --stop-after names an epoch "
+        + "of the whole run; give one from 3 to 4, or leave it out to finish the run", early.err().strip());
+    assertEquals(3, Files.readAllLines(out.resolve("metrics.csv")).size(), "nothing was trained");
+    String next = run("train", "--resume", out.toString(), "--data", data, "--device", "cpu", "--stop-after", "3");
+    assertTrue(next.contains("Stopped after epoch 3 of 4; continue with"), next);
+    assertEquals(4, Files.readAllLines(out.resolve("metrics.csv")).size(), "one more epoch");
+  }
+
   @Test
   void graphCommandColoursTheThreeKindsOfNode() throws Exception {
     Path dot = dir.resolve("mlp.dot");

@@ -45,10 +45,10 @@ class DatasetAndLoaderTest {
     Path csv = dir.resolve("bad.csv");
     Files.writeString(csv, "1,2,0\n1,x,1\n");
     String msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
-    assertTrue(msg.startsWith(csv + ":2: not a number"), msg);
-    Files.writeString(csv, "1,2,0\n1,2,5\n");
+    assertEquals(csv + ":2: column 2 is 'x', not a number", msg);
+    Files.writeString(csv, "a,b,label\n1,2,0\n1,2,5\n");
     msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
-    assertTrue(msg.contains("row 2: label 5.0 is not a class index in [0, 2)"), msg);
+    assertEquals(csv + ":3: column 3, the label, is 5.0, not a class index in [0, 2)", msg);
     Files.writeString(csv, "1,2,0\n1,2\n");
     msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
     assertTrue(msg.contains(":2: 2 columns, expected 3"), msg);
@@ -57,6 +57,24 @@ class DatasetAndLoaderTest {
       msg = assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage();
       assertEquals(csv + ":2: column 2 is " + bad + "; values must be finite numbers", msg);
     }
+  }
+
+  /** A data row with a typo is an error naming its line and column, even as the first or only row. */
+  @Test
+  void aTypoInTheOnlyOrFirstRowIsNotTakenForAHeader() throws Exception {
+    Path csv = dir.resolve("typo.csv");
+    Files.writeString(csv, "0.5,2x,1\n");
+    assertEquals(csv + ":1: column 2 is '2x', not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
+    Files.writeString(csv, "a,b,label\n\n0.5,,1\n");
+    assertEquals(csv + ":3: column 2 is empty, not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
+    Files.writeString(csv, "0.5,2x,1\n0.25,3,0\n");
+    assertEquals(csv + ":1: column 2 is '2x', not a number",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage(), "not a header: row 2 lost");
+    Files.writeString(csv, "a,b,label\n");
+    assertEquals(csv + ": no data rows (line 1, where no cell is a number, is the header)",
+        assertThrows(DataException.class, () -> Dataset.fromCsv(csv, -1, 2)).getMessage());
   }
 
   @Test
@@ -107,6 +125,38 @@ class DatasetAndLoaderTest {
     DataException none = org.junit.jupiter.api.Assertions.assertThrows(DataException.class,
         () -> FashionMnist.load(dir.resolve("absent")));
     org.junit.jupiter.api.Assertions.assertEquals("--data " + dir.resolve("absent") + ": no such folder", none.getMessage());
+  }
+
+  /** A raw file beside its .gz is not read: the files read are logged, and the one ignored is named with why. */
+  @Test
+  void aRawFileBesideItsGzIsReportedAsIgnored() throws Exception {
+    Path subset = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    for (String f : FashionMnist.FILES) Files.copy(subset.resolve(f + ".gz"), dir.resolve(f + ".gz"));
+    Files.writeString(dir.resolve("train-images-idx3-ubyte"), "junk");
+    Idx.write(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {2}, new byte[] {1, 2});
+    ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FashionMnist.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen = new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    ch.qos.logback.classic.Level level = logger.getLevel();
+    logger.setLevel(ch.qos.logback.classic.Level.INFO);
+    logger.addAppender(seen);
+    try {
+      assertEquals(1000, FashionMnist.load(dir).train().size());
+    } finally {
+      logger.detachAppender(seen);
+      logger.setLevel(level);
+    }
+    List<String> info = seen.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.INFO)
+        .map(e -> e.getFormattedMessage()).toList();
+    List<String> warnings = seen.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+        .map(e -> e.getFormattedMessage()).toList();
+    assertEquals(List.of("Reading Fashion-MNIST from " + dir + ": train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+        + "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"), info);
+    assertEquals(List.of(
+        dir.resolve("train-images-idx3-ubyte") + " is ignored: train-images-idx3-ubyte.gz beside it is read instead (a .gz "
+            + "is preferred), and it is not an IDX file anyway (its first bytes are not an IDX header)",
+        dir.resolve("t10k-labels-idx1-ubyte") + " is ignored: t10k-labels-idx1-ubyte.gz beside it is read instead (a .gz "
+            + "is preferred); delete the one that is wrong if they differ"), warnings);
   }
 
   @Test

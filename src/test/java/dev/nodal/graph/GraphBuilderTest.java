@@ -2,6 +2,7 @@ package dev.nodal.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,30 +53,55 @@ class GraphBuilderTest {
   }
 
   @Test
-  void cycleIsReportedWithItsPath() {
+  void aNameNotMadeYetIsRefusedAtTheCallSoNoCycleCanBeMade() {
     GraphBuilder g = new GraphBuilder(1);
     g.input("x", 3);
-    g.apply(new Add(), "a", "x", "c");
-    g.apply(new Tanh(), "b", "a");
-    g.apply(new Tanh(), "c", "b");
-    assertEquals("cycle: 'a' -> 'b' -> 'c' -> 'a'", fails(g::build));
+    assertEquals("add 'a': input 'c' is not a node of this graph (a node is made after its inputs); the nodes so far "
+        + "are [x]", fails(() -> g.apply(new Add(), "a", "x", "c")));
+    assertNull(g.node("a"), "the refused node is not kept");
   }
 
   @Test
-  void shapesOfNodesGivenByNameAreCheckedAtBuild() {
+  void shapesOfNodesGivenByNameAreCheckedAtTheCall() {
     GraphBuilder g = new GraphBuilder(1);
     g.input("x", 3);
     g.param("W", Init.he(), 4, 2);
     g.param("b", Init.zeros(), 2);
-    g.apply(new Dense(), "fc", "x", "W", "b");
-    assertEquals("dense 'fc': input 'x' has 3 features, W expects 4", fails(g::build));
+    assertEquals("dense 'fc': input 'x' has 3 features, W expects 4", fails(() -> g.apply(new Dense(), "fc", "x", "W", "b")));
   }
 
   @Test
-  void unknownInputName() {
+  void unknownInputNameIsRefusedAtTheCallWithTheNamesThatExist() {
     GraphBuilder g = new GraphBuilder(1);
-    g.apply(new Tanh(), "t", "nope");
-    assertEquals("tanh 't': input 'nope' is not a node of this graph", fails(g::build));
+    assertEquals("tanh 't': input 'nope' is not a node of this graph (a node is made after its inputs); no node has "
+        + "been made yet", fails(() -> g.apply(new Tanh(), "t", "nope")));
+    g.input("x", 3);
+    g.param("W", Init.he(), 3, 2);
+    assertEquals("tanh 't': input 'X' is not a node of this graph (a node is made after its inputs); the nodes so far "
+        + "are [x, W]", fails(() -> g.apply(new Tanh(), "t", "X")));
+  }
+
+  @Test
+  void unknownInputNameAmongManySuggestsTheNearest() {
+    GraphBuilder g = new GraphBuilder(1);
+    Node h = g.input("x", 3);
+    for (int i = 1; i <= 20; i++) h = g.apply(new Tanh(), "layer" + i, h);
+    assertEquals("relu 'r': input 'layr7' is not a node of this graph (a node is made after its inputs); did you mean "
+        + "'layer7'?", fails(() -> g.apply(new Relu(), "r", "layr7")));
+    assertEquals("relu 'r': input 'softmax' is not a node of this graph (a node is made after its inputs); no node of "
+        + "the 21 made so far has a similar name", fails(() -> g.apply(new Relu(), "r", "softmax")));
+  }
+
+  /** A node given by name has its shape at once, so it can feed a node given by reference. */
+  @Test
+  void aNodeGivenByNameFeedsANodeGivenByReference() {
+    GraphBuilder g = new GraphBuilder(1);
+    g.input("x", 3);
+    Apply t = g.apply(new Tanh(), "t", "x");
+    assertEquals(Shape.batchOf(3), t.shape());
+    Apply r = g.apply(new Relu(), "r", t);
+    assertEquals(List.of("x", "t", "r"), g.build().nodes().stream().map(Node::name).toList());
+    assertEquals(Shape.batchOf(3), r.shape());
   }
 
   @Test

@@ -230,25 +230,16 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  public float[][] optimizerState(Param param) {
-    requireOpen();
-    requireOptimizer();
-    requireOwn(param);
-    float[][] state = optimizerState[graph.params().indexOf(param)];
+  protected float[][] readOptimizerState(Param param, int index) {
+    float[][] state = optimizerState[index];
     float[][] copy = new float[state.length][];
     for (int s = 0; s < state.length; s++) copy[s] = state[s].clone();
     return copy;
   }
 
   @Override
-  public void setOptimizerState(Param param, float[][] state) {
-    int i = checkOptimizerState(param, state);
-    for (int s = 0; s < state.length; s++) System.arraycopy(state[s], 0, optimizerState[i][s], 0, state[s].length);
-  }
-
-  @Override
-  public void sync() {
-    requireOpen();
+  protected void writeOptimizerState(Param param, int index, float[][] state) {
+    for (int s = 0; s < state.length; s++) System.arraycopy(state[s], 0, optimizerState[index][s], 0, state[s].length);
   }
 
   @Override

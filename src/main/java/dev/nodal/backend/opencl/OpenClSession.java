@@ -253,24 +253,19 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  public float[][] optimizerState(Param param) {
-    requireOpen();
-    requireOptimizer();
-    requireOwn(param);
+  protected float[][] readOptimizerState(Param param, int index) {
     float[][] out = new float[state.length][];
     for (int s = 0; s < state.length; s++) out[s] = memory.read(state[s], offset(param), param.shape().exampleSize());
     return out;
   }
 
   @Override
-  public void setOptimizerState(Param param, float[][] values) {
-    checkOptimizerState(param, values);
+  protected void writeOptimizerState(Param param, int index, float[][] values) {
     for (int s = 0; s < values.length; s++) memory.write(state[s], offset(param), values[s]);
   }
 
   @Override
-  public void sync() {
-    requireOpen();
+  protected void awaitDevice() {
     clFinish(backend.queue);
     counters.hostSynchronisations++;
   }
