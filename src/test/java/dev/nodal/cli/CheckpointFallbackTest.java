@@ -45,9 +45,7 @@ class CheckpointFallbackTest {
 
   @Test
   void aDamagedNewCopyFallsBackToTheIntactCheckpoint() throws Exception {
-    Path run = dir.resolve("run");
-    TrainCommandTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out", run.toString(), "--epochs", "1",
-        "--batch-size", "100", "--device", "cpu", "--seed", "3");
+    Path run = trainOneEpoch();
     Path intact = run.resolve("checkpoint"), fresh = run.resolve("checkpoint.new");
     int fallbacks = 0;
     for (var damage : damages().entrySet()) {
@@ -75,15 +73,20 @@ class CheckpointFallbackTest {
 
   @Test
   void whenEveryCopyIsDamagedTheNewestErrorIsReported() throws Exception {
-    Path run = dir.resolve("run");
-    TrainCommandTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out", run.toString(), "--epochs", "1",
-        "--batch-size", "100", "--device", "cpu", "--seed", "3");
+    Path run = trainOneEpoch();
     Path intact = run.resolve("checkpoint"), fresh = run.resolve("checkpoint.new");
     copy(intact, fresh);
     flip(fresh.resolve("weights.safetensors"), 200);
     flip(intact.resolve("optimizer.safetensors"), 200);
     DataException e = assertThrows(DataException.class, () -> Checkpoint.load(run));
     assertTrue(e.getMessage().contains("checkpoint.new/weights.safetensors"), e.getMessage());
+  }
+
+  private Path trainOneEpoch() throws Exception {
+    Path run = dir.resolve("run");
+    TrainCommandTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out", run.toString(), "--epochs", "1",
+        "--batch-size", "100", "--device", "cpu", "--seed", "3");
+    return run;
   }
 
   private static void copy(Path from, Path to) throws IOException {
