@@ -1,5 +1,6 @@
 package dev.nodal.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.dist.DataParallelBackend;
@@ -219,6 +220,7 @@ final class TrainCommand implements Callable<Integer> {
       }
       int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
       try (RunFolder run = new RunFolder(folder, done)) {
+        if (loaded != null) checkUnchanged(loaded);
         try {
           train(run, loaded, fresh, splits, backend);
         } catch (Exception | Error e) {
@@ -234,6 +236,18 @@ final class TrainCommand implements Callable<Integer> {
    * A run folder this command made and left empty (only its lock) is removed again on failure;
    * true when it was.
    */
+  /**
+   * Refuses to resume when the checkpoint moved on between its reading and the lock (another run
+   * was still writing the folder): training from the older one would overwrite the newer.
+   */
+  private void checkUnchanged(Checkpoint.Loaded loaded) throws Exception {
+    JsonNode then = loaded.trainer(), now = Checkpoint.load(resume).trainer();
+    if (now.path("epochsDone").asLong() != then.path("epochsDone").asLong() || now.path("step").asLong() != then.path("step").asLong()) {
+      throw new IllegalStateException("--resume " + resume + ": another run saved epoch " + now.path("epochsDone").asLong()
+          + " while this one started from epoch " + then.path("epochsDone").asLong() + "; resume again once it has ended");
+    }
+  }
+
   private static boolean removeIfEmpty(RunFolder run) throws IOException {
     run.close();
     try (var files = Files.list(run.folder())) {

@@ -173,7 +173,7 @@ public final class AtomicFiles {
     checkFolders(target);
     Path parent = target.toAbsolutePath().getParent();
     createFolder(parent, target);
-    recover(target);
+    recover(target, false);
     Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
     try {
       readableByAll(tmp, "rwxr-xr-x");
@@ -202,6 +202,15 @@ public final class AtomicFiles {
    * point and to run again. Touches nothing, and throws, when one of the three is not a folder.
    */
   public static void recover(Path target) throws IOException {
+    recover(target, true);
+  }
+
+  /**
+   * {@link #recover}, deleting {@code target.old} at the end only when {@code dropOld}. A save
+   * keeps it until its own copy is complete: the folder in place may be one that a reader passed
+   * over as damaged, and the older copy is then the only whole one.
+   */
+  private static void recover(Path target, boolean dropOld) throws IOException {
     Path parent = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(parent)) return;
     checkFolders(target);
@@ -223,7 +232,7 @@ public final class AtomicFiles {
       Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
       syncDirectory(parent);
     }
-    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) deleteTree(old);
+    if (dropOld && Files.exists(target, LinkOption.NOFOLLOW_LINKS)) deleteTree(old);
   }
 
   /** Refuses a {@code target}, {@code target.new} or {@code target.old} that exists and is not a folder. */
@@ -317,9 +326,10 @@ public final class AtomicFiles {
     return buf.array();
   }
 
+  /** The key of the folder {@code folder} names, through a symbolic link as the open handle sees it. */
   private static Object identityKey(Path folder) {
     try {
-      return Files.readAttributes(folder, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+      return Files.readAttributes(folder, BasicFileAttributes.class).fileKey();
     } catch (IOException e) {
       return null;
     }

@@ -134,10 +134,11 @@ public final class Checkpoint {
    * with a warning that names both; when none is whole, the error is the newest one's.
    */
   public static Loaded load(Path path) throws DataException {
-    Path target = AtomicFiles.readable(path.resolve("checkpoint")) != null ? path.resolve("checkpoint") : path;
     for (int attempt = 0; ; attempt++) {
+      Path target = AtomicFiles.readable(path.resolve("checkpoint")) != null ? path.resolve("checkpoint") : path;
       List<Path> copies = AtomicFiles.copies(target);
       if (copies.isEmpty() || copies.stream().noneMatch(c -> Files.isRegularFile(c.resolve("graph.json")))) {
+        if (attempt < 100 && !AtomicFiles.copies(target).equals(copies)) continue; // a save swapped copies meanwhile
         throw new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, optimizer.safetensors "
             + "and trainer.json, in this folder or in its checkpoint/ folder)");
       }
@@ -159,7 +160,7 @@ public final class Checkpoint {
       List<Path> now = AtomicFiles.copies(target);
       boolean changed = !now.equals(copies) || !AtomicFiles.identities(now).equals(before);
       if (newest != null && !changed) throw newest;
-      if (attempt == 100) {
+      if (attempt >= 100) {
         throw new DataException(target + ": the checkpoint changed during each of 100 reads; is a writer saving it "
             + "without pause?");
       }

@@ -135,19 +135,25 @@ public final class Trainer {
 
     /**
      * The settings of a loaded checkpoint (whose trainer.json {@link Checkpoint#load} has checked),
-     * run for {@code epochs} in all; a {@code model} that names a zoo model other than the
-     * checkpoint's graph is refused, naming trainer.json.
+     * run for {@code epochs} in all. The checkpoint's graph is what trains; its {@code model} is a
+     * label ({@link #describe}).
      */
     public static Settings fromCheckpoint(Checkpoint.Loaded loaded, int epochs) {
       String where = loaded.folder().resolve("trainer.json").toString();
       if (!loaded.trainer().has("model")) throw new GraphException(where + ": holds no training settings ('model' and the rest)");
-      Settings s = fromJson(loaded.trainer(), epochs);
-      String differs = ModelZoo.knows(s.model()) ? ModelZoo.differs(s.model(), loaded.graph()) : null;
-      if (differs != null) {
-        throw new GraphException(where + ": 'model' is '" + s.model() + "', but graph.json is not the zoo's " + s.model()
-            + ": " + differs);
-      }
-      return s;
+      return fromJson(loaded.trainer(), epochs);
+    }
+
+    /**
+     * What the logs call {@code graph} trained with these settings: the zoo model's name only when
+     * the graph is that model as the zoo builds it now; otherwise a graph labelled with the name,
+     * and why it is not the zoo's (a graph of the user's own, a checkpoint written by an older
+     * zoo, or a name edited by hand).
+     */
+    public String describe(Graph graph) {
+      if (!ModelZoo.knows(model)) return "a graph labelled '" + model + "'";
+      String differs = ModelZoo.differs(model, graph);
+      return differs == null ? model : "a graph labelled '" + model + "' (not the zoo's " + model + ": " + differs + ")";
     }
 
     /** The settings a checkpoint was written with, run for {@code epochs} in all. */
@@ -177,16 +183,8 @@ public final class Trainer {
   private final RunFolder run;
   private boolean checkNumerics;
 
-  /**
-   * @throws GraphException when the settings name a zoo model that {@code graph} is not: the
-   *     checkpoints would tell a lie ({@link Settings})
-   */
+  /** Trains {@code graph}; the settings' model name is only a label ({@link Settings#describe}). */
   public Trainer(Graph graph, Settings settings, Backend backend, RunFolder run) {
-    String differs = ModelZoo.knows(settings.model()) ? ModelZoo.differs(settings.model(), graph) : null;
-    if (differs != null) {
-      throw new GraphException("the settings name the model '" + settings.model() + "', but the graph is not the zoo's "
-          + settings.model() + ": " + differs + ". Label a graph of your own with other text (Settings.builder().model(...))");
-    }
     this.graph = graph;
     this.settings = settings;
     this.backend = backend;
@@ -221,7 +219,7 @@ public final class Trainer {
         last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
       }
       log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}",
-          ModelZoo.knows(settings.model()) ? settings.model() : "a graph labelled '" + settings.model() + "'",
+          settings.describe(graph),
           graph.parameterCount(), backend.name(), train.size(), settings.batchSize(), startEpoch + 1, settings.epochs());
       long totalSteps = (long) settings.epochs() * loader.batchesPerEpoch();
       for (int epoch = startEpoch; epoch < until; epoch++) {
@@ -251,6 +249,10 @@ public final class Trainer {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         Evaluation ev = Evaluation.of(s, test);
+        if (!Double.isFinite(ev.loss())) {
+          throw new GraphException("epoch " + (epoch + 1) + ": the test loss is " + ev.loss() + "; training stopped before "
+              + "any checkpoint of this epoch was written. Try a smaller --lr.");
+        }
         last = new RunFolder.Row(epoch + 1, step, lossSum / seen, (double) correct / seen, ev.loss(), ev.accuracy(),
             seen / seconds);
         log.info(String.format(Locale.ROOT,

@@ -82,6 +82,39 @@ class CheckpointFallbackTest {
     assertTrue(e.getMessage().contains("checkpoint.new/weights.safetensors"), e.getMessage());
   }
 
+  /**
+   * After a reader passed over a damaged checkpoint/ for checkpoint.old, the next save keeps that
+   * older copy until its own is complete: at no moment is the damaged copy the only one.
+   */
+  @Test
+  void aSaveKeepsTheOlderCopyUntilItsOwnIsWhole() throws Exception {
+    Path run = trainOneEpoch();
+    Path intact = run.resolve("checkpoint"), old = run.resolve("checkpoint.old");
+    copy(intact, old);
+    flip(intact.resolve("weights.safetensors"), 200);
+    assertEquals(old.toAbsolutePath(), Checkpoint.load(run).folder().toAbsolutePath());
+    boolean[] oldDuringWrite = {false};
+    dev.nodal.io.AtomicFiles.replaceFolder(intact, folder -> {
+      oldDuringWrite[0] = Files.isDirectory(old);
+      copy(old, folder);
+    });
+    assertTrue(oldDuringWrite[0], "checkpoint.old was there while the new copy was written");
+    assertFalse(Files.exists(old), "and went once the new copy was in");
+    assertEquals(intact.toAbsolutePath(), Checkpoint.load(run).folder().toAbsolutePath());
+  }
+
+  /** A checkpoint folder reached through a symbolic link reads as any other, a missing file named. */
+  @Test
+  void aLinkedCheckpointFolderReadsAndNamesAMissingFile() throws Exception {
+    Path run = trainOneEpoch();
+    Path link = dir.resolve("linked");
+    Files.createSymbolicLink(link, run.resolve("checkpoint"));
+    assertEquals(1, Checkpoint.load(link).trainer().path("epochsDone").asInt());
+    delete(run.resolve("checkpoint").resolve("optimizer.safetensors"));
+    DataException e = assertThrows(DataException.class, () -> Checkpoint.load(link));
+    assertTrue(e.getMessage().contains("optimizer.safetensors: missing from the checkpoint"), e.getMessage());
+  }
+
   private Path trainOneEpoch() throws Exception {
     Path run = dir.resolve("run");
     TrainCommandTest.run("train", "--data", TrainCommandTest.subset().toString(), "--out", run.toString(), "--epochs", "1",

@@ -54,7 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Adam), each written back with manifest.json recomputed, as a user with an editor and sha256sum
  * would: 600 wrong edits drawn from classes of mistakes (wrong types, fractions and overflows
  * where integers belong, negative counts, unknown or renamed keys at every level, a tensor or key
- * named twice, reshaped tensors, wrong slot counts, a model name that is not the graph, a seed
+ * named twice, reshaped tensors, wrong slot counts, a seed
  * that is not a number, states that disagree between files, ...) must each be refused with a
  * {@link DataException} or {@link GraphException} that names the file (and the key or node where
  * one is at fault); 40 benign edits (whitespace, key order) must load and mean the same.
@@ -67,7 +67,7 @@ class CheckpointHandEditTest {
   private static final int EDITS = 600, BENIGN = 40;
   private static final String[] KINDS = {"wrong type", "fractional integer", "overflowing integer", "negative count",
       "unknown key", "renamed key", "duplicate key", "duplicate tensor name", "reshaped tensor", "wrong slot count",
-      "model name", "non-numeric seed", "node shape", "inconsistent state", "non-finite optimizer state", "extra tensor",
+      "non-numeric seed", "node shape", "inconsistent state", "non-finite optimizer state", "extra tensor",
       "trailing text"};
   /** Integer fields that hold a long rather than an int. */
   private static final Set<String> LONGS = Set.of("seed", "step", "shuffleSeed");
@@ -308,12 +308,6 @@ class CheckpointHandEditTest {
           else t.put(p + ":2", new Safetensors.Tensor(t.get(p + ":0").shape(), new float[t.get(p + ":0").data().length]));
         }
         return new Edit(kind, "optimizer.safetensors", Safetensors.encode(t, c.metadata()), "slot", ":");
-      }
-      case "model name": {
-        ObjectNode t = tree(files, "trainer.json");
-        String[] others = {"cnn", "mlp"};
-        t.put("model", others[r.nextInt(others.length)]);
-        return new Edit(kind, "trainer.json", JSON.writeValueAsBytes(t), "'model'");
       }
       case "non-numeric seed": {
         String f = r.nextBoolean() ? "graph.json" : "trainer.json";
