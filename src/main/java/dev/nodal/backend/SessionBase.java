@@ -383,6 +383,16 @@ public abstract class SessionBase implements Session {
     }
   }
 
+  /** Refuses a non-finite value for {@code node}, naming it and the element. */
+  private static void requireFinite(Node node, float[] values) {
+    for (int i = 0; i < values.length; i++) {
+      if (!Float.isFinite(values[i])) {
+        throw new GraphException(node.kind() + " '" + node.name() + "': value " + values[i] + " at element " + i
+            + " is not finite");
+      }
+    }
+  }
+
   @Override
   public final void setParam(Param param, float[] values) {
     enter("setParam()");
@@ -391,11 +401,7 @@ public abstract class SessionBase implements Session {
       requireNonNull(param, "param");
       requireNonNull(values, "values");
       checkParamValues(param, values);
-      for (int i = 0; i < values.length; i++) {
-        if (!Float.isFinite(values[i])) {
-          throw new GraphException("param '" + param.name() + "': value " + values[i] + " at element " + i + " is not finite");
-        }
-      }
+      requireFinite(param, values);
       device(() -> {
         writeValue(param, values);
         return null;
@@ -418,11 +424,7 @@ public abstract class SessionBase implements Session {
         throw new GraphException("state '" + state.name() + "': " + values.length + " values given, shape "
             + state.shape() + " holds " + state.shape().exampleSize());
       }
-      for (int i = 0; i < values.length; i++) {
-        if (!Float.isFinite(values[i])) {
-          throw new GraphException("state '" + state.name() + "': value " + values[i] + " at element " + i + " is not finite");
-        }
-      }
+      requireFinite(state, values);
       device(() -> {
         writeValue(state, values);
         return null;
