@@ -254,11 +254,8 @@ public final class AtomicFiles {
    * {@code .old} copy; null when there is none.
    */
   public static Path readable(Path folder) {
-    Path fresh = sibling(folder, ".new");
-    if (Files.isDirectory(fresh)) return fresh;
-    if (Files.isDirectory(folder)) return folder;
-    Path old = sibling(folder, ".old");
-    return Files.isDirectory(old) ? old : null;
+    List<Path> copies = copies(folder);
+    return copies.isEmpty() ? null : copies.get(0);
   }
 
   /**
@@ -297,7 +294,7 @@ public final class AtomicFiles {
         }
         // The open handle keeps the folder's identity from being reused: equal means it is still there.
         Object opened = open.getFileAttributeView(BasicFileAttributeView.class).readAttributes().fileKey();
-        if (files.size() < names.size() && (opened == null || !opened.equals(identityKey(folder)))) return null;
+        if (files.size() < names.size() && (opened == null || !opened.equals(identity(folder)))) return null;
         return files;
       }
     } catch (NoSuchFileException | NotDirectoryException e) {
@@ -326,23 +323,15 @@ public final class AtomicFiles {
     return buf.array();
   }
 
-  /** The key of the folder {@code folder} names, through a symbolic link as the open handle sees it. */
-  private static Object identityKey(Path folder) {
-    try {
-      return Files.readAttributes(folder, BasicFileAttributes.class).fileKey();
-    } catch (IOException e) {
-      return null;
-    }
-  }
-
   /**
-   * What identifies a folder on its file system (device and inode where there are such), or null
-   * when it does not exist; a folder renamed over another has another identity. Where the file
-   * system has no such key, the folder's creation and modification times stand in.
+   * What identifies the folder {@code folder} names, through a symbolic link as an open handle
+   * sees it (device and inode where there are such), or null when it does not exist; a folder
+   * renamed over another has another identity. Where the file system has no such key, the
+   * folder's creation and modification times stand in.
    */
   public static Object identity(Path folder) {
     try {
-      BasicFileAttributes a = Files.readAttributes(folder, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      BasicFileAttributes a = Files.readAttributes(folder, BasicFileAttributes.class);
       return a.fileKey() != null ? a.fileKey() : List.of(a.creationTime(), a.lastModifiedTime());
     } catch (IOException e) {
       return null;

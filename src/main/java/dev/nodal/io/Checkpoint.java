@@ -134,58 +134,49 @@ public final class Checkpoint {
    * with a warning that names both; when none is whole, the error is the newest one's.
    */
   public static Loaded load(Path path) throws DataException {
-    for (int attempt = 0; ; attempt++) {
+    for (int attempt = 0; attempt < 100; attempt++) {
       Path target = AtomicFiles.readable(path.resolve("checkpoint")) != null ? path.resolve("checkpoint") : path;
       List<Path> copies = AtomicFiles.copies(target);
-      if (copies.isEmpty() || copies.stream().noneMatch(c -> Files.isRegularFile(c.resolve("graph.json")))) {
-        if (attempt < 100 && !AtomicFiles.copies(target).equals(copies)) continue; // a save swapped copies meanwhile
-        throw new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, optimizer.safetensors "
-            + "and trainer.json, in this folder or in its checkpoint/ folder)");
-      }
-      List<Object> before = AtomicFiles.identities(copies);
+      List<Object> seen = AtomicFiles.identities(copies);
       DataException newest = null;
-      for (Path copy : copies) {
-        try {
-          Loaded loaded = parse(Snapshot.read(copy));
-          if (newest != null) {
-            log.warn("{}; reading the older, intact copy {} instead", newest.getMessage(), copy);
+      if (copies.stream().noneMatch(c -> Files.isRegularFile(c.resolve("graph.json")))) {
+        newest = new DataException(path + ": no checkpoint here (expected graph.json, weights.safetensors, "
+            + "optimizer.safetensors and trainer.json, in this folder or in its checkpoint/ folder)");
+      } else {
+        for (Path copy : copies) {
+          try {
+            Snapshot snap = Snapshot.read(copy);
+            if (snap == null) { // a writer swapped copies during the read: look again
+              newest = null;
+              break;
+            }
+            Loaded loaded = parse(snap);
+            if (newest != null) log.warn("{}; reading the older, intact copy {} instead", newest.getMessage(), copy);
+            return loaded;
+          } catch (DataException e) {
+            if (newest == null) newest = e;
           }
-          return loaded;
-        } catch (DataException e) {
-          if (newest == null) newest = e;
-        } catch (Snapshot.Moved e) {
-          break; // a writer swapped copies during the read: look again
         }
       }
       List<Path> now = AtomicFiles.copies(target);
-      boolean changed = !now.equals(copies) || !AtomicFiles.identities(now).equals(before);
-      if (newest != null && !changed) throw newest;
-      if (attempt >= 100) {
-        throw new DataException(target + ": the checkpoint changed during each of 100 reads; is a writer saving it "
-            + "without pause?");
-      }
+      if (newest != null && now.equals(copies) && AtomicFiles.identities(now).equals(seen)) throw newest;
     }
+    throw new DataException(path + ": the checkpoint changed during each of 100 reads; is a writer saving it without "
+        + "pause?");
   }
 
   /**
-   * Every file of one copy of a checkpoint, read into memory, with the copy's identity checked
-   * before and after so that the files are known to come from one save.
+   * Every file of one copy of a checkpoint, read into memory through one open handle on the
+   * folder ({@link AtomicFiles#readWhole}), so that the files are known to come from one save.
    */
   private record Snapshot(Path folder, Map<String, byte[]> files) {
-    /** Thrown when the copy was renamed or deleted during the read. */
-    static final class Moved extends Exception {
-      Moved() {
-        super(null, null, false, false);
-      }
-    }
-
-    static Snapshot read(Path folder) throws DataException, Moved {
+    /** The copy's files; null when the copy was renamed or deleted during the read. */
+    static Snapshot read(Path folder) throws DataException {
       List<String> names = new java.util.ArrayList<>(FILES);
       names.add("manifest.json");
       try {
         Map<String, byte[]> files = AtomicFiles.readWhole(folder, names);
-        if (files == null) throw new Moved();
-        return new Snapshot(folder, files);
+        return files == null ? null : new Snapshot(folder, files);
       } catch (IOException e) {
         throw new DataException(folder + ": unreadable: " + e.getMessage(), e);
       }

@@ -124,63 +124,69 @@ final class CheckpointSchema {
     JsonNode o = t.get("optimizer");
     StrictJson.object(o, at);
     try {
-      if (o.has("hyper")) {
-        StrictJson.keys(o, at, OPTIMIZER_KEYS);
-        String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
-        JsonNode hyper = o.get("hyper");
-        StrictJson.object(hyper, at + ": 'hyper'");
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : hyper.properties()) {
-          JsonNode v = e.getValue();
-          String key = at + ": 'hyper': '" + e.getKey() + "'";
-          // The command line's --opt values are written as the text typed, and read back as numbers.
-          if (v.isTextual()) values.put(e.getKey(), v.textValue());
-          else if (v.isBoolean()) values.put(e.getKey(), v.booleanValue());
-          else values.put(e.getKey(), StrictJson.number(v, key, -Float.MAX_VALUE, Float.MAX_VALUE));
-        }
-        Optimizer opt = Optimizers.create(name, values);
-        String sat = where + ": 'schedule'";
-        JsonNode sched = StrictJson.required(t, "schedule", where);
-        StrictJson.keys(sched, sat, SCHEDULE_KEYS);
-        String kind = StrictJson.text(StrictJson.required(sched, "kind", sat), sat + ": 'kind'");
-        JsonNode params = StrictJson.required(sched, "params", sat);
-        StrictJson.object(params, sat + ": 'params'");
-        Map<String, Double> p = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : params.properties()) {
-          p.put(e.getKey(), StrictJson.number(e.getValue(), sat + ": 'params': '" + e.getKey() + "'", -Double.MAX_VALUE,
-              Double.MAX_VALUE));
-        }
-        try {
-          new Schedule(kind, p);
-        } catch (IllegalArgumentException e) {
-          throw new DataException(sat + ": " + e.getMessage());
-        }
-        return opt;
-      }
-      StrictJson.keys(o, at + " (first format: SGD's fields)", FIRST_OPTIMIZER_KEYS);
-      if (t.has("schedule")) {
-        throw new DataException(where + ": key 'schedule' beside an optimizer of the first format, which holds its "
-            + "schedule itself ('optimizer': 'schedule')");
-      }
-      String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
-      if (!name.equals("sgd")) throw new DataException(at + ": 'name' is '" + name + "'; the first format is SGD's");
-      Map<String, Object> values = new LinkedHashMap<>();
-      values.put("lr", (float) StrictJson.number(StrictJson.required(o, "learningRate", at), at + ": 'learningRate'",
-          -Float.MAX_VALUE, Float.MAX_VALUE));
-      values.put("momentum", (float) StrictJson.number(StrictJson.required(o, "momentum", at), at + ": 'momentum'",
-          -Float.MAX_VALUE, Float.MAX_VALUE));
-      values.put("weight_decay", (float) StrictJson.number(StrictJson.required(o, "weightDecay", at), at + ": 'weightDecay'",
-          -Float.MAX_VALUE, Float.MAX_VALUE));
-      Optimizer opt = Optimizers.create("sgd", values);
-      if (o.has("schedule")) {
-        String kind = StrictJson.text(o.get("schedule"), at + ": 'schedule'");
-        try {
-          new Schedule(kind, Map.of());
-        } catch (IllegalArgumentException e) {
-          throw new DataException(at + ": 'schedule': " + e.getMessage());
-        }
-      }
-      return opt;
+      return o.has("hyper") ? optimizerWithSchedule(t, o, where, at) : firstFormatOptimizer(t, o, where, at);
+    } catch (IllegalArgumentException e) {
+      throw new DataException(at + ": " + e.getMessage());
+    }
+  }
+
+  /** The current format: the optimizer's name and hyper-parameters, and a schedule beside it. */
+  private static Optimizer optimizerWithSchedule(JsonNode t, JsonNode o, String where, String at) throws DataException {
+    StrictJson.keys(o, at, OPTIMIZER_KEYS);
+    String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
+    JsonNode hyper = o.get("hyper");
+    StrictJson.object(hyper, at + ": 'hyper'");
+    Map<String, Object> values = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : hyper.properties()) {
+      JsonNode v = e.getValue();
+      // The command line's --opt values are written as the text typed, and read back as numbers.
+      if (v.isTextual()) values.put(e.getKey(), v.textValue());
+      else if (v.isBoolean()) values.put(e.getKey(), v.booleanValue());
+      else values.put(e.getKey(), StrictJson.number(v, at + ": 'hyper': '" + e.getKey() + "'", -Float.MAX_VALUE, Float.MAX_VALUE));
+    }
+    Optimizer opt = Optimizers.create(name, values);
+    String sat = where + ": 'schedule'";
+    JsonNode sched = StrictJson.required(t, "schedule", where);
+    StrictJson.keys(sched, sat, SCHEDULE_KEYS);
+    String kind = StrictJson.text(StrictJson.required(sched, "kind", sat), sat + ": 'kind'");
+    JsonNode params = StrictJson.required(sched, "params", sat);
+    StrictJson.object(params, sat + ": 'params'");
+    Map<String, Double> p = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : params.properties()) {
+      p.put(e.getKey(), StrictJson.number(e.getValue(), sat + ": 'params': '" + e.getKey() + "'", -Double.MAX_VALUE,
+          Double.MAX_VALUE));
+    }
+    checkSchedule(kind, p, sat);
+    return opt;
+  }
+
+  /** The first format: SGD's fields, and the schedule's kind inside the optimizer. */
+  private static Optimizer firstFormatOptimizer(JsonNode t, JsonNode o, String where, String at) throws DataException {
+    StrictJson.keys(o, at + " (first format: SGD's fields)", FIRST_OPTIMIZER_KEYS);
+    if (t.has("schedule")) {
+      throw new DataException(where + ": key 'schedule' beside an optimizer of the first format, which holds its "
+          + "schedule itself ('optimizer': 'schedule')");
+    }
+    String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
+    if (!name.equals("sgd")) throw new DataException(at + ": 'name' is '" + name + "'; the first format is SGD's");
+    Map<String, Object> values = new LinkedHashMap<>();
+    values.put("lr", floatField(o, "learningRate", at));
+    values.put("momentum", floatField(o, "momentum", at));
+    values.put("weight_decay", floatField(o, "weightDecay", at));
+    Optimizer opt = Optimizers.create("sgd", values);
+    if (o.has("schedule")) checkSchedule(StrictJson.text(o.get("schedule"), at + ": 'schedule'"), Map.of(), at + ": 'schedule'");
+    return opt;
+  }
+
+  /** The required number {@code key} of {@code o}, as a float. */
+  private static float floatField(JsonNode o, String key, String at) throws DataException {
+    return (float) StrictJson.number(StrictJson.required(o, key, at), at + ": '" + key + "'", -Float.MAX_VALUE, Float.MAX_VALUE);
+  }
+
+  /** Refuses a schedule that {@link Schedule} would refuse, naming {@code at}. */
+  private static void checkSchedule(String kind, Map<String, Double> params, String at) throws DataException {
+    try {
+      new Schedule(kind, params);
     } catch (IllegalArgumentException e) {
       throw new DataException(at + ": " + e.getMessage());
     }

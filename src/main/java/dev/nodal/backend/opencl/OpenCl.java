@@ -52,11 +52,11 @@ public final class OpenCl {
     }
     String refusal = SignalChaining.refusal();
     if (refusal != null) return new Probe(null, null, refusal, SignalChaining.fix(), List.of());
+    String override = System.getenv("NODAL_OPENCL_LIBRARY");
+    boolean mine = override != null && !override.isBlank();
     try {
       CL.setExceptionsEnabled(true);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-      String override = System.getenv("NODAL_OPENCL_LIBRARY");
-      boolean mine = override != null && !override.isBlank();
       return new Probe(null, System.getProperty("nodal.opencl.loader.tried"), "the OpenCL loader could not be loaded: "
           + e.getMessage(), mine ? "point NODAL_OPENCL_LIBRARY at a libOpenCL.so.1, or unset it"
           : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 plus a driver such "
@@ -88,7 +88,7 @@ public final class OpenCl {
       return new Probe(loader, tried, "OpenCL discovery failed: " + e.getMessage(),
           "run native-check/native-check for details", List.of());
     } catch (UnsupportedOperationException e) {
-      return notALoader(loader, tried, e);
+      return notALoader(loader, tried, mine ? override : null, e);
     }
     if (devices.isEmpty()) {
       return new Probe(loader, tried, "OpenCL platforms exist but expose no device",
@@ -100,11 +100,10 @@ public final class OpenCl {
   /**
    * The library that loaded lacks OpenCL's functions (JOCL says "The function clGetPlatformIDs is
    * not supported"): NODAL_OPENCL_LIBRARY names some other library (libc, libz, a vendor's ICD
-   * itself rather than the loader).
+   * itself rather than the loader); {@code override} is that setting, null when it is not set.
    */
-  private static Probe notALoader(String loader, String tried, UnsupportedOperationException e) {
-    String override = System.getenv("NODAL_OPENCL_LIBRARY");
-    boolean mine = override != null && !override.isBlank();
+  private static Probe notALoader(String loader, String tried, String override, UnsupportedOperationException e) {
+    boolean mine = override != null;
     java.util.regex.Matcher f = java.util.regex.Pattern.compile("function (\\w+)").matcher(String.valueOf(e.getMessage()));
     String missing = f.find() ? f.group(1) : "OpenCL's functions";
     return new Probe(loader, tried, (mine ? "NODAL_OPENCL_LIBRARY=" + override : "the library " + loader)
