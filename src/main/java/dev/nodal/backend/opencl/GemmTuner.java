@@ -70,17 +70,25 @@ public final class GemmTuner {
    */
   public static GemmConfig override(String text, DeviceInfo device) {
     if (text == null || text.isBlank()) return null;
-    String problem;
-    try {
-      GemmConfig c = GemmConfig.parse(text);
-      problem = c.misfit(device.maxWorkGroupSize(), device.localMemory());
-      if (problem == null) return c;
-    } catch (IllegalArgumentException e) {
-      problem = e.getMessage();
-    }
+    Tiles t = tiles(text, device);
+    if (t.problem() == null) return t.config();
+    String problem = t.problem();
     log.warn("NODAL_GEMM='{}' ignored: {}; {} chooses its own tiles. Fix: set NODAL_GEMM to "
         + "tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer] within the device's limits, or unset it", text, problem, device);
     return null;
+  }
+
+  /** Tiles as written, parsed and checked against a device: the config, or what is wrong with it. */
+  private record Tiles(GemmConfig config, String problem) {}
+
+  private static Tiles tiles(String text, DeviceInfo device) {
+    try {
+      GemmConfig c = GemmConfig.parse(text);
+      String misfit = c.misfit(device.maxWorkGroupSize(), device.localMemory());
+      return new Tiles(misfit == null ? c : null, misfit);
+    } catch (IllegalArgumentException e) {
+      return new Tiles(null, e.getMessage());
+    }
   }
 
   /**
@@ -137,13 +145,9 @@ public final class GemmTuner {
       } else if (!e.getValue().isTextual()) {
         problem = " holds " + kind(e.getValue()) + ", not tiles written as \"tileM,tileN,tileK,wptM,wptN[,vec,doubleBuffer]\"";
       } else {
-        try {
-          GemmConfig c = GemmConfig.parse(e.getValue().asText());
-          problem = c.misfit(device.maxWorkGroupSize(), device.localMemory());
-          if (problem == null) tuned.put(e.getKey(), c);
-        } catch (IllegalArgumentException x) {
-          problem = x.getMessage();
-        }
+        Tiles t = tiles(e.getValue().asText(), device);
+        problem = t.problem();
+        if (problem == null) tuned.put(e.getKey(), t.config());
         if (problem != null) problem = ": " + problem;
       }
       if (problem != null) {
