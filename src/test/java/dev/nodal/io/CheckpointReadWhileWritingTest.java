@@ -22,12 +22,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A reader sees a whole checkpoint while a trainer saves over it: 200 loads of a run folder while
- * another thread saves a checkpoint after another (each with every weight equal to its step), and
- * each load must succeed with weights and trainer.json of one save, never going back in steps.
+ * A reader sees a whole checkpoint while a trainer saves over it: at least 200 loads of a run folder
+ * while another thread saves a checkpoint after another (each with every weight equal to its step),
+ * and each load must succeed with weights and trainer.json of one save, never going back in steps.
+ * The reader goes on until the writer has also saved at least 20 times, however the two threads
+ * share the machine's cores.
  */
 class CheckpointReadWhileWritingTest {
   private static final int READS = 200;
+  private static final int SAVES = 20;
+  private static final long DEADLINE_NANOS = 240_000_000_000L;
   @TempDir Path dir;
 
   @Test
@@ -57,9 +61,12 @@ class CheckpointReadWhileWritingTest {
 
     List<String> falseAlarms = new ArrayList<>();
     long lastStep = 0, savesBefore = saves.get();
-    int whole = 0;
+    int whole = 0, reads = 0;
+    long start = System.nanoTime();
     try {
-      for (int i = 0; i < READS; i++) {
+      for (int i = 0; (i < READS || saves.get() - savesBefore < SAVES) && writer.isAlive()
+          && System.nanoTime() - start < DEADLINE_NANOS; i++) {
+        reads++;
         try {
           Checkpoint.Loaded c = Checkpoint.load(run);
           long step = c.trainer().path("step").asLong();
@@ -84,12 +91,13 @@ class CheckpointReadWhileWritingTest {
     try (var files = Files.list(run)) {
       leftovers = files.map(f -> f.getFileName().toString()).filter(n -> !n.equals("checkpoint")).toList();
     }
-    System.out.printf("%d reads of a run folder during %d checkpoint saves: %d whole, %d false alarms%n", READS,
+    System.out.printf("%d reads of a run folder during %d checkpoint saves: %d whole, %d false alarms%n", reads,
         savesDuring, whole, falseAlarms.size());
     assertEquals(null, writerFailure.get());
     assertTrue(falseAlarms.isEmpty(), falseAlarms.size() + " false alarms, the first: " + falseAlarms.stream().limit(3).toList());
-    assertEquals(READS, whole);
-    assertTrue(savesDuring >= 10, "the writer saved " + savesDuring + " times during the reads: too few to test anything");
+    assertTrue(reads >= READS, "only " + reads + " reads in " + DEADLINE_NANOS / 1_000_000_000 + " s");
+    assertEquals(reads, whole);
+    assertTrue(savesDuring >= SAVES, "the writer saved " + savesDuring + " times during the reads: too few to test anything");
     assertEquals(List.of(), leftovers, "readers leave nothing behind");
   }
 }
