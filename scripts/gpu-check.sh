@@ -3,13 +3,14 @@
 # devices, native-check, the OpenCL test suites on the first GPU, parity, benchmarks,
 # a short real training run on the GPU with its checkpoint evaluated on the CPU and by
 # PyTorch (through Python's safetensors), and the PyTorch anchor on the same GPU.
-# Carried along: target/nodal-*-all.jar, target/test-classes, and in .gpu/ the JUnit
+# Carried along: cli/target/nodal-cli-*-all.jar (the library, the command line and Logback),
+# target/test-classes, and in .gpu/ the JUnit
 # console launcher (junit-console.jar), the anchor script, and data/ (Fashion-MNIST:
 # 10,000 training images and the full test set). Writes logs to $OUT.
 set -u
 out=${OUT:-/tmp/nodal-gpu}
 mkdir -p "$out"
-jar=$(ls target/nodal-*-all.jar | head -n 1)
+jar=$(ls cli/target/nodal-cli-*-all.jar | head -n 1)
 nodal() { NODAL_JAR="$jar" ./nodal "$@"; }   # ./nodal preloads libjsig (signal chaining)
 run() { echo "### $*"; "$@"; echo "### exit $?"; }
 {

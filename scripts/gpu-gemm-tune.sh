@@ -6,7 +6,7 @@
 set -u
 out=${OUT:-/tmp/nodal-gpu}
 mkdir -p "$out"
-jar=$(ls target/nodal-*-all.jar | head -n 1)
+jar=$(ls cli/target/nodal-cli-*-all.jar | head -n 1)
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=("64,64,16,4,4" "128,128,16,8,8" "128,128,8,8,8" "128,64,16,8,4" "64,128,16,4,8" "128,128,32,8,8")
 for cfg in "${configs[@]}"; do

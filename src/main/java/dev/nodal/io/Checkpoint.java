@@ -87,6 +87,14 @@ public final class Checkpoint {
     }
   }
 
+  /**
+   * Writes the checkpoint of {@code session} (graph, weights, optimizer state) into {@code folder},
+   * replacing what was there, with no training state.
+   */
+  public static void save(Path folder, Graph graph, long seed, Session session) throws IOException {
+    save(folder, graph, seed, session, GraphFile.JSON.createObjectNode());
+  }
+
   /** Writes the checkpoint of {@code session} into {@code folder}, replacing what was there. */
   public static void save(Path folder, Graph graph, long seed, Session session, ObjectNode trainer) throws IOException {
     Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();

@@ -7,8 +7,10 @@ package dev.nodal.plan;
  *
  * @param gemmOverride tiles for every product (for tuning), or null to choose per product
  * @param tunedGemm tiles measured fastest on this device, by {@link GemmConfig#shapeClass}
- * @throws IllegalArgumentException when {@code gemmOverride} or a tuned tiling does not fit the
- *     device ({@link GemmConfig#misfit}); whoever reads them from a user checks them first
+ *
+ * <p>The constructor throws IllegalArgumentException when {@code gemmOverride} or a tuned tiling
+ * does not fit the device ({@link GemmConfig#misfit}); whoever reads them from a user checks them
+ * first.
  */
 public record DeviceTraits(String name, long maxWorkGroupSize, int computeUnits, long localMemory, int alignBytes,
     GemmConfig gemmOverride, java.util.Map<String, GemmConfig> tunedGemm) {

@@ -69,6 +69,14 @@ public final class Blas {
   static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
       && !"0".equals(System.getenv("NODAL_VECTOR"));
 
+  /**
+   * True when products run on the plain loops only because the JVM was started without
+   * {@code --add-modules jdk.incubator.vector} (not because {@code NODAL_VECTOR=0} asked for them).
+   */
+  public static boolean vectorModuleMissing() {
+    return !VECTOR && !"0".equals(System.getenv("NODAL_VECTOR"));
+  }
+
   /** Products below this many multiply-adds stay on the plain loops (packing would cost more). */
   private static final long VECTOR_WORK = 4096;
 

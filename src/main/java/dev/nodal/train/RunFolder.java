@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.io.AtomicFiles;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -22,8 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What a training run leaves for a person: {@code metrics.csv} and {@code curves.png}, beside the
- * checkpoint. An open run folder holds an exclusive lock on its {@code .lock} file (which names
+ * What a training run leaves for a person: {@code metrics.csv} beside the checkpoint, and
+ * whatever a {@link Plot} draws from the same rows (the command line's {@code curves.png}). An open run folder holds an exclusive lock on its {@code .lock} file (which names
  * the holder's process id), so a second writer fails at once instead of clobbering the run; the
  * lock goes with {@link #close()} or with the process.
  */
@@ -74,11 +73,17 @@ public final class RunFolder implements AutoCloseable {
     }
   }
 
+  /** Draws the rows into the folder each time metrics.csv is written. */
+  @FunctionalInterface
+  public interface Plot {
+    void draw(Path folder, List<Row> rows) throws IOException;
+  }
+
   private final Path folder;
   private final List<Row> rows = new ArrayList<>();
   private final FileChannel lockFile;
   private final FileLock lock;
-  private boolean plotsUnavailable;
+  private Plot plot;
 
   /**
    * Opens a run folder, creating it if needed and locking it, keeping the rows of epochs up to
@@ -138,7 +143,7 @@ public final class RunFolder implements AutoCloseable {
 
   /**
    * Makes the rows those a checkpoint committed, the rows of epochs 1 to its epochs done, and
-   * rewrites metrics.csv and curves.png where they differ: a run stopped between its checkpoint
+   * rewrites metrics.csv (and redraws the plot) where they differ: a run stopped between its checkpoint
    * and its metrics row, or whose metrics.csv was damaged, gets the rows back on resume.
    */
   public void restore(List<Row> committed) throws IOException {
@@ -159,7 +164,13 @@ public final class RunFolder implements AutoCloseable {
 
   private void write() throws IOException {
     AtomicFiles.write(metrics(), csv().getBytes(StandardCharsets.UTF_8));
-    plot();
+    if (plot != null) plot.draw(folder, rows());
+  }
+
+  /** Draws {@code plot} after each write of metrics.csv from now on; null draws nothing. */
+  public RunFolder plot(Plot plot) {
+    this.plot = plot;
+    return this;
   }
 
   public Path folder() {
@@ -174,7 +185,7 @@ public final class RunFolder implements AutoCloseable {
     return List.copyOf(rows);
   }
 
-  /** Adds an epoch's row and rewrites metrics.csv and curves.png. */
+  /** Adds an epoch's row and rewrites metrics.csv (and redraws the plot). */
   public void add(Row row) throws IOException {
     rows.add(row);
     write();
@@ -213,35 +224,5 @@ public final class RunFolder implements AutoCloseable {
       lock.release();
     }
     lockFile.close();
-  }
-
-  /** Loss and accuracy per epoch, drawn with XChart; skipped with one notice where AWT is missing. */
-  private void plot() {
-    if (plotsUnavailable) return;
-    try {
-      AtomicFiles.write(folder.resolve("curves.png"), Curves.png(rows));
-    } catch (LinkageError | Exception e) {
-      plotsUnavailable = true;
-      log.info("curves.png skipped: this Java runtime cannot draw ({}); metrics.csv has the same figures", e.toString());
-    }
-  }
-
-  /** Kept apart so that a runtime without java.desktop fails only here, when a plot is drawn. */
-  static final class Curves {
-    static byte[] png(List<Row> rows) throws IOException {
-      System.setProperty("java.awt.headless", "true");
-      double[] epochs = rows.stream().mapToDouble(Row::epoch).toArray();
-      var chart = new org.knowm.xchart.XYChartBuilder().width(900).height(500).title("Training")
-          .xAxisTitle("epoch").yAxisTitle("loss").build();
-      chart.addSeries("train loss", epochs, rows.stream().mapToDouble(Row::loss).toArray());
-      chart.addSeries("test loss", epochs, rows.stream().mapToDouble(Row::testLoss).toArray());
-      chart.addSeries("train accuracy", epochs, rows.stream().mapToDouble(Row::trainAccuracy).toArray()).setYAxisGroup(1);
-      chart.addSeries("test accuracy", epochs, rows.stream().mapToDouble(Row::testAccuracy).toArray()).setYAxisGroup(1);
-      chart.setYAxisGroupTitle(1, "accuracy");
-      chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      org.knowm.xchart.BitmapEncoder.saveBitmap(chart, out, org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG);
-      return out.toByteArray();
-    }
   }
 }

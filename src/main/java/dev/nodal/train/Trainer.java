@@ -23,18 +23,15 @@ import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training loop of a classifier graph: epochs of seeded, shuffled batches, a progress bar on
- * a terminal, a summary line per epoch, the run folder's metrics and plot, and a checkpoint after
- * every epoch. Resuming from a checkpoint continues with the same batches, parameters and
+ * The training loop of a classifier graph: epochs of seeded, shuffled batches, a summary line per
+ * epoch, the run folder's metrics, and a checkpoint after every epoch; a {@link Progress} (a
+ * progress bar, say) hears of every step. Resuming from a checkpoint continues with the same batches, parameters and
  * optimizer state, so on the CPU the result equals an uninterrupted run bit for bit.
  */
 public final class Trainer {
@@ -177,11 +174,27 @@ public final class Trainer {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Hears of an epoch's steps as they run: the command line draws its progress bar from it. */
+  public interface Progress {
+    /** No progress shown. */
+    Progress NONE = new Progress() {};
+
+    /** Epoch {@code epoch} (from 1) starts, with {@code batches} steps. */
+    default void epochStarted(int epoch, int batches) {}
+
+    /** A step ended; the figures are the epoch's so far. */
+    default void step(double meanLoss, double accuracy, double samplesPerSecond) {}
+
+    /** The epoch's steps are done (also when one failed). */
+    default void epochEnded() {}
+  }
+
   private final Graph graph;
   private final Settings settings;
   private final Backend backend;
   private final RunFolder run;
   private boolean checkNumerics;
+  private Progress progress = Progress.NONE;
 
   /** Trains {@code graph}; the settings' model name is only a label ({@link Settings#describe}). */
   public Trainer(Graph graph, Settings settings, Backend backend, RunFolder run) {
@@ -194,6 +207,12 @@ public final class Trainer {
   /** Checks every value and gradient of every step for NaN and infinity ({@link CompileOptions#checkNumerics}). */
   public Trainer checkNumerics(boolean on) {
     this.checkNumerics = on;
+    return this;
+  }
+
+  /** Tells {@code progress} of every epoch's steps; {@link Progress#NONE} by default. */
+  public Trainer progress(Progress progress) {
+    this.progress = Objects.requireNonNull(progress, "progress");
     return this;
   }
 
@@ -226,7 +245,8 @@ public final class Trainer {
         double lossSum = 0;
         long correct = 0, seen = 0;
         long t0 = System.nanoTime();
-        try (ProgressBar bar = progressBar(epoch, loader.batchesPerEpoch())) {
+        progress.epochStarted(epoch + 1, loader.batchesPerEpoch());
+        try {
           for (Iterator<BatchLoader.Batch> it = loader.epoch(epoch); it.hasNext(); ) {
             BatchLoader.Batch b = it.next();
             c.feed(s, b);
@@ -240,12 +260,10 @@ public final class Trainer {
             lossSum += (double) loss * b.n();
             correct += c.correct(s, b);
             seen += b.n();
-            if (bar != null) {
-              bar.step();
-              bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f acc %.4f %.0f/s", lossSum / seen,
-                  (double) correct / seen, seen / ((System.nanoTime() - t0) / 1e9)));
-            }
+            progress.step(lossSum / seen, (double) correct / seen, seen / ((System.nanoTime() - t0) / 1e9));
           }
+        } finally {
+          progress.epochEnded();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         Evaluation ev = Evaluation.of(s, test);
@@ -274,18 +292,5 @@ public final class Trainer {
       }
     }
     return last;
-  }
-
-  /**
-   * A progress bar on an interactive terminal; none when output goes to a file or pipe. It redraws
-   * its own line with a carriage return and ends that line when it closes, so the next log line
-   * starts a line of its own; it never moves the cursor up, which would overwrite a line printed
-   * below it meanwhile (a native library's warning, say).
-   */
-  private static ProgressBar progressBar(int epoch, int batches) {
-    if (System.console() == null) return null;
-    return new ProgressBarBuilder().setTaskName("epoch " + (epoch + 1)).setInitialMax(batches)
-        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
-        .setConsumer(new ConsoleProgressBarConsumer(System.err, 110)).build();
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,7 +116,7 @@ class DatasetAndLoaderTest {
 
   @Test
   void anExplicitDataFolderMustHoldAllFourFilesNeverFallsBack(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-    Path subset = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    Path subset = TestData.smallFashionMnist();
     for (String f : new String[] {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
       java.nio.file.Files.copy(subset.resolve(f), dir.resolve(f));
     }
@@ -130,7 +131,7 @@ class DatasetAndLoaderTest {
   /** A raw file beside its .gz is not read: the files read are logged, and the one ignored is named with why. */
   @Test
   void aRawFileBesideItsGzIsReportedAsIgnored() throws Exception {
-    Path subset = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    Path subset = TestData.smallFashionMnist();
     for (String f : FashionMnist.FILES) Files.copy(subset.resolve(f + ".gz"), dir.resolve(f + ".gz"));
     Files.writeString(dir.resolve("train-images-idx3-ubyte"), "junk");
     Idx.write(dir.resolve("t10k-labels-idx1-ubyte"), new int[] {2}, new byte[] {1, 2});

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -54,7 +55,7 @@ class DownloadTest {
 
   @Test
   void downloadsVerifiesAndReadsTheFourFiles() throws Exception {
-    Path small = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    Path small = TestData.smallFashionMnist();
     Map<String, String> sums = new LinkedHashMap<>();
     for (String f : FashionMnist.FILES) {
       byte[] b = Files.readAllBytes(small.resolve(f + ".gz"));

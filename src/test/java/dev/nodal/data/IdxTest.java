@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,7 +86,7 @@ class IdxTest {
 
   @Test
   void shippedSubsetReads() throws Exception {
-    Path folder = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    Path folder = TestData.smallFashionMnist();
     FashionMnist.Splits s = FashionMnist.read(folder);
     assertEquals(1000, s.train().size());
     assertEquals(200, s.test().size());

@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -17,6 +19,13 @@ public final class KernelSources {
   private static final ConcurrentHashMap<String, String> CACHE = new ConcurrentHashMap<>();
 
   private KernelSources() {}
+
+  /** Every file of {@code kernels/} a session may build: the op catalogue's and the optimizers'. */
+  public static List<String> all() {
+    List<String> files = new ArrayList<>(dev.nodal.ops.OpCatalogue.kernelFiles());
+    files.add(dev.nodal.optim.Optimizer.KERNEL_FILE);
+    return List.copyOf(files);
+  }
 
   /** The complete source of {@code kernels/<file>}, with common.h spliced in. */
   public static String source(String file) {

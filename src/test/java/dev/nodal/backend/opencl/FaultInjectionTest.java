@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import dev.nodal.backend.Session;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.graph.Graph;
@@ -92,7 +93,7 @@ class FaultInjectionTest {
   @Test
   void trainingStopsWithTheLastCheckpointIntact() throws Exception {
     DeviceInfo d = device();
-    FashionMnist.Splits data = FashionMnist.read(Path.of(getClass().getResource("/fashion-mnist-small").toURI()));
+    FashionMnist.Splits data = FashionMnist.read(TestData.smallFashionMnist());
     Graph g = ModelZoo.mlp(3, 784, 10, 16);
     Trainer.Settings settings = Trainer.Settings.builder().model("mlp 784-16-10").epochs(3).batchSize(100).build();
     // An epoch of 1,000 images reads the loss and the logits of 10 steps, then evaluates 200 test

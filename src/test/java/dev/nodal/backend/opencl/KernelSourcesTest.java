@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.nodal.cli.NativeCheck;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -17,7 +16,7 @@ class KernelSourcesTest {
   void theListNamesEveryKernelFile() throws Exception {
     try (Stream<Path> files = Files.list(Path.of("kernels"))) {
       assertEquals(files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".cl")).sorted().toList(),
-          NativeCheck.kernelFiles().stream().sorted().toList(),
+          KernelSources.all().stream().sorted().toList(),
           "every kernels/*.cl belongs to an op catalogue entry or to the optimizers (native-check builds them)");
     }
   }

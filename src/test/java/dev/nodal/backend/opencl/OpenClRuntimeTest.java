@@ -9,7 +9,6 @@ import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
-import dev.nodal.cli.NativeCheck;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
@@ -23,9 +22,9 @@ class OpenClRuntimeTest {
   void programsBuildOncePerKeyAndEveryKernelFileBuilds() {
     try (Backend b = OpenClTests.backend()) {
       OpenClBackend cl = (OpenClBackend) b;
-      for (String file : NativeCheck.kernelFiles()) cl.programs.get(file, "");
+      for (String file : KernelSources.all()) cl.programs.get(file, "");
       long builds = cl.programBuilds();
-      for (String file : NativeCheck.kernelFiles()) cl.programs.get(file, "");
+      for (String file : KernelSources.all()) cl.programs.get(file, "");
       assertEquals(builds, cl.programBuilds(), "a second request is served from the cache");
       cl.programs.get("gemm.cl", "-DTILE_M=32 -DTILE_N=32");
       assertEquals(builds + 1, cl.programBuilds(), "other defines are another program");

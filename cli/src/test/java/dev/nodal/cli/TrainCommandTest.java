@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -34,7 +35,7 @@ class TrainCommandTest {
   @TempDir Path dir;
 
   static Path subset() throws Exception {
-    return Path.of(TrainCommandTest.class.getResource("/fashion-mnist-small").toURI());
+    return TestData.smallFashionMnist();
   }
 
   /** Runs the CLI and returns what it printed; fails on a non-zero exit. */

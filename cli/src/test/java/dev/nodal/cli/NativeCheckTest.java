@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.opencl.DeviceInfo;
+import dev.nodal.backend.opencl.KernelSources;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import dev.nodal.testkit.OpenClTests;
@@ -36,7 +37,7 @@ class NativeCheckTest {
       String verdict = out.substring(out.indexOf("== Verdict"));
       assertTrue(verdict.contains("PASS " + selected.id() + " "), "the suite's device " + selected + " passes:\n" + out);
       String section = section(out, "== Device " + selected);
-      for (String file : NativeCheck.kernelFiles()) {
+      for (String file : KernelSources.all()) {
         assertTrue(section.contains("build " + file + ": ok"), file + " builds on " + selected + ":\n" + out);
       }
       for (DeviceInfo d : probe.devices()) {

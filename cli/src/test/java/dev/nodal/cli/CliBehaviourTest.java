@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import dev.nodal.testkit.SpecialFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -86,7 +87,7 @@ class CliBehaviourTest {
 
   @Test
   void benchTimesAnEpochOfTheDataAndWritesJson() throws Exception {
-    Path data = Path.of(CliBehaviourTest.class.getResource("/fashion-mnist-small").toURI());
+    Path data = TestData.smallFashionMnist();
     Path json = dir.resolve("epoch.json");
     Outcome r = run("bench", "mlp-epoch", "--data", data.toString(), "--device", "cpu", "--repeats", "2", "--inner", "1",
         "--json", json.toString());

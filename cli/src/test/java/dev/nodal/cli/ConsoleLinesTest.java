@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.nodal.testkit.TestData;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,7 +33,7 @@ class ConsoleLinesTest {
   @Test
   void logLinesStartLinesOfTheirOwnAfterTheProgressBar() throws Exception {
     Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/script")), "util-linux script is not installed");
-    Path data = Path.of(getClass().getResource("/fashion-mnist-small").toURI());
+    Path data = TestData.smallFashionMnist();
     Path logging = Path.of(Main.class.getResource("/logback.xml").toURI()); // the command line's, not the tests'
     List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules",
         "jdk.incubator.vector", "-Dlogback.configurationFile=" + logging, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train", "--device",

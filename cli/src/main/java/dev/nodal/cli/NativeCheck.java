@@ -2,13 +2,12 @@ package dev.nodal.cli;
 
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.KernelBuildException;
+import dev.nodal.backend.opencl.KernelSources;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import dev.nodal.devices.Backends;
 import dev.nodal.backend.Parity;
 import dev.nodal.graph.Graph;
-import dev.nodal.ops.OpCatalogue;
-import dev.nodal.optim.Optimizer;
 import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -91,13 +90,6 @@ public final class NativeCheck {
     return passing > 0 ? 0 : 1;
   }
 
-  /** Every file of {@code kernels/} a session may build: the op catalogue's and the optimizers'. */
-  public static List<String> kernelFiles() {
-    List<String> files = new ArrayList<>(OpCatalogue.kernelFiles());
-    files.add(Optimizer.KERNEL_FILE);
-    return files;
-  }
-
   private boolean checkDevice(DeviceInfo d) {
     OpenClBackend backend;
     try {
@@ -109,7 +101,7 @@ public final class NativeCheck {
     }
     try (backend) {
       int built = 0;
-      for (String file : kernelFiles()) {
+      for (String file : KernelSources.all()) {
         try {
           backend.build(file);
           built++;
@@ -118,7 +110,7 @@ public final class NativeCheck {
           out.println("  build " + file + ": FAILED with '" + e.options() + "'\n" + indent(e.log()));
         }
       }
-      if (built < kernelFiles().size()) {
+      if (built < KernelSources.all().size()) {
         fixes.add(d.id() + ": kernels failed to build; report the build log above with the driver version " + d.driverVersion());
         return false;
       }

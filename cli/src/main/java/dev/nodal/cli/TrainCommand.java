@@ -219,7 +219,7 @@ final class TrainCommand implements Callable<Integer> {
         created = true;
       }
       int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
-      try (RunFolder run = new RunFolder(folder, done)) {
+      try (RunFolder run = new RunFolder(folder, done).plot(new Curves())) {
         if (loaded != null) checkUnchanged(loaded);
         try {
           train(run, loaded, fresh, splits, backend);
@@ -233,10 +233,6 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /**
-   * A run folder this command made and left empty (only its lock) is removed again on failure;
-   * true when it was.
-   */
-  /**
    * Refuses to resume when the checkpoint moved on between its reading and the lock (another run
    * was still writing the folder): training from the older one would overwrite the newer.
    */
@@ -248,6 +244,10 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * A run folder this command made and left empty (only its lock) is removed again on failure;
+   * true when it was.
+   */
   private static boolean removeIfEmpty(RunFolder run) throws IOException {
     run.close();
     try (var files = Files.list(run.folder())) {
@@ -275,7 +275,8 @@ final class TrainCommand implements Callable<Integer> {
         : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
     int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
-    RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics).train(splits.train(), splits.test(), loaded, until);
+    RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics)
+        .progress(ProgressBars.onTerminal()).train(splits.train(), splits.test(), loaded, until);
     if (until < settings.epochs()) {
       System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", last.epoch(),
           settings.epochs(), folder);
