@@ -5,7 +5,11 @@ import dev.nodal.backend.cpu.CpuBackend;
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -21,9 +25,11 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code cpu}: the pure-Java CPU backend.
  *   <li>{@code opencl}: the first OpenCL device of any type (PoCL's CPU device included).
  *   <li>{@code opencl:P:D}: device D of platform P, as listed by {@code nodal devices}.
+ *   <li>{@code NAME} or {@code NAME:...}: the backend of the {@link BackendProvider} of that name.
  * </ul>
  *
  * An explicit {@code opencl} selector that cannot be met is an error, never a silent fallback.
+ * {@link Device} says the same with types.
  */
 public final class Backends {
   private static final Logger log = LoggerFactory.getLogger(Backends.class);
@@ -44,6 +50,47 @@ public final class Backends {
     return open(selector, OpenCl::probe);
   }
 
+  /** The backend of a typed selector; see the class comment. */
+  public static Backend open(Device device) {
+    return open(device.selector());
+  }
+
+  /**
+   * The backend providers on the class path (or module path), by name, found afresh on each call.
+   *
+   * @throws IllegalStateException naming the classes when a provider cannot be made, takes one of
+   *     Nodal's own selectors, has a malformed name, or shares its name with another
+   */
+  public static Map<String, BackendProvider> providers() {
+    Map<String, BackendProvider> out = new LinkedHashMap<>();
+    ServiceLoader<BackendProvider> loader = ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader());
+    try {
+      for (BackendProvider p : loader) {
+        String name = p.name();
+        String cls = p.getClass().getName();
+        if (name == null || !PROVIDER_NAME.matcher(name).matches()) {
+          throw new IllegalStateException("backend provider " + cls + " is named '" + name
+              + "': use lower case letters, digits and '-', starting with a letter");
+        }
+        if (BUILT_IN.contains(name)) {
+          throw new IllegalStateException("backend provider " + cls + " takes the name '" + name + "', one of Nodal's own "
+              + BUILT_IN + "; choose another");
+        }
+        BackendProvider before = out.putIfAbsent(name, p);
+        if (before != null) {
+          throw new IllegalStateException("backend providers " + before.getClass().getName() + " and " + cls
+              + " are both named '" + name + "'; remove one from the class path");
+        }
+      }
+    } catch (ServiceConfigurationError e) {
+      throw new IllegalStateException("a backend provider cannot be loaded: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  private static final List<String> BUILT_IN = List.of("auto", "cpu", "opencl", "all");
+  private static final Pattern PROVIDER_NAME = Pattern.compile("[a-z][a-z0-9-]*");
+
   /** {@link #open(String)} against a given discovery result (tests pass failing ones). */
   static Backend open(String selector, OpenCl.Probe probe) {
     return open(selector, () -> probe);
@@ -56,10 +103,15 @@ public final class Backends {
    *     past any platform or device there can be
    */
   public static String checkSelector(String selector) {
-    String s = selector == null ? "auto" : selector.trim().toLowerCase();
+    String s = selector == null ? "auto" : selector.trim().toLowerCase(java.util.Locale.ROOT);
     java.util.regex.Matcher exact = EXACT.matcher(s);
     if (!exact.matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
-      throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D");
+      String[] parts = selector.trim().split(":", 2); // a provider's selector keeps the case of its rest
+      String head = parts[0].toLowerCase(java.util.Locale.ROOT);
+      Map<String, BackendProvider> providers = providers();
+      if (!head.equals("opencl") && providers.containsKey(head)) return parts.length == 1 ? head : head + ":" + parts[1];
+      throw new IllegalArgumentException("unknown device '" + selector + "': use auto, cpu, opencl or opencl:P:D"
+          + (providers.isEmpty() ? "" : ", or a backend provider's name " + providers.keySet()));
     }
     if (exact.matches()) {
       for (int g = 1; g <= 2; g++) {
@@ -78,6 +130,8 @@ public final class Backends {
   private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
     String s = checkSelector(selector);
     if (s.equals("cpu")) return cpu();
+    BackendProvider provider = providers().get(s.split(":", 2)[0]);
+    if (provider != null) return provider.open(s);
     OpenCl.Probe probe = discovery.get();
     switch (s) {
       case "auto": {

@@ -104,6 +104,16 @@ class CliBehaviourTest {
         bad.err());
   }
 
+  /** The test kit registers example.backends.WrappedCpuProvider: --device takes its name. */
+  @Test
+  void aBackendProvidersNameIsADevice() {
+    Outcome r = run("parity", "--device", "wrapped-cpu:cli", "--reference", "cpu", "--batch", "4");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("wrapped-cpu:cli"), r.out());
+    Outcome bad = run("parity", "--device", "wrapped-gpu", "--reference", "cpu");
+    assertTrue(bad.code() != 0 && bad.err().contains("[wrapped-cpu]"), bad.err());
+  }
+
   @Test
   void parityTolerancesAgreeWithTheVerdicts() {
     Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", "4");
