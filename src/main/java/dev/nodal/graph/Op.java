@@ -74,14 +74,26 @@ public interface Op {
     return List.of();
   }
 
-  /** Describes the forward kernels: {@code out} from the inputs. */
-  void forwardKernels(Launcher k);
+  /**
+   * Describes the forward kernels: {@code out} from the inputs. An op without kernels (by default)
+   * runs on the CPU backend only; compiling it for a device is an error that names the node.
+   */
+  default void forwardKernels(Launcher k) {
+    throw new UnsupportedOperationException(noKernels());
+  }
 
   /**
    * Describes the backward kernels, which write every non-null {@code k.dIn(i)}: overwriting or
    * adding as {@link Launcher#accumulate} says.
    */
-  void backwardKernels(Launcher k);
+  default void backwardKernels(Launcher k) {
+    throw new UnsupportedOperationException(noKernels());
+  }
+
+  private String noKernels() {
+    return "op '" + kind() + "' (" + getClass().getName() + ") has no kernels, so it runs on the CPU backend only; "
+        + "give it forwardKernels and backwardKernels to run on a device";
+  }
 
   /**
    * True when the output is input 0's values in the same order, only regrouped (reshape): the

@@ -1,12 +1,16 @@
 package dev.nodal.ops;
 
 import dev.nodal.graph.Op;
+import dev.nodal.graph.OpType;
 import dev.nodal.tensor.FusedActivation;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -163,14 +167,62 @@ public final class OpCatalogue {
   }
 
   /**
-   * Makes an op from its kind and attributes, as written in the graph file. An attribute that the
-   * op's factory never reads is an error: a misspelt key ({@code "activaton": "relu"}) would
-   * otherwise be dropped in silence, and the op built without it.
+   * The node types of one's own on the class path ({@link OpType}, through {@link ServiceLoader}),
+   * by kind, found afresh on each call.
+   *
+   * @throws IllegalStateException naming the classes when a type cannot be made, takes the kind of
+   *     one of Nodal's own node types or of another of one's own
+   */
+  public static Map<String, OpType> userTypes() {
+    Map<String, OpType> out = new LinkedHashMap<>();
+    try {
+      for (OpType t : ServiceLoader.load(OpType.class, OpCatalogue.class.getClassLoader())) {
+        String kind = t.kind();
+        if (kind == null || kind.isBlank()) throw new IllegalStateException("op type " + t.getClass().getName() + " has no kind");
+        for (Entry e : ENTRIES) {
+          if (e.kind().equals(kind)) {
+            throw new IllegalStateException("op type " + t.getClass().getName() + " takes the kind '" + kind
+                + "' of Nodal's own " + e.type().getName() + "; choose another");
+          }
+        }
+        OpType before = out.putIfAbsent(kind, t);
+        if (before != null) {
+          throw new IllegalStateException("op types " + before.getClass().getName() + " and " + t.getClass().getName()
+              + " both have the kind '" + kind + "'; remove one from the class path");
+        }
+      }
+    } catch (ServiceConfigurationError e) {
+      throw new IllegalStateException("an op type cannot be loaded: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  /**
+   * Makes an op from its kind and attributes, as written in the graph file: one of Nodal's node
+   * types or one of one's own ({@link #userTypes}). An attribute that the op's factory never reads
+   * is an error: a misspelt key ({@code "activaton": "relu"}) would otherwise be dropped in
+   * silence, and the op built without it.
    */
   public static Op create(String kind, Map<String, Object> attributes) {
-    Entry entry = entry(kind);
+    Function<Map<String, Object>, Op> factory = null;
+    for (Entry e : ENTRIES) if (e.kind().equals(kind)) factory = e.factory();
+    if (factory == null) {
+      Map<String, OpType> user = userTypes();
+      OpType type = user.get(kind);
+      if (type == null) {
+        List<String> known = new ArrayList<>(ENTRIES.stream().map(Entry::kind).toList());
+        known.addAll(user.keySet());
+        throw new IllegalArgumentException("unknown node type '" + kind + "'; known: " + known
+            + " (a node type of one's own is listed in META-INF/services/" + OpType.class.getName() + ")");
+      }
+      factory = type::create;
+    }
     ReadKeys read = new ReadKeys(attributes);
-    Op op = entry.factory().apply(read);
+    Op op = factory.apply(read);
+    if (!op.kind().equals(kind)) {
+      throw new IllegalArgumentException("the op made for kind '" + kind + "' (" + op.getClass().getName()
+          + ") says its kind is '" + op.kind() + "'");
+    }
     for (String key : attributes.keySet()) {
       if (!read.asked.contains(key)) {
         throw new IllegalArgumentException(kind + ": unknown attribute '" + key + "'; "

@@ -2,6 +2,7 @@ package dev.nodal.plan;
 
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
@@ -279,15 +280,24 @@ public final class Planner {
   public StepPlan.Steps steps(int batch, boolean training) {
     List<Launch> forward = new ArrayList<>(), backward = new ArrayList<>();
     for (Node node : graph.nodes()) {
-      if (node instanceof Apply a) a.op().forwardKernels(new Recorder(a, batch, training, forward, null));
+      if (node instanceof Apply a) withNode(a, () -> a.op().forwardKernels(new Recorder(a, batch, training, forward, null)));
     }
     Set<Node> written = new HashSet<>();
     for (int i = graph.nodes().size() - 1; i >= 0 && training; i--) {
       if (graph.nodes().get(i) instanceof Apply a && runsBackward(a)) {
-        a.op().backwardKernels(new Recorder(a, batch, true, backward, written));
+        withNode(a, () -> a.op().backwardKernels(new Recorder(a, batch, true, backward, written)));
       }
     }
     return new StepPlan.Steps(batch, List.copyOf(forward), List.copyOf(backward));
+  }
+
+  /** Runs an op's kernel description; an op without kernels is a GraphException naming the node. */
+  private static void withNode(Apply a, Runnable describe) {
+    try {
+      describe.run();
+    } catch (UnsupportedOperationException e) {
+      throw new GraphException("node '" + a.name() + "': " + e.getMessage());
+    }
   }
 
   /**

@@ -17,7 +17,6 @@ import dev.nodal.ops.Add;
 import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
 import dev.nodal.ops.Tanh;
-import dev.nodal.testkit.GradientCheck;
 import dev.nodal.testkit.Models;
 import dev.nodal.optim.Sgd;
 import org.junit.jupiter.api.Test;

@@ -20,7 +20,6 @@ import dev.nodal.plan.DeviceTraits;
 import dev.nodal.plan.Keep;
 import dev.nodal.plan.Planner;
 import dev.nodal.plan.StepPlan;
-import dev.nodal.testkit.GradientCheck;
 import dev.nodal.testkit.Models;
 import dev.nodal.testkit.OpenClTests;
 import dev.nodal.train.ModelZoo;

@@ -47,9 +47,9 @@ class GraphFileTest {
 
   @Test
   void errorsNameTheFileAndNode() {
-    String json = GraphFile.write(Models.mlp(1, 3, 4, 2), 1).replace("\"relu\"", "\"swish\"");
+    String json = GraphFile.write(Models.mlp(1, 3, 4, 2), 1).replace("\"relu\"", "\"swiss\"");
     GraphException e = assertThrows(GraphException.class, () -> GraphFile.read(json, "g.json"));
-    assertTrue(e.getMessage().startsWith("g.json: node 'h': unknown node type 'swish'; known: [dense, "), e.getMessage());
+    assertTrue(e.getMessage().startsWith("g.json: node 'h': unknown node type 'swiss'; known: [dense, "), e.getMessage());
     String v2 = GraphFile.write(Models.mlp(1, 3, 4, 2), 1).replace("\"version\" : 1", "\"version\" : 2");
     assertTrue(assertThrows(GraphException.class, () -> GraphFile.read(v2, "g.json")).getMessage().contains("version 2 is not supported"));
   }

@@ -11,7 +11,7 @@ import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
-import dev.nodal.testkit.GradientCheck;
+import dev.nodal.backend.GradientCheck;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package dev.nodal.ops;
 import dev.nodal.ops.OpCatalogue.Sample;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.testkit.CatalogueSamples;
-import dev.nodal.testkit.GradientCheck;
+import dev.nodal.backend.GradientCheck;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.ParameterizedTest;

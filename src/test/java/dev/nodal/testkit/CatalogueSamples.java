@@ -1,5 +1,7 @@
 package dev.nodal.testkit;
 
+import dev.nodal.backend.GradientCheck;
+
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;

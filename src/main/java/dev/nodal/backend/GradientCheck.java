@@ -1,11 +1,11 @@
-package dev.nodal.testkit;
+package dev.nodal.backend;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
-import dev.nodal.backend.Session;
 import dev.nodal.tensor.CpuTensor;
-import dev.nodal.graph.Param;
+import dev.nodal.graph.GraphBuilder;
+import dev.nodal.graph.Init;
+import dev.nodal.graph.Node;
 import dev.nodal.graph.Op;
+import dev.nodal.graph.Param;
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Finite-difference gradient checks, shared by every op test.
+ * Finite-difference gradient checks: the test kit that checks Nodal's own ops, for ops of one's
+ * own too ({@link #op(Op, long, int[]...)}).
  *
  * <p>An op is checked through the scalar {@code L = Σ_k z_k·r_k} with a fixed random {@code r}, so
  * that the incoming gradient is {@code r} and every output element matters. The numeric
@@ -52,13 +53,37 @@ public final class GradientCheck {
       return mismatches.isEmpty() && compared > 0;
     }
 
+    /** Throws an AssertionError, which test frameworks report as a failure, unless the check passed. */
     public void assertPassed(String what) {
-      if (compared == 0) fail(what + ": no gradient element was compared");
+      if (compared == 0) throw new AssertionError(what + ": no gradient element was compared");
       if (!mismatches.isEmpty()) {
-        fail(what + ": " + mismatches.size() + " of " + compared + " gradient elements disagree; first: "
+        throw new AssertionError(what + ": " + mismatches.size() + " of " + compared + " gradient elements disagree; first: "
             + mismatches.subList(0, Math.min(5, mismatches.size())));
       }
     }
+  }
+
+  /**
+   * Checks {@code op}'s backward against finite differences for every input, on inputs of the
+   * given shapes (the batch first, where the op has one) with seeded values in ±[0.1, 1), away
+   * from zero so that a kink at 0 (ReLU's) is never within a step of an input.
+   */
+  public static Report op(Op op, long seed, int[]... inputShapes) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    GraphBuilder g = new GraphBuilder(seed);
+    Node[] nodes = new Node[inputShapes.length];
+    CpuTensor[] inputs = new CpuTensor[inputShapes.length];
+    boolean[] differentiable = new boolean[inputShapes.length];
+    for (int i = 0; i < nodes.length; i++) {
+      nodes[i] = g.param("in" + i, Init.xavier(), inputShapes[i]); // its values are the inputs below
+      inputs[i] = CpuTensor.zeros(Shape.of(inputShapes[i]));
+      for (int e = 0; e < inputs[i].data.length; e++) {
+        inputs[i].data[e] = (float) ((0.1 + 0.9 * rnd.nextDouble()) * (rnd.nextBoolean() ? 1 : -1));
+      }
+      differentiable[i] = true;
+    }
+    Node out = g.apply(op, "out", nodes);
+    return op(op, inputs, differentiable, CpuTensor.zeros(out.shape()), seed);
   }
 
   /**

@@ -1,0 +1,25 @@
+package dev.nodal.graph;
+
+import java.util.Map;
+
+/**
+ * A node type of one's own, found through {@link java.util.ServiceLoader}: list the class in
+ * {@code META-INF/services/dev.nodal.graph.OpType} (or {@code provides} it in a module descriptor),
+ * and graph files and checkpoints that hold nodes of {@link #kind()} save and load like Nodal's own.
+ *
+ * <p>An implementation has a public no-argument constructor. Its kind may not be one of Nodal's
+ * own node types, and two types may not share a kind; either is an error naming both classes when
+ * a graph file is read. The op's {@link Op#kind()} must equal this kind and its
+ * {@link Op#attributes()} must hold what {@link #create} reads back: numbers, strings, booleans.
+ */
+public interface OpType {
+  /** The node type's name in graph files, for example {@code "swish"}. */
+  String kind();
+
+  /**
+   * Makes the op from the attributes a graph file holds for it. Read every key the op has (a key
+   * left unread is refused as unknown, so that a misspelt one is never dropped in silence); throw
+   * IllegalArgumentException, naming the attribute, for a value out of range.
+   */
+  Op create(Map<String, Object> attributes);
+}
