@@ -1,13 +1,18 @@
 package dev.nodal;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import dev.nodal.graph.Graph;
+import java.nio.file.Path;
 
 /**
  * The library's packages form a one-way stack, bottom to top (the command line, {@code dev.nodal.cli},
@@ -73,4 +78,15 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule noApplicationLibraries = noClasses().should().dependOnClassesThat()
       .resideInAnyPackage("ch.qos.logback..", "picocli..", "me.tongfei..", "org.knowm..", "dev.nodal.cli..");
+
+  /**
+   * Nodal's classes, every one of the folder or jar they are built into, are in Nodal's packages:
+   * none replaces a class of another project (JOCL's loader search, say), so a dependency's jar
+   * means the same inside Nodal's as on its own.
+   */
+  @ArchTest
+  static void everyClassIsInNodalsPackages(JavaClasses nodal) throws Exception {
+    Path built = Path.of(Graph.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    classes().should().resideInAPackage("dev.nodal..").check(new ClassFileImporter().importPath(built));
+  }
 }

@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 
 /** Device selection when OpenCL is unusable: never a silent fallback. */
 class BackendSelectionTest {
-  private static final OpenCl.Probe BROKEN = new OpenCl.Probe(null, "libOpenCL.so.1, libOpenCL.so",
+  private static final OpenCl.Probe BROKEN = new OpenCl.Probe(null, "/usr/lib/x86_64-linux-gnu, /usr/lib",
       "the OpenCL loader could not be loaded: test", "install ocl-icd-libopencl1", List.of());
 
   @Test
@@ -51,7 +51,8 @@ class BackendSelectionTest {
   void autoFallsBackWhenTheGpuCannotBeOpened() {
     DeviceInfo broken = new DeviceInfo(0, 0, null, null, "p", "OpenCL 3.0", "a GPU that will not open", "v", "GPU",
         "OpenCL 3.0", "1", "OpenCL C 1.2", 8, 1L << 30, 48 << 10, 1L << 28, 1024, false, true, 1024);
-    OpenCl.Probe probe = new OpenCl.Probe("libOpenCL.so.1", "libOpenCL.so.1", null, null, List.of(broken));
+    OpenCl.Probe probe = new OpenCl.Probe("/usr/lib/x86_64-linux-gnu/libOpenCL.so", "/usr/lib/x86_64-linux-gnu", null,
+        null, List.of(broken));
     Logger logger = (Logger) LoggerFactory.getLogger(Backends.class);
     ListAppender<ILoggingEvent> seen = new ListAppender<>();
     seen.start();

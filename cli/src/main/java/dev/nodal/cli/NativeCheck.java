@@ -47,10 +47,11 @@ public final class NativeCheck {
     section("OpenCL loader");
     List<String> so = findLibrary("libOpenCL.so");
     List<String> so1 = findLibrary("libOpenCL.so.1");
-    out.println("  libOpenCL.so   : " + (so.isEmpty() ? "not found (only needed by builds; Nodal does not need it)" : so));
+    out.println("  libOpenCL.so   : " + (so.isEmpty() ? "not found (JOCL opens this name)" : so));
     out.println("  libOpenCL.so.1 : " + (so1.isEmpty() ? "not found" : so1));
     if (so.isEmpty() && so1.isEmpty()) {
-      fixes.add("No OpenCL loader: install one (Debian/Ubuntu: apt-get install ocl-icd-libopencl1).");
+      fixes.add("No OpenCL loader: install one (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
+          + "ocl-icd-opencl-dev).");
     }
 
     section("ICD vendor files");
@@ -62,7 +63,7 @@ public final class NativeCheck {
 
     section("JOCL");
     OpenCl.Probe probe = OpenCl.probe();
-    out.println("  loader candidates tried: " + (probe.loaderTried() == null ? "(none)" : probe.loaderTried()));
+    out.println("  folders searched for libOpenCL.so: " + (probe.searched() == null ? "(none)" : probe.searched()));
     out.println("  native library: " + (probe.loader() != null ? "loaded, using " + probe.loader() : "NOT loaded"));
     if (probe.error() != null) {
       out.println("  problem: " + probe.error());

@@ -18,15 +18,20 @@ public final class OpenCl {
   /**
    * What discovery found.
    *
+   * @param loader the OpenCL loader JOCL loaded: on Linux the file found as {@code libOpenCL.so}
+   *     and, when that is a link, the file it resolves to; null when none was loaded
+   * @param searched the folders searched for {@code libOpenCL.so}, in the dynamic linker's order,
+   *     comma-separated; null where nothing was searched (off Linux, or OpenCL disabled)
    * @param error null when the loader initialised; otherwise why OpenCL is unusable
    * @param fix what the user can do about {@code error}, or null
    * @param misconfigured true when the user's own setting is at fault ({@code NODAL_OPENCL_LIBRARY}
-   *     names no loadable library): an error even for {@code auto}, never a fallback
+   *     names no loadable library, or not the one JOCL will open): an error even for {@code auto},
+   *     never a fallback
    */
-  public record Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices,
+  public record Probe(String loader, String searched, String error, String fix, List<DeviceInfo> devices,
       boolean misconfigured) {
-    public Probe(String loader, String loaderTried, String error, String fix, List<DeviceInfo> devices) {
-      this(loader, loaderTried, error, fix, devices, false);
+    public Probe(String loader, String searched, String error, String fix, List<DeviceInfo> devices) {
+      this(loader, searched, error, fix, devices, false);
     }
 
     public boolean usable() {
@@ -47,29 +52,43 @@ public final class OpenCl {
 
   /** Discovery with driver errors injected where the driver would return them (for tests). */
   static Probe discover(DriverCalls.Faults faults) {
+    return discover(OpenClLoader.ofThisProcess(), faults);
+  }
+
+  /**
+   * Discovery with the loader search {@code loaders}. {@code org.jocl.CL} is touched only once that
+   * search has found the file JOCL will open, since a failed attempt prints to stdout and leaves
+   * {@code CL} unusable for the rest of the JVM.
+   */
+  static Probe discover(OpenClLoader loaders, DriverCalls.Faults faults) {
     if ("1".equals(System.getenv(DISABLE))) {
       return new Probe(null, null, "OpenCL is disabled by " + DISABLE + "=1", "unset " + DISABLE, List.of());
     }
     String refusal = SignalChaining.refusal();
     if (refusal != null) return new Probe(null, null, refusal, SignalChaining.fix(), List.of());
-    String override = System.getenv("NODAL_OPENCL_LIBRARY");
-    boolean mine = override != null && !override.isBlank();
+    OpenClLoader.Result found = loaders.find();
+    String searched = found.searchedText();
+    if (found.error() != null) {
+      return new Probe(null, searched, found.error(), found.fix(), List.of(), found.misconfigured());
+    }
+    String override = loaders.setting();
+    boolean mine = override != null;
     try {
       CL.setExceptionsEnabled(true);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-      return new Probe(null, System.getProperty("nodal.opencl.loader.tried"), "the OpenCL loader could not be loaded: "
-          + e.getMessage(), mine ? "point NODAL_OPENCL_LIBRARY at a libOpenCL.so.1, or unset it"
-          : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 plus a driver such "
-          + "as pocl-opencl-icd or the GPU vendor's), or set NODAL_OPENCL_LIBRARY to libOpenCL's path", List.of(), mine);
+      return new Probe(null, searched, "the OpenCL loader " + (found.library() == null ? "" : found.describe() + " ")
+          + "could not be loaded: " + e.getMessage(), mine ? "point " + OpenClLoader.SETTING + " at a libOpenCL.so.1, "
+          + "or unset it" : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
+          + "ocl-icd-opencl-dev plus a driver such as pocl-opencl-icd or the GPU vendor's); run "
+          + "native-check/native-check for details", List.of(), mine);
     }
-    String loader = System.getProperty("nodal.opencl.loader");
-    String tried = System.getProperty("nodal.opencl.loader.tried");
+    String loader = found.describe();
     List<DeviceInfo> devices = new ArrayList<>();
     try {
       int[] count = new int[1];
       new DriverCalls("discovery", faults).before("clGetPlatformIDs");
       int rc = clGetPlatformIDs(0, null, count);
-      if (rc != CL_SUCCESS || count[0] == 0) return noPlatform(loader, tried);
+      if (rc != CL_SUCCESS || count[0] == 0) return noPlatform(loader, searched);
       cl_platform_id[] platforms = new cl_platform_id[count[0]];
       clGetPlatformIDs(platforms.length, platforms, null);
       for (int p = 0; p < platforms.length; p++) {
@@ -84,17 +103,17 @@ public final class OpenCl {
         for (int d = 0; d < ids.length; d++) devices.add(describe(p, d, platforms[p], ids[d]));
       }
     } catch (org.jocl.CLException e) {
-      if (e.getStatus() == CL_PLATFORM_NOT_FOUND_KHR) return noPlatform(loader, tried);
-      return new Probe(loader, tried, "OpenCL discovery failed: " + e.getMessage(),
+      if (e.getStatus() == CL_PLATFORM_NOT_FOUND_KHR) return noPlatform(loader, searched);
+      return new Probe(loader, searched, "OpenCL discovery failed: " + e.getMessage(),
           "run native-check/native-check for details", List.of());
     } catch (UnsupportedOperationException e) {
-      return notALoader(loader, tried, mine ? override : null, e);
+      return notALoader(loader, searched, mine ? override : null, e);
     }
     if (devices.isEmpty()) {
-      return new Probe(loader, tried, "OpenCL platforms exist but expose no device",
+      return new Probe(loader, searched, "OpenCL platforms exist but expose no device",
           "check that the driver supports this hardware; run native-check/native-check", List.of());
     }
-    return new Probe(loader, tried, null, null, List.copyOf(devices));
+    return new Probe(loader, searched, null, null, List.copyOf(devices));
   }
 
   /**
@@ -102,11 +121,11 @@ public final class OpenCl {
    * not supported"): NODAL_OPENCL_LIBRARY names some other library (libc, libz, a vendor's ICD
    * itself rather than the loader); {@code override} is that setting, null when it is not set.
    */
-  private static Probe notALoader(String loader, String tried, String override, UnsupportedOperationException e) {
+  private static Probe notALoader(String loader, String searched, String override, UnsupportedOperationException e) {
     boolean mine = override != null;
     java.util.regex.Matcher f = java.util.regex.Pattern.compile("function (\\w+)").matcher(String.valueOf(e.getMessage()));
     String missing = f.find() ? f.group(1) : "OpenCL's functions";
-    return new Probe(loader, tried, (mine ? "NODAL_OPENCL_LIBRARY=" + override : "the library " + loader)
+    return new Probe(loader, searched, (mine ? "NODAL_OPENCL_LIBRARY=" + override : "the library " + loader)
         + " is not an OpenCL loader: it has no " + missing, mine
         ? "point NODAL_OPENCL_LIBRARY at the OpenCL ICD loader, libOpenCL.so.1 (Debian/Ubuntu: apt-get install "
             + "ocl-icd-libopencl1, which puts it in /usr/lib/<arch>-linux-gnu), or unset it to search the usual places"
@@ -114,8 +133,8 @@ public final class OpenCl {
             + "the loader; run native-check/native-check for details", List.of(), mine);
   }
 
-  private static Probe noPlatform(String loader, String tried) {
-    return new Probe(loader, tried, "the OpenCL loader (" + loader + ") found no platform: no driver (ICD) is registered",
+  private static Probe noPlatform(String loader, String searched) {
+    return new Probe(loader, searched, "the OpenCL loader (" + loader + ") found no platform: no driver (ICD) is registered",
         "install a driver (Debian/Ubuntu: apt-get install pocl-opencl-icd for the CPU, or the GPU vendor's OpenCL "
             + "package) so that /etc/OpenCL/vendors lists it, or point OCL_ICD_VENDORS at a folder of .icd files; "
             + "run native-check/native-check for details", List.of());

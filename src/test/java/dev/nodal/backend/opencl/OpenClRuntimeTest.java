@@ -52,6 +52,10 @@ class OpenClRuntimeTest {
     OpenCl.Probe probe = OpenCl.probe();
     try (Backend b = OpenClTests.backend()) {
       assertNotNull(probe.loader(), "the loader that was loaded is recorded");
+      if (SignalChaining.needed()) {
+        assertTrue(probe.loader().contains("/libOpenCL.so") && probe.searched() != null, probe.loader());
+      }
+      System.out.println("OpenCL loader: " + probe.loader());
       DeviceInfo d = ((OpenClBackend) b).device();
       assertTrue(d.clStdOption().startsWith("-cl-std=CL1."), d.openclC() + " -> " + d.clStdOption());
     }
