@@ -58,7 +58,7 @@ class ArchitectureTest {
       .whereLayer("tensor").mayNotAccessAnyLayer()
       .whereLayer("graph").mayOnlyAccessLayers("tensor")
       .whereLayer("ops").mayOnlyAccessLayers("graph", "tensor")
-      .whereLayer("optim").mayOnlyAccessLayers("tensor")
+      .whereLayer("optim").mayOnlyAccessLayers("graph", "tensor")
       .whereLayer("plan").mayOnlyAccessLayers("optim", "graph", "tensor")
       .whereLayer("backend").mayOnlyAccessLayers("plan", "optim", "graph", "tensor")
       .whereLayer("cpu").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor")
@@ -88,5 +88,33 @@ class ArchitectureTest {
   static void everyClassIsInNodalsPackages(JavaClasses nodal) throws Exception {
     Path built = Path.of(Graph.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     classes().should().resideInAPackage("dev.nodal..").check(new ClassFileImporter().importPath(built));
+  }
+
+  /**
+   * Only {@code backend.opencl} speaks OpenCL in code: elsewhere no string names a {@code .cl}
+   * file, a {@code -D} define or an OpenCL address space, so ops, optimizers and plans describe
+   * kernels by program and function ({@link dev.nodal.graph.Kernel}) and a backend lowers them.
+   * (OpenCL types are the rule {@link #theCoreNeedsNoJocl}'s.)
+   */
+  @ArchTest
+  static void onlyBackendOpenClNamesOpenCl(JavaClasses nodal) throws Exception {
+    java.util.regex.Pattern literal = java.util.regex.Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
+    java.util.regex.Pattern openCl = java.util.regex.Pattern.compile("\\.cl\\b|\"-D|\\s-D|__local|__global|__kernel");
+    java.util.List<String> found = new java.util.ArrayList<>(), inOpenCl = new java.util.ArrayList<>();
+    Path root = Path.of("src/main/java/dev/nodal");
+    try (var files = java.nio.file.Files.walk(root)) {
+      for (Path f : files.filter(x -> x.toString().endsWith(".java")).toList()) {
+        java.util.List<String> into = f.startsWith(root.resolve("backend/opencl")) ? inOpenCl : found;
+        java.util.List<String> lines = java.nio.file.Files.readAllLines(f);
+        for (int i = 0; i < lines.size(); i++) {
+          var m = literal.matcher(lines.get(i));
+          while (m.find()) {
+            if (openCl.matcher(m.group()).find()) into.add(root.relativize(f) + ":" + (i + 1) + " " + m.group());
+          }
+        }
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of(), found, "OpenCL named outside backend.opencl");
+    org.junit.jupiter.api.Assertions.assertTrue(inOpenCl.size() >= 3, "the scan finds backend.opencl's own: " + inOpenCl);
   }
 }

@@ -2,6 +2,7 @@ package example.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.OpType;
@@ -80,15 +81,20 @@ public class Swish implements Op {
     }
   }
 
+  /** The kernels of the program {@code swish}: on OpenCL, the resource {@code kernels/swish.cl}. */
+  static final Kernel FORWARD = Kernel.of("swish", "swish_forward").ints("n").buffers("x", "z").floats("beta");
+  static final Kernel BACKWARD = Kernel.of("swish", "swish_backward").ints("n").buffers("x", "dz", "dx").ints("acc")
+      .floats("beta");
+
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("swish.cl", "swish_forward", over(n), n, k.in(0), k.out(), beta);
+    k.launch(FORWARD, over(n), n, k.in(0), k.out(), beta);
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("swish.cl", "swish_backward", over(n), n, k.in(0), k.dOut(), k.dIn(0), k.accumulate(0), beta);
+    k.launch(BACKWARD, over(n), n, k.in(0), k.dOut(), k.dIn(0), k.accumulate(0), beta);
   }
 }

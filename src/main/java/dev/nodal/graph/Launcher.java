@@ -6,12 +6,13 @@ import dev.nodal.tensor.Shape;
 
 /**
  * What an op sees of a device when it describes its kernels: handles to the buffers of its node
- * and calls that enqueue kernels of {@code kernels/}. The backend records the launches once per
- * batch size, with every argument fixed, and replays them on each step; an op never touches a
- * device directly.
+ * and calls that enqueue {@link Kernel}s and products. The plan records the launches once per
+ * batch size, with every argument fixed and checked against the kernel's parameters, and a
+ * backend lowers them to its own (for OpenCL: source files, work-group sizes, GEMM tiles) and
+ * replays them on each step; an op never touches a device directly.
  *
  * <p>Kernel arguments are passed in the kernel's order: a {@link Buffer}, an {@link Integer}
- * (OpenCL {@code int}) or a {@link Float} ({@code float}).
+ * (a 32-bit {@code int}) or a {@link Float} ({@code float}).
  */
 public interface Launcher {
 
@@ -105,7 +106,7 @@ public interface Launcher {
   }
 
   /**
-   * {@code launch(file, kernel, over(n), args...)}: a launch over {@code n} work-items, or over
+   * {@code launch(kernel, over(n), args...)}: a launch over {@code n} work-items, or over
    * an N-dimensional grid with {@code over(x, y)} or {@code over(x, y, z)}; dimension 0 varies
    * fastest, as {@code get_global_id(0)}.
    */
@@ -114,29 +115,30 @@ public interface Launcher {
   }
 
   /**
-   * Enqueues {@code kernel} of {@code kernels/<file>} over {@code items} work-items; the global
-   * size is rounded up to a multiple of the work-group size in each dimension, so the kernel must
-   * ignore ids at or past its own bounds. Without an explicit group the plan picks one (up to 64
-   * work-items along dimension 0, 1 along the others).
+   * Enqueues {@code kernel} over {@code items} work-items; the backend rounds each dimension up
+   * to a multiple of its work-group size, so the kernel must ignore ids at or past its own bounds.
+   * Without an explicit group the backend picks one. The arguments follow the kernel's parameters
+   * ({@link Kernel#params}): a {@link Buffer} for a buffer, an {@link Integer} (or
+   * {@link #step()}) for an int, a {@link Float} for a float; any other count or type is an error
+   * naming the node, the kernel and the argument.
    */
-  void launch(String file, String kernel, WorkItems items, Object... args);
+  void launch(Kernel kernel, WorkItems items, Object... args);
 
   /**
-   * Enqueues {@code kernel} as a single work-group whose size is a power of two, for reductions;
-   * a {@code __local float} scratch array of one element per work-item is appended as the last
-   * argument.
+   * Enqueues {@code kernel} as a single work-group, for reductions; the backend supplies the
+   * kernel's last parameter, a group scratch array of one float per work-item.
    */
-  default void launchGroup(String file, String kernel, Object... args) {
-    launchGroups(file, kernel, 1, args);
+  default void launchGroup(Kernel kernel, Object... args) {
+    launchGroups(kernel, 1, args);
   }
 
   /**
-   * Enqueues {@code kernel} as {@code groups} work-groups, each of a power-of-two size, for
-   * reductions of many rows at once (one row per group, for example a channel's sum over
-   * N·H·W); a {@code __local float} scratch array of one element per work-item is appended as the
-   * last argument. The kernel reads its row from {@code get_group_id(0)}.
+   * Enqueues {@code kernel} as {@code groups} work-groups, each of a power-of-two size the backend
+   * picks, for reductions of many rows at once (one row per group, for example a channel's sum
+   * over N·H·W); the backend supplies the kernel's last parameter, a group scratch array of one
+   * float per work-item. The kernel reads its row from {@code get_group_id(0)}.
    */
-  void launchGroups(String file, String kernel, int groups, Object... args);
+  void launchGroups(Kernel kernel, int groups, Object... args);
 
   /**
    * A matrix operand of {@link #gemm(int, int, int, int, int, float, Matrix, Matrix, float,
@@ -175,7 +177,7 @@ public interface Launcher {
   }
 
   /**
-   * A batch of products on {@code gemm.cl}: for each group z of {@code sum} consecutive members
+   * A batch of products, the backend's GEMM: for each group z of {@code sum} consecutive members
    * of a batch of {@code batch}, {@code C_z = alpha·Σ_e op(A_e)·op(B_e) + beta·C_z}, where
    * {@code op(A_e)} is M×K and {@code op(B_e)} K×N as the {@link Matrix} operands read them and
    * C's batch stride steps from one group to the next. {@code sum == 1} gives {@code batch}
@@ -190,7 +192,7 @@ public interface Launcher {
       GemmEpilogue epilogue);
 
   /**
-   * What {@code gemm.cl} does to each element of C after its sum, as {@link dev.nodal.tensor.Epilogue}
+   * What the product does to each element of C after its sum, as {@link dev.nodal.tensor.Epilogue}
    * does on the CPU: adds {@code bias[offset + i]} to row i ({@code perRow}) or
    * {@code bias[offset + j]} to column j (no bias when {@code bias} is null; the same for every
    * C_z of a batch), then applies the activation.

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.ShapeContext;
@@ -11,7 +12,7 @@ import java.util.List;
 /**
  * What the elementwise activations share: one input, an output of the same shape, and kernels
  * {@code <kind>_forward(n, x, z, extra...)} and {@code <kind>_backward(n, v, dz, dx, acc, extra...)}
- * in {@code kernels/<kind>.cl}, where v is the input or, for activations whose derivative is
+ * of the kernel program {@code <kind>}, where v is the input or, for activations whose derivative is
  * cheaper from it, the output, and {@code extra} are the op's scalar attributes
  * ({@link #kernelArgs()}). Each subclass keeps its own CPU loops, so no element costs a virtual
  * call; relu, sigmoid and tanh compute with {@link dev.nodal.tensor.FusedActivation}'s formulas,
@@ -45,6 +46,22 @@ abstract class Activation implements Op {
     return new Object[0];
   }
 
+  /** The parameters of {@link #kernelArgs()}, appended to both kernels' parameters. */
+  Kernel withKernelParams(Kernel kernel) {
+    return kernel;
+  }
+
+  /** {@code <kind>_forward(int n, buffer x, buffer z, extra...)} of the program {@code <kind>}. */
+  private Kernel forwardKernel() {
+    return withKernelParams(Kernel.of(kind(), kind() + "_forward").ints("n").buffers("x", "z"));
+  }
+
+  /** {@code <kind>_backward(int n, buffer x or z, buffer dz, buffer dx, int acc, extra...)}. */
+  private Kernel backwardKernel() {
+    return withKernelParams(Kernel.of(kind(), kind() + "_backward").ints("n")
+        .buffers(backwardFromOutput() ? "z" : "x", "dz", "dx").ints("acc"));
+  }
+
   private static Object[] concat(Object[] head, Object[] tail) {
     Object[] all = java.util.Arrays.copyOf(head, head.length + tail.length);
     System.arraycopy(tail, 0, all, head.length, tail.length);
@@ -64,7 +81,7 @@ abstract class Activation implements Op {
   @Override
   public final void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch(kind() + ".cl", kind() + "_forward", over(n), concat(new Object[] {n, k.in(0), k.out()}, kernelArgs()));
+    k.launch(forwardKernel(), over(n), concat(new Object[] {n, k.in(0), k.out()}, kernelArgs()));
   }
 
   @Override
@@ -72,6 +89,6 @@ abstract class Activation implements Op {
     int n = k.outShape().size(0);
     Object v = backwardFromOutput() ? k.out() : k.in(0);
     Object[] args = {n, v, k.dOut(), k.dIn(0), k.accumulate(0)};
-    k.launch(kind() + ".cl", kind() + "_backward", over(n), concat(args, kernelArgs()));
+    k.launch(backwardKernel(), over(n), concat(args, kernelArgs()));
   }
 }

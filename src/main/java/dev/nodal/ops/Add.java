@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -17,6 +18,10 @@ import java.util.List;
  * gradient is the sum of dz over those rows.
  */
 public final class Add implements Op {
+  private static final Kernel FORWARD = Kernel.of("add", "add_forward").ints("n", "m").buffers("a", "b", "z");
+  private static final Kernel BACKWARD = Kernel.of("add", "add_backward").ints("n").buffers("dz", "da").ints("acc");
+  private static final Kernel BACKWARD_BROADCAST = Kernel.of("add", "add_backward_broadcast").ints("n", "m").buffers("dz", "db").ints("acc");
+
   @Override
   public String kind() {
     return "add";
@@ -69,14 +74,14 @@ public final class Add implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0), m = k.inShape(1).size(0);
-    k.launch("add.cl", "add_forward", over(n), n, m, k.in(0), k.in(1), k.out());
+    k.launch(FORWARD, over(n), n, m, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0), m = k.inShape(1).size(0);
-    if (k.dIn(0) != null) k.launch("add.cl", "add_backward", over(n), n, k.dOut(), k.dIn(0), k.accumulate(0));
-    if (k.dIn(1) != null) k.launch("add.cl", "add_backward_broadcast", over(m), n, m, k.dOut(), k.dIn(1), k.accumulate(1));
+    if (k.dIn(0) != null) k.launch(BACKWARD, over(n), n, k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch(BACKWARD_BROADCAST, over(m), n, m, k.dOut(), k.dIn(1), k.accumulate(1));
   }
 
   @Override

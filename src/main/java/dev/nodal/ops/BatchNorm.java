@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -35,6 +36,13 @@ import java.util.stream.IntStream;
  * get no gradient.
  */
 public final class BatchNorm implements Op {
+  private static final Kernel STATS = Kernel.of("batch_norm", "batch_norm_stats").ints("N", "C", "S").floats("eps", "momentum").buffers("x", "w", "rmean", "rvar").groupScratch("scratch");
+  private static final Kernel FORWARD = Kernel.of("batch_norm", "batch_norm_forward").ints("N", "C", "S").buffers("x", "w", "gamma", "beta", "z");
+  private static final Kernel FORWARD_EVAL = Kernel.of("batch_norm", "batch_norm_forward_eval").ints("N", "C", "S").floats("eps").buffers("x", "rmean", "rvar", "gamma", "beta", "z");
+  private static final Kernel BACKWARD_SUMS = Kernel.of("batch_norm", "batch_norm_backward_sums").ints("N", "C", "S").buffers("x", "dz", "w").groupScratch("scratch");
+  private static final Kernel BACKWARD_PARAM = Kernel.of("batch_norm", "batch_norm_backward_param").ints("C", "row").buffers("w", "dparam").ints("acc");
+  private static final Kernel BACKWARD_INPUT = Kernel.of("batch_norm", "batch_norm_backward_input").ints("N", "C", "S").buffers("x", "dz", "w", "gamma", "dx").ints("acc");
+
   private final float momentum, eps;
 
   private BatchNorm(float momentum, float eps) {
@@ -199,12 +207,12 @@ public final class BatchNorm implements Op {
     Dims d = Dims.of(l.inShape(0));
     int size = l.outShape().size(0);
     if (l.training()) {
-      l.launchGroups("batch_norm.cl", "batch_norm_stats", d.c, d.n, d.c, d.s, eps, momentum, l.in(0), l.work(0), l.in(3),
+      l.launchGroups(STATS, d.c, d.n, d.c, d.s, eps, momentum, l.in(0), l.work(0), l.in(3),
           l.in(4));
-      l.launch("batch_norm.cl", "batch_norm_forward", over(size), d.n, d.c, d.s, l.in(0), l.work(0), l.in(1), l.in(2),
+      l.launch(FORWARD, over(size), d.n, d.c, d.s, l.in(0), l.work(0), l.in(1), l.in(2),
           l.out());
     } else {
-      l.launch("batch_norm.cl", "batch_norm_forward_eval", over(size), d.n, d.c, d.s, eps, l.in(0), l.in(3), l.in(4),
+      l.launch(FORWARD_EVAL, over(size), d.n, d.c, d.s, eps, l.in(0), l.in(3), l.in(4),
           l.in(1), l.in(2), l.out());
     }
   }
@@ -212,15 +220,15 @@ public final class BatchNorm implements Op {
   @Override
   public void backwardKernels(Launcher l) {
     Dims d = Dims.of(l.inShape(0));
-    l.launchGroups("batch_norm.cl", "batch_norm_backward_sums", d.c, d.n, d.c, d.s, l.in(0), l.dOut(), l.work(0));
+    l.launchGroups(BACKWARD_SUMS, d.c, d.n, d.c, d.s, l.in(0), l.dOut(), l.work(0));
     if (l.dIn(1) != null) {
-      l.launch("batch_norm.cl", "batch_norm_backward_param", over(d.c), d.c, 3, l.work(0), l.dIn(1), l.accumulate(1));
+      l.launch(BACKWARD_PARAM, over(d.c), d.c, 3, l.work(0), l.dIn(1), l.accumulate(1));
     }
     if (l.dIn(2) != null) {
-      l.launch("batch_norm.cl", "batch_norm_backward_param", over(d.c), d.c, 2, l.work(0), l.dIn(2), l.accumulate(2));
+      l.launch(BACKWARD_PARAM, over(d.c), d.c, 2, l.work(0), l.dIn(2), l.accumulate(2));
     }
     if (l.dIn(0) != null) {
-      l.launch("batch_norm.cl", "batch_norm_backward_input", over(l.inShape(0).size(0)), d.n, d.c, d.s, l.in(0),
+      l.launch(BACKWARD_INPUT, over(l.inShape(0).size(0)), d.n, d.c, d.s, l.in(0),
           l.dOut(), l.work(0), l.in(1), l.dIn(0), l.accumulate(0));
     }
   }

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -18,6 +19,9 @@ import java.util.Map;
  * Backward: each input's gradient is its slice of {@code dz}. One launch per input each way.
  */
 public final class Concat implements Op {
+  private static final Kernel FORWARD = Kernel.of("concat", "concat_forward").ints("size", "c", "rest", "outC", "offset").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("concat", "concat_backward").ints("size", "c", "rest", "outC", "offset").buffers("dz", "dx").ints("acc");
+
   private final int inputs;
 
   public Concat(int inputs) {
@@ -98,7 +102,7 @@ public final class Concat implements Op {
     int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
     for (int i = 0; i < inputs; i++) {
       int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
-      k.launch("concat.cl", "concat_forward", over(size), size, c, rest, outC, offset, k.in(i), k.out());
+      k.launch(FORWARD, over(size), size, c, rest, outC, offset, k.in(i), k.out());
       offset += c;
     }
   }
@@ -109,7 +113,7 @@ public final class Concat implements Op {
     for (int i = 0; i < inputs; i++) {
       int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
       if (k.dIn(i) != null) {
-        k.launch("concat.cl", "concat_backward", over(size), size, c, rest, outC, offset, k.dOut(), k.dIn(i),
+        k.launch(BACKWARD, over(size), size, c, rest, outC, offset, k.dOut(), k.dIn(i),
             k.accumulate(i));
       }
       offset += c;

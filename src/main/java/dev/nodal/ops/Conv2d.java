@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Launcher.GemmEpilogue;
 import dev.nodal.graph.Launcher.Matrix;
@@ -37,6 +38,16 @@ import java.util.stream.IntStream;
  * written, with compensated sums).
  */
 public final class Conv2d implements Op {
+  private static final Kernel FORWARD = Kernel.of("conv2d", "conv2d_forward").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G").buffers("x", "w", "z").ints("act");
+  private static final Kernel FORWARD_BIAS = Kernel.of("conv2d", "conv2d_forward_bias").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G").buffers("x", "w", "b", "z").ints("act");
+  private static final Kernel ACTIVATION_GRAD = Kernel.of("conv2d", "conv2d_activation_grad").ints("n", "act").buffers("z", "dz", "dy");
+  private static final Kernel BACKWARD_INPUT = Kernel.of("conv2d", "conv2d_backward_input").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G").buffers("dz", "w", "dx").ints("acc");
+  private static final Kernel BACKWARD_WEIGHT = Kernel.of("conv2d", "conv2d_backward_weight").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G").buffers("dz", "x", "dw").ints("acc");
+  private static final Kernel IM2COL = Kernel.of("conv2d", "conv2d_im2col").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G", "N0", "NC", "g").buffers("x", "col");
+  private static final Kernel COL2IM = Kernel.of("conv2d", "conv2d_col2im").ints("N", "C", "H", "W", "K", "P", "Q", "R", "S", "SH", "SW", "PH", "PW", "DH", "DW", "G", "N0", "NC", "g").buffers("dcol", "dx").ints("acc");
+  private static final Kernel BIAS_GRAD = Kernel.of("conv2d", "conv2d_bias_grad").ints("N", "K", "PQ").buffers("dz", "db").ints("acc").groupScratch("scratch");
+  private static final Kernel SUM_PARTIALS = Kernel.of("conv2d", "conv2d_sum_partials").ints("SPLITS", "SIZE").buffers("part", "dw").ints("off", "acc");
+
   private final int sh, sw, ph, pw, dh, dw, groups;
   private final boolean bias;
   private final Algorithm algorithm;
@@ -451,7 +462,7 @@ public final class Conv2d implements Op {
   public void forwardKernels(Launcher l) {
     Object[] geo = geometryArgs(l);
     if (!usesIm2col(l.inShape(0), l.inShape(1))) {
-      l.launch("conv2d.cl", bias ? "conv2d_forward_bias" : "conv2d_forward", over(l.outShape().size(0)),
+      l.launch(bias ? FORWARD_BIAS : FORWARD, over(l.outShape().size(0)),
           bias ? concat(geo, l.in(0), l.in(1), l.in(2), l.out(), activation.code())
               : concat(geo, l.in(0), l.in(1), l.out(), activation.code()));
       return;
@@ -474,7 +485,7 @@ public final class Conv2d implements Op {
   private void im2col(Launcher l, Object[] geo, int n0, int nc, int group) {
     Geometry g = Geometry.of(l.inShape(0), l.inShape(1), l.outShape(), groups);
     int columns = nc * g.p * g.q;
-    l.launch("conv2d.cl", "conv2d_im2col", over(columns, g.cg * g.r * g.s).inGroupsOf(groupShape(l, columns)),
+    l.launch(IM2COL, over(columns, g.cg * g.r * g.s).inGroupsOf(groupShape(l, columns)),
         concat(geo, n0, nc, group, l.in(0), l.scratch(0)));
   }
 
@@ -498,18 +509,18 @@ public final class Conv2d implements Op {
     if (activation != FusedActivation.NONE) { // dy = dz·f' from the output, in scratch after im2col's
       dy = l.scratch(im2col ? 2 : 0);
       int size = l.outShape().size(0);
-      l.launch("conv2d.cl", "conv2d_activation_grad", over(size), size, activation.code(), l.out(), l.dOut(), dy);
+      l.launch(ACTIVATION_GRAD, over(size), size, activation.code(), l.out(), l.dOut(), dy);
     }
     if (bias && l.dIn(2) != null) {
-      l.launchGroups("conv2d.cl", "conv2d_bias_grad", g.k, g.n, g.k, pq, dy, l.dIn(2), l.accumulate(2));
+      l.launchGroups(BIAS_GRAD, g.k, g.n, g.k, pq, dy, l.dIn(2), l.accumulate(2));
     }
     if (!im2col) {
       if (l.dIn(0) != null) {
-        l.launch("conv2d.cl", "conv2d_backward_input", over(l.inShape(0).size(0)),
+        l.launch(BACKWARD_INPUT, over(l.inShape(0).size(0)),
             concat(geo, dy, l.in(1), l.dIn(0), l.accumulate(0)));
       }
       if (l.dIn(1) != null) {
-        l.launch("conv2d.cl", "conv2d_backward_weight", over(l.inShape(1).size(0)),
+        l.launch(BACKWARD_WEIGHT, over(l.inShape(1).size(0)),
             concat(geo, dy, l.in(0), l.dIn(1), l.accumulate(1)));
       }
       return;
@@ -535,7 +546,7 @@ public final class Conv2d implements Op {
           } else {
             l.gemm(nc, perSplit, g.kg, crs, pq, 1f, dz, patchesT, 0f,
                 Matrix.of(l.scratch(1), crs).everyBatch(g.kg * crs));
-            l.launch("conv2d.cl", "conv2d_sum_partials", over(g.kg * crs), splits, g.kg * crs, l.scratch(1),
+            l.launch(SUM_PARTIALS, over(g.kg * crs), splits, g.kg * crs, l.scratch(1),
                 l.dIn(1), wOff, (int) beta);
           }
         }
@@ -543,7 +554,7 @@ public final class Conv2d implements Op {
           // dcol_j = W_gᵀ · dz_j into the patch scratch, then gathered back onto dx.
           l.gemm(nc, 1, crs, pq, g.kg, 1f, Matrix.of(l.in(1), crs).plus(wOff).t(), dz, 0f,
               Matrix.of(l.scratch(0), cols).everyBatch(pq));
-          l.launch("conv2d.cl", "conv2d_col2im", over(nc * g.cg * g.h * g.w),
+          l.launch(COL2IM, over(nc * g.cg * g.h * g.w),
               concat(geo, n0, nc, group, l.scratch(0), l.dIn(0), accX));
         }
       }

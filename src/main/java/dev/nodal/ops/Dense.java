@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Launcher.GemmEpilogue;
 import dev.nodal.graph.Op;
@@ -25,6 +26,8 @@ import java.util.Map;
  * {@code db += column sums of dY}.
  */
 public final class Dense implements Op {
+  private static final Kernel BACKWARD = Kernel.of("dense", "dense_backward").ints("rows", "cols", "act").buffers("z", "dz", "dy", "db").ints("acc", "want_db");
+
   private final FusedActivation activation;
 
   /** dY of a backward on the CPU, per thread. */
@@ -133,7 +136,7 @@ public final class Dense implements Op {
       // dY = dZ·f'(Z) into scratch, and db from the same pass over it; groups of 16 columns × up to
       // 16 slices of the rows.
       int slices = Math.max(1, Math.min(16, k.maxWorkGroupSize() / 16));
-      k.launch("dense.cl", "dense_backward", over(b, slices).inGroupsOf(Math.min(16, k.maxWorkGroupSize()), slices), n,
+      k.launch(BACKWARD, over(b, slices).inGroupsOf(Math.min(16, k.maxWorkGroupSize()), slices), n,
           b, activation.code(), k.out(), k.dOut(), dy, bias ? k.dIn(2) : dy, bias ? k.accumulate(2) : 0, bias ? 1 : 0);
     }
     if (k.dIn(0) != null) k.gemm(false, true, n, a, b, 1f, dy, k.in(1), k.accumulate(0), k.dIn(0));

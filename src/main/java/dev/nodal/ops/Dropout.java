@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -23,6 +24,9 @@ import java.util.Map;
  * backward recomputes the forward's mask. Give each dropout node its own seed.
  */
 public final class Dropout implements Op {
+  private static final Kernel FORWARD = Kernel.of("dropout", "dropout_forward").ints("n").floats("p").ints("seed", "step").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("dropout", "dropout_backward").ints("n").floats("p").ints("seed", "step").buffers("dz", "dx").ints("acc");
+
   private final float p;
   private final int seed;
 
@@ -102,12 +106,12 @@ public final class Dropout implements Op {
   @Override
   public void forwardKernels(Launcher l) {
     int n = l.outShape().size(0);
-    l.launch("dropout.cl", "dropout_forward", over(n), n, rate(l.training()), seed, l.step(), l.in(0), l.out());
+    l.launch(FORWARD, over(n), n, rate(l.training()), seed, l.step(), l.in(0), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     int n = l.outShape().size(0);
-    l.launch("dropout.cl", "dropout_backward", over(n), n, p, seed, l.step(), l.dOut(), l.dIn(0), l.accumulate(0));
+    l.launch(BACKWARD, over(n), n, p, seed, l.step(), l.dOut(), l.dIn(0), l.accumulate(0));
   }
 }

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -24,6 +25,9 @@ import java.util.List;
  * thousands, not of millions.
  */
 public final class Embedding implements Op {
+  private static final Kernel FORWARD = Kernel.of("embedding", "embedding_forward").ints("N", "D").buffers("w", "indices", "z");
+  private static final Kernel BACKWARD = Kernel.of("embedding", "embedding_backward").ints("V", "N", "D").buffers("indices", "dz", "dw").ints("acc");
+
   @Override
   public String kind() {
     return "embedding";
@@ -68,14 +72,14 @@ public final class Embedding implements Op {
   @Override
   public void forwardKernels(Launcher l) {
     int n = l.outShape().dim(0), d = l.outShape().dim(1);
-    l.launch("embedding.cl", "embedding_forward", over(n * d), n, d, l.in(0), l.in(1), l.out());
+    l.launch(FORWARD, over(n * d), n, d, l.in(0), l.in(1), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     if (l.dIn(0) == null) return;
     int v = l.inShape(0).dim(0), n = l.outShape().dim(0), d = l.outShape().dim(1);
-    l.launch("embedding.cl", "embedding_backward", over(v * d), v, n, d, l.in(1), l.dOut(), l.dIn(0), l.accumulate(0));
+    l.launch(BACKWARD, over(v * d), v, n, d, l.in(1), l.dOut(), l.dIn(0), l.accumulate(0));
   }
 
   /** A row used by every index sums N gradients. */

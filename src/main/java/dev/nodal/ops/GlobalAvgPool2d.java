@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -16,6 +17,9 @@ import java.util.List;
  * each {@code dz} evenly: {@code dx = dz/(H·W)}.
  */
 public final class GlobalAvgPool2d implements Op {
+  private static final Kernel FORWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_forward").ints("planes", "hw").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_backward").ints("planes", "hw").buffers("dz", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "global_avg_pool2d";
@@ -53,13 +57,13 @@ public final class GlobalAvgPool2d implements Op {
   @Override
   public void forwardKernels(Launcher l) {
     int planes = l.outShape().size(0), hw = l.inShape(0).dim(2) * l.inShape(0).dim(3);
-    l.launch("global_avg_pool2d.cl", "global_avg_pool2d_forward", over(planes), planes, hw, l.in(0), l.out());
+    l.launch(FORWARD, over(planes), planes, hw, l.in(0), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     int planes = l.outShape().size(0), hw = l.inShape(0).dim(2) * l.inShape(0).dim(3);
-    l.launch("global_avg_pool2d.cl", "global_avg_pool2d_backward", over(planes * hw), planes, hw, l.dOut(), l.dIn(0),
+    l.launch(BACKWARD, over(planes * hw), planes, hw, l.dOut(), l.dIn(0),
         l.accumulate(0));
   }
 

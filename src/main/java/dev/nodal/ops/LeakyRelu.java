@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
 import java.util.Map;
@@ -34,6 +35,11 @@ public final class LeakyRelu extends Activation {
   @Override
   Object[] kernelArgs() {
     return new Object[] {slope};
+  }
+
+  @Override
+  Kernel withKernelParams(Kernel kernel) {
+    return kernel.floats("slope");
   }
 
   @Override

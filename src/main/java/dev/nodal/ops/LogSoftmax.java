@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -16,6 +17,9 @@ import java.util.List;
  * PyTorch's {@code log_softmax} + {@code nll_loss}, the unfused form of {@link SoftmaxCrossEntropy}.
  */
 public final class LogSoftmax implements Op {
+  private static final Kernel FORWARD = Kernel.of("log_softmax", "log_softmax_forward").ints("rows", "cols").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("log_softmax", "log_softmax_backward").ints("rows", "cols").buffers("z", "dz", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "log_softmax";
@@ -59,13 +63,13 @@ public final class LogSoftmax implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch("log_softmax.cl", "log_softmax_forward", over(rows), rows, cols, k.in(0), k.out());
+    k.launch(FORWARD, over(rows), rows, cols, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch("log_softmax.cl", "log_softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0),
+    k.launch(BACKWARD, over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0),
         k.accumulate(0));
   }
 

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -15,6 +16,9 @@ import java.util.List;
  * Output: a scalar. Backward: {@code dp += dL·2(p − t)/M}, {@code dt −= the same}.
  */
 public final class Mse implements Op {
+  private static final Kernel FORWARD = Kernel.of("mse", "mse_forward").ints("m").buffers("p", "t", "loss").groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("mse", "mse_backward").ints("m").floats("sign").buffers("p", "t", "dloss", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "mse";
@@ -64,14 +68,14 @@ public final class Mse implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int m = k.inShape(0).size(0);
-    k.launchGroup("mse.cl", "mse_forward", m, k.in(0), k.in(1), k.out());
+    k.launchGroup(FORWARD, m, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int m = k.inShape(0).size(0);
-    if (k.dIn(0) != null) k.launch("mse.cl", "mse_backward", over(m), m, 1f, k.in(0), k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
-    if (k.dIn(1) != null) k.launch("mse.cl", "mse_backward", over(m), m, -1f, k.in(0), k.in(1), k.dOut(), k.dIn(1), k.accumulate(1));
+    if (k.dIn(0) != null) k.launch(BACKWARD, over(m), m, 1f, k.in(0), k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch(BACKWARD, over(m), m, -1f, k.in(0), k.in(1), k.dOut(), k.dIn(1), k.accumulate(1));
   }
 
   @Override

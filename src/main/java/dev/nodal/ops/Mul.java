@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -12,6 +13,9 @@ import java.util.List;
 
 /** Elementwise product {@code z = a ⊙ b} of two tensors of one shape; {@code da += dz⊙b, db += dz⊙a}. */
 public final class Mul implements Op {
+  private static final Kernel FORWARD = Kernel.of("mul", "mul_forward").ints("n").buffers("a", "b", "z");
+  private static final Kernel BACKWARD = Kernel.of("mul", "mul_backward").ints("n").buffers("other", "dz", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "mul";
@@ -53,13 +57,13 @@ public final class Mul implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("mul.cl", "mul_forward", over(n), n, k.in(0), k.in(1), k.out());
+    k.launch(FORWARD, over(n), n, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    if (k.dIn(0) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
-    if (k.dIn(1) != null) k.launch("mul.cl", "mul_backward", over(n), n, k.in(0), k.dOut(), k.dIn(1), k.accumulate(1));
+    if (k.dIn(0) != null) k.launch(BACKWARD, over(n), n, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+    if (k.dIn(1) != null) k.launch(BACKWARD, over(n), n, k.in(0), k.dOut(), k.dIn(1), k.accumulate(1));
   }
 }

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -16,6 +17,9 @@ import java.util.List;
  * Backward: {@code dlogp[r, y_r] += −dL/N}, 0 elsewhere; the labels get no gradient.
  */
 public final class Nll implements Op {
+  private static final Kernel FORWARD = Kernel.of("nll", "nll_forward").ints("rows", "cols").buffers("logp", "y", "loss").groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("nll", "nll_backward").ints("rows", "cols").buffers("y", "dloss", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "nll";
@@ -52,14 +56,14 @@ public final class Nll implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launchGroup("nll.cl", "nll_forward", rows, cols, k.in(0), k.in(1), k.out());
+    k.launchGroup(FORWARD, rows, cols, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     if (k.dIn(0) == null) return;
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch("nll.cl", "nll_backward", over(rows), rows, cols, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
+    k.launch(BACKWARD, over(rows), rows, cols, k.in(1), k.dOut(), k.dIn(0), k.accumulate(0));
   }
 
   /** The loss sums N terms. */

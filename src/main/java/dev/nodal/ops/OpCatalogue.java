@@ -15,10 +15,10 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Every node type, in one list: how to make it from the graph file's attributes, the kernel files
- * it launches, its parity tolerance family, and the input shapes on which it is gradient-checked
+ * Every node type, in one list: how to make it from the graph file's attributes, the kernel
+ * programs it launches, its parity tolerance family, and the input shapes on which it is gradient-checked
  * and compared between backends. The graph-file reader, native-check and the parameterised tests
- * all read this list, so adding an elementwise op is its class, its {@code .cl} file and one
+ * all read this list, so adding an elementwise op is its class, its kernel source and one
  * entry here (see "Adding a node type" in the README).
  */
 public final class OpCatalogue {
@@ -77,24 +77,29 @@ public final class OpCatalogue {
     }
   }
 
-  /** One node type. */
+  /**
+   * One node type.
+   *
+   * @param programs the kernel programs its launches name ({@link dev.nodal.graph.Kernel#program});
+   *     products run on the backend's own GEMM and name none
+   */
   public record Entry(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory,
-      List<String> kernelFiles, Family family, List<Sample> gradientSamples, List<Sample> paritySamples) {}
+      List<String> programs, Family family, List<Sample> gradientSamples, List<Sample> paritySamples) {}
 
   private static final List<Entry> ENTRIES = List.of(
-      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense.cl", "gemm.cl"), Family.REDUCTION,
+      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense"), Family.REDUCTION,
           concat(products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
               fusedDense(new int[][] {{1, 1, 1}, {4, 5, 3}, {3, 33, 5}})),
           concat(products(new Dense(), true, straddlingProducts()),
               products(new Dense(FusedActivation.RELU), true, straddlingProducts()),
               fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}))),
-      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of("gemm.cl"), Family.REDUCTION,
+      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of(), Family.REDUCTION,
           products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
           products(new MatMul(), false, straddlingProducts())),
-      new Entry("add", Add.class, a -> new Add(), List.of("add.cl"), Family.REDUCTION, // the bias gradient sums rows
+      new Entry("add", Add.class, a -> new Add(), List.of("add"), Family.REDUCTION, // the bias gradient sums rows
           concat(binary(new Add(), 1, 1, 1, 5, 4, 3, 9, 2), broadcast(1, 1, 1, 5, 4, 3, 9, 2)),
           concat(binaryStraddling(new Add()), broadcastStraddling())),
-      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul.cl"), Family.ELEMENTWISE,
+      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul"), Family.ELEMENTWISE,
           binary(new Mul(), 1, 1, 3, 4, 8, 1), binaryStraddling(new Mul())),
       unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor")), new Scale(-2.5f)),
       unary("relu", Relu.class, a -> new Relu(), new Relu()),
@@ -102,27 +107,27 @@ public final class OpCatalogue {
       unary("sigmoid", Sigmoid.class, a -> new Sigmoid(), new Sigmoid()),
       unary("tanh", Tanh.class, a -> new Tanh(), new Tanh()),
       unary("gelu", Gelu.class, a -> new Gelu(), new Gelu()),
-      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax.cl"), Family.REDUCTION,
+      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax"), Family.REDUCTION,
           List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
           rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
       new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(),
-          List.of("softmax_cross_entropy.cl"), Family.REDUCTION,
+          List.of("softmax_cross_entropy"), Family.REDUCTION,
           List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
               labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
           rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
-      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax.cl"), Family.REDUCTION,
+      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax"), Family.REDUCTION,
           List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7)),
           rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1]))),
-      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll.cl"), Family.REDUCTION,
+      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll"), Family.REDUCTION,
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
-      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat.cl"),
+      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat"),
           Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
           concatStraddling()),
-      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d.cl"), Family.REDUCTION,
+      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d"), Family.REDUCTION,
           List.of(conv(Conv2d.builder().build(), 1, 1, 3, 3, 1, 2, 2),
               conv(Conv2d.builder().padding(1).build(), 2, 3, 5, 4, 4, 3, 3),
               conv(Conv2d.builder().groups(2).stride(2).padding(1).build(), 1, 4, 6, 6, 4, 3, 3),
@@ -132,26 +137,26 @@ public final class OpCatalogue {
               conv(Conv2d.builder().groups(2).bias(false).activation(FusedActivation.TANH).build(), 1, 4, 5, 4, 4, 3, 3),
               conv(Conv2d.builder().activation(FusedActivation.SIGMOID).build(), 2, 2, 4, 4, 3, 2, 2)),
           convStraddling()),
-      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d.cl"),
+      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d"),
           Family.ELEMENTWISE, poolSamples(true), poolStraddling(true)),
-      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d.cl"),
+      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d"),
           Family.REDUCTION, poolSamples(false), poolStraddling(false)),
-      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm.cl"), Family.REDUCTION,
+      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm"), Family.REDUCTION,
           List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
           batchNormStraddling()),
       unary("dropout", Dropout.class, Dropout::fromAttributes, new Dropout(0.3f, 7)),
-      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d.cl"),
+      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d"),
           Family.REDUCTION,
           List.of(params(new GlobalAvgPool2d(), 1, 1, 1, 1), params(new GlobalAvgPool2d(), 2, 3, 4, 5),
               params(new GlobalAvgPool2d(), 1, 2, 7, 3)),
           sizes(s -> List.of(params(new GlobalAvgPool2d(), 2, 3, s, 5), params(new GlobalAvgPool2d(), 1, s, 3, 3)))),
-      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape.cl"), Family.ELEMENTWISE,
+      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape"), Family.ELEMENTWISE,
           List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
           sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
-      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding.cl"), Family.REDUCTION,
+      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding"), Family.REDUCTION,
           List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
           sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
-      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse.cl"), Family.REDUCTION,
+      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse"), Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
 
   /** Every node type, in a fixed order. */
@@ -272,20 +277,20 @@ public final class OpCatalogue {
     }
   }
 
-  /** Every kernel file that some node type launches, in catalogue order. */
-  public static List<String> kernelFiles() {
-    Set<String> files = new LinkedHashSet<>();
-    for (Entry e : ENTRIES) files.addAll(e.kernelFiles());
-    return List.copyOf(files);
+  /** Every kernel program that some node type launches, in catalogue order. */
+  public static List<String> programs() {
+    Set<String> programs = new LinkedHashSet<>();
+    for (Entry e : ENTRIES) programs.addAll(e.programs());
+    return List.copyOf(programs);
   }
 
   // ---- sample shapes ---------------------------------------------------------------------------
 
-  /** An elementwise op of one input: its kernel file is {@code <kind>.cl}. */
+  /** An elementwise op of one input: its kernel program is {@code <kind>}. */
   private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory, Op sample) {
     List<Sample> parity = new ArrayList<>();
     for (int s : STRADDLE) parity.add(params(sample, s, 3));
-    return new Entry(kind, type, factory, List.of(kind + ".cl"), Family.ELEMENTWISE,
+    return new Entry(kind, type, factory, List.of(kind), Family.ELEMENTWISE,
         List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
   }
 

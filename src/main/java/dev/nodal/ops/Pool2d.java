@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -22,6 +23,9 @@ import java.util.stream.IntStream;
  * saved.
  */
 public final class Pool2d implements Op {
+  private static final Kernel FORWARD = Kernel.of("pool2d", "pool2d_forward").ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("pool2d", "pool2d_backward").ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "dz", "dx").ints("acc");
+
   private final boolean max;
   private final int k, stride, pad;
 
@@ -202,12 +206,12 @@ public final class Pool2d implements Op {
 
   @Override
   public void forwardKernels(Launcher l) {
-    l.launch("pool2d.cl", "pool2d_forward", over(l.outShape().size(0)), args(l, l.in(0), l.out()));
+    l.launch(FORWARD, over(l.outShape().size(0)), args(l, l.in(0), l.out()));
   }
 
   @Override
   public void backwardKernels(Launcher l) {
-    l.launch("pool2d.cl", "pool2d_backward", over(l.inShape(0).size(0)), args(l, l.in(0), l.dOut(), l.dIn(0),
+    l.launch(BACKWARD, over(l.inShape(0).size(0)), args(l, l.in(0), l.dOut(), l.dIn(0),
         l.accumulate(0)));
   }
 

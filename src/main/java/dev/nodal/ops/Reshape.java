@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -24,6 +25,9 @@ import java.util.Map;
  * does not share (a parameter's values), forward copies.
  */
 public final class Reshape implements Op {
+  private static final Kernel FORWARD = Kernel.of("reshape", "reshape_forward").ints("n").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("reshape", "reshape_backward").ints("n").buffers("dz", "dx").ints("acc");
+
   private final int[] dims;
 
   /** To {@code [N, dims...]}; {@code dims} of length 0 means "everything in one dimension". */
@@ -101,13 +105,13 @@ public final class Reshape implements Op {
   public void forwardKernels(Launcher l) {
     if (l.in(0).equals(l.out())) return;
     int n = l.outShape().size(0);
-    l.launch("reshape.cl", "reshape_forward", over(n), n, l.in(0), l.out());
+    l.launch(FORWARD, over(n), n, l.in(0), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     if (l.dIn(0) == null || l.dIn(0).equals(l.dOut())) return;
     int n = l.outShape().size(0);
-    l.launch("reshape.cl", "reshape_backward", over(n), n, l.dOut(), l.dIn(0), l.accumulate(0));
+    l.launch(BACKWARD, over(n), n, l.dOut(), l.dIn(0), l.accumulate(0));
   }
 }

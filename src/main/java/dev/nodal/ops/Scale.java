@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -13,6 +14,9 @@ import java.util.Map;
 
 /** Multiplication by a constant, {@code z = c·x}; used to weight losses. {@code dx += c·dz}. */
 public final class Scale implements Op {
+  private static final Kernel FORWARD = Kernel.of("scale", "scale_forward").ints("n").floats("c").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("scale", "scale_backward").ints("n").floats("c").buffers("dz", "dx").ints("acc");
+
   private final float factor;
 
   public Scale(float factor) {
@@ -59,12 +63,12 @@ public final class Scale implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("scale.cl", "scale_forward", over(n), n, factor, k.in(0), k.out());
+    k.launch(FORWARD, over(n), n, factor, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int n = k.outShape().size(0);
-    k.launch("scale.cl", "scale_backward", over(n), n, factor, k.dOut(), k.dIn(0), k.accumulate(0));
+    k.launch(BACKWARD, over(n), n, factor, k.dOut(), k.dIn(0), k.accumulate(0));
   }
 }

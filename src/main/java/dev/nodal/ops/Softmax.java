@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -16,6 +17,9 @@ import java.util.List;
  * {@code dx += z ⊙ (dz − Σ_j dz_j·z_j)} per row.
  */
 public final class Softmax implements Op {
+  private static final Kernel FORWARD = Kernel.of("softmax", "softmax_forward").ints("rows", "cols").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("softmax", "softmax_backward").ints("rows", "cols").buffers("z", "dz", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "softmax";
@@ -74,13 +78,13 @@ public final class Softmax implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
-    k.launch("softmax.cl", "softmax_forward", over(rows), rows, cols, k.in(0), k.out());
+    k.launch(FORWARD, over(rows), rows, cols, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     int rows = k.outShape().dim(0), cols = k.outShape().dim(1);
-    k.launch("softmax.cl", "softmax_backward", over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0), k.accumulate(0));
+    k.launch(BACKWARD, over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0), k.accumulate(0));
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
@@ -19,6 +20,9 @@ import java.util.List;
  * gradient.
  */
 public final class SoftmaxCrossEntropy implements Op {
+  private static final Kernel FORWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_forward").ints("rows", "cols").buffers("x", "y", "loss").groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_backward").ints("rows", "cols").buffers("x", "y", "dloss", "dx").ints("acc");
+
   @Override
   public String kind() {
     return "softmax_cross_entropy";
@@ -91,14 +95,14 @@ public final class SoftmaxCrossEntropy implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launchGroup("softmax_cross_entropy.cl", "softmax_cross_entropy_forward", rows, cols, k.in(0), k.in(1), k.out());
+    k.launchGroup(FORWARD, rows, cols, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     if (k.dIn(0) == null) return;
     int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch("softmax_cross_entropy.cl", "softmax_cross_entropy_backward", over(rows), rows, cols, k.in(0), k.in(1),
+    k.launch(BACKWARD, over(rows), rows, cols, k.in(0), k.in(1),
         k.dOut(), k.dIn(0), k.accumulate(0));
   }
 

@@ -1,5 +1,6 @@
 package dev.nodal.optim;
 
+import dev.nodal.graph.Kernel;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,9 +128,12 @@ public final class Adam extends AbstractOptimizer {
     }
   }
 
+  private static final Kernel UPDATE = Kernel.of(PROGRAM, "adam_update").buffers("p", "g", "m", "v", "norm_sq").ints("n")
+      .floats("lr", "wd", "max_norm", "b1", "b2", "eps", "step_size", "bc2_sqrt", "decoupled");
+
   @Override
-  public String kernel() {
-    return "adam_update";
+  public Kernel kernel() {
+    return UPDATE;
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.nodal.optim;
 
+import dev.nodal.graph.Kernel;
 import java.util.List;
 import java.util.Map;
 
@@ -7,8 +8,8 @@ import java.util.Map;
  * A rule that updates every parameter from its summed gradient: a named spec with
  * hyper-parameters ({@link #attributes()}, read back by {@link Optimizers#create}), state arrays
  * per parameter ({@link #slots()}, kept by the session, zero at the start) and scalar state (the
- * step count, kept here). Like an op it carries its own CPU code and names its own kernel in
- * {@code kernels/optim.cl}, so backends never dispatch on its class.
+ * step count, kept here). Like an op it carries its own CPU code and names its own kernel of the
+ * program {@value #PROGRAM}, so backends never dispatch on its class.
  *
  * <p>A session calls {@link #beginStep()} once per {@code update()}, then applies
  * {@link #update} to each parameter (CPU) or launches {@link #kernel()} over all of them with
@@ -16,8 +17,11 @@ import java.util.Map;
  * ({@link #clipNorm()}), as {@code torch.nn.utils.clip_grad_norm_}.
  */
 public interface Optimizer {
-  /** The file of {@code kernels/} that holds every optimizer's update kernel. */
-  String KERNEL_FILE = "optim.cl";
+  /** The kernel program that holds every optimizer's update kernel (and the gradient norm's). */
+  String PROGRAM = "optim";
+
+  /** Sums the squared gradients, for clipping: {@code grad_norm_sq(n, g, norm_sq, scratch)}. */
+  Kernel GRAD_NORM_SQ = Kernel.of(PROGRAM, "grad_norm_sq").ints("n").buffers("g", "norm_sq").groupScratch("scratch");
 
   /** {@code sgd}, {@code adam} or {@code adamw}: the name in checkpoints and on the command line. */
   String name();
@@ -56,10 +60,11 @@ public interface Optimizer {
   void update(float[] param, float[] grad, float gradScale, float[][] state, int n);
 
   /**
-   * The kernel of {@link #KERNEL_FILE}. Its arguments: parameters, gradients, one block per state
-   * slot, the squared global gradient norm, the element count, then {@link #hyperParameters()}.
+   * The update kernel, of the program {@value #PROGRAM}. Its parameters: parameters, gradients,
+   * one buffer per state slot, the squared global gradient norm, the element count, then one float
+   * per {@link #hyperParameters()} entry; the plan checks the count and types.
    */
-  String kernel();
+  Kernel kernel();
 
   /**
    * The kernel's scalars for the current step: learning rate, weight decay and clipping norm,

@@ -1,5 +1,6 @@
 package dev.nodal.optim;
 
+import dev.nodal.graph.Kernel;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,9 +97,14 @@ public final class Sgd extends AbstractOptimizer {
     }
   }
 
+  private static final Kernel PLAIN = Kernel.of(PROGRAM, "sgd_update").buffers("p", "g", "norm_sq").ints("n")
+      .floats("lr", "wd", "max_norm");
+  private static final Kernel MOMENTUM = Kernel.of(PROGRAM, "sgd_momentum_update").buffers("p", "g", "v", "norm_sq")
+      .ints("n").floats("lr", "wd", "max_norm", "mu", "nesterov");
+
   @Override
-  public String kernel() {
-    return momentum > 0 ? "sgd_momentum_update" : "sgd_update";
+  public Kernel kernel() {
+    return momentum > 0 ? MOMENTUM : PLAIN;
   }
 
   @Override

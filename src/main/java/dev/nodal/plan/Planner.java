@@ -3,6 +3,7 @@ package dev.nodal.plan;
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
+import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
@@ -26,10 +27,6 @@ import java.util.Set;
  * and printed without a device.
  */
 public final class Planner {
-  /** Work-items per work-group of one-dimensional launches. */
-  static final int GROUP_1D = 64;
-  /** The largest work-group of single-group reductions. */
-  static final int GROUP_REDUCTION = 256;
 
   private final Graph graph;
   private final DeviceTraits device;
@@ -302,7 +299,8 @@ public final class Planner {
 
   /**
    * The update of every parameter at once: one launch over the flat blocks, after one that sums
-   * the squared gradients when the optimizer clips the global norm.
+   * the squared gradients when the optimizer clips the global norm. The update kernel's parameters
+   * are checked as an op's are: the optimizer's hyper-parameters fill its trailing floats.
    */
   public List<Launch> update(Optimizer optimizer) {
     if (!plan.hasBlock("gradients")) return List.of();
@@ -310,37 +308,69 @@ public final class Planner {
     Launch.Buf grads = new Launch.Buf(plan.block("gradients")), norm = new Launch.Buf(plan.block("gradient norm"));
     List<Launch> launches = new ArrayList<>();
     if (optimizer.clipNorm() > 0) {
-      int group = Integer.highestOneBit((int) Math.max(1, Math.min(GROUP_REDUCTION, device.maxWorkGroupSize())));
-      launches.add(new Launch("update", Optimizer.KERNEL_FILE, "", "grad_norm_sq",
-          List.of(new Launch.I32(n), grads, norm, new Launch.Local(4L * group)), new long[] {group}, new long[] {group}));
+      launches.add(new Launch.Rows("update", Optimizer.GRAD_NORM_SQ,
+          checked("update", Optimizer.GRAD_NORM_SQ, List.of(new Launch.I32(n), grads, norm)), 1));
     }
     List<Arg> args = new ArrayList<>(List.of(new Launch.Buf(plan.block("parameters")), grads));
     for (int s = 0; s < optimizer.stateSlots(); s++) args.add(new Launch.Slot(s));
     args.add(norm);
     args.add(new Launch.I32(n));
     for (int h = 0; h < optimizer.hyperParameters().length; h++) args.add(new Launch.Hyper(h));
-    launches.add(oneDimensional("update", Optimizer.KERNEL_FILE, optimizer.kernel(), args, n));
+    launches.add(new Launch.Grid("update", optimizer.kernel(), checked("update", optimizer.kernel(), args),
+        new int[] {n}, null));
     return List.copyOf(launches);
   }
 
-  /** Every gemm configuration a step may use on this device, to build ahead of any step. */
-  public List<GemmConfig> gemmCandidates() {
-    return GemmConfig.candidates(device);
+  /** Why {@code value} cannot be the kernel's parameter {@code p}, or null when it can. */
+  private static String mismatch(Arg value, Kernel.Param p) {
+    boolean fits = switch (p.type()) {
+      case INT -> value instanceof Launch.I32 || value instanceof Launch.Step;
+      case FLOAT -> value instanceof Launch.F32 || value instanceof Launch.Hyper;
+      case BUFFER -> value instanceof Launch.Buf || value instanceof Launch.Slot;
+      case GROUP_SCRATCH -> false;
+    };
+    if (fits) return null;
+    String given = value instanceof Launch.I32 ? "an int" : value instanceof Launch.F32 || value instanceof Launch.Hyper
+        ? "a float" : value instanceof Launch.Step ? "the step (an int)" : "a buffer";
+    return given + ", but the kernel takes " + switch (p.type()) {
+      case INT -> "an int";
+      case FLOAT -> "a float";
+      case BUFFER -> "a buffer";
+      case GROUP_SCRATCH -> "the group scratch, which the backend supplies";
+    };
   }
 
-  private Launch oneDimensional(String node, String file, String kernel, List<Arg> args, long workItems) {
-    long local = Math.min(GROUP_1D, device.maxWorkGroupSize());
-    long global = (Math.max(1, workItems) + local - 1) / local * local;
-    return new Launch(node, file, "", kernel, List.copyOf(args), new long[] {global}, new long[] {local});
+  /**
+   * {@code args} when they fit the parameters {@code kernel} expects from its caller (all but a
+   * trailing group scratch), in count and type; else an IllegalArgumentException that names the
+   * node, the kernel and the argument.
+   */
+  private static List<Arg> checked(String node, Kernel kernel, List<Arg> args) {
+    List<Kernel.Param> params = kernel.passed();
+    if (args.size() != params.size()) {
+      throw new IllegalArgumentException("node '" + node + "': kernel " + kernel + " takes " + params.size()
+          + " arguments" + (kernel.hasGroupScratch() ? " (its group scratch comes from the backend)" : "") + ", got "
+          + args.size());
+    }
+    for (int i = 0; i < args.size(); i++) {
+      String why = mismatch(args.get(i), params.get(i));
+      if (why != null) {
+        throw new IllegalArgumentException("node '" + node + "': kernel " + kernel.program() + ":" + kernel.function()
+            + ", argument " + i + " '" + params.get(i).name() + "' is " + why);
+      }
+    }
+    return List.copyOf(args);
   }
 
-  private static Arg arg(Object value, int position, String node, String kernel) {
+  private static Arg arg(Object value, int position, String node, Kernel kernel) {
     if (value instanceof BufferHandle b) return new Launch.Buf(b.buffer());
     if (value instanceof Integer i) return new Launch.I32(i);
     if (value instanceof Float f) return new Launch.F32(f);
     if (value == STEP) return new Launch.Step();
-    throw new IllegalArgumentException("node '" + node + "', kernel " + kernel + ": argument " + position + (value == null
-        ? " is null (a gradient buffer that is not needed?)" : " has unsupported type " + value.getClass().getSimpleName()));
+    String name = position < kernel.params().size() ? " '" + kernel.params().get(position).name() + "'" : "";
+    throw new IllegalArgumentException("node '" + node + "': kernel " + kernel.program() + ":" + kernel.function()
+        + ", argument " + position + name + (value == null ? " is null (a gradient buffer that is not needed?)"
+        : " has type " + value.getClass().getSimpleName() + "; pass a buffer, an Integer or a Float"));
   }
 
   private record BufferHandle(int buffer) implements Launcher.Buffer {}
@@ -440,31 +470,32 @@ public final class Planner {
     }
 
     @Override
-    public void launch(String file, String kernel, WorkItems items, Object... args) {
+    public void launch(Kernel kernel, WorkItems items, Object... args) {
       int[] counts = items.counts(), group = items.group();
-      long[] local = new long[counts.length], global = new long[counts.length];
-      long groupSize = 1;
-      for (int d = 0; d < counts.length; d++) {
-        local[d] = group != null ? group[d] : d == 0 ? Math.min(GROUP_1D, device.maxWorkGroupSize()) : 1;
-        global[d] = (Math.max(1, counts[d]) + local[d] - 1) / local[d] * local[d];
-        groupSize *= local[d];
+      if (kernel.hasGroupScratch()) {
+        throw new IllegalArgumentException("node '" + node.name() + "': kernel " + kernel + " ends with a group scratch "
+            + "array; launch it with launchGroups");
       }
-      if (groupSize > device.maxWorkGroupSize()) {
-        throw new IllegalArgumentException(String.format(Locale.ROOT, "node '%s', kernel %s: a work-group of %s (%d work-items) is "
-            + "more than the device allows (%d)", node.name(), kernel, java.util.Arrays.toString(group), groupSize,
-            device.maxWorkGroupSize()));
+      if (group != null) {
+        long groupSize = 1;
+        for (int g : group) groupSize *= g;
+        if (groupSize > device.maxWorkGroupSize()) {
+          throw new IllegalArgumentException(String.format(Locale.ROOT, "node '%s', kernel %s: a work-group of %s (%d "
+              + "work-items) is more than the device allows (%d)", node.name(), kernel.function(),
+              java.util.Arrays.toString(group), groupSize, device.maxWorkGroupSize()));
+        }
       }
-      out.add(new Launch(node.name(), file, "", kernel, args(kernel, args), global, local));
+      out.add(new Launch.Grid(node.name(), kernel, args(kernel, args), counts, group));
     }
 
     @Override
-    public void launchGroups(String file, String kernel, int groups, Object... args) {
-      if (groups < 1) throw new IllegalArgumentException(node.name() + ": " + kernel + " needs at least one group");
-      int group = Integer.highestOneBit((int) Math.max(1, Math.min(GROUP_REDUCTION, device.maxWorkGroupSize())));
-      List<Arg> all = new ArrayList<>(args(kernel, args));
-      all.add(new Launch.Local(4L * group));
-      out.add(new Launch(node.name(), file, "", kernel, List.copyOf(all), new long[] {(long) group * groups},
-          new long[] {group}));
+    public void launchGroups(Kernel kernel, int groups, Object... args) {
+      if (groups < 1) throw new IllegalArgumentException(node.name() + ": " + kernel.function() + " needs at least one group");
+      if (!kernel.hasGroupScratch()) {
+        throw new IllegalArgumentException("node '" + node.name() + "': kernel " + kernel + " has no group scratch "
+            + "parameter, which a launch in groups supplies last");
+      }
+      out.add(new Launch.Rows(node.name(), kernel, args(kernel, args), groups));
     }
 
     @Override
@@ -474,24 +505,28 @@ public final class Planner {
         throw new IllegalArgumentException(String.format(Locale.ROOT, "node '%s': gemm of batch %d summing %d, M %d, N %d, K %d",
             node.name(), batch, sum, m, n, k));
       }
-      int groups = GemmConfig.outputs(batch, sum);
+      int groups = (batch + sum - 1) / sum;
       if (c.transposed() || (groups > 1 && c.batchStride() == 0)) {
         throw new IllegalArgumentException("node '" + node.name() + "': gemm writes C row-major, each group of the "
             + "batch at its own batch stride");
       }
-      GemmConfig g = GemmConfig.choose(device, m, n, GemmConfig.innerLength(k, batch, sum), groups);
-      List<Arg> args = args("gemm", m, n, k, batch, sum, alpha,
-          a.buffer(), a.offset(), a.transposed() ? 1 : a.ld(), a.transposed() ? a.ld() : 1, a.batchStride(),
-          b.buffer(), b.offset(), b.transposed() ? 1 : b.ld(), b.transposed() ? b.ld() : 1, b.batchStride(),
-          beta, c.buffer(), c.offset(), c.ld(), c.batchStride(),
-          e.bias() != null ? e.bias() : c.buffer(), e.offset(), e.biasMode(), e.activation().code());
-      out.add(new Launch(node.name(), "gemm.cl", g.defines(), "gemm", args, g.globalSize(m, n, groups), g.localSize()));
+      out.add(new Launch.Product(node.name(), batch, sum, m, n, k, alpha, operand(a), operand(b), beta, operand(c),
+          e.bias() != null ? buffer(e.bias()) : buffer(c.buffer()), e.offset(), e.biasMode(), e.activation()));
     }
 
-    private List<Arg> args(String kernel, Object... values) {
+    private Launch.Operand operand(Matrix x) {
+      return new Launch.Operand(buffer(x.buffer()), x.offset(), x.ld(), x.transposed(), x.batchStride());
+    }
+
+    private Launch.Buf buffer(Buffer b) {
+      if (!(b instanceof BufferHandle h)) throw new IllegalArgumentException("node '" + node.name() + "': not a buffer of this plan");
+      return new Launch.Buf(h.buffer());
+    }
+
+    private List<Arg> args(Kernel kernel, Object... values) {
       List<Arg> a = new ArrayList<>();
       for (int i = 0; i < values.length; i++) a.add(arg(values[i], i, node.name(), kernel));
-      return List.copyOf(a);
+      return checked(node.name(), kernel, a);
     }
   }
 }

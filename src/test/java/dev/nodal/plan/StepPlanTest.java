@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /** The step plan, checked without a device. */
 class StepPlanTest {
-  private static final DeviceTraits GPU = new DeviceTraits("test GPU", 1024, 132, 48 << 10, 512, null);
+  private static final DeviceTraits GPU = new DeviceTraits("test GPU", 1024, 132, 48 << 10, 512);
 
   @Test
   void theDefaultMlpStepIsFourteenLaunchesAndNoFill() {
@@ -36,7 +36,7 @@ class StepPlanTest {
     assertEquals(14, total, "launches per step: 3 products and 1 softmax forward; per layer dy and db, then 2 "
         + "products (1 for the first layer), and the loss gradient, backward; 1 update");
     for (Launch l : concat(steps.forward(), steps.backward(), update)) {
-      assertTrue(!l.kernel().contains("fill"), l.kernel());
+      assertTrue(!(l instanceof Launch.Grid grid && grid.kernel().function().contains("fill")), l.toString());
     }
   }
 
@@ -76,24 +76,24 @@ class StepPlanTest {
     long held = regions.stream().mapToLong(r -> plan.regions().get(r).bytes()).sum();
     assertTrue(held < patches, "the patch matrices share memory: " + held + " bytes of regions for " + patches);
     // The forward product is one launch over the batch: 16 images × 8 filters × 144 positions.
-    Launch product = planner.steps(16).forward().stream().filter(l -> l.node().equals("conv2") && l.kernel().equals("gemm"))
-        .findFirst().orElseThrow();
-    assertEquals(16, product.global()[2], "one work-group layer per image");
+    Launch.Product product = planner.steps(16).forward().stream().filter(l -> l.node().equals("conv2"))
+        .filter(Launch.Product.class::isInstance).map(Launch.Product.class::cast).findFirst().orElseThrow();
+    assertEquals(16, product.outputs(), "one output per image");
   }
 
   @Test
   void workGroupsFitTheDeviceOrAreRefusedNamingTheNode() {
-    DeviceTraits small = new DeviceTraits("small", 32, 4, 32 << 10, 64, null);
+    DeviceTraits small = new DeviceTraits("small", 32, 4, 32 << 10, 64);
     GraphBuilder g = new GraphBuilder(1);
     Node x = g.input("x", 3, 9, 9);
     Conv2d conv = Conv2d.builder().bias(false).algorithm(Conv2d.Algorithm.IM2COL).build();
     g.apply(conv, "conv", x, g.param("w", Init.he(), 4, 3, 3, 3));
     Planner planner = new Planner(g.build(), 2, new Keep(false, Set.of()), small);
     for (Launch l : planner.steps(2, false).forward()) {
-      if (!l.file().equals("conv2d.cl")) continue; // gemm.cl's smallest tiles take 64: a limit of GemmConfig
+      if (!(l instanceof Launch.Grid grid) || grid.group() == null) continue; // the backend sizes the others
       long group = 1;
-      for (long d : l.local()) group *= d;
-      assertTrue(group <= 32, l.kernel() + " takes a group of " + group + " on a device that allows 32");
+      for (long d : grid.group()) group *= d;
+      assertTrue(group <= 32, grid.kernel() + " asks for a group of " + group + " on a device that allows 32");
     }
     // An op that asks for more than the device allows is refused at planning, naming its node.
     GraphBuilder w = new GraphBuilder(1);
@@ -105,14 +105,36 @@ class StepPlanTest {
   }
 
   @Test
+  void kernelArgumentsOfTheWrongTypeOrCountAreRefusedNamingTheNodeAndArgument() {
+    dev.nodal.graph.Kernel scale = dev.nodal.graph.Kernel.of("scale", "scale_forward").ints("n").floats("c").buffers("x", "z");
+    for (Object[] args : new Object[][] {{64, 2, "x", "z"}, {64, 2f, "x"}}) {
+      GraphBuilder g = new GraphBuilder(1);
+      g.apply(new WideGroups() {
+        @Override
+        public void forwardKernels(dev.nodal.graph.Launcher l) {
+          Object[] a = args.clone();
+          for (int i = 0; i < a.length; i++) a[i] = "x".equals(a[i]) ? l.in(0) : "z".equals(a[i]) ? l.out() : a[i];
+          l.launch(scale, dev.nodal.graph.Launcher.over(64), a);
+        }
+      }, "scaled", g.input("x", 64));
+      Planner planner = new Planner(g.build(), 1, new Keep(false, Set.of()), GPU);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> planner.steps(1, false));
+      String expected = args.length == 4 ? "node 'scaled': kernel scale:scale_forward, argument 1 'c' is an int, but the "
+          + "kernel takes a float" : "node 'scaled': kernel scale:scale_forward(int n, float c, buffer x, buffer z) takes 4 "
+          + "arguments, got 3";
+      assertEquals(expected, e.getMessage());
+    }
+  }
+
+  @Test
   void theFirstWriterOfAGradientOverwritesAndLaterOnesAdd() {
     Graph g = Models.sharedWeight(1, 5); // W used by use1 and use2
     Planner planner = new Planner(g, 4, new Keep(false, Set.of()), GPU);
     StepPlan plan = planner.plan();
     int gradW = plan.gradient(g.node("W"));
-    List<Float> betas = planner.steps(4).backward().stream()
-        .filter(l -> l.kernel().equals("gemm") && l.args().get(17).equals(new Launch.Buf(gradW)))
-        .map(l -> ((Launch.F32) l.args().get(16)).value()).toList();
+    List<Float> betas = planner.steps(4).backward().stream().filter(Launch.Product.class::isInstance)
+        .map(Launch.Product.class::cast).filter(p -> p.c().buffer().equals(new Launch.Buf(gradW)))
+        .map(Launch.Product::beta).toList();
     assertEquals(List.of(0f, 1f), betas, "use2's backward runs first and overwrites; use1's adds");
     assertEquals(Set.of(g.node("W"), g.node("h1"), g.node("b2")), Set.copyOf(plan.firstWrites(g.node("use2"))));
     assertEquals(Set.of(g.node("b1")), Set.copyOf(plan.firstWrites(g.node("use1"))), "W was written by use2 already");
@@ -139,7 +161,7 @@ class StepPlanTest {
   }
 
   /** An identity whose kernel asks for work-groups of 64 work-items. */
-  private static final class WideGroups implements dev.nodal.graph.Op {
+  private static class WideGroups implements dev.nodal.graph.Op {
     @Override
     public String kind() {
       return "wide_groups";
@@ -166,7 +188,8 @@ class StepPlanTest {
 
     @Override
     public void forwardKernels(dev.nodal.graph.Launcher l) {
-      l.launch("tanh.cl", "tanh_forward", dev.nodal.graph.Launcher.over(64).inGroupsOf(64), 64, l.in(0), l.out());
+      l.launch(dev.nodal.graph.Kernel.of("tanh", "tanh_forward").ints("n").buffers("x", "z"),
+          dev.nodal.graph.Launcher.over(64).inGroupsOf(64), 64, l.in(0), l.out());
     }
 
     @Override

@@ -1,23 +1,16 @@
 package dev.nodal.cli;
 
 import dev.nodal.backend.Backend;
+import dev.nodal.backend.opencl.GemmConfig;
 import dev.nodal.backend.opencl.GemmTuner;
 import dev.nodal.backend.opencl.OpenClBackend;
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.io.AtomicFiles;
-import dev.nodal.plan.GemmConfig;
-import dev.nodal.plan.Keep;
-import dev.nodal.plan.Launch;
-import dev.nodal.plan.Planner;
 import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,8 +71,8 @@ final class TuneCommand implements Callable<Integer> {
       // Read before measuring: what cannot be used is said now, and replaced by this run's results.
       List<String> unusable = GemmTuner.read(file, cl.device()).problems();
       for (String problem : unusable) System.out.println(problem + "; this run's results replace it");
-      List<GemmTuner.Shape> shapes = products(graph, cl);
-      List<GemmConfig> candidates = GemmConfig.searchSpace(cl.traits());
+      List<GemmTuner.Shape> shapes = GemmTuner.products(graph, batch, cl.traits());
+      List<GemmConfig> candidates = GemmConfig.searchSpace(cl.gemm());
       if (maxCandidates != null) candidates = candidates.subList(0, Math.min(maxCandidates, candidates.size()));
       System.out.printf(Locale.ROOT, "Tuning %d shape classes of %s at batch %d on %s: %d tilings each and the default tiles, then "
           + "the fastest %d with vector loads and double buffering%n", shapes.size(), model, batch, cl.name(),
@@ -96,25 +89,5 @@ final class TuneCommand implements Callable<Integer> {
           + " (read by this device's next sessions)");
     }
     return 0;
-  }
-
-  /** The distinct products, by shape class, of one training step of {@code graph} at this batch. */
-  private List<GemmTuner.Shape> products(Graph graph, OpenClBackend cl) {
-    Planner planner = new Planner(graph, batch, new Keep(false, Set.of()), cl.traits().withTunedGemm(Map.of()));
-    var steps = planner.steps(batch, true);
-    Map<String, GemmTuner.Shape> out = new LinkedHashMap<>();
-    List<Launch> all = new ArrayList<>(steps.forward());
-    all.addAll(steps.backward());
-    for (Launch l : all) {
-      if (!l.kernel().equals("gemm")) continue;
-      int m = i32(l, 0), n = i32(l, 1), k = i32(l, 2), count = i32(l, 3), sum = i32(l, 4);
-      GemmTuner.Shape s = new GemmTuner.Shape(m, n, GemmConfig.innerLength(k, count, sum), GemmConfig.outputs(count, sum));
-      out.putIfAbsent(s.shapeClass(), s);
-    }
-    return List.copyOf(out.values());
-  }
-
-  private static int i32(Launch l, int arg) {
-    return ((Launch.I32) l.args().get(arg)).value();
   }
 }

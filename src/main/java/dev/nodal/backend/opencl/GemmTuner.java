@@ -13,7 +13,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.nodal.plan.GemmConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +39,22 @@ public final class GemmTuner {
   private static final Logger log = LoggerFactory.getLogger(GemmTuner.class);
 
   private GemmTuner() {}
+
+  /** The distinct products, by shape class, of one training step of {@code graph} at {@code batch}. */
+  public static List<Shape> products(dev.nodal.graph.Graph graph, int batch, dev.nodal.plan.DeviceTraits device) {
+    dev.nodal.plan.Planner planner = new dev.nodal.plan.Planner(graph, batch,
+        new dev.nodal.plan.Keep(false, java.util.Set.of()), device);
+    var steps = planner.steps(batch, true);
+    Map<String, Shape> out = new LinkedHashMap<>();
+    List<dev.nodal.plan.Launch> all = new java.util.ArrayList<>(steps.forward());
+    all.addAll(steps.backward());
+    for (dev.nodal.plan.Launch l : all) {
+      if (!(l instanceof dev.nodal.plan.Launch.Product p)) continue;
+      Shape s = new Shape(p.m(), p.n(), p.innerLength(), p.outputs());
+      out.putIfAbsent(s.shapeClass(), s);
+    }
+    return List.copyOf(out.values());
+  }
 
   /** One product to tune: M×N over K, {@code batches} outputs per launch. */
   public record Shape(int m, int n, int k, int batches) {
@@ -214,14 +229,14 @@ public final class GemmTuner {
   public static List<Result> tune(OpenClBackend backend, List<Shape> shapes, List<GemmConfig> candidates, int repeats) {
     List<Result> out = new ArrayList<>();
     for (Shape s : shapes) {
-      GemmConfig defaults = GemmConfig.choose(backend.traits().withTunedGemm(Map.of()), s.m(), s.n(), s.k(), s.batches());
+      GemmConfig defaults = GemmConfig.choose(backend.gemm().withTuned(Map.of()), s.m(), s.n(), s.k(), s.batches());
       Map<GemmConfig, Double> timed = new LinkedHashMap<>();
       timed.put(defaults, time(backend, s, defaults, repeats));
       for (GemmConfig c : candidates) timed.computeIfAbsent(c, x -> time(backend, s, x, repeats));
       List<GemmConfig> fastest = timed.entrySet().stream().filter(e -> !Double.isNaN(e.getValue()))
           .sorted(Map.Entry.comparingByValue()).limit(REFINED).map(Map.Entry::getKey).toList();
       for (GemmConfig c : fastest) {
-        for (GemmConfig v : c.variants(backend.traits())) timed.computeIfAbsent(v, x -> time(backend, s, x, repeats));
+        for (GemmConfig v : c.variants(backend.gemm())) timed.computeIfAbsent(v, x -> time(backend, s, x, repeats));
       }
       GemmConfig best = defaults;
       double defaultMs = timed.get(defaults);

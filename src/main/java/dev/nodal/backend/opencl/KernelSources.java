@@ -20,10 +20,16 @@ public final class KernelSources {
 
   private KernelSources() {}
 
-  /** Every file of {@code kernels/} a session may build: the op catalogue's and the optimizers'. */
+  /**
+   * Every file of {@code kernels/} that Nodal's own ops and optimizers build: the op catalogue's
+   * programs, the optimizers' and the products' {@code gemm.cl}. (An op of one's own brings its
+   * file on the class path; it is not listed here.)
+   */
   public static List<String> all() {
-    List<String> files = new ArrayList<>(dev.nodal.ops.OpCatalogue.kernelFiles());
-    files.add(dev.nodal.optim.Optimizer.KERNEL_FILE);
+    List<String> files = new ArrayList<>();
+    for (String program : dev.nodal.ops.OpCatalogue.programs()) files.add(Lowering.file(program));
+    files.add(Lowering.file(dev.nodal.optim.Optimizer.PROGRAM));
+    files.add("gemm.cl");
     return List.copyOf(files);
   }
 

@@ -23,6 +23,9 @@ public final class OpenClBackend extends BackendBase {
   final cl_command_queue queue;
   final ProgramCache programs;
   private final DeviceTraits traits;
+  private final GemmDevice gemm;
+  /** How this device runs a plan's launches. */
+  final Lowering lowering;
   /** Every failing driver call of this device's sessions goes through here. */
   final DriverCalls calls;
   /** Device buffers (and sub-buffers) allocated and not yet released, by every session here. */
@@ -44,22 +47,30 @@ public final class OpenClBackend extends BackendBase {
     this.context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
     this.programs = new ProgramCache(context, device, calls);
-    this.traits = traits(device, System.getenv("NODAL_GEMM"), GemmTuner.cacheFile());
+    this.traits = traits(device);
+    this.gemm = gemm(device, System.getenv("NODAL_GEMM"), GemmTuner.cacheFile());
+    this.lowering = new Lowering(device.maxWorkGroupSize(), gemm, KernelSources::source);
   }
 
   public DeviceInfo device() {
     return device;
   }
 
-  /**
-   * What plans for this device need to know; the gemm tile override ({@code $NODAL_GEMM}) and the
-   * tiles that {@code nodal tune} measured ({@link GemmTuner#cacheFile()}) are read once, at
-   * construction, and whatever of them is malformed or does not fit the device is left out with a
-   * warning ({@link GemmTuner#override}, {@link GemmTuner#load}).
-   */
+  /** What plans for this device need to know: its work-group limit and alignment. */
   @Override
   public DeviceTraits traits() {
     return traits;
+  }
+
+  /**
+   * What choosing the products' tiles needs: the device's limits, the tile override
+   * ({@code $NODAL_GEMM}) and the tiles that {@code nodal tune} measured
+   * ({@link GemmTuner#cacheFile()}), read once, at construction; whatever of them is malformed or
+   * does not fit the device is left out with a warning ({@link GemmTuner#override},
+   * {@link GemmTuner#load}).
+   */
+  public GemmDevice gemm() {
+    return gemm;
   }
 
   /** Refuses a buffer the device cannot allocate, naming it and the option that sizes it. */
@@ -80,11 +91,16 @@ public final class OpenClBackend extends BackendBase {
     }
   }
 
-  /** The traits of {@code device} with the override {@code gemmOverride} and the tuning cache {@code cache}. */
-  static DeviceTraits traits(DeviceInfo device, String gemmOverride, java.nio.file.Path cache) {
+  /** The plan's traits of {@code device}. */
+  static DeviceTraits traits(DeviceInfo device) {
     int align = Math.max(4, Integer.highestOneBit(Math.max(1, device.baseAddressAlignBits() / 8)));
-    return new DeviceTraits(device.name(), device.maxWorkGroupSize(), device.computeUnits(), device.localMemory(), align,
-        GemmTuner.override(gemmOverride, device), GemmTuner.load(cache, device));
+    return new DeviceTraits(device.name(), device.maxWorkGroupSize(), device.computeUnits(), device.localMemory(), align);
+  }
+
+  /** The gemm choices of {@code device} with the override {@code gemmOverride} and the tuning cache {@code cache}. */
+  static GemmDevice gemm(DeviceInfo device, String gemmOverride, java.nio.file.Path cache) {
+    return GemmDevice.of(device).withOverride(GemmTuner.override(gemmOverride, device))
+        .withTuned(GemmTuner.load(cache, device));
   }
 
   @Override

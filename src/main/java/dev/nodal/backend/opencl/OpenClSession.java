@@ -10,7 +10,6 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
-import dev.nodal.plan.GemmConfig;
 import dev.nodal.plan.Launch;
 import dev.nodal.plan.Planner;
 import dev.nodal.plan.StepPlan;
@@ -93,7 +92,7 @@ final class OpenClSession extends SessionBase {
     if (loss != null && plan.gradient(loss) >= 0) memory.write(memory.buffer(plan.gradient(loss)), 0, new float[] {1f});
 
     // Build every program a step may need now: a smaller last batch may pick other gemm tiles.
-    for (GemmConfig c : planner.gemmCandidates()) {
+    for (GemmConfig c : GemmConfig.candidates(backend.gemm())) {
       cl_kernel k = clCreateKernel(backend.programs.get("gemm.cl", c.defines()), "gemm", null);
       try {
         Replay.checkGroupSize(backend, k, (long) c.threadsM() * c.threadsN(), "gemm.cl with " + c.defines());
@@ -150,7 +149,7 @@ final class OpenClSession extends SessionBase {
   }
 
   private Replay replay(List<Launch> launches) {
-    return new Replay(backend, launches, arg -> arg instanceof Launch.Buf b ? memory.buffer(b.buffer())
+    return new Replay(backend, backend.lowering.lower(launches), arg -> arg instanceof Launch.Buf b ? memory.buffer(b.buffer())
         : state[((Launch.Slot) arg).slot()]);
   }
 

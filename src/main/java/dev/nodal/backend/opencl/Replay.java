@@ -13,13 +13,13 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 
 /**
- * A list of a plan's launches made ready to run: one kernel object per launch with every argument
- * set once, enqueued in order on each call. Only {@link Launch.Hyper} and {@link Launch.Step}
+ * A list of a plan's launches, lowered ({@link Lowering}), made ready to run: one kernel object
+ * per launch with every argument set once, enqueued in order on each call. Only {@link Launch.Hyper} and {@link Launch.Step}
  * arguments are set again, and only when their value changed.
  */
 final class Replay implements AutoCloseable {
   private final OpenClBackend backend;
-  private final List<Launch> launches;
+  private final List<ClLaunch> launches;
   private final cl_kernel[] kernels;
   /** Where the {@link Launch.Hyper} arguments are: {kernel, argument, hyper-parameter} each. */
   private final List<int[]> hyperSlots = new java.util.ArrayList<>();
@@ -32,7 +32,7 @@ final class Replay implements AutoCloseable {
   private final int[] stepValue = new int[1];
 
   /** {@code memory} resolves {@link Launch.Buf} and {@link Launch.Slot} arguments. */
-  Replay(OpenClBackend backend, List<Launch> launches, Function<Arg, cl_mem> memory) {
+  Replay(OpenClBackend backend, List<ClLaunch> launches, Function<Arg, cl_mem> memory) {
     this.backend = backend;
     this.launches = launches;
     this.kernels = new cl_kernel[launches.size()];
@@ -49,33 +49,33 @@ final class Replay implements AutoCloseable {
 
   private void prepare(Function<Arg, cl_mem> memory) {
     for (int i = 0; i < kernels.length; i++) {
-      Launch l = launches.get(i);
-      cl_kernel k = clCreateKernel(backend.programs.get(l.file(), l.defines()), l.kernel(), null);
+      ClLaunch l = launches.get(i);
+      cl_kernel k = clCreateKernel(backend.programs.get(l.file(), l.defines()), l.function(), null);
       kernels[i] = k;
       checkGroupSize(k, l);
       for (int a = 0; a < l.args().size(); a++) {
-        Arg arg = l.args().get(a);
+        Object arg = l.args().get(a);
         if (arg instanceof Launch.I32 v) {
           clSetKernelArg(k, a, Sizeof.cl_int, Pointer.to(new int[] {v.value()}));
         } else if (arg instanceof Launch.F32 v) {
           clSetKernelArg(k, a, Sizeof.cl_float, Pointer.to(new float[] {v.value()}));
-        } else if (arg instanceof Launch.Local v) {
+        } else if (arg instanceof ClLaunch.Local v) {
           clSetKernelArg(k, a, v.bytes(), null);
         } else if (arg instanceof Launch.Hyper h) {
           hyperSlots.add(new int[] {i, a, h.index()});
         } else if (arg instanceof Launch.Step) {
           stepSlots.add(new int[] {i, a});
         } else {
-          clSetKernelArg(k, a, Sizeof.cl_mem, Pointer.to(memory.apply(arg)));
+          clSetKernelArg(k, a, Sizeof.cl_mem, Pointer.to(memory.apply((Arg) arg)));
         }
       }
     }
   }
 
-  private void checkGroupSize(cl_kernel k, Launch l) {
+  private void checkGroupSize(cl_kernel k, ClLaunch l) {
     long group = 1;
     for (long d : l.local()) group *= d;
-    checkGroupSize(backend, k, group, "kernel " + l.kernel() + " of " + l.file() + " (node " + l.node() + ")");
+    checkGroupSize(backend, k, group, l.describe());
   }
 
   /** Refuses a kernel whose work-groups of {@code group} items this device cannot run. */
@@ -117,13 +117,13 @@ final class Replay implements AutoCloseable {
     int i = 0;
     try {
       for (; i < kernels.length; i++) {
-        Launch l = launches.get(i);
+        ClLaunch l = launches.get(i);
         backend.calls.before("clEnqueueNDRangeKernel");
         clEnqueueNDRangeKernel(backend.queue, kernels[i], l.global().length, null, l.global(), l.local(), 0, null, null);
       }
     } catch (CLException e) {
-      Launch l = launches.get(i);
-      throw backend.calls.failure("clEnqueueNDRangeKernel of " + l.kernel() + " (node " + l.node() + ")", e);
+      ClLaunch l = launches.get(i);
+      throw backend.calls.failure("clEnqueueNDRangeKernel of " + l.function() + " (node " + l.node() + ")", e);
     }
     return kernels.length;
   }

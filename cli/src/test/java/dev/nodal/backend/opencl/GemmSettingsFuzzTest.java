@@ -11,7 +11,6 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.cli.Main;
-import dev.nodal.plan.GemmConfig;
 import dev.nodal.testkit.ChildJvm;
 import dev.nodal.testkit.OpenClTests;
 import java.io.ByteArrayOutputStream;

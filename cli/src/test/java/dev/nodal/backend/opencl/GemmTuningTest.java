@@ -14,8 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.cli.Main;
-import dev.nodal.plan.DeviceTraits;
-import dev.nodal.plan.GemmConfig;
 import dev.nodal.plan.Keep;
 import dev.nodal.plan.Launch;
 import dev.nodal.plan.Planner;
@@ -85,10 +83,10 @@ class GemmTuningTest {
     }
     // The space's size on a device with 256 work-items and 48 KiB of local memory; this device's
     // own limits may leave fewer.
-    DeviceTraits typical = new DeviceTraits("typical", 256, 16, 48 << 10, 128, null);
+    GemmDevice typical = new GemmDevice("typical", 256, 16, 48 << 10, null, Map.of());
     assertTrue(GemmConfig.searchSpace(typical).size() >= 12, "a few dozen tilings at most, a dozen at least: "
         + GemmConfig.searchSpace(typical).size());
-    DeviceTraits device = backend.traits();
+    GemmDevice device = backend.gemm();
     List<GemmConfig> space = GemmConfig.searchSpace(device);
     assertFalse(space.isEmpty(), "no tiling fits " + device);
     List<GemmConfig> all = new java.util.ArrayList<>(space);
@@ -186,14 +184,17 @@ class GemmTuningTest {
     // A plan for the device with these tiles uses them for that class, whatever they are. The
     // device's traits are taken without $NODAL_GEMM, whose tiles would override the tuned ones,
     // and without the user's tuning cache.
-    DeviceTraits traits = OpenClBackend.traits(backend.device(), null, null);
+    GemmDevice gemm = OpenClBackend.gemm(backend.device(), null, null);
     GemmConfig pinned = new GemmConfig(32, 64, 16, 4, 4);
     Map<String, GemmConfig> map = Map.of(GemmConfig.shapeClass(8, 256, 784, 1), pinned);
     Planner planner = new Planner(ModelZoo.mlp(1, 784, 10, 256, 128), 8, new Keep(false, Set.of()),
-        traits.withTunedGemm(map));
-    Launch first = planner.steps(8, true).forward().stream().filter(l -> l.kernel().equals("gemm")).findFirst().orElseThrow();
-    assertEquals(pinned.defines(), first.defines());
-    assertTrue(GemmConfig.candidates(traits.withTunedGemm(map)).contains(pinned), "built ahead of any step");
+        OpenClBackend.traits(backend.device()));
+    Launch first = planner.steps(8, true).forward().stream().filter(Launch.Product.class::isInstance).findFirst()
+        .orElseThrow();
+    ClLaunch lowered = new Lowering(backend.device().maxWorkGroupSize(), gemm.withTuned(map), KernelSources::source)
+        .lower(first);
+    assertEquals(pinned.defines(), lowered.defines());
+    assertTrue(GemmConfig.candidates(gemm.withTuned(map)).contains(pinned), "built ahead of any step");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package dev.nodal.plan;
+package dev.nodal.backend.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class GemmConfigTest {
-  private static DeviceTraits device(int computeUnits, long localMemory, long maxWorkGroup) {
-    return new DeviceTraits("test device", maxWorkGroup, computeUnits, localMemory, 128, null);
+  private static GemmDevice device(int computeUnits, long localMemory, long maxWorkGroup) {
+    return new GemmDevice("test device", maxWorkGroup, computeUnits, localMemory, null, java.util.Map.of());
   }
 
   @Test
   void largeTilesOnlyWhenTheyFillTheDevice() {
-    DeviceTraits h100 = device(132, 48 << 10, 1024);
+    GemmDevice h100 = device(132, 48 << 10, 1024);
     assertEquals(GemmConfig.LARGE, GemmConfig.choose(h100, 4096, 4096));
     assertEquals(GemmConfig.MEDIUM, GemmConfig.choose(h100, 1024, 1024), "64 large tiles for 132 compute units");
     assertEquals(GemmConfig.FINE, GemmConfig.choose(h100, 256, 1024), "64 medium tiles for 132 compute units");
@@ -23,8 +23,8 @@ class GemmConfigTest {
     assertEquals(GemmConfig.SMALL, GemmConfig.choose(device(8, 48 << 10, 128), 4096, 4096));
     assertTrue(GemmConfig.candidates(h100).contains(GemmConfig.LARGE));
     GemmConfig tuned = GemmConfig.parse("32,64,16,2,4");
-    DeviceTraits overridden = new DeviceTraits("tuned", 1024, 132, 48 << 10, 128, tuned);
-    assertEquals(tuned, GemmConfig.choose(overridden, 4096, 4096), "an override belongs to one device's traits");
+    GemmDevice overridden = device(132, 48 << 10, 1024).withOverride(tuned);
+    assertEquals(tuned, GemmConfig.choose(overridden, 4096, 4096), "an override belongs to one device");
     assertEquals(java.util.List.of(tuned), GemmConfig.candidates(overridden));
   }
 
@@ -46,7 +46,7 @@ class GemmConfigTest {
     assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,3,0"), "loads of 3");
     assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,4,2"), "buffering 0 or 1");
     assertThrows(IllegalArgumentException.class, () -> GemmConfig.parse("64,64,16,4,4,4"), "six numbers");
-    DeviceTraits small = new DeviceTraits("small", 1024, 8, (int) c.localBytes(), 128, null);
+    GemmDevice small = device(8, (int) c.localBytes(), 1024);
     assertEquals(java.util.List.of(new GemmConfig(128, 64, 16, 8, 4, 4, false)), c.variants(small),
         "double buffering is offered only where its local memory fits");
   }
@@ -61,7 +61,7 @@ class GemmConfigTest {
     assertTrue(large.misfit(255, 48 << 10).contains("need 256 work-items per work-group, more than the device's 255"));
     assertTrue(large.misfit(256, 32 << 10).contains("need 33024 bytes of local memory, more than the device's 32768"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new DeviceTraits("small", 128, 8, 48 << 10, 128, large), "traits never hold tiles their device cannot run");
+        () -> new GemmDevice("small", 128, 8, 48 << 10, large, java.util.Map.of()), "never tiles the device cannot run");
     assertTrue(e.getMessage().contains("gemm override for small"), e.getMessage());
   }
 }

@@ -1,4 +1,4 @@
-package dev.nodal.plan;
+package dev.nodal.backend.opencl;
 
 /**
  * The tile sizes of {@code kernels/gemm.cl}: a work-group computes a {@code tileM × tileN} block
@@ -109,17 +109,17 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
    * 64×64; 1024³ at 14.3 with 64×64 against 9.2 with 128×128; the MLP 784-1024-1024-10 step at
    * batch 256 took 1.00 ms with 32×32 tiles against 1.09 ms with 64×64.
    */
-  public static GemmConfig choose(DeviceTraits device, int m, int n) {
+  public static GemmConfig choose(GemmDevice device, int m, int n) {
     return choose(device, m, n, 0, 1);
   }
 
   /**
-   * As {@link #choose(DeviceTraits, int, int)}, for {@code batches} M×N products over K in one
+   * As {@link #choose(GemmDevice, int, int)}, for {@code batches} M×N products over K in one
    * launch: the tiles tuned for that {@link #shapeClass} on this device when there are some.
    */
-  public static GemmConfig choose(DeviceTraits device, int m, int n, int k, int batches) {
-    if (device.gemmOverride() != null) return device.gemmOverride();
-    GemmConfig tuned = device.tunedGemm().get(shapeClass(m, n, k, batches));
+  public static GemmConfig choose(GemmDevice device, int m, int n, int k, int batches) {
+    if (device.override() != null) return device.override();
+    GemmConfig tuned = device.tuned().get(shapeClass(m, n, k, batches));
     if (tuned != null) return tuned;
     if (device.maxWorkGroupSize() < 256) return SMALL;
     int units = device.computeUnits();
@@ -165,7 +165,7 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
    * 8 × 128 and 128 × 8 (a batch of one row, a layer of a few outputs), K steps of 16 and 32, 2 to
    * 8 outputs per work-item, within the device's work-group size and local memory.
    */
-  public static java.util.List<GemmConfig> searchSpace(DeviceTraits device) {
+  public static java.util.List<GemmConfig> searchSpace(GemmDevice device) {
     java.util.List<GemmConfig> out = new java.util.ArrayList<>();
     int[][] tiles = {{32, 32}, {64, 64}, {128, 128}, {32, 64}, {64, 32}, {64, 128}, {128, 64}, {8, 128}, {128, 8}};
     for (int[] t : tiles) {
@@ -186,7 +186,7 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
    * This tiling with wider loads and double buffering, each way that fits the device's local
    * memory: what tuning tries on the tilings that measured fastest.
    */
-  public java.util.List<GemmConfig> variants(DeviceTraits device) {
+  public java.util.List<GemmConfig> variants(GemmDevice device) {
     java.util.List<GemmConfig> out = new java.util.ArrayList<>();
     for (int v : new int[] {1, 4}) {
       for (boolean db : new boolean[] {false, true}) {
@@ -205,13 +205,13 @@ public record GemmConfig(int tileM, int tileN, int tileK, int wptM, int wptN, in
   }
 
   /** Every configuration {@link #choose} may return on this device, to build ahead of any step. */
-  public static java.util.List<GemmConfig> candidates(DeviceTraits device) {
-    if (device.gemmOverride() != null) return java.util.List.of(device.gemmOverride());
+  public static java.util.List<GemmConfig> candidates(GemmDevice device) {
+    if (device.override() != null) return java.util.List.of(device.override());
     java.util.Set<GemmConfig> all = new java.util.LinkedHashSet<>();
     if (device.maxWorkGroupSize() < 256) all.add(SMALL);
     else all.addAll(device.localMemory() >= LARGE.localBytes() ? java.util.List.of(FINE, MEDIUM, LARGE)
         : java.util.List.of(FINE, MEDIUM));
-    all.addAll(device.tunedGemm().values());
+    all.addAll(device.tuned().values());
     return java.util.List.copyOf(all);
   }
 
