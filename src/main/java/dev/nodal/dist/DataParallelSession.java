@@ -1,7 +1,7 @@
 package dev.nodal.dist;
 
 import dev.nodal.backend.Session;
-import dev.nodal.backend.SessionBase;
+import dev.nodal.backend.SessionChecks;
 import dev.nodal.backend.Stats;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
@@ -156,7 +156,7 @@ public final class DataParallelSession implements Session {
   @Override
   public void setInput(Input input, float[] data) {
     requireOpen();
-    int per = input.shape().exampleSize(), n = SessionBase.examples(input, data, maxBatch);
+    int per = input.shape().exampleSize(), n = SessionChecks.examples(input, data, maxBatch);
     int workers = replicas.size();
     int[] count = new int[workers], start = new int[workers];
     for (int r = 0, at = 0; r < workers; r++) {
