@@ -7,7 +7,7 @@ import java.util.function.Supplier;
  * Remembers that work of a session failed, after which its memory cannot be trusted: once
  * tripped, {@link #requireSound()} refuses every call, naming the first failure. A
  * {@link GraphException} (an argument refused, or a value found not finite) leaves the session
- * sound and does not trip it.
+ * sound: {@link #trip} lets it pass without tripping.
  */
 public final class FailureLatch {
   /** Why the session failed, or null while it is sound. */
@@ -15,7 +15,16 @@ public final class FailureLatch {
 
   /** Trips the latch with {@code e}, unless it is a {@link GraphException}; returns {@code e} to throw. */
   public RuntimeException trip(RuntimeException e) {
-    if (!(e instanceof GraphException) && failure == null) failure = String.valueOf(e.getMessage());
+    return e instanceof GraphException ? e : tripAlways(e);
+  }
+
+  /**
+   * Trips the latch with {@code e} whatever it is, for work that leaves the session unusable even
+   * when it ends in a refusal (a data-parallel step whose replicas fell out of step, say); returns
+   * {@code e} to throw.
+   */
+  public RuntimeException tripAlways(RuntimeException e) {
+    if (failure == null) failure = String.valueOf(e.getMessage());
     return e;
   }
 

@@ -1,9 +1,17 @@
 package dev.nodal.dist;
 
+import static dev.nodal.backend.SessionChecks.requireNonNull;
+
+import dev.nodal.backend.CallOrder;
+import dev.nodal.backend.CompileOptions;
+import dev.nodal.backend.FailureLatch;
+import dev.nodal.backend.NonFiniteException;
 import dev.nodal.backend.Session;
 import dev.nodal.backend.SessionChecks;
 import dev.nodal.backend.Stats;
+import dev.nodal.backend.ThreadGuard;
 import dev.nodal.graph.Graph;
+import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
@@ -11,7 +19,10 @@ import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Optimizers;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,9 +46,16 @@ import java.util.concurrent.Future;
  * statistics are worker 0's, copied to every replica after each update; and dropout draws each
  * worker's mask from positions within its slice.
  *
+ * <p>It follows the rules of every session, with the same classes and messages as a single
+ * device's: the call order ({@link CallOrder}), the argument checks ({@link SessionChecks}), one
+ * thread at a time ({@link ThreadGuard}), and no call after a failure ({@link FailureLatch}). A
+ * failure of any replica fails the session, since the replicas may then be out of step; so does a
+ * value found not finite ({@link CompileOptions#checkNumerics}) in backward or update, after which
+ * the replicas' gradients were not summed or their states not shared. A worker that fails at a
+ * sum closes its collective, so that the others fail at once rather than at the timeout.
+ *
  * <p>The replicas must compute alike to stay alike, so the devices must be of one kind (see
- * {@link DataParallelBackend}). A worker that fails closes its collective, so that the others
- * fail at once rather than at the timeout.
+ * {@link DataParallelBackend}).
  */
 public final class DataParallelSession implements Session {
   private final Graph graph;
@@ -47,25 +65,25 @@ public final class DataParallelSession implements Session {
   private final int maxBatch;
   /** Floats of every parameter's gradient, packed: what {@link Session#gradients()} returns. */
   private final int packedLength;
-  private int batch;
-  /** The split of the last setInput: rows per worker, where each worker's rows start. */
-  private int[] rows, first;
-  /** The split of the last forward, which loss, values, gradients and backward describe. */
-  private int[] ranRows, ranFirst;
-  private int ranBatch;
+  private final SessionChecks checks;
+  private final CallOrder order;
+  private final FailureLatch latch = new FailureLatch();
+  private final ThreadGuard guard = new ThreadGuard(this);
+  /** The rows of the last forward, which loss and values describe, and of the last backward, which gradients do. */
+  private Split forwardSplit, backwardSplit;
   private Optimizer optimizer;
   private final List<Optimizer> copies = new ArrayList<>();
-  private boolean closed;
 
   /**
-   * Joins compiled replicas of {@code graph} (the same graph and initial values, compiled for
-   * up to {@code ceil(maxBatch / workers)} rows each) with one collective per replica, rank i
-   * for replica i; the session owns and closes both.
+   * Joins compiled replicas of {@code graph} (the same graph and initial values, compiled with
+   * {@code options} but for up to {@code ceil(options.maxBatch() / workers)} rows each) with one
+   * collective per replica, rank i for replica i; the session owns and closes both.
    */
-  public DataParallelSession(Graph graph, int maxBatch, List<Session> replicas, List<Collective> collectives) {
+  public DataParallelSession(Graph graph, CompileOptions options, List<Session> replicas, List<Collective> collectives) {
     if (replicas.isEmpty() || replicas.size() != collectives.size()) {
       throw new IllegalArgumentException(replicas.size() + " replicas and " + collectives.size() + " collectives");
     }
+    int maxBatch = options.maxBatch();
     for (int r = 0; r < replicas.size(); r++) {
       if (replicas.get(r).graph() != graph) throw new IllegalArgumentException("replica " + r + " runs another graph");
       if (collectives.get(r).rank() != r) throw new IllegalArgumentException("collective " + r + " has rank " + collectives.get(r).rank());
@@ -76,6 +94,8 @@ public final class DataParallelSession implements Session {
     }
     this.graph = graph;
     this.maxBatch = maxBatch;
+    this.checks = new SessionChecks(graph, options);
+    this.order = new CallOrder(graph);
     this.packedLength = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
     this.replicas = List.copyOf(replicas);
     this.collectives = List.copyOf(collectives);
@@ -91,6 +111,24 @@ public final class DataParallelSession implements Session {
     return replicas;
   }
 
+  /** How a batch of {@code batch} rows is split: rows per worker and where each worker's rows start. */
+  private record Split(int batch, int[] rows, int[] first) {
+    static Split of(int batch, int workers) {
+      int[] rows = new int[workers], first = new int[workers];
+      for (int r = 0, at = 0; r < workers; r++) {
+        rows[r] = batch / workers + (r < batch % workers ? 1 : 0);
+        first[r] = at;
+        at += rows[r];
+      }
+      return new Split(batch, rows, first);
+    }
+
+    /** Worker {@code r}'s share of the batch. */
+    float share(int r) {
+      return (float) rows[r] / batch;
+    }
+  }
+
   private interface Work {
     void run(int rank, Session s);
   }
@@ -101,13 +139,12 @@ public final class DataParallelSession implements Session {
   }
 
   /**
-   * Runs {@code work} on every worker in parallel and rethrows the failure that came first. When
-   * the work meets at the collective ({@code together}), a worker that fails closes its
-   * collective so that the others fail at once rather than at the timeout; the session is then
-   * spent.
+   * Runs {@code work} on every worker in parallel and rethrows the failure that came first,
+   * having tripped the latch unless every failure was a refusal. When the work meets at the collective
+   * ({@code together}), a worker that fails closes its collective so that the others fail at once
+   * rather than at the timeout; the session is then spent, whatever the failure.
    */
   private void onWorkers(Work work, boolean together) {
-    requireOpen();
     List<Future<?>> done = new ArrayList<>();
     for (int r = 0; r < replicas.size(); r++) {
       int rank = r;
@@ -121,21 +158,36 @@ public final class DataParallelSession implements Session {
       }));
     }
     RuntimeException failure = null;
+    boolean refusals = true;
     for (Future<?> f : done) {
       try {
         f.get();
       } catch (ExecutionException e) {
         RuntimeException cause = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        refusals &= cause instanceof GraphException;
         // The worker that failed first explains it; the others only report that it left.
         if (failure == null || failure instanceof CollectiveException && !(cause instanceof CollectiveException)) {
           failure = cause;
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while the workers ran", e);
+        throw latch.tripAlways(new IllegalStateException("interrupted while the workers ran", e));
       }
     }
-    if (failure != null) throw failure;
+    if (failure != null) throw together || !refusals ? latch.tripAlways(failure) : failure;
+  }
+
+  /**
+   * Runs a pass on every worker; returns a value found not finite there (the pass ran on every
+   * worker all the same), or null.
+   */
+  private NonFiniteException pass(Work work) {
+    try {
+      onWorkers(work);
+      return null;
+    } catch (NonFiniteException e) {
+      return e;
+    }
   }
 
   @Override
@@ -150,46 +202,61 @@ public final class DataParallelSession implements Session {
 
   @Override
   public int batch() {
-    return batch;
+    return order.batch();
   }
 
   @Override
   public void setInput(Input input, float[] data) {
-    requireOpen();
-    int per = input.shape().exampleSize(), n = SessionChecks.examples(input, data, maxBatch);
-    int workers = replicas.size();
-    int[] count = new int[workers], start = new int[workers];
-    for (int r = 0, at = 0; r < workers; r++) {
-      count[r] = n / workers + (r < n % workers ? 1 : 0);
-      start[r] = at;
-      at += count[r];
+    guard.enter("setInput()");
+    try {
+      requireOpen();
+      requireNonNull(input, "input");
+      requireNonNull(data, "data");
+      checks.requireOwn(input);
+      order.settingInput(input);
+      int n = SessionChecks.examples(input, data, maxBatch), per = input.shape().exampleSize();
+      SessionChecks.requireInputValues(input, data);
+      Split split = Split.of(n, replicas.size());
+      onWorkers((r, s) -> s.setInput(input, split.rows[r] == 0 ? Arrays.copyOf(data, per)
+          : Arrays.copyOfRange(data, split.first[r] * per, (split.first[r] + split.rows[r]) * per)));
+      order.inputSet(input, n);
+      order.changed("setInput(\"" + input.name() + "\")");
+    } finally {
+      guard.leave();
     }
-    rows = null; // a refused input leaves no split behind
-    onWorkers((r, s) -> s.setInput(input, count[r] == 0 ? java.util.Arrays.copyOf(data, per)
-        : java.util.Arrays.copyOfRange(data, start[r] * per, (start[r] + count[r]) * per)));
-    rows = count;
-    first = start;
-    batch = n;
   }
 
   @Override
   public void forward() {
-    if (rows == null) throw new IllegalStateException("no batch yet: call setInput first");
-    syncCopies(); // random ops seed from the step count
-    onWorkers((r, s) -> s.forward());
-    ranRows = rows;
-    ranFirst = first;
-    ranBatch = batch;
+    guard.enter("forward()");
+    try {
+      requireOpen();
+      int n = order.checkedBatch();
+      syncCopies(); // random ops seed from the step count
+      NonFiniteException found = pass((r, s) -> s.forward());
+      order.forwardRan(n);
+      forwardSplit = Split.of(n, replicas.size());
+      if (found != null) throw found;
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void setTraining(boolean training) {
-    onWorkers((r, s) -> s.setTraining(training));
+    guard.enter("setTraining()");
+    try {
+      requireOpen();
+      onWorkers((r, s) -> s.setTraining(training));
+      order.setTraining(training);
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public boolean training() {
-    return replicas.get(0).training();
+    return order.training();
   }
 
   /**
@@ -198,22 +265,32 @@ public final class DataParallelSession implements Session {
    */
   @Override
   public void backward() {
-    requireForward();
-    onWorkers((r, s) -> s.backward());
-    onWorkers((r, s) -> {
-      float[] g;
-      if (ranRows[r] == 0) {
-        g = new float[packedLength];
-      } else {
-        g = s.gradients();
-        float share = (float) ranRows[r] / ranBatch;
-        for (int i = 0; i < g.length; i++) g[i] *= share;
-      }
-      collectives.get(r).allReduceSum(g);
-      s.setGradients(g);
-    }, true);
+    guard.enter("backward()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      order.beforeBackward();
+      Split split = forwardSplit;
+      NonFiniteException found = pass((r, s) -> s.backward());
+      if (found != null) throw latch.tripAlways(found); // the gradients can no longer be summed alike
+      onWorkers((r, s) -> {
+        float[] g;
+        if (split.rows[r] == 0) {
+          g = new float[packedLength];
+        } else {
+          g = s.gradients();
+          float share = split.share(r);
+          for (int i = 0; i < g.length; i++) g[i] *= share;
+        }
+        collectives.get(r).allReduceSum(g);
+        s.setGradients(g);
+      }, true);
+      order.backwardRan();
+      backwardSplit = split;
+    } finally {
+      guard.leave();
+    }
   }
-
 
   /**
    * Each worker gets its own copy of the optimizer (a session counts its steps in it), set to
@@ -221,19 +298,28 @@ public final class DataParallelSession implements Session {
    */
   @Override
   public void setOptimizer(Optimizer optimizer) {
-    requireOpen();
-    this.optimizer = optimizer;
-    copies.clear();
-    for (Session s : replicas) {
-      // A schedule may have taken the rate to 0, which a new optimizer refuses: build it with a
-      // placeholder rate, then give it the real one.
-      java.util.Map<String, Object> attributes = new java.util.HashMap<>(optimizer.attributes());
-      attributes.put("lr", 1f);
-      Optimizer copy = Optimizers.create(optimizer.name(), attributes);
-      copies.add(copy);
-      s.setOptimizer(copy);
+    guard.enter("setOptimizer()");
+    try {
+      requireOpen();
+      requireNonNull(optimizer, "optimizer");
+      List<Optimizer> made = new ArrayList<>();
+      for (int r = 0; r < replicas.size(); r++) {
+        // A schedule may have taken the rate to 0, which a new optimizer refuses: build it with a
+        // placeholder rate, then give it the real one.
+        Map<String, Object> attributes = new HashMap<>(optimizer.attributes());
+        attributes.put("lr", 1f);
+        made.add(Optimizers.create(optimizer.name(), attributes));
+      }
+      latch.run(() -> {
+        for (int r = 0; r < replicas.size(); r++) replicas.get(r).setOptimizer(made.get(r));
+      });
+      this.optimizer = optimizer;
+      copies.clear();
+      copies.addAll(made);
+      syncCopies();
+    } finally {
+      guard.leave();
     }
-    syncCopies();
   }
 
   /** The workers' optimizers take this one's learning rate and step count. */
@@ -252,11 +338,21 @@ public final class DataParallelSession implements Session {
 
   @Override
   public void update() {
-    if (optimizer == null) throw new IllegalStateException("update() needs an optimizer: call setOptimizer first");
-    syncCopies();
-    onWorkers((r, s) -> s.update());
-    optimizer.setStep(copies.get(0).step());
-    shareStates();
+    guard.enter("update()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      CallOrder.requireOptimizer(optimizer);
+      order.beforeUpdate();
+      syncCopies();
+      NonFiniteException found = pass((r, s) -> s.update());
+      if (found != null) throw latch.tripAlways(found); // the states can no longer be shared alike
+      order.updateRan();
+      optimizer.setStep(copies.get(0).step());
+      shareStates();
+    } finally {
+      guard.leave();
+    }
   }
 
   /**
@@ -274,22 +370,55 @@ public final class DataParallelSession implements Session {
     }, true);
   }
 
+  @Override
+  public float trainStep() {
+    guard.enter("trainStep()");
+    try {
+      return Session.super.trainStep();
+    } finally {
+      guard.leave();
+    }
+  }
+
   /** The batch's mean loss: the workers' mean losses weighted by their shares, added in rank order. */
   @Override
   public float loss() {
-    requireForward();
-    float sum = 0;
-    for (int r = 0; r < replicas.size(); r++) {
-      if (ranRows[r] > 0) sum += (float) ranRows[r] / ranBatch * replicas.get(r).loss();
+    guard.enter("loss()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      order.requireForward("loss()");
+      Split split = forwardSplit;
+      return latch.call(() -> {
+        float sum = 0;
+        for (int r = 0; r < replicas.size(); r++) {
+          if (split.rows[r] > 0) sum += split.share(r) * replicas.get(r).loss();
+        }
+        return sum;
+      });
+    } finally {
+      guard.leave();
     }
-    return sum;
   }
 
-  /** A batch node's value: the workers' rows in order; anything else: worker 0's. */
+  /**
+   * An input's rows as last set, or a batch node's as the last forward left them: the workers'
+   * rows in order; anything else: worker 0's.
+   */
   @Override
   public float[] value(Node node) {
-    if (!node.shape().hasBatch()) return replicas.get(0).value(node);
-    return gather(node, false);
+    guard.enter("value()");
+    try {
+      requireOpen();
+      requireNonNull(node, "node");
+      checks.requireValue(node);
+      int count = order.valueCount(node);
+      if (!node.shape().hasBatch()) return latch.call(() -> replicas.get(0).value(node));
+      return gather(node, node instanceof Input ? Split.of(count / node.shape().exampleSize(), replicas.size())
+          : forwardSplit, false);
+    } finally {
+      guard.leave();
+    }
   }
 
   /**
@@ -299,59 +428,134 @@ public final class DataParallelSession implements Session {
    */
   @Override
   public float[] gradient(Node node) {
-    if (!node.shape().hasBatch()) return replicas.get(0).gradient(node);
-    return gather(node, true);
+    guard.enter("gradient()");
+    try {
+      requireOpen();
+      requireNonNull(node, "node");
+      checks.requireGradient(node);
+      order.gradientBatch(node);
+      if (!node.shape().hasBatch()) return latch.call(() -> replicas.get(0).gradient(node));
+      return gather(node, backwardSplit, true);
+    } finally {
+      guard.leave();
+    }
   }
 
-  private float[] gather(Node node, boolean gradient) {
-    requireForward();
-    int per = node.shape().exampleSize();
-    float[] out = new float[ranBatch * per];
-    for (int r = 0; r < replicas.size(); r++) {
-      if (ranRows[r] == 0) continue;
-      float[] part = gradient ? replicas.get(r).gradient(node) : replicas.get(r).value(node);
-      if (gradient) {
-        float share = (float) ranRows[r] / ranBatch;
-        for (int i = 0; i < part.length; i++) part[i] *= share;
+  /** The workers' rows of {@code node}'s value or gradient, split as {@code split}, in one array. */
+  private float[] gather(Node node, Split split, boolean gradient) {
+    return latch.call(() -> {
+      int per = node.shape().exampleSize();
+      float[] out = new float[split.batch * per];
+      for (int r = 0; r < replicas.size(); r++) {
+        if (split.rows[r] == 0) continue;
+        float[] part = gradient ? replicas.get(r).gradient(node) : replicas.get(r).value(node);
+        if (gradient) {
+          float share = split.share(r);
+          for (int i = 0; i < part.length; i++) part[i] *= share;
+        }
+        System.arraycopy(part, 0, out, split.first[r] * per, split.rows[r] * per);
       }
-      System.arraycopy(part, 0, out, ranFirst[r] * per, ranRows[r] * per);
-    }
-    return out;
+      return out;
+    });
   }
 
   @Override
   public float[] gradients() {
-    return replicas.get(0).gradients();
+    guard.enter("gradients()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      order.requireBackward("gradients()");
+      return latch.call(() -> replicas.get(0).gradients());
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void setGradients(float[] packed) {
-    onWorkers((r, s) -> s.setGradients(packed));
+    guard.enter("setGradients()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      requireNonNull(packed, "packed gradients");
+      order.beforeSetGradients();
+      checks.requireGradients(packed);
+      onWorkers((r, s) -> s.setGradients(packed));
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void setParam(Param param, float[] values) {
-    onWorkers((r, s) -> s.setParam(param, values));
+    guard.enter("setParam()");
+    try {
+      requireOpen();
+      requireNonNull(param, "param");
+      requireNonNull(values, "values");
+      checks.requireParamValues(param, values);
+      SessionChecks.requireFinite(param, values);
+      onWorkers((r, s) -> s.setParam(param, values));
+      order.changed("setParam(\"" + param.name() + "\")");
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void setState(State state, float[] values) {
-    onWorkers((r, s) -> s.setState(state, values));
+    guard.enter("setState()");
+    try {
+      requireOpen();
+      requireNonNull(state, "state");
+      requireNonNull(values, "values");
+      checks.requireStateValues(state, values);
+      onWorkers((r, s) -> s.setState(state, values));
+      order.changed("setState(\"" + state.name() + "\")");
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public float[][] optimizerState(Param param) {
-    return replicas.get(0).optimizerState(param);
+    guard.enter("optimizerState()");
+    try {
+      requireOpen();
+      CallOrder.requireOptimizer(optimizer);
+      requireNonNull(param, "param");
+      checks.requireOwn(param);
+      return latch.call(() -> replicas.get(0).optimizerState(param));
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void setOptimizerState(Param param, float[][] state) {
-    onWorkers((r, s) -> s.setOptimizerState(param, state));
+    guard.enter("setOptimizerState()");
+    try {
+      requireOpen();
+      CallOrder.requireOptimizer(optimizer);
+      requireNonNull(param, "param");
+      requireNonNull(state, "optimizer state");
+      checks.requireOptimizerState(param, state, optimizer);
+      onWorkers((r, s) -> s.setOptimizerState(param, state));
+    } finally {
+      guard.leave();
+    }
   }
 
   @Override
   public void sync() {
-    onWorkers((r, s) -> s.sync());
+    guard.enter("sync()");
+    try {
+      requireOpen();
+      onWorkers((r, s) -> s.sync());
+    } finally {
+      guard.leave();
+    }
   }
 
   /** Worker 0's counters. */
@@ -360,21 +564,45 @@ public final class DataParallelSession implements Session {
     return replicas.get(0).stats();
   }
 
+  /**
+   * Closes every replica and every collective, even when some fail to close; then rethrows the
+   * first failure, with the others suppressed. A second call does nothing.
+   */
   @Override
   public void close() {
-    if (closed) return;
-    closed = true;
-    threads.shutdownNow();
-    for (Session s : replicas) s.close();
-    for (Collective c : collectives) c.close();
+    guard.enter("close()");
+    try {
+      if (!order.close()) return;
+      threads.shutdownNow();
+      RuntimeException failure = null;
+      for (Session s : replicas) failure = closing(s::close, failure);
+      for (Collective c : collectives) failure = closing(c::close, failure);
+      if (failure != null) throw failure;
+    } finally {
+      guard.leave();
+    }
   }
 
+  /** Runs {@code close}; returns the first failure so far, with this one's suppressed in it. */
+  private static RuntimeException closing(Runnable close, RuntimeException failure) {
+    try {
+      close.run();
+    } catch (RuntimeException e) {
+      if (failure == null) return e;
+      failure.addSuppressed(e);
+    }
+    return failure;
+  }
+
+  /** How errors name this session: its replicas. */
+  @Override
+  public String toString() {
+    return "data-parallel session over " + replicas;
+  }
+
+  /** Every call but {@link #close()} refuses to run on a closed or failed session. */
   private void requireOpen() {
-    if (closed) throw new IllegalStateException("the data-parallel session is closed");
-  }
-
-  private void requireForward() {
-    requireOpen();
-    if (ranRows == null) throw new IllegalStateException("no forward yet: call setInput and forward first");
+    order.requireOpen();
+    latch.requireSound();
   }
 }

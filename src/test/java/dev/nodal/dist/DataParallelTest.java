@@ -2,6 +2,7 @@ package dev.nodal.dist;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.Backend;
@@ -16,12 +17,19 @@ import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.OpenClTests;
 import dev.nodal.train.ModelZoo;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -202,6 +210,255 @@ class DataParallelTest {
       var e = org.junit.jupiter.api.Assertions.assertThrows(dev.nodal.graph.GraphException.class,
           () -> s.setInput((Input) g.node("x"), new float[9 * 784]));
       assertTrue(e.getMessage().contains("batch of 9 exceeds the session's maximum of 8"), e.getMessage());
+    }
+  }
+
+  /** Sets {@code n} rows of the batches' first step on {@code s}. */
+  private static void setBatch(Session s, Graph g, int n) {
+    float[][] b = batches(n).get(0);
+    s.setInput((Input) g.node("x"), b[0]);
+    s.setInput((Input) g.node("y"), b[1]);
+  }
+
+  /** What {@code misuse} throws on {@code s}: its class and message. */
+  private static String refusal(Session s, Consumer<Session> misuse) {
+    try {
+      misuse.accept(s);
+    } catch (RuntimeException e) {
+      return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+    return "not refused";
+  }
+
+  /** The rules of every session, shared: each misuse is refused as on one device, with the same message. */
+  @Test
+  void misusesAreRefusedAsOnOneDevice() {
+    Graph g = mlp();
+    Input y = (Input) g.node("y");
+    Param bias = (Param) g.node("fc1.b");
+    Map<String, Consumer<Session>> misuses = new LinkedHashMap<>();
+    misuses.put("forward without inputs", Session::forward);
+    misuses.put("forward with one input of two", s -> {
+      s.setInput(y, new float[] {1, 2});
+      s.forward();
+    });
+    misuses.put("a label out of range in the second worker's rows", s -> s.setInput(y, new float[] {0, 1, 2, 12}));
+    misuses.put("backward without forward", s -> {
+      setBatch(s, g, 4);
+      s.backward();
+    });
+    misuses.put("a second backward", s -> {
+      setBatch(s, g, 4);
+      s.forward();
+      s.backward();
+      s.backward();
+    });
+    misuses.put("backward after setParam", s -> {
+      setBatch(s, g, 4);
+      s.forward();
+      s.setParam(bias, new float[bias.shape().exampleSize()]);
+      s.backward();
+    });
+    misuses.put("backward after an evaluation forward", s -> {
+      setBatch(s, g, 4);
+      s.setTraining(false);
+      s.forward();
+      s.backward();
+    });
+    misuses.put("loss without forward", s -> {
+      setBatch(s, g, 4);
+      s.loss();
+    });
+    misuses.put("update without optimizer", s -> {
+      setBatch(s, g, 4);
+      s.forward();
+      s.backward();
+      s.update();
+    });
+    misuses.put("a second update", s -> {
+      s.setOptimizer(new Sgd(0.1f));
+      setBatch(s, g, 4);
+      s.trainStep();
+      s.update();
+    });
+    misuses.put("gradients without backward", Session::gradients);
+    misuses.put("setGradients without backward", s -> s.setGradients(new float[1]));
+    misuses.put("gradient without backward", s -> s.gradient(bias));
+    misuses.put("a value that is not kept", s -> s.value(g.node("fc1")));
+    misuses.put("a value of another graph", s -> s.value(mlp().node("logits")));
+    misuses.put("a null input", s -> s.setInput(null, new float[784]));
+    misuses.put("a param of the wrong size", s -> s.setParam(bias, new float[bias.shape().exampleSize() - 1]));
+    misuses.put("optimizer state without optimizer", s -> s.optimizerState(bias));
+    misuses.put("use after close", s -> {
+      s.close();
+      s.forward();
+    });
+    try (Backend one = Backends.cpu(); Backend many = cpus(2)) {
+      for (var m : misuses.entrySet()) {
+        String single, parallel;
+        try (Session s = one.compile(g, CompileOptions.maxBatch(8))) {
+          single = refusal(s, m.getValue());
+        }
+        try (Session s = many.compile(g, CompileOptions.maxBatch(8))) {
+          parallel = refusal(s, m.getValue());
+        }
+        assertTrue(!single.equals("not refused"), m.getKey());
+        assertEquals(single, parallel, m.getKey());
+      }
+    }
+  }
+
+  /** Inputs read as last set, gradients as the last backward left them, even after a forward of another batch. */
+  @Test
+  void readsDescribeTheCallThatMadeThem() {
+    Graph g = mlp();
+    try (Backend one = Backends.cpu(); Backend many = cpus(2);
+        Session single = one.compile(g, CompileOptions.maxBatch(8).keepAll());
+        Session parallel = many.compile(g, CompileOptions.maxBatch(8).keepAll())) {
+      for (Session s : List.of(single, parallel)) {
+        setBatch(s, g, 5);
+        s.forward();
+        s.backward();
+        setBatch(s, g, 3);
+      }
+      assertArrayEquals(single.value(g.node("x")), parallel.value(g.node("x")), "the input as set last, before a forward");
+      for (Session s : List.of(single, parallel)) s.forward();
+      float[] dLogits = single.gradient(g.node("logits")), dSplit = parallel.gradient(g.node("logits"));
+      assertEquals(dLogits.length, dSplit.length, "the gradient of the last backward, of 5 rows");
+      for (int i = 0; i < dLogits.length; i++) assertEquals(dLogits[i], dSplit[i], 1e-7, "dlogits[" + i + "]");
+    }
+  }
+
+  /**
+   * A replica of {@code real} that runs {@code before} ahead of each call named {@code method},
+   * which may throw or wait.
+   */
+  private static Session replica(Session real, String method, Runnable before) {
+    return (Session) Proxy.newProxyInstance(Session.class.getClassLoader(), new Class<?>[] {Session.class},
+        (proxy, m, args) -> {
+          if (m.getName().equals(method)) before.run();
+          try {
+            return m.invoke(real, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
+  /** Two replicas of {@code g} on the CPU, the first behind {@link #replica}. */
+  private static DataParallelSession twoWorkers(Backend cpu, Graph g, String method, Runnable before,
+      List<Collective> collectives) {
+    List<Session> replicas = List.of(replica(cpu.compile(g, 4), method, before), cpu.compile(g, 4));
+    return new DataParallelSession(g, CompileOptions.maxBatch(8), replicas, collectives);
+  }
+
+  @Test
+  void aSecondThreadIsRefusedWhileOneIsInside() throws Exception {
+    Graph g = mlp();
+    CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
+    try (Backend cpu = Backends.cpu(); DataParallelSession s = twoWorkers(cpu, g, "forward", () -> {
+      inside.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }, ThreadCollective.group(2, DataParallelBackend.TIMEOUT))) {
+      setBatch(s, g, 4);
+      Thread first = new Thread(s::forward, "first");
+      first.start();
+      inside.await();
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.setInput((Input) g.node("y"), new float[] {1}));
+      release.countDown();
+      first.join();
+      assertTrue(e.getMessage().startsWith("data-parallel session over [") && e.getMessage().contains("'first'")
+          && e.getMessage().contains("'" + Thread.currentThread().getName() + "'")
+          && e.getMessage().contains("setInput() from thread"), e.getMessage());
+      s.backward(); // the forward of the first thread was served
+    }
+  }
+
+  @Test
+  void aFailedReplicaFailsTheSession() {
+    Graph g = mlp();
+    try (Backend cpu = Backends.cpu(); DataParallelSession s = twoWorkers(cpu, g, "forward", () -> {
+      throw new IllegalStateException("the device fell off the bus");
+    }, ThreadCollective.group(2, DataParallelBackend.TIMEOUT))) {
+      setBatch(s, g, 4);
+      assertEquals("the device fell off the bus", assertThrows(IllegalStateException.class, s::forward).getMessage());
+      assertEquals("this session failed (the device fell off the bus); close it and compile the graph again",
+          assertThrows(IllegalStateException.class, () -> setBatch(s, g, 4)).getMessage());
+    }
+  }
+
+  @Test
+  void aFailedSumFailsTheSession() {
+    Graph g = mlp();
+    List<Collective> collectives = ThreadCollective.group(2, DataParallelBackend.TIMEOUT);
+    try (Backend cpu = Backends.cpu(); DataParallelSession s = twoWorkers(cpu, g, "setGradients", () -> {
+      throw new dev.nodal.graph.GraphException("refused at the sum");
+    }, collectives)) {
+      setBatch(s, g, 4);
+      s.forward();
+      assertThrows(RuntimeException.class, s::backward);
+      IllegalStateException e = assertThrows(IllegalStateException.class, s::forward);
+      assertTrue(e.getMessage().startsWith("this session failed ("), e.getMessage());
+    }
+  }
+
+  /** A part that fails to close leaves none of the others open; the first failure is thrown, the others suppressed. */
+  @Test
+  void closeClosesEveryPartAndReportsEveryFailure() {
+    Graph g = mlp();
+    List<Collective> closed = new ArrayList<>();
+    List<Collective> collectives = new ArrayList<>();
+    for (Collective c : ThreadCollective.group(2, DataParallelBackend.TIMEOUT)) {
+      collectives.add(new Collective() {
+        @Override
+        public int rank() {
+          return c.rank();
+        }
+
+        @Override
+        public int size() {
+          return c.size();
+        }
+
+        @Override
+        public void allReduceSum(float[] data, int offset, int length) {
+          c.allReduceSum(data, offset, length);
+        }
+
+        @Override
+        public void broadcast(float[] data, int offset, int length, int root) {
+          c.broadcast(data, offset, length, root);
+        }
+
+        @Override
+        public void barrier() {
+          c.barrier();
+        }
+
+        @Override
+        public void close() {
+          c.close();
+          closed.add(c);
+          throw new CollectiveException("collective " + c.rank() + " did not close");
+        }
+      });
+    }
+    try (Backend cpu = Backends.cpu()) {
+      DataParallelSession s = twoWorkers(cpu, g, "close", () -> {
+        throw new IllegalStateException("replica 0 did not close");
+      }, collectives);
+      IllegalStateException e = assertThrows(IllegalStateException.class, s::close);
+      assertEquals("replica 0 did not close", e.getMessage());
+      assertEquals(List.of("collective 0 did not close", "collective 1 did not close"),
+          Arrays.stream(e.getSuppressed()).map(Throwable::getMessage).toList());
+      assertEquals(2, closed.size(), "every collective was closed");
+      assertEquals("this session is closed", assertThrows(IllegalStateException.class,
+          () -> s.replicas().get(1).forward()).getMessage(), "the other replica was closed");
+      s.close(); // a second close does nothing
     }
   }
 }
