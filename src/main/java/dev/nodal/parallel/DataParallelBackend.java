@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;

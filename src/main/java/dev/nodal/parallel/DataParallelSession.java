@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 import static dev.nodal.backend.SessionChecks.requireNonNull;
 
