@@ -20,7 +20,7 @@ import java.nio.file.Path;
  *
  * <pre>
  * train                     trainer loop, schedules, metrics, run folders, models
- * dist                      collectives; data-parallel sessions over several devices
+ * parallel                  collectives; data-parallel sessions over several devices
  * io, data                  graph file, safetensors, checkpoints; data sets and loaders
  * devices                   choosing a backend from a selector
  * backend.cpu, .opencl      executors (a backend lowers ops, so it may see them)
@@ -54,7 +54,7 @@ class ArchitectureTest {
       .layer("data").definedBy("dev.nodal.data..")
       .layer("io").definedBy("dev.nodal.io..")
       .layer("train").definedBy("dev.nodal.train..")
-      .layer("dist").definedBy("dev.nodal.dist..")
+      .layer("parallel").definedBy("dev.nodal.parallel..")
       .whereLayer("tensor").mayNotAccessAnyLayer()
       .whereLayer("graph").mayOnlyAccessLayers("tensor")
       .whereLayer("ops").mayOnlyAccessLayers("graph", "tensor")
@@ -67,7 +67,7 @@ class ArchitectureTest {
       .whereLayer("data").mayOnlyAccessLayers("tensor")
       .whereLayer("io").mayOnlyAccessLayers("data", "backend", "plan", "optim", "ops", "graph", "tensor")
       .whereLayer("train").mayOnlyAccessLayers("io", "data", "backend", "plan", "optim", "ops", "graph", "tensor")
-      .whereLayer("dist").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor");
+      .whereLayer("parallel").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor");
 
   @ArchTest
   static final ArchRule theCoreNeedsNoJocl = noClasses().that().resideOutsideOfPackages("dev.nodal.backend.opencl..",

@@ -1,23 +1,21 @@
 package dev.nodal.backend;
 
-import dev.nodal.graph.Apply;
+import static dev.nodal.backend.SessionChecks.requireNonNull;
+
 import dev.nodal.graph.Graph;
-import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * What every backend's session does alike: argument checks, the batch bookkeeping and the
- * call-order rules of {@link Session}, so that both backends serve and refuse the same sequences.
- *
- * <p>The rules exist because a device session reuses memory: the backward pass writes gradients
- * into buffers that held forward values, and values are sized for the batch they were computed
- * at. So the session tracks which forward and backward results are intact.
+ * What every backend's session does alike, so that both backends serve and refuse the same
+ * sequences: each public call enters the {@link ThreadGuard}, checks that the session is open and
+ * sound, checks its arguments ({@link SessionChecks}) and its place in the call order
+ * ({@link CallOrder}), runs the backend's part, and reports to the call order what ran. A failure
+ * on the device trips the {@link FailureLatch}, after which the session refuses every call but
+ * close(); with {@link CompileOptions#checkNumerics()} a {@link NumericsHunt} follows each pass.
  *
  * <p>A session serves one thread at a time: every public call but the plain getters enters it,
  * and a call from another thread while one is inside is refused with an
@@ -30,55 +28,39 @@ public abstract class SessionBase implements Session {
   protected final int maxBatch;
   protected final Counters counters = new Counters();
   protected Optimizer optimizer;
-  private int batch;
-  private final int[] inputBatch;
-  private boolean closed;
-  /** Why a pass failed on the device, after which the session's buffers cannot be trusted; or null. */
-  private String failed;
-  /** Batch of the last forward (0 for a graph without inputs); -1 before the first. */
-  private int forwardBatch = -1;
-  /** Why backward() cannot use the last forward's values, or null when it can. */
-  private String forwardSpent = "no forward() has run";
-  /** Batch of the last backward; -1 before the first. */
-  private int backwardBatch = -1;
-  /** True from a backward() until the update() that applies its gradients. */
-  private boolean gradientsPending;
-  /** The mode of the next forward: training by default when the graph has a loss. */
-  private boolean training;
-  /** The mode of the last forward. */
-  private boolean forwardTraining;
+  private final SessionChecks checks;
+  private final CallOrder order;
+  private final FailureLatch latch = new FailureLatch();
+  private final ThreadGuard guard = new ThreadGuard(this);
+  private final NumericsHunt numerics;
   /** Set by the backend that compiled this session, to forget it once closed. */
   Runnable onRelease = () -> {};
   /** How errors name this session; set by the backend that compiled it. */
   String label = "session";
-  /** The thread inside a call of this session, or null between calls. */
-  private final AtomicReference<Thread> user = new AtomicReference<>();
-  /** How deep the user thread is in calls of this session (trainStep() calls forward() and so on). */
-  private int depth;
 
   protected SessionBase(Graph graph, CompileOptions options) {
     this.graph = graph;
     this.options = options;
     this.maxBatch = options.maxBatch();
-    for (String name : options.keep()) graph.node(name);
-    this.inputBatch = new int[graph.inputs().size()];
-    this.training = graph.loss() != null;
+    this.checks = new SessionChecks(graph, options);
+    this.order = new CallOrder(graph);
+    this.numerics = new NumericsHunt(graph, this::readValue, this::readGradient);
   }
 
   @Override
   public final void setTraining(boolean training) {
-    enter("setTraining()");
+    guard.enter("setTraining()");
     try {
       requireOpen();
-      this.training = training;
+      order.setTraining(training);
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final boolean training() {
-    return training;
+    return order.training();
   }
 
   /** The step that random ops seed from: the optimizer's step count, 0 without one. */
@@ -98,7 +80,7 @@ public abstract class SessionBase implements Session {
 
   @Override
   public int batch() {
-    return batch;
+    return order.batch();
   }
 
   @Override
@@ -111,181 +93,101 @@ public abstract class SessionBase implements Session {
     return 0;
   }
 
-  /**
-   * How many examples {@code data} holds for {@code input}: refused, naming the input, when it is
-   * empty, not a whole number of examples, or more than {@code maxBatch} of them.
-   */
-  public static int examples(Input input, float[] data, int maxBatch) {
-    int per = input.shape().exampleSize();
-    if (data.length == 0 || data.length % per != 0) {
-      throw new GraphException(input.kind() + " '" + input.name() + "': " + data.length
-          + " values are not a whole number of examples of " + per);
-    }
-    int n = data.length / per;
-    if (n > maxBatch) {
-      throw new GraphException(input.kind() + " '" + input.name() + "': batch of " + n
-          + " exceeds the session's maximum of " + maxBatch);
-    }
-    return n;
-  }
-
   @Override
   public final void setInput(Input input, float[] data) {
-    enter("setInput()");
+    guard.enter("setInput()");
     try {
       requireOpen();
       requireNonNull(input, "input");
       requireNonNull(data, "data");
-      requireOwn(input);
-      inputBatch[graph.inputs().indexOf(input)] = 0; // whatever is refused below, the old batch is stale now
-      int n = examples(input, data, maxBatch);
-      checkValues(input, data);
-      inputBatch[graph.inputs().indexOf(input)] = n;
-      batch = n;
+      checks.requireOwn(input);
+      order.settingInput(input);
+      int n = SessionChecks.examples(input, data, maxBatch);
+      SessionChecks.requireInputValues(input, data);
+      order.inputSet(input, n);
       try {
         upload(input, data, n);
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
-      if (forwardSpent == null) forwardSpent = "setInput(\"" + input.name() + "\") was called after it";
+      order.changed("setInput(\"" + input.name() + "\")");
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void forward() {
-    enter("forward()");
+    guard.enter("forward()");
     try {
       requireOpen();
-      int n = checkedBatch();
+      int n = order.checkedBatch();
       try {
-        runForward(n, training);
+        runForward(n, order.training());
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
-      forwardBatch = n;
-      forwardTraining = training;
-      forwardSpent = null;
-      if (options.checkNumerics()) checkForward(n);
+      order.forwardRan(n);
+      if (options.checkNumerics()) numerics.afterForward(n);
     } finally {
-      leave();
+      guard.leave();
     }
-  }
-
-  /** In forward order, the first node whose output is not finite produced it: its inputs were finite. */
-  private void checkForward(int n) {
-    for (Node node : graph.nodes()) {
-      if (!(node instanceof Apply a)) continue;
-      int at = firstNonFinite(readValue(node, node.shape().size(n)));
-      if (at >= 0) {
-        throw new NonFiniteException("forward", node.name(), "forward: " + node.kind() + " '" + node.name() + "' produced "
-            + readValue(node, node.shape().size(n))[at] + " at element " + at + " from finite inputs "
-            + a.inputs().stream().map(i -> "'" + i.name() + "'").toList());
-      }
-    }
-  }
-
-  /**
-   * In backward order, the first node whose gradient is not finite: the backward of one of its
-   * consumers wrote it, from finite gradients.
-   */
-  private void checkBackward(int n) {
-    List<Node> nodes = graph.nodes();
-    for (int i = nodes.size() - 1; i >= 0; i--) {
-      Node node = nodes.get(i);
-      if (!graph.needsGradient(node)) continue;
-      float[] g = readGradient(node, node.shape().size(n));
-      int at = firstNonFinite(g);
-      if (at >= 0) {
-        throw new NonFiniteException("backward", node.name(), "backward: the gradient of " + node.kind() + " '"
-            + node.name() + "' is " + g[at] + " at element " + at + ", written by the backward of "
-            + graph.consumers(node).stream().map(c -> c.kind() + " '" + c.name() + "'").toList());
-      }
-    }
-  }
-
-  private void checkUpdate() {
-    for (Param p : graph.params()) {
-      float[] v = readValue(p, p.shape().exampleSize());
-      int at = firstNonFinite(v);
-      if (at >= 0) {
-        throw new NonFiniteException("update", p.name(), "update: " + optimizer.name() + " made param '" + p.name()
-            + "' " + v[at] + " at element " + at + " (a smaller learning rate, or clip_norm, may help)");
-      }
-    }
-  }
-
-  private static int firstNonFinite(float[] v) {
-    for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return i;
-    return -1;
   }
 
   @Override
   public final void backward() {
-    enter("backward()");
+    guard.enter("backward()");
     try {
       requireOpen();
-      requireLoss();
-      if (forwardSpent != null) {
-        throw new IllegalStateException("backward() needs a forward() first: " + forwardSpent);
-      }
-      if (!forwardTraining) {
-        throw new IllegalStateException("backward() needs a forward() in training mode; the last ran in evaluation mode "
-            + "(setTraining(true), then forward() again)");
-      }
+      checks.requireLoss();
+      int n = order.beforeBackward();
       try {
-        runBackward(forwardBatch);
+        runBackward(n);
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
-      backwardBatch = forwardBatch;
-      gradientsPending = true;
-      forwardSpent = "the last backward() reused the memory of its values; call forward() again";
-      if (options.checkNumerics()) checkBackward(backwardBatch);
+      order.backwardRan();
+      if (options.checkNumerics()) numerics.afterBackward(n);
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void update() {
-    enter("update()");
+    guard.enter("update()");
     try {
       requireOpen();
-      requireLoss();
-      requireOptimizer();
-      if (!gradientsPending) {
-        throw new IllegalStateException("update() needs a backward() first: " + (backwardBatch < 0
-            ? "no backward() has run" : "the gradients of the last backward() were applied already"));
-      }
+      checks.requireLoss();
+      CallOrder.requireOptimizer(optimizer);
+      order.beforeUpdate();
       optimizer.beginStep();
       try {
         runUpdate();
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
-      gradientsPending = false;
-      if (options.checkNumerics()) checkUpdate();
+      order.updateRan();
+      if (options.checkNumerics()) numerics.afterUpdate(optimizer);
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final float loss() {
-    enter("loss()");
+    guard.enter("loss()");
     try {
       requireOpen();
-      requireLoss();
-      if (forwardBatch < 0) throw new IllegalStateException("loss() needs a forward() first");
+      checks.requireLoss();
+      order.requireForward("loss()");
       try {
         return readLoss();
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
@@ -295,208 +197,109 @@ public abstract class SessionBase implements Session {
    */
   @Override
   public final float[] value(Node node) {
-    enter("value()");
+    guard.enter("value()");
     try {
       requireOpen();
       requireNonNull(node, "node");
-      requireValue(node);
-      int count;
-      if (node instanceof Param || node instanceof State) {
-        count = node.shape().exampleSize();
-      } else if (node instanceof Input in) {
-        int n = inputBatch[graph.inputs().indexOf(in)];
-        if (n == 0) throw new IllegalStateException("value(" + in.kind() + " '" + in.name() + "') needs setInput first");
-        count = node.shape().size(n);
-      } else if (forwardBatch < 0) {
-        throw new IllegalStateException("value(" + node.kind() + " '" + node.name() + "') needs a forward() first");
-      } else {
-        count = node.shape().size(forwardBatch);
-      }
+      checks.requireValue(node);
+      int count = order.valueCount(node);
       try {
         return readValue(node, count); // trainers call this every step: no lambda here
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
-
   @Override
   public final float[] gradient(Node node) {
-    enter("gradient()");
+    guard.enter("gradient()");
     try {
       requireOpen();
       requireNonNull(node, "node");
-      requireGradient(node);
-      if (backwardBatch < 0) {
-        throw new IllegalStateException("gradient(" + node.kind() + " '" + node.name() + "') needs a backward() first");
-      }
+      checks.requireGradient(node);
+      int n = order.gradientBatch(node);
       try {
-        return readGradient(node, node.shape().size(backwardBatch));
+        return readGradient(node, node.shape().size(n));
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final float[] gradients() {
-    enter("gradients()");
+    guard.enter("gradients()");
     try {
       requireOpen();
-      requireLoss();
-      if (backwardBatch < 0) throw new IllegalStateException("gradients() needs a backward() first");
-      return device(this::readGradients);
+      checks.requireLoss();
+      order.requireBackward("gradients()");
+      return latch.call(this::readGradients);
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void setGradients(float[] packed) {
-    enter("setGradients()");
+    guard.enter("setGradients()");
     try {
       requireOpen();
-      requireLoss();
+      checks.requireLoss();
       requireNonNull(packed, "packed gradients");
-      if (!gradientsPending) {
-        throw new IllegalStateException("setGradients() belongs between backward() and update(): " + (backwardBatch < 0
-            ? "no backward() has run" : "the gradients of the last backward() were applied already"));
-      }
-      int total = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
-      if (packed.length != total) {
-        throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
-      }
-      for (int i = 0; i < packed.length; i++) {
-        if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
-      }
-      device(() -> {
-        writeGradients(packed);
-        return null;
-      });
+      order.beforeSetGradients();
+      checks.requireGradients(packed);
+      latch.run(() -> writeGradients(packed));
     } finally {
-      leave();
-    }
-  }
-
-  /** Refuses a non-finite value for {@code node}, naming it and the element. */
-  private static void requireFinite(Node node, float[] values) {
-    for (int i = 0; i < values.length; i++) {
-      if (!Float.isFinite(values[i])) {
-        throw new GraphException(node.kind() + " '" + node.name() + "': value " + values[i] + " at element " + i
-            + " is not finite");
-      }
+      guard.leave();
     }
   }
 
   @Override
   public final void setParam(Param param, float[] values) {
-    enter("setParam()");
+    guard.enter("setParam()");
     try {
       requireOpen();
       requireNonNull(param, "param");
       requireNonNull(values, "values");
-      checkParamValues(param, values);
-      requireFinite(param, values);
-      device(() -> {
-        writeValue(param, values);
-        return null;
-      });
-      if (forwardSpent == null) forwardSpent = "setParam(\"" + param.name() + "\") was called after it";
+      checks.requireParamValues(param, values);
+      SessionChecks.requireFinite(param, values);
+      latch.run(() -> writeValue(param, values));
+      order.changed("setParam(\"" + param.name() + "\")");
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void setState(State state, float[] values) {
-    enter("setState()");
+    guard.enter("setState()");
     try {
       requireOpen();
       requireNonNull(state, "state");
       requireNonNull(values, "values");
-      requireOwn(state);
-      if (values.length != state.shape().exampleSize()) {
-        throw new GraphException("state '" + state.name() + "': " + values.length + " values given, shape "
-            + state.shape() + " holds " + state.shape().exampleSize());
-      }
-      requireFinite(state, values);
-      device(() -> {
-        writeValue(state, values);
-        return null;
-      });
-      if (forwardSpent == null) forwardSpent = "setState(\"" + state.name() + "\") was called after it";
+      checks.requireStateValues(state, values);
+      latch.run(() -> writeValue(state, values));
+      order.changed("setState(\"" + state.name() + "\")");
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void close() {
-    enter("close()");
+    guard.enter("close()");
     try {
-      if (closed) return;
-      closed = true;
+      if (!order.close()) return;
       release();
       onRelease.run();
     } finally {
-      leave();
+      guard.leave();
     }
-  }
-
-  /** Every method but {@link #close()} refuses to run on a closed or failed session. */
-  protected final void requireOpen() {
-    if (closed) throw new IllegalStateException("this session is closed");
-    if (failed != null) {
-      throw new IllegalStateException("this session failed (" + failed + "); close it and compile the graph again");
-    }
-  }
-
-  /** A read or write of device memory outside the passes: a failure marks the session failed too. */
-  private <T> T device(java.util.function.Supplier<T> call) {
-    try {
-      return call.get();
-    } catch (RuntimeException e) {
-      throw failed(e);
-    }
-  }
-
-  /** A pass that threw marks the session failed, since its buffers are then unknown; returns {@code e}. */
-  private RuntimeException failed(RuntimeException e) {
-    if (!(e instanceof GraphException)) failed = String.valueOf(e.getMessage());
-    return e;
-  }
-
-  private static void requireNonNull(Object value, String name) {
-    if (value == null) throw new IllegalArgumentException(name + " is null");
-  }
-
-  private static void checkValues(Input input, float[] data) {
-    int classes = input.classes();
-    for (int i = 0; i < data.length; i++) {
-      float v = data[i];
-      if (classes > 0 ? !(v >= 0 && v < classes && v == Math.rint(v)) : !Float.isFinite(v)) {
-        throw new GraphException(input.kind() + " '" + input.name() + "': value " + v + " at element " + i
-            + (classes > 0 ? " is not a class index in [0, " + classes + ")" : " is not finite"));
-      }
-    }
-  }
-
-  /** Checks that every input holds a batch of the same size; returns that size. */
-  protected final int checkedBatch() {
-    for (int i = 0; i < inputBatch.length; i++) {
-      if (inputBatch[i] != batch || inputBatch[i] == 0) {
-        Input in = graph.inputs().get(i);
-        throw new GraphException(inputBatch[i] == 0
-            ? "input '" + in.name() + "' has not been set"
-            : "input '" + in.name() + "' holds " + inputBatch[i] + " examples, the last input set holds " + batch);
-      }
-    }
-    return batch;
   }
 
   @Override
@@ -506,129 +309,67 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void setOptimizer(Optimizer optimizer) {
-    enter("setOptimizer()");
+    guard.enter("setOptimizer()");
     try {
       requireOpen();
       requireNonNull(optimizer, "optimizer");
       try {
         installOptimizer(optimizer);
       } catch (RuntimeException e) {
-        throw failed(e);
+        throw latch.trip(e);
       }
       this.optimizer = optimizer;
     } finally {
-      leave();
+      guard.leave();
     }
-  }
-
-  protected final void requireOptimizer() {
-    if (optimizer == null) throw new IllegalStateException("no optimizer: call setOptimizer before update");
-  }
-
-  protected final void requireLoss() {
-    if (graph.loss() == null) throw new GraphException("this graph has no loss: build it with GraphBuilder.build(loss)");
-  }
-
-  protected final void requireOwn(Node node) {
-    if (!graph.hasNode(node.name()) || graph.node(node.name()) != node) {
-      throw new GraphException(node.kind() + " '" + node.name() + "' is not a node of this session's graph");
-    }
-  }
-
-  /** True when the node's value survives a step: see {@link CompileOptions}. */
-  protected final boolean isValueKept(Node node) {
-    return options.keepRule().value(graph, node);
-  }
-
-  /** True when the node's gradient survives a step. */
-  protected final boolean isGradientKept(Node node) {
-    return options.keepRule().gradient(graph, node);
-  }
-
-  protected final void requireValue(Node node) {
-    requireOwn(node);
-    if (!isValueKept(node)) {
-      throw new GraphException(node.kind() + " '" + node.name() + "': its value is not kept after a step (its memory is "
-          + "reused); compile with CompileOptions.keep(\"" + node.name() + "\") or keepAll()");
-    }
-  }
-
-  protected final void requireGradient(Node node) {
-    requireOwn(node);
-    if (!graph.needsGradient(node)) {
-      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path from a parameter to the loss");
-    }
-    if (!isGradientKept(node)) {
-      throw new GraphException(node.kind() + " '" + node.name() + "': its gradient is not kept after a step; compile with "
-          + "CompileOptions.keep(\"" + node.name() + "\") or keepAll()");
-    }
-  }
-
-  protected final void checkParamValues(Param param, float[] values) {
-    requireOwn(param);
-    if (values.length != param.shape().exampleSize()) {
-      throw new GraphException("param '" + param.name() + "': " + values.length + " values given, shape "
-          + param.shape() + " holds " + param.shape().exampleSize());
-    }
-  }
-
-  /** Checks a state given for {@link #setOptimizerState}; returns the parameter's index. */
-  private int checkOptimizerState(Param param, float[][] state) {
-    requireOpen();
-    requireOptimizer();
-    requireNonNull(param, "param");
-    requireNonNull(state, "optimizer state");
-    requireOwn(param);
-    if (state.length != optimizer.stateSlots()) {
-      throw new GraphException("param '" + param.name() + "': " + state.length + " optimizer state arrays given, "
-          + optimizer.name() + " keeps " + optimizer.stateSlots());
-    }
-    for (float[] s : state) checkParamValues(param, s);
-    return graph.params().indexOf(param);
   }
 
   @Override
   public final float trainStep() {
-    enter("trainStep()");
+    guard.enter("trainStep()");
     try {
       return Session.super.trainStep();
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final float[][] optimizerState(Param param) {
-    enter("optimizerState()");
+    guard.enter("optimizerState()");
     try {
       requireOpen();
-      requireOptimizer();
+      CallOrder.requireOptimizer(optimizer);
       requireNonNull(param, "param");
-      requireOwn(param);
+      checks.requireOwn(param);
       return readOptimizerState(param, graph.params().indexOf(param));
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void setOptimizerState(Param param, float[][] state) {
-    enter("setOptimizerState()");
+    guard.enter("setOptimizerState()");
     try {
-      writeOptimizerState(param, checkOptimizerState(param, state), state);
+      requireOpen();
+      CallOrder.requireOptimizer(optimizer);
+      requireNonNull(param, "param");
+      requireNonNull(state, "optimizer state");
+      writeOptimizerState(param, checks.requireOptimizerState(param, state, optimizer), state);
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
   @Override
   public final void sync() {
-    enter("sync()");
+    guard.enter("sync()");
     try {
       requireOpen();
       awaitDevice();
     } finally {
-      leave();
+      guard.leave();
     }
   }
 
@@ -638,38 +379,10 @@ public abstract class SessionBase implements Session {
     return label;
   }
 
-  /**
-   * The calling thread enters a call of this session: refused, naming the session and both
-   * threads, while another thread is inside one. Calls nest (trainStep() calls forward()).
-   */
-  private void enter(String call) {
-    Thread me = Thread.currentThread();
-    while (true) {
-      Thread in = user.get();
-      if (in == me) {
-        depth++;
-        return;
-      }
-      if (in == null) {
-        if (user.compareAndSet(null, me)) {
-          depth = 1;
-          return;
-        }
-        continue; // another thread entered just now: name it
-      }
-      throw new IllegalStateException(label + " is in use by thread " + describe(in) + ", so " + call + " from thread "
-          + describe(me) + " is refused: a session serves one thread at a time (pass it to another thread between "
-          + "calls, or give each thread a session of its own)");
-    }
-  }
-
-  /** The calling thread leaves the call it entered; the outermost leave frees the session for any thread. */
-  private void leave() {
-    if (--depth == 0) user.set(null);
-  }
-
-  private static String describe(Thread t) {
-    return "'" + t.getName() + "' (id " + t.getId() + ")";
+  /** Every call but {@link #close()} refuses to run on a closed or failed session. */
+  private void requireOpen() {
+    order.requireOpen();
+    latch.requireSound();
   }
 
   /** Copies a validated batch of {@code n} examples into the input's buffer. */

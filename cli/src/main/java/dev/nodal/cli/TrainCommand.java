@@ -3,7 +3,7 @@ package dev.nodal.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
-import dev.nodal.dist.DataParallelBackend;
+import dev.nodal.parallel.DataParallelBackend;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.graph.Graph;
 import dev.nodal.io.Checkpoint;

@@ -2,8 +2,8 @@ package dev.nodal.spark;
 
 import dev.nodal.backend.Session;
 import dev.nodal.devices.Backends;
-import dev.nodal.dist.Collective;
-import dev.nodal.dist.RingCollective;
+import dev.nodal.parallel.Collective;
+import dev.nodal.parallel.RingCollective;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;

@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +11,7 @@ import java.util.concurrent.Future;
 /**
  * Times {@link RingCollective#allReduceSum} between ranks that are threads of this JVM on
  * loopback (not part of the test run): {@code ./mvnw -q test-compile}, then
- * {@code java -cp target/classes:target/test-classes dev.nodal.dist.RingTiming RANKS FLOATS}.
+ * {@code java -cp target/classes:target/test-classes dev.nodal.parallel.RingTiming RANKS FLOATS}.
  * Prints rank 0's minimum and median over 30 sums, after 5 unmeasured ones, each sum started
  * after a barrier.
  */

@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
@@ -63,7 +63,7 @@ public final class DataParallelBackend implements Backend {
       throw e;
     }
     try {
-      return new DataParallelSession(graph, options.maxBatch(), replicas, ThreadCollective.group(devices.size(), TIMEOUT));
+      return new DataParallelSession(graph, options, replicas, ThreadCollective.group(devices.size(), TIMEOUT));
     } catch (RuntimeException e) {
       for (Session s : replicas) s.close();
       throw e;

@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 /**
  * The operations that keep data-parallel workers in step: each of {@link #size()} workers holds a

@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 /** A collective operation failed: a peer timed out, closed its connection, or broke the protocol. */
 public final class CollectiveException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.nodal.dist;
+package dev.nodal.parallel;
 
 import java.time.Duration;
 import java.util.ArrayList;
