@@ -4,9 +4,9 @@
 # a short real training run on the GPU with its checkpoint evaluated on the CPU and by
 # PyTorch (through Python's safetensors), and the PyTorch anchor on the same GPU.
 # Carried along: cli/target/nodal-cli-*-all.jar (the library, the command line and Logback),
-# target/test-classes, and in .gpu/ the JUnit
-# console launcher (junit-console.jar), the anchor script, and data/ (Fashion-MNIST:
-# 10,000 training images and the full test set). Writes logs to $OUT.
+# target/test-classes and cli/target/test-classes, and in .gpu/ the JUnit console launcher
+# (junit-console.jar), the anchor script, and data/ (Fashion-MNIST: 10,000 training images and
+# the full test set). Writes logs to $OUT.
 set -u
 out=${OUT:-/tmp/nodal-gpu}
 mkdir -p "$out"
@@ -20,7 +20,7 @@ run() { echo "### $*"; "$@"; echo "### exit $?"; }
   run nodal parity --device auto --batch 128
 } > "$out/native-check.txt" 2>&1
 LD_PRELOAD="$JAVA_HOME/lib/libjsig.so" NODAL_REQUIRE_OPENCL=1 NODAL_TEST_DEVICE=auto timeout 240 java -jar .gpu/junit-console.jar execute \
-  -cp "target/test-classes:$jar" --select-package dev.nodal.backend --disable-banner --details=summary \
+  -cp "target/test-classes:cli/target/test-classes:$jar" --select-package dev.nodal.backend --disable-banner --details=summary \
   > "$out/tests.txt" 2>&1
 echo "tests exit $?" >> "$out/tests.txt"
 {

@@ -157,6 +157,9 @@ class UserOpTest {
       s.backward();
       assertTrue(Float.isFinite(s.loss()));
     }
+    IllegalArgumentException unsaved = assertThrows(IllegalArgumentException.class, () -> GraphFile.write(graph, 1, null));
+    assertTrue(unsaved.getMessage().startsWith("node 'sq' cannot be written to a graph file: no OpType of kind 'square' is "
+        + "registered"), "a checkpoint that could not be read back is refused: " + unsaved.getMessage());
     try (Backend device = OpenClTests.backend()) {
       GraphException e = assertThrows(GraphException.class, () -> device.compile(graph, 4).close());
       assertTrue(e.getMessage().contains("node 'sq'") && e.getMessage().contains("has no kernels"), e.getMessage());

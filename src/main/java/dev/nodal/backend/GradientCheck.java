@@ -43,7 +43,7 @@ public final class GradientCheck {
   public record Mismatch(String where, int element, double analytic, double numeric) {
     @Override
     public String toString() {
-      return String.format("%s[%d]: analytic %.6g, numeric %.6g", where, element, analytic, numeric);
+      return String.format(java.util.Locale.ROOT, "%s[%d]: analytic %.6g, numeric %.6g", where, element, analytic, numeric);
     }
   }
 

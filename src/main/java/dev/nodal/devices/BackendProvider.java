@@ -11,8 +11,8 @@ import dev.nodal.backend.Backend;
  *
  * <p>A provider has a public no-argument constructor. Its name is lower case letters, digits and
  * {@code -}, and may not be one of Nodal's own selectors ({@code auto}, {@code cpu}, {@code
- * opencl}, {@code all}); two providers may not share a name. Either is an error that names both
- * classes when a selector is resolved.
+ * opencl}, {@code all}); two providers may not share a name. Either is an error that names the
+ * provider's class (both classes, for a shared name) when a selector is resolved.
  */
 public interface BackendProvider {
   /** The selector's first part, before any {@code :}. */

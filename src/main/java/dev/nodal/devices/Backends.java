@@ -56,14 +56,17 @@ public final class Backends {
   }
 
   /**
-   * The backend providers on the class path (or module path), by name, found afresh on each call.
+   * The backend providers on the class path (or module path) of the thread's context class loader
+   * (else Nodal's), by name, found afresh on each call.
    *
    * @throws IllegalStateException naming the classes when a provider cannot be made, takes one of
    *     Nodal's own selectors, has a malformed name, or shares its name with another
    */
   public static Map<String, BackendProvider> providers() {
     Map<String, BackendProvider> out = new LinkedHashMap<>();
-    ServiceLoader<BackendProvider> loader = ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader());
+    ClassLoader context = Thread.currentThread().getContextClassLoader();
+    ServiceLoader<BackendProvider> loader = ServiceLoader.load(BackendProvider.class,
+        context != null ? context : Backends.class.getClassLoader());
     try {
       for (BackendProvider p : loader) {
         String name = p.name();
@@ -130,8 +133,9 @@ public final class Backends {
   private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
     String s = checkSelector(selector);
     if (s.equals("cpu")) return cpu();
-    BackendProvider provider = providers().get(s.split(":", 2)[0]);
-    if (provider != null) return provider.open(s);
+    if (!s.equals("auto") && !s.equals("opencl") && !EXACT.matcher(s).matches()) {
+      return providers().get(s.split(":", 2)[0]).open(s); // checkSelector found it
+    }
     OpenCl.Probe probe = discovery.get();
     switch (s) {
       case "auto": {

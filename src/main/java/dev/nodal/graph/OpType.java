@@ -8,8 +8,9 @@ import java.util.Map;
  * and graph files and checkpoints that hold nodes of {@link #kind()} save and load like Nodal's own.
  *
  * <p>An implementation has a public no-argument constructor. Its kind may not be one of Nodal's
- * own node types, and two types may not share a kind; either is an error naming both classes when
- * a graph file is read. The op's {@link Op#kind()} must equal this kind and its
+ * own node types or a data node's ({@code input}, {@code labels}, {@code param}, {@code state}),
+ * and two types may not share a kind; each is an error naming the classes when a graph file is
+ * read or written. A graph file refuses to hold an op whose kind has no registered type. The op's {@link Op#kind()} must equal this kind and its
  * {@link Op#attributes()} must hold what {@link #create} reads back: numbers, strings, booleans.
  */
 public interface OpType {

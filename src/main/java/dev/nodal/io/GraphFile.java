@@ -69,6 +69,11 @@ public final class GraphFile {
    * {@code "optimizer": {"name": ..., "attributes": {...}}}, read back by {@link #readOptimizer}.
    */
   public static String write(Graph graph, long seed, Optimizer optimizer) {
+    Map<String, dev.nodal.graph.OpType> user = OpCatalogue.userTypes();
+    for (Node n : graph.nodes()) {
+      String why = n instanceof Apply a ? OpCatalogue.unreadable(a.op(), user) : null;
+      if (why != null) throw new IllegalArgumentException("node '" + n.name() + "' cannot be written to a graph file: " + why);
+    }
     ObjectNode root = toJson(graph, seed);
     if (optimizer != null) {
       ObjectNode o = root.putObject("optimizer");
@@ -138,7 +143,8 @@ public final class GraphFile {
       JsonNode nodes = StrictJson.array(StrictJson.required(root, "nodes", where), where + ": 'nodes'");
       GraphBuilder g = new GraphBuilder(seed);
       Map<String, int[]> shapes = new LinkedHashMap<>();
-      for (int i = 0; i < nodes.size(); i++) readNode(g, nodes.get(i), where, i, shapes);
+      Map<String, dev.nodal.graph.OpType> user = OpCatalogue.userTypes();
+      for (int i = 0; i < nodes.size(); i++) readNode(g, nodes.get(i), where, i, shapes, user);
       if (root.has("optimizer")) optimizer(root, where);
       String loss = root.has("loss") ? StrictJson.text(root.get("loss"), where + ": 'loss'") : null;
       if (loss != null && g.node(loss) == null) throw new GraphException(where + ": loss '" + loss + "' is not a node");
@@ -157,7 +163,8 @@ public final class GraphFile {
   }
 
   /** Adds node {@code index} of the file to {@code g}, and the shape the file gives it to {@code shapes}. */
-  private static void readNode(GraphBuilder g, JsonNode o, String where, int index, Map<String, int[]> shapes)
+  private static void readNode(GraphBuilder g, JsonNode o, String where, int index, Map<String, int[]> shapes,
+      Map<String, dev.nodal.graph.OpType> user)
       throws DataException {
     StrictJson.object(o, where + ": node " + index);
     String name = StrictJson.text(StrictJson.required(o, "name", where + ": node " + index), where + ": node " + index + ": 'name'");
@@ -187,7 +194,7 @@ public final class GraphFile {
           JsonNode ins = StrictJson.array(StrictJson.required(o, "inputs", at), at + ": 'inputs'");
           String[] inputs = new String[ins.size()];
           for (int i = 0; i < inputs.length; i++) inputs[i] = StrictJson.text(ins.get(i), at + ": 'inputs'[" + i + "]");
-          g.apply(OpCatalogue.create(kind, attrs), name, inputs);
+          g.apply(OpCatalogue.create(kind, attrs, user), name, inputs);
         }
       }
     } catch (IllegalArgumentException e) {

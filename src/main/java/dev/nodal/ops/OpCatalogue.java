@@ -171,6 +171,31 @@ public final class OpCatalogue {
         + ENTRIES.stream().map(Entry::kind).toList());
   }
 
+  /** The thread's context class loader where there is one (application servers, Spark's jars), else Nodal's. */
+  static ClassLoader classLoader() {
+    ClassLoader context = Thread.currentThread().getContextClassLoader();
+    return context != null ? context : OpCatalogue.class.getClassLoader();
+  }
+
+  /** The kinds of a graph file's data nodes, which no op may take. */
+  private static final List<String> RESERVED = List.of("input", "labels", "param", "state");
+
+  /**
+   * Null when a graph file can hold {@code op} and read it back as its own class: one of Nodal's
+   * node types, or a kind of one's own with its {@link OpType} registered; else why not.
+   */
+  public static String unreadable(Op op, Map<String, OpType> user) {
+    for (Entry e : ENTRIES) {
+      if (e.kind().equals(op.kind())) {
+        return e.type() == op.getClass() ? null : "its kind '" + op.kind() + "' is Nodal's " + e.type().getName()
+            + ", not " + op.getClass().getName();
+      }
+    }
+    if (user.containsKey(op.kind())) return null;
+    return "no " + OpType.class.getSimpleName() + " of kind '" + op.kind() + "' is registered (META-INF/services/"
+        + OpType.class.getName() + "), so the file could not be read back";
+  }
+
   /**
    * The node types of one's own on the class path ({@link OpType}, through {@link ServiceLoader}),
    * by kind, found afresh on each call.
@@ -181,9 +206,13 @@ public final class OpCatalogue {
   public static Map<String, OpType> userTypes() {
     Map<String, OpType> out = new LinkedHashMap<>();
     try {
-      for (OpType t : ServiceLoader.load(OpType.class, OpCatalogue.class.getClassLoader())) {
+      for (OpType t : ServiceLoader.load(OpType.class, classLoader())) {
         String kind = t.kind();
         if (kind == null || kind.isBlank()) throw new IllegalStateException("op type " + t.getClass().getName() + " has no kind");
+        if (RESERVED.contains(kind)) {
+          throw new IllegalStateException("op type " + t.getClass().getName() + " takes the kind '" + kind
+              + "', which graph files use for their data nodes " + RESERVED + "; choose another");
+        }
         for (Entry e : ENTRIES) {
           if (e.kind().equals(kind)) {
             throw new IllegalStateException("op type " + t.getClass().getName() + " takes the kind '" + kind
@@ -209,10 +238,14 @@ public final class OpCatalogue {
    * silence, and the op built without it.
    */
   public static Op create(String kind, Map<String, Object> attributes) {
+    return create(kind, attributes, userTypes());
+  }
+
+  /** As {@link #create(String, Map)}, with the node types of one's own already found. */
+  public static Op create(String kind, Map<String, Object> attributes, Map<String, OpType> user) {
     Function<Map<String, Object>, Op> factory = null;
     for (Entry e : ENTRIES) if (e.kind().equals(kind)) factory = e.factory();
     if (factory == null) {
-      Map<String, OpType> user = userTypes();
       OpType type = user.get(kind);
       if (type == null) {
         List<String> known = new ArrayList<>(ENTRIES.stream().map(Entry::kind).toList());

@@ -84,6 +84,7 @@ public final class RunFolder implements AutoCloseable {
   private final FileChannel lockFile;
   private final FileLock lock;
   private Plot plot;
+  private boolean plotFailed;
 
   /**
    * Opens a run folder, creating it if needed and locking it, keeping the rows of epochs up to
@@ -164,10 +165,19 @@ public final class RunFolder implements AutoCloseable {
 
   private void write() throws IOException {
     AtomicFiles.write(metrics(), csv().getBytes(StandardCharsets.UTF_8));
-    if (plot != null) plot.draw(folder, rows());
+    if (plot == null) return;
+    try {
+      plot.draw(folder, rows());
+    } catch (IOException | RuntimeException e) { // metrics.csv holds the figures; the run goes on
+      if (!plotFailed) log.warn("{}: the plot was not drawn ({}); metrics.csv has the same figures", folder, e.toString());
+      plotFailed = true;
+    }
   }
 
-  /** Draws {@code plot} after each write of metrics.csv from now on; null draws nothing. */
+  /**
+   * Draws {@code plot} after each write of metrics.csv from now on; null draws nothing. A plot that
+   * fails is said once at WARN and does not stop the run.
+   */
   public RunFolder plot(Plot plot) {
     this.plot = plot;
     return this;

@@ -31,13 +31,13 @@ public final class TestData {
     try {
       if (url.getProtocol().equals("file")) return small = Path.of(url.toURI()).getParent();
       Path copy = Files.createTempDirectory("nodal-fashion-mnist-small");
+      copy.toFile().deleteOnExit(); // registered first, deleted last: after its files
       for (String name : SMALL_FILES) {
         try (InputStream in = TestData.class.getResourceAsStream("/fashion-mnist-small/" + name)) {
           Files.copy(in, copy.resolve(name));
         }
         copy.resolve(name).toFile().deleteOnExit();
       }
-      copy.toFile().deleteOnExit();
       return small = copy;
     } catch (IOException e) {
       throw new UncheckedIOException(e);

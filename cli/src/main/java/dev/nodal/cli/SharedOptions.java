@@ -14,7 +14,7 @@ final class SharedOptions {
 
   /** {@code --device}: where the command runs. */
   static final class Device {
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, opencl or opencl:P:D (default ${DEFAULT-VALUE}).")
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, opencl, opencl:P:D, or a backend provider's name (default ${DEFAULT-VALUE}).")
     String device;
   }
 

@@ -104,7 +104,10 @@ class CliBehaviourTest {
         bad.err());
   }
 
-  /** The test kit registers example.backends.WrappedCpuProvider: --device takes its name. */
+  /**
+   * The test jar's example.backends.WrappedCpuProvider, registered in these tests' resources:
+   * --device takes its name.
+   */
   @Test
   void aBackendProvidersNameIsADevice() {
     Outcome r = run("parity", "--device", "wrapped-cpu:cli", "--reference", "cpu", "--batch", "4");

@@ -19,7 +19,8 @@ public final class OpenCl {
    * What discovery found.
    *
    * @param loader the OpenCL loader JOCL loaded: on Linux the file found as {@code libOpenCL.so}
-   *     and, when that is a link, the file it resolves to; null when none was loaded
+   *     and, when that is a link, the file it resolves to (off Linux, a phrase for JOCL's own search);
+   *     null when none was loaded
    * @param searched the folders searched for {@code libOpenCL.so}, in the dynamic linker's order,
    *     comma-separated; null where nothing was searched (off Linux, or OpenCL disabled)
    * @param error null when the loader initialised; otherwise why OpenCL is unusable
@@ -77,8 +78,8 @@ public final class OpenCl {
       CL.setExceptionsEnabled(true);
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
       return new Probe(null, searched, "the OpenCL loader " + (found.library() == null ? "" : found.describe() + " ")
-          + "could not be loaded: " + e.getMessage(), mine ? "point " + OpenClLoader.SETTING + " at a libOpenCL.so.1, "
-          + "or unset it" : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
+          + "could not be loaded: " + e.getMessage(), mine ? "run through ./nodal, which links " + OpenClLoader.SETTING
+          + " as libOpenCL.so, or put such a link first in LD_LIBRARY_PATH; or unset it" : "install an OpenCL loader and driver (Debian/Ubuntu: apt-get install ocl-icd-libopencl1 "
           + "ocl-icd-opencl-dev plus a driver such as pocl-opencl-icd or the GPU vendor's); run "
           + "native-check/native-check for details", List.of(), mine);
     }
