@@ -34,27 +34,11 @@ inline float group_sum(float v, __local float *scratch) {
 #define GRAD_WRITE(acc, dst, v) ((dst) = (acc) ? (dst) + (v) : (v))
 
 /* The activations a product can apply as it writes its result (gemm.cl's
- * epilogue), numbered as dev.nodal.tensor.FusedActivation: 0 none, 1 ReLU,
- * 2 sigmoid, 3 tanh. The relu, sigmoid and tanh kernels use the same
- * functions. */
-inline float activate(const int act, const float x) {
-  switch (act) {
-    case 1: return x < 0.0f ? 0.0f : x; /* NaN passes through */
-    case 2: return 1.0f / (1.0f + exp(-x));
-    case 3: return tanh(x);
-    default: return x;
-  }
-}
-
-/* dL/dx from dL/dz and the output z = activate(act, x). */
-inline float activation_grad(const int act, const float z, const float dz) {
-  switch (act) {
-    case 1: return z > 0.0f ? dz : 0.0f;
-    case 2: return dz * z * (1.0f - z);
-    case 3: return dz * (1.0f - z * z);
-    default: return dz;
-  }
-}
+ * epilogue), and the relu, sigmoid and tanh nodes (activation.cl):
+ * activate(act, x) and activation_grad(act, z, dz), with one ACT_<NAME> per
+ * constant of dev.nodal.tensor.FusedActivation. The host generates them from
+ * that enum and splices them in here. */
+NODAL_ACTIVATIONS
 
 /* out[j] (+)= sum over r of x[r*cols + j], compensated, for the work-item's
  * column j < cols: the gradient of a vector broadcast over rows. */

@@ -15,8 +15,8 @@ import java.util.List;
  * of the kernel program {@code <kind>}, where v is the input or, for activations whose derivative is
  * cheaper from it, the output, and {@code extra} are the op's scalar attributes
  * ({@link #kernelArgs()}). Each subclass keeps its own CPU loops, so no element costs a virtual
- * call; relu, sigmoid and tanh compute with {@link dev.nodal.tensor.FusedActivation}'s formulas,
- * as a layer that fuses them does.
+ * call. (Relu, sigmoid and tanh are {@link OutputActivation}s instead: one definition each, in
+ * {@link dev.nodal.tensor.FusedActivation}.)
  */
 abstract class Activation implements Op {
 

@@ -102,10 +102,10 @@ public final class OpCatalogue {
       new Entry("mul", Mul.class, a -> new Mul(), List.of("mul"), Family.ELEMENTWISE,
           binary(new Mul(), 1, 1, 3, 4, 8, 1), binaryStraddling(new Mul())),
       unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor")), new Scale(-2.5f)),
-      unary("relu", Relu.class, a -> new Relu(), new Relu()),
+      activation(FusedActivation.RELU, Relu.class, Relu::new),
       unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu((float) Attributes.number(a, "leaky_relu", "slope")), new LeakyRelu(0.2f)),
-      unary("sigmoid", Sigmoid.class, a -> new Sigmoid(), new Sigmoid()),
-      unary("tanh", Tanh.class, a -> new Tanh(), new Tanh()),
+      activation(FusedActivation.SIGMOID, Sigmoid.class, Sigmoid::new),
+      activation(FusedActivation.TANH, Tanh.class, Tanh::new),
       unary("gelu", Gelu.class, a -> new Gelu(), new Gelu()),
       new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax"), Family.REDUCTION,
           List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
@@ -321,9 +321,19 @@ public final class OpCatalogue {
 
   /** An elementwise op of one input: its kernel program is {@code <kind>}. */
   private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory, Op sample) {
+    return unary(kind, kind, type, factory, sample);
+  }
+
+  /** A node that is one of the {@link FusedActivation}s: its kind is the activation's name, its program {@code activation}. */
+  private static Entry activation(FusedActivation a, Class<? extends Op> type, java.util.function.Supplier<Op> make) {
+    return unary(a.attribute(), "activation", type, attributes -> make.get(), make.get());
+  }
+
+  private static Entry unary(String kind, String program, Class<? extends Op> type,
+      Function<Map<String, Object>, Op> factory, Op sample) {
     List<Sample> parity = new ArrayList<>();
     for (int s : STRADDLE) parity.add(params(sample, s, 3));
-    return new Entry(kind, type, factory, List.of(kind), Family.ELEMENTWISE,
+    return new Entry(kind, type, factory, List.of(program), Family.ELEMENTWISE,
         List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
   }
 

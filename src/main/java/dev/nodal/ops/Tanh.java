@@ -1,30 +1,10 @@
 package dev.nodal.ops;
 
-import dev.nodal.graph.Pass;
-import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.FusedActivation;
 
 /** {@code z = tanh(x)}; {@code dx += dz·(1 − z²)}, computed from the output. */
-public final class Tanh extends Activation {
-  @Override
-  public String kind() {
-    return "tanh";
-  }
-
-  @Override
-  boolean backwardFromOutput() {
-    return true;
-  }
-
-  @Override
-  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    float[] x = in[0].data, z = out.data;
-    for (int i = 0, n = out.size(); i < n; i++) z[i] = FusedActivation.TANH.apply(x[i]);
-  }
-
-  @Override
-  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
-    for (int i = 0, n = out.size(); i < n; i++) dx[i] += FusedActivation.TANH.gradient(z[i], dz[i]);
+public final class Tanh extends OutputActivation {
+  public Tanh() {
+    super(FusedActivation.TANH);
   }
 }

@@ -3,14 +3,22 @@ package dev.nodal.tensor;
 import java.util.Locale;
 
 /**
- * An activation applied to a product's result as it is written (see {@link Epilogue}), with the
- * same formulas as the relu, sigmoid and tanh nodes. Each one's derivative is a function of its
- * output, so a layer that fuses it keeps no pre-activation values for backward. The OpenCL
- * kernels take {@link #code()} ({@code activate} and {@code activation_grad} in
- * {@code kernels/common.h}).
+ * The activations whose derivative is a function of their output, defined once: the relu,
+ * sigmoid and tanh nodes are these, and a dense layer or convolution applies one to its result as
+ * it is written (see {@link Epilogue}), keeping no pre-activation values for backward. The name
+ * ({@link #attribute()}) is the node's kind and the graph file's {@code activation} attribute, the
+ * formulas below are the CPU's, and a backend generates its own form from the constants (OpenCL:
+ * the {@code ACT_<NAME>} defines, {@code activate} and {@code activation_grad}), keyed by
+ * {@link #code()}, which each constant fixes and never its position.
  */
 public enum FusedActivation {
-  NONE, RELU, SIGMOID, TANH;
+  NONE(0), RELU(1), SIGMOID(2), TANH(3);
+
+  private final int code;
+
+  FusedActivation(int code) {
+    this.code = code;
+  }
 
   /** The name in graph files and messages: {@code none}, {@code relu}, {@code sigmoid}, {@code tanh}. */
   public String attribute() {
@@ -24,9 +32,9 @@ public enum FusedActivation {
         + value + "'");
   }
 
-  /** The number the kernels switch on. */
+  /** The number kernels switch on: fixed per constant, so reordering the enum changes nothing. */
   public int code() {
-    return ordinal();
+    return code;
   }
 
   /** f(x). */

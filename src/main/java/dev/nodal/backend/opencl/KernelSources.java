@@ -12,7 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The OpenCL sources of {@code kernels/}, read from the jar (or the class path). The line
- * {@code #include "common.h"} is replaced by that file's text, so programs build from one string
+ * {@code #include "common.h"} is replaced by that file's text (with the activations generated
+ * from {@link dev.nodal.tensor.FusedActivation} spliced in), so programs build from one string
  * with no include path.
  */
 public final class KernelSources {
@@ -35,7 +36,8 @@ public final class KernelSources {
 
   /** The complete source of {@code kernels/<file>}, with common.h spliced in. */
   public static String source(String file) {
-    return CACHE.computeIfAbsent(file, f -> read(f).replace("#include \"common.h\"", read("common.h")));
+    return CACHE.computeIfAbsent(file, f -> read(f).replace("#include \"common.h\"",
+        read("common.h").replace(ActivationSource.MARKER, ActivationSource.code())));
   }
 
   /** SHA-256 of the complete source, hex. */
