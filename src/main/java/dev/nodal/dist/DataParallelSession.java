@@ -9,7 +9,6 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
-import dev.nodal.optim.Optimizers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -216,8 +215,8 @@ public final class DataParallelSession implements Session {
 
 
   /**
-   * Each worker gets its own copy of the optimizer (a session counts its steps in it), set to
-   * this one's learning rate and step before every update.
+   * Each worker gets its own optimizer of the same spec (a session counts its steps in it), given
+   * this one's schedule and step before every update.
    */
   @Override
   public void setOptimizer(Optimizer optimizer) {
@@ -225,22 +224,18 @@ public final class DataParallelSession implements Session {
     this.optimizer = optimizer;
     copies.clear();
     for (Session s : replicas) {
-      // A schedule may have taken the rate to 0, which a new optimizer refuses: build it with a
-      // placeholder rate, then give it the real one.
-      java.util.Map<String, Object> attributes = new java.util.HashMap<>(optimizer.attributes());
-      attributes.put("lr", 1f);
-      Optimizer copy = Optimizers.create(optimizer.name(), attributes);
+      Optimizer copy = optimizer.spec().make();
       copies.add(copy);
       s.setOptimizer(copy);
     }
     syncCopies();
   }
 
-  /** The workers' optimizers take this one's learning rate and step count. */
+  /** The workers' optimizers take this one's schedule and step count. */
   private void syncCopies() {
     if (optimizer == null) return;
     for (Optimizer copy : copies) {
-      copy.setLearningRate(optimizer.learningRate());
+      if (optimizer.schedule() != null) copy.schedule(optimizer.schedule(), optimizer.totalSteps());
       copy.setStep(optimizer.step());
     }
   }
