@@ -22,10 +22,12 @@ import dev.nodal.ops.Layers;
 import dev.nodal.ops.Pool2d;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.optim.Schedule;
 import dev.nodal.optim.Sgd;
 import dev.nodal.train.Evaluation;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,11 +59,12 @@ class ReadmeCnnExampleTest {
     Evaluation test;
     try (Backend backend = Backends.open("cpu");
          Session s = backend.compile(graph, CompileOptions.maxBatch(50).keep("fc"))) {
-      s.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
       try (BatchLoader loader = new BatchLoader(train, 50, true, 7)) {
+        // A decaying rate, a cosine over the 10 epochs, lets the weights settle, so that the
+        // running statistics fit them.
+        s.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).build()
+            .schedule(new Schedule("cosine", Map.of()), 10L * loader.batchesPerEpoch()));
         for (int epoch = 0; epoch < 10; epoch++) {
-          // A decaying rate lets the weights settle, so that the running statistics fit them.
-          s.optimizer().setLearningRate(0.05f * (10 - epoch) / 10);
           double sum = 0;
           int batches = 0;
           for (Iterator<BatchLoader.Batch> it = loader.epoch(epoch); it.hasNext(); batches++) {

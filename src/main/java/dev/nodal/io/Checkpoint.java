@@ -9,6 +9,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.OptimizerSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +32,8 @@ import org.slf4j.LoggerFactory;
  *       statistics) by name, readable by Python's safetensors;
  *   <li>{@code optimizer.safetensors}: the optimizer's state arrays, {@code <param>:<slot index>},
  *       with the optimizer's name and step count in its metadata;
- *   <li>{@code trainer.json}: format version, epochs done, step, seeds and the training settings;
+ *   <li>{@code trainer.json}: format version and the trainer's state ({@link TrainerState}): epochs
+ *       done, step, seeds, the training settings and each finished epoch's figures;
  *   <li>{@code manifest.json}: the format version and the SHA-256 of each file above, written
  *       last. A file that changed after it was written (a bit flip, a truncation, an edit) is
  *       refused by name before anything in it is used.
@@ -51,12 +53,26 @@ public final class Checkpoint {
 
   private Checkpoint() {}
 
-  /** What a checkpoint holds once read. */
+  /**
+   * What a checkpoint holds once read.
+   *
+   * @param trainer the training state of trainer.json; null when the checkpoint was saved without
+   *     one ({@link #save(Path, Graph, long, Session)})
+   */
   public record Loaded(Graph graph, Map<String, Safetensors.Tensor> weights, Map<String, Safetensors.Tensor> optimizer,
-      Map<String, String> optimizerMetadata, ObjectNode trainer, Path folder) {
+      Map<String, String> optimizerMetadata, TrainerState trainer, Path folder) {
+    /** The training state, to resume from; a {@link GraphException} that names trainer.json when it holds none. */
+    public TrainerState requireTrainer() {
+      if (trainer == null) {
+        throw new GraphException(folder.resolve("trainer.json") + ": holds no training settings ('model' and the rest)");
+      }
+      return trainer;
+    }
+
     /**
      * Sets the session's parameters and, with {@code withOptimizer}, its optimizer's state arrays
-     * and step count; the session's optimizer must be the one the checkpoint was written with.
+     * and step count (trainer.json's step where optimizer.safetensors, of an older checkpoint,
+     * names none); the session's optimizer must be the one the checkpoint was written with.
      */
     public void restore(Session session, boolean withOptimizer) {
       if (withOptimizer) {
@@ -66,7 +82,8 @@ public final class Checkpoint {
         if (!saved.equals(opt.name())) {
           throw new GraphException(folder + "/optimizer.safetensors holds the state of " + saved + ", not of " + opt.name());
         }
-        opt.setStep(Long.parseLong(optimizerMetadata.getOrDefault("step", "0")));
+        String step = optimizerMetadata.get("step");
+        opt.setStep(step != null ? Long.parseLong(step) : trainer != null ? trainer.step() : 0);
       }
       for (Param p : graph.params()) {
         Safetensors.Tensor t = weights.get(p.name());
@@ -92,11 +109,20 @@ public final class Checkpoint {
    * replacing what was there, with no training state.
    */
   public static void save(Path folder, Graph graph, long seed, Session session) throws IOException {
-    save(folder, graph, seed, session, GraphFile.JSON.createObjectNode());
+    write(folder, graph, seed, session, GraphFile.JSON.createObjectNode());
   }
 
-  /** Writes the checkpoint of {@code session} into {@code folder}, replacing what was there. */
-  public static void save(Path folder, Graph graph, long seed, Session session, ObjectNode trainer) throws IOException {
+  /**
+   * Writes the checkpoint of {@code session} into {@code folder}, replacing what was there, with
+   * the trainer's state as trainer.json.
+   *
+   * @throws IllegalArgumentException when trainer.json would be one that {@link #load} refuses
+   */
+  public static void save(Path folder, Graph graph, long seed, Session session, TrainerState trainer) throws IOException {
+    write(folder, graph, seed, session, TrainerJson.write(java.util.Objects.requireNonNull(trainer, "trainer")));
+  }
+
+  private static void write(Path folder, Graph graph, long seed, Session session, ObjectNode trainer) throws IOException {
     Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>();
     Map<String, Safetensors.Tensor> state = new LinkedHashMap<>();
     for (Param p : graph.params()) {
@@ -105,14 +131,15 @@ public final class Checkpoint {
       for (int s = 0; s < slots.length; s++) state.put(p.name() + ":" + s, new Safetensors.Tensor(p.shape().dims(), slots[s]));
     }
     for (State st : graph.states()) weights.put(st.name(), new Safetensors.Tensor(st.shape().dims(), session.value(st)));
-    ObjectNode t = trainer.deepCopy();
+    ObjectNode t = trainer;
     t.put("version", VERSION);
     try {
       CheckpointSchema.trainer(t, "trainer.json", VERSION); // what load would refuse is not written
     } catch (DataException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
-    byte[] graphJson = GraphFile.write(graph, seed, session.optimizer()).getBytes(StandardCharsets.UTF_8);
+    byte[] graphJson = GraphFile.write(graph, seed, session.optimizer() == null ? null : session.optimizer().spec())
+        .getBytes(StandardCharsets.UTF_8);
     byte[] weightBytes = Safetensors.encode(weights, Map.of("producer", "nodal", "graph", "graph.json"));
     Optimizer opt = session.optimizer();
     byte[] stateBytes = Safetensors.encode(state, opt == null ? Map.of("producer", "nodal")
@@ -214,7 +241,8 @@ public final class Checkpoint {
       Path trainerFile = snap.path("trainer.json");
       JsonNode trainer = StrictJson.parse(snap.text("trainer.json"), trainerFile.toString());
       check(folder, graphJson, graph, weights, optimizer, trainer);
-      return new Loaded(graph, weights.tensors(), optimizer.tensors(), optimizer.metadata(), (ObjectNode) trainer, folder);
+      return new Loaded(graph, weights.tensors(), optimizer.tensors(), optimizer.metadata(),
+          TrainerJson.read(trainer, trainerFile.toString()), folder);
     } catch (DataException e) {
       throw e;
     } catch (GraphException e) { // its message names graph.json and the node
@@ -233,7 +261,7 @@ public final class Checkpoint {
     String graphFile = folder.resolve("graph.json").toString(), trainerFile = folder.resolve("trainer.json").toString();
     CheckpointSchema.trainer(trainer, trainerFile, VERSION);
     CheckpointSchema.weights(graph, weights, folder.resolve("weights.safetensors").toString());
-    Optimizer graphOptimizer = graphJson.has("optimizer") ? GraphFile.optimizer(graphJson, graphFile) : null;
+    OptimizerSpec graphOptimizer = graphJson.has("optimizer") ? GraphFile.optimizer(graphJson, graphFile) : null;
     CheckpointSchema.optimizer(graph, graphOptimizer, optimizer, trainer, folder.resolve("optimizer.safetensors").toString(),
         graphFile, trainerFile);
     CheckpointSchema.seeds(graphJson, trainer, graphFile, trainerFile);

@@ -5,7 +5,7 @@ import dev.nodal.data.DataException;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
-import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.OptimizerSpec;
 import dev.nodal.optim.Optimizers;
 import dev.nodal.optim.Schedule;
 import java.util.ArrayList;
@@ -27,7 +27,7 @@ import java.util.Set;
 final class CheckpointSchema {
   private CheckpointSchema() {}
 
-  /** The training settings ({@code Trainer.Settings}); present together or not at all. */
+  /** The training settings ({@link TrainerSettings}); present together or not at all. */
   private static final List<String> SETTINGS = List.of("model", "epochs", "batchSize", "seed", "optimizer");
 
   /** Every key of trainer.json, both formats. */
@@ -68,7 +68,7 @@ final class CheckpointSchema {
 
   /**
    * trainer.json on its own: known keys only, typed values in range, and the settings whole and
-   * valid (as {@code Trainer.Settings} would build them). Checkpoints of version 1 and the first
+   * valid (as {@link TrainerSettings} would take them). Checkpoints of version 1 and the first
    * format of "optimizer" (SGD's fields with the schedule inside) are read as before.
    */
   static void trainer(JsonNode t, String where, int newest) throws DataException {
@@ -118,8 +118,11 @@ final class CheckpointSchema {
     if (t.has("metrics")) metrics(t.get("metrics"), where, done, step);
   }
 
-  /** The optimizer and schedule of the settings, in either format, as Trainer.Settings.fromJson reads them. */
-  private static Optimizer settingsOptimizer(JsonNode t, String where) throws DataException {
+  /**
+   * The optimizer of the settings, in either format, as {@link TrainerJson} reads it; checks the
+   * schedule beside it too.
+   */
+  static OptimizerSpec settingsOptimizer(JsonNode t, String where) throws DataException {
     String at = where + ": 'optimizer'";
     JsonNode o = t.get("optimizer");
     StrictJson.object(o, at);
@@ -131,7 +134,7 @@ final class CheckpointSchema {
   }
 
   /** The current format: the optimizer's name and hyper-parameters, and a schedule beside it. */
-  private static Optimizer optimizerWithSchedule(JsonNode t, JsonNode o, String where, String at) throws DataException {
+  private static OptimizerSpec optimizerWithSchedule(JsonNode t, JsonNode o, String where, String at) throws DataException {
     StrictJson.keys(o, at, OPTIMIZER_KEYS);
     String name = StrictJson.text(StrictJson.required(o, "name", at), at + ": 'name'");
     JsonNode hyper = o.get("hyper");
@@ -139,29 +142,18 @@ final class CheckpointSchema {
     Map<String, Object> values = new LinkedHashMap<>();
     for (Map.Entry<String, JsonNode> e : hyper.properties()) {
       JsonNode v = e.getValue();
-      // The command line's --opt values are written as the text typed, and read back as numbers.
+      // The command line's --opt values were written as the text typed, and are read back as numbers.
       if (v.isTextual()) values.put(e.getKey(), v.textValue());
       else if (v.isBoolean()) values.put(e.getKey(), v.booleanValue());
       else values.put(e.getKey(), StrictJson.number(v, at + ": 'hyper': '" + e.getKey() + "'", -Float.MAX_VALUE, Float.MAX_VALUE));
     }
-    Optimizer opt = Optimizers.create(name, values);
-    String sat = where + ": 'schedule'";
-    JsonNode sched = StrictJson.required(t, "schedule", where);
-    StrictJson.keys(sched, sat, SCHEDULE_KEYS);
-    String kind = StrictJson.text(StrictJson.required(sched, "kind", sat), sat + ": 'kind'");
-    JsonNode params = StrictJson.required(sched, "params", sat);
-    StrictJson.object(params, sat + ": 'params'");
-    Map<String, Double> p = new LinkedHashMap<>();
-    for (Map.Entry<String, JsonNode> e : params.properties()) {
-      p.put(e.getKey(), StrictJson.number(e.getValue(), sat + ": 'params': '" + e.getKey() + "'", -Double.MAX_VALUE,
-          Double.MAX_VALUE));
-    }
-    checkSchedule(kind, p, sat);
-    return opt;
+    OptimizerSpec spec = Optimizers.spec(name, values);
+    settingsSchedule(t, where);
+    return spec;
   }
 
   /** The first format: SGD's fields, and the schedule's kind inside the optimizer. */
-  private static Optimizer firstFormatOptimizer(JsonNode t, JsonNode o, String where, String at) throws DataException {
+  private static OptimizerSpec firstFormatOptimizer(JsonNode t, JsonNode o, String where, String at) throws DataException {
     StrictJson.keys(o, at + " (first format: SGD's fields)", FIRST_OPTIMIZER_KEYS);
     if (t.has("schedule")) {
       throw new DataException(where + ": key 'schedule' beside an optimizer of the first format, which holds its "
@@ -173,9 +165,34 @@ final class CheckpointSchema {
     values.put("lr", floatField(o, "learningRate", at));
     values.put("momentum", floatField(o, "momentum", at));
     values.put("weight_decay", floatField(o, "weightDecay", at));
-    Optimizer opt = Optimizers.create("sgd", values);
-    if (o.has("schedule")) checkSchedule(StrictJson.text(o.get("schedule"), at + ": 'schedule'"), Map.of(), at + ": 'schedule'");
-    return opt;
+    OptimizerSpec spec = Optimizers.spec("sgd", values);
+    settingsSchedule(t, where);
+    return spec;
+  }
+
+  /**
+   * The schedule of the settings: beside the optimizer, or in the first format its kind inside
+   * the optimizer (constant when it names none), with no parameters.
+   */
+  static Schedule settingsSchedule(JsonNode t, String where) throws DataException {
+    JsonNode o = t.get("optimizer");
+    if (!o.has("hyper")) {
+      String at = where + ": 'optimizer': 'schedule'";
+      String kind = o.has("schedule") ? StrictJson.text(o.get("schedule"), at) : "constant";
+      return schedule(kind, Map.of(), at);
+    }
+    String sat = where + ": 'schedule'";
+    JsonNode sched = StrictJson.required(t, "schedule", where);
+    StrictJson.keys(sched, sat, SCHEDULE_KEYS);
+    String kind = StrictJson.text(StrictJson.required(sched, "kind", sat), sat + ": 'kind'");
+    JsonNode params = StrictJson.required(sched, "params", sat);
+    StrictJson.object(params, sat + ": 'params'");
+    Map<String, Double> p = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : params.properties()) {
+      p.put(e.getKey(), StrictJson.number(e.getValue(), sat + ": 'params': '" + e.getKey() + "'", -Double.MAX_VALUE,
+          Double.MAX_VALUE));
+    }
+    return schedule(kind, p, sat);
   }
 
   /** The required number {@code key} of {@code o}, as a float. */
@@ -183,10 +200,10 @@ final class CheckpointSchema {
     return (float) StrictJson.number(StrictJson.required(o, key, at), at + ": '" + key + "'", -Float.MAX_VALUE, Float.MAX_VALUE);
   }
 
-  /** Refuses a schedule that {@link Schedule} would refuse, naming {@code at}. */
-  private static void checkSchedule(String kind, Map<String, Double> params, String at) throws DataException {
+  /** The schedule, or the error {@link Schedule} gives, naming {@code at}. */
+  private static Schedule schedule(String kind, Map<String, Double> params, String at) throws DataException {
     try {
-      new Schedule(kind, params);
+      return new Schedule(kind, params);
     } catch (IllegalArgumentException e) {
       throw new DataException(at + ": " + e.getMessage());
     }
@@ -249,7 +266,7 @@ final class CheckpointSchema {
    * @param graphOptimizer graph.json's optimizer, null when it names none
    * @param trainer trainer.json, already checked by {@link #trainer}
    */
-  static void optimizer(Graph graph, Optimizer graphOptimizer, Safetensors.Contents state, JsonNode trainer,
+  static void optimizer(Graph graph, OptimizerSpec graphOptimizer, Safetensors.Contents state, JsonNode trainer,
       String where, String graphWhere, String trainerWhere) throws DataException {
     metadata(state.metadata(), where, OPTIMIZER_METADATA);
     String saved = state.metadata().get("optimizer");
@@ -274,7 +291,7 @@ final class CheckpointSchema {
             + trainer.get("step"));
       }
     }
-    Optimizer trained = null;
+    OptimizerSpec trained = null;
     if (trainer.has("optimizer")) {
       JsonNode o = trainer.get("optimizer");
       String name = o.get("name").textValue();
@@ -289,14 +306,14 @@ final class CheckpointSchema {
     int slots;
     String keeper;
     if (graphOptimizer != null) {
-      slots = graphOptimizer.stateSlots();
+      slots = graphOptimizer.slots().size();
       keeper = graphWhere + "'s " + graphOptimizer.name() + " " + graphOptimizer.slots();
-      if (trained != null && trained.stateSlots() != slots) {
-        throw new DataException(trainerWhere + ": 'optimizer' " + trained.name() + " keeps " + trained.stateSlots()
+      if (trained != null && trained.slots().size() != slots) {
+        throw new DataException(trainerWhere + ": 'optimizer' " + trained.name() + " keeps " + trained.slots().size()
             + " state slots " + trained.slots() + ", but " + keeper + " keeps " + slots);
       }
     } else if (trained != null) {
-      slots = trained.stateSlots();
+      slots = trained.slots().size();
       keeper = trainerWhere + "'s " + trained.name() + " " + trained.slots();
     } else {
       slots = 0;

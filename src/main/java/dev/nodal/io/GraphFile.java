@@ -15,7 +15,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.ops.OpCatalogue;
-import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.OptimizerSpec;
 import dev.nodal.optim.Optimizers;
 import dev.nodal.data.DataException;
 import java.io.IOException;
@@ -35,7 +35,7 @@ public final class GraphFile {
 
   private GraphFile() {}
 
-  public static ObjectNode toJson(Graph graph, long seed) {
+  static ObjectNode toJson(Graph graph, long seed) {
     ObjectNode root = JSON.createObjectNode();
     root.put("format", FORMAT);
     root.put("version", VERSION);
@@ -66,9 +66,10 @@ public final class GraphFile {
 
   /**
    * The graph, and the optimizer that trains it when not null: written like an op, as
-   * {@code "optimizer": {"name": ..., "attributes": {...}}}, read back by {@link #readOptimizer}.
+   * {@code "optimizer": {"name": ..., "attributes": {...}}} with the spec's hyper-parameters (the
+   * base learning rate, not a schedule's), read back by {@link #readOptimizer}.
    */
-  public static String write(Graph graph, long seed, Optimizer optimizer) {
+  public static String write(Graph graph, long seed, OptimizerSpec optimizer) {
     Map<String, dev.nodal.graph.OpType> user = OpCatalogue.userTypes();
     for (Node n : graph.nodes()) {
       String why = n instanceof Apply a ? OpCatalogue.unreadable(a.op(), user) : null;
@@ -87,8 +88,8 @@ public final class GraphFile {
     }
   }
 
-  /** The optimizer a graph file names, made afresh (step 0, zero state); null when it names none. */
-  public static Optimizer readOptimizer(String json, String where) {
+  /** The optimizer a graph file names; null when it names none. */
+  public static OptimizerSpec readOptimizer(String json, String where) {
     JsonNode o;
     try {
       o = JSON.readTree(json).path("optimizer");
@@ -97,7 +98,7 @@ public final class GraphFile {
     }
     if (o.isMissingNode() || o.isNull()) return null;
     try {
-      return Optimizers.create(o.path("name").asText(),
+      return Optimizers.spec(o.path("name").asText(),
           JSON.convertValue(o.path("attributes"), new TypeReference<LinkedHashMap<String, Object>>() {}));
     } catch (IllegalArgumentException e) {
       throw new GraphException(where + ": optimizer: " + e.getMessage());
@@ -205,11 +206,11 @@ public final class GraphFile {
 
   /**
    * The optimizer a graph file names, checked as a schema: a name and typed attributes (numbers,
-   * and booleans such as {@code nesterov}). A learning rate of 0, where a schedule brought it, is
-   * accepted; the optimizer returned then runs at a placeholder rate: it serves to count state
-   * slots, not to train.
+   * and booleans such as {@code nesterov}). A learning rate of 0, which files written before specs
+   * could hold where a schedule had brought the rate there, is accepted; the spec returned then
+   * has a placeholder rate: it serves to count state slots, not to train.
    */
-  static Optimizer optimizer(JsonNode root, String where) throws DataException {
+  static OptimizerSpec optimizer(JsonNode root, String where) throws DataException {
     String at = where + ": 'optimizer'";
     JsonNode o = root.get("optimizer");
     StrictJson.keys(o, at, OPTIMIZER_KEYS);
@@ -227,7 +228,7 @@ public final class GraphFile {
       }
     }
     try {
-      return Optimizers.create(name, hyper);
+      return Optimizers.spec(name, hyper);
     } catch (IllegalArgumentException e) {
       throw new DataException(at + ": " + e.getMessage());
     }

@@ -1,20 +1,24 @@
 package dev.nodal.optim;
 
-/** What every optimizer keeps alike: learning rate, weight decay, clipping norm and step count. */
+import java.util.Objects;
+
+/** What every optimizer keeps alike: its spec, the step count and the schedule attached. */
 abstract class AbstractOptimizer implements Optimizer {
-  private float learningRate;
-  final float weightDecay;
-  private final float clipNorm;
+  private final OptimizerSpec spec;
+  private Schedule schedule;
+  private long totalSteps;
   private long step;
+  /** The rate of the current update, worked out when the step or the schedule changes. */
+  private float rate;
 
   /** The settings every optimizer's builder has; each builder adds its own. */
   @SuppressWarnings("unchecked")
   abstract static class Builder<B extends Builder<B>> {
-    float learningRate, weightDecay, clipNorm;
+    float learningRate, weightDecay, clipNorm = HyperParameter.CLIP_NORM.defaultNumber();
 
-    Builder(float learningRate, float weightDecay) {
-      this.learningRate = learningRate;
-      this.weightDecay = weightDecay;
+    Builder(HyperParameter learningRate, HyperParameter weightDecay) {
+      this.learningRate = learningRate.defaultNumber();
+      this.weightDecay = weightDecay.defaultNumber();
     }
 
     public B learningRate(float v) {
@@ -34,42 +38,45 @@ abstract class AbstractOptimizer implements Optimizer {
     }
   }
 
-  AbstractOptimizer(String name, Builder<?> b) {
-    this(name, b.learningRate, b.weightDecay, b.clipNorm);
+  AbstractOptimizer(OptimizerSpec spec) {
+    this.spec = Objects.requireNonNull(spec, "spec");
+    this.rate = spec.learningRate();
   }
 
-  AbstractOptimizer(String name, float learningRate, float weightDecay, float clipNorm) {
-    check(name, "lr", learningRate, learningRate > 0);
-    check(name, "weight_decay", weightDecay, weightDecay >= 0);
-    check(name, "clip_norm", clipNorm, clipNorm >= 0);
-    this.learningRate = learningRate;
-    this.weightDecay = weightDecay;
-    this.clipNorm = clipNorm;
+  @Override
+  public OptimizerSpec spec() {
+    return spec;
   }
 
-  static void check(String name, String key, float value, boolean ok) {
-    if (!ok || !Float.isFinite(value)) throw new IllegalArgumentException(name + ": " + key + " out of range: " + value);
+  @Override
+  public Optimizer schedule(Schedule schedule, long totalSteps) {
+    Objects.requireNonNull(schedule, "schedule");
+    if (totalSteps < 1) throw new IllegalArgumentException(name() + ": a schedule spans at least 1 step, got " + totalSteps);
+    this.schedule = schedule;
+    this.totalSteps = totalSteps;
+    rate = rateOf(step);
+    return this;
+  }
+
+  @Override
+  public Schedule schedule() {
+    return schedule;
+  }
+
+  @Override
+  public long totalSteps() {
+    return schedule == null ? 0 : totalSteps;
   }
 
   @Override
   public float learningRate() {
-    return learningRate;
+    return rate;
   }
 
-  /** Schedules may bring the rate down to 0 (a step schedule with gamma 0, a cosine's end), as PyTorch's do. */
-  @Override
-  public void setLearningRate(float lr) {
-    check(name(), "lr", lr, lr >= 0);
-    this.learningRate = lr;
-  }
-
-  public float weightDecay() {
-    return weightDecay;
-  }
-
-  @Override
-  public float clipNorm() {
-    return clipNorm;
+  /** The rate of update {@code t} (from 1; 0 means the first): the schedule's of step t − 1. */
+  private float rateOf(long t) {
+    float base = spec.learningRate();
+    return schedule == null ? base : (float) schedule.learningRate(base, Math.max(0, t - 1), totalSteps);
   }
 
   @Override
@@ -81,10 +88,18 @@ abstract class AbstractOptimizer implements Optimizer {
   public void setStep(long step) {
     if (step < 0) throw new IllegalArgumentException(name() + ": step count must be >= 0, got " + step);
     this.step = step;
+    rate = rateOf(step);
   }
 
   @Override
   public void beginStep() {
     step++;
+    rate = rateOf(step);
+  }
+
+  @Override
+  public String toString() {
+    return name() + " " + spec.attributes() + (schedule == null ? "" : ", " + schedule + " over " + totalSteps + " steps")
+        + ", step " + step;
   }
 }

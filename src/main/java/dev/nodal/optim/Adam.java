@@ -1,9 +1,6 @@
 package dev.nodal.optim;
 
 import dev.nodal.graph.Kernel;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Adam and AdamW as PyTorch defines them. For step t:
@@ -15,23 +12,22 @@ import java.util.Map;
  * p = p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
  * </pre>
  *
- * Built with {@link #adam()} or {@link #adamW()}: learning rate 0.001, β 0.9 and 0.999, ε 1e-8,
- * weight decay 0 (Adam) or 0.01 (AdamW), no clipping by default.
+ * Its settings are an {@link AdamSpec}, named with {@link #adam()} or {@link #adamW()}: learning
+ * rate 0.001, β 0.9 and 0.999, ε 1e-8, weight decay 0 (Adam) or 0.01 (AdamW), no clipping by
+ * default.
  */
 public final class Adam extends AbstractOptimizer {
-  private final float beta1, beta2, eps;
+  private final float beta1, beta2, eps, weightDecay;
   private final boolean decoupled;
 
-  private Adam(Builder b) {
-    super(b.decoupled ? "adamw" : "adam", b);
-    String name = name();
-    check(name, "beta1", b.beta1, b.beta1 >= 0 && b.beta1 < 1);
-    check(name, "beta2", b.beta2, b.beta2 >= 0 && b.beta2 < 1);
-    check(name, "eps", b.eps, b.eps > 0);
-    this.beta1 = b.beta1;
-    this.beta2 = b.beta2;
-    this.eps = b.eps;
-    this.decoupled = b.decoupled;
+  /** A fresh optimizer of {@code spec} (as {@link AdamSpec#make()}). */
+  public Adam(AdamSpec spec) {
+    super(spec);
+    this.beta1 = spec.beta1();
+    this.beta2 = spec.beta2();
+    this.eps = spec.eps();
+    this.weightDecay = spec.weightDecay();
+    this.decoupled = spec.decoupled();
   }
 
   /** Adam with L2 weight decay added to the gradient. */
@@ -44,13 +40,14 @@ public final class Adam extends AbstractOptimizer {
     return new Builder(true);
   }
 
-  /** Named settings with defaults; {@link #build()} checks them. */
+  /** Named settings with the defaults of {@link AdamSpec#ADAM_KEYS} or {@link AdamSpec#ADAMW_KEYS}; {@link #spec()} checks them. */
   public static final class Builder extends AbstractOptimizer.Builder<Builder> {
     private final boolean decoupled;
-    private float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+    private float beta1 = AdamSpec.BETA1.defaultNumber(), beta2 = AdamSpec.BETA2.defaultNumber(),
+        eps = AdamSpec.EPS.defaultNumber();
 
     private Builder(boolean decoupled) {
-      super(0.001f, decoupled ? 0.01f : 0f);
+      super(AdamSpec.LR, decoupled ? AdamSpec.ADAMW_WEIGHT_DECAY : AdamSpec.ADAM_WEIGHT_DECAY);
       this.decoupled = decoupled;
     }
 
@@ -75,31 +72,20 @@ public final class Adam extends AbstractOptimizer {
       return this;
     }
 
+    /** The settings, checked. */
+    public AdamSpec spec() {
+      return new AdamSpec(learningRate, beta1, beta2, eps, weightDecay, clipNorm, decoupled);
+    }
+
+    /** A fresh optimizer of {@link #spec()}. */
     public Adam build() {
-      return new Adam(this);
+      return spec().make();
     }
   }
 
   @Override
-  public String name() {
-    return decoupled ? "adamw" : "adam";
-  }
-
-  @Override
-  public Map<String, Object> attributes() {
-    Map<String, Object> a = new LinkedHashMap<>();
-    a.put("lr", learningRate());
-    a.put("beta1", beta1);
-    a.put("beta2", beta2);
-    a.put("eps", eps);
-    a.put("weight_decay", weightDecay);
-    a.put("clip_norm", clipNorm());
-    return a;
-  }
-
-  @Override
-  public List<String> slots() {
-    return List.of("exp_avg", "exp_avg_sq");
+  public AdamSpec spec() {
+    return (AdamSpec) super.spec();
   }
 
   /** lr / (1 − β1^t), computed in double as PyTorch does, then used in float. */

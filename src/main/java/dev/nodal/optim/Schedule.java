@@ -1,5 +1,6 @@
 package dev.nodal.optim;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -34,8 +35,11 @@ import java.util.Set;
  * infinite: each finite and at least 0; {@code t_max} and {@code step_size} at least 1;
  * {@code gamma} and {@code warmup_start} factors of at most 1 (a decay, a warm-up from below);
  * {@code min_lr} a float.
+ *
+ * <p>A schedule is attached to its optimizer ({@link Optimizer#schedule(Schedule, long)}), which
+ * takes the rate of each update from it by its own step count.
  */
-public record Schedule(String kind, Map<String, Double> params) {
+public record Schedule(String kind, Map<String, Double> params) implements Serializable {
   private static final Map<String, Set<String>> KEYS = Map.of(
       "constant", Set.of("warmup_steps", "warmup_start"),
       "cosine", Set.of("t_max", "min_lr", "warmup_steps", "warmup_start"),

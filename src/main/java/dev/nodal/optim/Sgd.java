@@ -1,44 +1,41 @@
 package dev.nodal.optim;
 
 import dev.nodal.graph.Kernel;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Stochastic gradient descent as PyTorch's {@code SGD} (no dampening): {@code d = g + wd·p}; with
  * momentum μ > 0, {@code v = μ·v + d} and {@code d = v}, or with Nesterov {@code d = d + μ·v};
- * then {@code p −= lr·d}. Built with {@link #builder()}: learning rate 0.01, no momentum, no
- * weight decay, no clipping by default.
+ * then {@code p −= lr·d}. Its settings are an {@link SgdSpec}, named with {@link #builder()}:
+ * learning rate 0.01, no momentum, no weight decay, no clipping by default.
  */
 public final class Sgd extends AbstractOptimizer {
-  private final float momentum;
+  private final float momentum, weightDecay;
   private final boolean nesterov;
 
-  private Sgd(Builder b) {
-    super("sgd", b);
-    check("sgd", "momentum", b.momentum, b.momentum >= 0 && b.momentum < 1);
-    if (b.nesterov && b.momentum == 0) throw new IllegalArgumentException("sgd: nesterov needs momentum > 0");
-    this.momentum = b.momentum;
-    this.nesterov = b.nesterov;
+  /** A fresh optimizer of {@code spec} (as {@link SgdSpec#make()}). */
+  public Sgd(SgdSpec spec) {
+    super(spec);
+    this.momentum = spec.momentum();
+    this.weightDecay = spec.weightDecay();
+    this.nesterov = spec.nesterov();
   }
 
   /** Plain SGD at a learning rate. */
   public Sgd(float learningRate) {
-    this(builder().learningRate(learningRate));
+    this(builder().learningRate(learningRate).spec());
   }
 
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Named settings with defaults; {@link #build()} checks them. */
+  /** Named settings with the defaults of {@link SgdSpec#KEYS}; {@link #spec()} checks them. */
   public static final class Builder extends AbstractOptimizer.Builder<Builder> {
-    private float momentum;
-    private boolean nesterov;
+    private float momentum = SgdSpec.MOMENTUM.defaultNumber();
+    private boolean nesterov = SgdSpec.NESTEROV.defaultFlag();
 
     private Builder() {
-      super(0.01f, 0f);
+      super(SgdSpec.LR, SgdSpec.WEIGHT_DECAY);
     }
 
     public Builder momentum(float v) {
@@ -51,34 +48,20 @@ public final class Sgd extends AbstractOptimizer {
       return this;
     }
 
+    /** The settings, checked. */
+    public SgdSpec spec() {
+      return new SgdSpec(learningRate, momentum, nesterov, weightDecay, clipNorm);
+    }
+
+    /** A fresh optimizer of {@link #spec()}. */
     public Sgd build() {
-      return new Sgd(this);
+      return spec().make();
     }
   }
 
-  public float momentum() {
-    return momentum;
-  }
-
   @Override
-  public String name() {
-    return "sgd";
-  }
-
-  @Override
-  public Map<String, Object> attributes() {
-    Map<String, Object> a = new LinkedHashMap<>();
-    a.put("lr", learningRate());
-    a.put("momentum", momentum);
-    a.put("nesterov", nesterov);
-    a.put("weight_decay", weightDecay);
-    a.put("clip_norm", clipNorm());
-    return a;
-  }
-
-  @Override
-  public List<String> slots() {
-    return momentum > 0 ? List.of("momentum") : List.of();
+  public SgdSpec spec() {
+    return (SgdSpec) super.spec();
   }
 
   @Override

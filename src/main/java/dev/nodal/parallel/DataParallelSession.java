@@ -17,10 +17,8 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
-import dev.nodal.optim.Optimizers;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -293,8 +291,8 @@ public final class DataParallelSession implements Session {
   }
 
   /**
-   * Each worker gets its own copy of the optimizer (a session counts its steps in it), set to
-   * this one's learning rate and step before every update.
+   * Each worker gets its own optimizer of the same spec (a session counts its steps in it), given
+   * this one's schedule and step before every update.
    */
   @Override
   public void setOptimizer(Optimizer optimizer) {
@@ -303,13 +301,7 @@ public final class DataParallelSession implements Session {
       requireOpen();
       requireNonNull(optimizer, "optimizer");
       List<Optimizer> made = new ArrayList<>();
-      for (int r = 0; r < replicas.size(); r++) {
-        // A schedule may have taken the rate to 0, which a new optimizer refuses: build it with a
-        // placeholder rate, then give it the real one.
-        Map<String, Object> attributes = new HashMap<>(optimizer.attributes());
-        attributes.put("lr", 1f);
-        made.add(Optimizers.create(optimizer.name(), attributes));
-      }
+      for (int r = 0; r < replicas.size(); r++) made.add(optimizer.spec().make());
       latch.run(() -> {
         for (int r = 0; r < replicas.size(); r++) replicas.get(r).setOptimizer(made.get(r));
       });
@@ -322,11 +314,11 @@ public final class DataParallelSession implements Session {
     }
   }
 
-  /** The workers' optimizers take this one's learning rate and step count. */
+  /** The workers' optimizers take this one's schedule and step count. */
   private void syncCopies() {
     if (optimizer == null) return;
     for (Optimizer copy : copies) {
-      copy.setLearningRate(optimizer.learningRate());
+      if (optimizer.schedule() != null) copy.schedule(optimizer.schedule(), optimizer.totalSteps());
       copy.setStep(optimizer.step());
     }
   }

@@ -1,6 +1,7 @@
 package dev.nodal.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -37,6 +38,29 @@ public final class ModelZoo {
     };
   }
 
+  /**
+   * What the logs call {@code graph} trained under the label {@code model}: the zoo model's name
+   * only when the graph is that model as the zoo builds it now; otherwise a graph labelled with
+   * the name, and why it is not the zoo's (a graph of the user's own, a checkpoint written by an
+   * older zoo, or a name edited by hand).
+   */
+  public static String describe(String model, Graph graph) {
+    if (!knows(model)) return "a graph labelled '" + model + "'";
+    String differs = differs(model, graph);
+    return differs == null ? model : "a graph labelled '" + model + "' (not the zoo's " + model + ": " + differs + ")";
+  }
+
+  /** The graph file's description of {@code graph}, seed 0, as a tree. */
+  private static JsonNode tree(Graph graph) {
+    try {
+      return JSON.readTree(GraphFile.write(graph, 0));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   /** True when {@code name} is a model of the zoo. */
   public static boolean knows(String name) {
     return List.of(NAMES).contains(name);
@@ -61,7 +85,7 @@ public final class ModelZoo {
     } catch (IllegalArgumentException e) {
       return "the zoo's " + name + " cannot take this graph's input 'x' " + in.shape() + ": " + e.getMessage();
     }
-    JsonNode mine = GraphFile.toJson(graph, 0), theirs = GraphFile.toJson(zoo, 0);
+    JsonNode mine = tree(graph), theirs = tree(zoo);
     JsonNode ours = mine.get("nodes"), zoos = theirs.get("nodes");
     for (int i = 0; i < Math.max(ours.size(), zoos.size()); i++) {
       if (i >= ours.size()) return "it lacks the zoo's node '" + zoos.get(i).get("name").asText() + "'";

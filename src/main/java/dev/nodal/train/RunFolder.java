@@ -1,10 +1,7 @@
 package dev.nodal.train;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nodal.io.AtomicFiles;
+import dev.nodal.io.EpochMetrics;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -30,57 +27,27 @@ public final class RunFolder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RunFolder.class);
   public static final String HEADER = "epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s";
 
-  /** One epoch's figures. */
-  public record Row(int epoch, long step, double loss, double trainAccuracy, double testLoss, double testAccuracy,
-      double samplesPerSecond) {
-    String csv() {
-      return String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f", epoch, step, loss, trainAccuracy, testLoss,
-          testAccuracy, samplesPerSecond);
-    }
+  private static String csv(EpochMetrics r) {
+    return String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f", r.epoch(), r.step(), r.loss(), r.trainAccuracy(),
+        r.testLoss(), r.testAccuracy(), r.samplesPerSecond());
+  }
 
-    /** A line of metrics.csv; throws NumberFormatException or IllegalArgumentException on anything else. */
-    static Row parse(String line) {
-      String[] c = line.split(",", -1);
-      if (c.length != 7) throw new IllegalArgumentException(c.length + " columns, not 7");
-      return new Row(Integer.parseInt(c[0].strip()), Long.parseLong(c[1].strip()), Double.parseDouble(c[2]),
-          Double.parseDouble(c[3]), Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
-    }
-
-    /** This row as the checkpoint's trainer.json holds it, with metrics.csv's column names. */
-    public ObjectNode toJson() {
-      ObjectNode o = JsonNodeFactory.instance.objectNode();
-      o.put("epoch", epoch).put("step", step).put("loss", loss).put("train_accuracy", trainAccuracy)
-          .put("test_loss", testLoss).put("test_accuracy", testAccuracy).put("samples_per_s", samplesPerSecond);
-      return o;
-    }
-
-    /** Every row of a checkpoint's {@code metrics} array, in order; empty when it has none. */
-    public static List<Row> listFromJson(JsonNode metrics) {
-      List<Row> out = new ArrayList<>();
-      for (JsonNode o : metrics) {
-        out.add(new Row(o.path("epoch").intValue(), o.path("step").longValue(), o.path("loss").doubleValue(),
-            o.path("train_accuracy").doubleValue(), o.path("test_loss").doubleValue(), o.path("test_accuracy").doubleValue(),
-            o.path("samples_per_s").doubleValue()));
-      }
-      return out;
-    }
-
-    /** The rows as the checkpoint's {@code metrics} array. */
-    public static ArrayNode listToJson(List<Row> rows) {
-      ArrayNode a = JsonNodeFactory.instance.arrayNode();
-      for (Row r : rows) a.add(r.toJson());
-      return a;
-    }
+  /** A line of metrics.csv; throws NumberFormatException or IllegalArgumentException on anything else. */
+  private static EpochMetrics parse(String line) {
+    String[] c = line.split(",", -1);
+    if (c.length != 7) throw new IllegalArgumentException(c.length + " columns, not 7");
+    return new EpochMetrics(Integer.parseInt(c[0].strip()), Long.parseLong(c[1].strip()), Double.parseDouble(c[2]),
+        Double.parseDouble(c[3]), Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
   }
 
   /** Draws the rows into the folder each time metrics.csv is written. */
   @FunctionalInterface
   public interface Plot {
-    void draw(Path folder, List<Row> rows) throws IOException;
+    void draw(Path folder, List<EpochMetrics> rows) throws IOException;
   }
 
   private final Path folder;
-  private final List<Row> rows = new ArrayList<>();
+  private final List<EpochMetrics> rows = new ArrayList<>();
   private final FileChannel lockFile;
   private final FileLock lock;
   private Plot plot;
@@ -124,8 +91,8 @@ public final class RunFolder implements AutoCloseable {
    * a warning that names it: the checkpoint holds the same rows, and a resumed run rewrites the
    * file from there ({@link #restore}).
    */
-  private static List<Row> readMetrics(Path csv, int epochsDone) throws IOException {
-    List<Row> out = new ArrayList<>();
+  private static List<EpochMetrics> readMetrics(Path csv, int epochsDone) throws IOException {
+    List<EpochMetrics> out = new ArrayList<>();
     if (!Files.exists(csv)) return out;
     String text = new String(Files.readAllBytes(csv), StandardCharsets.UTF_8);
     String[] lines = text.split("\n", -1);
@@ -133,7 +100,7 @@ public final class RunFolder implements AutoCloseable {
       String line = lines[i].strip();
       if (line.isEmpty() || (i == 0 && line.startsWith("epoch"))) continue;
       try {
-        Row r = Row.parse(line);
+        EpochMetrics r = parse(line);
         if (r.epoch() <= epochsDone) out.add(r);
       } catch (IllegalArgumentException e) {
         log.warn("{} line {} is not a metrics row ({}); it is skipped", csv, i + 1, e.getMessage());
@@ -147,7 +114,7 @@ public final class RunFolder implements AutoCloseable {
    * rewrites metrics.csv (and redraws the plot) where they differ: a run stopped between its checkpoint
    * and its metrics row, or whose metrics.csv was damaged, gets the rows back on resume.
    */
-  public void restore(List<Row> committed) throws IOException {
+  public void restore(List<EpochMetrics> committed) throws IOException {
     byte[] before = Files.exists(metrics()) ? Files.readAllBytes(metrics()) : new byte[0];
     rows.clear();
     rows.addAll(committed);
@@ -159,7 +126,7 @@ public final class RunFolder implements AutoCloseable {
 
   private String csv() {
     StringBuilder sb = new StringBuilder(HEADER).append('\n');
-    for (Row r : rows) sb.append(r.csv()).append('\n');
+    for (EpochMetrics r : rows) sb.append(csv(r)).append('\n');
     return sb.toString();
   }
 
@@ -191,12 +158,12 @@ public final class RunFolder implements AutoCloseable {
     return folder.resolve("metrics.csv");
   }
 
-  public List<Row> rows() {
+  public List<EpochMetrics> rows() {
     return List.copyOf(rows);
   }
 
   /** Adds an epoch's row and rewrites metrics.csv (and redraws the plot). */
-  public void add(Row row) throws IOException {
+  public void add(EpochMetrics row) throws IOException {
     rows.add(row);
     write();
   }

@@ -64,7 +64,7 @@ class OptimizerFixtureTest {
     c.get("hyper").fields().forEachRemaining(e -> hyper.put(e.getKey(), e.getValue().isBoolean()
         ? (Object) e.getValue().asBoolean() : (Object) (float) e.getValue().asDouble()));
     if (!c.get("clip_norm").isNull()) hyper.put("clip_norm", (float) c.get("clip_norm").asDouble());
-    Optimizer opt = Optimizers.create(c.get("optimizer").asText(), hyper);
+    Optimizer opt = Optimizers.spec(c.get("optimizer").asText(), hyper).make();
     try (Backend backend = OpenClTests.named(backendName);
         Session s = backend.compile(g, 1)) {
       s.setParam(a, a0);
@@ -98,10 +98,37 @@ class OptimizerFixtureTest {
   void aScheduleMayBringTheRateToZero() {
     Schedule s = new Schedule("step", Map.of("step_size", 3.0, "gamma", 0.0));
     assertEquals(0.0, s.learningRate(0.1, 3, 10));
-    Optimizer sgd = dev.nodal.optim.Sgd.builder().learningRate(0.1f).build();
-    sgd.setLearningRate((float) s.learningRate(0.1, 3, 10));
-    assertEquals(0f, sgd.learningRate());
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> sgd.setLearningRate(-0.1f));
+    Optimizer sgd = dev.nodal.optim.Sgd.builder().learningRate(0.1f).build().schedule(s, 10);
+    assertEquals(0.1f, sgd.learningRate(), "the first update's rate, before any has begun");
+    for (int t = 1; t <= 3; t++) sgd.beginStep();
+    assertEquals(0.1f, sgd.learningRate(), "update 3 runs at step 2's rate");
+    sgd.beginStep();
+    assertEquals(0f, sgd.learningRate(), "update 4 at step 3's");
+  }
+
+  /**
+   * An attached schedule gives each update the rate of the optimizer's own step count, as the
+   * trainer used to set it by hand before every step: bit for bit, also after a restored step.
+   */
+  @Test
+  void anAttachedScheduleGivesTheRatesTheTrainerSetByHand() {
+    float base = 0.05f;
+    long total = 40;
+    for (Schedule s : List.of(new Schedule("cosine", Map.of()), new Schedule("cosine", Map.of("min_lr", 0.001,
+        "warmup_steps", 7.0, "warmup_start", 0.2)), new Schedule("step", Map.of("step_size", 9.0, "gamma", 0.5)),
+        new Schedule("constant", Map.of("warmup_steps", 5.0)))) {
+      Optimizer opt = dev.nodal.optim.Sgd.builder().learningRate(base).momentum(0.9f).build().schedule(s, total);
+      Optimizer resumed = dev.nodal.optim.Sgd.builder().learningRate(base).momentum(0.9f).build().schedule(s, total);
+      for (long step = 0; step < total; step++) {
+        float byHand = (float) s.learningRate(base, step, total);
+        opt.beginStep();
+        assertEquals(Float.floatToIntBits(byHand), Float.floatToIntBits(opt.learningRate()), s + " at step " + step);
+        assertEquals(byHand, opt.hyperParameters()[0], s + " at step " + step);
+        if (step == 17) resumed.setStep(18);
+        else if (step > 17) resumed.beginStep();
+        if (step >= 17) assertEquals(Float.floatToIntBits(byHand), Float.floatToIntBits(resumed.learningRate()));
+      }
+    }
   }
 
   @Test

@@ -49,8 +49,8 @@ class CheckpointFuzzTest {
       s.setInput((Input) g.node("x"), Models.uniform(20, 1));
       s.setInput((Input) g.node("y"), Models.classes(4, 3, 2));
       s.trainStep();
-      ObjectNode trainer = new ObjectMapper().createObjectNode().put("epochsDone", 1);
-      Checkpoint.save(base, g, 1, s, trainer);
+      TrainerSettings settings = TrainerSettings.builder().epochs(1).optimizer(Adam.adam().spec()).seed(1).build();
+      Checkpoint.save(base, g, 1, s, TrainerState.of(settings, 1, 1));
     }
     byte[][] original = new byte[FILES.length][];
     for (int f = 0; f < FILES.length; f++) original[f] = Files.readAllBytes(base.resolve(FILES[f]));

@@ -23,6 +23,7 @@ import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.train.ModelZoo;
+import dev.nodal.optim.Adam;
 import dev.nodal.train.RunFolder;
 import dev.nodal.train.Trainer;
 import java.math.BigInteger;
@@ -60,7 +61,7 @@ import org.junit.jupiter.api.io.TempDir;
  * one is at fault); 40 benign edits (whitespace, key order) must load and mean the same.
  *
  * <p>"Read" is what {@code nodal train --resume} reads before it trains: {@link Checkpoint#load}
- * and {@link Trainer.Settings#fromCheckpoint}.
+ * and the trainer's state with its settings ({@link Checkpoint.Loaded#requireTrainer()}).
  */
 class CheckpointHandEditTest {
   private static final String[] FILES = {"graph.json", "weights.safetensors", "optimizer.safetensors", "trainer.json"};
@@ -157,10 +158,10 @@ class CheckpointHandEditTest {
     assertEquals(BENIGN, benignAccepted);
   }
 
-  /** What --resume reads: the checkpoint, then its settings, whose model must be its graph. */
+  /** What --resume reads: the checkpoint and its trainer's state. */
   static Checkpoint.Loaded read(Path folder) throws DataException {
     Checkpoint.Loaded l = Checkpoint.load(folder);
-    Trainer.Settings.fromCheckpoint(l, l.trainer().path("epochs").asInt());
+    l.requireTrainer();
     return l;
   }
 
@@ -168,11 +169,11 @@ class CheckpointHandEditTest {
   private Path trainedCheckpoint() throws Exception {
     SplittableRandom r = new SplittableRandom(5);
     Dataset train = dataset("train", 64, r), test = dataset("test", 32, r);
-    Trainer.Settings settings = Trainer.Settings.builder().model("cnn-bn").epochs(3).batchSize(16).seed(5)
-        .optimizer("adam", Map.of("lr", 0.001f)).build();
+    TrainerSettings settings = TrainerSettings.builder().model("cnn-bn").epochs(3).batchSize(16).seed(5)
+        .optimizer(Adam.adam().learningRate(0.001f).spec()).build();
     Graph graph = ModelZoo.build("cnn-bn", settings.seed(), 16, 10);
     Path run = dir.resolve("run");
-    List<RunFolder.Row> rows;
+    List<EpochMetrics> rows;
     try (RunFolder folder = new RunFolder(run, 0)) {
       new Trainer(graph, settings, Backends.cpu(), folder).train(train, test, null, 2);
       rows = folder.rows();
@@ -180,15 +181,9 @@ class CheckpointHandEditTest {
     // The rows that trainer.json's "metrics" holds, one per finished epoch; saved again through Checkpoint.save.
     Path checkpoint = run.resolve("checkpoint");
     Checkpoint.Loaded trained = Checkpoint.load(checkpoint);
-    ObjectNode trainer = trained.trainer().deepCopy();
-    ArrayNode metrics = trainer.putArray("metrics");
-    for (RunFolder.Row row : rows) {
-      metrics.addObject().put("epoch", row.epoch()).put("step", row.step()).put("loss", row.loss())
-          .put("train_accuracy", row.trainAccuracy()).put("test_loss", row.testLoss())
-          .put("test_accuracy", row.testAccuracy()).put("samples_per_s", row.samplesPerSecond());
-    }
+    TrainerState trainer = trained.trainer().withMetrics(rows);
     try (Session s = Backends.cpu().compile(trained.graph(), CompileOptions.maxBatch(16))) {
-      s.setOptimizer(settings.newOptimizer());
+      s.setOptimizer(settings.optimizer().make());
       trained.restore(s, true);
       Checkpoint.save(checkpoint, trained.graph(), settings.seed(), s, trainer);
     }
@@ -485,7 +480,7 @@ class CheckpointHandEditTest {
     for (JsonNode child : node) shuffle(child, r);
   }
 
-  /** Null when {@code l} means what {@code ref} does: the same graph, tensors, metadata, trainer fields and settings. */
+  /** Null when {@code l} means what {@code ref} does: the same graph, tensors, metadata, and trainer state with its settings. */
   private static String differs(Checkpoint.Loaded ref, Checkpoint.Loaded l) {
     if (!GraphFile.toJson(ref.graph(), 0).equals(GraphFile.toJson(l.graph(), 0))) return "the graph";
     if (!ref.trainer().equals(l.trainer())) return "trainer.json: " + l.trainer();
@@ -498,10 +493,6 @@ class CheckpointHandEditTest {
           return "tensor " + n;
         }
       }
-    }
-    int epochs = ref.trainer().get("epochs").intValue();
-    if (!Trainer.Settings.fromCheckpoint(ref, epochs).toJson().equals(Trainer.Settings.fromCheckpoint(l, epochs).toJson())) {
-      return "the settings";
     }
     return null;
   }
@@ -610,8 +601,8 @@ class CheckpointHandEditTest {
   @Test
   void theTrainedCheckpointReadsBackAsWritten() throws Exception {
     Checkpoint.Loaded l = read(trainedCheckpoint());
-    assertEquals(2, l.trainer().get("epochsDone").intValue());
-    assertEquals(2, l.trainer().get("metrics").size());
+    assertEquals(2, l.trainer().epochsDone());
+    assertEquals(2, l.trainer().metrics().size());
     assertEquals("adam", l.optimizerMetadata().get("optimizer"));
     assertArrayEquals(l.weights().get("fc1.W").shape(), l.optimizer().get("fc1.W:1").shape());
   }

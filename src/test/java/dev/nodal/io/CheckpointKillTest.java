@@ -78,7 +78,7 @@ class CheckpointKillTest {
   /** Loads the checkpoint and checks it is one save, whole; returns its step. */
   private static long check(Path folder) throws DataException {
     Checkpoint.Loaded c = Checkpoint.load(folder);
-    long step = c.trainer().path("step").asLong();
+    long step = c.trainer().step();
     for (Param p : c.graph().params()) {
       for (float v : c.weights().get(p.name()).data()) {
         if (v != step) throw new IllegalStateException(p.name() + " holds " + v + " in the checkpoint of step " + step);

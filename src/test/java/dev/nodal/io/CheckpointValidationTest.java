@@ -13,9 +13,10 @@ import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Param;
+import dev.nodal.optim.Schedule;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.Models;
-import dev.nodal.train.Trainer;
+import dev.nodal.train.ModelZoo;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.nio.file.Files;
@@ -34,7 +35,7 @@ class CheckpointValidationTest {
     Graph g = Models.mlp(1, 3, 4, 2);
     Path folder = dir.resolve("checkpoint");
     try (Session s = Backends.cpu().compile(g, 2)) {
-      Checkpoint.save(folder, g, 1, s, new ObjectMapper().createObjectNode());
+      Checkpoint.save(folder, g, 1, s);
     }
     Map<String, Safetensors.Tensor> weights = new LinkedHashMap<>(Safetensors.read(folder.resolve("weights.safetensors")).tensors());
     Param b = (Param) g.node("fc2.b");
@@ -59,9 +60,8 @@ class CheckpointValidationTest {
     Graph g = Models.mlp(1, 3, 4, 2);
     try (Session s = Backends.cpu().compile(g, 2)) {
       s.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).build());
-      ObjectNode trainer = Trainer.Settings.builder().model(model).epochs(3).batchSize(2).seed(1).build().toJson();
-      trainer.put("epochsDone", 1).put("step", 4).put("shuffleSeed", 1);
-      Checkpoint.save(folder, g, 1, s, trainer);
+      TrainerSettings settings = TrainerSettings.builder().model(model).epochs(3).batchSize(2).seed(1).build();
+      Checkpoint.save(folder, g, 1, s, TrainerState.of(settings, 1, 4));
     }
     return g;
   }
@@ -135,14 +135,14 @@ class CheckpointValidationTest {
   void aModelNameIsALabelClaimedOnlyWhenTheGraphIsTheZoos() throws Exception {
     Path folder = dir.resolve("checkpoint");
     Graph g = saveMlp(folder, "tiny mlp"); // not a zoo name
-    Trainer.Settings label = Trainer.Settings.fromCheckpoint(Checkpoint.load(folder), 3);
-    assertEquals("a graph labelled 'tiny mlp'", label.describe(g));
+    String label = Checkpoint.load(folder).requireTrainer().settings().model();
+    assertEquals("a graph labelled 'tiny mlp'", ModelZoo.describe(label, g));
     saveMlp(folder, "mlp"); // a zoo name, but not the zoo's graph
-    Trainer.Settings claimed = Trainer.Settings.fromCheckpoint(Checkpoint.load(folder), 3);
+    String claimed = Checkpoint.load(folder).requireTrainer().settings().model();
     assertEquals("a graph labelled 'mlp' (not the zoo's mlp: node 'fc1.W' has 'shape' [3,4], the zoo's [3,256])",
-        claimed.describe(g));
-    Graph zoo = dev.nodal.train.ModelZoo.build("mlp", 1, 784, 10);
-    assertEquals("mlp", claimed.describe(zoo));
+        ModelZoo.describe(claimed, g));
+    Graph zoo = ModelZoo.build("mlp", 1, 784, 10);
+    assertEquals("mlp", ModelZoo.describe(claimed, zoo));
   }
 
   /**
@@ -164,14 +164,15 @@ class CheckpointValidationTest {
     Files.writeString(folder.resolve("trainer.json"), first);
     Files.delete(folder.resolve("manifest.json"));
     Checkpoint.Loaded l = Checkpoint.load(folder);
-    Trainer.Settings settings = Trainer.Settings.fromCheckpoint(l, 3);
-    assertEquals("sgd", settings.optimizer());
-    assertEquals(0.9f, settings.newOptimizer().attributes().get("momentum"));
-    assertEquals("cosine", settings.schedule().kind());
+    TrainerSettings settings = l.requireTrainer().settings();
+    assertEquals(Sgd.builder().learningRate(0.05f).momentum(0.9f).spec(), settings.optimizer());
+    assertEquals(new Schedule("cosine", Map.of()), settings.schedule());
+    assertEquals(4, l.trainer().step());
     try (Session s = Backends.cpu().compile(l.graph(), 2)) {
-      s.setOptimizer(settings.newOptimizer());
+      s.setOptimizer(settings.optimizer().make());
       l.restore(s, true);
       assertEquals(1, s.optimizerState((Param) l.graph().node("fc1.W")).length);
+      assertEquals(4, s.optimizer().step(), "optimizer.safetensors names no step: trainer.json's counts, for the schedule");
     }
     Files.writeString(folder.resolve("trainer.json"), first.replace("\"learningRate\"", "\"learningrate\""));
     assertTrue(assertThrows(DataException.class, () -> Checkpoint.load(folder)).getMessage()

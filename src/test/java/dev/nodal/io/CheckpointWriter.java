@@ -1,11 +1,11 @@
 package dev.nodal.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nodal.backend.Session;
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Param;
 import dev.nodal.testkit.Models;
+import dev.nodal.optim.Sgd;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -22,11 +22,16 @@ public final class CheckpointWriter {
     return Models.mlp(1, 200, 300, 10); // about 63,000 weights: each save takes a while
   }
 
+  /** A trainer's state that says {@code step} alone, for a session without an optimizer. */
+  static TrainerState atStep(long step) {
+    return TrainerState.of(TrainerSettings.builder().seed(1).optimizer(Sgd.builder().spec()).build(), 0, step);
+  }
+
   public static void main(String[] args) throws Exception {
     Path folder = Path.of(args[0]);
     long saves = Long.parseLong(args[1]);
     Graph g = graph();
-    long step = AtomicFiles.readable(folder) == null ? 0 : Checkpoint.load(folder).trainer().path("step").asLong();
+    long step = AtomicFiles.readable(folder) == null ? 0 : Checkpoint.load(folder).trainer().step();
     try (Session s = Backends.cpu().compile(g, 1)) {
       for (long n = 0; saves == 0 || n < saves; n++) {
         step++;
@@ -35,7 +40,7 @@ public final class CheckpointWriter {
           Arrays.fill(v, step);
           s.setParam(p, v);
         }
-        Checkpoint.save(folder, g, 1, s, new ObjectMapper().createObjectNode().put("step", step));
+        Checkpoint.save(folder, g, 1, s, atStep(step));
       }
     }
   }

@@ -14,6 +14,7 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.optim.Adam;
 import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Schedule;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.OpenClTests;
 import dev.nodal.train.ModelZoo;
@@ -64,12 +65,11 @@ class DataParallelTest {
 
   /** Trains {@code s} on the batches; returns the loss of each step. */
   private static float[] train(Session s, Graph g, List<float[][]> batches, Optimizer optimizer) {
-    s.setOptimizer(optimizer);
+    s.setOptimizer(optimizer.schedule(new Schedule("cosine", Map.of()), batches.size()));
     float[] losses = new float[batches.size()];
     for (int i = 0; i < batches.size(); i++) {
       s.setInput((Input) g.node("x"), batches.get(i)[0]);
       s.setInput((Input) g.node("y"), batches.get(i)[1]);
-      optimizer.setLearningRate(0.05f * (1f - i / (float) batches.size())); // as a schedule would
       losses[i] = s.trainStep();
     }
     return losses;

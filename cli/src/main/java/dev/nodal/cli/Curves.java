@@ -1,6 +1,7 @@
 package dev.nodal.cli;
 
 import dev.nodal.io.AtomicFiles;
+import dev.nodal.io.EpochMetrics;
 import dev.nodal.train.RunFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,7 +22,7 @@ final class Curves implements RunFolder.Plot {
   private boolean unavailable;
 
   @Override
-  public void draw(Path folder, List<RunFolder.Row> rows) throws IOException {
+  public void draw(Path folder, List<EpochMetrics> rows) throws IOException {
     if (unavailable) return;
     byte[] png;
     try {
@@ -34,15 +35,15 @@ final class Curves implements RunFolder.Plot {
     AtomicFiles.write(folder.resolve("curves.png"), png);
   }
 
-  private static byte[] png(List<RunFolder.Row> rows) throws IOException {
+  private static byte[] png(List<EpochMetrics> rows) throws IOException {
     System.setProperty("java.awt.headless", "true");
-    double[] epochs = rows.stream().mapToDouble(RunFolder.Row::epoch).toArray();
+    double[] epochs = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
     var chart = new XYChartBuilder().width(900).height(500).title("Training").xAxisTitle("epoch").yAxisTitle("loss").build();
-    chart.addSeries("train loss", epochs, rows.stream().mapToDouble(RunFolder.Row::loss).toArray());
-    chart.addSeries("test loss", epochs, rows.stream().mapToDouble(RunFolder.Row::testLoss).toArray());
-    chart.addSeries("train accuracy", epochs, rows.stream().mapToDouble(RunFolder.Row::trainAccuracy).toArray())
+    chart.addSeries("train loss", epochs, rows.stream().mapToDouble(EpochMetrics::loss).toArray());
+    chart.addSeries("test loss", epochs, rows.stream().mapToDouble(EpochMetrics::testLoss).toArray());
+    chart.addSeries("train accuracy", epochs, rows.stream().mapToDouble(EpochMetrics::trainAccuracy).toArray())
         .setYAxisGroup(1);
-    chart.addSeries("test accuracy", epochs, rows.stream().mapToDouble(RunFolder.Row::testAccuracy).toArray())
+    chart.addSeries("test accuracy", epochs, rows.stream().mapToDouble(EpochMetrics::testAccuracy).toArray())
         .setYAxisGroup(1);
     chart.setYAxisGroupTitle(1, "accuracy");
     chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);

@@ -1,12 +1,16 @@
 package dev.nodal.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.parallel.DataParallelBackend;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.graph.Graph;
 import dev.nodal.io.Checkpoint;
+import dev.nodal.io.EpochMetrics;
+import dev.nodal.io.TrainerSettings;
+import dev.nodal.io.TrainerState;
+import dev.nodal.optim.OptimizerSpec;
+import dev.nodal.optim.Optimizers;
 import dev.nodal.optim.Schedule;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.train.RunFolder;
@@ -28,7 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
+@Command(name = "train", resourceBundle = "dev.nodal.cli.TrainHelp", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
 final class TrainCommand implements Callable<Integer> {
   @Option(names = "--model", defaultValue = "mlp", description = "Model: mlp (default), cnn or cnn-bn. " + ModelZoo.DESCRIPTIONS + ".")
   String model;
@@ -46,8 +50,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--optimizer", defaultValue = "sgd", description = "Optimizer: sgd, adam or adamw (default ${DEFAULT-VALUE}).")
   String optimizer;
 
-  @Option(names = "--opt", paramLabel = "KEY=VALUE", description = "An optimizer hyper-parameter: lr, momentum, nesterov, "
-      + "weight_decay, clip_norm (sgd); lr, beta1, beta2, eps, weight_decay, clip_norm (adam, adamw). Repeatable.")
+  /** Its description lists every optimizer's keys as the library defines them ({@link TrainHelp}). */
+  @Option(names = "--opt", paramLabel = "KEY=VALUE", descriptionKey = "opt")
   Map<String, String> opt = new LinkedHashMap<>();
 
   @Option(names = "--lr", description = "Learning rate, the same as --opt lr=... (default 0.05 for sgd, 0.001 for adam and adamw).")
@@ -97,7 +101,7 @@ final class TrainCommand implements Callable<Integer> {
    * values; SGD without them trains at 0.05 with momentum 0.9, the other optimizers at their own
    * defaults.
    */
-  private Trainer.Settings newSettings() {
+  private TrainerSettings newSettings() {
     Map<String, Object> hyper = new LinkedHashMap<>(opt);
     if (optimizer.equals("sgd")) {
       hyper.putIfAbsent("lr", 0.05f);
@@ -106,8 +110,8 @@ final class TrainCommand implements Callable<Integer> {
     if (lr != null) hyper.put("lr", lr);
     if (momentum != null) hyper.put("momentum", momentum);
     if (weightDecay != null) hyper.put("weight_decay", weightDecay);
-    return Trainer.Settings.builder().model(model).epochs(epochs != null ? epochs : 10).batchSize(batchSize).seed(seed)
-        .optimizer(optimizer, hyper).schedule(Schedule.of(schedule, scheduleOpt)).build();
+    return TrainerSettings.builder().model(model).epochs(epochs != null ? epochs : 10).batchSize(batchSize).seed(seed)
+        .optimizer(Optimizers.spec(optimizer, hyper)).schedule(Schedule.of(schedule, scheduleOpt)).build();
   }
 
   @Spec CommandSpec spec;
@@ -145,7 +149,8 @@ final class TrainCommand implements Callable<Integer> {
 
   /** With --resume: the settings options given must agree with the checkpoint's; lists those that do not. */
   private void checkResume(Checkpoint.Loaded loaded) {
-    Trainer.Settings saved = Trainer.Settings.fromCheckpoint(loaded, loaded.trainer().path("epochs").asInt());
+    TrainerState state = loaded.requireTrainer();
+    TrainerSettings saved = state.settings();
     var parsed = spec.commandLine().getParseResult();
     List<String> differ = new ArrayList<>();
     if (parsed.hasMatchedOption("--model") && !model.equals(saved.model())) differ.add("--model " + model + " (checkpoint: " + saved.model() + ")");
@@ -154,11 +159,10 @@ final class TrainCommand implements Callable<Integer> {
     }
     if (parsed.hasMatchedOption("--seed") && seed != saved.seed()) differ.add("--seed " + seed + " (checkpoint: " + saved.seed() + ")");
     if (SETTINGS.subList(3, 8).stream().anyMatch(parsed::hasMatchedOption)) {
-      Trainer.Settings given = newSettings();
-      if (!given.optimizer().equals(saved.optimizer())
-          || !given.newOptimizer().attributes().equals(saved.newOptimizer().attributes())) {
-        differ.add("optimizer " + given.optimizer() + " " + given.newOptimizer().attributes() + " (checkpoint: "
-            + saved.optimizer() + " " + saved.newOptimizer().attributes() + ")");
+      OptimizerSpec given = newSettings().optimizer();
+      if (!given.equals(saved.optimizer())) {
+        differ.add("optimizer " + given.name() + " " + given.attributes() + " (checkpoint: " + saved.optimizer().name() + " "
+            + saved.optimizer().attributes() + ")");
       }
     }
     if (SETTINGS.subList(8, 10).stream().anyMatch(parsed::hasMatchedOption)) {
@@ -174,7 +178,7 @@ final class TrainCommand implements Callable<Integer> {
     if (stopAfter != null && stopAfter > planned) {
       throw new IllegalArgumentException("--stop-after " + stopAfter + " is past the run's last epoch (" + planned + ")");
     }
-    int done = loaded.trainer().path("epochsDone").asInt();
+    int done = state.epochsDone();
     if (planned <= done) {
       throw new IllegalArgumentException("--resume " + resume + ": the run has done " + done + " of " + planned
           + " epochs already; pass --epochs N with N > " + done + " to extend it");
@@ -194,7 +198,7 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     checkOptions();
-    Trainer.Settings fresh = resume == null ? newSettings() : null; // checks every option before any data is read
+    TrainerSettings fresh = resume == null ? newSettings() : null; // checks every option before any data is read
     if (resume == null && out != null && RunFolder.holdsRun(out) && !force) {
       throw new IllegalArgumentException("--out " + out + " holds a run already (metrics.csv or checkpoint/); continue it "
           + "with --resume " + out + ", or replace it with --force");
@@ -218,7 +222,7 @@ final class TrainCommand implements Callable<Integer> {
         folder = RunFolder.createUnique(runs, LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         created = true;
       }
-      int done = loaded == null ? 0 : loaded.trainer().path("epochsDone").asInt();
+      int done = loaded == null ? 0 : loaded.requireTrainer().epochsDone();
       try (RunFolder run = new RunFolder(folder, done).plot(new Curves())) {
         if (loaded != null) checkUnchanged(loaded);
         try {
@@ -237,10 +241,10 @@ final class TrainCommand implements Callable<Integer> {
    * was still writing the folder): training from the older one would overwrite the newer.
    */
   private void checkUnchanged(Checkpoint.Loaded loaded) throws Exception {
-    JsonNode then = loaded.trainer(), now = Checkpoint.load(resume).trainer();
-    if (now.path("epochsDone").asLong() != then.path("epochsDone").asLong() || now.path("step").asLong() != then.path("step").asLong()) {
-      throw new IllegalStateException("--resume " + resume + ": another run saved epoch " + now.path("epochsDone").asLong()
-          + " while this one started from epoch " + then.path("epochsDone").asLong() + "; resume again once it has ended");
+    TrainerState then = loaded.requireTrainer(), now = Checkpoint.load(resume).requireTrainer();
+    if (now.epochsDone() != then.epochsDone() || now.step() != then.step()) {
+      throw new IllegalStateException("--resume " + resume + ": another run saved epoch " + now.epochsDone()
+          + " while this one started from epoch " + then.epochsDone() + "; resume again once it has ended");
     }
   }
 
@@ -265,17 +269,16 @@ final class TrainCommand implements Callable<Integer> {
     return true;
   }
 
-  private void train(RunFolder run, Checkpoint.Loaded loaded, Trainer.Settings fresh, FashionMnist.Splits splits,
+  private void train(RunFolder run, Checkpoint.Loaded loaded, TrainerSettings fresh, FashionMnist.Splits splits,
       Backend backend) throws Exception {
     Path folder = run.folder();
     Graph graph = loaded != null ? loaded.graph()
         : ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
-    Trainer.Settings settings = loaded != null
-        ? Trainer.Settings.fromCheckpoint(loaded, epochs != null ? epochs : loaded.trainer().path("epochs").asInt())
-        : fresh;
+    TrainerSettings saved = loaded != null ? loaded.requireTrainer().settings() : null;
+    TrainerSettings settings = saved != null ? saved.withEpochs(epochs != null ? epochs : saved.epochs()) : fresh;
     System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
     int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
-    RunFolder.Row last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics)
+    EpochMetrics last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics)
         .progress(ProgressBars.onTerminal()).train(splits.train(), splits.test(), loaded, until);
     if (until < settings.epochs()) {
       System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", last.epoch(),

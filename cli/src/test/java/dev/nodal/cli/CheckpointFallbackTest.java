@@ -53,7 +53,7 @@ class CheckpointFallbackTest {
       damage.getValue().accept(fresh);
       Checkpoint.Loaded loaded = Checkpoint.load(run);
       assertEquals(intact.toAbsolutePath(), loaded.folder().toAbsolutePath(), damage.getKey());
-      assertEquals(1, loaded.trainer().path("epochsDone").asInt(), damage.getKey());
+      assertEquals(1, loaded.trainer().epochsDone(), damage.getKey());
       String eval = TrainCommandTest.run("eval", "--checkpoint", run.toString(), "--data",
           TrainCommandTest.subset().toString(), "--device", "cpu");
       assertTrue(eval.contains("accuracy"), damage.getKey() + ": " + eval);
@@ -66,7 +66,7 @@ class CheckpointFallbackTest {
     TrainCommandTest.run("train", "--resume", run.toString(), "--epochs", "2", "--data",
         TrainCommandTest.subset().toString(), "--device", "cpu");
     assertFalse(Files.exists(fresh), "the save after resume replaced the damaged copy");
-    assertEquals(2, Checkpoint.load(run).trainer().path("epochsDone").asInt());
+    assertEquals(2, Checkpoint.load(run).trainer().epochsDone());
     System.out.printf("%d kinds of damaged checkpoint.new: %d loads and evals fell back to checkpoint/; resume too%n",
         damages().size(), fallbacks);
   }
@@ -109,7 +109,7 @@ class CheckpointFallbackTest {
     Path run = trainOneEpoch();
     Path link = dir.resolve("linked");
     Files.createSymbolicLink(link, run.resolve("checkpoint"));
-    assertEquals(1, Checkpoint.load(link).trainer().path("epochsDone").asInt());
+    assertEquals(1, Checkpoint.load(link).trainer().epochsDone());
     delete(run.resolve("checkpoint").resolve("optimizer.safetensors"));
     DataException e = assertThrows(DataException.class, () -> Checkpoint.load(link));
     assertTrue(e.getMessage().contains("optimizer.safetensors: missing from the checkpoint"), e.getMessage());

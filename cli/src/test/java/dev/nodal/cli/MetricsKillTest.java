@@ -62,14 +62,14 @@ class MetricsKillTest {
         if (problem != null) problems.add("kill " + kills + ": " + problem);
       }
     }
-    int done = Checkpoint.load(run).trainer().path("epochsDone").asInt();
+    int done = Checkpoint.load(run).trainer().epochsDone();
     ChildJvm.Result clean = ChildJvm.run(Main.class, Map.of(), 300, "train", "--resume", run.toString(), "--data",
         TrainCommandTest.subset().toString(), "--device", "cpu", "--epochs", Integer.toString(done + 2));
     assertEquals(0, clean.exitCode(), clean.output());
     List<String> rows = rows(run);
     Checkpoint.Loaded last = Checkpoint.load(run);
     List<String> committed = new ArrayList<>();
-    for (var row : dev.nodal.train.RunFolder.Row.listFromJson(last.trainer().path("metrics"))) {
+    for (var row : last.trainer().metrics()) {
       committed.add(Integer.toString(row.epoch()));
     }
     int gaps = gaps(rows);
@@ -120,7 +120,7 @@ class MetricsKillTest {
   private static String check(Path run) throws IOException {
     int epochsDone = 0;
     try {
-      epochsDone = Checkpoint.load(run).trainer().path("epochsDone").asInt();
+      epochsDone = Checkpoint.load(run).trainer().epochsDone();
     } catch (DataException e) {
       if (!e.getMessage().contains("no checkpoint here")) return "the checkpoint does not load: " + e.getMessage();
       if (Files.exists(run.resolve("metrics.csv"))) return "metrics.csv without a checkpoint";

@@ -5,13 +5,13 @@ import dev.nodal.data.Dataset;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.data.Idx;
 import dev.nodal.graph.Graph;
+import dev.nodal.io.TrainerSettings;
+import dev.nodal.optim.Sgd;
 import dev.nodal.train.ModelZoo;
-import dev.nodal.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -130,8 +130,8 @@ public final class SparkTrain {
 
   private static SparkTrainer.Result train(JavaSparkContext sc, JavaRDD<Example> rdd, String model, int epochs, int batch,
       int tasks, long seed, float lr, int features, Path out) {
-    Trainer.Settings settings = Trainer.Settings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
-        .optimizer("sgd", Map.of("lr", lr, "momentum", 0.9f)).build();
+    TrainerSettings settings = TrainerSettings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
+        .optimizer(Sgd.builder().learningRate(lr).momentum(0.9f).spec()).build();
     Graph graph = ModelZoo.build(model, seed, features, FashionMnist.CLASSES);
     SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out);
     System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "

@@ -10,8 +10,10 @@ import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.io.GraphFile;
-import dev.nodal.optim.Optimizer;
-import dev.nodal.train.Trainer;
+import dev.nodal.io.TrainerSettings;
+import dev.nodal.io.TrainerState;
+import dev.nodal.optim.OptimizerSpec;
+import dev.nodal.optim.Schedule;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -152,17 +154,17 @@ public final class SparkTrainer {
    * {@code settings} (its batch size is the global batch; each of the data's partitions is a
    * task), writing the checkpoint into {@code runFolder/checkpoint} after every epoch.
    */
-  public static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder) {
+  public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder) {
     return train(data, graph, settings, runFolder, null);
   }
 
   /**
-   * As {@link #train(JavaRDD, Graph, Trainer.Settings, Path)}, from the rows of a Spark SQL
+   * As {@link #train(JavaRDD, Graph, TrainerSettings, Path)}, from the rows of a Spark SQL
    * Dataset: {@code features} an array of numbers (float or double), {@code label} a number. Each
    * of the Dataset's partitions is a task.
    */
   public static Result train(org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> rows, String features, String label,
-      Graph graph, Trainer.Settings settings, Path runFolder) {
+      Graph graph, TrainerSettings settings, Path runFolder) {
     org.apache.spark.sql.types.StructType schema = rows.schema();
     for (String column : new String[] {features, label}) {
       if (!java.util.Arrays.asList(schema.fieldNames()).contains(column)) {
@@ -180,7 +182,7 @@ public final class SparkTrainer {
     return train(examples, graph, settings, runFolder, null);
   }
 
-  static Result train(JavaRDD<Example> data, Graph graph, Trainer.Settings settings, Path runFolder, Fault fault) {
+  static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder, Fault fault) {
     SparkContext sc = data.context();
     if (sc.conf().getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalStateException("spark.dynamicAllocation.enabled is true: Spark's barrier stages, which training "
@@ -212,23 +214,17 @@ public final class SparkTrainer {
     Path checkpoint = runFolder.resolve("checkpoint");
 
     Snapshot snapshot;
-    Optimizer optimizer = settings.newOptimizer();
-    float baseRate = optimizer.learningRate();
     try (Session s = Backends.cpu().compile(graph, 1)) {
-      s.setOptimizer(optimizer);
+      s.setOptimizer(settings.optimizer().make());
       snapshot = Snapshot.of(graph, s);
     }
     List<Float> losses = new ArrayList<>();
     List<String> digests = List.of();
     for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
-      float[] rates = new float[steps];
-      for (int i = 0; i < steps; i++) {
-        rates[i] = (float) settings.schedule().learningRate(baseRate, snapshot.step + i, totalSteps);
-      }
       // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
       org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
-      EpochTask task = new EpochTask(graphJson, settings.optimizer(), new HashMap<>(settings.hyper()), start, perTask,
-          steps, rates, settings.seed(), epoch, statsRank, fault);
+      EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
+          steps, settings.seed(), epoch, statsRank, fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
       try {
@@ -255,17 +251,13 @@ public final class SparkTrainer {
     return new Result(List.copyOf(losses), checkpoint, List.copyOf(digests));
   }
 
-  private static void save(Graph graph, Trainer.Settings settings, Snapshot snapshot, Path checkpoint, int epoch,
+  private static void save(Graph graph, TrainerSettings settings, Snapshot snapshot, Path checkpoint, int epoch,
       int tasks) {
     try (Session s = Backends.cpu().compile(graph, 1)) {
-      s.setOptimizer(settings.newOptimizer());
+      s.setOptimizer(settings.optimizer().make());
       snapshot.restore(graph, s);
       // What nodal train writes, so that --resume continues after this epoch.
-      var state = settings.toJson();
-      state.put("epochsDone", epoch);
-      state.put("step", snapshot.step);
-      state.put("shuffleSeed", settings.seed());
-      state.put("device", "spark (" + tasks + " tasks)");
+      TrainerState state = TrainerState.of(settings, epoch, snapshot.step).withDevice("spark (" + tasks + " tasks)");
       Checkpoint.save(checkpoint, graph, settings.seed(), s, state);
     } catch (IOException e) {
       throw new UncheckedIOException("writing the checkpoint " + checkpoint + ": " + e.getMessage(), e);
@@ -276,24 +268,29 @@ public final class SparkTrainer {
   static final class EpochTask extends AbstractFunction1<scala.collection.Iterator<Example>,
       scala.collection.Iterator<Snapshot>> implements Serializable {
     private static final long serialVersionUID = 1L;
-    private final String graphJson, optimizer;
-    private final HashMap<String, Object> hyper;
+    private final String graphJson;
+    private final OptimizerSpec optimizer;
+    private final Schedule schedule;
+    private final long totalSteps;
     private final org.apache.spark.broadcast.Broadcast<Snapshot> start;
     private final int perTask, steps, epoch, statsRank;
-    private final float[] rates;
     private final long seed;
     private final Fault fault;
 
-    EpochTask(String graphJson, String optimizer, HashMap<String, Object> hyper,
-        org.apache.spark.broadcast.Broadcast<Snapshot> start, int perTask, int steps,
-        float[] rates, long seed, int epoch, int statsRank, Fault fault) {
+    /**
+     * Each task's optimizer is made from {@code optimizer} with {@code schedule} attached over the
+     * run's {@code totalSteps}, and goes on from the step count of {@code start}.
+     */
+    EpochTask(String graphJson, OptimizerSpec optimizer, Schedule schedule, long totalSteps,
+        org.apache.spark.broadcast.Broadcast<Snapshot> start, int perTask, int steps, long seed, int epoch, int statsRank,
+        Fault fault) {
       this.graphJson = graphJson;
       this.optimizer = optimizer;
-      this.hyper = hyper;
+      this.schedule = schedule;
+      this.totalSteps = totalSteps;
       this.start = start;
       this.perTask = perTask;
       this.steps = steps;
-      this.rates = rates;
       this.seed = seed;
       this.epoch = epoch;
       this.statsRank = statsRank;
@@ -348,8 +345,7 @@ public final class SparkTrainer {
       int features = x.shape().exampleSize(), params = 0;
       for (Param p : graph.params()) params += p.shape().exampleSize();
       try (Session s = Backends.cpu().compile(graph, perTask)) {
-        Optimizer opt = dev.nodal.optim.Optimizers.create(optimizer, hyper);
-        s.setOptimizer(opt);
+        s.setOptimizer(optimizer.make().schedule(schedule, totalSteps));
         start.value().restore(graph, s);
         float[] losses = new float[steps];
         for (int step = 0; step < steps; step++) {
@@ -374,8 +370,7 @@ public final class SparkTrainer {
           float rows = packed[params + 1];
           for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
           s.setGradients(g);
-          opt.setLearningRate(rates[step]);
-          s.update();
+          s.update(); // at the schedule's rate of the optimizer's step, restored from the snapshot
           losses[step] = packed[params] / rows;
         }
         // Batch norm's running statistics: those of the task with the largest partition, which

@@ -10,13 +10,12 @@ import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.io.Checkpoint;
-import dev.nodal.optim.Optimizer;
+import dev.nodal.io.TrainerSettings;
+import dev.nodal.optim.Sgd;
 import dev.nodal.train.ModelZoo;
-import dev.nodal.train.Trainer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
@@ -51,9 +50,9 @@ class SparkTrainerTest {
     return ModelZoo.mlp(5, FEATURES, 10, 32);
   }
 
-  private static Trainer.Settings settings() {
-    return Trainer.Settings.builder().epochs(2).batchSize(32).seed(9).optimizer("sgd", Map.of("lr", 0.05f, "momentum", 0.9f))
-        .build();
+  private static TrainerSettings settings() {
+    return TrainerSettings.builder().epochs(2).batchSize(32).seed(9).optimizer(Sgd.builder().learningRate(0.05f)
+        .momentum(0.9f).spec()).build();
   }
 
   private static JavaSparkContext spark(String master) {
@@ -61,13 +60,11 @@ class SparkTrainerTest {
   }
 
   /** One CPU session fed, at every step, the concatenation in rank order of what each task takes. */
-  private static float[] reference(List<List<Example>> partitions, Trainer.Settings settings, Graph graph, Session s) {
+  private static float[] reference(List<List<Example>> partitions, TrainerSettings settings, Graph graph, Session s) {
     int tasks = partitions.size(), perTask = (settings.batchSize() + tasks - 1) / tasks;
     int steps = 0;
     for (List<Example> p : partitions) steps = Math.max(steps, (p.size() + perTask - 1) / perTask);
-    Optimizer opt = settings.newOptimizer();
-    float base = opt.learningRate();
-    s.setOptimizer(opt);
+    s.setOptimizer(settings.optimizer().make().schedule(settings.schedule(), (long) steps * settings.epochs()));
     float[] losses = new float[steps * settings.epochs()];
     int t = 0;
     for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
@@ -84,7 +81,6 @@ class SparkTrainerTest {
         }
         s.setInput((Input) graph.node("x"), xs);
         s.setInput((Input) graph.node("y"), ys);
-        opt.setLearningRate((float) settings.schedule().learningRate(base, t, (long) steps * settings.epochs()));
         losses[t] = s.trainStep();
       }
     }
@@ -114,10 +110,9 @@ class SparkTrainerTest {
       assertMatchesOneWorker(data, result);
       assertEquals(2, result.replicaDigests().size());
       assertEquals(result.replicaDigests().get(0), result.replicaDigests().get(1), "the two replicas, by digest");
-      assertEquals(2, saved(dir.resolve("run")).trainer().path("epochsDone").asInt(), "--resume continues after epoch 2");
+      assertEquals(2, saved(dir.resolve("run")).trainer().epochsDone(), "--resume continues after epoch 2");
       Checkpoint.Loaded saved = Checkpoint.load(dir.resolve("run"));
-      assertEquals(settings().toJson().toString(), Trainer.Settings.fromJson(saved.trainer(), 2).toJson().toString(),
-          "trainer.json resumes with the same settings");
+      assertEquals(settings(), saved.trainer().settings(), "trainer.json resumes with the same settings");
     }
   }
 
@@ -147,7 +142,7 @@ class SparkTrainerTest {
           () -> SparkTrainer.train(data, graph(), settings(), run, new SparkTrainer.Fault(0, 2, true)));
       assertTrue(e.getMessage().contains("epoch 2 failed after Spark's retries")
           && e.getMessage().contains("the last checkpoint is " + run.resolve("checkpoint") + " (epoch 1)"), e.getMessage());
-      assertEquals(1, Checkpoint.load(run).trainer().path("epochsDone").asInt(), "epoch 1's checkpoint is whole");
+      assertEquals(1, Checkpoint.load(run).trainer().epochsDone(), "epoch 1's checkpoint is whole");
     }
   }
 

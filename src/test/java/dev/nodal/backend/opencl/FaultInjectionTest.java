@@ -10,6 +10,7 @@ import dev.nodal.data.FashionMnist;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Input;
 import dev.nodal.io.Checkpoint;
+import dev.nodal.io.TrainerSettings;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.Models;
 import dev.nodal.testkit.OpenClTests;
@@ -95,7 +96,7 @@ class FaultInjectionTest {
     DeviceInfo d = device();
     FashionMnist.Splits data = FashionMnist.read(TestData.smallFashionMnist());
     Graph g = ModelZoo.mlp(3, 784, 10, 16);
-    Trainer.Settings settings = Trainer.Settings.builder().model("mlp 784-16-10").epochs(3).batchSize(100).build();
+    TrainerSettings settings = TrainerSettings.builder().model("mlp 784-16-10").epochs(3).batchSize(100).build();
     // An epoch of 1,000 images reads the loss and the logits of 10 steps, then evaluates 200 test
     // images: about 25 reads. The 35th falls in the second epoch.
     try (OpenClBackend backend = new OpenClBackend(d, failing("clEnqueueReadBuffer", 35, -5));
@@ -105,7 +106,7 @@ class FaultInjectionTest {
       assertEquals("CL_OUT_OF_RESOURCES", e.error());
     }
     Checkpoint.Loaded last = Checkpoint.load(dir.resolve("run"));
-    assertEquals(1, last.trainer().path("epochsDone").asInt(), "the checkpoint of epoch 1 is intact");
+    assertEquals(1, last.trainer().epochsDone(), "the checkpoint of epoch 1 is intact");
   }
 
   @Test
