@@ -4,7 +4,6 @@ import dev.nodal.graph.Op;
 import dev.nodal.graph.OpType;
 import dev.nodal.tensor.FusedActivation;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -15,67 +14,13 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * Every node type, in one list: how to make it from the graph file's attributes, the kernel
- * programs it launches, its parity tolerance family, and the input shapes on which it is gradient-checked
- * and compared between backends. The graph-file reader, native-check and the parameterised tests
- * all read this list, so adding an elementwise op is its class, its kernel source and one
- * entry here (see "Adding a node type" in the README).
+ * Nodal's node types, declared in one list: each one's kind, class, how to make it from the graph
+ * file's attributes, and the kernel programs it launches. The graph-file reader and native-check
+ * read it, and the tests check every entry on the samples they keep for it
+ * ({@code dev.nodal.testkit.OpSamples}); node types of one's own come through {@link OpType}.
  */
 public final class OpCatalogue {
   private OpCatalogue() {}
-
-  /** Sizes that straddle work-group and tile sizes; parity samples use each in some dimension. */
-  public static final int[] STRADDLE = {1, 31, 32, 33, 63, 64, 65, 257};
-
-  /**
-   * How closely a device must match the CPU: elementwise ops to float rounding, ops that sum
-   * many products to a tolerance that grows with the sum. Parity takes the length of the sum from
-   * {@link Op#reductionLength}; an entry is {@code REDUCTION} exactly when some sample of it sums
-   * more than one product (a test holds the two to agree).
-   */
-  public enum Family { ELEMENTWISE, REDUCTION }
-
-  /**
-   * The inputs of one check. Without labels ({@code classes == 0}), input i is a tensor of
-   * {@code shapes[i]} (a parameter in a graph) and every input gets a gradient. With labels, the
-   * last input holds {@code shapes[0][0]} class indices below {@code classes} and gets no
-   * gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
-   * op picks among its inputs (a maximum), so test values must lie further apart than a finite
-   * difference's step, or the pick would change under it. The last {@code states} inputs (before
-   * the labels, if any) are {@link dev.nodal.graph.State}s: positive values, no gradient. With
-   * {@code lookup}, the labels index the other inputs, which are parameters without a batch
-   * (an embedding's table).
-   */
-  public record Sample(Op op, int classes, List<int[]> shapes, boolean spread, int states, boolean lookup) {
-    public Sample(Op op, int classes, List<int[]> shapes) {
-      this(op, classes, shapes, false, 0, false);
-    }
-
-    public Sample(Op op, int classes, List<int[]> shapes, boolean spread) {
-      this(op, classes, shapes, spread, 0, false);
-    }
-
-    /** The batch: the labels' count for a lookup, else the first dimension of input 0. */
-    public int batch() {
-      return lookup ? shapes.get(shapes.size() - 1)[0] : shapes.get(0)[0];
-    }
-
-    /** True when input {@code i} is a state. */
-    public boolean isState(int i) {
-      int end = shapes.size() - (classes > 0 ? 1 : 0);
-      return i >= end - states && i < end;
-    }
-
-    @Override
-    public String toString() {
-      StringBuilder sb = new StringBuilder(op.kind());
-      for (int[] s : shapes) sb.append(' ').append(Arrays.toString(s).replace(", ", "x"));
-      // A textual attribute picks a form of the kernels (conv2d's algorithm): name it, unless it is the default.
-      op.attributes().values().stream().filter(v -> v instanceof String && !"auto".equals(v))
-          .forEach(v -> sb.append(" [").append(v).append(']'));
-      return sb.toString();
-    }
-  }
 
   /**
    * One node type.
@@ -84,80 +29,33 @@ public final class OpCatalogue {
    *     products run on the backend's own GEMM and name none
    */
   public record Entry(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory,
-      List<String> programs, Family family, List<Sample> gradientSamples, List<Sample> paritySamples) {}
+      List<String> programs) {}
 
   private static final List<Entry> ENTRIES = List.of(
-      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense"), Family.REDUCTION,
-          concat(products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
-              fusedDense(new int[][] {{1, 1, 1}, {4, 5, 3}, {3, 33, 5}})),
-          concat(products(new Dense(), true, straddlingProducts()),
-              products(new Dense(FusedActivation.RELU), true, straddlingProducts()),
-              fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}))),
-      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of(), Family.REDUCTION,
-          products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
-          products(new MatMul(), false, straddlingProducts())),
-      new Entry("add", Add.class, a -> new Add(), List.of("add"), Family.REDUCTION, // the bias gradient sums rows
-          concat(binary(new Add(), 1, 1, 1, 5, 4, 3, 9, 2), broadcast(1, 1, 1, 5, 4, 3, 9, 2)),
-          concat(binaryStraddling(new Add()), broadcastStraddling())),
-      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul"), Family.ELEMENTWISE,
-          binary(new Mul(), 1, 1, 3, 4, 8, 1), binaryStraddling(new Mul())),
-      unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor")), new Scale(-2.5f)),
+      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense")),
+      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of()),
+      new Entry("add", Add.class, a -> new Add(), List.of("add")),
+      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul")),
+      unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor"))),
       activation(FusedActivation.RELU, Relu.class, Relu::new),
-      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu((float) Attributes.number(a, "leaky_relu", "slope")), new LeakyRelu(0.2f)),
+      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu((float) Attributes.number(a, "leaky_relu", "slope"))),
       activation(FusedActivation.SIGMOID, Sigmoid.class, Sigmoid::new),
       activation(FusedActivation.TANH, Tanh.class, Tanh::new),
-      unary("gelu", Gelu.class, a -> new Gelu(), new Gelu()),
-      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax"), Family.REDUCTION,
-          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
-          rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
-      new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(),
-          List.of("softmax_cross_entropy"), Family.REDUCTION,
-          List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
-              labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
-          rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
-      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax"), Family.REDUCTION,
-          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7)),
-          rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1]))),
-      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll"), Family.REDUCTION,
-          List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
-              labelled(new Nll(), 16, 10)),
-          rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
-      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat"),
-          Family.ELEMENTWISE,
-          List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
-              concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
-          concatStraddling()),
-      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d"), Family.REDUCTION,
-          List.of(conv(Conv2d.builder().build(), 1, 1, 3, 3, 1, 2, 2),
-              conv(Conv2d.builder().padding(1).build(), 2, 3, 5, 4, 4, 3, 3),
-              conv(Conv2d.builder().groups(2).stride(2).padding(1).build(), 1, 4, 6, 6, 4, 3, 3),
-              conv(Conv2d.builder().dilation(2).bias(false).build(), 2, 2, 7, 5, 3, 2, 3),
-              conv(Conv2d.builder().stride(2, 1).padding(0, 2).build(), 1, 2, 5, 3, 2, 3, 2),
-              conv(Conv2d.builder().padding(1).activation(FusedActivation.RELU).build(), 2, 3, 5, 4, 4, 3, 3),
-              conv(Conv2d.builder().groups(2).bias(false).activation(FusedActivation.TANH).build(), 1, 4, 5, 4, 4, 3, 3),
-              conv(Conv2d.builder().activation(FusedActivation.SIGMOID).build(), 2, 2, 4, 4, 3, 2, 2)),
-          convStraddling()),
-      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d"),
-          Family.ELEMENTWISE, poolSamples(true), poolStraddling(true)),
-      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d"),
-          Family.REDUCTION, poolSamples(false), poolStraddling(false)),
-      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm"), Family.REDUCTION,
-          List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
-          batchNormStraddling()),
-      unary("dropout", Dropout.class, Dropout::fromAttributes, new Dropout(0.3f, 7)),
-      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d"),
-          Family.REDUCTION,
-          List.of(params(new GlobalAvgPool2d(), 1, 1, 1, 1), params(new GlobalAvgPool2d(), 2, 3, 4, 5),
-              params(new GlobalAvgPool2d(), 1, 2, 7, 3)),
-          sizes(s -> List.of(params(new GlobalAvgPool2d(), 2, 3, s, 5), params(new GlobalAvgPool2d(), 1, s, 3, 3)))),
-      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape"), Family.ELEMENTWISE,
-          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
-          sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
-      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding"), Family.REDUCTION,
-          List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
-          sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
-      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse"), Family.REDUCTION,
-          binary(new Mse(), 1, 1, 4, 3, 10, 1), binaryStraddling(new Mse())));
+      unary("gelu", Gelu.class, a -> new Gelu()),
+      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax")),
+      new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(), List.of("softmax_cross_entropy")),
+      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax")),
+      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll")),
+      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat")),
+      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d")),
+      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d")),
+      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d")),
+      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm")),
+      unary("dropout", Dropout.class, Dropout::fromAttributes),
+      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
+      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape")),
+      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding")),
+      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse")));
 
   /** Every node type, in a fixed order. */
   public static List<Entry> entries() {
@@ -317,226 +215,13 @@ public final class OpCatalogue {
     return List.copyOf(programs);
   }
 
-  // ---- sample shapes ---------------------------------------------------------------------------
-
   /** An elementwise op of one input: its kernel program is {@code <kind>}. */
-  private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory, Op sample) {
-    return unary(kind, kind, type, factory, sample);
+  private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory) {
+    return new Entry(kind, type, factory, List.of(kind));
   }
 
   /** A node that is one of the {@link FusedActivation}s: its kind is the activation's name, its program {@code activation}. */
   private static Entry activation(FusedActivation a, Class<? extends Op> type, java.util.function.Supplier<Op> make) {
-    return unary(a.attribute(), "activation", type, attributes -> make.get(), make.get());
+    return new Entry(a.attribute(), type, attributes -> make.get(), List.of("activation"));
   }
-
-  private static Entry unary(String kind, String program, Class<? extends Op> type,
-      Function<Map<String, Object>, Op> factory, Op sample) {
-    List<Sample> parity = new ArrayList<>();
-    for (int s : STRADDLE) parity.add(params(sample, s, 3));
-    return new Entry(kind, type, factory, List.of(program), Family.ELEMENTWISE,
-        List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
-  }
-
-  private static Sample params(Op op, int... shape) {
-    return new Sample(op, 0, List.<int[]>of(shape));
-  }
-
-  /** Two inputs of one shape, rows × cols for each pair given. */
-  private static List<Sample> binary(Op op, int... rowsCols) {
-    List<Sample> out = new ArrayList<>();
-    for (int i = 0; i < rowsCols.length; i += 2) {
-      int[] s = {rowsCols[i], rowsCols[i + 1]};
-      out.add(new Sample(op, 0, List.of(s, s)));
-    }
-    return out;
-  }
-
-  private static List<Sample> binaryStraddling(Op op) {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) out.addAll(binary(op, s, 3));
-    return out;
-  }
-
-  /** Add of rows × cols and a bias of cols, for each pair given. */
-  private static List<Sample> broadcast(int... rowsCols) {
-    List<Sample> out = new ArrayList<>();
-    for (int i = 0; i < rowsCols.length; i += 2) {
-      out.add(new Sample(new Add(), 0, List.of(new int[] {rowsCols[i], rowsCols[i + 1]}, new int[] {rowsCols[i + 1]})));
-    }
-    return out;
-  }
-
-  private static List<Sample> broadcastStraddling() {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) out.addAll(broadcast(3, s));
-    return out;
-  }
-
-  /** M×K times K×N (plus a bias of N for dense), for each {M, K, N}. */
-  private static List<Sample> products(Op op, boolean bias, int[][] mkn) {
-    List<Sample> out = new ArrayList<>();
-    for (int[] d : mkn) {
-      List<int[]> shapes = new ArrayList<>(List.of(new int[] {d[0], d[1]}, new int[] {d[1], d[2]}));
-      if (bias) shapes.add(new int[] {d[2]});
-      out.add(new Sample(op, 0, List.copyOf(shapes)));
-    }
-    return out;
-  }
-
-  /** Dense with each fused activation, for each {M, K, N}. */
-  private static List<Sample> fusedDense(int[][] mkn) {
-    List<Sample> out = new ArrayList<>();
-    for (FusedActivation f : FusedActivation.values()) {
-      if (f != FusedActivation.NONE) out.addAll(products(new Dense(f), true, mkn));
-    }
-    return out;
-  }
-
-  /** Each straddling size as M, as K and as N, beside sizes that are not tile multiples. */
-  private static int[][] straddlingProducts() {
-    List<int[]> out = new ArrayList<>();
-    for (int s : STRADDLE) {
-      out.add(new int[] {s, 33, 65});
-      out.add(new int[] {31, s, 64});
-      out.add(new int[] {63, 257, s});
-    }
-    return out.toArray(new int[0][]);
-  }
-
-  /** Each straddling size as the rows (with 10 columns) and as the columns (with 7 rows). */
-  private static List<Sample> rowsAndCols(Function<int[], Sample> sample) {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) {
-      out.add(sample.apply(new int[] {s, 10}));
-      out.add(sample.apply(new int[] {7, s}));
-    }
-    return out;
-  }
-
-  /** A convolution of x [n, c, h, w] by a window of k filters of r × s (and a bias when the op has one). */
-  private static Sample conv(Conv2d op, int n, int c, int h, int w, int k, int r, int s) {
-    int groups = (int) op.attributes().get("groups");
-    List<int[]> shapes = new ArrayList<>(List.of(new int[] {n, c, h, w}, new int[] {k, c / groups, r, s}));
-    if (op.inputRoles().size() == 3) shapes.add(new int[] {k});
-    return new Sample(op, 0, List.copyOf(shapes));
-  }
-
-  /**
-   * Each straddling size as the image height, as the input channels and as the filters; and the
-   * shape samples in each OpenCL form, the im2col form also in chunks of one and of two images
-   * (an uneven last chunk, partial weight gradients summed).
-   */
-  private static List<Sample> convStraddling() {
-    List<Sample> out = new ArrayList<>();
-    for (Conv2d.Algorithm form : List.of(Conv2d.Algorithm.DIRECT, Conv2d.Algorithm.IM2COL)) {
-      out.add(conv(Conv2d.builder().algorithm(form).build(), 1, 1, 3, 3, 1, 2, 2));
-      out.add(conv(Conv2d.builder().padding(1).algorithm(form).build(), 2, 3, 5, 4, 4, 3, 3));
-      out.add(conv(Conv2d.builder().groups(2).stride(2).padding(1).algorithm(form).build(), 1, 4, 6, 6, 4, 3, 3));
-      out.add(conv(Conv2d.builder().dilation(2).bias(false).algorithm(form).build(), 2, 2, 7, 5, 3, 2, 3));
-      out.add(conv(Conv2d.builder().stride(2, 1).padding(0, 2).algorithm(form).build(), 1, 2, 5, 3, 2, 3, 2));
-      for (FusedActivation f : List.of(FusedActivation.RELU, FusedActivation.SIGMOID, FusedActivation.TANH)) {
-        out.add(conv(Conv2d.builder().padding(1).algorithm(form).activation(f).build(), 2, 3, 5, 4, 4, 3, 3));
-      }
-      out.add(conv(Conv2d.builder().groups(2).bias(false).activation(FusedActivation.RELU).algorithm(form).build(),
-          2, 4, 6, 5, 4, 3, 3));
-    }
-    out.add(conv(Conv2d.builder().padding(1).groups(2).algorithm(Conv2d.Algorithm.IM2COL).patchFloats(2 * 18 * 30)
-        .activation(FusedActivation.RELU).build(), 5, 4, 5, 6, 6, 3, 3));
-    Conv2d.Builder chunked = Conv2d.builder().padding(1).groups(2).algorithm(Conv2d.Algorithm.IM2COL);
-    out.add(conv(chunked.patchFloats(1).build(), 3, 4, 5, 6, 6, 3, 3));
-    out.add(conv(chunked.patchFloats(2 * 18 * 30).build(), 5, 4, 5, 6, 6, 3, 3));
-    Conv2d padded = Conv2d.builder().padding(1).build();
-    for (int size : STRADDLE) {
-      out.add(conv(padded, 2, 3, size, 5, 4, 3, 3));
-      out.add(conv(padded, 1, size, 4, 4, 2, 3, 3));
-      out.add(conv(Conv2d.builder().stride(2).build(), 1, 2, 6, 6, size, 2, 2));
-    }
-    return out;
-  }
-
-  private static Pool2d pool(boolean max, int kernel, int stride, int pad) {
-    return max ? Pool2d.max(kernel, stride, pad) : Pool2d.avg(kernel, stride, pad);
-  }
-
-  /** Windows of 2 (stride 2), 3 (stride 2, padding 1) and 3 (stride 1), on small odd images. */
-  private static List<Sample> poolSamples(boolean max) {
-    return List.of(poolSample(max, 2, 2, 0, 1, 1, 2, 2), poolSample(max, 2, 2, 0, 2, 3, 5, 4),
-        poolSample(max, 3, 2, 1, 1, 2, 7, 6), poolSample(max, 3, 1, 0, 2, 1, 4, 5));
-  }
-
-  private static Sample poolSample(boolean max, int kernel, int stride, int pad, int... shape) {
-    return new Sample(pool(max, kernel, stride, pad), 0, List.<int[]>of(shape), max);
-  }
-
-  /** Each straddling size as the image height (and, below 70, width), window 2 and window 3. */
-  private static List<Sample> poolStraddling(boolean max) {
-    List<Sample> out = new ArrayList<>();
-    for (int size : STRADDLE) {
-      int h = Math.max(size, 3);
-      out.add(params(pool(max, 2, 2, 0), 2, 3, h, Math.min(h, 70)));
-      out.add(params(pool(max, 3, 2, 1), 1, size, 6, 5));
-    }
-    return out;
-  }
-
-  /** The samples {@code make} gives for each straddling size. */
-  private static List<Sample> sizes(Function<Integer, List<Sample>> make) {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) out.addAll(make.apply(s));
-    return out;
-  }
-
-  /**
-   * A table of {@code rows} × {@code width} looked up by {@code n} indices below {@code rows}
-   * (labels, drawn with repeats).
-   */
-  private static Sample embedding(int rows, int width, int n) {
-    return new Sample(new Embedding(), rows, List.of(new int[] {rows, width}, new int[] {n}), false, 0, true);
-  }
-
-  /** Batch norm of x of the given shape, over its dimension 1. */
-  private static Sample batchNorm(int... x) {
-    int[] c = {x[1]};
-    return new Sample(BatchNorm.builder().momentum(0.2f).build(), 0, List.of(x, c, c, c, c), false, 2, false);
-  }
-
-  /** Each straddling size as the examples, as the channels and as the image height. */
-  private static List<Sample> batchNormStraddling() {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) {
-      out.add(batchNorm(s, 3, 2, 2));
-      out.add(batchNorm(2, s));
-      out.add(batchNorm(1, 2, s, 5));
-    }
-    return out;
-  }
-
-  /** A concatenation of parameters of the given shapes. */
-  private static Sample concat(int[]... shapes) {
-    return new Sample(new Concat(shapes.length), 0, List.of(shapes));
-  }
-
-  /** Each straddling size as the rows and as the channels, and 3-D inputs with a rest of 5. */
-  private static List<Sample> concatStraddling() {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) {
-      out.add(concat(new int[] {s, 3}, new int[] {s, 5}));
-      out.add(concat(new int[] {2, s}, new int[] {2, 3}, new int[] {2, 1}));
-      out.add(concat(new int[] {3, s, 5}, new int[] {3, 2, 5}));
-    }
-    return out;
-  }
-
-  /** A loss of n × c scores against n labels. */
-  private static Sample labelled(Op op, int n, int c) {
-    return new Sample(op, c, List.of(new int[] {n, c}, new int[] {n}));
-  }
-
-  @SafeVarargs
-  private static List<Sample> concat(List<Sample>... lists) {
-    List<Sample> out = new ArrayList<>();
-    for (List<Sample> l : lists) out.addAll(l);
-    return out;
-  }
-
 }

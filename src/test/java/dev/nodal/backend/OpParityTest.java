@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
-import dev.nodal.ops.OpCatalogue;
-import dev.nodal.ops.OpCatalogue.Sample;
+import dev.nodal.testkit.OpSamples;
+import dev.nodal.testkit.OpSamples.Sample;
 import dev.nodal.testkit.CatalogueSamples;
 import dev.nodal.testkit.OpenClTests;
 import java.util.HashMap;
@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every node type, forward and backward, on OpenCL against the CPU backend, on the parity samples
- * of its {@link OpCatalogue} entry: sizes that straddle work-group and tile sizes
- * ({@link OpCatalogue#STRADDLE}) in every dimension a kernel tiles. The graphs are
+ * of its {@link OpSamples} entry: sizes that straddle work-group and tile sizes
+ * ({@link OpSamples#STRADDLE}) in every dimension a kernel tiles. The graphs are
  * {@link CatalogueSamples#graph}'s; tolerances are {@link Parity}'s, per op family.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)

@@ -35,8 +35,8 @@ class GraphFileTest {
 
   @Test
   void everyCatalogueSampleOpRoundTripsThroughItsAttributes() {
-    for (OpCatalogue.Entry e : OpCatalogue.entries()) {
-      for (OpCatalogue.Sample s : e.gradientSamples()) {
+    for (dev.nodal.testkit.OpSamples.Samples e : dev.nodal.testkit.OpSamples.all()) {
+      for (dev.nodal.testkit.OpSamples.Sample s : e.gradientSamples()) {
         Op op = s.op();
         Op back = OpCatalogue.create(op.kind(), op.attributes());
         assertEquals(op.getClass(), back.getClass());

@@ -10,7 +10,8 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import dev.nodal.graph.Op;
 import dev.nodal.ops.OpCatalogue.Entry;
-import dev.nodal.ops.OpCatalogue.Sample;
+import dev.nodal.testkit.OpSamples;
+import dev.nodal.testkit.OpSamples.Sample;
 import dev.nodal.tensor.Shape;
 import java.util.HashSet;
 import java.util.List;
@@ -39,23 +40,26 @@ class OpCatalogueTest {
   @Test
   void everyEntryHasSamplesThatFitIt() {
     Set<String> kinds = new HashSet<>();
-    for (Entry e : OpCatalogue.entries()) {
+    assertEquals(OpCatalogue.entries().stream().map(Entry::kind).toList(),
+        OpSamples.all().stream().map(OpSamples.Samples::kind).toList(), "the node types with samples are the catalogue's");
+    for (Entry entry : OpCatalogue.entries()) {
+      OpSamples.Samples e = OpSamples.of(entry.kind());
       assertTrue(kinds.add(e.kind()), "kind listed twice: " + e.kind());
       assertFalse(e.gradientSamples().isEmpty(), e.kind() + ": no gradient-check samples");
       assertFalse(e.paritySamples().isEmpty(), e.kind() + ": no parity samples");
       for (Sample s : concat(e.gradientSamples(), e.paritySamples())) {
-        assertEquals(e.type(), s.op().getClass(), e.kind() + ": sample " + s);
+        assertEquals(entry.type(), s.op().getClass(), e.kind() + ": sample " + s);
         assertEquals(e.kind(), s.op().kind(), e.kind() + ": sample " + s);
       }
       assertTrue(e.gradientSamples().stream().anyMatch(s -> s.shapes().get(0)[0] == 1),
           e.kind() + ": no gradient sample of batch (first dimension) 1");
       Set<Integer> dims = new HashSet<>();
       for (Sample s : e.paritySamples()) for (int[] shape : s.shapes()) for (int d : shape) dims.add(d);
-      for (int size : OpCatalogue.STRADDLE) {
+      for (int size : OpSamples.STRADDLE) {
         assertTrue(dims.contains(size), e.kind() + ": no parity sample has a dimension of " + size);
       }
       boolean sums = concat(e.gradientSamples(), e.paritySamples()).stream().anyMatch(s -> reductionLength(s) > 1);
-      assertEquals(sums ? OpCatalogue.Family.REDUCTION : OpCatalogue.Family.ELEMENTWISE, e.family(),
+      assertEquals(sums ? OpSamples.Family.REDUCTION : OpSamples.Family.ELEMENTWISE, e.family(),
           e.kind() + ": family disagrees with the op's reductionLength");
     }
   }

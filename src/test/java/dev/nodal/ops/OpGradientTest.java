@@ -1,6 +1,6 @@
 package dev.nodal.ops;
 
-import dev.nodal.ops.OpCatalogue.Sample;
+import dev.nodal.testkit.OpSamples.Sample;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.testkit.CatalogueSamples;
 import dev.nodal.backend.GradientCheck;
@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Finite-difference gradient check of every node type and every input, on the shapes its
- * {@link OpCatalogue} entry lists: batch 1, size-1 features and non-square matrices among them.
+ * {@link dev.nodal.testkit.OpSamples} entry lists: batch 1, size-1 features and non-square matrices among them.
  * Tolerances are those of {@link GradientCheck}.
  */
 class OpGradientTest {

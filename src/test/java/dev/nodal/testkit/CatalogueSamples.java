@@ -10,8 +10,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.Add;
 import dev.nodal.ops.Mse;
-import dev.nodal.ops.OpCatalogue;
-import dev.nodal.ops.OpCatalogue.Sample;
+import dev.nodal.testkit.OpSamples.Sample;
 import dev.nodal.ops.Scale;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
@@ -21,18 +20,18 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
 
-/** Turns the op catalogue's samples into what the gradient check and the parity test run. */
+/** Turns the node types' samples ({@link OpSamples}) into what the gradient check and the parity test run. */
 public final class CatalogueSamples {
   private CatalogueSamples() {}
 
   /** Every gradient-check sample of every node type, named for the test report. */
   public static Stream<Named<Sample>> gradientSamples() {
-    return OpCatalogue.entries().stream().flatMap(e -> e.gradientSamples().stream()).map(s -> Named.of(s.toString(), s));
+    return OpSamples.all().stream().flatMap(e -> e.gradientSamples().stream()).map(s -> Named.of(s.toString(), s));
   }
 
   /** Every parity sample of every node type, named for the test report. */
   public static Stream<Named<Sample>> paritySamples() {
-    return OpCatalogue.entries().stream().flatMap(e -> e.paritySamples().stream()).map(s -> Named.of(s.toString(), s));
+    return OpSamples.all().stream().flatMap(e -> e.paritySamples().stream()).map(s -> Named.of(s.toString(), s));
   }
 
   /** Seeded input tensors; labels are class indices, other inputs of a labelled op are scaled by 3. */

@@ -15,6 +15,7 @@ import dev.nodal.plan.DeviceTraits;
 import dev.nodal.plan.Launch;
 import dev.nodal.plan.Planner;
 import dev.nodal.testkit.CatalogueSamples;
+import dev.nodal.testkit.OpSamples;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -38,9 +39,9 @@ class KernelDeclarationsTest {
     Set<String> functions = new TreeSet<>();
     int launches = 0;
     for (OpCatalogue.Entry e : OpCatalogue.entries()) {
-      List<OpCatalogue.Sample> samples = new ArrayList<>(e.gradientSamples());
-      samples.addAll(e.paritySamples());
-      for (OpCatalogue.Sample sample : samples) {
+      List<OpSamples.Sample> samples = new ArrayList<>(OpSamples.of(e.kind()).gradientSamples());
+      samples.addAll(OpSamples.of(e.kind()).paritySamples());
+      for (OpSamples.Sample sample : samples) {
         Graph g = CatalogueSamples.graph(sample, new HashMap<>());
         Planner planner = new Planner(g, sample.batch(), CompileOptions.maxBatch(sample.batch()).keepRule(),
             DeviceTraits.CPU);
