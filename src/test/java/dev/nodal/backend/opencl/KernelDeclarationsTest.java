@@ -77,11 +77,13 @@ class KernelDeclarationsTest {
 
   @Test
   void aDeclarationThatDiffersFromItsSourceIsRefusedByName() {
-    Map<String, List<Kernel.Type>> relu = KernelSignatures.of(KernelSources.source("relu.cl"));
-    Kernel swapped = Kernel.of("relu", "relu_forward").ints("n").buffers("x").floats("z");
-    String why = KernelSignatures.mismatch(swapped, "relu.cl", relu);
-    assertTrue(why.contains("kernel relu_forward of relu.cl takes [int, buffer, buffer]") && why.contains("float z"), why);
-    assertTrue(KernelSignatures.mismatch(Kernel.of("relu", "relu_sideways"), "relu.cl", relu).contains("no __kernel relu_sideways"));
+    Map<String, List<Kernel.Type>> scale = KernelSignatures.of(KernelSources.source("scale.cl"));
+    Kernel swapped = Kernel.of("scale", "scale_forward").ints("n").buffers("x").floats("c").buffers("z");
+    String why = KernelSignatures.mismatch(swapped, "scale.cl", scale);
+    assertTrue(why.contains("kernel scale_forward of scale.cl takes [int, float, buffer, buffer]") && why.contains("float c"),
+        why);
+    assertTrue(KernelSignatures.mismatch(Kernel.of("scale", "scale_sideways"), "scale.cl", scale)
+        .contains("no __kernel scale_sideways"));
     assertThrows(IllegalArgumentException.class, () -> Kernel.of("relu", "x").groupScratch("s").ints("n"));
     assertThrows(IllegalArgumentException.class, () -> Kernel.of("relu.cl", "relu_forward"), "a program, not a file");
   }

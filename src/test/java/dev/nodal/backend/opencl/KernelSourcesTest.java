@@ -23,10 +23,24 @@ class KernelSourcesTest {
 
   @Test
   void commonHeaderIsSplicedInAndHashesDiffer() {
-    String relu = KernelSources.source("relu.cl");
-    assertFalse(relu.lines().anyMatch(l -> l.startsWith("#include")), "no include is left for the compiler to resolve");
-    assertTrue(relu.contains("inline void kahan_add"), "common.h is in the program text");
-    assertEquals(64, KernelSources.hash("relu.cl").length());
-    assertNotEquals(KernelSources.hash("relu.cl"), KernelSources.hash("tanh.cl"));
+    String activation = KernelSources.source("activation.cl");
+    assertFalse(activation.lines().anyMatch(l -> l.startsWith("#include")), "no include is left for the compiler to resolve");
+    assertTrue(activation.contains("inline void kahan_add"), "common.h is in the program text");
+    assertEquals(64, KernelSources.hash("activation.cl").length());
+    assertNotEquals(KernelSources.hash("activation.cl"), KernelSources.hash("scale.cl"));
+  }
+
+  /** The activations' OpenCL form is generated from FusedActivation, by name and fixed code. */
+  @Test
+  void theActivationsAreGeneratedFromTheirOneDefinition() {
+    String source = KernelSources.source("activation.cl");
+    assertFalse(source.contains(ActivationSource.MARKER), "the marker is replaced");
+    for (dev.nodal.tensor.FusedActivation a : dev.nodal.tensor.FusedActivation.values()) {
+      assertTrue(source.contains("#define ACT_" + a.name() + " " + a.code() + "\n"), a.name());
+      if (a != dev.nodal.tensor.FusedActivation.NONE) {
+        assertTrue(source.contains("case ACT_" + a.name() + ": return " + ActivationSource.forward(a) + ";"), a.name());
+        assertTrue(source.contains("case ACT_" + a.name() + ": return " + ActivationSource.gradient(a) + ";"), a.name());
+      }
+    }
   }
 }
