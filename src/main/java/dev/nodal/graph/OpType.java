@@ -23,4 +23,13 @@ public interface OpType {
    * IllegalArgumentException, naming the attribute, for a value out of range.
    */
   Op create(Map<String, Object> attributes);
+
+  /**
+   * The attributes of this node type, when it declares them: then a graph file's attributes are
+   * checked against it (unknown keys, types, ranges, defaults filled in) before {@link #create}
+   * sees them. Null, the default, leaves the checks to {@code create}.
+   */
+  default AttributeSchema schema() {
+    return null;
+  }
 }

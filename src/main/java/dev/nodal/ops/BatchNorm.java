@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -78,9 +79,13 @@ public final class BatchNorm implements Op {
     }
   }
 
-  static BatchNorm fromAttributes(Map<String, Object> a) {
-    return new BatchNorm((float) Attributes.number(a, "batch_norm", "momentum", 0.1),
-        (float) Attributes.number(a, "batch_norm", "eps", 1e-5));
+  /** The graph file's attributes of a batch norm. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(
+      AttributeSchema.number("momentum", 0.1, 0, true, 1, true),
+      AttributeSchema.number("eps", 1e-5, 0, false, Double.MAX_VALUE, true));
+
+  static BatchNorm fromAttributes(AttributeSchema.Values a) {
+    return new BatchNorm((float) a.number("momentum"), (float) a.number("eps"));
   }
 
   @Override

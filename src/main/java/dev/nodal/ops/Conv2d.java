@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Launcher.GemmEpilogue;
@@ -178,15 +179,22 @@ public final class Conv2d implements Op {
   }
 
   /** The op a graph file's attributes describe. */
-  static Conv2d fromAttributes(Map<String, Object> a) {
-    java.util.function.ToIntBiFunction<String, Integer> n = (key, fallback) -> Attributes.integer(a, "conv2d", key, fallback);
-    return builder().stride(n.applyAsInt("stride_h", 1), n.applyAsInt("stride_w", 1))
-        .padding(n.applyAsInt("pad_h", 0), n.applyAsInt("pad_w", 0))
-        .dilation(n.applyAsInt("dilation_h", 1), n.applyAsInt("dilation_w", 1)).groups(n.applyAsInt("groups", 1))
-        .bias(Attributes.bool(a, "conv2d", "bias", true))
-        .algorithm(a.containsKey("algorithm") ? Algorithm.parse(a.get("algorithm")) : Algorithm.AUTO)
-        .patchFloats(Attributes.integer(a, "conv2d", "patch_floats", PATCH_FLOATS))
-        .activation(FusedActivation.parse("conv2d", a.getOrDefault("activation", "none"))).build();
+  /** The graph file's attributes of a convolution. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(
+      AttributeSchema.integer("stride_h", 1, 1, Integer.MAX_VALUE), AttributeSchema.integer("stride_w", 1, 1, Integer.MAX_VALUE),
+      AttributeSchema.integer("pad_h", 0, 0, Integer.MAX_VALUE), AttributeSchema.integer("pad_w", 0, 0, Integer.MAX_VALUE),
+      AttributeSchema.integer("dilation_h", 1, 1, Integer.MAX_VALUE),
+      AttributeSchema.integer("dilation_w", 1, 1, Integer.MAX_VALUE),
+      AttributeSchema.integer("groups", 1, 1, Integer.MAX_VALUE), AttributeSchema.bool("bias", true),
+      AttributeSchema.choice("algorithm", "auto", java.util.Arrays.stream(Algorithm.values()).map(Algorithm::attribute).toList()),
+      AttributeSchema.integer("patch_floats", Conv2d.PATCH_FLOATS, 1, Integer.MAX_VALUE),
+      AttributeSchema.choice("activation", "none", FusedActivation.names()));
+
+  static Conv2d fromAttributes(AttributeSchema.Values a) {
+    return builder().stride(a.integer("stride_h"), a.integer("stride_w")).padding(a.integer("pad_h"), a.integer("pad_w"))
+        .dilation(a.integer("dilation_h"), a.integer("dilation_w")).groups(a.integer("groups")).bias(a.bool("bias"))
+        .algorithm(Algorithm.parse(a.text("algorithm"))).patchFloats(a.integer("patch_floats"))
+        .activation(FusedActivation.parse("conv2d", a.text("activation"))).build();
   }
 
 

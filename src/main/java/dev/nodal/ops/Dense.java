@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Launcher.GemmEpilogue;
@@ -43,8 +44,12 @@ public final class Dense implements Op {
     this.activation = activation;
   }
 
-  static Dense fromAttributes(Map<String, Object> a) {
-    return new Dense(FusedActivation.parse("dense", a.getOrDefault("activation", "none")));
+  /** The graph file's attributes of a dense node. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(
+      AttributeSchema.choice("activation", "none", FusedActivation.names()));
+
+  static Dense fromAttributes(AttributeSchema.Values a) {
+    return new Dense(FusedActivation.parse("dense", a.text("activation")));
   }
 
   public FusedActivation activation() {

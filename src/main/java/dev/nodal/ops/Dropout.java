@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -36,8 +37,12 @@ public final class Dropout implements Op {
     this.seed = seed;
   }
 
-  static Dropout fromAttributes(Map<String, Object> a) {
-    return new Dropout((float) Attributes.number(a, "dropout", "p"), Attributes.integer(a, "dropout", "seed", 0));
+  /** The graph file's attributes of a dropout node. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.number("p", null, 0, true, 1, false),
+      AttributeSchema.integer("seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE));
+
+  static Dropout fromAttributes(AttributeSchema.Values a) {
+    return new Dropout((float) a.number("p"), a.integer("seed"));
   }
 
   @Override

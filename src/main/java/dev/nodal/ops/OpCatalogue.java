@@ -1,5 +1,6 @@
 package dev.nodal.ops;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.OpType;
 import dev.nodal.tensor.FusedActivation;
@@ -25,37 +26,44 @@ public final class OpCatalogue {
   /**
    * One node type.
    *
+   * @param schema its attributes in graph files; {@code factory} makes the op from them, checked
    * @param programs the kernel programs its launches name ({@link dev.nodal.graph.Kernel#program});
    *     products run on the backend's own GEMM and name none
    */
-  public record Entry(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory,
-      List<String> programs) {}
+  public record Entry(String kind, Class<? extends Op> type, AttributeSchema schema,
+      Function<AttributeSchema.Values, Op> factory, List<String> programs) {}
+
+  private static final AttributeSchema NONE = AttributeSchema.none();
 
   private static final List<Entry> ENTRIES = List.of(
-      new Entry("dense", Dense.class, Dense::fromAttributes, List.of("dense")),
-      new Entry("matmul", MatMul.class, a -> new MatMul(), List.of()),
-      new Entry("add", Add.class, a -> new Add(), List.of("add")),
-      new Entry("mul", Mul.class, a -> new Mul(), List.of("mul")),
-      unary("scale", Scale.class, a -> new Scale((float) Attributes.number(a, "scale", "factor"))),
+      new Entry("dense", Dense.class, Dense.SCHEMA, Dense::fromAttributes, List.of("dense")),
+      new Entry("matmul", MatMul.class, NONE, a -> new MatMul(), List.of()),
+      new Entry("add", Add.class, NONE, a -> new Add(), List.of("add")),
+      new Entry("mul", Mul.class, NONE, a -> new Mul(), List.of("mul")),
+      unary("scale", Scale.class, AttributeSchema.of(AttributeSchema.number("factor", null)),
+          a -> new Scale((float) a.number("factor"))),
       activation(FusedActivation.RELU, Relu.class, Relu::new),
-      unary("leaky_relu", LeakyRelu.class, a -> new LeakyRelu((float) Attributes.number(a, "leaky_relu", "slope"))),
+      unary("leaky_relu", LeakyRelu.class, AttributeSchema.of(AttributeSchema.number("slope", null)),
+          a -> new LeakyRelu((float) a.number("slope"))),
       activation(FusedActivation.SIGMOID, Sigmoid.class, Sigmoid::new),
       activation(FusedActivation.TANH, Tanh.class, Tanh::new),
-      unary("gelu", Gelu.class, a -> new Gelu()),
-      new Entry("softmax", Softmax.class, a -> new Softmax(), List.of("softmax")),
-      new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, a -> new SoftmaxCrossEntropy(), List.of("softmax_cross_entropy")),
-      new Entry("log_softmax", LogSoftmax.class, a -> new LogSoftmax(), List.of("log_softmax")),
-      new Entry("nll", Nll.class, a -> new Nll(), List.of("nll")),
-      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat")),
-      new Entry("conv2d", Conv2d.class, Conv2d::fromAttributes, List.of("conv2d")),
-      new Entry("max_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(true, a), List.of("pool2d")),
-      new Entry("avg_pool2d", Pool2d.class, a -> Pool2d.fromAttributes(false, a), List.of("pool2d")),
-      new Entry("batch_norm", BatchNorm.class, BatchNorm::fromAttributes, List.of("batch_norm")),
-      unary("dropout", Dropout.class, Dropout::fromAttributes),
-      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
-      new Entry("reshape", Reshape.class, Reshape::fromAttributes, List.of("reshape")),
-      new Entry("embedding", Embedding.class, a -> new Embedding(), List.of("embedding")),
-      new Entry("mse", Mse.class, a -> new Mse(), List.of("mse")));
+      unary("gelu", Gelu.class, NONE, a -> new Gelu()),
+      new Entry("softmax", Softmax.class, NONE, a -> new Softmax(), List.of("softmax")),
+      new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, NONE, a -> new SoftmaxCrossEntropy(),
+          List.of("softmax_cross_entropy")),
+      new Entry("log_softmax", LogSoftmax.class, NONE, a -> new LogSoftmax(), List.of("log_softmax")),
+      new Entry("nll", Nll.class, NONE, a -> new Nll(), List.of("nll")),
+      new Entry("concat", Concat.class, AttributeSchema.of(AttributeSchema.integer("inputs", null, 1, Integer.MAX_VALUE)),
+          a -> new Concat(a.integer("inputs")), List.of("concat")),
+      new Entry("conv2d", Conv2d.class, Conv2d.SCHEMA, Conv2d::fromAttributes, List.of("conv2d")),
+      new Entry("max_pool2d", Pool2d.class, Pool2d.SCHEMA, a -> Pool2d.fromAttributes(true, a), List.of("pool2d")),
+      new Entry("avg_pool2d", Pool2d.class, Pool2d.SCHEMA, a -> Pool2d.fromAttributes(false, a), List.of("pool2d")),
+      new Entry("batch_norm", BatchNorm.class, BatchNorm.SCHEMA, BatchNorm::fromAttributes, List.of("batch_norm")),
+      unary("dropout", Dropout.class, Dropout.SCHEMA, Dropout::fromAttributes),
+      new Entry("global_avg_pool2d", GlobalAvgPool2d.class, NONE, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
+      new Entry("reshape", Reshape.class, Reshape.SCHEMA, Reshape::fromAttributes, List.of("reshape")),
+      new Entry("embedding", Embedding.class, NONE, a -> new Embedding(), List.of("embedding")),
+      new Entry("mse", Mse.class, NONE, a -> new Mse(), List.of("mse")));
 
   /** Every node type, in a fixed order. */
   public static List<Entry> entries() {
@@ -141,9 +149,9 @@ public final class OpCatalogue {
 
   /** As {@link #create(String, Map)}, with the node types of one's own already found. */
   public static Op create(String kind, Map<String, Object> attributes, Map<String, OpType> user) {
-    Function<Map<String, Object>, Op> factory = null;
-    for (Entry e : ENTRIES) if (e.kind().equals(kind)) factory = e.factory();
-    if (factory == null) {
+    Op op = null;
+    for (Entry e : ENTRIES) if (e.kind().equals(kind)) op = e.factory().apply(e.schema().read(kind, attributes));
+    if (op == null) {
       OpType type = user.get(kind);
       if (type == null) {
         List<String> known = new ArrayList<>(ENTRIES.stream().map(Entry::kind).toList());
@@ -151,18 +159,23 @@ public final class OpCatalogue {
         throw new IllegalArgumentException("unknown node type '" + kind + "'; known: " + known
             + " (a node type of one's own is listed in META-INF/services/" + OpType.class.getName() + ")");
       }
-      factory = type::create;
+      op = type.schema() != null ? type.create(type.schema().read(kind, attributes).values()) : createUnchecked(type, attributes);
     }
-    ReadKeys read = new ReadKeys(attributes);
-    Op op = factory.apply(read);
     if (!op.kind().equals(kind)) {
       throw new IllegalArgumentException("the op made for kind '" + kind + "' (" + op.getClass().getName()
           + ") says its kind is '" + op.kind() + "'");
     }
+    return op;
+  }
+
+  /** An op of one's own whose type declares no schema: a key its factory never reads is still refused. */
+  private static Op createUnchecked(OpType type, Map<String, Object> attributes) {
+    ReadKeys read = new ReadKeys(attributes);
+    Op op = type.create(read);
     for (String key : attributes.keySet()) {
       if (!read.asked.contains(key)) {
-        throw new IllegalArgumentException(kind + ": unknown attribute '" + key + "'; "
-            + (read.asked.isEmpty() ? kind + " takes none" : "known: " + new java.util.TreeSet<>(read.asked)));
+        throw new IllegalArgumentException(type.kind() + ": unknown attribute '" + key + "'; "
+            + (read.asked.isEmpty() ? type.kind() + " takes none" : "known: " + new java.util.TreeSet<>(read.asked)));
       }
     }
     return op;
@@ -216,12 +229,13 @@ public final class OpCatalogue {
   }
 
   /** An elementwise op of one input: its kernel program is {@code <kind>}. */
-  private static Entry unary(String kind, Class<? extends Op> type, Function<Map<String, Object>, Op> factory) {
-    return new Entry(kind, type, factory, List.of(kind));
+  private static Entry unary(String kind, Class<? extends Op> type, AttributeSchema schema,
+      Function<AttributeSchema.Values, Op> factory) {
+    return new Entry(kind, type, schema, factory, List.of(kind));
   }
 
   /** A node that is one of the {@link FusedActivation}s: its kind is the activation's name, its program {@code activation}. */
   private static Entry activation(FusedActivation a, Class<? extends Op> type, java.util.function.Supplier<Op> make) {
-    return new Entry(a.attribute(), type, attributes -> make.get(), List.of("activation"));
+    return new Entry(a.attribute(), type, NONE, attributes -> make.get(), List.of("activation"));
   }
 }

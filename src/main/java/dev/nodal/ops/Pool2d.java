@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -48,10 +49,14 @@ public final class Pool2d implements Op {
     return new Pool2d(false, kernel, stride, padding);
   }
 
-  static Pool2d fromAttributes(boolean max, Map<String, Object> a) {
-    String kind = max ? "max_pool2d" : "avg_pool2d";
-    int kernel = Attributes.integer(a, kind, "kernel");
-    return new Pool2d(max, kernel, Attributes.integer(a, kind, "stride", kernel), Attributes.integer(a, kind, "padding", 0));
+  /** The graph file's attributes of a pooling node; the stride is the window's when left out. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.integer("kernel", null, 1, Integer.MAX_VALUE),
+      AttributeSchema.optionalInteger("stride", 1, Integer.MAX_VALUE),
+      AttributeSchema.integer("padding", 0, 0, Integer.MAX_VALUE));
+
+  static Pool2d fromAttributes(boolean max, AttributeSchema.Values a) {
+    int kernel = a.integer("kernel");
+    return new Pool2d(max, kernel, a.integer("stride", kernel), a.integer("padding"));
   }
 
   @Override

@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -41,14 +42,12 @@ public final class Reshape implements Op {
     return new Reshape();
   }
 
-  static Reshape fromAttributes(Map<String, Object> a) {
-    Object v = a.getOrDefault("shape", List.of());
-    if (!(v instanceof List<?> list)) throw new IllegalArgumentException("reshape: attribute 'shape' is not a list: " + v);
-    int[] d = new int[list.size()];
-    for (int i = 0; i < d.length; i++) {
-      d[i] = Attributes.integer(list.get(i), "reshape", "'shape'[" + i + "]");
-    }
-    return new Reshape(d);
+  /** The graph file's attributes of a reshape: the dimensions after the batch (none: flatten). */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(
+      AttributeSchema.integers("shape", List.of(), 1, Integer.MAX_VALUE));
+
+  static Reshape fromAttributes(AttributeSchema.Values a) {
+    return new Reshape(a.integers("shape").stream().mapToInt(Integer::intValue).toArray());
   }
 
   @Override

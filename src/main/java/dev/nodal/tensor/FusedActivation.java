@@ -25,6 +25,11 @@ public enum FusedActivation {
     return name().toLowerCase(Locale.ROOT);
   }
 
+  /** Every activation's name, in order: the choices of an {@code activation} attribute. */
+  public static java.util.List<String> names() {
+    return java.util.Arrays.stream(values()).map(FusedActivation::attribute).toList();
+  }
+
   /** The activation named {@code value}; refused, naming {@code owner} and the choices, otherwise. */
   public static FusedActivation parse(String owner, Object value) {
     for (FusedActivation a : values()) if (a.attribute().equals(String.valueOf(value))) return a;
