@@ -123,7 +123,7 @@ public final class GradientCheck {
         double numeric = (plus - minus) / (2 * STEP);
         double analytic = dIn[i].data[e] - PREFILL;
         compared++;
-        if (!close(analytic, numeric)) bad.add(new Mismatch(op.kind() + " input " + i + " (" + op.inputRoles().get(i) + ")", e, analytic, numeric));
+        if (!close(analytic, numeric)) bad.add(new Mismatch(op.kind() + " input " + i + " (" + op.inputRole(i) + ")", e, analytic, numeric));
       }
     }
     return new Report(bad, compared);

@@ -122,7 +122,7 @@ public final class OpCatalogue {
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
-      new Entry("concat", Concat.class, a -> new Concat(Attributes.integer(a, "concat", "inputs")), List.of("concat"),
+      new Entry("concat", Concat.class, Concat::fromAttributes, List.of("concat"),
           Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
@@ -503,7 +503,7 @@ public final class OpCatalogue {
 
   /** A concatenation of parameters of the given shapes. */
   private static Sample concat(int[]... shapes) {
-    return new Sample(new Concat(shapes.length), 0, List.of(shapes));
+    return new Sample(new Concat(), 0, List.of(shapes));
   }
 
   /** Each straddling size as the rows and as the channels, and 3-D inputs with a rest of 5. */

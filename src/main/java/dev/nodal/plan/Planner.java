@@ -400,6 +400,11 @@ public final class Planner {
     }
 
     @Override
+    public int inputCount() {
+      return node.inputs().size();
+    }
+
+    @Override
     public Shape inShape(int i) {
       return node.inputs().get(i).shape().resolve(batch);
     }

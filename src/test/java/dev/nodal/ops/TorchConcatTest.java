@@ -33,7 +33,7 @@ class TorchConcatTest {
     float[] z = floats(f.get("z")), target = TorchFixtures.mseTargetFor(z, floats(f.get("dy")));
     GraphBuilder g = new GraphBuilder(1);
     Param a = g.param("a", Init.zeros(), aShape), b = g.param("b", Init.zeros(), bShape);
-    Node cat = g.apply(new Concat(2), "cat", a, b);
+    Node cat = g.apply(new Concat(), "cat", a, b);
     Param t = g.param("t", Init.zeros(), new int[] {aShape[0], aShape[1] + bShape[1], aShape[2]});
     Graph graph = g.build(g.apply(new Mse(), "loss", cat, t));
     try (Backend backend = OpenClTests.named(backendName);
