@@ -98,8 +98,9 @@ public interface Session extends AutoCloseable {
   float[] value(Node node);
 
   /**
-   * A copy of a node's gradient from the last backward. Parameters' gradients are always kept;
-   * others only by the {@link CompileOptions}.
+   * A copy of a node's gradient from the last backward, for its batch. The gradients of
+   * parameters and of inputs that ask for theirs ({@link Input#requiresGrad()}: {@code dL/dx},
+   * shaped as the input's batch) are always kept; others only by the {@link CompileOptions}.
    */
   float[] gradient(Node node);
 

@@ -95,7 +95,8 @@ public final class SessionChecks {
   public void requireGradient(Node node) {
     requireOwn(node);
     if (!graph.needsGradient(node)) {
-      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path from a parameter to the loss");
+      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path to the loss from a parameter or from an input that asks for its "
+          + "gradient (Input.requiresGrad())");
     }
     if (!options.keepRule().gradient(graph, node)) {
       throw new GraphException(node.kind() + " '" + node.name() + "': its gradient is not kept after a step; compile with "

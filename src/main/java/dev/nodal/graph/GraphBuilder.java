@@ -200,7 +200,7 @@ public final class GraphBuilder {
     return node;
   }
 
-  private void checkOpen() {
+  void checkOpen() {
     if (built) throw new IllegalStateException("this GraphBuilder has already built its graph; start a new one");
   }
 
