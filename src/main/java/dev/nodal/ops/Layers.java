@@ -60,11 +60,21 @@ public final class Layers {
   }
 
   /**
-   * Batch norm {@code name} over dimension 1 of {@code x} with PyTorch's defaults: parameters
-   * {@code name.gamma} (ones) and {@code name.beta} (zeros), states {@code name.running_mean}
-   * (zeros) and {@code name.running_var} (ones).
+   * Batch norm {@code name} over dimension 1 of {@code x} with PyTorch's defaults (momentum 0.1,
+   * eps 1e-5): parameters {@code name.gamma} (ones) and {@code name.beta} (zeros), states
+   * {@code name.running_mean} (zeros) and {@code name.running_var} (ones).
    */
   public static Apply batchNorm(GraphBuilder g, String name, Node x) {
+    return batchNorm(g, name, x, BatchNorm.builder().build());
+  }
+
+  /**
+   * As {@link #batchNorm(GraphBuilder, String, Node)}, with the momentum and eps of {@code op}, as
+   * PyTorch's {@code BatchNorm2d(C, eps=1e-3, momentum=0.01)} is
+   * {@code Layers.batchNorm(g, "bn", x, BatchNorm.builder().eps(1e-3f).momentum(0.01f).build())}.
+   */
+  public static Apply batchNorm(GraphBuilder g, String name, Node x, BatchNorm op) {
+    if (op == null) throw new GraphException("batch_norm '" + name + "': op is null; pass BatchNorm.builder().build()");
     if (x.shape().rank() < 2) {
       throw new GraphException("batch_norm '" + name + "': input '" + x.name() + "' has no channel dimension: " + x.shape());
     }
@@ -73,6 +83,6 @@ public final class Layers {
     Param beta = g.param(name + ".beta", Init.zeros(), c);
     State mean = g.state(name + ".running_mean", Init.zeros(), c);
     State var = g.state(name + ".running_var", Init.constant(1f), c);
-    return g.apply(BatchNorm.builder().build(), name, x, gamma, beta, mean, var);
+    return g.apply(op, name, x, gamma, beta, mean, var);
   }
 }
