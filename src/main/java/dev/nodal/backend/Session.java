@@ -49,6 +49,18 @@ public interface Session extends AutoCloseable {
   void setInput(Input input, float[] data);
 
   /**
+   * Sets a batch of class indices for a labels input ({@code GraphBuilder.labels}), one per
+   * example: as {@link #setInput} with the indices as floats, once the input is known to hold
+   * labels and every index to lie in {@code [0, classes)}; errors name the input and the first
+   * index at fault. A refused call leaves the input unset, as setInput does.
+   */
+  default void setLabels(Input labels, int[] indices) {
+    SessionChecks.requireNonNull(labels, "labels");
+    SessionChecks.requireNonNull(indices, "indices");
+    setInput(labels, SessionChecks.labelValues(labels, indices));
+  }
+
+  /**
    * Computes every node from the inputs set, in the current mode ({@link #setTraining}). In
    * training mode, ops that own a {@link State} update it.
    */

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * Static data: a batch of examples or of labels, set by the caller before every step. Its shape
  * starts with the batch dimension. A labels input holds integer class indices (stored as floats)
- * in {@code [0, classes)}; its values are checked when they are set.
+ * in {@code [0, classes)}, set as ints ({@code Session.setLabels}) or as floats
+ * ({@code Session.setInput}); its values are checked when they are set.
  *
  * <p>An input of examples may ask for its gradient ({@link #requiresGrad()}, PyTorch's
  * {@code x.requires_grad_()}): backward then computes {@code dL/dx} for it, which
