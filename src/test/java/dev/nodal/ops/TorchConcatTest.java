@@ -48,4 +48,38 @@ class TorchConcatTest {
       assertClose(floats(f.get("db")), s.gradient(b), "db on " + backend.name());
     }
   }
+
+  /**
+   * One {@code new Concat()} serves nodes of any arity: of one input (PyTorch's {@code cat} of a
+   * list of one) and of four, gradient-checked, and the same on OpenCL as on the CPU, gradients of
+   * the inputs (which ask for theirs) included.
+   */
+  @org.junit.jupiter.api.Test
+  void oneConcatServesOneInputAndFour() {
+    Concat cat = new Concat();
+    dev.nodal.backend.GradientCheck.op(cat, 1, new int[] {2, 3, 4}).assertPassed("concat of one input");
+    dev.nodal.backend.GradientCheck.op(cat, 2, new int[] {2, 1, 3}, new int[] {2, 2, 3}, new int[] {2, 3, 3},
+        new int[] {2, 1, 3}).assertPassed("concat of four inputs");
+    GraphBuilder g = new GraphBuilder(1);
+    java.util.Map<String, float[]> inputs = new java.util.HashMap<>();
+    int[] channels = {1, 2, 3, 1};
+    Node[] parts = new Node[channels.length];
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = g.input("x" + i, channels[i], 3).requiresGrad();
+      float[] v = new float[5 * channels[i] * 3];
+      for (int e = 0; e < v.length; e++) v[e] = (float) Math.sin(e * 0.7 + i);
+      inputs.put("x" + i, v);
+    }
+    Node one = g.apply(cat, "one", parts[0]);
+    Node four = g.apply(cat, "four", one, parts[1], parts[2], parts[3]);
+    dev.nodal.graph.Input t = g.input("t", 7, 3);
+    inputs.put("t", new float[5 * 7 * 3]);
+    Graph graph = g.build(g.apply(new Mse(), "loss", four, t));
+    try (Backend cpu = OpenClTests.named("cpu"); Backend device = OpenClTests.named("opencl")) {
+      dev.nodal.backend.Parity.Report r = dev.nodal.backend.Parity.compare(graph, device, cpu, inputs);
+      org.junit.jupiter.api.Assertions.assertTrue(r.ok(), r.format());
+      org.junit.jupiter.api.Assertions.assertTrue(r.entries().stream().anyMatch(e -> e.node() == parts[3]
+          && e.gradient() != null), "the inputs' gradients were compared");
+    }
+  }
 }
