@@ -3,6 +3,7 @@ package dev.nodal.backend;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
+import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Param;
@@ -123,7 +124,7 @@ public final class GradientCheck {
         double numeric = (plus - minus) / (2 * STEP);
         double analytic = dIn[i].data[e] - PREFILL;
         compared++;
-        if (!close(analytic, numeric)) bad.add(new Mismatch(op.kind() + " input " + i + " (" + op.inputRoles().get(i) + ")", e, analytic, numeric));
+        if (!close(analytic, numeric)) bad.add(new Mismatch(op.kind() + " input " + i + " (" + op.inputRole(i) + ")", e, analytic, numeric));
       }
     }
     return new Report(bad, compared);
@@ -143,9 +144,10 @@ public final class GradientCheck {
   }
 
   /**
-   * Checks a whole graph: the gradient of its loss with respect to every parameter, from
+   * Checks a whole graph: the gradient of its loss with respect to every parameter, and to every
+   * input that asks for its gradient ({@link Input#requiresGrad()}), from
    * {@code session.backward()}, against finite differences of {@code session.forward()}. The
-   * session's inputs must be set.
+   * session's inputs must be set; they hold the same values afterwards.
    */
   public static Report graph(Session session, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -154,26 +156,41 @@ public final class GradientCheck {
     List<Mismatch> bad = new ArrayList<>();
     int compared = 0;
     for (Param p : session.graph().params()) {
-      float[] grad = session.gradient(p);
-      float[] values = session.value(p);
-      for (int e : sample(values.length, rnd)) {
-        float saved = values[e];
-        values[e] = (float) (saved + STEP);
-        session.setParam(p, values);
-        session.forward();
-        double plus = session.loss();
-        values[e] = (float) (saved - STEP);
-        session.setParam(p, values);
-        session.forward();
-        double minus = session.loss();
-        values[e] = saved;
-        session.setParam(p, values);
-        double numeric = (plus - minus) / (2 * STEP);
-        compared++;
-        if (!close(grad[e], numeric)) bad.add(new Mismatch("param '" + p.name() + "'", e, grad[e], numeric));
-      }
+      compared += compare(session, "param '" + p.name() + "'", session.gradient(p), session.value(p),
+          values -> session.setParam(p, values), rnd, bad);
+    }
+    for (Input in : session.graph().inputs()) {
+      if (!in.isGradRequested()) continue;
+      compared += compare(session, "input '" + in.name() + "'", session.gradient(in), session.value(in),
+          values -> session.setInput(in, values), rnd, bad);
     }
     return new Report(bad, compared);
+  }
+
+  /**
+   * Compares {@code grad} with central differences of the loss, moving sampled elements of
+   * {@code values} through {@code set} and restoring them; returns how many were compared.
+   */
+  private static int compare(Session session, String where, float[] grad, float[] values,
+      java.util.function.Consumer<float[]> set, SplittableRandom rnd, List<Mismatch> bad) {
+    int compared = 0;
+    for (int e : sample(values.length, rnd)) {
+      float saved = values[e];
+      values[e] = (float) (saved + STEP);
+      set.accept(values);
+      session.forward();
+      double plus = session.loss();
+      values[e] = (float) (saved - STEP);
+      set.accept(values);
+      session.forward();
+      double minus = session.loss();
+      values[e] = saved;
+      set.accept(values);
+      double numeric = (plus - minus) / (2 * STEP);
+      compared++;
+      if (!close(grad[e], numeric)) bad.add(new Mismatch(where, e, grad[e], numeric));
+    }
+    return compared;
   }
 
   static boolean close(double analytic, double numeric) {

@@ -49,6 +49,18 @@ public interface Session extends AutoCloseable {
   void setInput(Input input, float[] data);
 
   /**
+   * Sets a batch of class indices for a labels input ({@code GraphBuilder.labels}), one per
+   * example: as {@link #setInput} with the indices as floats, once the input is known to hold
+   * labels and every index to lie in {@code [0, classes)}; errors name the input and the first
+   * index at fault. A refused call leaves the input unset, as setInput does.
+   */
+  default void setLabels(Input labels, int[] indices) {
+    SessionChecks.requireNonNull(labels, "labels");
+    SessionChecks.requireNonNull(indices, "indices");
+    setInput(labels, SessionChecks.labelValues(labels, indices));
+  }
+
+  /**
    * Computes every node from the inputs set, in the current mode ({@link #setTraining}). In
    * training mode, ops that own a {@link State} update it.
    */
@@ -98,8 +110,9 @@ public interface Session extends AutoCloseable {
   float[] value(Node node);
 
   /**
-   * A copy of a node's gradient from the last backward. Parameters' gradients are always kept;
-   * others only by the {@link CompileOptions}.
+   * A copy of a node's gradient from the last backward, for its batch. The gradients of
+   * parameters and of inputs that ask for theirs ({@link Input#requiresGrad()}: {@code dL/dx},
+   * shaped as the input's batch) are always kept; others only by the {@link CompileOptions}.
    */
   float[] gradient(Node node);
 

@@ -117,6 +117,21 @@ public abstract class SessionBase implements Session {
   }
 
   @Override
+  public final void setLabels(Input labels, int[] indices) {
+    guard.enter("setLabels()");
+    try {
+      requireOpen();
+      requireNonNull(labels, "labels");
+      requireNonNull(indices, "indices");
+      checks.requireOwn(labels);
+      order.settingInput(labels);
+      setInput(labels, SessionChecks.labelValues(labels, indices));
+    } finally {
+      guard.leave();
+    }
+  }
+
+  @Override
   public final void forward() {
     guard.enter("forward()");
     try {

@@ -60,6 +60,33 @@ public final class SessionChecks {
     }
   }
 
+  /**
+   * The class indices of a labels input as the floats a session holds them in: refused, naming the
+   * input, for an input of examples, and, naming the first at fault, for an index outside
+   * {@code [0, classes)}.
+   */
+  public static float[] labelValues(Input input, int[] indices) {
+    if (!input.isLabels()) {
+      throw new GraphException("input '" + input.name() + "' holds examples, not class indices: setLabels takes a labels "
+          + "input (GraphBuilder.labels); set examples with setInput");
+    }
+    int classes = input.classes();
+    float[] values = new float[indices.length];
+    for (int i = 0; i < indices.length; i++) {
+      int v = indices[i];
+      if (v < 0 || v >= classes) {
+        throw new GraphException("labels '" + input.name() + "': class " + v + " at element " + i + " is not in [0, "
+            + classes + ")");
+      }
+      if (v > 1 << 24) {
+        throw new GraphException("labels '" + input.name() + "': class " + v + " at element " + i + " is above 2^24, "
+            + "which a session's float cannot hold exactly");
+      }
+      values[i] = v;
+    }
+    return values;
+  }
+
   /** Refuses a non-finite value for {@code node}, naming it and the element. */
   public static void requireFinite(Node node, float[] values) {
     for (int i = 0; i < values.length; i++) {
@@ -95,7 +122,8 @@ public final class SessionChecks {
   public void requireGradient(Node node) {
     requireOwn(node);
     if (!graph.needsGradient(node)) {
-      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path from a parameter to the loss");
+      throw new GraphException(node.kind() + " '" + node.name() + "' has no gradient: it is not on a path to the loss from a parameter or from an input that asks for its "
+          + "gradient (Input.requiresGrad())");
     }
     if (!options.keepRule().gradient(graph, node)) {
       throw new GraphException(node.kind() + " '" + node.name() + "': its gradient is not kept after a step; compile with "

@@ -43,9 +43,10 @@ public final class Graph {
   }
 
   /**
-   * A node needs a gradient when it lies on a path from a parameter to the loss: it feeds the
-   * loss, and a parameter feeds it. Every other node is skipped by backward. Also rejects
-   * parameters that cannot reach the loss.
+   * A node needs a gradient when it lies on a path to the loss from a parameter or from an input
+   * that asks for its gradient ({@link Input#requiresGrad()}): it feeds the loss, and one of those
+   * feeds it. Every other node is skipped by backward. Also rejects parameters, and inputs that
+   * ask for their gradient, that cannot reach the loss.
    */
   private boolean[] gradientNodes() {
     int n = nodes.size();
@@ -61,14 +62,20 @@ public final class Graph {
       throw new GraphException("param " + String.join(", ", dead) + " never reaches the loss '" + loss.name()
           + "': it would never be trained; connect it or remove it");
     }
-    boolean[] fromParam = new boolean[n];
+    for (Input in : inputs) {
+      if (in.isGradRequested() && !reachesLoss[in.id]) {
+        throw new GraphException("input '" + in.name() + "' asks for its gradient (requiresGrad()) but never reaches the loss '"
+            + loss.name() + "', so it has none; connect it or drop requiresGrad()");
+      }
+    }
+    boolean[] fromSource = new boolean[n];
     for (int i = 0; i < n; i++) {
       Node node = nodes.get(i);
-      if (node instanceof Param) fromParam[i] = true;
-      for (Node in : node.inputs()) fromParam[i] |= fromParam[in.id];
+      if (node instanceof Param || node instanceof Input in && in.isGradRequested()) fromSource[i] = true;
+      for (Node in : node.inputs()) fromSource[i] |= fromSource[in.id];
     }
     boolean[] needs = new boolean[n];
-    for (int i = 0; i < n; i++) needs[i] = reachesLoss[i] && fromParam[i];
+    for (int i = 0; i < n; i++) needs[i] = reachesLoss[i] && fromSource[i];
     return needs;
   }
 

@@ -200,15 +200,24 @@ public final class GraphBuilder {
     return node;
   }
 
-  private void checkOpen() {
+  void checkOpen() {
     if (built) throw new IllegalStateException("this GraphBuilder has already built its graph; start a new one");
   }
 
   private static List<Node> checkArity(Apply a, List<Node> inputs) {
     List<String> roles = a.op().inputRoles();
-    if (inputs.size() != roles.size()) {
-      throw new GraphException(a.kind() + " '" + a.name() + "': expects " + roles.size() + " inputs "
-          + roles + ", got " + inputs.size() + " " + a.inputNames);
+    boolean variadic = a.op().isVariadic();
+    if (variadic && roles.isEmpty()) {
+      throw new GraphException(a.kind() + " '" + a.name() + "': a variadic op names at least one input role, "
+          + "which its further inputs repeat");
+    }
+    if (variadic ? inputs.size() < roles.size() : inputs.size() != roles.size()) {
+      String expected = variadic
+          ? "at least " + roles.size() + (roles.size() == 1 ? " input " : " inputs ") + roles + " (more repeat '"
+              + roles.get(roles.size() - 1) + "')"
+          : roles.size() + " inputs " + roles;
+      throw new GraphException(a.kind() + " '" + a.name() + "': expects " + expected + ", got " + inputs.size() + " "
+          + a.inputNames);
     }
     return List.copyOf(inputs);
   }

@@ -19,6 +19,9 @@ public interface Launcher {
   /** An opaque handle to a device buffer. */
   interface Buffer {}
 
+  /** How many inputs the node has: what a {@link Op#isVariadic() variadic} op was given. */
+  int inputCount();
+
   /** Shape of input {@code i}, batch resolved. */
   Shape inShape(int i);
 

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A node of a graph: static data ({@link Input}), dynamic data ({@link Param}), non-trainable {@link State} or a function of
  * other nodes ({@link Apply}). Nodes are created by a {@link GraphBuilder}, belong to exactly one
- * graph and are immutable. Their {@link #id()} is their position in the graph's topological order.
+ * graph and are immutable once it is built. Their {@link #id()} is their position in the graph's topological order.
  */
 public abstract sealed class Node permits Input, Param, State, Apply {
   private final GraphBuilder owner;

@@ -9,7 +9,7 @@ import java.util.Map;
  * A stateless function node type: {@code z = f(x1 … xn)}.
  *
  * <p>Set-up follows a fixed sequence when a graph is built: the builder checks the arity against
- * {@link #inputRoles()}, then calls {@link #inferShape} once. At run time a backend calls the
+ * {@link #inputRoles()} (and {@link #isVariadic()}), then calls {@link #inferShape} once. At run time a backend calls the
  * op's own code: {@link #forward}/{@link #backward} on the CPU, and the kernels named by the op on
  * an OpenCL device. Backends never dispatch on the op's class.
  *
@@ -24,8 +24,33 @@ public interface Op {
   /** Node type name used in messages and files, for example {@code "dense"}. */
   String kind();
 
-  /** One short name per input, in order, for example {@code ["x", "W", "b"]}. */
+  /**
+   * One short name per input, in order, for example {@code ["x", "W", "b"]}. For a
+   * {@link #isVariadic() variadic} op, the roles of its fewest inputs, the last of which the further
+   * inputs repeat.
+   */
   List<String> inputRoles();
+
+  /**
+   * True when the op takes any number of inputs from {@code inputRoles().size()} up (concat's
+   * {@code ["x"]}: one or more), the inputs past the last role playing that role again; its code
+   * then reads how many it got from {@link ShapeContext#inputCount()},
+   * {@link Launcher#inputCount()} or the length of its input arrays. False by default: exactly
+   * {@link #inputRoles()}.
+   */
+  default boolean isVariadic() {
+    return false;
+  }
+
+  /**
+   * The role of input {@code i}, for messages: {@code inputRoles().get(i)}, and for a variadic op's
+   * inputs from its last role on, that role numbered ({@code x0}, {@code x1}, ... for concat).
+   */
+  default String inputRole(int i) {
+    List<String> roles = inputRoles();
+    int last = roles.size() - 1;
+    return !isVariadic() || i < last ? roles.get(i) : roles.get(last) + i;
+  }
 
   /** Hyper-parameters, for display and for the graph file; empty when the op has none. */
   default Map<String, Object> attributes() {

@@ -16,6 +16,11 @@ public final class ShapeContext {
     this.inputs = inputs;
   }
 
+  /** How many inputs the node has: what a {@link Op#isVariadic() variadic} op was given. */
+  public int inputCount() {
+    return inputs.size();
+  }
+
   public Shape in(int i) {
     return inputs.get(i).shape();
   }

@@ -27,10 +27,23 @@ import java.util.Set;
  * The versioned JSON description of a graph: every node in topological order with its kind,
  * shape, inputs, initializer and attributes, plus the loss. Enough to rebuild the graph with no
  * code: parameter values travel separately (safetensors).
+ *
+ * <p>Versions: files are written as {@link #VERSION}, and every version from
+ * {@link #OLDEST_VERSION} up is read, each by its own rules; a newer one is refused, naming the
+ * versions this Nodal reads.
+ *
+ * <ul>
+ *   <li>1: the first.
+ *   <li>2: an input may carry {@code "requires_grad": true} ({@link Input#requiresGrad()}); a
+ *       concat need not name its count (attribute {@code inputs}), which its inputs give.
+ * </ul>
  */
 public final class GraphFile {
   public static final String FORMAT = "nodal-graph";
-  public static final int VERSION = 1;
+  /** The version of the files this Nodal writes, and the newest it reads. */
+  public static final int VERSION = 2;
+  /** The oldest version this Nodal reads. */
+  public static final int OLDEST_VERSION = 1;
   static final ObjectMapper JSON = StrictJson.MAPPER;
 
   private GraphFile() {}
@@ -49,6 +62,7 @@ public final class GraphFile {
       ArrayNode shape = o.putArray("shape");
       for (int d : n.shape().dims()) shape.add(d);
       if (n instanceof Input in && in.isLabels()) o.put("classes", in.classes());
+      if (n instanceof Input in && in.isGradRequested()) o.put("requires_grad", true);
       if (n instanceof Param p) o.put("init", p.init().describe());
       if (n instanceof State st) o.put("init", st.init().describe());
       if (n instanceof Apply a) {
@@ -121,10 +135,10 @@ public final class GraphFile {
   private static final Set<String> ROOT_KEYS = Set.of("format", "version", "seed", "loss", "nodes", "optimizer");
   private static final Set<String> OPTIMIZER_KEYS = Set.of("name", "attributes");
 
-  /** The keys a node of {@code kind} may have; an op's are those of every op. */
-  private static Set<String> nodeKeys(String kind) {
+  /** The keys a node of {@code kind} may have in a file of {@code version}; an op's are those of every op. */
+  private static Set<String> nodeKeys(String kind, long version) {
     return switch (kind) {
-      case "input" -> Set.of("name", "kind", "shape");
+      case "input" -> version >= 2 ? Set.of("name", "kind", "shape", "requires_grad") : Set.of("name", "kind", "shape");
       case "labels" -> Set.of("name", "kind", "shape", "classes");
       case "param", "state" -> Set.of("name", "kind", "shape", "init");
       default -> Set.of("name", "kind", "shape", "inputs", "attributes");
@@ -139,13 +153,16 @@ public final class GraphFile {
       if (!FORMAT.equals(format)) throw new GraphException(where + ": not a " + FORMAT + " file ('format' is '" + format + "')");
       long version = StrictJson.integer(StrictJson.required(root, "version", where), where + ": 'version'", Long.MIN_VALUE,
           Long.MAX_VALUE);
-      if (version != VERSION) throw new GraphException(where + ": graph file version " + version + " is not supported (this Nodal reads " + VERSION + ")");
+      if (version < OLDEST_VERSION || version > VERSION) {
+        throw new GraphException(where + ": graph file version " + version + " is not supported: this Nodal reads versions "
+            + OLDEST_VERSION + " to " + VERSION + (version > VERSION ? "; the file was written by a newer Nodal" : ""));
+      }
       long seed = StrictJson.integer(StrictJson.required(root, "seed", where), where + ": 'seed'", Long.MIN_VALUE, Long.MAX_VALUE);
       JsonNode nodes = StrictJson.array(StrictJson.required(root, "nodes", where), where + ": 'nodes'");
       GraphBuilder g = new GraphBuilder(seed);
       Map<String, int[]> shapes = new LinkedHashMap<>();
       Map<String, dev.nodal.graph.OpType> user = OpCatalogue.userTypes();
-      for (int i = 0; i < nodes.size(); i++) readNode(g, nodes.get(i), where, i, shapes, user);
+      for (int i = 0; i < nodes.size(); i++) readNode(g, nodes.get(i), where, i, version, shapes, user);
       if (root.has("optimizer")) optimizer(root, where);
       String loss = root.has("loss") ? StrictJson.text(root.get("loss"), where + ": 'loss'") : null;
       if (loss != null && g.node(loss) == null) throw new GraphException(where + ": loss '" + loss + "' is not a node");
@@ -163,15 +180,18 @@ public final class GraphFile {
     }
   }
 
-  /** Adds node {@code index} of the file to {@code g}, and the shape the file gives it to {@code shapes}. */
-  private static void readNode(GraphBuilder g, JsonNode o, String where, int index, Map<String, int[]> shapes,
+  /**
+   * Adds node {@code index} of a file of {@code version} to {@code g}, and the shape the file gives
+   * it to {@code shapes}.
+   */
+  private static void readNode(GraphBuilder g, JsonNode o, String where, int index, long version, Map<String, int[]> shapes,
       Map<String, dev.nodal.graph.OpType> user)
       throws DataException {
     StrictJson.object(o, where + ": node " + index);
     String name = StrictJson.text(StrictJson.required(o, "name", where + ": node " + index), where + ": node " + index + ": 'name'");
     String at = where + ": node '" + name + "'";
     String kind = StrictJson.text(StrictJson.required(o, "kind", at), at + ": 'kind'");
-    StrictJson.keys(o, at, nodeKeys(kind));
+    StrictJson.keys(o, at, nodeKeys(kind, version));
     JsonNode shape = StrictJson.array(StrictJson.required(o, "shape", at), at + ": 'shape'");
     int[] dims = new int[shape.size()];
     for (int i = 0; i < dims.length; i++) {
@@ -181,7 +201,8 @@ public final class GraphFile {
       switch (kind) {
         case "input" -> {
           if (dims.length == 0 || dims[0] != -1) throw new GraphException(at + ": an input's shape starts with -1, its batch");
-          g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
+          Input in = g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
+          if (o.has("requires_grad") && StrictJson.bool(o.get("requires_grad"), at + ": 'requires_grad'")) in.requiresGrad();
         }
         case "labels" -> g.labels(name, StrictJson.intValue(StrictJson.required(o, "classes", at), at + ": 'classes'", 1));
         case "param" -> g.param(name, Init.parse(StrictJson.text(StrictJson.required(o, "init", at), at + ": 'init'")), dims);

@@ -90,6 +90,12 @@ final class StrictJson {
     return v.textValue();
   }
 
+  /** {@code true} or {@code false}, not text or a number. */
+  static boolean bool(JsonNode v, String where) throws DataException {
+    if (v == null || !v.isBoolean()) throw new DataException(where + ": " + describe(v) + " where true or false belongs");
+    return v.booleanValue();
+  }
+
   /** An integer (no fraction, no exponent, not text) within {@code [min, max]}. */
   static long integer(JsonNode v, String where, long min, long max) throws DataException {
     if (v == null || !v.isIntegralNumber()) {

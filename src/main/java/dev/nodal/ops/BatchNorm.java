@@ -47,12 +47,20 @@ public final class BatchNorm implements Op {
   private final float momentum, eps;
 
   private BatchNorm(float momentum, float eps) {
-    if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
-      throw new IllegalArgumentException("batch_norm: need 0 <= momentum <= 1 and eps > 0; got momentum " + momentum
-          + ", eps " + eps);
+    this.momentum = checkMomentum(momentum);
+    this.eps = checkEps(eps);
+  }
+
+  private static float checkMomentum(float m) {
+    if (!(m >= 0 && m <= 1)) throw new IllegalArgumentException("batch_norm: momentum must be in [0, 1], got " + m);
+    return m;
+  }
+
+  private static float checkEps(float e) {
+    if (!(e > 0 && e < Float.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("batch_norm: eps must be positive and finite, got " + e);
     }
-    this.momentum = momentum;
-    this.eps = eps;
+    return e;
   }
 
   /** PyTorch's defaults: momentum 0.1, eps 1e-5. */
@@ -60,17 +68,22 @@ public final class BatchNorm implements Op {
     return new Builder();
   }
 
-  /** Named settings. */
+  /** Named settings, each checked as it is set. */
   public static final class Builder {
     private float momentum = 0.1f, eps = 1e-5f;
 
+    /**
+     * How far each training step moves the running statistics towards the batch's, in [0, 1]
+     * (PyTorch's {@code momentum}; default 0.1): {@code r = (1 − momentum)·r + momentum·stat}.
+     */
     public Builder momentum(float m) {
-      momentum = m;
+      momentum = checkMomentum(m);
       return this;
     }
 
+    /** Added to the variance before its square root, positive (PyTorch's {@code eps}; default 1e-5). */
     public Builder eps(float e) {
-      eps = e;
+      eps = checkEps(e);
       return this;
     }
 

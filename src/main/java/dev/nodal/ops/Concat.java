@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import static dev.nodal.graph.Launcher.over;
 
+import dev.nodal.graph.AttributeSchema;
 import dev.nodal.graph.Kernel;
 import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
@@ -14,19 +15,43 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Concatenation of {@code n} tensors along dimension 1 (the channels of N×C×H×W, the features of
- * N×F): inputs {@code [N, C_i, rest...]} with equal N and rest give {@code [N, ΣC_i, rest...]}.
+ * Concatenation of its inputs along dimension 1 (the channels of N×C×H×W, the features of N×F), as
+ * PyTorch's {@code torch.cat(xs, dim=1)}: inputs {@code [N, C_i, rest...]} with equal N and rest
+ * give {@code [N, ΣC_i, rest...]}. It takes one or more inputs, as many as the node is given.
  * Backward: each input's gradient is its slice of {@code dz}. One launch per input each way.
  */
 public final class Concat implements Op {
   private static final Kernel FORWARD = Kernel.of("concat", "concat_forward").ints("size", "c", "rest", "outC", "offset").buffers("x", "z");
   private static final Kernel BACKWARD = Kernel.of("concat", "concat_backward").ints("size", "c", "rest", "outC", "offset").buffers("dz", "dx").ints("acc");
 
+  /** The number of inputs the op insists on, or 0 for any number (the node's). */
   private final int inputs;
 
+  /** A concatenation of however many inputs (at least one) the node it makes is given. */
+  public Concat() {
+    this.inputs = 0;
+  }
+
+  /**
+   * A concatenation of exactly {@code inputs} inputs, which the node must then be given.
+   *
+   * @deprecated the count only repeats what the node's inputs say; use {@link #Concat()}. Graph
+   *     files that name the count (attribute {@code inputs}) still make this form.
+   */
+  @Deprecated
   public Concat(int inputs) {
     if (inputs < 1) throw new IllegalArgumentException("concat needs at least 1 input, got " + inputs);
     this.inputs = inputs;
+  }
+
+  /** The op a graph file's attributes describe: any number of inputs, or {@code inputs} of them where named. */
+  /** The graph file's attributes of a concat: files of version 1 name the count of inputs. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.optionalInteger("inputs", 1, Integer.MAX_VALUE));
+
+  @SuppressWarnings("deprecation") // a count read from an older file is checked against the node's inputs
+  static Concat fromAttributes(AttributeSchema.Values a) {
+    int inputs = a.integer("inputs", 0);
+    return inputs > 0 ? new Concat(inputs) : new Concat();
   }
 
   @Override
@@ -34,16 +59,24 @@ public final class Concat implements Op {
     return "concat";
   }
 
+  /** {@code [x0, x1, ...]} for a fixed count, else {@code [x]}, which every further input repeats. */
   @Override
   public List<String> inputRoles() {
+    if (inputs == 0) return List.of("x");
     List<String> roles = new ArrayList<>();
     for (int i = 0; i < inputs; i++) roles.add("x" + i);
     return roles;
   }
 
   @Override
+  public boolean isVariadic() {
+    return inputs == 0;
+  }
+
+  /** None, or the count for the deprecated fixed form. */
+  @Override
   public Map<String, Object> attributes() {
-    return Map.of("inputs", inputs);
+    return inputs == 0 ? Map.of() : Map.of("inputs", inputs);
   }
 
   @Override
@@ -51,7 +84,7 @@ public final class Concat implements Op {
     int[] first = c.in(0).dims();
     if (first.length < 2) throw c.error("input '%s' %s: concat joins along dimension 1, which it lacks", c.name(0), c.in(0));
     int channels = 0;
-    for (int i = 0; i < inputs; i++) {
+    for (int i = 0; i < c.inputCount(); i++) {
       int[] d = c.in(i).dims();
       boolean same = d.length == first.length && d[0] == first[0];
       for (int k = 2; same && k < d.length; k++) same = d[k] == first[k];
@@ -100,7 +133,7 @@ public final class Concat implements Op {
   @Override
   public void forwardKernels(Launcher k) {
     int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
-    for (int i = 0; i < inputs; i++) {
+    for (int i = 0; i < k.inputCount(); i++) {
       int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
       k.launch(FORWARD, over(size), size, c, rest, outC, offset, k.in(i), k.out());
       offset += c;
@@ -110,7 +143,7 @@ public final class Concat implements Op {
   @Override
   public void backwardKernels(Launcher k) {
     int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
-    for (int i = 0; i < inputs; i++) {
+    for (int i = 0; i < k.inputCount(); i++) {
       int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
       if (k.dIn(i) != null) {
         k.launch(BACKWARD, over(size), size, c, rest, outC, offset, k.dOut(), k.dIn(i),

@@ -41,30 +41,67 @@ public final class Layers {
    * {@code name.b} (zeros).
    */
   public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernel, int padding, Init init) {
-    return conv2d(g, name, x, filters, kernel, Conv2d.builder().padding(padding).build(), init);
+    checkSquare(name, kernel);
+    if (padding < 0) throw new GraphException("conv2d '" + name + "': padding must be >= 0, got " + padding);
+    return conv2d(g, name, x, filters, kernel, kernel, Conv2d.builder().padding(padding).build(), init);
   }
 
   /**
    * As {@link #conv2d(GraphBuilder, String, Node, int, int, int, Init)}, with the convolution's
-   * settings (stride, padding, dilation, bias, algorithm) taken from {@code op}.
+   * settings (stride, padding, dilation, groups, bias, algorithm) taken from {@code op}.
    */
   public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernel, Conv2d op, Init init) {
+    checkSquare(name, kernel);
+    return conv2d(g, name, x, filters, kernel, kernel, op, init);
+  }
+
+  private static void checkSquare(String name, int kernel) {
+    if (kernel < 1) throw new GraphException("conv2d '" + name + "': kernel must be >= 1, got " + kernel);
+  }
+
+  /**
+   * A 2-D convolution with a {@code kernelH}×{@code kernelW} window, as PyTorch's
+   * {@code Conv2d(C, filters, kernel_size=(kernelH, kernelW))}; stride, padding and dilation per
+   * axis, groups and bias come from {@code op} ({@code Conv2d.builder().stride(2, 1).padding(1, 0)}).
+   * Parameters {@code name.W} {@code [filters, C/groups, kernelH, kernelW]} (initialised by
+   * {@code init}) and, with a bias, {@code name.b} (zeros).
+   */
+  public static Apply conv2d(GraphBuilder g, String name, Node x, int filters, int kernelH, int kernelW, Conv2d op,
+      Init init) {
     if (x.shape().rank() != 4) {
       throw new GraphException("conv2d '" + name + "': input '" + x.name() + "' must be NCHW images, has shape " + x.shape());
     }
+    if (op == null) throw new GraphException("conv2d '" + name + "': op is null; pass Conv2d.builder().build()");
+    if (filters < 1) throw new GraphException("conv2d '" + name + "': filters must be >= 1, got " + filters);
+    if (kernelH < 1) throw new GraphException("conv2d '" + name + "': kernelH must be >= 1, got " + kernelH);
+    if (kernelW < 1) throw new GraphException("conv2d '" + name + "': kernelW must be >= 1, got " + kernelW);
     int groups = (int) op.attributes().get("groups");
-    Param w = g.param(name + ".W", init, filters, x.shape().dim(1) / groups, kernel, kernel);
+    if (x.shape().dim(1) % groups != 0) {
+      throw new GraphException("conv2d '" + name + "': input '" + x.name() + "' has " + x.shape().dim(1)
+          + " channels, which do not divide into " + groups + " groups");
+    }
+    Param w = g.param(name + ".W", init, filters, x.shape().dim(1) / groups, kernelH, kernelW);
     if (op.inputRoles().size() == 2) return g.apply(op, name, x, w);
     Param b = g.param(name + ".b", Init.zeros(), filters);
     return g.apply(op, name, x, w, b);
   }
 
   /**
-   * Batch norm {@code name} over dimension 1 of {@code x} with PyTorch's defaults: parameters
-   * {@code name.gamma} (ones) and {@code name.beta} (zeros), states {@code name.running_mean}
-   * (zeros) and {@code name.running_var} (ones).
+   * Batch norm {@code name} over dimension 1 of {@code x} with PyTorch's defaults (momentum 0.1,
+   * eps 1e-5): parameters {@code name.gamma} (ones) and {@code name.beta} (zeros), states
+   * {@code name.running_mean} (zeros) and {@code name.running_var} (ones).
    */
   public static Apply batchNorm(GraphBuilder g, String name, Node x) {
+    return batchNorm(g, name, x, BatchNorm.builder().build());
+  }
+
+  /**
+   * As {@link #batchNorm(GraphBuilder, String, Node)}, with the momentum and eps of {@code op}, as
+   * PyTorch's {@code BatchNorm2d(C, eps=1e-3, momentum=0.01)} is
+   * {@code Layers.batchNorm(g, "bn", x, BatchNorm.builder().eps(1e-3f).momentum(0.01f).build())}.
+   */
+  public static Apply batchNorm(GraphBuilder g, String name, Node x, BatchNorm op) {
+    if (op == null) throw new GraphException("batch_norm '" + name + "': op is null; pass BatchNorm.builder().build()");
     if (x.shape().rank() < 2) {
       throw new GraphException("batch_norm '" + name + "': input '" + x.name() + "' has no channel dimension: " + x.shape());
     }
@@ -73,6 +110,6 @@ public final class Layers {
     Param beta = g.param(name + ".beta", Init.zeros(), c);
     State mean = g.state(name + ".running_mean", Init.zeros(), c);
     State var = g.state(name + ".running_var", Init.constant(1f), c);
-    return g.apply(BatchNorm.builder().build(), name, x, gamma, beta, mean, var);
+    return g.apply(op, name, x, gamma, beta, mean, var);
   }
 }

@@ -225,6 +225,21 @@ public final class DataParallelSession implements Session {
   }
 
   @Override
+  public void setLabels(Input labels, int[] indices) {
+    guard.enter("setLabels()");
+    try {
+      requireOpen();
+      requireNonNull(labels, "labels");
+      requireNonNull(indices, "indices");
+      checks.requireOwn(labels);
+      order.settingInput(labels);
+      setInput(labels, SessionChecks.labelValues(labels, indices));
+    } finally {
+      guard.leave();
+    }
+  }
+
+  @Override
   public void forward() {
     guard.enter("forward()");
     try {

@@ -9,7 +9,8 @@ import java.util.Set;
 
 /**
  * Which values and gradients survive a step (and may be read after it). Always: parameters,
- * states, inputs, the loss, nodes that feed nothing, and parameters' gradients and the loss's; besides
+ * states, inputs, the loss, nodes that feed nothing, and the gradients of parameters, of inputs
+ * that ask for theirs and of the loss; besides
  * those, the named nodes, or every node with {@code all}. The rest share memory.
  */
 public record Keep(boolean all, Set<String> names) {
@@ -23,6 +24,7 @@ public record Keep(boolean all, Set<String> names) {
   }
 
   public boolean gradient(Graph graph, Node node) {
-    return graph.needsGradient(node) && (node instanceof Param || node == graph.loss() || all || names.contains(node.name()));
+    return graph.needsGradient(node) && (node instanceof Param || node instanceof Input || node == graph.loss() || all
+        || names.contains(node.name()));
   }
 }

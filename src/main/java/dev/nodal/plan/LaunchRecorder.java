@@ -166,6 +166,11 @@ final class LaunchRecorder {
     }
 
     @Override
+    public int inputCount() {
+      return node.inputs().size();
+    }
+
+    @Override
     public Shape inShape(int i) {
       return node.inputs().get(i).shape().resolve(batch);
     }

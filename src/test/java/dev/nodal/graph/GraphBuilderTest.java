@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.ops.Add;
+import dev.nodal.ops.Concat;
 import dev.nodal.ops.Dense;
 import dev.nodal.ops.Layers;
 import dev.nodal.ops.MatMul;
@@ -41,6 +42,35 @@ class GraphBuilderTest {
     Input x = g.input("x", 3);
     Param w = g.param("W", Init.he(), 3, 2);
     assertEquals("dense 'fc': expects 3 inputs [x, W, b], got 2 [x, W]", fails(() -> g.apply(new Dense(), "fc", x, w)));
+  }
+
+  /**
+   * A variadic op (concat) takes as many inputs as it is given, one at least, as PyTorch's
+   * {@code cat} takes a list of any length; the output's shape sums them.
+   */
+  @Test
+  void concatTakesAnyNumberOfInputsFromOne() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input a = g.input("a", 2, 3), b = g.input("b", 4, 3), c = g.input("c", 1, 3);
+    assertEquals(Shape.batchOf(2, 3), g.apply(new Concat(), "one", a).shape());
+    assertEquals(Shape.batchOf(6, 3), g.apply(new Concat(), "two", a, b).shape());
+    Concat shared = new Concat(); // an op is stateless: one instance serves nodes of any arity
+    assertEquals(Shape.batchOf(7, 3), g.apply(shared, "three", a, b, c).shape());
+    assertEquals(Shape.batchOf(3, 3), g.apply(shared, "again", a, c).shape());
+    assertEquals("concat 'none': expects at least 1 input [x] (more repeat 'x'), got 0 []",
+        fails(() -> g.apply(new Concat(), "none", new Node[0])));
+    assertEquals("concat 'bad': input 'd' [N, 1, 4] does not match 'a' [N, 2, 3] in every dimension but 1",
+        fails(() -> g.apply(new Concat(), "bad", a, g.input("d", 1, 4))));
+  }
+
+  /** The deprecated fixed form still insists on its count, as graph files of version 1 do. */
+  @Test
+  @SuppressWarnings("deprecation")
+  void concatWithACountInsistsOnIt() {
+    GraphBuilder g = new GraphBuilder(1);
+    Input a = g.input("a", 2, 3), b = g.input("b", 4, 3);
+    assertEquals("concat 'cat': expects 3 inputs [x0, x1, x2], got 2 [a, b]", fails(() -> g.apply(new Concat(3), "cat", a, b)));
+    assertEquals(Shape.batchOf(6, 3), g.apply(new Concat(2), "cat", a, b).shape());
   }
 
   @Test

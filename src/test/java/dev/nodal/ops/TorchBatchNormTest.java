@@ -3,6 +3,7 @@ package dev.nodal.ops;
 import static dev.nodal.testkit.TorchFixtures.assertClose;
 import static dev.nodal.testkit.TorchFixtures.floats;
 import static dev.nodal.testkit.TorchFixtures.ints;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nodal.backend.Backend;
@@ -68,6 +69,85 @@ class TorchBatchNormTest {
       assertClose(floats(c.get("z_eval")), s.value(bn), "z in evaluation mode" + on);
       assertClose(floats(c.get("running_var")), s.value(var), "running var after evaluation" + on);
     }
+  }
+
+  /**
+   * {@code Layers.batchNorm} with PyTorch's {@code momentum=0.3, eps=1e-3}. The batch statistics are
+   * PyTorch's, recovered from the fixture (taken at momentum 0.1 from zero mean and unit variance:
+   * {@code mean = running_mean/0.1}, unbiased {@code var = (running_var − 0.9)/0.1}); one training
+   * forward must move the running statistics by 0.3 of the way, and both modes use eps 1e-3.
+   */
+  @ParameterizedTest(name = "{1} on {0}")
+  @MethodSource("cases")
+  void layersBatchNormTakesMomentumAndEps(String backendName, JsonNode c) {
+    int[] shape = ints(c.get("shape"));
+    int n = shape[0], channels = shape[1], m = java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b) / channels;
+    int spatial = m / n;
+    float momentum = 0.3f, eps = 1e-3f;
+    GraphBuilder g = new GraphBuilder(1);
+    dev.nodal.graph.Input x = g.input("x", java.util.Arrays.copyOfRange(shape, 1, shape.length));
+    Node bn = Layers.batchNorm(g, "bn", x, BatchNorm.builder().momentum(momentum).eps(eps).build());
+    assertEquals(java.util.Map.of("momentum", momentum, "eps", eps), ((dev.nodal.graph.Apply) bn).op().attributes());
+    dev.nodal.graph.Input t = g.input("t", java.util.Arrays.copyOfRange(shape, 1, shape.length));
+    Graph graph = g.build(g.apply(new Mse(), "loss", bn, t));
+    float[] xs = floats(c.get("x")), gamma = floats(c.get("gamma")), beta = floats(c.get("beta"));
+    float[] rm = floats(c.get("running_mean")), rv = floats(c.get("running_var"));
+    double[] mean = new double[channels], unbiased = new double[channels];
+    float[] rmExpected = new float[channels], rvExpected = new float[channels];
+    for (int k = 0; k < channels; k++) {
+      mean[k] = rm[k] / 0.1;
+      unbiased[k] = (rv[k] - 0.9) / 0.1;
+      rmExpected[k] = (float) (momentum * mean[k]);
+      rvExpected[k] = (float) (1 - momentum + momentum * unbiased[k]);
+    }
+    float[] zTrain = new float[xs.length], zEval = new float[xs.length];
+    for (int i = 0; i < xs.length; i++) {
+      int k = i / spatial % channels;
+      double biased = m == 1 ? unbiased[k] : unbiased[k] * (m - 1) / m;
+      zTrain[i] = (float) (gamma[k] * (xs[i] - mean[k]) / Math.sqrt(biased + eps) + beta[k]);
+      zEval[i] = (float) (gamma[k] * (xs[i] - rmExpected[k]) / Math.sqrt(rvExpected[k] + eps) + beta[k]);
+    }
+    try (Backend backend = OpenClTests.named(backendName);
+        Session s = backend.compile(graph, CompileOptions.maxBatch(n).keepAll())) {
+      s.setParam(graph.params().get(0), gamma);
+      s.setParam(graph.params().get(1), beta);
+      s.setInput(x, xs);
+      s.setInput(t, new float[xs.length]);
+      s.forward();
+      String on = " on " + backend.name();
+      assertNear(zTrain, s.value(bn), "z with eps 1e-3" + on);
+      assertNear(rmExpected, s.value(graph.node("bn.running_mean")), "running mean at momentum 0.3" + on);
+      assertNear(rvExpected, s.value(graph.node("bn.running_var")), "running var at momentum 0.3" + on);
+      s.setTraining(false);
+      s.forward();
+      assertNear(zEval, s.value(bn), "z in evaluation mode with eps 1e-3" + on);
+    }
+  }
+
+  /** Within 1e-5 relative: these expectations are derived from PyTorch's float32 values, not taken as they are. */
+  private static void assertNear(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], 1e-5 * Math.max(1, Math.abs(expected[i])), what + " at element " + i);
+    }
+  }
+
+  /** Momentum and eps out of range are refused as they are set, naming the argument. */
+  @org.junit.jupiter.api.Test
+  void momentumAndEpsAreCheckedNamingTheArgument() {
+    java.util.function.Function<org.junit.jupiter.api.function.Executable, String> refused =
+        e -> org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, e).getMessage();
+    assertEquals("batch_norm: momentum must be in [0, 1], got 1.5", refused.apply(() -> BatchNorm.builder().momentum(1.5f)));
+    assertEquals("batch_norm: momentum must be in [0, 1], got NaN", refused.apply(() -> BatchNorm.builder().momentum(Float.NaN)));
+    assertEquals("batch_norm: eps must be positive and finite, got 0.0", refused.apply(() -> BatchNorm.builder().eps(0f)));
+    assertEquals("batch_norm: eps must be positive and finite, got Infinity",
+        refused.apply(() -> BatchNorm.builder().eps(Float.POSITIVE_INFINITY)));
+    assertEquals("batch_norm: eps must be positive and finite, got -1.0",
+        refused.apply(() -> OpCatalogue.create("batch_norm", java.util.Map.of("eps", -1.0))));
+    GraphBuilder g = new GraphBuilder(1);
+    dev.nodal.graph.Input x = g.input("x", 3);
+    assertEquals("batch_norm 'bn': op is null; pass BatchNorm.builder().build()", org.junit.jupiter.api.Assertions
+        .assertThrows(dev.nodal.graph.GraphException.class, () -> Layers.batchNorm(g, "bn", x, null)).getMessage());
   }
 
   /** Batch norm writes its running statistics in place, so they must be state nodes. */
