@@ -117,6 +117,19 @@ class CliBehaviourTest {
     assertTrue(bad.code() != 0 && bad.err().contains("[wrapped-cpu]"), bad.err());
   }
 
+  /** The attribute schemas are the one source: what ops prints is what the graph file reader checks. */
+  @Test
+  void opsListsEveryNodeTypeWithItsAttributes() {
+    Outcome r = run("ops");
+    assertEquals(0, r.code(), r.err());
+    for (dev.nodal.ops.OpCatalogue.Entry e : dev.nodal.ops.OpCatalogue.entries()) {
+      assertTrue(r.out().contains(e.kind() + "  " + e.type().getSimpleName()), e.kind() + " missing:\n" + r.out());
+    }
+    assertTrue(r.out().contains("    activation: one of none, relu, sigmoid, tanh, default none"), r.out());
+    assertTrue(r.out().contains("    kernel: integer in [1, 2147483647], required"), r.out());
+    assertTrue(r.out().contains("    p: number in [0, 1), required"), r.out());
+  }
+
   @Test
   void parityTolerancesAgreeWithTheVerdicts() {
     Outcome r = run("parity", "--device", "cpu", "--reference", "cpu", "--batch", "4");
