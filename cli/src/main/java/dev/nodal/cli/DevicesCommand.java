@@ -2,14 +2,18 @@ package dev.nodal.cli;
 
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
+import dev.nodal.devices.Backends;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-@Command(name = "devices", description = "Lists the CPU backend and every OpenCL platform and device.")
+@Command(name = "devices", description = "Lists the CPU backend, the backend providers on the class path, and every "
+    + "OpenCL platform and device.")
 final class DevicesCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     System.out.println("cpu            pure-Java CPU backend (" + Runtime.getRuntime().availableProcessors() + " cores)");
+    Backends.providers().forEach((name, p) -> System.out.printf(java.util.Locale.ROOT, "%-14s %s (a backend provider)%n",
+        name, p.description()));
     OpenCl.Probe probe = OpenCl.probe();
     if (probe.error() != null) {
       System.out.println("OpenCL: not usable: " + probe.error());
