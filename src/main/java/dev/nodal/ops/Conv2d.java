@@ -178,7 +178,6 @@ public final class Conv2d implements Op {
     }
   }
 
-  /** The op a graph file's attributes describe. */
   /** The graph file's attributes of a convolution. */
   static final AttributeSchema SCHEMA = AttributeSchema.of(
       AttributeSchema.integer("stride_h", 1, 1, Integer.MAX_VALUE), AttributeSchema.integer("stride_w", 1, 1, Integer.MAX_VALUE),
