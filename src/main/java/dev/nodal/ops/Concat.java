@@ -44,7 +44,6 @@ public final class Concat implements Op {
     this.inputs = inputs;
   }
 
-  /** The op a graph file's attributes describe: any number of inputs, or {@code inputs} of them where named. */
   /** The graph file's attributes of a concat: files of version 1 name the count of inputs. */
   static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.optionalInteger("inputs", 1, Integer.MAX_VALUE));
 
