@@ -19,7 +19,7 @@ import dev.nodal.io.AtomicFiles;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
 import dev.nodal.optim.Sgd;
-import dev.nodal.tensor.Blas;
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -145,7 +145,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("min_ms", min);
         r.put("median_ms", median);
         r.put("runs", ms.length);
-        r.put("cpu_gemm", Blas.kernel());
+        r.put("cpu_gemm", CpuContext.defaults().kernel());
         if (workload.equals("cnn")) r.put("conv", conv);
         if (i > 0) r.put("speed_relative_to_first", ratio);
       }
