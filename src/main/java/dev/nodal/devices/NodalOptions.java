@@ -86,7 +86,8 @@ public record NodalOptions(CpuOptions cpu, OpenClOptions openCl) {
       try {
         cpu = cpu.withMicrokernel(CpuOptions.Microkernel.parse(kernel));
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("-D" + GEMM_KERNEL_PROPERTY + "=" + kernel + ": use auto, 4x3 or 6x4", e);
+        throw new IllegalArgumentException("system property " + GEMM_KERNEL_PROPERTY + "=" + kernel
+            + ": use auto, 4x3 or 6x4", e);
       }
     }
     String cacheDir = env.apply(CACHE_DIR);
