@@ -4,6 +4,7 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.codeUnits;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noFields;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -12,6 +13,7 @@ import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaCodeUnit;
 import com.tngtech.archunit.core.domain.JavaMember;
+import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.domain.JavaModifier;
 import com.tngtech.archunit.core.domain.JavaType;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -26,6 +28,8 @@ import dev.nodal.graph.Graph;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The library's packages form a one-way stack, bottom to top (the command line, {@code dev.nodal.cli},
@@ -125,6 +129,72 @@ class ArchitectureTest {
 
   @ArchTest
   static final ArchRule noJacksonTypeInAPublicField = fields().that(API).should().notHaveRawType(JACKSON);
+
+  /**
+   * The classes that read settings from the environment and system properties: the options that
+   * the edge ({@code Backends}, the command line) reads once and passes down.
+   */
+  private static final Set<String> OPTIONS = Set.of("dev.nodal.devices.NodalOptions",
+      "dev.nodal.backend.opencl.OpenClOptions", "dev.nodal.data.DataOptions");
+
+  /**
+   * The classes that read facts of the running process, and the only names they may read: the
+   * operating system, JVM folders and the dynamic linker's search path decide what JOCL and the
+   * drivers do in this process, so no backend may be told other values.
+   */
+  private static final Map<String, Set<String>> FACTS = Map.of(
+      "dev.nodal.backend.opencl.OpenClLoader", Set.of("os.name", "os.arch", "java.io.tmpdir", "LD_LIBRARY_PATH"),
+      "dev.nodal.backend.opencl.SignalChaining", Set.of("os.name", "java.home"));
+
+  /** Methods that read an environment variable or a system property. */
+  private static final Map<String, Set<String>> READERS = Map.of(System.class.getName(),
+      Set.of("getenv", "getProperty", "getProperties"), Integer.class.getName(), Set.of("getInteger"),
+      Long.class.getName(), Set.of("getLong"), Boolean.class.getName(), Set.of("getBoolean"));
+
+  /**
+   * Nothing below the edge reads the environment or system properties: only {@link #OPTIONS}
+   * do, and {@link #FACTS} read their facts, so two backends of one JVM run as their options say
+   * and a program chooses without touching the environment.
+   */
+  @ArchTest
+  static void onlyTheOptionsReadTheEnvironment(JavaClasses nodal) throws Exception {
+    List<String> found = new ArrayList<>();
+    for (JavaClass c : nodal) {
+      String top = c.getName().replaceAll("\\$.*", "");
+      for (JavaMethodCall call : c.getMethodCallsFromSelf()) {
+        Set<String> names = READERS.get(call.getTargetOwner().getName());
+        if (names == null || !names.contains(call.getName())) continue;
+        if (!OPTIONS.contains(top) && !FACTS.containsKey(top)) found.add(call.getDescription());
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertEquals(List.of(), found, "environment or properties read below the edge");
+    java.util.regex.Pattern read = java.util.regex.Pattern.compile("System\\.get(?:env|Property)\\(([^,)]*)");
+    for (Map.Entry<String, Set<String>> e : FACTS.entrySet()) {
+      Path file = Path.of("src/main/java", e.getKey().replace('.', '/') + ".java");
+      var m = read.matcher(java.nio.file.Files.readString(file));
+      int reads = 0;
+      while (m.find()) {
+        reads++;
+        String name = m.group(1).strip().replaceAll("^\"|\"$", "");
+        org.junit.jupiter.api.Assertions.assertTrue(e.getValue().contains(name), file + " reads " + m.group(1)
+            + ", which is not one of its facts " + e.getValue() + ": make it an option");
+      }
+      org.junit.jupiter.api.Assertions.assertTrue(reads > 0, "the scan finds " + file + "'s reads");
+    }
+  }
+
+  /**
+   * Nothing process-wide is mutable: no static field may be reassigned, nor hold per-thread or
+   * shared working state (the CPU backends' scratch lives in each backend's {@code CpuContext}).
+   */
+  @ArchTest
+  static final ArchRule staticFieldsAreFinal = fields().that().areStatic().should().beFinal();
+
+  @ArchTest
+  static final ArchRule noStaticWorkingState = noFields().that().areStatic().should().haveRawType(
+      DescribedPredicate.describe("a per-thread, atomic or scratch type", (JavaClass t) ->
+          t.isAssignableTo(ThreadLocal.class) || t.getPackageName().equals("java.util.concurrent.atomic")
+              || t.isAssignableTo(dev.nodal.tensor.ThreadBuffers.class) || t.isAssignableTo(dev.nodal.tensor.CpuContext.class)));
 
   /**
    * Nodal's classes, every one of the folder or jar they are built into, are in Nodal's packages:

@@ -130,7 +130,10 @@ public final class GradientCheck {
     return new Report(bad, compared);
   }
 
-  /** A pass in training mode at step 3, with the workspace the op declares for these inputs. */
+  /**
+   * A pass in training mode at step 3, with the workspace the op declares for these inputs, on a
+   * CPU context of the default options of its own.
+   */
   public static Pass pass(Op op, CpuTensor[] inputs) {
     Shape[] shapes = java.util.Arrays.stream(inputs).map(t -> t.shape).toArray(Shape[]::new);
     return Pass.of(true, 3, op.workspace(shapes).stream().map(CpuTensor::zeros).toArray(CpuTensor[]::new));

@@ -23,11 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds Fashion-MNIST, in this order: {@code --data DIR}, {@code $NODAL_DATA},
- * {@code ~/.cache/nodal/fashion-mnist}, {@code /usr/share/datasets/fashion-mnist} (Debian's
- * {@code dataset-fashion-mnist}). When none holds the four files, downloads them from the data
- * set's official location into the cache folder, each checked against its published MD5 before
- * it is kept. When that fails too, the error lists every place tried and how to get the data.
+ * Finds Fashion-MNIST, in this order: {@code --data DIR}, the {@link DataOptions}' folder
+ * ({@code $NODAL_DATA}), their cache ({@code ~/.cache/nodal/fashion-mnist}),
+ * {@code /usr/share/datasets/fashion-mnist} (Debian's {@code dataset-fashion-mnist}). When none
+ * holds the four files, downloads them from the data set's official location into the cache
+ * folder, each checked against its published MD5 before it is kept. When that fails too, the error
+ * lists every place tried and how to get the data.
  */
 public final class FashionMnist {
   private static final Logger log = LoggerFactory.getLogger(FashionMnist.class);
@@ -56,26 +57,29 @@ public final class FashionMnist {
   public record Splits(Dataset train, Dataset test, Path folder) {}
 
   /** The folders searched, in order; {@code dataOption} may be null. */
-  public static List<Path> searchPath(Path dataOption) {
+  public static List<Path> searchPath(Path dataOption, DataOptions options) {
     List<Path> places = new ArrayList<>();
     if (dataOption != null) places.add(dataOption);
-    String env = System.getenv("NODAL_DATA");
-    if (env != null && !env.isBlank()) places.add(Path.of(env));
-    places.add(cacheFolder());
+    if (options.folder() != null) places.add(options.folder());
+    places.add(options.cache());
     places.add(Path.of("/usr/share/datasets/fashion-mnist"));
     return places;
   }
 
-  public static Path cacheFolder() {
-    return Path.of(System.getProperty("user.home"), ".cache", "nodal", "fashion-mnist");
+  /**
+   * {@link #load(Path, DataOptions)} with {@link DataOptions#defaults()}: no folder of one's own
+   * ({@code $NODAL_DATA} is read only by {@link DataOptions#fromEnvironment()}).
+   */
+  public static Splits load(Path dataOption) throws DataException {
+    return load(dataOption, DataOptions.defaults());
   }
 
   /**
    * Reads the data set from {@code dataOption} when given (an explicit folder that lacks any of
    * the four files is an error naming them, never a fallback to another place); else finds it on
-   * the search path, or downloads it.
+   * the search path of {@code options}, or downloads it into their cache.
    */
-  public static Splits load(Path dataOption) throws DataException {
+  public static Splits load(Path dataOption, DataOptions options) throws DataException {
     if (dataOption != null) {
       if (!Files.isDirectory(dataOption)) throw new DataException("--data " + dataOption + ": no such folder");
       List<String> missing = new ArrayList<>();
@@ -86,14 +90,14 @@ public final class FashionMnist {
       }
       return read(dataOption);
     }
-    List<Path> places = searchPath(null);
+    List<Path> places = searchPath(null, options);
     for (Path p : places) {
       if (holds(p)) return read(p);
     }
     String downloadError;
     try {
-      download(OFFICIAL, cacheFolder(), PUBLISHED_MD5);
-      return read(cacheFolder());
+      download(OFFICIAL, options.cache(), PUBLISHED_MD5);
+      return read(options.cache());
     } catch (DataException e) {
       downloadError = e.getMessage();
     }
@@ -102,7 +106,7 @@ public final class FashionMnist {
     for (Path p : places) msg.append("\n  ").append(p);
     msg.append("\nthen tried to download them from ").append(OFFICIAL).append(": ").append(downloadError)
         .append("\nTo get the data: apt-get install dataset-fashion-mnist (Debian/Ubuntu), or download the four .gz files ")
-        .append("from ").append(OFFICIAL).append(" into ").append(cacheFolder()).append(", or pass --data DIR.");
+        .append("from ").append(OFFICIAL).append(" into ").append(options.cache()).append(", or pass --data DIR.");
     throw new DataException(msg.toString());
   }
 

@@ -29,4 +29,13 @@ public interface BackendProvider {
    * selector, for a rest it does not understand.
    */
   Backend open(String selector);
+
+  /**
+   * As {@link #open(String)}, for a program that opens backends with {@code options}
+   * ({@link Backends#open(String, NodalOptions)}): a provider whose backend has settings of the
+   * same kind (a CPU backend's, say) reads them here. By default, {@link #open(String)}.
+   */
+  default Backend open(String selector, NodalOptions options) {
+    return open(selector);
+  }
 }

@@ -5,6 +5,8 @@ import dev.nodal.backend.cpu.CpuBackend;
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
+import dev.nodal.backend.opencl.OpenClOptions;
+import dev.nodal.tensor.CpuOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +32,11 @@ import org.slf4j.LoggerFactory;
  *
  * An explicit {@code opencl} selector that cannot be met is an error, never a silent fallback.
  * {@link Device} says the same with types.
+ *
+ * <p>Settings: the methods that take {@link NodalOptions} use those and read no environment; the
+ * others read {@link NodalOptions#fromEnvironment()} once per call and pass it down. OpenCL is
+ * discovered afresh by each call that needs it ({@link OpenCl#probe(OpenClOptions)}: a few
+ * milliseconds once the driver is loaded); nothing is kept between calls.
  */
 public final class Backends {
   private static final Logger log = LoggerFactory.getLogger(Backends.class);
@@ -37,22 +44,43 @@ public final class Backends {
 
   private Backends() {}
 
-  /** The pure-Java CPU backend. */
+  /** The pure-Java CPU backend, with the CPU options of {@link NodalOptions#fromEnvironment()}. */
   public static Backend cpu() {
-    return new CpuBackend();
+    return cpu(NodalOptions.fromEnvironment().cpu());
+  }
+
+  /** The pure-Java CPU backend with {@code options}. */
+  public static Backend cpu(CpuOptions options) {
+    return new CpuBackend(options);
   }
 
   /**
-   * The backend a selector names; see the class comment. {@code cpu} never loads OpenCL: some
-   * drivers change process-wide state (signal handlers) as soon as they are loaded.
+   * The backend a selector names, with the options of {@link NodalOptions#fromEnvironment()}; see
+   * the class comment. {@code cpu} never loads OpenCL: some drivers change process-wide state
+   * (signal handlers) as soon as they are loaded.
    */
   public static Backend open(String selector) {
-    return open(selector, OpenCl::probe);
+    return open(selector, NodalOptions.fromEnvironment());
   }
 
-  /** The backend of a typed selector; see the class comment. */
+  /** The backend a selector names, with {@code options} (and no environment); see the class comment. */
+  public static Backend open(String selector, NodalOptions options) {
+    requireOptions(options);
+    return open(selector, options, () -> OpenCl.probe(options.openCl()));
+  }
+
+  /** The backend of a typed selector, with the options of {@link NodalOptions#fromEnvironment()}. */
   public static Backend open(Device device) {
     return open(device.selector());
+  }
+
+  /** The backend of a typed selector, with {@code options}. */
+  public static Backend open(Device device, NodalOptions options) {
+    return open(device.selector(), options);
+  }
+
+  private static void requireOptions(NodalOptions options) {
+    if (options == null) throw new IllegalArgumentException("options are null (NodalOptions.defaults() for the defaults)");
   }
 
   /**
@@ -94,9 +122,9 @@ public final class Backends {
   private static final List<String> BUILT_IN = List.of("auto", "cpu", "opencl", "all");
   private static final Pattern PROVIDER_NAME = Pattern.compile("[a-z][a-z0-9-]*");
 
-  /** {@link #open(String)} against a given discovery result (tests pass failing ones). */
+  /** {@link #open(String)} with the default options against a given discovery result (tests pass failing ones). */
   static Backend open(String selector, OpenCl.Probe probe) {
-    return open(selector, () -> probe);
+    return open(selector, NodalOptions.defaults(), () -> probe);
   }
 
   /**
@@ -130,11 +158,11 @@ public final class Backends {
   }
 
   /** Checks the selector's form, then discovers OpenCL only when the selector may need it. */
-  private static Backend open(String selector, Supplier<OpenCl.Probe> discovery) {
+  private static Backend open(String selector, NodalOptions options, Supplier<OpenCl.Probe> discovery) {
     String s = checkSelector(selector);
-    if (s.equals("cpu")) return cpu();
+    if (s.equals("cpu")) return cpu(options.cpu());
     if (!s.equals("auto") && !s.equals("opencl") && !EXACT.matcher(s).matches()) {
-      return providers().get(s.split(":", 2)[0]).open(s); // checkSelector found it
+      return providers().get(s.split(":", 2)[0]).open(s, options); // checkSelector found it
     }
     OpenCl.Probe probe = discovery.get();
     switch (s) {
@@ -144,30 +172,30 @@ public final class Backends {
         }
         if (!probe.usable()) {
           log.warn("OpenCL is not usable (" + probe.error() + "); running on the pure-Java CPU backend. Fix: " + probe.fix());
-          return cpu();
+          return cpu(options.cpu());
         }
         for (DeviceInfo d : probe.devices()) {
           if (!d.isGpuOrAccelerator()) continue;
           try {
-            return new OpenClBackend(d);
+            return new OpenClBackend(d, options.openCl());
           } catch (RuntimeException e) {
             log.warn("OpenCL device " + d + " cannot be opened (" + e.getMessage() + "); running on the pure-Java CPU "
                 + "backend. Fix: run native-check/native-check and follow its advice for that device");
-            return cpu();
+            return cpu(options.cpu());
           }
         }
         log.info("No OpenCL GPU or accelerator among {}; running on the pure-Java CPU backend "
             + "(use --device opencl to run on an OpenCL CPU device)", probe.devices());
-        return cpu();
+        return cpu(options.cpu());
       }
       case "opencl":
-        return new OpenClBackend(usableDevices(selector, probe).get(0));
+        return new OpenClBackend(usableDevices(selector, probe).get(0), options.openCl());
       default: {
         String[] parts = s.split(":"); // opencl:P:D, as checkSelector let through
         int p = Integer.parseInt(parts[1]), d = Integer.parseInt(parts[2]);
         List<DeviceInfo> devices = usableDevices(selector, probe);
         for (DeviceInfo info : devices) {
-          if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info);
+          if (info.platformIndex() == p && info.deviceIndex() == d) return new OpenClBackend(info, options.openCl());
         }
         throw new IllegalArgumentException("no OpenCL device " + s + "; devices present: " + devices);
       }
@@ -175,23 +203,37 @@ public final class Backends {
   }
 
   /**
-   * The backends of {@code --devices}: each selector of the list opened in turn (one may repeat,
-   * opening a device twice), or with {@code all}, every OpenCL GPU and accelerator of the host.
-   * What was opened is closed again when a later one fails.
+   * The backends of {@code --devices}, with the options of {@link NodalOptions#fromEnvironment()}:
+   * see {@link #openEach(List, NodalOptions)}.
    */
   public static List<Backend> openEach(List<String> selectors) {
+    return openEach(selectors, NodalOptions.fromEnvironment());
+  }
+
+  /**
+   * The backends of {@code --devices}, with {@code options}: each selector of the list opened in
+   * turn (one may repeat, opening a device twice), or with {@code all}, every OpenCL GPU and
+   * accelerator of the host. OpenCL is discovered once for the whole list. What was opened is
+   * closed again when a later one fails.
+   */
+  public static List<Backend> openEach(List<String> selectors, NodalOptions options) {
+    requireOptions(options);
     if (selectors.isEmpty()) throw new IllegalArgumentException("--devices needs at least one device");
     java.util.List<Backend> out = new java.util.ArrayList<>();
+    OpenCl.Probe[] found = new OpenCl.Probe[1];
+    Supplier<OpenCl.Probe> discovery = () -> found[0] != null ? found[0] : (found[0] = OpenCl.probe(options.openCl()));
     try {
       if (selectors.size() == 1 && selectors.get(0).trim().equalsIgnoreCase("all")) {
-        OpenCl.Probe probe = OpenCl.probe();
-        for (DeviceInfo d : usableDevices("all", probe)) if (d.isGpuOrAccelerator()) out.add(new OpenClBackend(d));
+        OpenCl.Probe probe = discovery.get();
+        for (DeviceInfo d : usableDevices("all", probe)) {
+          if (d.isGpuOrAccelerator()) out.add(new OpenClBackend(d, options.openCl()));
+        }
         if (out.isEmpty()) {
           throw new IllegalArgumentException("--devices all: no OpenCL GPU or accelerator among " + probe.devices()
               + "; name the devices instead, for example --devices opencl:0:0,opencl:0:0");
         }
       } else {
-        for (String s : selectors) out.add(open(s));
+        for (String s : selectors) out.add(open(s, options, discovery));
       }
       return List.copyOf(out);
     } catch (RuntimeException e) {

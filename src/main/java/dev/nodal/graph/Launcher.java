@@ -227,7 +227,7 @@ public interface Launcher {
 
   /**
    * {@code C = alpha·op(A)·op(B) + beta·C} over whole buffers, with the conventions of
-   * {@link dev.nodal.tensor.Blas#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
+   * {@link dev.nodal.tensor.CpuContext#gemm}: row-major, {@code op(A)} M×K, {@code op(B)} K×N.
    */
   default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Buffer a, Buffer b,
       float beta, Buffer c) {

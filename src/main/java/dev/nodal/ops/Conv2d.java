@@ -10,7 +10,7 @@ import dev.nodal.graph.Launcher.Matrix;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
-import dev.nodal.tensor.Blas;
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
@@ -309,14 +309,13 @@ public final class Conv2d implements Op {
   /** Images per CPU task: fixed, so that sums over images do not depend on the number of threads. */
   private static final int CHUNK = 8;
 
-  /** Per thread: im2col patches of one image and group. */
-  private static final ThreadBuffers PATCHES = new ThreadBuffers(1);
-
-  /** Per thread: one image and group's dz·f', when there is an activation. */
-  private static final ThreadBuffers DY = new ThreadBuffers(1);
-
-  /** Per calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
-  private static final ThreadLocal<float[][]> PARTIALS = ThreadLocal.withInitial(() -> new float[1][0]);
+  // Scratch kept per thread by the running backend's CPU context (Pass.cpu()):
+  /** im2col patches of one image and group. */
+  private static final ThreadBuffers.Key PATCHES = new ThreadBuffers.Key("conv2d patches", 1);
+  /** One image and group's dz·f', when there is an activation. */
+  private static final ThreadBuffers.Key DY = new ThreadBuffers.Key("conv2d dY", 1);
+  /** On the calling thread: each chunk's partial weight and bias gradients, summed in chunk order. */
+  private static final ThreadBuffers.Key PARTIALS = new ThreadBuffers.Key("conv2d partial gradients", 1);
 
   /**
    * Per image and group: {@code z = f(W_g · col + bias)}, a GEMM of K/g × P·Q × C/g·R·S whose
@@ -328,13 +327,14 @@ public final class Conv2d implements Op {
     Geometry g = Geometry.of(in[0].shape, in[1].shape, out.shape, groups);
     float[] x = in[0].data, w = in[1].data, z = out.data, b = bias ? in[2].data : null;
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
-    IntStream.range(0, chunks).parallel().forEach(chunk -> Blas.serially(() -> {
-      float[] col = PATCHES.get(0, crs * pq);
+    CpuContext cpu = pass.cpu();
+    IntStream.range(0, chunks).parallel().forEach(chunk -> cpu.serially(() -> {
+      float[] col = cpu.buffers(PATCHES).get(0, crs * pq);
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
           im2col(g, x, n, group, col, false);
           int zOff = (n * g.k + group * g.kg) * pq;
-          Blas.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff,
+          cpu.gemm(false, false, g.kg, pq, crs, 1f, w, group * g.kg * crs, col, 0, 0f, z, zOff,
               Epilogue.rows(b, group * g.kg, activation));
         }
       }
@@ -354,12 +354,11 @@ public final class Conv2d implements Op {
     int pq = g.p * g.q, crs = g.cg * g.r * g.s, chunks = (g.n + CHUNK - 1) / CHUNK;
     int wSize = g.k * crs, stride = wSize + g.k;
     boolean dw = dIn[1] != null, db = bias && dIn[2] != null, dx = dIn[0] != null;
-    float[][] holder = PARTIALS.get();
-    if (holder[0].length < chunks * stride) holder[0] = new float[chunks * stride];
-    float[] partial = holder[0];
+    CpuContext cpu = pass.cpu();
+    float[] partial = cpu.buffers(PARTIALS).get(0, chunks * stride);
     java.util.Arrays.fill(partial, 0, chunks * stride, 0f);
-    IntStream.range(0, chunks).parallel().forEach(chunk -> Blas.serially(() -> {
-      float[] col = PATCHES.get(0, crs * pq);
+    IntStream.range(0, chunks).parallel().forEach(chunk -> cpu.serially(() -> {
+      float[] col = cpu.buffers(PATCHES).get(0, crs * pq);
       int base = chunk * stride;
       for (int n = chunk * CHUNK; n < Math.min(g.n, (chunk + 1) * CHUNK); n++) {
         for (int group = 0; group < groups; group++) {
@@ -367,7 +366,7 @@ public final class Conv2d implements Op {
           float[] dz = dOutData;
           int dzOff = zOff;
           if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
-            dz = DY.get(0, g.kg * pq);
+            dz = cpu.buffers(DY).get(0, g.kg * pq);
             for (int i = 0; i < g.kg * pq; i++) dz[i] = activation.gradient(z[zOff + i], dOutData[zOff + i]);
             dzOff = 0;
           }
@@ -380,10 +379,10 @@ public final class Conv2d implements Op {
           }
           if (dw) {
             im2col(g, x, n, group, col, true);
-            Blas.gemm(false, false, g.kg, crs, pq, 1f, dz, dzOff, col, 0, 1f, partial, base + group * g.kg * crs);
+            cpu.gemm(false, false, g.kg, crs, pq, 1f, dz, dzOff, col, 0, 1f, partial, base + group * g.kg * crs);
           }
           if (dx) {
-            Blas.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, dzOff, 0f, col, 0);
+            cpu.gemm(true, false, crs, pq, g.kg, 1f, w, group * g.kg * crs, dz, dzOff, 0f, col, 0);
             col2im(g, col, n, group, dIn[0].data);
           }
         }

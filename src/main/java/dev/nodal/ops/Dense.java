@@ -31,8 +31,8 @@ public final class Dense implements Op {
 
   private final FusedActivation activation;
 
-  /** dY of a backward on the CPU, per thread. */
-  private static final ThreadBuffers DY = new ThreadBuffers(1);
+  /** dY of a backward on the CPU: per thread, in the running backend's {@link Pass#cpu()}. */
+  private static final ThreadBuffers.Key DY = new ThreadBuffers.Key("dense dY", 1);
 
   /** Without an activation: {@code Z = X·W + b}. */
   public Dense() {
@@ -94,7 +94,7 @@ public final class Dense implements Op {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
-    Blas.gemm(false, false, n, b, a, 1f, in[0].data, 0, in[1].data, 0, 0f, out.data, 0,
+    pass.cpu().gemm(false, false, n, b, a, 1f, in[0].data, 0, in[1].data, 0, 0f, out.data, 0,
         Epilogue.columns(in[2].data, activation));
   }
 
@@ -104,7 +104,7 @@ public final class Dense implements Op {
     float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
     if (activation != FusedActivation.NONE) {
       // dY = dZ·f'(Z), and db from the same pass over it
-      dy = DY.get(0, n * b);
+      dy = pass.cpu().buffers(DY).get(0, n * b);
       float[] z = out.data, dz = dOut.data;
       for (int r = 0; r < n; r++) {
         for (int j = 0, i = r * b; j < b; j++, i++) {
@@ -116,8 +116,8 @@ public final class Dense implements Op {
     } else if (db != null) {
       Blas.addColumnSums(dy, n, b, db);
     }
-    if (dIn[0] != null) Blas.gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
-    if (dIn[1] != null) Blas.gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
+    if (dIn[0] != null) pass.cpu().gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
+    if (dIn[1] != null) pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
   }
 
   /** dY on the device, in backward when there is an activation. */

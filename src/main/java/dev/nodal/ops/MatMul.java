@@ -4,7 +4,6 @@ import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
-import dev.nodal.tensor.Blas;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import java.util.List;
@@ -39,14 +38,14 @@ public final class MatMul implements Op {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int m = in[0].dim(0), k = in[0].dim(1), n = in[1].dim(1);
-    Blas.gemm(false, false, m, n, k, 1f, in[0].data, in[1].data, 0f, out.data);
+    pass.cpu().gemm(false, false, m, n, k, 1f, in[0].data, in[1].data, 0f, out.data);
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int m = in[0].dim(0), k = in[0].dim(1), n = in[1].dim(1);
-    if (dIn[0] != null) Blas.gemm(false, true, m, k, n, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
-    if (dIn[1] != null) Blas.gemm(true, false, k, n, m, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
+    if (dIn[0] != null) pass.cpu().gemm(false, true, m, k, n, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
+    if (dIn[1] != null) pass.cpu().gemm(true, false, k, n, m, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
   }
 
   @Override

@@ -3,134 +3,30 @@ package dev.nodal.tensor;
 import java.util.stream.IntStream;
 
 /**
- * The few dense linear-algebra loops the CPU backend needs, on row-major float arrays. Loops are
- * ordered so that the innermost one walks contiguous memory, which the JIT vectorises; large
- * products are split by rows of the result over the common fork-join pool, deterministically.
+ * The plain-Java loops of the CPU backend's linear algebra, on row-major float arrays: whatever
+ * the JVM offers (the fallback of {@link CpuContext}'s products, and their reference in tests).
+ * Loops are ordered so that the innermost one walks contiguous memory, which the JIT vectorises.
+ * Stateless: which product runs, on how many threads, is {@link CpuContext}'s to say.
  */
 public final class Blas {
   private Blas() {}
 
   /**
-   * {@code C = alpha · op(A) · op(B) + beta · C}, where {@code op(A)} is M×K and {@code op(B)} is
-   * K×N. With {@code transA}, A is stored K×M; with {@code transB}, B is stored N×K. C is M×N.
-   * {@code beta = 1} accumulates into C, which is how backward passes add their gradients.
+   * {@code C = alpha · op(A) · op(B) + beta · C} (see {@link CpuContext#gemm}) on the plain
+   * loops, its rows split into {@code blocks} parts over the common fork-join pool (1: on the
+   * calling thread). Each block owns whole rows of C and adds into them in the same order as the
+   * serial loop, so the result does not depend on the number of blocks.
    */
-  public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, float[] b, float beta, float[] c) {
-    gemm(transA, transB, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
-  }
-
-  /**
-   * As {@link #gemm(boolean, boolean, int, int, int, float, float[], float[], float, float[])},
-   * on matrices that start at {@code aOff}, {@code bOff} and {@code cOff} of their arrays (one
-   * image's slice of a batch, one group's filters).
-   */
-  public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
-    gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, Epilogue.NONE);
-  }
-
-  /**
-   * As above, then {@code epilogue} on every element of C (a bias, an activation): applied to each
-   * tile of C as the product completes it, instead of in passes of their own over C.
-   */
-  public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue epilogue) {
-    if (VECTOR && (long) m * n * k >= VECTOR_WORK) {
-      long work = (long) m * n * k;
-      VectorGemm.gemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, epilogue, vectorThreads(work));
-      return;
-    }
-    plainGemm(transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff);
-    if (!epilogue.isNone()) epilogue.apply(c, cOff, n, 0, m, 0, n);
-  }
-
-  /** The plain-Java loops, whatever the JVM offers (the fallback, and the reference in tests). */
   static void plainGemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff) {
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, int blocks) {
     scale(c, cOff, m * n, beta);
-    int blocks = (long) m * n * k < PARALLEL_WORK || inParallelTask() ? 1
-        : Math.min(m, 4 * Runtime.getRuntime().availableProcessors());
-    if (blocks == 1) {
+    if (blocks <= 1) {
       rows(transA, transB, 0, m, m, n, k, alpha, a, aOff, b, bOff, c, cOff);
     } else {
-      // Each block owns whole rows of C and adds into them in the same order as the serial loop,
-      // so the result does not depend on the number of threads.
       IntStream.range(0, blocks).parallel().forEach(blk -> rows(transA, transB, (int) ((long) m * blk / blocks),
           (int) ((long) m * (blk + 1) / blocks), m, n, k, alpha, a, aOff, b, bOff, c, cOff));
     }
   }
-
-  /**
-   * True when the JVM runs with {@code --add-modules jdk.incubator.vector} (as {@code ./nodal} and
-   * the tests do) and {@code NODAL_VECTOR} is not {@code 0}: products then run on
-   * {@link VectorGemm}. Without the module, the plain loops below serve.
-   */
-  static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-      && !"0".equals(System.getenv("NODAL_VECTOR"));
-
-  /**
-   * True when products run on the plain loops only because the JVM was started without
-   * {@code --add-modules jdk.incubator.vector} (not because {@code NODAL_VECTOR=0} asked for them).
-   */
-  public static boolean vectorModuleMissing() {
-    return !VECTOR && !"0".equals(System.getenv("NODAL_VECTOR"));
-  }
-
-  /** Products below this many multiply-adds stay on the plain loops (packing would cost more). */
-  private static final long VECTOR_WORK = 4096;
-
-  /** Which GEMM runs products: for logs and benchmarks. */
-  public static String kernel() {
-    return VECTOR ? "Vector API, " + VectorGemm.lanes() + " floats per vector" : "plain Java loops";
-  }
-
-  /**
-   * True where products stay on the calling thread: on a fork-join worker, or inside
-   * {@link #serially}. There the caller already splits its work over the cores (a convolution's
-   * chunks of images), so a product spread over every core again would only oversubscribe them.
-   */
-  private static boolean inParallelTask() {
-    return Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread || SERIAL.get()[0] > 0;
-  }
-
-  /** Threads for a Vector API product of {@code work} multiply-adds on this thread. */
-  static int vectorThreads(long work) {
-    return work < VECTOR_PARALLEL_WORK || inParallelTask() ? 1 : Runtime.getRuntime().availableProcessors();
-  }
-
-  /** How deep the calling thread is in {@link #serially} (read only on threads outside the fork-join pool). */
-  private static final ThreadLocal<int[]> SERIAL = ThreadLocal.withInitial(() -> new int[1]);
-
-  /**
-   * Runs {@code body} with every product it makes on the calling thread: for a task of work that
-   * is already split over the cores, which may also run on the thread that started the split (not
-   * a fork-join worker, so not caught by the test above).
-   */
-  public static void serially(Runnable body) {
-    if (Thread.currentThread() instanceof java.util.concurrent.ForkJoinWorkerThread) { // already serial
-      body.run();
-      return;
-    }
-    int[] depth = SERIAL.get();
-    depth[0]++;
-    try {
-      body.run();
-    } finally {
-      depth[0]--;
-    }
-  }
-
-  /** Products below this many multiply-adds run on the calling thread (plain loops). */
-  private static final long PARALLEL_WORK = 1L << 18;
-
-  /**
-   * The same for the Vector API GEMM, whose products are faster, so that waking the other threads
-   * pays only later. Measured with {@code bench/jmh GemmBenchmark} on 2 cores: a product of 3.6
-   * million multiply-adds (one image of the cnn's second convolution) took 84 µs on 2 threads
-   * against 53 µs on one; 16.7 million (256³) took 175 against 198.
-   */
-  private static final long VECTOR_PARALLEL_WORK = 1L << 23;
 
   /** Rows {@code [from, to)} of C += alpha·op(A)·op(B), each matrix starting at its offset. */
   private static void rows(boolean transA, boolean transB, int from, int to, int m, int n, int k, float alpha,

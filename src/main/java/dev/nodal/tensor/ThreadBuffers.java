@@ -11,8 +11,42 @@ import java.util.WeakHashMap;
  * fork-join pool clears its workers' thread-locals after each task (measured: 66 of 100 rounds of
  * tasks re-created a worker's). Threads are held weakly, so a worker that ends takes its buffers
  * with it. Two users of one instance must not hold its arrays on one thread at once.
+ *
+ * <p>CPU code gets its pools from its backend's {@link CpuContext#buffers}, by a {@link Key} of its
+ * own, never from a static field: each backend keeps its own.
  */
 public final class ThreadBuffers {
+  /**
+   * A kind of scratch that CPU code asks its {@link CpuContext} for: equal only to itself, so code
+   * keeps its keys in constants (immutable, unlike the buffers) and no two pieces of code share a
+   * pool by accident.
+   */
+  public static final class Key {
+    private final String name;
+    private final int arrays;
+
+    /** A kind of scratch named {@code name} (for messages), of {@code arrays} arrays per thread. */
+    public Key(String name, int arrays) {
+      if (arrays < 1) throw new IllegalArgumentException("scratch '" + name + "' needs at least one array, got " + arrays);
+      this.name = name;
+      this.arrays = arrays;
+    }
+
+    public String name() {
+      return name;
+    }
+
+    /** Arrays per thread. */
+    public int arrays() {
+      return arrays;
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
   private final int arrays;
   private final Map<Thread, float[][]> byThread = Collections.synchronizedMap(new WeakHashMap<>());
 

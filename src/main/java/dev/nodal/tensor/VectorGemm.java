@@ -14,18 +14,19 @@ import jdk.incubator.vector.VectorSpecies;
  * packing its own operands; each tile of C is computed by one thread in a fixed order, so results
  * do not depend on the number of threads.
  *
- * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link Blas});
- * packing buffers are kept per thread ({@link ThreadBuffers}) and reused, so products allocate no
- * buffers once warm.
+ * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link CpuContext});
+ * packing buffers are the caller's, kept per thread ({@link ThreadBuffers}) and reused, so products
+ * allocate no buffers once warm. Holds no state of its own.
  */
 final class VectorGemm {
   private VectorGemm() {}
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int VL = S.length();
-  static final int KC = Integer.getInteger("nodal.gemm.kc", 128);
+  /** Steps of the common dimension per packed block. */
+  static final int KC = 128;
   /** Row panels of A per block: a block of MC_PANELS·MR rows × KC stays in the L2 cache. */
-  static final int MC_PANELS = Integer.getInteger("nodal.gemm.mcp", 48);
+  static final int MC_PANELS = 48;
 
   /** A micro-kernel's tile: {@code mr} rows × {@code nr} columns of C. */
   record Micro(int mr, int nr) {}
@@ -37,39 +38,40 @@ final class VectorGemm {
 
   /**
    * {@link #WIDE} needs 24 accumulators and 5 more registers: only AVX-512's 32 registers of 512
-   * bits hold them. {@code -Dnodal.gemm.kernel=4x3} or {@code 6x4} fixes the choice (for
-   * benchmarks; 6x4 falls back to 4x3 where the registers are missing).
+   * bits hold them. {@link CpuOptions.Microkernel} may fix the choice (for benchmarks; 6x4 falls
+   * back to 4x3 where the registers are missing).
    */
   private static final boolean WIDE_FITS = S.vectorBitSize() >= 512;
-  private static final String FORCED = System.getProperty("nodal.gemm.kernel", "auto");
 
   /**
-   * The micro-kernel for an M×N product. {@link #WIDE} where it fits and C has at least 4 of its
-   * tiles across and down: its edge tiles waste more on narrow products. Measured with
-   * {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md).
+   * The micro-kernel for an M×N product under {@code choice}. With {@code AUTO}, {@link #WIDE}
+   * where it fits and C has at least 4 of its tiles across and down: its edge tiles waste more on
+   * narrow products. Measured with {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md).
    */
-  static Micro micro(int m, int n) {
-    if (!WIDE_FITS || FORCED.equals("4x3")) return NARROW;
-    if (FORCED.equals("6x4")) return WIDE;
+  static Micro micro(CpuOptions.Microkernel choice, int m, int n) {
+    if (!WIDE_FITS || choice == CpuOptions.Microkernel.NARROW_4X3) return NARROW;
+    if (choice == CpuOptions.Microkernel.WIDE_6X4) return WIDE;
     return n >= 4 * WIDE.nr && m >= 4 * WIDE.mr ? WIDE : NARROW;
   }
-
-  /** Packing buffers and a tile of accumulators per thread (see {@link ThreadBuffers}). */
-  private static final ThreadBuffers BUFFERS = new ThreadBuffers(3);
 
   /** Floats per vector, for messages and benchmarks. */
   static int lanes() {
     return VL;
   }
 
-  static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b,
-      int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
-    gemm(micro(m, n), transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, e, threads);
+  /**
+   * {@code C = alpha·op(A)·op(B) + beta·C} then the epilogue, on the micro-kernel {@code choice}
+   * picks, packing into {@code buffers} (three arrays per thread), on up to {@code threads} threads.
+   */
+  static void gemm(CpuOptions.Microkernel choice, ThreadBuffers buffers, boolean transA, boolean transB, int m, int n,
+      int k, float alpha, float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue e,
+      int threads) {
+    gemm(micro(choice, m, n), buffers, transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, e, threads);
   }
 
   /** As above, on the micro-kernel {@code u} (tests run both). */
-  static void gemm(Micro u, boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
-      float[] b, int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
+  static void gemm(Micro u, ThreadBuffers buffers, boolean transA, boolean transB, int m, int n, int k, float alpha,
+      float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
     Blas.scale(c, cOff, m * n, beta);
     if (k == 0 || alpha == 0f) {
       if (!e.isNone()) e.apply(c, cOff, n, 0, m, 0, n);
@@ -82,14 +84,14 @@ final class VectorGemm {
     int tasks = Math.max(1, Math.min(threads, Math.max(mPanels, nPanels)));
     boolean byRows = tasks > 1 && splitByRows(mPanels, nPanels, tasks, m, n);
     if (tasks == 1) {
-      block(u, 0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      block(u, buffers, 0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
       return;
     }
     int parts = byRows ? mPanels : nPanels, used = Math.min(tasks, parts);
     IntStream.range(0, used).parallel().forEach(t -> {
       int from = parts * t / used, to = parts * (t + 1) / used;
-      if (byRows) block(u, from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
-      else block(u, 0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      if (byRows) block(u, buffers, from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      else block(u, buffers, 0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
     });
   }
 
@@ -105,11 +107,12 @@ final class VectorGemm {
   /**
    * The tiles of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)} of C, on this
    * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
-   * thread's buffers, then multiplied tile by tile; the last block applies the epilogue.
+   * thread's set of {@code buffers}, then multiplied tile by tile; the last block applies the epilogue.
    */
-  private static void block(Micro u, int ip0, int ip1, int jp0, int jp1, boolean transA, boolean transB, int m, int n,
-      int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, Epilogue e) {
-    float[][] set = BUFFERS.set();
+  private static void block(Micro u, ThreadBuffers buffers, int ip0, int ip1, int jp0, int jp1, boolean transA,
+      boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
+      Epilogue e) {
+    float[][] set = buffers.set();
     float[] ap = ThreadBuffers.grow(set, 0, (ip1 - ip0) * u.mr * KC), bp = ThreadBuffers.grow(set, 1, (jp1 - jp0) * u.nr * KC);
     float[] tile = ThreadBuffers.grow(set, 2, u.mr * u.nr);
     for (int p0 = 0; p0 < k; p0 += KC) {

@@ -162,10 +162,15 @@ class DatasetAndLoaderTest {
 
   @Test
   void searchPathOrder() {
-    List<Path> places = FashionMnist.searchPath(Path.of("/mine"));
-    assertEquals(Path.of("/mine"), places.get(0));
-    assertEquals(FashionMnist.cacheFolder(), places.get(places.size() - 2));
-    assertEquals(Path.of("/usr/share/datasets/fashion-mnist"), places.get(places.size() - 1));
+    DataOptions defaults = DataOptions.defaults();
+    List<Path> places = FashionMnist.searchPath(Path.of("/mine"), defaults);
+    assertEquals(List.of(Path.of("/mine"), defaults.cache(), Path.of("/usr/share/datasets/fashion-mnist")), places);
+    assertEquals(Path.of(System.getProperty("user.home"), ".cache", "nodal", "fashion-mnist"), defaults.cache());
+    DataOptions mine = defaults.withFolder(Path.of("/env")).withCache(Path.of("/cache"));
+    assertEquals(List.of(Path.of("/mine"), Path.of("/env"), Path.of("/cache"), Path.of("/usr/share/datasets/fashion-mnist")),
+        FashionMnist.searchPath(Path.of("/mine"), mine), "--data, $NODAL_DATA, the cache, Debian's folder");
+    assertEquals(List.of(Path.of("/env"), Path.of("/cache"), Path.of("/usr/share/datasets/fashion-mnist")),
+        FashionMnist.searchPath(null, mine));
   }
 
   @Test

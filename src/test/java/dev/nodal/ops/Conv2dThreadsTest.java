@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
  * A convolution whose per-image products are large enough for the GEMM to split over threads
  * (64 × 2,304 over 144, above its threshold of 2^23 multiply-adds) in three chunks of images,
  * which run in parallel themselves; each chunk's products stay on its thread
- * ({@code Blas.serially}, whose rule {@code dev.nodal.tensor.GemmTest} checks). The output of
+ * ({@code CpuContext.serially}, whose rule {@code dev.nodal.tensor.GemmTest} checks). The output of
  * sampled images is checked against a double-precision loop, three times over.
  */
 class Conv2dThreadsTest {
@@ -24,7 +24,7 @@ class Conv2dThreadsTest {
     CpuTensor x = random(r, Shape.of(n, c, h, w)), wt = random(r, Shape.of(k, c, 3, 3)), b = random(r, Shape.of(k));
     for (int round = 0; round < 3; round++) {
       CpuTensor z = CpuTensor.zeros(Shape.of(n, k, h, w));
-      op.forward(Pass.TRAINING, new CpuTensor[] {x, wt, b}, z);
+      op.forward(Pass.of(true, 0), new CpuTensor[] {x, wt, b}, z);
       for (int img : new int[] {0, 9, 17, 23}) {
         for (int f = 0; f < k; f += 7) {
           for (int p = 0; p < h; p += 5) {

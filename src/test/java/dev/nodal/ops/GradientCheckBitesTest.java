@@ -55,14 +55,14 @@ class GradientCheckBitesTest {
       int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
       switch (fault) {
         // dX = dZ·W, reading W as if it were stored B×A: the transposed term of DESIGN.md §1.
-        case "transposed-dx" -> Blas.gemm(false, false, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
-        case "missing-db", "overwrite-dw" -> Blas.gemm(false, true, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
+        case "transposed-dx" -> pass.cpu().gemm(false, false, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
+        case "missing-db", "overwrite-dw" -> pass.cpu().gemm(false, true, n, a, b, 1f, dOut.data, in[1].data, 1f, dIn[0].data);
         default -> throw new IllegalArgumentException(fault);
       }
       if (fault.equals("overwrite-dw")) {
-        Blas.gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 0f, dIn[1].data);
+        pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 0f, dIn[1].data);
       } else {
-        Blas.gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
+        pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dOut.data, 1f, dIn[1].data);
       }
       if (!fault.equals("missing-db")) Blas.addColumnSums(dOut.data, n, b, dIn[2].data);
     }

@@ -44,8 +44,8 @@ class TorchActivationsTest {
     Shape shape = Shape.of(x.length);
     CpuTensor out = CpuTensor.zeros(shape), dx = CpuTensor.zeros(shape);
     CpuTensor[] in = {new CpuTensor(x, shape)};
-    op.forward(Pass.TRAINING, in, out);
-    op.backward(Pass.TRAINING, in, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
+    op.forward(Pass.of(true, 0), in, out);
+    op.backward(Pass.of(true, 0), in, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
     assertClose(floats(c.get("y")), out.data, name + " y");
     assertClose(floats(c.get("dx")), dx.data, name + " dx");
   }

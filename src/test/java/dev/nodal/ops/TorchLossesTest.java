@@ -69,8 +69,8 @@ class TorchLossesTest {
     CpuTensor out = CpuTensor.zeros(shape), dx = CpuTensor.zeros(shape);
     CpuTensor[] inputs = {new CpuTensor(x, shape)};
     Op op = name.equals("softmax") ? new Softmax() : new LogSoftmax();
-    op.forward(Pass.TRAINING, inputs, out);
-    op.backward(Pass.TRAINING, inputs, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
+    op.forward(Pass.of(true, 0), inputs, out);
+    op.backward(Pass.of(true, 0), inputs, out, new CpuTensor(dy, shape), new CpuTensor[] {dx});
     assertClose(floats(f.get(name).get("z")), out.data, name + " z");
     assertClose(floats(f.get(name).get("dx")), dx.data, name + " dx");
   }

@@ -54,6 +54,9 @@ public class GemmBenchmark {
   private boolean transA, transB;
   private float[] a, b, c;
   private BLAS netlib;
+  /** The CPU backend's products, with the microkernel of {@code -Dnodal.gemm.kernel} (auto when unset). */
+  private CpuContext cpu;
+  private ThreadBuffers packing;
 
   @Setup
   public void setUp() {
@@ -73,8 +76,11 @@ public class GemmBenchmark {
     c = new float[m * n];
     for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() - 0.5f;
     for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() - 0.5f;
-    if (impl.equals("nodal") && !Blas.VECTOR) {
-      throw new IllegalStateException("run with --add-modules jdk.incubator.vector: " + Blas.kernel());
+    cpu = new CpuContext(CpuOptions.defaults().withMicrokernel(
+        CpuOptions.Microkernel.parse(System.getProperty("nodal.gemm.kernel", "auto"))));
+    packing = new ThreadBuffers(3);
+    if (impl.startsWith("nodal") && !cpu.vectorApi()) {
+      throw new IllegalStateException("run with --add-modules jdk.incubator.vector: " + cpu.kernel());
     }
     netlib = switch (impl) {
       case "netlib-vector" -> requireClass(JavaBLAS.getInstance(), "VectorBLAS");
@@ -101,8 +107,9 @@ public class GemmBenchmark {
   @Benchmark
   public void gemm(Blackhole hole) {
     switch (impl) {
-      case "nodal" -> Blas.gemm(transA, transB, m, n, k, 1f, a, b, 0f, c);
-      case "nodal-1-thread" -> VectorGemm.gemm(transA, transB, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.NONE, 1);
+      case "nodal" -> cpu.gemm(transA, transB, m, n, k, 1f, a, b, 0f, c);
+      case "nodal-1-thread" -> VectorGemm.gemm(cpu.options().microkernel(), packing, transA, transB, m, n, k, 1f, a, 0, b,
+          0, 0f, c, 0, Epilogue.NONE, 1);
       default -> {
         // netlib is column-major: the row-major C = op(A)·op(B) is the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ,
         // with A and B read as their own transposes.

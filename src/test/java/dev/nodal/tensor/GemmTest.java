@@ -16,6 +16,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (MR), column panel (NR) and depth block ({@link VectorGemm#KC}), on each of its micro-kernels.
  */
 class GemmTest {
+  /** Packing buffers of this test's own. */
+  private final ThreadBuffers packing = new ThreadBuffers(3);
 
   static Stream<Arguments> shapes() {
     Stream.Builder<Arguments> out = Stream.builder();
@@ -50,8 +52,8 @@ class GemmTest {
       }
     }
     float[] plain = c0.clone(), fast = c0.clone();
-    Blas.plainGemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, plain, cOff);
-    VectorGemm.gemm(u, ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, Epilogue.NONE, 2);
+    Blas.plainGemm(ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, plain, cOff, 1);
+    VectorGemm.gemm(u, packing, ta, tb, m, n, k, alpha, a, aOff, b, bOff, beta, fast, cOff, Epilogue.NONE, 2);
     double tol = 1e-5 * Math.sqrt(k) * 4;
     for (int e = 0; e < m * n; e++) {
       assertEquals(expected[e], plain[cOff + e], tol, "plain loops, element " + e);
@@ -71,13 +73,13 @@ class GemmTest {
       for (boolean ta : new boolean[] {false, true}) {
         for (boolean tb : new boolean[] {false, true}) {
           float[] a = random(r, m * k), b = random(r, k * n), one = new float[m * n];
-          VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, Epilogue.NONE, 1);
+          VectorGemm.gemm(CpuOptions.Microkernel.AUTO, packing, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, one, 0, Epilogue.NONE, 1);
           for (int threads = 2; threads <= 4; threads++) {
             float[] many = new float[m * n];
-            VectorGemm.gemm(ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, Epilogue.NONE, threads);
+            VectorGemm.gemm(CpuOptions.Microkernel.AUTO, packing, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, many, 0, Epilogue.NONE, threads);
             float[] wide = new float[m * n], wideOne = new float[m * n];
-            VectorGemm.gemm(VectorGemm.WIDE, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wideOne, 0, Epilogue.NONE, 1);
-            VectorGemm.gemm(VectorGemm.WIDE, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wide, 0, Epilogue.NONE, threads);
+            VectorGemm.gemm(VectorGemm.WIDE, packing, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wideOne, 0, Epilogue.NONE, 1);
+            VectorGemm.gemm(VectorGemm.WIDE, packing, ta, tb, m, n, k, 1f, a, 0, b, 0, 0f, wide, 0, Epilogue.NONE, threads);
             assertTrue(java.util.Arrays.equals(wideOne, wide), "6x4 kernel, " + m + "x" + n + ": 1 and " + threads
                 + " threads must give identical bits");
             assertTrue(java.util.Arrays.equals(one, many), m + "x" + n + " transA " + ta + " transB " + tb + ": 1 and "
@@ -126,10 +128,10 @@ class GemmTest {
       }
     }
     float[] one = c0.clone(), two = c0.clone(), plain = c0.clone(), narrow = c0.clone();
-    VectorGemm.gemm(VectorGemm.WIDE, false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
-    VectorGemm.gemm(VectorGemm.WIDE, false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
-    VectorGemm.gemm(VectorGemm.NARROW, false, false, m, n, k, 1f, a, 0, b, 0, beta, narrow, 0, e, 2);
-    Blas.plainGemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, plain, 0);
+    VectorGemm.gemm(VectorGemm.WIDE, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
+    VectorGemm.gemm(VectorGemm.WIDE, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
+    VectorGemm.gemm(VectorGemm.NARROW, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, narrow, 0, e, 2);
+    Blas.plainGemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, plain, 0, 3);
     e.apply(plain, 0, n, 0, m, 0, n);
     double tol = 1e-5 * Math.sqrt(k) * 4;
     for (int i = 0; i < m * n; i++) {
@@ -150,7 +152,7 @@ class GemmTest {
     a[(m - 1) * k] = Float.NaN; // the last row, in an edge tile
     for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE}) {
       float[] c = new float[m * n];
-      VectorGemm.gemm(u, false, false, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.columns(null, FusedActivation.RELU), 1);
+      VectorGemm.gemm(u, packing, false, false, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.columns(null, FusedActivation.RELU), 1);
       for (int j = 0; j < n; j++) {
         assertTrue(Float.isNaN(c[j]) && Float.isNaN(c[(m - 1) * n + j]), u + ": column " + j + " lost its NaN");
       }
@@ -158,20 +160,25 @@ class GemmTest {
     assertTrue(Float.isNaN(FusedActivation.RELU.apply(Float.NaN)));
   }
 
-  /** Inside {@link Blas#serially}, even a product above the threshold stays on the calling thread. */
+  /**
+   * Inside {@link CpuContext#serially}, even a product above the threshold stays on the calling
+   * thread; another context's products on that thread are not held back.
+   */
   @Test
   void productsInsideSeriallyStayOnTheCallingThread() {
+    CpuContext cpu = CpuContext.defaults(), other = CpuContext.defaults();
     long large = 1L << 30;
     int cores = Runtime.getRuntime().availableProcessors();
-    assertEquals(cores, Blas.vectorThreads(large), "outside: every core");
-    Blas.serially(() -> {
-      assertEquals(1, Blas.vectorThreads(large));
-      Blas.serially(() -> assertEquals(1, Blas.vectorThreads(large), "nested"));
-      assertEquals(1, Blas.vectorThreads(large), "still inside");
+    assertEquals(cores, cpu.vectorThreads(large), "outside: every core");
+    cpu.serially(() -> {
+      assertEquals(1, cpu.vectorThreads(large));
+      cpu.serially(() -> assertEquals(1, cpu.vectorThreads(large), "nested"));
+      assertEquals(1, cpu.vectorThreads(large), "still inside");
+      assertEquals(cores, other.vectorThreads(large), "another context's products");
     });
-    assertEquals(cores, Blas.vectorThreads(large), "after: every core again");
-    java.util.stream.IntStream.range(0, 4).parallel().forEach(i -> Blas.serially(() -> assertEquals(1,
-        Blas.vectorThreads(large), "in a parallel task, on a worker or on the calling thread")));
+    assertEquals(cores, cpu.vectorThreads(large), "after: every core again");
+    java.util.stream.IntStream.range(0, 4).parallel().forEach(i -> cpu.serially(() -> assertEquals(1,
+        cpu.vectorThreads(large), "in a parallel task, on a worker or on the calling thread")));
   }
 
   private static float[] random(SplittableRandom r, int n) {

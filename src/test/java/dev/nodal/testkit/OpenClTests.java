@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
+import dev.nodal.devices.NodalOptions;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import org.junit.jupiter.api.Assumptions;
@@ -29,7 +30,7 @@ public final class OpenClTests {
    * line; with the same skip or failure when OpenCL is not usable.
    */
   public static String selector() {
-    OpenCl.Probe probe = OpenCl.probe();
+    OpenCl.Probe probe = OpenCl.probe(NodalOptions.fromEnvironment().openCl());
     if (!probe.usable()) {
       String why = "OpenCL is not usable: " + probe.error() + ". Fix: " + probe.fix();
       if ("1".equals(System.getenv("NODAL_REQUIRE_OPENCL"))) fail("NODAL_REQUIRE_OPENCL=1 and " + why);

@@ -19,7 +19,7 @@ import dev.nodal.io.AtomicFiles;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
 import dev.nodal.optim.Sgd;
-import dev.nodal.tensor.Blas;
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +31,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -42,6 +43,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large or cnn (a "
     + "training step) or mlp-epoch (an epoch of Fashion-MNIST) on each device.")
 final class BenchCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   /** The workloads: a product, or one SGD-momentum training step of a model. */
   private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "mlp-epoch");
 
@@ -99,16 +103,17 @@ final class BenchCommand implements Callable<Integer> {
     Dataset train = null;
     if (workload.equals("mlp-epoch")) {
       try {
-        train = FashionMnist.load(data.data).train();
+        train = FashionMnist.load(data.data, main.data).train();
       } catch (DataException e) {
         throw new IllegalArgumentException("mlp-epoch needs Fashion-MNIST: " + e.getMessage(), e);
       }
     }
     double reference = Double.NaN;
+    String cpuKernel = new CpuContext(main.options.cpu()).kernel(); // what the run's CPU backends multiply with
     ArrayNode results = JSON.createArrayNode();
     for (int i = 0; i < devices.size(); i++) {
       String d = devices.get(i);
-      try (Backend backend = Backends.open(d)) {
+      try (Backend backend = Backends.open(d, main.options)) {
         int examples = switch (workload) {
           case "mlp-small", "cnn" -> 256;
           case "mlp-large" -> 1024;
@@ -145,7 +150,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("min_ms", min);
         r.put("median_ms", median);
         r.put("runs", ms.length);
-        r.put("cpu_gemm", Blas.kernel());
+        r.put("cpu_gemm", cpuKernel);
         if (workload.equals("cnn")) r.put("conv", conv);
         if (i > 0) r.put("speed_relative_to_first", ratio);
       }

@@ -5,16 +5,20 @@ import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.devices.Backends;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 
 @Command(name = "devices", description = "Lists the CPU backend, the backend providers on the class path, and every "
     + "OpenCL platform and device.")
 final class DevicesCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Override
   public Integer call() {
     System.out.println("cpu            pure-Java CPU backend (" + Runtime.getRuntime().availableProcessors() + " cores)");
     Backends.providers().forEach((name, p) -> System.out.printf(java.util.Locale.ROOT, "%-14s %s (a backend provider)%n",
         name, p.description()));
-    OpenCl.Probe probe = OpenCl.probe();
+    OpenCl.Probe probe = OpenCl.probe(main.options.openCl());
     if (probe.error() != null) {
       System.out.println("OpenCL: not usable: " + probe.error());
       System.out.println("  fix: " + probe.fix());

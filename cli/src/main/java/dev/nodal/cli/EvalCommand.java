@@ -11,11 +11,15 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "eval", description = "Rebuilds a model from its checkpoint alone and prints test loss and accuracy.")
 final class EvalCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Option(names = "--checkpoint", required = true, description = "A run folder or its checkpoint/ folder.")
   Path checkpoint;
 
@@ -31,8 +35,8 @@ final class EvalCommand implements Callable<Integer> {
     Backends.checkSelector(device.device);
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     Checkpoint.Loaded loaded = Checkpoint.load(checkpoint);
-    FashionMnist.Splits splits = FashionMnist.load(data.data);
-    try (Backend backend = Backends.open(device.device);
+    FashionMnist.Splits splits = FashionMnist.load(data.data, main.data);
+    try (Backend backend = Backends.open(device.device, main.options);
         Session s = backend.compile(loaded.graph(),
             CompileOptions.maxBatch(batchSize).keep(Evaluation.logits(loaded.graph()).name()))) {
       loaded.restore(s, false);

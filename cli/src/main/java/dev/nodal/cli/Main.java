@@ -1,5 +1,7 @@
 package dev.nodal.cli;
 
+import dev.nodal.data.DataOptions;
+import dev.nodal.devices.NodalOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
@@ -11,6 +13,16 @@ import picocli.CommandLine.HelpCommand;
         GraphCommand.class,
         BenchCommand.class, TuneCommand.class, PlanCommand.class, NativeCheckCommand.class, HelpCommand.class})
 public final class Main {
+  /** The settings of the environment ({@code NODAL_*} and {@code -Dnodal.*}), read once per run. */
+  final NodalOptions options;
+  /** Where the data set is looked for ({@code NODAL_DATA}), read once per run. */
+  final DataOptions data;
+
+  Main(NodalOptions options, DataOptions data) {
+    this.options = options;
+    this.data = data;
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -24,7 +36,15 @@ public final class Main {
     boolean debug = java.util.Arrays.asList(args).contains("--debug");
     String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
     System.setProperty("java.awt.headless", "true");
-    CommandLine cl = new CommandLine(new Main());
+    Main main;
+    try {
+      main = new Main(NodalOptions.fromEnvironment(), DataOptions.fromEnvironment());
+    } catch (IllegalArgumentException e) { // a malformed setting: said as every expected failure is
+      if (debug) e.printStackTrace();
+      System.err.println("nodal: " + e.getMessage());
+      return 1;
+    }
+    CommandLine cl = new CommandLine(main);
     // --help and -h on every command, not only on the top level.
     cl.getSubcommands().values().forEach(sub -> sub.getCommandSpec().mixinStandardHelpOptions(true));
     // Expected failures (bad data, bad arguments, unusable devices) print one clear line.

@@ -6,6 +6,7 @@ import dev.nodal.backend.opencl.KernelSources;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.backend.opencl.OpenClBackend;
 import dev.nodal.devices.Backends;
+import dev.nodal.devices.NodalOptions;
 import dev.nodal.backend.Parity;
 import dev.nodal.graph.Graph;
 import dev.nodal.train.ModelZoo;
@@ -37,8 +38,17 @@ public final class NativeCheck {
   private final List<String> fixes = new ArrayList<>();
   private final String ldconfig;
 
+  private final NodalOptions options;
+
+  /** A check with the settings of {@link NodalOptions#fromEnvironment()}. */
   public NativeCheck(PrintStream out) {
+    this(out, NodalOptions.fromEnvironment());
+  }
+
+  /** A check of OpenCL as {@code options} find and tile it. */
+  public NativeCheck(PrintStream out, NodalOptions options) {
     this.out = out;
+    this.options = options;
     this.ldconfig = runLdconfig();
   }
 
@@ -62,7 +72,7 @@ public final class NativeCheck {
     checkNvidia(registered);
 
     section("JOCL");
-    OpenCl.Probe probe = OpenCl.probe();
+    OpenCl.Probe probe = OpenCl.probe(options.openCl());
     out.println("  folders searched for libOpenCL.so: " + (probe.searched() == null ? "(none)" : probe.searched()));
     out.println("  native library: " + (probe.loader() != null ? "loaded, using " + probe.loader() : "NOT loaded"));
     if (probe.error() != null) {
@@ -94,7 +104,7 @@ public final class NativeCheck {
   private boolean checkDevice(DeviceInfo d) {
     OpenClBackend backend;
     try {
-      backend = new OpenClBackend(d);
+      backend = new OpenClBackend(d, options.openCl());
     } catch (RuntimeException e) {
       out.println("  context: FAILED " + e.getMessage());
       fixes.add(d.id() + ": cannot create a context; check the driver installation and permissions on /dev.");
@@ -127,14 +137,14 @@ public final class NativeCheck {
   }
 
   /** A 20-33-10 MLP, one forward and backward on a batch of 33, against the CPU. */
-  private static Parity.Report smallParity(OpenClBackend backend) {
+  private Parity.Report smallParity(OpenClBackend backend) {
     Graph graph = ModelZoo.mlp(1, 20, 10, 33);
     SplittableRandom r = new SplittableRandom(2);
     float[] xs = new float[33 * 20];
     float[] ys = new float[33];
     for (int i = 0; i < xs.length; i++) xs[i] = (float) r.nextDouble(-1, 1);
     for (int i = 0; i < ys.length; i++) ys[i] = r.nextInt(10);
-    return Parity.compare(graph, backend, Backends.cpu(), Map.of("x", xs, "y", ys));
+    return Parity.compare(graph, backend, Backends.cpu(options.cpu()), Map.of("x", xs, "y", ys));
   }
 
   private List<String> listIcds(Path vendors) {

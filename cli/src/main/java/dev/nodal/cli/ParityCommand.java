@@ -8,10 +8,14 @@ import dev.nodal.train.ModelZoo;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Option;
 
 @Command(name = "parity", description = "Runs a model on two devices and reports, per node, how far outputs and gradients differ.")
 final class ParityCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Option(names = "--model", defaultValue = "mlp", description = SharedOptions.MODEL_HELP)
   String model;
 
@@ -38,7 +42,7 @@ final class ParityCommand implements Callable<Integer> {
     Backends.checkSelector(reference);
     Graph g = ModelZoo.build(model, seed, 784, 10);
     float[][] xy = SharedOptions.randomBatch(seed, batch, 784, 10);
-    try (Backend test = Backends.open(device); Backend ref = Backends.open(reference)) {
+    try (Backend test = Backends.open(device, main.options); Backend ref = Backends.open(reference, main.options)) {
       Parity.Report report = Parity.compare(g, test, ref, Map.of("x", xy[0], "y", xy[1]));
       System.out.print(report.format());
       return report.ok() ? 0 : 1;

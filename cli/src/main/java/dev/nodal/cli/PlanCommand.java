@@ -11,12 +11,16 @@ import dev.nodal.train.ModelZoo;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "plan",
     description = "Prints a model's step plan: the launches per step by phase, and device memory with and without sharing.")
 final class PlanCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Option(names = "--model", defaultValue = "mlp", description = SharedOptions.MODEL_HELP)
   String model;
 
@@ -29,7 +33,7 @@ final class PlanCommand implements Callable<Integer> {
   public Integer call() {
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     Graph graph = ModelZoo.build(model, 42, 784, 10);
-    try (Backend backend = Backends.open(device.device)) {
+    try (Backend backend = Backends.open(device.device, main.options)) {
       Planner planner = new Planner(graph, batchSize, new Keep(false, Set.of()), backend.traits());
       System.out.println("plan of " + model + " for " + backend.name() + ", batch " + batchSize + ", SGD with momentum"
           + (backend.traits() == DeviceTraits.CPU ? " (the CPU backend runs each op's Java code in this order over this "

@@ -27,6 +27,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,6 +35,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "train", resourceBundle = "dev.nodal.cli.TrainHelp", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
 final class TrainCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Option(names = "--model", defaultValue = "mlp", description = "Model: mlp (default), cnn or cnn-bn. " + ModelZoo.DESCRIPTIONS + ".")
   String model;
 
@@ -205,9 +209,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
     if (loaded != null) checkResume(loaded);
-    FashionMnist.Splits splits = FashionMnist.load(data.data);
-    try (Backend backend = devices == null ? Backends.open(device.device)
-        : new DataParallelBackend(Backends.openEach(devices))) {
+    FashionMnist.Splits splits = FashionMnist.load(data.data, main.data);
+    try (Backend backend = devices == null ? Backends.open(device.device, main.options)
+        : new DataParallelBackend(Backends.openEach(devices, main.options))) {
       Path runs = Path.of("runs");
       boolean runsExisted = Files.exists(runs);
       Path folder;

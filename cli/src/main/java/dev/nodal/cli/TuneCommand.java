@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -24,6 +25,9 @@ import picocli.CommandLine.Option;
 @Command(name = "tune", description = "Measures gemm.cl's tilings on an OpenCL device for a model's products and keeps the "
     + "fastest per shape class for that device and driver.")
 final class TuneCommand implements Callable<Integer> {
+  /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
+  @ParentCommand Main main;
+
   @Mixin SharedOptions.Device device;
 
   @Option(names = "--model", defaultValue = "mlp", description = "Whose products to tune: " + "mlp, cnn, cnn-bn, mlp-small "
@@ -62,9 +66,9 @@ final class TuneCommand implements Callable<Integer> {
         yield ModelZoo.build(model, 1, 784, 10);
       }
     };
-    Path file = cache != null ? cache : GemmTuner.cacheFile();
+    Path file = cache != null ? cache : main.options.openCl().tuningCache();
     AtomicFiles.checkReplaceable(file); // a cache that cannot be written is refused before any device is opened
-    try (Backend backend = Backends.open(device.device)) {
+    try (Backend backend = Backends.open(device.device, main.options)) {
       if (!(backend instanceof OpenClBackend cl)) {
         throw new IllegalArgumentException("tune measures OpenCL devices; --device " + device.device + " chose " + backend.name());
       }

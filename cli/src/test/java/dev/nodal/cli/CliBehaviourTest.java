@@ -37,10 +37,15 @@ class CliBehaviourTest {
     }
   }
 
+  /** The command line, for listing its commands (no command runs, so the settings do not matter). */
+  private static CommandLine commandLine() {
+    return new CommandLine(new Main(dev.nodal.devices.NodalOptions.defaults(), dev.nodal.data.DataOptions.defaults()));
+  }
+
   @Test
   void everyCommandHasHelp() {
     int commands = 0;
-    for (String name : new CommandLine(new Main()).getSubcommands().keySet()) {
+    for (String name : commandLine().getSubcommands().keySet()) {
       for (String[] args : new String[][] {{name, "--help"}, {name, "-h"}, {"help", name}}) {
         Outcome r = run(args);
         assertEquals(0, r.code(), String.join(" ", args) + ": " + r.err());
@@ -55,7 +60,7 @@ class CliBehaviourTest {
   @Test
   void everyModelOptionListsItsChoicesAndDefault() {
     int options = 0;
-    for (String name : new CommandLine(new Main()).getSubcommands().keySet()) {
+    for (String name : commandLine().getSubcommands().keySet()) {
       String help = run(name, "--help").out().replaceAll("\\s+", " ");
       int at = help.indexOf("--model=<model> ");
       if (at < 0) continue;

@@ -40,7 +40,8 @@ class ValidationTest {
         out.toString(), option, value));
     if (!option.equals("--device")) args.addAll(List.of("--device", "cpu"));
     if (!option.equals("--epochs")) args.addAll(List.of("--epochs", "1"));
-    if (value.equals("opencl:9:9") && !dev.nodal.backend.opencl.OpenCl.probe().usable()) {
+    if (value.equals("opencl:9:9")
+        && !dev.nodal.backend.opencl.OpenCl.probe(dev.nodal.devices.NodalOptions.fromEnvironment().openCl()).usable()) {
       message = "device 'opencl:9:9' needs OpenCL, which is not usable"; // on a machine without OpenCL
     }
     CliBehaviourTest.Outcome r = CliBehaviourTest.run(args.toArray(new String[0]));

@@ -1,6 +1,7 @@
 package dev.nodal.spark;
 
 import dev.nodal.data.DataException;
+import dev.nodal.data.DataOptions;
 import dev.nodal.data.Dataset;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.data.Idx;
@@ -102,7 +103,7 @@ public final class SparkTrain {
         examples.add(new Example(x, labels.data()[i] & 0xff));
       }
     } else {
-      Dataset train = FashionMnist.load(data == null ? null : Path.of(data)).train();
+      Dataset train = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment()).train();
       per = train.featureSize();
       for (int i = 0; i < train.size(); i++) {
         examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));

@@ -14,6 +14,7 @@ import dev.nodal.optim.Optimizer;
 import dev.nodal.plan.DeviceTraits;
 import dev.nodal.plan.Planner;
 import dev.nodal.plan.StepPlan;
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.tensor.CpuTensor;
 import java.util.Arrays;
 import java.util.List;
@@ -43,9 +44,11 @@ final class CpuSession extends SessionBase {
   private boolean passTraining;
   private long passStep;
   private final float[][] regions;
+  private final CpuContext cpu;
 
-  CpuSession(Graph graph, CompileOptions options) {
+  CpuSession(Graph graph, CompileOptions options, CpuContext cpu) {
     super(graph, options);
+    this.cpu = cpu;
     plan = new Planner(graph, maxBatch, options.keepRule(), DeviceTraits.CPU).plan();
     nodes = plan.order();
     int n = nodes.size();
@@ -110,7 +113,10 @@ final class CpuSession extends SessionBase {
     return work;
   }
 
-  /** The pass every op of this session sees: the session's mode and step, the node's own workspace. */
+  /**
+   * The pass every op of this session sees: the session's mode and step, the node's own workspace,
+   * the backend's CPU context.
+   */
   private final class NodePass implements Pass {
     private final CpuTensor[] work;
 
@@ -131,6 +137,11 @@ final class CpuSession extends SessionBase {
     @Override
     public CpuTensor work(int i) {
       return work[i];
+    }
+
+    @Override
+    public CpuContext cpu() {
+      return cpu;
     }
   }
 

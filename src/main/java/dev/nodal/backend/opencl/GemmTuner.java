@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Measures {@code gemm.cl}'s tilings on a device, per shape class, and keeps the fastest in a
- * cache on disk that {@link OpenClBackend} reads when it opens the device: {@code nodal tune}
+ * cache on disk ({@link OpenClOptions#tuningCache()}) that {@link OpenClBackend} reads when it
+ * opens the device: {@code nodal tune}
  * fills it ahead of training. The cache is keyed by device, driver version and the kernel's
  * source, so a new driver or a changed kernel is measured anew, never served stale tiles.
  */
@@ -66,20 +67,14 @@ public final class GemmTuner {
   /** What tuning measured for one shape: the default tiles' time and the best found. */
   public record Result(Shape shape, GemmConfig defaults, double defaultMs, GemmConfig best, double bestMs, int tried) {}
 
-  /** The cache file: {@code $NODAL_CACHE_DIR/gemm-tuning.json}, else under {@code ~/.cache/nodal}. */
-  public static Path cacheFile() {
-    String dir = System.getenv("NODAL_CACHE_DIR");
-    return (dir == null || dir.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "nodal") : Path.of(dir))
-        .resolve("gemm-tuning.json");
-  }
-
   /** The cache's key for a device: its name, its driver's version and gemm.cl's source. */
   static String deviceKey(DeviceInfo device) {
     return device.name() + " | driver " + device.driverVersion() + " | gemm.cl " + KernelSources.hash("gemm.cl");
   }
 
   /**
-   * The tiles of {@code $NODAL_GEMM} ({@code text}) for {@code device}, or null when it is unset,
+   * The tiles of {@code $NODAL_GEMM} ({@code text}, {@link OpenClOptions#gemmTiles()}) for
+   * {@code device}, or null when it is unset,
    * or (with one warning that names NODAL_GEMM, its value and what is wrong) when it is malformed
    * or does not fit the device: the device then chooses its own tiles.
    */

@@ -11,7 +11,11 @@ import org.jocl.Sizeof;
 import org.jocl.cl_device_id;
 import org.jocl.cl_platform_id;
 
-/** Finds the OpenCL loader, platforms and devices once per process. */
+/**
+ * Finds the OpenCL loader, platforms and devices. Each {@link #probe(OpenClOptions)} looks afresh
+ * (after the first, which loads the driver, a few milliseconds) and keeps nothing: whoever wants
+ * the answer again keeps the {@link Probe}.
+ */
 public final class OpenCl {
   private OpenCl() {}
 
@@ -40,20 +44,28 @@ public final class OpenCl {
     }
   }
 
-  private static Probe probe;
-
-  /** Discovers every platform and device; never throws. */
-  public static synchronized Probe probe() {
-    if (probe == null) probe = discover(null);
-    return probe;
+  /**
+   * Discovers every platform and device as {@code options} say (disabled, the loader setting,
+   * signal chaining); never throws.
+   */
+  public static Probe probe(OpenClOptions options) {
+    return discover(options, null);
   }
 
-  /** Set to 1, makes OpenCL unavailable to Nodal, as on a machine without it (CI's second pass). */
+  /**
+   * The environment variable that, set to 1, makes OpenCL unavailable to Nodal, as on a machine
+   * without it (CI's second pass): {@link OpenClOptions#disabled()}.
+   */
   public static final String DISABLE = "NODAL_DISABLE_OPENCL";
 
   /** Discovery with driver errors injected where the driver would return them (for tests). */
-  static Probe discover(DriverCalls.Faults faults) {
-    return discover(OpenClLoader.ofThisProcess(), faults);
+  static Probe discover(OpenClOptions options, DriverCalls.Faults faults) {
+    return discover(options, OpenClLoader.ofThisProcess(options.loaderLibrary()), faults);
+  }
+
+  /** Discovery of the default options with the loader search {@code loaders} (for tests). */
+  static Probe discover(OpenClLoader loaders, DriverCalls.Faults faults) {
+    return discover(OpenClOptions.defaults(), loaders, faults);
   }
 
   /**
@@ -61,11 +73,12 @@ public final class OpenCl {
    * search has found the file JOCL will open, since a failed attempt prints to stdout and leaves
    * {@code CL} unusable for the rest of the JVM.
    */
-  static Probe discover(OpenClLoader loaders, DriverCalls.Faults faults) {
-    if ("1".equals(System.getenv(DISABLE))) {
-      return new Probe(null, null, "OpenCL is disabled by " + DISABLE + "=1", "unset " + DISABLE, List.of());
+  static Probe discover(OpenClOptions options, OpenClLoader loaders, DriverCalls.Faults faults) {
+    if (options.disabled()) {
+      return new Probe(null, null, "OpenCL is disabled by " + DISABLE + "=1 (OpenClOptions.disabled())",
+          "unset " + DISABLE, List.of());
     }
-    String refusal = SignalChaining.refusal();
+    String refusal = SignalChaining.refusal(options.unchained());
     if (refusal != null) return new Probe(null, null, refusal, SignalChaining.fix(), List.of());
     OpenClLoader.Result found = loaders.find();
     String searched = found.searchedText();

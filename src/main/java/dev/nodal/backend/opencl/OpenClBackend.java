@@ -15,7 +15,9 @@ import org.jocl.cl_device_id;
 
 /**
  * One OpenCL device: its context, one in-order command queue and the program cache. Sessions
- * compiled here share the queue; closing the backend closes them first.
+ * compiled here share the queue; closing the backend closes them first. Its products' tiles follow
+ * its own {@link OpenClOptions}, so two backends of one JVM (even of one device) may tile them
+ * differently.
  */
 public final class OpenClBackend extends BackendBase {
   final DeviceInfo device;
@@ -31,16 +33,30 @@ public final class OpenClBackend extends BackendBase {
   /** Device buffers (and sub-buffers) allocated and not yet released, by every session here. */
   final java.util.concurrent.atomic.AtomicLong liveBuffers = new java.util.concurrent.atomic.AtomicLong();
 
-  // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
-  // (NVIDIA's among them) and newer ones all accept.
+  private final OpenClOptions options;
+
+  /** The device with {@link OpenClOptions#defaults()}: tiles of its own and of the default tuning cache. */
   public OpenClBackend(DeviceInfo device) {
-    this(device, null);
+    this(device, OpenClOptions.defaults());
   }
 
-  /** A backend whose driver calls fail as {@code faults} says (for tests of error handling). */
-  @SuppressWarnings("deprecation")
+  /** The device with its products tiled as {@code options} say (override, tuning cache). */
+  public OpenClBackend(DeviceInfo device, OpenClOptions options) {
+    this(device, options, null);
+  }
+
+  /** A backend of the default options whose driver calls fail as {@code faults} says (for tests of error handling). */
   OpenClBackend(DeviceInfo device, DriverCalls.Faults faults) {
+    this(device, OpenClOptions.defaults(), faults);
+  }
+
+  // clCreateCommandQueue is deprecated since OpenCL 2.0 but is the call that OpenCL 1.2 devices
+  // (NVIDIA's among them) and newer ones all accept.
+  @SuppressWarnings("deprecation")
+  private OpenClBackend(DeviceInfo device, OpenClOptions options, DriverCalls.Faults faults) {
+    if (options == null) throw new IllegalArgumentException("OpenCL options are null (OpenClOptions.defaults() for the defaults)");
     this.device = device;
+    this.options = options;
     this.calls = new DriverCalls(device.toString(), faults);
     cl_context_properties props = new cl_context_properties();
     props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
@@ -48,12 +64,17 @@ public final class OpenClBackend extends BackendBase {
     this.queue = clCreateCommandQueue(context, device.device(), 0, null);
     this.programs = new ProgramCache(context, device, calls);
     this.traits = traits(device);
-    this.gemm = gemm(device, System.getenv("NODAL_GEMM"), GemmTuner.cacheFile());
+    this.gemm = gemm(device, options.gemmTiles(), options.tuningCache());
     this.lowering = new Lowering(device.maxWorkGroupSize(), gemm, KernelSources::source);
   }
 
   public DeviceInfo device() {
     return device;
+  }
+
+  /** The options this backend was opened with. */
+  public OpenClOptions options() {
+    return options;
   }
 
   /** What plans for this device need to know: its work-group limit and alignment. */
@@ -64,8 +85,8 @@ public final class OpenClBackend extends BackendBase {
 
   /**
    * What choosing the products' tiles needs: the device's limits, the tile override
-   * ({@code $NODAL_GEMM}) and the tiles that {@code nodal tune} measured
-   * ({@link GemmTuner#cacheFile()}), read once, at construction; whatever of them is malformed or
+   * ({@link OpenClOptions#gemmTiles()}) and the tiles that {@code nodal tune} measured
+   * ({@link OpenClOptions#tuningCache()}), read once, at construction; whatever of them is malformed or
    * does not fit the device is left out with a warning ({@link GemmTuner#override},
    * {@link GemmTuner#load}).
    */

@@ -92,14 +92,22 @@ final class OpenClLoader {
     this.jvmElf = linux ? header(Path.of("/proc/self/exe")) : null;
   }
 
-  /** The search this process's JOCL will do. */
-  static OpenClLoader ofThisProcess() {
+  /**
+   * The search this process's JOCL will do, for the loader {@code setting} names
+   * ({@link OpenClOptions#loaderLibrary()}; null: none). The operating system, its architecture,
+   * {@code java.io.tmpdir} and {@code LD_LIBRARY_PATH} are read here: they are facts of this
+   * process, which decide what the dynamic linker opens, not settings that could differ per backend.
+   */
+  static OpenClLoader ofThisProcess(String setting) {
     boolean linux = System.getProperty("os.name", "").toLowerCase().contains("linux");
     Path tmp = realPath(Path.of(System.getProperty("java.io.tmpdir", "/tmp")).toAbsolutePath());
     List<Path> rpath = new ArrayList<>(List.of(tmp));
     if (tmp.getParent() != null) rpath.add(tmp.getParent().resolve("lib"));
-    return new OpenClLoader(linux, System.getenv(), Path.of("/etc/ld.so.conf"), rpath,
-        systemFolders(System.getProperty("os.arch", "")));
+    Map<String, String> env = new java.util.HashMap<>();
+    String ld = System.getenv("LD_LIBRARY_PATH");
+    if (ld != null) env.put("LD_LIBRARY_PATH", ld);
+    if (setting != null) env.put(SETTING, setting);
+    return new OpenClLoader(linux, env, Path.of("/etc/ld.so.conf"), rpath, systemFolders(System.getProperty("os.arch", "")));
   }
 
   /** glibc's built-in folders for 64-bit libraries: Debian's multiarch ones, Fedora's, then both. */

@@ -22,7 +22,10 @@ import java.nio.file.Path;
  *
  * On Linux, OpenCL is not loaded into a JVM that lacks it (the probe reports why and how to fix
  * it, and {@code --device auto} runs on the CPU backend), unless {@code NODAL_OPENCL_UNCHAINED=1}
- * accepts the risk.
+ * ({@link OpenClOptions#unchained()}) accepts the risk.
+ *
+ * <p>The operating system and {@code java.home} are read here, where needed: they are facts of
+ * the running JVM, not settings, and no backend may see others.
  */
 public final class SignalChaining {
   /** The environment variable that loads OpenCL without signal chaining, at the risk of a crash. */
@@ -44,9 +47,9 @@ public final class SignalChaining {
     }
   }
 
-  /** Null when OpenCL may be loaded into this JVM; otherwise why not. */
-  static String refusal() {
-    if (!needed() || active() || "1".equals(System.getenv(OVERRIDE))) return null;
+  /** Null when OpenCL may be loaded into this JVM, or {@code unchained} accepts the risk; otherwise why not. */
+  static String refusal(boolean unchained) {
+    if (unchained || !needed() || active()) return null;
     return "OpenCL was not loaded because this JVM runs without signal chaining: OpenCL drivers such as PoCL "
         + "replace the JVM's SIGSEGV handler, and the JVM can then die at any safepoint";
   }

@@ -112,7 +112,7 @@ class FaultInjectionTest {
   @Test
   void noPlatformIsSaidWithTheFixAndAutoFallsBack() {
     device();
-    OpenCl.Probe probe = OpenCl.discover(failing("clGetPlatformIDs", 1, -1001));
+    OpenCl.Probe probe = OpenCl.discover(OpenClOptions.defaults(), failing("clGetPlatformIDs", 1, -1001));
     assertTrue(probe.error().contains("found no platform: no driver (ICD) is registered"), probe.error());
     assertTrue(probe.fix().contains("pocl-opencl-icd"), probe.fix());
     assertEquals("cpu", dev.nodal.devices.BackendsAccess.open("auto", probe).name());

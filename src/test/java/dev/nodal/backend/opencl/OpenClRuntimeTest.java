@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
+import dev.nodal.devices.NodalOptions;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.graph.Graph;
@@ -49,7 +50,7 @@ class OpenClRuntimeTest {
 
   @Test
   void theLoaderIsFoundAndTheClStdComesFromTheDevice() {
-    OpenCl.Probe probe = OpenCl.probe();
+    OpenCl.Probe probe = OpenCl.probe(NodalOptions.fromEnvironment().openCl());
     try (Backend b = OpenClTests.backend()) {
       assertNotNull(probe.loader(), "the loader that was loaded is recorded");
       if (SignalChaining.needed()) {
@@ -85,8 +86,8 @@ class OpenClRuntimeTest {
     assertTrue(e.getMessage().contains("use auto, cpu, opencl or opencl:P:D"), e.getMessage());
     // A well-formed selector of an absent device: an argument error where OpenCL works, else the
     // error that OpenCL is not usable (a machine without it).
-    Class<? extends RuntimeException> expected = OpenCl.probe().usable() ? IllegalArgumentException.class
-        : IllegalStateException.class;
+    OpenCl.Probe probe = OpenCl.probe(NodalOptions.fromEnvironment().openCl());
+    Class<? extends RuntimeException> expected = probe.usable() ? IllegalArgumentException.class : IllegalStateException.class;
     assertThrows(expected, () -> Backends.open("opencl:9:9"));
   }
 }

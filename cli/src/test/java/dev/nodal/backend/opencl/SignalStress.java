@@ -31,7 +31,7 @@ public final class SignalStress {
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
       case "opencl" -> {
-        OpenCl.Probe probe = OpenCl.probe();
+        OpenCl.Probe probe = OpenCl.probe(dev.nodal.devices.NodalOptions.fromEnvironment().openCl());
         if (!probe.usable()) {
           System.out.println("OpenCL not usable: " + probe.error() + ". Fix: " + probe.fix());
           System.exit(3);
