@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -54,15 +53,14 @@ public final class AttributeSchema {
     public Object check(String kind, Object value) {
       int v = integer(kind, "attribute '" + name + "'", value);
       if (v < min || v > max) {
-        throw new IllegalArgumentException(kind + ": attribute '" + name + "' is " + v + "; it must be in [" + min + ", "
-            + max + "]");
+        throw new IllegalArgumentException(kind + ": attribute '" + name + "' is " + v + "; it must be " + range(min, max));
       }
       return v;
     }
 
     @Override
     public String describe() {
-      return "integer in [" + min + ", " + max + "]";
+      return min == Integer.MIN_VALUE && max == Integer.MAX_VALUE ? "integer" : "integer, " + range(min, max);
     }
   }
 
@@ -79,18 +77,22 @@ public final class AttributeSchema {
         throw new IllegalArgumentException(kind + ": attribute '" + name + "' is " + value + ", beyond the range of a float");
       }
       if ((minIncluded ? v < min : v <= min) || (maxIncluded ? v > max : v >= max)) {
-        throw new IllegalArgumentException(kind + ": attribute '" + name + "' is " + value + "; it must be in " + range());
+        throw new IllegalArgumentException(kind + ": attribute '" + name + "' is " + value + "; it must be " + range());
       }
       return v;
     }
 
     private String range() {
-      return (minIncluded ? "[" : "(") + format(min) + ", " + format(max) + (maxIncluded ? "]" : ")");
+      boolean low = min > -Double.MAX_VALUE, high = max < Double.MAX_VALUE;
+      if (!low && !high) return "finite";
+      if (!high) return (minIncluded ? "at least " : "greater than ") + format(min);
+      if (!low) return (maxIncluded ? "at most " : "less than ") + format(max);
+      return "in " + (minIncluded ? "[" : "(") + format(min) + ", " + format(max) + (maxIncluded ? "]" : ")");
     }
 
     @Override
     public String describe() {
-      return "number in " + range();
+      return "number, " + range();
     }
   }
 
@@ -138,8 +140,7 @@ public final class AttributeSchema {
       for (int i = 0; i < list.size(); i++) {
         int v = integer(kind, "'" + name + "'[" + i + "]", list.get(i));
         if (v < min || v > max) {
-          throw new IllegalArgumentException(kind + ": '" + name + "'[" + i + "] is " + v + "; it must be in [" + min + ", "
-              + max + "]");
+          throw new IllegalArgumentException(kind + ": '" + name + "'[" + i + "] is " + v + "; it must be " + range(min, max));
         }
         out.add(v);
       }
@@ -148,7 +149,7 @@ public final class AttributeSchema {
 
     @Override
     public String describe() {
-      return "list of integers in [" + min + ", " + max + "]";
+      return "list of integers, each " + range(min, max);
     }
   }
 
@@ -289,8 +290,14 @@ public final class AttributeSchema {
     return b.intValue();
   }
 
+  /** {@code [min, max]} in words: "at least 1" where there is no upper bound. */
+  private static String range(int min, int max) {
+    if (max == Integer.MAX_VALUE) return "at least " + min;
+    if (min == Integer.MIN_VALUE) return "at most " + max;
+    return "in [" + min + ", " + max + "]";
+  }
+
   private static String format(double d) {
-    if (d == Double.MAX_VALUE) return "max";
-    return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : String.format(Locale.ROOT, "%s", d);
+    return java.math.BigDecimal.valueOf(d).stripTrailingZeros().toPlainString();
   }
 }

@@ -142,7 +142,7 @@ class TorchBatchNormTest {
     assertEquals("batch_norm: eps must be positive and finite, got 0.0", refused.apply(() -> BatchNorm.builder().eps(0f)));
     assertEquals("batch_norm: eps must be positive and finite, got Infinity",
         refused.apply(() -> BatchNorm.builder().eps(Float.POSITIVE_INFINITY)));
-    assertEquals("batch_norm: eps must be positive and finite, got -1.0",
+    assertEquals("batch_norm: attribute 'eps' is -1.0; it must be greater than 0",
         refused.apply(() -> OpCatalogue.create("batch_norm", java.util.Map.of("eps", -1.0))));
     GraphBuilder g = new GraphBuilder(1);
     dev.nodal.graph.Input x = g.input("x", 3);

@@ -131,8 +131,9 @@ class CliBehaviourTest {
       assertTrue(r.out().contains(e.kind() + "  " + e.type().getSimpleName()), e.kind() + " missing:\n" + r.out());
     }
     assertTrue(r.out().contains("    activation: one of none, relu, sigmoid, tanh, default none"), r.out());
-    assertTrue(r.out().contains("    kernel: integer in [1, 2147483647], required"), r.out());
-    assertTrue(r.out().contains("    p: number in [0, 1), required"), r.out());
+    assertTrue(r.out().contains("    kernel: integer, at least 1, required"), r.out());
+    assertTrue(r.out().contains("    p: number, in [0, 1), required"), r.out());
+    assertTrue(r.out().contains("    eps: number, greater than 0, default 0.00001"), r.out());
   }
 
   @Test
