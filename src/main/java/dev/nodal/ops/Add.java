@@ -20,7 +20,8 @@ import java.util.List;
 public final class Add implements Op {
   private static final Kernel FORWARD = Kernel.of("add", "add_forward").ints("n", "m").buffers("a", "b", "z");
   private static final Kernel BACKWARD = Kernel.of("add", "add_backward").ints("n").buffers("dz", "da").ints("acc");
-  private static final Kernel BACKWARD_BROADCAST = Kernel.of("add", "add_backward_broadcast").ints("n", "m").buffers("dz", "db").ints("acc");
+  private static final Kernel BACKWARD_BROADCAST = Kernel.of("add", "add_backward_broadcast").ints("n", "m")
+      .buffers("dz", "db").ints("acc");
 
   @Override
   public String kind() {

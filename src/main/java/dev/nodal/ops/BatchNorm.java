@@ -37,12 +37,18 @@ import java.util.stream.IntStream;
  * get no gradient.
  */
 public final class BatchNorm implements Op {
-  private static final Kernel STATS = Kernel.of("batch_norm", "batch_norm_stats").ints("N", "C", "S").floats("eps", "momentum").buffers("x", "w", "rmean", "rvar").groupScratch("scratch");
-  private static final Kernel FORWARD = Kernel.of("batch_norm", "batch_norm_forward").ints("N", "C", "S").buffers("x", "w", "gamma", "beta", "z");
-  private static final Kernel FORWARD_EVAL = Kernel.of("batch_norm", "batch_norm_forward_eval").ints("N", "C", "S").floats("eps").buffers("x", "rmean", "rvar", "gamma", "beta", "z");
-  private static final Kernel BACKWARD_SUMS = Kernel.of("batch_norm", "batch_norm_backward_sums").ints("N", "C", "S").buffers("x", "dz", "w").groupScratch("scratch");
-  private static final Kernel BACKWARD_PARAM = Kernel.of("batch_norm", "batch_norm_backward_param").ints("C", "row").buffers("w", "dparam").ints("acc");
-  private static final Kernel BACKWARD_INPUT = Kernel.of("batch_norm", "batch_norm_backward_input").ints("N", "C", "S").buffers("x", "dz", "w", "gamma", "dx").ints("acc");
+  private static final Kernel STATS = Kernel.of("batch_norm", "batch_norm_stats").ints("N", "C", "S")
+      .floats("eps", "momentum").buffers("x", "w", "rmean", "rvar").groupScratch("scratch");
+  private static final Kernel FORWARD = Kernel.of("batch_norm", "batch_norm_forward").ints("N", "C", "S")
+      .buffers("x", "w", "gamma", "beta", "z");
+  private static final Kernel FORWARD_EVAL = Kernel.of("batch_norm", "batch_norm_forward_eval").ints("N", "C", "S")
+      .floats("eps").buffers("x", "rmean", "rvar", "gamma", "beta", "z");
+  private static final Kernel BACKWARD_SUMS = Kernel.of("batch_norm", "batch_norm_backward_sums").ints("N", "C", "S")
+      .buffers("x", "dz", "w").groupScratch("scratch");
+  private static final Kernel BACKWARD_PARAM = Kernel.of("batch_norm", "batch_norm_backward_param").ints("C", "row")
+      .buffers("w", "dparam").ints("acc");
+  private static final Kernel BACKWARD_INPUT = Kernel.of("batch_norm", "batch_norm_backward_input")
+      .ints("N", "C", "S").buffers("x", "dz", "w", "gamma", "dx").ints("acc");
 
   private final float momentum, eps;
 

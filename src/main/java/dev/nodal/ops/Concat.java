@@ -21,8 +21,10 @@ import java.util.Map;
  * Backward: each input's gradient is its slice of {@code dz}. One launch per input each way.
  */
 public final class Concat implements Op {
-  private static final Kernel FORWARD = Kernel.of("concat", "concat_forward").ints("size", "c", "rest", "outC", "offset").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("concat", "concat_backward").ints("size", "c", "rest", "outC", "offset").buffers("dz", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("concat", "concat_forward")
+      .ints("size", "c", "rest", "outC", "offset").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("concat", "concat_backward")
+      .ints("size", "c", "rest", "outC", "offset").buffers("dz", "dx").ints("acc");
 
   /** The number of inputs the op insists on, or 0 for any number (the node's). */
   private final int inputs;

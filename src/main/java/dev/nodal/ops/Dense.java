@@ -27,7 +27,8 @@ import java.util.Map;
  * {@code db += column sums of dY}.
  */
 public final class Dense implements Op {
-  private static final Kernel BACKWARD = Kernel.of("dense", "dense_backward").ints("rows", "cols", "act").buffers("z", "dz", "dy", "db").ints("acc", "want_db");
+  private static final Kernel BACKWARD = Kernel.of("dense", "dense_backward").ints("rows", "cols", "act")
+      .buffers("z", "dz", "dy", "db").ints("acc", "want_db");
 
   private final FusedActivation activation;
 

@@ -25,8 +25,10 @@ import java.util.Map;
  * backward recomputes the forward's mask. Give each dropout node its own seed.
  */
 public final class Dropout implements Op {
-  private static final Kernel FORWARD = Kernel.of("dropout", "dropout_forward").ints("n").floats("p").ints("seed", "step").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("dropout", "dropout_backward").ints("n").floats("p").ints("seed", "step").buffers("dz", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("dropout", "dropout_forward").ints("n").floats("p")
+      .ints("seed", "step").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("dropout", "dropout_backward").ints("n").floats("p")
+      .ints("seed", "step").buffers("dz", "dx").ints("acc");
 
   private final float p;
   private final int seed;

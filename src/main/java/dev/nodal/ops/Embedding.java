@@ -25,8 +25,10 @@ import java.util.List;
  * thousands, not of millions.
  */
 public final class Embedding implements Op {
-  private static final Kernel FORWARD = Kernel.of("embedding", "embedding_forward").ints("N", "D").buffers("w", "indices", "z");
-  private static final Kernel BACKWARD = Kernel.of("embedding", "embedding_backward").ints("V", "N", "D").buffers("indices", "dz", "dw").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("embedding", "embedding_forward").ints("N", "D")
+      .buffers("w", "indices", "z");
+  private static final Kernel BACKWARD = Kernel.of("embedding", "embedding_backward").ints("V", "N", "D")
+      .buffers("indices", "dz", "dw").ints("acc");
 
   @Override
   public String kind() {

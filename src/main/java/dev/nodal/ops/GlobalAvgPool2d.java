@@ -17,8 +17,10 @@ import java.util.List;
  * each {@code dz} evenly: {@code dx = dz/(H·W)}.
  */
 public final class GlobalAvgPool2d implements Op {
-  private static final Kernel FORWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_forward").ints("planes", "hw").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_backward").ints("planes", "hw").buffers("dz", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_forward")
+      .ints("planes", "hw").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("global_avg_pool2d", "global_avg_pool2d_backward")
+      .ints("planes", "hw").buffers("dz", "dx").ints("acc");
 
   @Override
   public String kind() {

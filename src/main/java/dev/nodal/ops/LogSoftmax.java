@@ -17,8 +17,10 @@ import java.util.List;
  * PyTorch's {@code log_softmax} + {@code nll_loss}, the unfused form of {@link SoftmaxCrossEntropy}.
  */
 public final class LogSoftmax implements Op {
-  private static final Kernel FORWARD = Kernel.of("log_softmax", "log_softmax_forward").ints("rows", "cols").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("log_softmax", "log_softmax_backward").ints("rows", "cols").buffers("z", "dz", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("log_softmax", "log_softmax_forward").ints("rows", "cols")
+      .buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("log_softmax", "log_softmax_backward").ints("rows", "cols")
+      .buffers("z", "dz", "dx").ints("acc");
 
   @Override
   public String kind() {

@@ -16,8 +16,10 @@ import java.util.List;
  * Output: a scalar. Backward: {@code dp += dL·2(p − t)/M}, {@code dt −= the same}.
  */
 public final class Mse implements Op {
-  private static final Kernel FORWARD = Kernel.of("mse", "mse_forward").ints("m").buffers("p", "t", "loss").groupScratch("scratch");
-  private static final Kernel BACKWARD = Kernel.of("mse", "mse_backward").ints("m").floats("sign").buffers("p", "t", "dloss", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("mse", "mse_forward").ints("m").buffers("p", "t", "loss")
+      .groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("mse", "mse_backward").ints("m").floats("sign")
+      .buffers("p", "t", "dloss", "dx").ints("acc");
 
   @Override
   public String kind() {

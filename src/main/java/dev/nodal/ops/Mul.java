@@ -14,7 +14,8 @@ import java.util.List;
 /** Elementwise product {@code z = a ⊙ b} of two tensors of one shape; {@code da += dz⊙b, db += dz⊙a}. */
 public final class Mul implements Op {
   private static final Kernel FORWARD = Kernel.of("mul", "mul_forward").ints("n").buffers("a", "b", "z");
-  private static final Kernel BACKWARD = Kernel.of("mul", "mul_backward").ints("n").buffers("other", "dz", "dx").ints("acc");
+  private static final Kernel BACKWARD = Kernel.of("mul", "mul_backward").ints("n").buffers("other", "dz", "dx")
+      .ints("acc");
 
   @Override
   public String kind() {

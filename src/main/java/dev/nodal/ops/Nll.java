@@ -17,8 +17,10 @@ import java.util.List;
  * Backward: {@code dlogp[r, y_r] += −dL/N}, 0 elsewhere; the labels get no gradient.
  */
 public final class Nll implements Op {
-  private static final Kernel FORWARD = Kernel.of("nll", "nll_forward").ints("rows", "cols").buffers("logp", "y", "loss").groupScratch("scratch");
-  private static final Kernel BACKWARD = Kernel.of("nll", "nll_backward").ints("rows", "cols").buffers("y", "dloss", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("nll", "nll_forward").ints("rows", "cols")
+      .buffers("logp", "y", "loss").groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("nll", "nll_backward").ints("rows", "cols")
+      .buffers("y", "dloss", "dx").ints("acc");
 
   @Override
   public String kind() {

@@ -24,8 +24,10 @@ import java.util.stream.IntStream;
  * saved.
  */
 public final class Pool2d implements Op {
-  private static final Kernel FORWARD = Kernel.of("pool2d", "pool2d_forward").ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("pool2d", "pool2d_backward").ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "dz", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("pool2d", "pool2d_forward")
+      .ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "z");
+  private static final Kernel BACKWARD = Kernel.of("pool2d", "pool2d_backward")
+      .ints("PLANES", "H", "W", "P", "Q", "K", "ST", "PD", "MAX").buffers("x", "dz", "dx").ints("acc");
 
   private final boolean max;
   private final int k, stride, pad;

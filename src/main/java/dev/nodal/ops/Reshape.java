@@ -27,7 +27,8 @@ import java.util.Map;
  */
 public final class Reshape implements Op {
   private static final Kernel FORWARD = Kernel.of("reshape", "reshape_forward").ints("n").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("reshape", "reshape_backward").ints("n").buffers("dz", "dx").ints("acc");
+  private static final Kernel BACKWARD = Kernel.of("reshape", "reshape_backward").ints("n").buffers("dz", "dx")
+      .ints("acc");
 
   private final int[] dims;
 

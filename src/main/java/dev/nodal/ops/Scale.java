@@ -15,7 +15,8 @@ import java.util.Map;
 /** Multiplication by a constant, {@code z = c·x}; used to weight losses. {@code dx += c·dz}. */
 public final class Scale implements Op {
   private static final Kernel FORWARD = Kernel.of("scale", "scale_forward").ints("n").floats("c").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("scale", "scale_backward").ints("n").floats("c").buffers("dz", "dx").ints("acc");
+  private static final Kernel BACKWARD = Kernel.of("scale", "scale_backward").ints("n").floats("c")
+      .buffers("dz", "dx").ints("acc");
 
   private final float factor;
 

@@ -18,7 +18,8 @@ import java.util.List;
  */
 public final class Softmax implements Op {
   private static final Kernel FORWARD = Kernel.of("softmax", "softmax_forward").ints("rows", "cols").buffers("x", "z");
-  private static final Kernel BACKWARD = Kernel.of("softmax", "softmax_backward").ints("rows", "cols").buffers("z", "dz", "dx").ints("acc");
+  private static final Kernel BACKWARD = Kernel.of("softmax", "softmax_backward").ints("rows", "cols")
+      .buffers("z", "dz", "dx").ints("acc");
 
   @Override
   public String kind() {

@@ -20,8 +20,10 @@ import java.util.List;
  * gradient.
  */
 public final class SoftmaxCrossEntropy implements Op {
-  private static final Kernel FORWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_forward").ints("rows", "cols").buffers("x", "y", "loss").groupScratch("scratch");
-  private static final Kernel BACKWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_backward").ints("rows", "cols").buffers("x", "y", "dloss", "dx").ints("acc");
+  private static final Kernel FORWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_forward")
+      .ints("rows", "cols").buffers("x", "y", "loss").groupScratch("scratch");
+  private static final Kernel BACKWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_backward")
+      .ints("rows", "cols").buffers("x", "y", "dloss", "dx").ints("acc");
 
   @Override
   public String kind() {

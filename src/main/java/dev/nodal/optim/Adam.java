@@ -114,7 +114,8 @@ public final class Adam extends AbstractOptimizer {
     }
   }
 
-  private static final Kernel UPDATE = Kernel.of(PROGRAM, "adam_update").buffers("p", "g", "m", "v", "norm_sq").ints("n")
+  private static final Kernel UPDATE = Kernel.of(PROGRAM, "adam_update").buffers("p", "g", "m", "v", "norm_sq")
+      .ints("n")
       .floats("lr", "wd", "max_norm", "b1", "b2", "eps", "step_size", "bc2_sqrt", "decoupled");
 
   @Override
