@@ -14,21 +14,9 @@ import java.util.stream.IntStream;
  * the weight and bias gradients of each chunk summed in chunk order, so results do not depend on
  * the number of threads.
  */
-final class Conv2dCpu {
-  private final int sh, sw, ph, pw, dh, dw, groups;
-  private final boolean bias;
-  private final FusedActivation activation;
-
+final class Conv2dCpu extends Conv2dPart {
   Conv2dCpu(Conv2d op) {
-    this.sh = op.sh;
-    this.sw = op.sw;
-    this.ph = op.ph;
-    this.pw = op.pw;
-    this.dh = op.dh;
-    this.dw = op.dw;
-    this.groups = op.groups;
-    this.bias = op.bias;
-    this.activation = op.activation;
+    super(op);
   }
 
   /**

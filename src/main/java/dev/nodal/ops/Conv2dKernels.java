@@ -16,7 +16,7 @@ import java.util.List;
  * scratch, products batched over a chunk of images, partial weight gradients where one product
  * would leave the device idle), with the scratch each form needs.
  */
-final class Conv2dKernels {
+final class Conv2dKernels extends Conv2dPart {
   /** A kernel of the program conv2d whose parameters start with the geometry (conv2d.cl's GEOMETRY). */
   private static Kernel geometry(String function) {
     return Kernel.of("conv2d", function)
@@ -39,21 +39,10 @@ final class Conv2dKernels {
       .buffers("part", "dw").ints("off", "acc");
 
   private final Conv2d op;
-  private final int sh, sw, ph, pw, dh, dw, groups;
-  private final boolean bias;
-  private final FusedActivation activation;
 
   Conv2dKernels(Conv2d op) {
+    super(op);
     this.op = op;
-    this.sh = op.sh;
-    this.sw = op.sw;
-    this.ph = op.ph;
-    this.pw = op.pw;
-    this.dh = op.dh;
-    this.dw = op.dw;
-    this.groups = op.groups;
-    this.bias = op.bias;
-    this.activation = op.activation;
   }
 
   private Object[] geometryArgs(Launcher l) {
