@@ -96,8 +96,7 @@ class ArchitectureTest {
       .whereLayer("parallel").mayOnlyAccessLayers("backend", "plan", "optim", "graph", "tensor");
 
   @ArchTest
-  static final ArchRule theCoreNeedsNoJocl = noClasses().that().resideOutsideOfPackages("dev.nodal.backend.opencl..",
-          "dev.nodal.devices..")
+  static final ArchRule theCoreNeedsNoJocl = noClasses().that().resideOutsideOfPackage("dev.nodal.backend.opencl..")
       .should().dependOnClassesThat().resideInAPackage("org.jocl..");
 
   /** A library leaves logging's binding and the command line's libraries to the application. */
