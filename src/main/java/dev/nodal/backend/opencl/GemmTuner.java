@@ -106,7 +106,28 @@ public final class GemmTuner {
    * or it cannot be used) less the device's entries that cannot be used, those entries' tiles,
    * and a sentence for each thing left out.
    */
-  public record Cache(ObjectNode root, Map<String, GemmConfig> tuned, List<String> problems) {}
+  public static final class Cache {
+    /** The file's tree, kept to write it back with one device's entries replaced. */
+    final ObjectNode root;
+    private final Map<String, GemmConfig> tuned;
+    private final List<String> problems;
+
+    Cache(ObjectNode root, Map<String, GemmConfig> tuned, List<String> problems) {
+      this.root = root;
+      this.tuned = Map.copyOf(tuned);
+      this.problems = List.copyOf(problems);
+    }
+
+    /** The tiles tuned for this device, by shape class. */
+    public Map<String, GemmConfig> tuned() {
+      return tuned;
+    }
+
+    /** What could not be used, each naming the file and the entry. */
+    public List<String> problems() {
+      return problems;
+    }
+  }
 
   /**
    * Reads {@code file} for {@code device}, never throwing for what the file holds: a file that is
@@ -205,7 +226,7 @@ public final class GemmTuner {
    * place of the file.
    */
   public static byte[] withResults(Cache cache, DeviceInfo device, List<Result> results) throws IOException {
-    ObjectNode root = cache.root().deepCopy();
+    ObjectNode root = cache.root.deepCopy();
     JsonNode existing = root.get(deviceKey(device));
     ObjectNode entry = existing instanceof ObjectNode o ? o : root.putObject(deviceKey(device));
     for (Result r : results) entry.put(r.shape().shapeClass(), r.best().text());
