@@ -120,6 +120,11 @@ public final class Backends {
   }
 
   private static final List<String> BUILT_IN = List.of("auto", "cpu", "opencl", "all");
+
+  /** True for Nodal's own selectors, normalised: cpu, auto, opencl and opencl:P:D. */
+  private static boolean isOwn(String s) {
+    return s.equals("cpu") || s.equals("auto") || s.equals("opencl") || EXACT.matcher(s).matches();
+  }
   private static final Pattern PROVIDER_NAME = Pattern.compile("[a-z][a-z0-9-]*");
 
   /** {@link #open(String)} with the default options against a given discovery result (tests pass failing ones). */
@@ -136,7 +141,7 @@ public final class Backends {
   public static String checkSelector(String selector) {
     String s = selector == null ? "auto" : selector.trim().toLowerCase(java.util.Locale.ROOT);
     java.util.regex.Matcher exact = EXACT.matcher(s);
-    if (!exact.matches() && !List.of("cpu", "auto", "opencl").contains(s)) {
+    if (!isOwn(s)) {
       String[] parts = selector.trim().split(":", 2); // a provider's selector keeps the case of its rest
       String head = parts[0].toLowerCase(java.util.Locale.ROOT);
       Map<String, BackendProvider> providers = providers();
@@ -161,9 +166,7 @@ public final class Backends {
   private static Backend open(String selector, NodalOptions options, Supplier<OpenCl.Probe> discovery) {
     String s = checkSelector(selector);
     if (s.equals("cpu")) return cpu(options.cpu());
-    if (!s.equals("auto") && !s.equals("opencl") && !EXACT.matcher(s).matches()) {
-      return providers().get(s.split(":", 2)[0]).open(s, options); // checkSelector found it
-    }
+    if (!isOwn(s)) return providers().get(s.split(":", 2)[0]).open(s, options); // checkSelector found it
     OpenCl.Probe probe = discovery.get();
     switch (s) {
       case "auto": {

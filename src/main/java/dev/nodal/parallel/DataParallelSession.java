@@ -17,6 +17,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Schedule;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -329,11 +330,17 @@ public final class DataParallelSession implements Session {
     }
   }
 
-  /** The workers' optimizers take this one's schedule and step count. */
+  /**
+   * The workers' optimizers take this one's step count, and its schedule when it was attached or
+   * changed since the last pass (attaching computes a rate, which setStep computes again).
+   */
   private void syncCopies() {
     if (optimizer == null) return;
+    Schedule schedule = optimizer.schedule();
     for (Optimizer copy : copies) {
-      if (optimizer.schedule() != null) copy.schedule(optimizer.schedule(), optimizer.totalSteps());
+      if (schedule != null && (copy.schedule() != schedule || copy.totalSteps() != optimizer.totalSteps())) {
+        copy.schedule(schedule, optimizer.totalSteps());
+      }
       copy.setStep(optimizer.step());
     }
   }
