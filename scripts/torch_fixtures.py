@@ -13,6 +13,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
       statistics, then evaluation values
   src/test/resources/fixtures/torch-cnn-blocks.json   embedding (repeated indices), global average pooling,
       values and gradients
+  src/test/resources/fixtures/torch-layer-norm.json   layer_norm and RMS norm (its formula: torch 1.13 has no
+      RMSNorm) over the last axis, with and without affine parameters, values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -275,6 +277,46 @@ def cnn_blocks():
     return {"generator": GENERATOR, "torch": torch.__version__, "embedding": embedding, "global_avg_pool": gap}
 
 
+def rms_norm(x, weight, eps):
+    """torch.nn.functional.rms_norm (PyTorch 2.4) written out: x / sqrt(mean(x^2) + eps) * weight."""
+    z = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+    return z if weight is None else z * weight
+
+
+def layer_norm():
+    gen = torch.Generator().manual_seed(73)
+    cases = []
+    for name, kind, shape, eps, affine in [("layer_norm_rank3", "layer_norm", (2, 3, 8), 1e-5, True),
+                                           ("layer_norm_batch1", "layer_norm", (1, 5), 1e-3, True),
+                                           ("layer_norm_wide", "layer_norm", (3, 70), 1e-5, True),
+                                           ("layer_norm_plain", "layer_norm", (4, 2, 6), 1e-5, False),
+                                           ("rms_norm_rank3", "rms_norm", (2, 3, 8), 1e-6, True),
+                                           ("rms_norm_batch1", "rms_norm", (1, 5), 1e-3, True),
+                                           ("rms_norm_wide", "rms_norm", (3, 70), 1e-6, True),
+                                           ("rms_norm_plain", "rms_norm", (4, 2, 6), 1e-6, False)]:
+        d = shape[-1]
+        x = (torch.rand(*shape, generator=gen) * 4 - 1).requires_grad_(True)
+        gamma = (torch.rand(d, generator=gen) + 0.5).requires_grad_(True) if affine else None
+        beta = (torch.rand(d, generator=gen) - 0.5).requires_grad_(True) if affine and kind == "layer_norm" else None
+        if kind == "layer_norm":
+            z = torch.nn.functional.layer_norm(x, (d,), gamma, beta, eps)
+        else:
+            z = rms_norm(x, gamma, eps)
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.43).reshape(z.shape)
+        wrt = [t for t in (x, gamma, beta) if t is not None]
+        grads = torch.autograd.grad((z * dy).sum(), wrt)
+        case = {"name": name, "kind": kind, "shape": list(shape), "eps": eps, "affine": affine, "x": floats(x),
+                "z": floats(z), "dy": floats(dy), "dx": floats(grads[0])}
+        if gamma is not None:
+            case["gamma"] = floats(gamma)
+            case["dgamma"] = floats(grads[1])
+        if beta is not None:
+            case["beta"] = floats(beta)
+            case["dbeta"] = floats(grads[2])
+        cases.append(case)
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -303,6 +345,7 @@ def main():
     write("torch-pool2d.json", pool2d())
     write("torch-batch-norm.json", batch_norm())
     write("torch-cnn-blocks.json", cnn_blocks())
+    write("torch-layer-norm.json", layer_norm())
 
 
 if __name__ == "__main__":

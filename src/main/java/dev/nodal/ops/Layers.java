@@ -8,6 +8,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.tensor.FusedActivation;
+import java.util.List;
 
 /** Shorthands that create a layer's parameters and its function node together. */
 public final class Layers {
@@ -111,5 +112,56 @@ public final class Layers {
     State mean = g.state(name + ".running_mean", Init.zeros(), c);
     State var = g.state(name + ".running_var", Init.constant(1f), c);
     return g.apply(op, name, x, gamma, beta, mean, var);
+  }
+
+  /**
+   * Layer norm {@code name} over the last axis of {@code x}, of width {@code width}, as PyTorch's
+   * {@code LayerNorm(width)} (eps 1e-5): parameters {@code name.gamma} (ones, PyTorch's
+   * {@code weight}) and {@code name.beta} (zeros, PyTorch's {@code bias}).
+   */
+  public static Apply layerNorm(GraphBuilder g, String name, Node x, int width) {
+    return layerNorm(g, name, x, width, new LayerNorm());
+  }
+
+  /**
+   * As {@link #layerNorm(GraphBuilder, String, Node, int)}, with the eps of {@code op}; without
+   * parameters when {@code op} is not affine (PyTorch's {@code elementwise_affine=False}).
+   */
+  public static Apply layerNorm(GraphBuilder g, String name, Node x, int width, LayerNorm op) {
+    if (op == null) throw new GraphException("layer_norm '" + name + "': op is null; pass new LayerNorm()");
+    return rowNorm(g, name, x, width, op);
+  }
+
+  /**
+   * RMS norm {@code name} over the last axis of {@code x}, of width {@code width}, as LLaMA's
+   * {@code RMSNorm(width)} (eps 1e-6): parameter {@code name.gamma} (ones, PyTorch's {@code weight}).
+   */
+  public static Apply rmsNorm(GraphBuilder g, String name, Node x, int width) {
+    return rmsNorm(g, name, x, width, new RMSNorm());
+  }
+
+  /**
+   * As {@link #rmsNorm(GraphBuilder, String, Node, int)}, with the eps of {@code op}; without a
+   * parameter when {@code op} is not affine.
+   */
+  public static Apply rmsNorm(GraphBuilder g, String name, Node x, int width, RMSNorm op) {
+    if (op == null) throw new GraphException("rms_norm '" + name + "': op is null; pass new RMSNorm()");
+    return rowNorm(g, name, x, width, op);
+  }
+
+  /** The gamma (ones) and beta (zeros) that {@code op}'s roles ask for, then the node. */
+  private static Apply rowNorm(GraphBuilder g, String name, Node x, int width, RowNorm op) {
+    if (width < 1) throw new GraphException(op.kind() + " '" + name + "': width must be >= 1, got " + width);
+    int rank = x.shape().rank();
+    if (rank < 1 || x.shape().dim(rank - 1) != width) {
+      throw new GraphException(op.kind() + " '" + name + "': input '" + x.name() + "' " + x.shape()
+          + " does not end in an axis of width " + width);
+    }
+    List<String> roles = op.inputRoles();
+    Node[] in = new Node[roles.size()];
+    in[0] = x;
+    if (roles.size() > 1) in[1] = g.param(name + ".gamma", Init.constant(1f), width);
+    if (roles.size() > 2) in[2] = g.param(name + ".beta", Init.zeros(), width);
+    return g.apply(op, name, in);
   }
 }

@@ -58,6 +58,8 @@ public final class OpCatalogue {
       new Entry("max_pool2d", Pool2d.class, Pool2d.SCHEMA, a -> Pool2d.fromAttributes(true, a), List.of("pool2d")),
       new Entry("avg_pool2d", Pool2d.class, Pool2d.SCHEMA, a -> Pool2d.fromAttributes(false, a), List.of("pool2d")),
       new Entry("batch_norm", BatchNorm.class, BatchNorm.SCHEMA, BatchNorm::fromAttributes, List.of("batch_norm")),
+      new Entry("layer_norm", LayerNorm.class, LayerNorm.SCHEMA, LayerNorm::fromAttributes, List.of("layer_norm")),
+      new Entry("rms_norm", RMSNorm.class, RMSNorm.SCHEMA, RMSNorm::fromAttributes, List.of("layer_norm")),
       unary("dropout", Dropout.class, Dropout.SCHEMA, Dropout::fromAttributes),
       new Entry("global_avg_pool2d", GlobalAvgPool2d.class, NONE, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
       new Entry("reshape", Reshape.class, Reshape.SCHEMA, Reshape::fromAttributes, List.of("reshape")),

@@ -10,6 +10,7 @@ import dev.nodal.ops.Dropout;
 import dev.nodal.ops.Embedding;
 import dev.nodal.ops.Gelu;
 import dev.nodal.ops.GlobalAvgPool2d;
+import dev.nodal.ops.LayerNorm;
 import dev.nodal.ops.LeakyRelu;
 import dev.nodal.ops.LogSoftmax;
 import dev.nodal.ops.MatMul;
@@ -17,6 +18,7 @@ import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
 import dev.nodal.ops.Nll;
 import dev.nodal.ops.Pool2d;
+import dev.nodal.ops.RMSNorm;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
 import dev.nodal.ops.Scale;
@@ -156,6 +158,12 @@ public final class OpSamples {
       samples("batch_norm", Family.REDUCTION,
           List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
           batchNormStraddling()),
+      samples("layer_norm", Family.REDUCTION,
+          rowNormSamples(new LayerNorm(), new LayerNorm(1e-5f, false)),
+          rowNormStraddling(new LayerNorm(), new LayerNorm(1e-3f, false))),
+      samples("rms_norm", Family.REDUCTION,
+          rowNormSamples(new RMSNorm(), new RMSNorm(1e-6f, false)),
+          rowNormStraddling(new RMSNorm(), new RMSNorm(1e-5f, false))),
       unary("dropout", new Dropout(0.3f, 7)),
       samples("global_avg_pool2d", Family.REDUCTION,
           List.of(params(new GlobalAvgPool2d(), 1, 1, 1, 1), params(new GlobalAvgPool2d(), 2, 3, 4, 5),
@@ -373,6 +381,32 @@ public final class OpSamples {
       out.add(batchNorm(2, s));
       out.add(batchNorm(1, 2, s, 5));
     }
+    return out;
+  }
+
+  /** A layer or RMS norm of x of the given shape, with the weight (and bias) its roles ask for. */
+  private static Sample rowNorm(Op op, int... x) {
+    List<int[]> shapes = new ArrayList<>(List.of(x));
+    for (int i = 1; i < op.inputRoles().size(); i++) shapes.add(new int[] {x[x.length - 1]});
+    return new Sample(op, 0, List.copyOf(shapes));
+  }
+
+  /** Ranks 1 to 4, batch 1 (of rank 2 and 3), width 1, with and without the affine parameters. */
+  private static List<Sample> rowNormSamples(Op affine, Op plain) {
+    return List.of(rowNorm(affine, 1, 5), rowNorm(affine, 1, 3, 4), rowNorm(affine, 4, 1), rowNorm(affine, 7),
+        rowNorm(affine, 3, 6), rowNorm(affine, 2, 3, 4), rowNorm(affine, 2, 2, 3, 4), rowNorm(plain, 1, 5),
+        rowNorm(plain, 2, 3, 4), rowNorm(plain, 3, 1));
+  }
+
+  /** Each straddling size as the width and as the rows, affine or not, and a rank-4 input. */
+  private static List<Sample> rowNormStraddling(Op affine, Op plain) {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(rowNorm(affine, 3, s));
+      out.add(rowNorm(affine, s, 5));
+      out.add(rowNorm(plain, 2, s));
+    }
+    out.add(rowNorm(affine, 2, 3, 4, 33));
     return out;
   }
 
