@@ -1,7 +1,8 @@
 #include "common.h"
 
-/* One input of a concatenation along dimension 1: x is [N, c, rest], z is [N, outC, rest], and
- * this input's channels start at channel 'offset' of z. One work-item per element of x. */
+/* One input of a concatenation along an axis: x is [N, c, rest], z is [N, outC, rest], where N is
+ * the product of the dimensions before the axis and rest of those after it, and this input's
+ * positions start at position 'offset' of z's axis. One work-item per element of x. */
 __kernel void concat_forward(const int size, const int c, const int rest, const int outC,
                              const int offset, __global const float *x, __global float *z) {
   const int e = get_global_id(0);

@@ -7,6 +7,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-activations.json  gelu(tanh), leaky_relu, sigmoid and tanh values and gradients
   src/test/resources/fixtures/torch-losses.json       log_softmax, softmax and nll_loss values and gradients
   src/test/resources/fixtures/torch-concat.json       cat along dimension 1, values and gradients
+  src/test/resources/fixtures/torch-reduce-slice.json sum and mean over axes (keepdim or not), slices with
+      negative bounds, split and cat along several axes, values and gradients
   src/test/resources/fixtures/torch-conv2d.json       conv2d (stride, padding, dilation, groups, bias), values and gradients
   src/test/resources/fixtures/torch-pool2d.json       max_pool2d and avg_pool2d, values and gradients
   src/test/resources/fixtures/torch-batch-norm.json   BatchNorm1d/2d: training values, gradients and running
@@ -191,6 +193,53 @@ def concat():
             "db": floats(db)}
 
 
+def reduce_slice():
+    """Cases of one or more inputs and one or more outputs: each output's upstream gradient dy, and
+    each input's gradient of sum(output * dy). 'batch' marks cases whose first axis the Java test
+    feeds as the batch of an input."""
+    gen = torch.Generator().manual_seed(67)
+    cases = []
+
+    def case(name, op, shapes, f, batch=False, **attrs):
+        xs = [(torch.rand(*sh, generator=gen) * 2 - 1).requires_grad_(True) for sh in shapes]
+        zs = f(xs)
+        zs = list(zs) if isinstance(zs, (tuple, list)) else [zs]
+        dys = [torch.cos(torch.arange(z.numel(), dtype=torch.float32) * (0.37 + 0.11 * i)).reshape(z.shape)
+               for i, z in enumerate(zs)]
+        dxs = torch.autograd.grad(sum((z * dy).sum() for z, dy in zip(zs, dys)), xs)
+        c = {"name": name, "op": op, "batch": batch}
+        c.update(attrs)
+        c["inputs"] = [{"shape": list(x.shape), "x": floats(x), "dx": floats(dx)} for x, dx in zip(xs, dxs)]
+        c["outputs"] = [{"shape": list(z.shape), "z": floats(z), "dy": floats(dy)} for z, dy in zip(zs, dys)]
+        cases.append(c)
+
+    for op, fn in (("sum", torch.sum), ("mean", torch.mean)):
+        for shape, dims, keep, batch in [((2, 3, 4), [1], False, True), ((2, 3, 4), [0, 2], True, False),
+                                         ((2, 3, 4), [-1], False, True), ((2, 3, 4, 5), [-3, -1], True, True),
+                                         ((2, 3, 4, 5), [1, 3], False, False), ((3, 4), [0, 1], False, False),
+                                         ((2, 3, 4), [0, 1, 2], True, False), ((1, 5, 2), [2], False, True)]:
+            name = "%s %s dims %s%s" % (op, list(shape), dims, " keepdim" if keep else "")
+            case(name, op, [shape], lambda xs, fn=fn, dims=dims, keep=keep: fn(xs[0], dim=dims, keepdim=keep),
+                 batch=batch, axes=dims, keep_dims=keep)
+    for shape, axis, start, end, batch in [((3, 5, 4), 1, 1, 4, True), ((3, 5, 4), -1, -3, -1, True),
+                                           ((4, 3), 0, -2, None, False), ((2, 3, 4), 2, 1, 100, True),
+                                           ((2, 5, 3), -2, -100, 2, False), ((2, 2, 3, 4), 3, 0, -1, True)]:
+        sl = [slice(None)] * len(shape)
+        sl[axis] = slice(start, end)
+        name = "slice %s axis %d [%s:%s]" % (list(shape), axis, start, "" if end is None else end)
+        case(name, "slice", [shape], lambda xs, sl=tuple(sl): xs[0][sl], batch=batch, axis=axis, start=start,
+             end=end)
+    case("split [2, 6, 3] axis 1 sizes [1, 2, 3]", "split", [(2, 6, 3)],
+         lambda xs: torch.split(xs[0], [1, 2, 3], dim=1), batch=True, axis=1, sizes=[1, 2, 3])
+    case("split [2, 3, 6] axis -1 into 3", "split", [(2, 3, 6)],
+         lambda xs: torch.chunk(xs[0], 3, dim=-1), batch=True, axis=-1, parts=3)
+    for shapes, axis, batch in [([(2, 3, 4), (1, 3, 4)], 0, False), ([(2, 1, 4), (2, 3, 4)], 1, True),
+                                ([(2, 3, 1), (2, 3, 2), (2, 3, 4)], 2, True), ([(2, 2, 3, 1), (2, 2, 3, 3)], -1, True)]:
+        name = "concat %s axis %d" % (" ".join(str(list(sh)) for sh in shapes), axis)
+        case(name, "concat", shapes, lambda xs, axis=axis: torch.cat(xs, dim=axis), batch=batch, axis=axis)
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def conv2d():
     gen = torch.Generator().manual_seed(53)
     cases = []
@@ -341,6 +390,7 @@ def main():
     write("torch-activations.json", activations())
     write("torch-losses.json", losses())
     write("torch-concat.json", concat())
+    write("torch-reduce-slice.json", reduce_slice())
     write("torch-conv2d.json", conv2d())
     write("torch-pool2d.json", pool2d())
     write("torch-batch-norm.json", batch_norm())

@@ -11,14 +11,18 @@ import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Concatenation of its inputs along dimension 1 (the channels of N×C×H×W, the features of N×F), as
- * PyTorch's {@code torch.cat(xs, dim=1)}: inputs {@code [N, C_i, rest...]} with equal N and rest
- * give {@code [N, ΣC_i, rest...]}. It takes one or more inputs, as many as the node is given.
- * Backward: each input's gradient is its slice of {@code dz}. One launch per input each way.
+ * Concatenation of its inputs along one axis, as PyTorch's {@code torch.cat(xs, dim=axis)}: inputs
+ * equal in every dimension but {@code axis} give the sum of their sizes along it. The axis is 1 by
+ * default (the channels of N×C×H×W, the features of N×F: {@code [N, C_i, rest...]} give
+ * {@code [N, ΣC_i, rest...]}); a negative one counts from the end ({@link #along(int) along(-1)}
+ * joins the last). Inputs with a batch cannot be joined along it (axis 0): the output's batch
+ * would not be the step's. It takes one or more inputs, as many as the node is given. Backward:
+ * each input's gradient is its slice of {@code dz}. One launch per input each way.
  */
 public final class Concat implements Op {
   private static final Kernel FORWARD = Kernel.of("concat", "concat_forward")
@@ -28,10 +32,22 @@ public final class Concat implements Op {
 
   /** The number of inputs the op insists on, or 0 for any number (the node's). */
   private final int inputs;
+  /** The axis joined along, as given (negative counts from the end). */
+  private final int axis;
 
-  /** A concatenation of however many inputs (at least one) the node it makes is given. */
+  /** A concatenation along axis 1 of however many inputs (at least one) the node it makes is given. */
   public Concat() {
-    this.inputs = 0;
+    this(0, 1);
+  }
+
+  private Concat(int inputs, int axis) {
+    this.inputs = inputs;
+    this.axis = axis;
+  }
+
+  /** A concatenation along {@code axis} (negative counts from the end) of however many inputs the node is given. */
+  public static Concat along(int axis) {
+    return new Concat(0, axis);
   }
 
   /**
@@ -42,17 +58,23 @@ public final class Concat implements Op {
    */
   @Deprecated
   public Concat(int inputs) {
-    if (inputs < 1) throw new IllegalArgumentException("concat needs at least 1 input, got " + inputs);
-    this.inputs = inputs;
+    this(checkCount(inputs), 1);
   }
 
-  /** The graph file's attributes of a concat: files of version 1 name the count of inputs. */
-  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.optionalInteger("inputs", 1, Integer.MAX_VALUE));
+  private static int checkCount(int inputs) {
+    if (inputs < 1) throw new IllegalArgumentException("concat needs at least 1 input, got " + inputs);
+    return inputs;
+  }
 
-  @SuppressWarnings("deprecation") // a count read from an older file is checked against the node's inputs
+  /**
+   * The graph file's attributes of a concat: files of version 1 name the count of inputs; a file
+   * without an axis joins along 1.
+   */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.optionalInteger("inputs", 1, Integer.MAX_VALUE),
+      AttributeSchema.integer("axis", 1, Integer.MIN_VALUE, Integer.MAX_VALUE));
+
   static Concat fromAttributes(AttributeSchema.Values a) {
-    int inputs = a.integer("inputs", 0);
-    return inputs > 0 ? new Concat(inputs) : new Concat();
+    return new Concat(a.integer("inputs", 0), a.integer("axis"));
   }
 
   @Override
@@ -74,43 +96,50 @@ public final class Concat implements Op {
     return inputs == 0;
   }
 
-  /** None, or the count for the deprecated fixed form. */
+  /** The axis where it is not 1, and the count for the deprecated fixed form: none for the default. */
   @Override
   public Map<String, Object> attributes() {
-    return inputs == 0 ? Map.of() : Map.of("inputs", inputs);
+    Map<String, Object> a = new LinkedHashMap<>();
+    if (inputs > 0) a.put("inputs", inputs);
+    if (axis != 1) a.put("axis", axis);
+    return a;
   }
 
   @Override
   public Shape inferShape(ShapeContext c) {
     int[] first = c.in(0).dims();
-    if (first.length < 2) throw c.error("input '%s' %s: concat joins along dimension 1, which it lacks", c.name(0), c.in(0));
-    int channels = 0;
+    int axis = Axes.check(c, "axis", this.axis);
+    if (axis == 0 && c.in(0).hasBatch()) {
+      throw c.error("input '%s' %s: cannot join along the batch axis (the output's batch would not be the step's); "
+          + "join along an axis after it", c.name(0), c.in(0));
+    }
+    int joined = 0;
     for (int i = 0; i < c.inputCount(); i++) {
       int[] d = c.in(i).dims();
-      boolean same = d.length == first.length && d[0] == first[0];
-      for (int k = 2; same && k < d.length; k++) same = d[k] == first[k];
+      boolean same = d.length == first.length;
+      for (int k = 0; same && k < d.length; k++) same = k == axis || d[k] == first[k];
       if (!same) {
-        throw c.error("input '%s' %s does not match '%s' %s in every dimension but 1", c.name(i), c.in(i), c.name(0), c.in(0));
+        throw c.error("input '%s' %s does not match '%s' %s in every dimension but %d", c.name(i), c.in(i), c.name(0),
+            c.in(0), axis);
       }
-      channels += d[1];
+      joined += d[axis];
     }
     int[] out = first.clone();
-    out[1] = channels;
+    out[axis] = joined;
     return Shape.of(out);
   }
 
-  /** Elements per channel: the product of the dimensions after 1. */
-  private static int rest(Shape s) {
-    int r = 1;
-    for (int k = 2; k < s.rank(); k++) r *= s.dim(k);
-    return r;
+  /** The axis joined along, counted from the front of a shape of {@code rank}. */
+  private int axis(int rank) {
+    return Axes.resolve(axis, rank);
   }
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
+    int axis = axis(out.shape.rank());
+    int n = Axes.outer(out.shape, axis), outC = out.dim(axis), rest = Axes.inner(out.shape, axis), offset = 0;
     for (CpuTensor x : in) {
-      int c = x.dim(1), block = c * rest;
+      int c = x.dim(axis), block = c * rest;
       for (int b = 0; b < n; b++) System.arraycopy(x.data, b * block, out.data, (b * outC + offset) * rest, block);
       offset += c;
     }
@@ -118,9 +147,10 @@ public final class Concat implements Op {
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    int n = out.dim(0), outC = out.dim(1), rest = rest(out.shape), offset = 0;
+    int axis = axis(out.shape.rank());
+    int n = Axes.outer(out.shape, axis), outC = out.dim(axis), rest = Axes.inner(out.shape, axis), offset = 0;
     for (int i = 0; i < in.length; i++) {
-      int c = in[i].dim(1), block = c * rest;
+      int c = in[i].dim(axis), block = c * rest;
       if (dIn[i] != null) {
         for (int b = 0; b < n; b++) {
           int from = (b * outC + offset) * rest, to = b * block;
@@ -133,9 +163,10 @@ public final class Concat implements Op {
 
   @Override
   public void forwardKernels(Launcher k) {
-    int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
+    int axis = axis(k.outShape().rank());
+    int outC = k.outShape().dim(axis), rest = Axes.inner(k.outShape(), axis), offset = 0;
     for (int i = 0; i < k.inputCount(); i++) {
-      int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
+      int c = k.inShape(i).dim(axis), size = k.inShape(i).size(0);
       k.launch(FORWARD, over(size), size, c, rest, outC, offset, k.in(i), k.out());
       offset += c;
     }
@@ -143,9 +174,10 @@ public final class Concat implements Op {
 
   @Override
   public void backwardKernels(Launcher k) {
-    int outC = k.outShape().dim(1), rest = rest(k.outShape()), offset = 0;
+    int axis = axis(k.outShape().rank());
+    int outC = k.outShape().dim(axis), rest = Axes.inner(k.outShape(), axis), offset = 0;
     for (int i = 0; i < k.inputCount(); i++) {
-      int c = k.inShape(i).dim(1), size = k.inShape(i).size(0);
+      int c = k.inShape(i).dim(axis), size = k.inShape(i).size(0);
       if (k.dIn(i) != null) {
         k.launch(BACKWARD, over(size), size, c, rest, outC, offset, k.dOut(), k.dIn(i),
             k.accumulate(i));

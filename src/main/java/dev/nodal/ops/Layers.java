@@ -8,6 +8,8 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.tensor.FusedActivation;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Shorthands that create a layer's parameters and its function node together. */
@@ -163,5 +165,60 @@ public final class Layers {
     if (roles.size() > 1) in[1] = g.param(name + ".gamma", Init.constant(1f), width);
     if (roles.size() > 2) in[2] = g.param(name + ".beta", Init.zeros(), width);
     return g.apply(op, name, in);
+  }
+
+  /**
+   * {@code x} cut along {@code axis} (negative counts from the end) into {@code parts} slices of
+   * equal size, as PyTorch's {@code torch.chunk(x, parts, dim=axis)} where {@code parts} divides
+   * the axis (the query, key and value of one projection: {@code split(g, "qkv", y, -1, 3)}).
+   * The slices are {@link Slice} nodes {@code name.0}, {@code name.1}, ... in order.
+   */
+  public static List<Apply> split(GraphBuilder g, String name, Node x, int axis, int parts) {
+    int size = x.shape().dim(splitAxis(name, x, axis));
+    if (parts < 1 || size % parts != 0) {
+      throw new GraphException("split '" + name + "': " + parts + " equal parts do not divide axis " + axis + " of input '"
+          + x.name() + "' " + x.shape());
+    }
+    int[] sizes = new int[parts];
+    Arrays.fill(sizes, size / parts);
+    return split(g, name, x, axis, sizes);
+  }
+
+  /**
+   * {@code x} cut along {@code axis} (negative counts from the end) into slices of the given
+   * {@code sizes}, which must add up to the axis, as PyTorch's
+   * {@code torch.split(x, sizes, dim=axis)}. The slices are {@link Slice} nodes {@code name.0},
+   * {@code name.1}, ... in order.
+   */
+  public static List<Apply> split(GraphBuilder g, String name, Node x, int axis, int[] sizes) {
+    int size = x.shape().dim(splitAxis(name, x, axis)), total = 0;
+    for (int s : sizes) {
+      if (s < 1) throw new GraphException("split '" + name + "': sizes " + Arrays.toString(sizes) + " must each be >= 1");
+      total += s;
+    }
+    if (total != size) {
+      throw new GraphException("split '" + name + "': sizes " + Arrays.toString(sizes) + " add up to " + total
+          + ", not to the " + size + " of axis " + axis + " of input '" + x.name() + "' " + x.shape());
+    }
+    List<Apply> out = new ArrayList<>();
+    for (int i = 0, start = 0; i < sizes.length; start += sizes[i], i++) {
+      out.add(g.apply(new Slice(axis, start, start + sizes[i]), name + "." + i, x));
+    }
+    return out;
+  }
+
+  /** {@code axis} of {@code x} counted from the front; an error names the split when x has no such axis or it is the batch. */
+  private static int splitAxis(String name, Node x, int axis) {
+    int rank = x.shape().rank();
+    if (axis < -rank || axis >= rank) {
+      throw new GraphException("split '" + name + "': axis " + axis + " is out of range for input '" + x.name() + "' "
+          + x.shape() + " (allowed: " + -rank + " to " + (rank - 1) + ")");
+    }
+    int k = Axes.resolve(axis, rank);
+    if (k == 0 && x.shape().hasBatch()) {
+      throw new GraphException("split '" + name + "': axis " + axis + " of input '" + x.name() + "' " + x.shape()
+          + " is the batch, which cannot be split; split an axis after it");
+    }
+    return k;
   }
 }

@@ -14,6 +14,7 @@ import dev.nodal.ops.LayerNorm;
 import dev.nodal.ops.LeakyRelu;
 import dev.nodal.ops.LogSoftmax;
 import dev.nodal.ops.MatMul;
+import dev.nodal.ops.Mean;
 import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
 import dev.nodal.ops.Nll;
@@ -23,8 +24,10 @@ import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
 import dev.nodal.ops.Scale;
 import dev.nodal.ops.Sigmoid;
+import dev.nodal.ops.Slice;
 import dev.nodal.ops.Softmax;
 import dev.nodal.ops.SoftmaxCrossEntropy;
+import dev.nodal.ops.Sum;
 import dev.nodal.ops.Tanh;
 import dev.nodal.tensor.FusedActivation;
 import java.util.ArrayList;
@@ -137,8 +140,23 @@ public final class OpSamples {
           rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
       samples("concat", Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
-              concat(new int[] {2, 3, 4}, new int[] {2, 1, 4})),
+              concat(new int[] {2, 3, 4}, new int[] {2, 1, 4}),
+              concatAlong(0, new int[] {1, 3, 2}, new int[] {2, 3, 2}),
+              concatAlong(-1, new int[] {1, 2, 3}, new int[] {1, 2, 1}, new int[] {1, 2, 2}),
+              concatAlong(2, new int[] {2, 1, 2, 3}, new int[] {2, 1, 1, 3})),
           concatStraddling()),
+      samples("slice", Family.ELEMENTWISE,
+          List.of(params(new Slice(1, 1, 3), 1, 4), params(new Slice(-1, -3, -1), 2, 3, 5),
+              params(Slice.from(0, 1), 3, 2), params(new Slice(2, 0, 2), 1, 2, 3, 4),
+              params(new Slice(-2, 1, 100), 2, 3, 4, 2)),
+          sizes(s -> List.of(params(new Slice(1, s / 2, s), 3, s, 2), params(Slice.from(0, -s), s + 1, 3),
+              params(new Slice(-1, 0, -1), 2, 3, s + 1)))),
+      samples("sum", Family.REDUCTION,
+          reductions(Sum::new),
+          sizes(s -> reductionsStraddling(Sum::new, s))),
+      samples("mean", Family.REDUCTION,
+          reductions(Mean::new),
+          sizes(s -> reductionsStraddling(Mean::new, s))),
       samples("conv2d", Family.REDUCTION,
           List.of(conv(Conv2d.builder().build(), 1, 1, 3, 3, 1, 2, 2),
               conv(Conv2d.builder().padding(1).build(), 2, 3, 5, 4, 4, 3, 3),
@@ -424,6 +442,32 @@ public final class OpSamples {
       out.add(concat(new int[] {3, s, 5}, new int[] {3, 2, 5}));
     }
     return out;
+  }
+
+  /** A concatenation along {@code axis} of parameters of the given shapes. */
+  private static Sample concatAlong(int axis, int[]... shapes) {
+    return new Sample(Concat.along(axis), 0, List.of(shapes));
+  }
+
+  /** Makes a sum or a mean: {@code keepDims} and the axes. */
+  private interface Reduction {
+    Op make(boolean keepDims, int... axes);
+  }
+
+  /** Reductions over one and several axes, negative ones, with and without kept dims, of rank 2 to 4. */
+  private static List<Sample> reductions(Reduction r) {
+    return List.of(params(r.make(false, 1), 1, 5), params(r.make(true, 0, 2), 2, 3, 4), params(r.make(false, -1), 1, 3, 4),
+        params(r.make(false, 1, 3), 2, 3, 2, 4), params(r.make(true, -3, -1), 2, 2, 3, 2),
+        params(r.make(false, 0, 1, 2), 2, 3, 2), params(r.make(true, 0), 1, 4));
+  }
+
+  /**
+   * Size {@code s} summed over as the last axis, as the first, between kept axes, and kept between
+   * summed ones.
+   */
+  private static List<Sample> reductionsStraddling(Reduction r, int s) {
+    return List.of(params(r.make(false, -1), 3, s), params(r.make(true, 0), s, 5), params(r.make(false, 1), 2, s, 3),
+        params(r.make(true, 0, 2), 2, s, 3));
   }
 
   /** A loss of n × c scores against n labels. */
