@@ -48,7 +48,7 @@ public final class OpCatalogue {
       activation(FusedActivation.SIGMOID, Sigmoid.class, Sigmoid::new),
       activation(FusedActivation.TANH, Tanh.class, Tanh::new),
       unary("gelu", Gelu.class, NONE, a -> new Gelu()),
-      new Entry("softmax", Softmax.class, NONE, a -> new Softmax(), List.of("softmax")),
+      new Entry("softmax", Softmax.class, Softmax.SCHEMA, Softmax::fromAttributes, List.of("softmax")),
       new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, NONE, a -> new SoftmaxCrossEntropy(),
           List.of("softmax_cross_entropy")),
       new Entry("log_softmax", LogSoftmax.class, NONE, a -> new LogSoftmax(), List.of("log_softmax")),

@@ -120,15 +120,18 @@ public final class OpSamples {
       unary(FusedActivation.TANH.attribute(), new Tanh()),
       unary("gelu", new Gelu()),
       samples("softmax", Family.REDUCTION,
-          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
-          rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
+          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7),
+              params(new Softmax(), 6), params(new Softmax(), 1, 3, 5), params(new Softmax(), 1, 2, 3, 4),
+              params(new Softmax(true), 1, 4, 4), params(new Softmax(true), 1, 2, 3, 5), params(new Softmax(true), 2, 3)),
+          concat(rowsAndCols(s -> params(new Softmax(), s[0], s[1])), lastAxis(new Softmax()), causalStraddling())),
       samples("softmax_cross_entropy", Family.REDUCTION,
           List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
               labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
           rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
       samples("log_softmax", Family.REDUCTION,
-          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7)),
-          rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1]))),
+          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7),
+              params(new LogSoftmax(), 6), params(new LogSoftmax(), 1, 3, 5), params(new LogSoftmax(), 1, 2, 3, 4)),
+          concat(rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1])), lastAxis(new LogSoftmax()))),
       samples("nll", Family.REDUCTION,
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
@@ -276,6 +279,16 @@ public final class OpSamples {
       out.add(sample.apply(new int[] {7, s}));
     }
     return out;
+  }
+
+  /** Each straddling size as the last axis of a rank-4 input and as the rows of a rank-3 one. */
+  private static List<Sample> lastAxis(Op op) {
+    return sizes(s -> List.of(params(op, 1, 3, 2, s), params(op, 1, s, 5)));
+  }
+
+  /** Causal softmax of each straddling size as Tq = Tk (rank 3) and as Tk beside a smaller Tq (rank 4). */
+  private static List<Sample> causalStraddling() {
+    return sizes(s -> List.of(params(new Softmax(true), 1, s, s), params(new Softmax(true), 1, 2, Math.min(s, 5), s + 2)));
   }
 
   /** A convolution of x [n, c, h, w] by a window of k filters of r × s (and a bias when the op has one). */
