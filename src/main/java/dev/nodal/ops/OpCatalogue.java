@@ -61,6 +61,7 @@ public final class OpCatalogue {
       unary("dropout", Dropout.class, Dropout.SCHEMA, Dropout::fromAttributes),
       new Entry("global_avg_pool2d", GlobalAvgPool2d.class, NONE, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
       new Entry("reshape", Reshape.class, Reshape.SCHEMA, Reshape::fromAttributes, List.of("reshape")),
+      new Entry("permute", Permute.class, Permute.SCHEMA, Permute::fromAttributes, List.of("permute")),
       new Entry("embedding", Embedding.class, NONE, a -> new Embedding(), List.of("embedding")),
       new Entry("mse", Mse.class, NONE, a -> new Mse(), List.of("mse")));
 

@@ -16,6 +16,7 @@ import dev.nodal.ops.MatMul;
 import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
 import dev.nodal.ops.Nll;
+import dev.nodal.ops.Permute;
 import dev.nodal.ops.Pool2d;
 import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
@@ -167,6 +168,14 @@ public final class OpSamples {
       samples("reshape", Family.ELEMENTWISE,
           List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
           sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
+      samples("permute", Family.ELEMENTWISE,
+          List.of(params(new Permute(0, 2, 1), 1, 3, 4), params(new Permute(2, 0, 1), 2, 3, 4),
+              params(Permute.transpose(4, 1, 2), 1, 2, 3, 4), params(new Permute(3, 1, 0, 2), 2, 3, 1, 4),
+              params(new Permute(0, 1), 2, 3), params(Permute.transpose(2, 0, -1), 3, 5),
+              params(new Permute(0, 2, 1, 3), 1, 3, 1, 4), params(new Permute(0, 5, 3, 1, 4, 2), 1, 2, 3, 1, 2, 2)),
+          sizes(s -> List.of(params(new Permute(0, 2, 1), 2, s, 3), params(new Permute(2, 0, 1), s, 3, 2),
+              params(Permute.transpose(4, 1, 2), 1, 2, s, 3), params(new Permute(3, 1, 0, 2), 2, 3, 2, s),
+              params(new Permute(0, 1, 2), s, 2, 3)))),
       samples("embedding", Family.REDUCTION,
           List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
           sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
