@@ -1,6 +1,6 @@
 #include "common.h"
 
-/* Row-wise log-softmax of a rows×cols matrix, one work-item per row:
+/* Row-wise log-softmax of rows of cols scores (the last dimension), one work-item per row:
  * z = x - max - log(sum exp(x - max)). */
 __kernel void log_softmax_forward(const int rows, const int cols, __global const float *x,
                                   __global float *z) {

@@ -17,6 +17,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
       values and gradients
   src/test/resources/fixtures/torch-layer-norm.json   layer_norm and RMS norm (its formula: torch 1.13 has no
       RMSNorm) over the last axis, with and without affine parameters, values and gradients
+  src/test/resources/fixtures/torch-softmax-nd.json   softmax and log_softmax along the last axis at rank 3 and 4,
+      causal softmax (masked_fill(-inf) above the diagonal Tk - Tq), permute at rank 3 and 4, values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -366,6 +368,41 @@ def layer_norm():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
 
 
+def softmax_nd():
+    gen = torch.Generator().manual_seed(67)
+    cases = []
+    for name, op, shape, causal, axes in [
+            ("softmax_rank3", "softmax", (2, 3, 5), False, None),
+            ("softmax_rank4", "softmax", (2, 2, 3, 4), False, None),
+            ("log_softmax_rank3", "log_softmax", (2, 3, 5), False, None),
+            ("log_softmax_rank4", "log_softmax", (1, 2, 3, 6), False, None),
+            ("causal_square", "softmax", (2, 4, 4), True, None),
+            ("causal_fewer_queries", "softmax", (1, 2, 3, 5), True, None),
+            ("permute_rank3_swap", "permute", (2, 3, 4), False, (0, 2, 1)),
+            ("permute_rank3_cycle", "permute", (2, 3, 4), False, (2, 0, 1)),
+            ("permute_rank4_heads", "permute", (2, 3, 4, 5), False, (0, 2, 1, 3)),
+            ("permute_rank4_mixed", "permute", (2, 3, 4, 5), False, (3, 1, 0, 2))]:
+        x = (torch.rand(*shape, generator=gen) * 6 - 3).requires_grad_(True)
+        if op == "permute":
+            z = x.permute(*axes).contiguous()
+        elif op == "log_softmax":
+            z = torch.log_softmax(x, dim=-1)
+        elif causal:
+            tq, tk = shape[-2], shape[-1]
+            keep = torch.ones(tq, tk).tril(diagonal=tk - tq).bool()
+            z = x.masked_fill(~keep, float("-inf")).softmax(dim=-1)
+        else:
+            z = torch.softmax(x, dim=-1)
+        dy = torch.sin(torch.arange(z.numel(), dtype=torch.float32) * 0.73).reshape(z.shape)
+        (dx,) = torch.autograd.grad((z * dy).sum(), x)
+        case = {"name": name, "op": op, "causal": causal, "x_shape": list(shape), "x": floats(x),
+                "z_shape": list(z.shape), "z": floats(z), "dy": floats(dy), "dx": floats(dx)}
+        if axes is not None:
+            case["axes"] = list(axes)
+        cases.append(case)
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -396,6 +433,7 @@ def main():
     write("torch-batch-norm.json", batch_norm())
     write("torch-cnn-blocks.json", cnn_blocks())
     write("torch-layer-norm.json", layer_norm())
+    write("torch-softmax-nd.json", softmax_nd())
 
 
 if __name__ == "__main__":

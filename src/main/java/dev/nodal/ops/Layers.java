@@ -221,4 +221,19 @@ public final class Layers {
     }
     return k;
   }
+
+  /**
+   * The swap of dimensions {@code dim0} and {@code dim1} of {@code x} (negative ones count from
+   * the end), as PyTorch's {@code x.transpose(dim0, dim1).contiguous()}: a {@link Permute} of
+   * {@code x}'s rank. A batch dimension must stay where it is.
+   */
+  public static Apply transpose(GraphBuilder g, String name, Node x, int dim0, int dim1) {
+    Permute op;
+    try {
+      op = Permute.transpose(x.shape().rank(), dim0, dim1);
+    } catch (IllegalArgumentException e) {
+      throw new GraphException("transpose '" + name + "': input '" + x.name() + "' " + x.shape() + ": " + e.getMessage());
+    }
+    return g.apply(op, name, x);
+  }
 }

@@ -12,9 +12,14 @@ import dev.nodal.tensor.Shape;
 import java.util.List;
 
 /**
- * Row-wise log-softmax of an N×C matrix through log-sum-exp: {@code z = x − max − log Σ_j e^(x_j − max)}.
- * Backward, from the output: {@code dx = dz − e^z · Σ_j dz_j} per row. With {@link Nll} it is
- * PyTorch's {@code log_softmax} + {@code nll_loss}, the unfused form of {@link SoftmaxCrossEntropy}.
+ * Log-softmax along the last dimension through log-sum-exp, as PyTorch's
+ * {@code log_softmax(x, dim=-1)}: {@code z = x − max − log Σ_j e^(x_j − max)} per row, every leading
+ * dimension counting as rows. Backward, from the output: {@code dx = dz − e^z · Σ_j dz_j} per row.
+ * With {@link Nll} it is PyTorch's {@code log_softmax} + {@code nll_loss}, the unfused form of
+ * {@link SoftmaxCrossEntropy}.
+ *
+ * <p>It has no causal mask, unlike {@link Softmax}: masked positions would be {@code −inf}, which a
+ * loss downstream cannot consume; mask attention weights with {@code new Softmax(true)}.
  */
 public final class LogSoftmax implements Op {
   private static final Kernel FORWARD = Kernel.of("log_softmax", "log_softmax_forward").ints("rows", "cols")
@@ -34,13 +39,12 @@ public final class LogSoftmax implements Op {
 
   @Override
   public Shape inferShape(ShapeContext c) {
-    c.requireRank(0, 2, "a batch of score rows");
-    return c.in(0);
+    return Softmax.requireRows(c);
   }
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int rows = in[0].dim(0), cols = in[0].dim(1);
+    int cols = out.shape.dim(-1), rows = out.size() / cols;
     float[] x = in[0].data, z = out.data;
     for (int r = 0; r < rows; r++) {
       int off = r * cols;
@@ -52,7 +56,7 @@ public final class LogSoftmax implements Op {
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    int rows = in[0].dim(0), cols = in[0].dim(1);
+    int cols = out.shape.dim(-1), rows = out.size() / cols;
     float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
     for (int r = 0; r < rows; r++) {
       int off = r * cols;
@@ -64,20 +68,19 @@ public final class LogSoftmax implements Op {
 
   @Override
   public void forwardKernels(Launcher k) {
-    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    int cols = k.outShape().dim(-1), rows = k.outShape().size(0) / cols;
     k.launch(FORWARD, over(rows), rows, cols, k.in(0), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
-    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
-    k.launch(BACKWARD, over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0),
-        k.accumulate(0));
+    int cols = k.outShape().dim(-1), rows = k.outShape().size(0) / cols;
+    k.launch(BACKWARD, over(rows), rows, cols, k.out(), k.dOut(), k.dIn(0), k.accumulate(0));
   }
 
   /** Each output sums C exponentials (forward) or C gradients (backward). */
   @Override
   public int reductionLength(Shape[] in) {
-    return in[0].dim(1);
+    return in[0].dim(-1);
   }
 }

@@ -48,7 +48,7 @@ public final class OpCatalogue {
       activation(FusedActivation.SIGMOID, Sigmoid.class, Sigmoid::new),
       activation(FusedActivation.TANH, Tanh.class, Tanh::new),
       unary("gelu", Gelu.class, NONE, a -> new Gelu()),
-      new Entry("softmax", Softmax.class, NONE, a -> new Softmax(), List.of("softmax")),
+      new Entry("softmax", Softmax.class, Softmax.SCHEMA, Softmax::fromAttributes, List.of("softmax")),
       new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, NONE, a -> new SoftmaxCrossEntropy(),
           List.of("softmax_cross_entropy")),
       new Entry("log_softmax", LogSoftmax.class, NONE, a -> new LogSoftmax(), List.of("log_softmax")),
@@ -66,6 +66,7 @@ public final class OpCatalogue {
       unary("dropout", Dropout.class, Dropout.SCHEMA, Dropout::fromAttributes),
       new Entry("global_avg_pool2d", GlobalAvgPool2d.class, NONE, a -> new GlobalAvgPool2d(), List.of("global_avg_pool2d")),
       new Entry("reshape", Reshape.class, Reshape.SCHEMA, Reshape::fromAttributes, List.of("reshape")),
+      new Entry("permute", Permute.class, Permute.SCHEMA, Permute::fromAttributes, List.of("permute")),
       new Entry("embedding", Embedding.class, NONE, a -> new Embedding(), List.of("embedding")),
       new Entry("mse", Mse.class, NONE, a -> new Mse(), List.of("mse")));
 

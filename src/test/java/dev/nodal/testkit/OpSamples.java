@@ -18,6 +18,7 @@ import dev.nodal.ops.Mean;
 import dev.nodal.ops.Mse;
 import dev.nodal.ops.Mul;
 import dev.nodal.ops.Nll;
+import dev.nodal.ops.Permute;
 import dev.nodal.ops.Pool2d;
 import dev.nodal.ops.RMSNorm;
 import dev.nodal.ops.Relu;
@@ -125,15 +126,18 @@ public final class OpSamples {
       unary(FusedActivation.TANH.attribute(), new Tanh()),
       unary("gelu", new Gelu()),
       samples("softmax", Family.REDUCTION,
-          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7)),
-          rowsAndCols(s -> params(new Softmax(), s[0], s[1]))),
+          List.of(params(new Softmax(), 1, 1), params(new Softmax(), 1, 6), params(new Softmax(), 5, 7),
+              params(new Softmax(), 6), params(new Softmax(), 1, 3, 5), params(new Softmax(), 1, 2, 3, 4),
+              params(new Softmax(true), 1, 4, 4), params(new Softmax(true), 1, 2, 3, 5), params(new Softmax(true), 2, 3)),
+          concat(rowsAndCols(s -> params(new Softmax(), s[0], s[1])), lastAxis(new Softmax()), causalStraddling())),
       samples("softmax_cross_entropy", Family.REDUCTION,
           List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
               labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
           rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
       samples("log_softmax", Family.REDUCTION,
-          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7)),
-          rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1]))),
+          List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7),
+              params(new LogSoftmax(), 6), params(new LogSoftmax(), 1, 3, 5), params(new LogSoftmax(), 1, 2, 3, 4)),
+          concat(rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1])), lastAxis(new LogSoftmax()))),
       samples("nll", Family.REDUCTION,
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
               labelled(new Nll(), 16, 10)),
@@ -190,6 +194,14 @@ public final class OpSamples {
       samples("reshape", Family.ELEMENTWISE,
           List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
           sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
+      samples("permute", Family.ELEMENTWISE,
+          List.of(params(new Permute(0, 2, 1), 1, 3, 4), params(new Permute(2, 0, 1), 2, 3, 4),
+              params(Permute.transpose(4, 1, 2), 1, 2, 3, 4), params(new Permute(3, 1, 0, 2), 2, 3, 1, 4),
+              params(new Permute(0, 1), 2, 3), params(Permute.transpose(2, 0, -1), 3, 5),
+              params(new Permute(0, 2, 1, 3), 1, 3, 1, 4), params(new Permute(0, 5, 3, 1, 4, 2), 1, 2, 3, 1, 2, 2)),
+          sizes(s -> List.of(params(new Permute(0, 2, 1), 2, s, 3), params(new Permute(2, 0, 1), s, 3, 2),
+              params(Permute.transpose(4, 1, 2), 1, 2, s, 3), params(new Permute(3, 1, 0, 2), 2, 3, 2, s),
+              params(new Permute(0, 1, 2), s, 2, 3)))),
       samples("embedding", Family.REDUCTION,
           List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
           sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
@@ -302,6 +314,16 @@ public final class OpSamples {
       out.add(sample.apply(new int[] {7, s}));
     }
     return out;
+  }
+
+  /** Each straddling size as the last axis of a rank-4 input and as the rows of a rank-3 one. */
+  private static List<Sample> lastAxis(Op op) {
+    return sizes(s -> List.of(params(op, 1, 3, 2, s), params(op, 1, s, 5)));
+  }
+
+  /** Causal softmax of each straddling size as Tq = Tk (rank 3) and as Tk beside a smaller Tq (rank 4). */
+  private static List<Sample> causalStraddling() {
+    return sizes(s -> List.of(params(new Softmax(true), 1, s, s), params(new Softmax(true), 1, 2, Math.min(s, 5), s + 2)));
   }
 
   /** A convolution of x [n, c, h, w] by a window of k filters of r × s (and a bias when the op has one). */
