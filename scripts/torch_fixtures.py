@@ -19,6 +19,7 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
       RMSNorm) over the last axis, with and without affine parameters, values and gradients
   src/test/resources/fixtures/torch-softmax-nd.json   softmax and log_softmax along the last axis at rank 3 and 4,
       causal softmax (masked_fill(-inf) above the diagonal Tk - Tq), permute at rank 3 and 4, values and gradients
+  src/test/resources/fixtures/torch-broadcast.json    add, sub, mul and div with broadcasting, values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -403,6 +404,38 @@ def softmax_nd():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
 
 
+# (a shape, b shape) pairs: equal, a bias, a scalar, either side repeated, both sides on several axes.
+BROADCAST_SHAPES = [
+    ("equal", [2, 3], [2, 3]),
+    ("bias", [4, 3], [3]),
+    ("scalar", [3, 2], []),
+    ("a_repeated", [1], [2, 3]),
+    ("both_sides", [2, 1, 4], [3, 1]),
+    ("rank4", [2, 3, 1, 5], [3, 4, 1]),
+    ("alternating", [2, 1, 3, 1], [1, 4, 1, 2]),
+]
+
+
+def broadcast():
+    gen = torch.Generator().manual_seed(43)
+    cases = []
+    for name, a_shape, b_shape in BROADCAST_SHAPES:
+        a = (torch.rand(a_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        # b divides: magnitudes in [0.5, 1.5), either sign
+        magnitude = torch.rand(b_shape, generator=gen) + 0.5
+        sign = torch.where(torch.rand(b_shape, generator=gen) < 0.5, -1.0, 1.0)
+        b = (magnitude * sign).requires_grad_(True)
+        out_shape = torch.broadcast_shapes(a.shape, b.shape)
+        dy = torch.sin(torch.arange(out_shape.numel(), dtype=torch.float32) * 0.7 + 0.3).reshape(out_shape)
+        case = {"name": name, "a_shape": a_shape, "b_shape": b_shape, "a": floats(a), "b": floats(b), "dy": floats(dy)}
+        for op, f in [("add", torch.add), ("sub", torch.sub), ("mul", torch.mul), ("div", torch.div)]:
+            z = f(a, b)
+            da, db = torch.autograd.grad((z * dy).sum(), [a, b])
+            case[op] = {"z": floats(z), "da": floats(da), "db": floats(db)}
+        cases.append(case)
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -434,6 +467,7 @@ def main():
     write("torch-cnn-blocks.json", cnn_blocks())
     write("torch-layer-norm.json", layer_norm())
     write("torch-softmax-nd.json", softmax_nd())
+    write("torch-broadcast.json", broadcast())
 
 
 if __name__ == "__main__":

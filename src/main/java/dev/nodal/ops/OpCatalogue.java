@@ -38,8 +38,10 @@ public final class OpCatalogue {
   private static final List<Entry> ENTRIES = List.of(
       new Entry("dense", Dense.class, Dense.SCHEMA, Dense::fromAttributes, List.of("dense")),
       new Entry("matmul", MatMul.class, NONE, a -> new MatMul(), List.of()),
-      new Entry("add", Add.class, NONE, a -> new Add(), List.of("add")),
-      new Entry("mul", Mul.class, NONE, a -> new Mul(), List.of("mul")),
+      new Entry("add", Add.class, NONE, a -> new Add(), List.of("broadcast")),
+      new Entry("sub", Sub.class, NONE, a -> new Sub(), List.of("broadcast")),
+      new Entry("mul", Mul.class, NONE, a -> new Mul(), List.of("broadcast")),
+      new Entry("div", Div.class, NONE, a -> new Div(), List.of("broadcast")),
       unary("scale", Scale.class, AttributeSchema.of(AttributeSchema.number("factor", null)),
           a -> new Scale((float) a.number("factor"))),
       activation(FusedActivation.RELU, Relu.class, Relu::new),

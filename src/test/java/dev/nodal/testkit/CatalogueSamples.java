@@ -9,6 +9,7 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.ops.Add;
+import dev.nodal.ops.Div;
 import dev.nodal.ops.Mse;
 import dev.nodal.testkit.OpSamples.Sample;
 import dev.nodal.ops.Scale;
@@ -34,7 +35,10 @@ public final class CatalogueSamples {
     return OpSamples.all().stream().flatMap(e -> e.paritySamples().stream()).map(s -> Named.of(s.toString(), s));
   }
 
-  /** Seeded input tensors; labels are class indices, other inputs of a labelled op are scaled by 3. */
+  /**
+   * Seeded input tensors; labels are class indices, other inputs of a labelled op are scaled by 3,
+   * and a divisor's values are moved 0.5 further from 0.
+   */
   public static CpuTensor[] tensors(Sample s) {
     List<int[]> shapes = s.shapes();
     CpuTensor[] in = new CpuTensor[shapes.size()];
@@ -46,6 +50,7 @@ public final class CatalogueSamples {
       } else {
         in[i] = TestData.tensor(1 + i, shapes.get(i));
         if (s.classes() > 0) for (int k = 0; k < in[i].size(); k++) in[i].data[k] *= 3f;
+        if (isDivisor(s, i)) for (int k = 0; k < in[i].size(); k++) in[i].data[k] += Math.signum(in[i].data[k]) * 0.5f;
         if (s.spread()) spread(in[i].data, 1 + i);
       }
     }
@@ -117,10 +122,15 @@ public final class CatalogueSamples {
         args[i] = g.apply(new Add(), "in" + i, x, p);
         if (inputs != null) inputs.put("x" + i, Models.uniform(Shape.of(shape).size(0), 5 + i));
       } else {
-        args[i] = g.param("p" + i, Init.uniform(-1, 1), shape);
+        args[i] = g.param("p" + i, isDivisor(s, i) ? Init.uniform(0.5f, 1.5f) : Init.uniform(-1, 1), shape);
       }
     }
     return args;
+  }
+
+  /** True for the divisor of a div, whose values keep at least 0.5 away from the pole at 0. */
+  private static boolean isDivisor(Sample s, int i) {
+    return s.op() instanceof Div && i == 1;
   }
 
   private static boolean isLabels(Sample s, int i) {

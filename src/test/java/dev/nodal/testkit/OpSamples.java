@@ -6,6 +6,7 @@ import dev.nodal.ops.BatchNorm;
 import dev.nodal.ops.Concat;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.Dense;
+import dev.nodal.ops.Div;
 import dev.nodal.ops.Dropout;
 import dev.nodal.ops.Embedding;
 import dev.nodal.ops.Gelu;
@@ -27,6 +28,7 @@ import dev.nodal.ops.Scale;
 import dev.nodal.ops.Sigmoid;
 import dev.nodal.ops.Slice;
 import dev.nodal.ops.Softmax;
+import dev.nodal.ops.Sub;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.ops.Sum;
 import dev.nodal.ops.Tanh;
@@ -113,12 +115,10 @@ public final class OpSamples {
       samples("matmul", Family.REDUCTION,
           products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
           products(new MatMul(), false, straddlingProducts())),
-      samples("add", Family.REDUCTION,
-          concat(binary(new Add(), 1, 1, 1, 5, 4, 3, 9, 2), broadcast(1, 1, 1, 5, 4, 3, 9, 2)),
-          concat(binaryStraddling(new Add()), broadcastStraddling())),
-      samples("mul", Family.ELEMENTWISE,
-          binary(new Mul(), 1, 1, 3, 4, 8, 1),
-          binaryStraddling(new Mul())),
+      broadcasting(new Add()),
+      broadcasting(new Sub()),
+      broadcasting(new Mul()),
+      broadcasting(new Div()),
       unary("scale", new Scale(-2.5f)),
       unary(FusedActivation.RELU.attribute(), new Relu()),
       unary("leaky_relu", new LeakyRelu(0.2f)),
@@ -260,19 +260,31 @@ public final class OpSamples {
     return out;
   }
 
-  /** Add of rows × cols and a bias of cols, for each pair given. */
-  private static List<Sample> broadcast(int... rowsCols) {
-    List<Sample> out = new ArrayList<>();
-    for (int i = 0; i < rowsCols.length; i += 2) {
-      out.add(new Sample(new Add(), 0, List.of(new int[] {rowsCols[i], rowsCols[i + 1]}, new int[] {rowsCols[i + 1]})));
+  /**
+   * An elementwise op of two broadcasting inputs: equal shapes, a bias of the last dimension, a
+   * scalar, both inputs repeated along different dimensions ({@code [2,1,4]} with {@code [3,1]}) and
+   * in rank 4 on several axes; for parity, each straddling size in those forms.
+   */
+  private static Samples broadcasting(Op op) {
+    List<Sample> gradient = List.of(pair(op, new int[] {1, 1}, new int[] {1, 1}), pair(op, new int[] {4, 3}, new int[] {4, 3}),
+        pair(op, new int[] {1, 5}, new int[] {5}), pair(op, new int[] {9, 2}, new int[] {2}),
+        pair(op, new int[] {3, 2}, new int[] {}), pair(op, new int[] {1}, new int[] {2, 3}),
+        pair(op, new int[] {2, 1, 4}, new int[] {3, 1}), pair(op, new int[] {3, 1}, new int[] {2, 1, 4}),
+        pair(op, new int[] {1, 3, 1, 4}, new int[] {2, 1}), pair(op, new int[] {2, 3, 1, 5}, new int[] {3, 4, 1}),
+        pair(op, new int[] {2, 1, 3, 1}, new int[] {1, 4, 1, 2}));
+    List<Sample> parity = new ArrayList<>();
+    for (int s : STRADDLE) {
+      parity.add(pair(op, new int[] {s, 3}, new int[] {s, 3}));
+      parity.add(pair(op, new int[] {3, s}, new int[] {s}));
+      parity.add(pair(op, new int[] {2, 1, s}, new int[] {3, 1}));
+      parity.add(pair(op, new int[] {s, 1, 3}, new int[] {1, 2, 1}));
+      parity.add(pair(op, new int[] {2, s, 1, 2}, new int[] {3, 1}));
     }
-    return out;
+    return new Samples(op.kind(), Family.REDUCTION, gradient, parity);
   }
 
-  private static List<Sample> broadcastStraddling() {
-    List<Sample> out = new ArrayList<>();
-    for (int s : STRADDLE) out.addAll(broadcast(3, s));
-    return out;
+  private static Sample pair(Op op, int[] a, int[] b) {
+    return new Sample(op, 0, List.of(a, b));
   }
 
   /** M×K times K×N (plus a bias of N for dense), for each {M, K, N}. */
