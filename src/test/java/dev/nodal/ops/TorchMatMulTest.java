@@ -160,6 +160,33 @@ class TorchMatMulTest {
     }
   }
 
+  /** {@link Layers#projection} is {@code x·W} over the last dimension, W {@code [D, units]}. */
+  @Test
+  void projectionLayerMultipliesTheLastDimension() {
+    JsonNode c = null;
+    for (JsonNode e : FIXTURE.get("cases")) if (e.get("name").asText().equals("broadcast_weight")) c = e;
+    int[] aShape = ints(c.get("a_shape")), bShape = ints(c.get("b_shape"));
+    GraphBuilder g = new GraphBuilder(1);
+    Input x = g.input("x", rest(aShape));
+    Node z = Layers.projection(g, "proj", x, bShape[1], Init.zeros());
+    Param w = (Param) g.node("proj.W");
+    assertEquals(Arrays.toString(bShape), Arrays.toString(w.shape().dims()));
+    Input t = g.input("t", rest(ints(c.get("z_shape"))));
+    Graph graph = g.build(g.apply(new Mse(), "loss", z, t));
+    try (Backend backend = OpenClTests.named("cpu");
+        Session s = backend.compile(graph, CompileOptions.maxBatch(aShape[0]).keepAll())) {
+      s.setInput(x, floats(c.get("a")));
+      s.setParam(w, floats(c.get("b")));
+      s.setInput(t, floats(c.get("z")));
+      s.forward();
+      assertClose(floats(c.get("z")), s.value(z), "projection");
+    }
+    GraphBuilder other = new GraphBuilder(1);
+    Param v = other.param("v", Init.zeros(), 4);
+    assertEquals("projection 'p': input 'v' must be a batch of vectors [..., D], has shape [4]",
+        assertThrows(GraphException.class, () -> Layers.projection(other, "p", v, 2, Init.zeros())).getMessage());
+  }
+
   @Test
   void refusesShapesThatDoNotMultiply() {
     assertEquals("matmul 'z': input 'a' must have rank 2 or more ([..., rows, columns]), has shape [4]",
