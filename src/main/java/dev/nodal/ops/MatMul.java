@@ -30,9 +30,19 @@ import java.util.Set;
  * back where the operand was read transposed, and summed over the batch dimensions along which
  * the operand was broadcast: a weight shared by every member gets the sum of their gradients.
  *
+ * <p>On a device a product is one batched GEMM ({@link Launcher#gemm(int, int, int, int, int, float,
+ * Matrix, Matrix, float, Matrix) Launcher.gemm}): an operand shared by the batch is read with
+ * batch stride 0, and the gradient of a shared operand sums the members inside that GEMM (its
+ * {@code sum} groups) rather than in a reduction afterwards. A sequence times a shared weight
+ * ({@code [..., M, K] × [K, N]}) folds its batch into M, one plain product whose weight gradient
+ * is {@code [B·M, K]ᵀ·[B·M, N]}. Batch dimensions broadcast differently from one axis to the next
+ * ({@code [2, 1, M, K] × [3, K, N]}) take one launch per index of the outer ones. The CPU runs
+ * one GEMM per member, at offsets into the operands.
+ *
  * <p>A leading {@link Shape#BATCH} dimension on either operand stays the output's first: it may
- * be a batch dimension matched by the other operand's {@code N}, by a 1 or by nothing, or, for a
- * rank-2 left operand read untransposed, its rows M.
+ * be a batch dimension matched by the other operand's own batch dimension, by a 1 or by nothing,
+ * or, for a rank-2 left operand read untransposed, its rows M. Operands of rank 1 (PyTorch's
+ * vector cases) are refused: give a vector a dimension of 1.
  */
 public final class MatMul implements Op {
   /** The graph file's attributes of a matmul: both default to false, as files without them mean. */
@@ -126,13 +136,13 @@ public final class MatMul implements Op {
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    Layout l = new Layout(in[0].shape, in[1].shape, transA, transB);
+    Layout l = Layout.of(in[0].shape, in[1].shape, transA, transB);
     run(pass, l.forward(), in[0].data, in[1].data, 0f, out.data);
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    Layout l = new Layout(in[0].shape, in[1].shape, transA, transB);
+    Layout l = Layout.of(in[0].shape, in[1].shape, transA, transB);
     if (dIn[0] != null) {
       Product p = l.gradientA();
       run(pass, p, transA ? in[1].data : dOut.data, transA ? dOut.data : in[1].data, 1f, dIn[0].data);
@@ -155,13 +165,13 @@ public final class MatMul implements Op {
 
   @Override
   public void forwardKernels(Launcher k) {
-    Layout l = new Layout(k.inShape(0), k.inShape(1), transA, transB);
+    Layout l = Layout.of(k.inShape(0), k.inShape(1), transA, transB);
     launch(k, l.forward(), k.in(0), k.in(1), 0, k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
-    Layout l = new Layout(k.inShape(0), k.inShape(1), transA, transB);
+    Layout l = Layout.of(k.inShape(0), k.inShape(1), transA, transB);
     if (k.dIn(0) != null) {
       launch(k, l.gradientA(), transA ? k.in(1) : k.dOut(), transA ? k.dOut() : k.in(1), k.accumulate(0), k.dIn(0));
     }
@@ -192,7 +202,7 @@ public final class MatMul implements Op {
    */
   @Override
   public int reductionLength(Shape[] in) {
-    Layout l = new Layout(in[0], in[1], transA, transB);
+    Layout l = Layout.of(in[0], in[1], transA, transB);
     return Math.max(l.k, Math.max(l.n * l.shared(l.aStrides), l.m * l.shared(l.bStrides)));
   }
 
@@ -234,6 +244,19 @@ public final class MatMul implements Op {
         sb *= db;
         sc *= sizes[i];
       }
+    }
+
+    /**
+     * The layout of {@code op(a)·op(b)}. Where a is read untransposed, steps along every batch
+     * dimension and b is shared by every member ({@code [..., M, K] × [K, N]}, a sequence times a
+     * weight), a's and the output's batch is contiguous rows: the batch folds into M, one plain
+     * product {@code [B·M, K] × [K, N]}, whose b gradient {@code [B·M, K]ᵀ·[B·M, N]} sums the batch.
+     */
+    static Layout of(Shape a, Shape b, boolean transA, boolean transB) {
+      Layout l = new Layout(a, b, transA, transB);
+      int members = l.shared(l.cStrides);
+      if (transA || members == 1 || l.shared(l.aStrides) != 1 || l.shared(l.bStrides) != members) return l;
+      return new Layout(Shape.of(members * l.m, l.k), Shape.of(b.dim(-2), b.dim(-1)), false, transB);
     }
 
     /** How many batch members share one matrix of an operand with these strides. */
