@@ -181,9 +181,9 @@ public final class MatMul implements Op {
   }
 
   /**
-   * The product's blocks on a device, one launch each. A block writes either the whole of z or a
-   * part that no other block writes; {@code acc} (0 or 1, as {@link Launcher#accumulate}) applies
-   * to the first launch that writes a part, later ones add to it.
+   * The product's blocks on a device, one launch each. {@code acc} (0 or 1, as
+   * {@link Launcher#accumulate}) applies to the first launch that writes a part of z; a later one
+   * that writes the same part (z broadcast along a looped dimension) adds to it.
    */
   private static void launch(Launcher k, Product p, Buffer x, Buffer y, int acc, Buffer z) {
     Set<Integer> written = new HashSet<>();
