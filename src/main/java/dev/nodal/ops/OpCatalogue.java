@@ -37,7 +37,7 @@ public final class OpCatalogue {
 
   private static final List<Entry> ENTRIES = List.of(
       new Entry("dense", Dense.class, Dense.SCHEMA, Dense::fromAttributes, List.of("dense")),
-      new Entry("matmul", MatMul.class, NONE, a -> new MatMul(), List.of()),
+      new Entry("matmul", MatMul.class, MatMul.SCHEMA, MatMul::fromAttributes, List.of()),
       new Entry("add", Add.class, NONE, a -> new Add(), List.of("broadcast")),
       new Entry("sub", Sub.class, NONE, a -> new Sub(), List.of("broadcast")),
       new Entry("mul", Mul.class, NONE, a -> new Mul(), List.of("broadcast")),
