@@ -20,6 +20,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-softmax-nd.json   softmax and log_softmax along the last axis at rank 3 and 4,
       causal softmax (masked_fill(-inf) above the diagonal Tk - Tq), permute at rank 3 and 4, values and gradients
   src/test/resources/fixtures/torch-broadcast.json    add, sub, mul and div with broadcasting, values and gradients
+  src/test/resources/fixtures/torch-matmul.json       matmul on batched, broadcast and transposed operands, a weight
+      tied between an embedding and an output projection, x @ x^T; values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
