@@ -403,6 +403,44 @@ def softmax_nd():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
 
 
+def matmul():
+    """torch.matmul on batched, broadcast and transposed operands (a and b as stored; trans_a/trans_b
+    read them as .transpose(-1, -2)), and a weight tied between an embedding and an output projection."""
+    gen = torch.Generator().manual_seed(67)
+    cases = []
+    for name, a_shape, b_shape, trans_a, trans_b in [
+            ("plain_2d", (3, 4), (4, 5), False, False),
+            ("batched", (2, 3, 4), (2, 4, 5), False, False),
+            ("batch_1", (1, 3, 4), (1, 4, 2), False, False),
+            ("broadcast_weight", (2, 3, 4, 5), (5, 6), False, False),
+            ("broadcast_left", (3, 4), (2, 4, 5), False, False),
+            ("broadcast_both", (2, 1, 3, 4), (3, 4, 2), False, False),
+            ("trans_a", (2, 4, 3), (2, 4, 5), True, False),
+            ("trans_b", (2, 3, 4, 5), (6, 5), False, True),
+            ("trans_a_trans_b", (4, 3), (2, 5, 4), True, True)]:
+        a = (torch.rand(*a_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        b = (torch.rand(*b_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        z = torch.matmul(a.transpose(-1, -2) if trans_a else a, b.transpose(-1, -2) if trans_b else b)
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.41).reshape(z.shape)
+        da, db = torch.autograd.grad((z * dy).sum(), [a, b])
+        cases.append({"name": name, "trans_a": trans_a, "trans_b": trans_b, "a_shape": list(a_shape),
+                      "b_shape": list(b_shape), "z_shape": list(z.shape), "a": floats(a), "b": floats(b),
+                      "z": floats(z), "dy": floats(dy), "da": floats(da), "db": floats(db)})
+    w = (torch.rand(7, 4, generator=gen) * 2 - 1).requires_grad_(True)
+    indices = torch.tensor([3, 0, 3, 6, 1])
+    logits = torch.matmul(torch.nn.functional.embedding(indices, w), w.t())
+    dy = torch.sin(torch.arange(logits.numel(), dtype=torch.float32) * 0.29).reshape(logits.shape)
+    (dw,) = torch.autograd.grad((logits * dy).sum(), w)
+    tied = {"w": floats(w), "w_shape": list(w.shape), "indices": indices.tolist(), "z": floats(logits),
+            "dy": floats(dy), "dw": floats(dw)}
+    x = (torch.rand(2, 3, 4, generator=gen) * 2 - 1).requires_grad_(True)
+    scores = torch.matmul(x, x.transpose(-1, -2))
+    dy = torch.cos(torch.arange(scores.numel(), dtype=torch.float32) * 0.23).reshape(scores.shape)
+    (dx,) = torch.autograd.grad((scores * dy).sum(), x)
+    gram = {"x": floats(x), "x_shape": list(x.shape), "z": floats(scores), "dy": floats(dy), "dx": floats(dx)}
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases, "tied": tied, "gram": gram}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -434,6 +472,7 @@ def main():
     write("torch-cnn-blocks.json", cnn_blocks())
     write("torch-layer-norm.json", layer_norm())
     write("torch-softmax-nd.json", softmax_nd())
+    write("torch-matmul.json", matmul())
 
 
 if __name__ == "__main__":

@@ -38,6 +38,23 @@ public final class Layers {
   }
 
   /**
+   * A projection {@code name} of the last dimension of {@code x [..., D]} onto {@code units}, as
+   * PyTorch's {@code Linear(D, units, bias=False)}: parameter {@code name.W [D, units]} (initialised
+   * by {@code init}; Linear's weight transposed), applied to every vector of x by one
+   * {@link MatMul}, giving {@code [..., units]}. For an output projection tied to an embedding's
+   * table {@code [V, D]}, apply {@code new MatMul(false, true)} to x and the table instead.
+   */
+  public static Apply projection(GraphBuilder g, String name, Node x, int units, Init init) {
+    if (x.shape().rank() < 2) {
+      throw new GraphException("projection '" + name + "': input '" + x.name() + "' must be a batch of vectors [..., D], "
+          + "has shape " + x.shape());
+    }
+    if (units < 1) throw new GraphException("projection '" + name + "': units must be >= 1, got " + units);
+    Param w = g.param(name + ".W", init, x.shape().dim(-1), units);
+    return g.apply(new MatMul(), name, x, w);
+  }
+
+  /**
    * A 2-D convolution {@code name} of NCHW {@code x} with {@code filters} filters of
    * {@code kernel}×{@code kernel}, stride 1 and {@code padding}: parameters {@code name.W}
    * {@code [filters, C, kernel, kernel]} (initialised by {@code init}, fan-in C·k²) and

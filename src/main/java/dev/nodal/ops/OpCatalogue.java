@@ -37,7 +37,7 @@ public final class OpCatalogue {
 
   private static final List<Entry> ENTRIES = List.of(
       new Entry("dense", Dense.class, Dense.SCHEMA, Dense::fromAttributes, List.of("dense")),
-      new Entry("matmul", MatMul.class, NONE, a -> new MatMul(), List.of()),
+      new Entry("matmul", MatMul.class, MatMul.SCHEMA, MatMul::fromAttributes, List.of()),
       new Entry("add", Add.class, NONE, a -> new Add(), List.of("add")),
       new Entry("mul", Mul.class, NONE, a -> new Mul(), List.of("mul")),
       unary("scale", Scale.class, AttributeSchema.of(AttributeSchema.number("factor", null)),

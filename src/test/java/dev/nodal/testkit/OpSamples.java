@@ -111,8 +111,9 @@ public final class OpSamples {
               products(new Dense(FusedActivation.RELU), true, straddlingProducts()),
               fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}))),
       samples("matmul", Family.REDUCTION,
-          products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
-          products(new MatMul(), false, straddlingProducts())),
+          concat(products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
+              batchedProducts()),
+          concat(products(new MatMul(), false, straddlingProducts()), batchedStraddling())),
       samples("add", Family.REDUCTION,
           concat(binary(new Add(), 1, 1, 1, 5, 4, 3, 9, 2), broadcast(1, 1, 1, 5, 4, 3, 9, 2)),
           concat(binaryStraddling(new Add()), broadcastStraddling())),
@@ -304,6 +305,62 @@ public final class OpSamples {
       out.add(new int[] {63, 257, s});
     }
     return out.toArray(new int[0][]);
+  }
+
+  /**
+   * A matmul of {@code op(a) [...batchA, m, k]} by {@code op(b) [...batchB, k, n]}, each operand
+   * stored transposed in its last two dimensions where asked.
+   */
+  private static Sample matmul(boolean transA, boolean transB, int[] batchA, int[] batchB, int m, int k, int n) {
+    return new Sample(new MatMul(transA, transB), 0,
+        List.of(matrices(batchA, transA ? k : m, transA ? m : k), matrices(batchB, transB ? n : k, transB ? k : n)));
+  }
+
+  private static int[] matrices(int[] batch, int rows, int cols) {
+    int[] shape = Arrays.copyOf(batch, batch.length + 2);
+    shape[batch.length] = rows;
+    shape[batch.length + 1] = cols;
+    return shape;
+  }
+
+  /**
+   * Batched matmuls for the gradient check: batch 1, rank 3 and 4, batch dimensions broadcast
+   * (a shared weight, a shared left operand, both broadcast at once), and each transpose pair.
+   */
+  private static List<Sample> batchedProducts() {
+    int[] none = {};
+    List<Sample> out = new ArrayList<>(List.of(
+        matmul(false, false, new int[] {1}, new int[] {1}, 3, 4, 2),
+        matmul(false, false, new int[] {2, 3}, new int[] {2, 3}, 2, 4, 3),
+        matmul(false, false, new int[] {2, 3}, none, 4, 5, 6),
+        matmul(false, false, none, new int[] {2}, 3, 4, 5),
+        matmul(false, false, new int[] {2, 1}, new int[] {3}, 3, 4, 2),
+        matmul(false, false, new int[] {1, 3}, new int[] {2, 1}, 2, 3, 2)));
+    for (boolean transA : new boolean[] {false, true}) {
+      for (boolean transB : new boolean[] {false, true}) {
+        out.add(matmul(transA, transB, none, none, 3, 4, 2));
+        out.add(matmul(transA, transB, new int[] {2}, new int[] {2}, 3, 4, 5));
+        out.add(matmul(transA, transB, new int[] {2, 3}, none, 2, 3, 4));
+        out.add(matmul(transA, transB, none, new int[] {2}, 3, 2, 4));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Batched matmuls with each straddling size as M, as K and as N, each transpose pair among
+   * them, with and without broadcast operands.
+   */
+  private static List<Sample> batchedStraddling() {
+    List<Sample> out = new ArrayList<>();
+    for (int s : STRADDLE) {
+      out.add(matmul(false, false, new int[] {3}, new int[] {3}, s, 33, 17));
+      out.add(matmul(true, false, new int[] {2, 2}, new int[] {2, 2}, 17, s, 31));
+      out.add(matmul(false, true, new int[] {2}, new int[] {}, 31, 9, s));
+      out.add(matmul(true, true, new int[] {}, new int[] {3}, s, 20, 7));
+    }
+    out.add(matmul(false, false, new int[] {2, 1}, new int[] {3}, 33, 65, 31));
+    return out;
   }
 
   /** Each straddling size as the rows (with 10 columns) and as the columns (with 7 rows). */
