@@ -22,6 +22,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
   src/test/resources/fixtures/torch-broadcast.json    add, sub, mul and div with broadcasting, values and gradients
   src/test/resources/fixtures/torch-matmul.json       matmul on batched, broadcast and transposed operands, a weight
       tied between an embedding and an output projection, x @ x^T; values and gradients
+  src/test/resources/fixtures/torch-attention.json    scaled dot-product attention written out (causal or not, Tq != Tk,
+      a given scale), values and gradients of q, k and v
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
