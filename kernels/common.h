@@ -51,6 +51,26 @@ inline void column_sum_write(const int rows, const int cols,
   GRAD_WRITE(acc, out[j], sum);
 }
 
+/* Dropout's mask, a counter-based hash, so that the mask of element i depends only on
+ * (seed, step, i) and every backend draws the same one (Dropout.java computes the same hash):
+ * dropout_scale is 1 / (1 - p) when element i is kept, its uniform u = (hash >> 8) / 2^24 at or
+ * above p, else 0. With p = 0 (evaluation mode) every element is kept unscaled. Dropout and
+ * attention's dropout of its weights use it. */
+inline uint dropout_mix(uint h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+inline float dropout_scale(const float p, const int seed, const int step, const int i) {
+  const uint h = dropout_mix((uint) i * 0x9e3779b9u ^ dropout_mix((uint) step ^ dropout_mix((uint) seed)));
+  const float u = (float) (h >> 8) * (1.0f / 16777216.0f);
+  return u >= p ? 1.0f / (1.0f - p) : 0.0f;
+}
+
 /* Row maximum and sum of exp(x - max) of one row of cols scores. */
 inline float row_max(__global const float *x, const int cols) {
   float m = -INFINITY;

@@ -84,7 +84,7 @@ public final class Dropout implements Op {
     return h;
   }
 
-  /** The factor of element i: 1/(1 − p) when kept, else 0 (the same arithmetic as dropout.cl). */
+  /** The factor of element i: 1/(1 − p) when kept, else 0 (the same arithmetic as common.h's dropout_scale). */
   static float scale(float p, int seed, int step, int i) {
     int h = mix(i * 0x9e3779b9 ^ mix(step ^ mix(seed)));
     float u = (h >>> 8) * (1.0f / 16777216.0f);

@@ -253,4 +253,13 @@ public final class Layers {
     }
     return g.apply(op, name, x);
   }
+
+  /**
+   * Scaled dot-product attention of {@code q [..., Tq, D]} over {@code k [..., Tk, D]} and
+   * {@code v [..., Tk, Dv]}, scaled by {@code 1/√D}, without dropout: one fused {@link Attention},
+   * as PyTorch's {@code scaled_dot_product_attention(q, k, v, is_causal=causal)}.
+   */
+  public static Apply attention(GraphBuilder g, String name, Node q, Node k, Node v, boolean causal) {
+    return g.apply(new Attention(causal), name, q, k, v);
+  }
 }

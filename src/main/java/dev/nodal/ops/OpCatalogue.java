@@ -53,6 +53,7 @@ public final class OpCatalogue {
       new Entry("softmax", Softmax.class, Softmax.SCHEMA, Softmax::fromAttributes, List.of("softmax")),
       new Entry("softmax_cross_entropy", SoftmaxCrossEntropy.class, NONE, a -> new SoftmaxCrossEntropy(),
           List.of("softmax_cross_entropy")),
+      new Entry("attention", Attention.class, Attention.SCHEMA, Attention::fromAttributes, List.of("attention")),
       new Entry("log_softmax", LogSoftmax.class, NONE, a -> new LogSoftmax(), List.of("log_softmax")),
       new Entry("nll", Nll.class, NONE, a -> new Nll(), List.of("nll")),
       new Entry("concat", Concat.class, Concat.SCHEMA, Concat::fromAttributes, List.of("concat")),

@@ -2,6 +2,7 @@ package dev.nodal.testkit;
 
 import dev.nodal.graph.Op;
 import dev.nodal.ops.Add;
+import dev.nodal.ops.Attention;
 import dev.nodal.ops.BatchNorm;
 import dev.nodal.ops.Concat;
 import dev.nodal.ops.Conv2d;
@@ -138,6 +139,14 @@ public final class OpSamples {
               labelled(new SoftmaxCrossEntropy(), 2, 2, 3, 4)),
           concat(rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1])),
               sequences(new SoftmaxCrossEntropy()))),
+      samples("attention", Family.REDUCTION,
+          List.of(attention(new Attention(false), new int[] {1, 3, 4}, 5, 3),
+              attention(new Attention(true), new int[] {1, 4, 3}, 4, 2),
+              attention(new Attention(true), new int[] {2, 2, 3, 5}, 4, 3),
+              attention(new Attention(false, 0.7f, 0f, 0), new int[] {2, 2, 4, 3}, 2, 1),
+              attention(new Attention(true, 0f, 0.3f, 5), new int[] {2, 3, 3}, 5, 4),
+              attention(new Attention(true), new int[] {1, 19, 3}, 21, 2)),
+          attentionStraddling()),
       samples("log_softmax", Family.REDUCTION,
           List.of(params(new LogSoftmax(), 1, 1), params(new LogSoftmax(), 1, 6), params(new LogSoftmax(), 5, 7),
               params(new LogSoftmax(), 6), params(new LogSoftmax(), 1, 3, 5), params(new LogSoftmax(), 1, 2, 3, 4)),
@@ -397,6 +406,27 @@ public final class OpSamples {
   /** Causal softmax of each straddling size as Tq = Tk (rank 3) and as Tk beside a smaller Tq (rank 4). */
   private static List<Sample> causalStraddling() {
     return sizes(s -> List.of(params(new Softmax(true), 1, s, s), params(new Softmax(true), 1, 2, Math.min(s, 5), s + 2)));
+  }
+
+  /** Attention of q {@code [..., Tq, D]} over k {@code [..., tk, D]} and v {@code [..., tk, dv]}. */
+  private static Sample attention(Attention op, int[] q, int tk, int dv) {
+    int[] k = q.clone(), v = q.clone();
+    k[k.length - 2] = tk;
+    v[v.length - 2] = tk;
+    v[v.length - 1] = dv;
+    return new Sample(op, 0, List.of(q, k, v));
+  }
+
+  /**
+   * Each straddling size as Tq = Tk (causal, rank 3), as Tk beside a few queries (rank 4), as Tq
+   * beside more keys (causal), as D and Dv, and with dropout.
+   */
+  private static List<Sample> attentionStraddling() {
+    return sizes(s -> List.of(attention(new Attention(true), new int[] {1, s, 7}, s, 5),
+        attention(new Attention(false), new int[] {1, 2, 3, 7}, s, 6),
+        attention(new Attention(true), new int[] {2, s, 3}, s + 3, 2),
+        attention(new Attention(false), new int[] {1, 5, s}, 6, s),
+        attention(new Attention(true, 0f, 0.25f, 3), new int[] {1, s, 6}, s, 4)));
   }
 
   /** A convolution of x [n, c, h, w] by a window of k filters of r × s (and a bias when the op has one). */

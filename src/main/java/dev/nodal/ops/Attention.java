@@ -1,0 +1,304 @@
+package dev.nodal.ops;
+
+import static dev.nodal.graph.Launcher.over;
+
+import dev.nodal.graph.AttributeSchema;
+import dev.nodal.graph.Kernel;
+import dev.nodal.graph.Launcher;
+import dev.nodal.graph.Op;
+import dev.nodal.graph.Pass;
+import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.Shape;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scaled dot-product attention as one fused op: {@code q [..., Tq, D]}, {@code k [..., Tk, D]} and
+ * {@code v [..., Tk, Dv]} with the same leading dimensions (heads {@code [N, H, T, D]}, a leading
+ * {@link Shape#BATCH} allowed) give {@code softmax(scale·q·kᵀ)·v}, of shape {@code [..., Tq, Dv]}:
+ * PyTorch 2's {@code scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale,
+ * dropout_p=dropout)}, or written out,
+ * {@code torch.softmax(scale * q @ k.transpose(-1, -2) + mask, -1) @ v}.
+ *
+ * <p>{@code scale} defaults to {@code 1/√D}, also when given as 0. With {@code causal}, key j is
+ * visible to query i when {@code j ≤ i + (Tk − Tq)}, as {@link Softmax#Softmax(boolean) causal
+ * softmax} masks; it needs {@code Tq ≤ Tk}. With {@code dropout} p, in training mode each weight is
+ * kept with probability {@code 1 − p} and scaled by {@code 1/(1 − p)}, the mask of weight
+ * {@code (b, i, j)} being {@link Dropout}'s for element {@code (b·Tq + i)·Tk + j} of its
+ * {@code seed} at the optimizer's step: the same as a dropout node of that seed on the weights
+ * {@code [..., Tq, Tk]}, regenerated in backward rather than stored.
+ *
+ * <p>The weights are never stored: forward keeps per query row only its running maximum and sum
+ * (an online softmax over tiles of keys) and saves the row's log-sum-exp {@code L [..., Tq]} in
+ * its workspace. Backward recomputes the weights {@code P = exp(scale·q·kᵀ − L)} tile by tile:
+ * with {@code Δ_i = Σ_c dO_ic·O_ic}, {@code dS = P ⊙ (dP − Δ)} where {@code dP = dO·vᵀ} (times the
+ * mask), {@code dq = scale·dS·k}, {@code dk = scale·dSᵀ·q} and {@code dv = Pᵀ·dO} (P masked). Memory
+ * beside the inputs and output is linear in T. On a device one work-group computes a tile of
+ * query rows, staging tiles of keys in local memory; backward runs one kernel per tile of queries
+ * (dq) and one per tile of keys (dk, dv), without atomics, so its result is deterministic.
+ */
+public final class Attention implements Op {
+  /** Query rows (and key rows) per tile, as {@code ATT_TILE} in attention.cl. */
+  static final int TILE = 16;
+
+  private static Kernel tiled(String function) {
+    return Kernel.of("attention", function).ints("tq", "tk", "d", "dv", "causal").floats("scale", "p")
+        .ints("seed", "step").buffers("q", "k", "v");
+  }
+
+  private static final Kernel FORWARD = tiled("attention_forward").buffers("o", "lse");
+  private static final Kernel DELTA = Kernel.of("attention", "attention_delta").ints("rows", "dv")
+      .buffers("o", "do", "delta");
+  private static final Kernel BACKWARD_Q = tiled("attention_backward_q").buffers("do", "lse", "delta", "dq")
+      .ints("acc");
+  private static final Kernel BACKWARD_KV = tiled("attention_backward_kv").buffers("do", "lse", "delta", "dk", "dvv")
+      .ints("acc_k", "acc_v");
+
+  /** The graph file's attributes: each absent one as the defaults of {@link #Attention(boolean)}. */
+  static final AttributeSchema SCHEMA = AttributeSchema.of(AttributeSchema.bool("causal", false),
+      AttributeSchema.number("scale", 0.0, 0, true, Double.MAX_VALUE, true),
+      AttributeSchema.number("dropout", 0.0, 0, true, 1, false),
+      AttributeSchema.integer("seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE));
+
+  static Attention fromAttributes(AttributeSchema.Values a) {
+    return new Attention(a.bool("causal"), (float) a.number("scale"), (float) a.number("dropout"), a.integer("seed"));
+  }
+
+  private final boolean causal;
+  private final float scale;
+  private final float dropout;
+  private final int seed;
+
+  /** Attention scaled by {@code 1/√D}, without dropout; causal or not. */
+  public Attention(boolean causal) {
+    this(causal, 0f, 0f, 0);
+  }
+
+  /**
+   * @param scale the scores' factor; 0 for {@code 1/√D}
+   * @param dropout the probability of dropping a weight in training mode, {@code 0 ≤ p < 1}
+   * @param seed the dropout mask's seed: give each attention node with dropout its own
+   */
+  public Attention(boolean causal, float scale, float dropout, int seed) {
+    if (!(scale >= 0 && scale < Float.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException("attention: scale must be finite and >= 0 (0: 1/sqrt(D)), got " + scale);
+    }
+    if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("attention: need 0 <= dropout < 1, got " + dropout);
+    this.causal = causal;
+    this.scale = scale;
+    this.dropout = dropout;
+    this.seed = seed;
+  }
+
+  @Override
+  public String kind() {
+    return "attention";
+  }
+
+  @Override
+  public List<String> inputRoles() {
+    return List.of("q", "k", "v");
+  }
+
+  /** The attributes that differ from their defaults: none for plain attention, as graph files leave them. */
+  @Override
+  public Map<String, Object> attributes() {
+    Map<String, Object> a = new LinkedHashMap<>();
+    if (causal) a.put("causal", true);
+    if (scale != 0) a.put("scale", scale);
+    if (dropout != 0) {
+      a.put("dropout", dropout);
+      a.put("seed", seed);
+    }
+    return a;
+  }
+
+  /** True with dropout, which acts in training mode only. */
+  @Override
+  public boolean dependsOnMode() {
+    return dropout != 0;
+  }
+
+  @Override
+  public Shape inferShape(ShapeContext c) {
+    Shape q = c.in(0), k = c.in(1), v = c.in(2);
+    for (int i = 0; i < 3; i++) {
+      Shape s = c.in(i);
+      if (s.rank() < 2 || s.rank() == 2 && s.hasBatch()) {
+        throw c.error("input '%s' %s: attention needs [..., T, D], the last two dimensions other than the batch",
+            c.name(i), s);
+      }
+    }
+    if (k.rank() != q.rank() || v.rank() != q.rank()
+        || !Arrays.equals(lead(q), lead(k)) || !Arrays.equals(lead(q), lead(v))) {
+      throw c.error("q '%s' %s, k '%s' %s and v '%s' %s need the same leading dimensions", c.name(0), q, c.name(1), k,
+          c.name(2), v);
+    }
+    if (k.dim(-1) != q.dim(-1)) {
+      throw c.error("k '%s' %s has %d features per key, q '%s' %s has %d: they must match", c.name(1), k, k.dim(-1),
+          c.name(0), q, q.dim(-1));
+    }
+    if (v.dim(-2) != k.dim(-2)) {
+      throw c.error("v '%s' %s has %d rows, k '%s' %s has %d keys: one value per key", c.name(2), v, v.dim(-2),
+          c.name(1), k, k.dim(-2));
+    }
+    if (causal && q.dim(-2) > k.dim(-2)) {
+      throw c.error("q '%s' %s, k '%s' %s: a causal mask needs Tq <= Tk, or its first %d queries would see no key",
+          c.name(0), q, c.name(1), k, q.dim(-2) - k.dim(-2));
+    }
+    int[] out = q.dims();
+    out[out.length - 1] = v.dim(-1);
+    return Shape.of(out);
+  }
+
+  private static int[] lead(Shape s) {
+    return Arrays.copyOf(s.dims(), s.rank() - 2);
+  }
+
+  /** The rows' log-sum-exp {@code [..., Tq]}, saved by forward for backward. */
+  @Override
+  public List<Shape> workspace(Shape[] in) {
+    return List.of(rowsOf(in[0]));
+  }
+
+  /** Backward's {@code Δ [..., Tq]} on a device. */
+  @Override
+  public List<Shape> scratch(Shape[] in, boolean backward) {
+    return backward ? List.of(rowsOf(in[0])) : List.of();
+  }
+
+  private static Shape rowsOf(Shape q) {
+    return Shape.of(Arrays.copyOf(q.dims(), q.rank() - 1));
+  }
+
+  /** The sizes of one launch or one CPU pass, the batch resolved. */
+  private record Dims(int lead, int tq, int tk, int d, int dv) {
+    static Dims of(Shape q, Shape k, Shape v) {
+      int tq = q.dim(-2), d = q.dim(-1);
+      return new Dims(q.size(0) / (tq * d), tq, k.dim(-2), d, v.dim(-1));
+    }
+
+    /** How many keys query row i sees. */
+    int visible(boolean causal, int i) {
+      return causal ? i + tk - tq + 1 : tk;
+    }
+  }
+
+  /** The scores' factor for features of length d. */
+  private float scaleFor(int d) {
+    return scale != 0 ? scale : (float) (1 / Math.sqrt(d));
+  }
+
+  private float rate(boolean training) {
+    return training ? dropout : 0f;
+  }
+
+  @Override
+  public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
+    Dims n = Dims.of(in[0].shape, in[1].shape, in[2].shape);
+    float[] q = in[0].data, k = in[1].data, v = in[2].data, o = out.data, lse = pass.work(0).data;
+    float sc = scaleFor(n.d), p = rate(pass.training());
+    int step = (int) pass.step();
+    float[] s = new float[n.tk];
+    double[] acc = new double[n.dv];
+    for (int b = 0; b < n.lead; b++) {
+      for (int i = 0; i < n.tq; i++) {
+        int row = b * n.tq + i, len = n.visible(causal, i);
+        float max = scores(n, q, k, b, i, sc, s, len);
+        double sum = 0;
+        Arrays.fill(acc, 0);
+        for (int j = 0; j < len; j++) {
+          double e = Math.exp(s[j] - max);
+          sum += e;
+          double w = e * Dropout.scale(p, seed, step, row * n.tk + j);
+          for (int c = 0; c < n.dv; c++) acc[c] += w * v[(b * n.tk + j) * n.dv + c];
+        }
+        for (int c = 0; c < n.dv; c++) o[row * n.dv + c] = (float) (acc[c] / sum);
+        lse[row] = (float) (max + Math.log(sum));
+      }
+    }
+  }
+
+  /** Writes {@code scale·q_i·k_j} for the first {@code len} keys into s; returns their maximum. */
+  private static float scores(Dims n, float[] q, float[] k, int b, int i, float sc, float[] s, int len) {
+    float max = Float.NEGATIVE_INFINITY;
+    int qi = (b * n.tq + i) * n.d;
+    for (int j = 0; j < len; j++) {
+      int kj = (b * n.tk + j) * n.d;
+      double dot = 0;
+      for (int c = 0; c < n.d; c++) dot += q[qi + c] * k[kj + c];
+      s[j] = (float) (sc * dot);
+      max = Math.max(max, s[j]);
+    }
+    return max;
+  }
+
+  @Override
+  public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
+    Dims n = Dims.of(in[0].shape, in[1].shape, in[2].shape);
+    float[] q = in[0].data, k = in[1].data, v = in[2].data, o = out.data, dO = dOut.data, lse = pass.work(0).data;
+    float[] dq = dIn[0] == null ? null : dIn[0].data, dk = dIn[1] == null ? null : dIn[1].data;
+    float[] dv = dIn[2] == null ? null : dIn[2].data;
+    float sc = scaleFor(n.d);
+    int step = (int) pass.step();
+    float[] s = new float[n.tk];
+    for (int b = 0; b < n.lead; b++) {
+      for (int i = 0; i < n.tq; i++) {
+        int row = b * n.tq + i, len = n.visible(causal, i);
+        scores(n, q, k, b, i, sc, s, len);
+        double delta = 0;
+        for (int c = 0; c < n.dv; c++) delta += dO[row * n.dv + c] * o[row * n.dv + c];
+        for (int j = 0; j < len; j++) {
+          int kj = b * n.tk + j;
+          float weight = (float) Math.exp(s[j] - lse[row]), mask = Dropout.scale(dropout, seed, step, row * n.tk + j);
+          double dp = 0;
+          for (int c = 0; c < n.dv; c++) dp += dO[row * n.dv + c] * v[kj * n.dv + c];
+          float ds = (float) (weight * (dp * mask - delta)) * sc;
+          if (dq != null) for (int c = 0; c < n.d; c++) dq[row * n.d + c] += ds * k[kj * n.d + c];
+          if (dk != null) for (int c = 0; c < n.d; c++) dk[kj * n.d + c] += ds * q[row * n.d + c];
+          if (dv != null) for (int c = 0; c < n.dv; c++) dv[kj * n.dv + c] += weight * mask * dO[row * n.dv + c];
+        }
+      }
+    }
+  }
+
+  @Override
+  public void forwardKernels(Launcher l) {
+    Dims n = Dims.of(l.inShape(0), l.inShape(1), l.inShape(2));
+    l.launch(FORWARD, over(n.tq, n.lead).inGroupsOf(TILE, 1), tiledArgs(l, n, rate(l.training()), l.out(), l.work(0)));
+  }
+
+  @Override
+  public void backwardKernels(Launcher l) {
+    Dims n = Dims.of(l.inShape(0), l.inShape(1), l.inShape(2));
+    int rows = n.lead * n.tq;
+    l.launch(DELTA, over(rows), rows, n.dv, l.out(), l.dOut(), l.scratch(0));
+    if (l.dIn(0) != null) {
+      l.launch(BACKWARD_Q, over(n.tq, n.lead).inGroupsOf(TILE, 1),
+          tiledArgs(l, n, dropout, l.dOut(), l.work(0), l.scratch(0), l.dIn(0), l.accumulate(0)));
+    }
+    if (l.dIn(1) != null || l.dIn(2) != null) {
+      // The kernel skips a gradient whose flag is -1; its buffer argument is then the other one's.
+      Launcher.Buffer dk = l.dIn(1) != null ? l.dIn(1) : l.dIn(2), dv = l.dIn(2) != null ? l.dIn(2) : l.dIn(1);
+      int accK = l.dIn(1) != null ? l.accumulate(1) : -1, accV = l.dIn(2) != null ? l.accumulate(2) : -1;
+      l.launch(BACKWARD_KV, over(n.tk, n.lead).inGroupsOf(TILE, 1),
+          tiledArgs(l, n, dropout, l.dOut(), l.work(0), l.scratch(0), dk, dv, accK, accV));
+    }
+  }
+
+  private Object[] tiledArgs(Launcher l, Dims n, float p, Object... rest) {
+    Object[] head = {n.tq, n.tk, n.d, n.dv, causal ? 1 : 0, scaleFor(n.d), p, seed, l.step(), l.in(0), l.in(1), l.in(2)};
+    Object[] all = Arrays.copyOf(head, head.length + rest.length);
+    System.arraycopy(rest, 0, all, head.length, rest.length);
+    return all;
+  }
+
+  /** Each output sums over the keys, each score over the features. */
+  @Override
+  public int reductionLength(Shape[] in) {
+    return in[1].dim(-2) + in[0].dim(-1);
+  }
+}
