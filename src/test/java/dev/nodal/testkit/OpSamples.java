@@ -205,7 +205,8 @@ public final class OpSamples {
               params(new GlobalAvgPool2d(), 1, 2, 7, 3)),
           sizes(s -> List.of(params(new GlobalAvgPool2d(), 2, 3, s, 5), params(new GlobalAvgPool2d(), 1, s, 3, 3)))),
       samples("reshape", Family.ELEMENTWISE,
-          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
+          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3),
+              params(new Reshape(3, 2, 2), 2, 3, 4), params(new Reshape(3, 4), 1, 3, 2, 2)),
           sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
       samples("permute", Family.ELEMENTWISE,
           List.of(params(new Permute(0, 2, 1), 1, 3, 4), params(new Permute(2, 0, 1), 2, 3, 4),
@@ -247,11 +248,16 @@ public final class OpSamples {
     return new Samples(kind, family, gradient, parity);
   }
 
-  /** An elementwise op of one input, on rows × 3 for every straddling row count. */
+  /**
+   * An elementwise op of one input, on rows × 3 for every straddling row count and on sequences
+   * {@code [N, T, C]}.
+   */
   private static Samples unary(String kind, Op sample) {
     List<Sample> parity = new ArrayList<>();
     for (int s : STRADDLE) parity.add(params(sample, s, 3));
-    return new Samples(kind, Family.ELEMENTWISE, List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
+    parity.add(params(sample, 2, 33, 5));
+    return new Samples(kind, Family.ELEMENTWISE,
+        List.of(params(sample, 1, 1), params(sample, 5, 7), params(sample, 1, 3, 4), params(sample, 2, 3, 4)), parity);
   }
 
   private static Sample params(Op op, int... shape) {
@@ -283,6 +289,7 @@ public final class OpSamples {
     List<Sample> gradient = List.of(pair(op, new int[] {1, 1}, new int[] {1, 1}), pair(op, new int[] {4, 3}, new int[] {4, 3}),
         pair(op, new int[] {1, 5}, new int[] {5}), pair(op, new int[] {9, 2}, new int[] {2}),
         pair(op, new int[] {3, 2}, new int[] {}), pair(op, new int[] {1}, new int[] {2, 3}),
+        pair(op, new int[] {2, 3, 4}, new int[] {4}), pair(op, new int[] {1, 3, 4}, new int[] {3, 4}),
         pair(op, new int[] {2, 1, 4}, new int[] {3, 1}), pair(op, new int[] {3, 1}, new int[] {2, 1, 4}),
         pair(op, new int[] {1, 3, 1, 4}, new int[] {2, 1}), pair(op, new int[] {2, 3, 1, 5}, new int[] {3, 4, 1}),
         pair(op, new int[] {2, 1, 3, 1}, new int[] {1, 4, 1, 2}));
