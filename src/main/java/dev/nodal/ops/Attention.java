@@ -19,7 +19,7 @@ import java.util.Map;
  * Scaled dot-product attention as one fused op: {@code q [..., Tq, D]}, {@code k [..., Tk, D]} and
  * {@code v [..., Tk, Dv]} with the same leading dimensions (heads {@code [N, H, T, D]}, a leading
  * {@link Shape#BATCH} allowed) give {@code softmax(scale·q·kᵀ)·v}, of shape {@code [..., Tq, Dv]}:
- * PyTorch 2's {@code scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale,
+ * PyTorch 2.1's {@code scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale,
  * dropout_p=dropout)}, or written out,
  * {@code torch.softmax(scale * q @ k.transpose(-1, -2) + mask, -1) @ v}.
  *

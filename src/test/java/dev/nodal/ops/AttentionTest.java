@@ -36,7 +36,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AttentionTest {
 
   /** Sizes of one comparison: leading dimensions, Tq, Tk, D, Dv, and the op's settings. */
-  record Case(int[] lead, int tq, int tk, int d, int dv, boolean causal, float scale, float dropout) {
+  record Case(int[] lead, int tq, int tk, int d, int dv, boolean causal, float scale, float dropout, boolean self) {
+    Case(int[] lead, int tq, int tk, int d, int dv, boolean causal, float scale, float dropout) {
+      this(lead, tq, tk, d, dv, causal, scale, dropout, false);
+    }
+
+    /** Self-attention: q, k and v one parameter, whose gradient sums all three. */
+    static Case self(int[] lead, int t, int d, boolean causal) {
+      return new Case(lead, t, t, d, d, causal, 0, 0, true);
+    }
+
     int[] shape(int rows, int cols) {
       int[] s = java.util.Arrays.copyOf(lead, lead.length + 2);
       s[lead.length] = rows;
@@ -47,7 +56,7 @@ class AttentionTest {
     @Override
     public String toString() {
       return java.util.Arrays.toString(lead) + " Tq " + tq + " Tk " + tk + " D " + d + " Dv " + dv
-          + (causal ? " causal" : "") + (scale != 0 ? " scale " + scale : "") + (dropout != 0 ? " dropout " + dropout : "");
+          + (causal ? " causal" : "") + (self ? " self" : "") + (scale != 0 ? " scale " + scale : "") + (dropout != 0 ? " dropout " + dropout : "");
     }
   }
 
@@ -57,16 +66,17 @@ class AttentionTest {
         new Case(new int[] {1}, 17, 37, 9, 5, true, 0.3f, 0),
         new Case(new int[] {2}, 33, 20, 7, 11, false, 0, 0),
         new Case(new int[] {1, 2}, 19, 19, 6, 6, true, 0, 0.2f),
-        new Case(new int[] {3}, 4, 40, 5, 2, false, 0, 0.5f));
+        new Case(new int[] {3}, 4, 40, 5, 2, false, 0, 0.5f),
+        Case.self(new int[] {2, 2}, 18, 5, true), Case.self(new int[] {1}, 6, 3, false));
     return Stream.of("cpu", "opencl").flatMap(b -> cases.stream().map(c -> Arguments.of(b, c)));
   }
 
-  /** One forward and backward of q, k, v through {@code attention} into an MSE: its output and the three gradients. */
+  /** One forward and backward of q, k, v (one parameter when self) through {@code attention} into an MSE: its output and the three gradients. */
   private static float[][] run(String backendName, Case c, boolean fused) {
     GraphBuilder g = new GraphBuilder(5);
     Param q = g.param("q", Init.uniform(-1, 1), c.shape(c.tq, c.d));
-    Param k = g.param("k", Init.uniform(-1, 1), c.shape(c.tk, c.d));
-    Param v = g.param("v", Init.uniform(-1, 1), c.shape(c.tk, c.dv));
+    Param k = c.self ? q : g.param("k", Init.uniform(-1, 1), c.shape(c.tk, c.d));
+    Param v = c.self ? q : g.param("v", Init.uniform(-1, 1), c.shape(c.tk, c.dv));
     Node z;
     if (fused) {
       z = g.apply(new Attention(c.causal, c.scale, c.dropout, 9), "z", q, k, v);
@@ -87,6 +97,7 @@ class AttentionTest {
     }
   }
 
+  /** Equal to float rounding: within 1e-5 of each array's largest magnitude. */
   @ParameterizedTest(name = "{1} on {0}")
   @MethodSource("cases")
   void equalsTheComposedAttention(String backend, Case c) {
@@ -94,9 +105,10 @@ class AttentionTest {
     String[] names = {"output", "dq", "dk", "dv"};
     for (int n = 0; n < names.length; n++) {
       assertEquals(composed[n].length, fused[n].length, names[n]);
+      double largest = 0;
+      for (float x : composed[n]) largest = Math.max(largest, Math.abs(x));
       for (int i = 0; i < fused[n].length; i++) {
-        assertEquals(composed[n][i], fused[n][i], 2e-5 + 1e-4 * Math.abs(composed[n][i]),
-            names[n] + " at " + i + " on " + backend);
+        assertEquals(composed[n][i], fused[n][i], 1e-5 * largest, names[n] + " at " + i + " on " + backend);
       }
     }
   }
