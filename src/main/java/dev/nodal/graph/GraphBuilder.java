@@ -231,7 +231,13 @@ public final class GraphBuilder {
     return List.copyOf(inputs);
   }
 
+  /** The op's output shape; a shape the op makes but {@link Shape} refuses (too large, say) names the node. */
   private static Shape inferShape(Apply a) {
-    return a.op().inferShape(new ShapeContext(a.kind(), a.name(), a.inputs()));
+    ShapeContext c = new ShapeContext(a.kind(), a.name(), a.inputs());
+    try {
+      return a.op().inferShape(c);
+    } catch (IllegalArgumentException e) {
+      throw c.error("%s", e.getMessage());
+    }
   }
 }

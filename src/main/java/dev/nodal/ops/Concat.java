@@ -109,12 +109,12 @@ public final class Concat implements Op {
   public Shape inferShape(ShapeContext c) {
     int[] first = c.in(0).dims();
     int axis = Axes.check(c, "axis", this.axis);
-    if (axis == 0 && c.in(0).hasBatch()) {
-      throw c.error("input '%s' %s: cannot join along the batch axis (the output's batch would not be the step's); "
-          + "join along an axis after it", c.name(0), c.in(0));
-    }
-    int joined = 0;
+    long joined = 0;
     for (int i = 0; i < c.inputCount(); i++) {
+      if (axis == 0 && c.in(i).hasBatch()) {
+        throw c.error("input '%s' %s: cannot join along the batch axis (the output's batch would not be the step's); "
+            + "join along an axis after it", c.name(i), c.in(i));
+      }
       int[] d = c.in(i).dims();
       boolean same = d.length == first.length;
       for (int k = 0; same && k < d.length; k++) same = k == axis || d[k] == first[k];
@@ -124,8 +124,11 @@ public final class Concat implements Op {
       }
       joined += d[axis];
     }
+    if (joined > Integer.MAX_VALUE) {
+      throw c.error("joining axis %d gives %d positions, more than one axis holds (%d)", axis, joined, Integer.MAX_VALUE);
+    }
     int[] out = first.clone();
-    out[axis] = joined;
+    out[axis] = (int) joined;
     return Shape.of(out);
   }
 

@@ -202,4 +202,29 @@ class GraphBuilderTest {
     assertThrows(IllegalStateException.class, () -> g.input("z", 1));
     assertEquals(List.of(x, y), graph.inputs());
   }
+
+  /** Shapes an op makes larger than any input: past one buffer, or past one axis, the error names the node. */
+  @Test
+  void anOutputTooLargeForOneBufferNamesTheNode() {
+    GraphBuilder g = new GraphBuilder(1);
+    Param column = g.param("column", Init.zeros(), 50_000, 1), row = g.param("row", Init.zeros(), 1, 50_000);
+    Param batched = g.param("batched", Init.zeros(), 50_000, 1, 1);
+    Param half = g.param("half", Init.zeros(), 1_200_000_000), other = g.param("other", Init.zeros(), 1_200_000_000);
+    assertTrue(fails(() -> g.apply(new Add(), "outer", column, row)).startsWith("add 'outer': shape [50000, 50000]"));
+    assertTrue(fails(() -> g.apply(new MatMul(), "product", batched, row)).startsWith("matmul 'product': shape [50000, 1, 50000]"));
+    assertEquals("concat 'cat': joining axis 0 gives 2400000000 positions, more than one axis holds (2147483647)",
+        fails(() -> g.apply(Concat.along(0), "cat", half, other)));
+  }
+
+  /** Along axis 0 no input may bring the batch, the first or a later one. */
+  @Test
+  void concatAlongTheBatchAxisIsRefusedForAnyInput() {
+    GraphBuilder g = new GraphBuilder(1);
+    Param p = g.param("p", Init.zeros(), 2, 3);
+    Input x = g.input("x", 3);
+    assertTrue(fails(() -> g.apply(Concat.along(0), "cat", p, x))
+        .startsWith("concat 'cat': input 'x' [N, 3]: cannot join along the batch axis"));
+    assertTrue(fails(() -> g.apply(Concat.along(0), "cat", x, p))
+        .startsWith("concat 'cat': input 'x' [N, 3]: cannot join along the batch axis"));
+  }
 }
