@@ -38,4 +38,18 @@ final class Axes {
     for (int k = axis + 1; k < s.rank(); k++) n *= s.dim(k);
     return n;
   }
+
+  /**
+   * Dimension {@code i} of a shape of {@code rank} dimensions as {@code x} contributes to it when
+   * shapes are aligned at their last dimension, PyTorch's broadcasting: 1 where x has none.
+   */
+  static int aligned(Shape x, int i, int rank) {
+    int j = i - (rank - x.rank());
+    return j < 0 ? 1 : x.dim(j);
+  }
+
+  /** A dimension as a shape prints it: {@code N} for the batch. */
+  static String text(int dim) {
+    return dim == Shape.BATCH ? "N" : Integer.toString(dim);
+  }
 }

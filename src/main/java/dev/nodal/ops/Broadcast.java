@@ -69,24 +69,14 @@ abstract class Broadcast implements Op {
     }
     int[] out = new int[rank];
     for (int i = 0; i < rank; i++) {
-      int da = aligned(a, i, rank), db = aligned(b, i, rank);
+      int da = Axes.aligned(a, i, rank), db = Axes.aligned(b, i, rank);
       if (da != db && da != 1 && db != 1) {
         throw c.error("cannot broadcast '%s' %s with '%s' %s: dimension %d is %s against %s (sizes must be equal or 1, "
-            + "aligned at the last dimension)", c.name(0), a, c.name(1), b, i, size(da), size(db));
+            + "aligned at the last dimension)", c.name(0), a, c.name(1), b, i, Axes.text(da), Axes.text(db));
       }
       out[i] = da == 1 ? db : da;
     }
     return Shape.of(out);
-  }
-
-  /** The size of dimension {@code i} of {@code x} aligned at the end of {@code rank} dimensions: 1 where x has none. */
-  private static int aligned(Shape x, int i, int rank) {
-    int j = i - (rank - x.rank());
-    return j < 0 ? 1 : x.dim(j);
-  }
-
-  private static String size(int d) {
-    return d == Shape.BATCH ? "N" : Integer.toString(d);
   }
 
   /** How many output gradients the gradient of one element of an input sums, at most. */
@@ -208,7 +198,7 @@ abstract class Broadcast implements Op {
       int[] dims = new int[rank];
       boolean[] keepsA = new boolean[rank], keepsB = new boolean[rank];
       for (int i = 0; i < rank; i++) {
-        int da = aligned(sa, i, rank), db = aligned(sb, i, rank), d = Math.max(da, db);
+        int da = Axes.aligned(sa, i, rank), db = Axes.aligned(sb, i, rank), d = Math.max(da, db);
         if (d == 1) continue;
         if (k > 0 && keepsA[k - 1] == (da != 1) && keepsB[k - 1] == (db != 1)) {
           dims[k - 1] *= d;

@@ -106,10 +106,10 @@ public final class MatMul implements Op {
     int rank = Math.max(a.rank(), b.rank());
     int[] out = new int[rank];
     for (int i = 0; i < rank - 2; i++) {
-      int da = batchDim(a, i, rank), db = batchDim(b, i, rank);
+      int da = Axes.aligned(a, i, rank), db = Axes.aligned(b, i, rank);
       if (da != db && da != 1 && db != 1) {
         throw c.error("batch dimensions of '%s' %s and '%s' %s do not broadcast: %s against %s", c.name(0), a,
-            c.name(1), b, text(da), text(db));
+            c.name(1), b, Axes.text(da), Axes.text(db));
       }
       out[i] = da == 1 ? db : da;
     }
@@ -122,16 +122,6 @@ public final class MatMul implements Op {
       }
     }
     return Shape.of(out);
-  }
-
-  /** Dimension i of the batch dimensions of an output of {@code rank}, as {@code s} contributes it (1 where it has none). */
-  private static int batchDim(Shape s, int i, int rank) {
-    int j = i - (rank - s.rank());
-    return j < 0 ? 1 : s.dim(j);
-  }
-
-  private static String text(int dim) {
-    return dim == Shape.BATCH ? "N" : Integer.toString(dim);
   }
 
   @Override
@@ -235,7 +225,7 @@ public final class MatMul implements Op {
       cStrides = new int[rank];
       int sa = m * k, sb = k * n, sc = m * n;
       for (int i = rank - 1; i >= 0; i--) {
-        int da = batchDim(a, i, rank + 2), db = batchDim(b, i, rank + 2);
+        int da = Axes.aligned(a, i, rank + 2), db = Axes.aligned(b, i, rank + 2);
         sizes[i] = Math.max(da, db);
         aStrides[i] = da == 1 ? 0 : sa;
         bStrides[i] = db == 1 ? 0 : sb;

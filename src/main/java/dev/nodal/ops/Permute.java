@@ -65,7 +65,7 @@ public final class Permute implements Op {
     if (rank < 1 || rank > MAX_RANK) {
       throw new IllegalArgumentException("transpose: rank " + rank + " must be 1 to " + MAX_RANK);
     }
-    int a = dim0 < 0 ? dim0 + rank : dim0, b = dim1 < 0 ? dim1 + rank : dim1;
+    int a = Axes.resolve(dim0, rank), b = Axes.resolve(dim1, rank);
     if (a < 0 || a >= rank || b < 0 || b >= rank) {
       throw new IllegalArgumentException("transpose: dimensions " + dim0 + " and " + dim1 + " must lie in [" + -rank + ", "
           + (rank - 1) + "] for rank " + rank);
