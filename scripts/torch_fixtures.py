@@ -24,6 +24,8 @@ Writes, deterministically (float32 tensors, floats as Python's repr of the float
       tied between an embedding and an output projection, x @ x^T; values and gradients
   src/test/resources/fixtures/torch-attention.json    scaled dot-product attention written out (causal or not, Tq != Tk,
       a given scale), values and gradients of q, k and v
+  src/test/resources/fixtures/torch-sequence.json     embedding of token ids [N, T] and cross_entropy / nll_loss of
+      logits [N, T, V] against targets [N, T] (flattened to rows, mean over all N*T), values and gradients
 
 Run from the project root: /usr/bin/python3 scripts/torch_fixtures.py
 """
@@ -511,6 +513,30 @@ def attention():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
 
 
+def sequence():
+    """What a language model does with token ids [N, T]: embedding gives [N, T, D]; the loss of logits
+    [N, T, V] against next-token targets [N, T] is cross_entropy (and nll_loss of log_softmax) of the
+    flattened rows, averaged over all N*T positions."""
+    gen = torch.Generator().manual_seed(71)
+    n, t, d, v = 2, 3, 4, 5
+    w = (torch.rand(v, d, generator=gen) * 2 - 1).requires_grad_(True)
+    ids = torch.tensor([[3, 0, 3], [4, 1, 3]])
+    z = torch.nn.functional.embedding(ids, w)
+    dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.37).reshape(z.shape)
+    (dw,) = torch.autograd.grad((z * dy).sum(), w)
+    embedding = {"w": floats(w), "w_shape": list(w.shape), "ids": ids.reshape(-1).tolist(),
+                 "ids_shape": list(ids.shape), "z": floats(z), "dy": floats(dy), "dw": floats(dw)}
+    x = ((torch.rand(n, t, v, generator=gen) * 2 - 1) * 3).requires_grad_(True)
+    y = torch.tensor([[1, 4, 0], [2, 2, 3]])
+    ce = torch.nn.functional.cross_entropy(x.reshape(-1, v), y.reshape(-1))
+    (dce,) = torch.autograd.grad(ce, x)
+    nll = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(x, dim=-1).reshape(-1, v), y.reshape(-1))
+    (dnll,) = torch.autograd.grad(nll, x)
+    loss = {"x": floats(x), "x_shape": list(x.shape), "targets": y.reshape(-1).tolist(),
+            "cross_entropy": {"loss": float(ce), "dx": floats(dce)}, "nll": {"loss": float(nll), "dx": floats(dnll)}}
+    return {"generator": GENERATOR, "torch": torch.__version__, "embedding": embedding, "loss": loss}
+
+
 def write(name, obj):
     os.makedirs(OUT_DIR, exist_ok=True)
     path = os.path.join(OUT_DIR, name)
@@ -545,6 +571,7 @@ def main():
     write("torch-broadcast.json", broadcast())
     write("torch-matmul.json", matmul())
     write("torch-attention.json", attention())
+    write("torch-sequence.json", sequence())
 
 
 if __name__ == "__main__":

@@ -39,8 +39,17 @@ public final class GraphBuilder {
 
   /** A batch of integer class indices in {@code [0, classes)}: shape {@code [N]}. */
   public Input labels(String name, int classes) {
+    return labels(name, classes, new int[0]);
+  }
+
+  /**
+   * A batch of integer class indices in {@code [0, classes)}, each example of the given
+   * dimensions: shape {@code [N, exampleDims...]}, as the next-token targets {@code [N, T]} of a
+   * sequence model or the token ids an {@code Embedding} looks up.
+   */
+  public Input labels(String name, int classes, int... exampleDims) {
     if (classes < 1) throw new GraphException("labels '" + name + "': classes must be >= 1, got " + classes);
-    return add(new Input(this, name, Shape.batchOf(), classes));
+    return add(new Input(this, name, shape("labels", name, () -> Shape.batchOf(exampleDims)), classes));
   }
 
   /** A trainable tensor of the given dimensions (no batch dimension). */

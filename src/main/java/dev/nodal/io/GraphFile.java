@@ -204,7 +204,11 @@ public final class GraphFile {
           Input in = g.input(name, java.util.Arrays.copyOfRange(dims, 1, dims.length));
           if (o.has("requires_grad") && StrictJson.bool(o.get("requires_grad"), at + ": 'requires_grad'")) in.requiresGrad();
         }
-        case "labels" -> g.labels(name, StrictJson.intValue(StrictJson.required(o, "classes", at), at + ": 'classes'", 1));
+        case "labels" -> {
+          if (dims.length == 0 || dims[0] != -1) throw new GraphException(at + ": a labels input's shape starts with -1, its batch");
+          g.labels(name, StrictJson.intValue(StrictJson.required(o, "classes", at), at + ": 'classes'", 1),
+              java.util.Arrays.copyOfRange(dims, 1, dims.length));
+        }
         case "param" -> g.param(name, Init.parse(StrictJson.text(StrictJson.required(o, "init", at), at + ": 'init'")), dims);
         case "state" -> g.state(name, Init.parse(StrictJson.text(StrictJson.required(o, "init", at), at + ": 'init'")), dims);
         default -> {

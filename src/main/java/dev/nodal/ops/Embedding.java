@@ -14,11 +14,12 @@ import java.util.List;
 
 /**
  * A lookup table, as PyTorch's {@code embedding(indices, weight)}: {@code weight [V, D]} and a
- * labels input of N indices below V give {@code z [N, D]}, row n being {@code weight[indices[n]]}.
- * Backward is a scatter-add: {@code dweight[v] = Σ dz[n]} over every n with {@code indices[n] = v},
- * so a repeated index sums its gradients; the indices get none. The indices come last, like a
- * loss's labels, and must be a labels input (whose values the session checks) with at most V
- * classes.
+ * labels input of indices below V, of shape {@code [N, ...]}, give {@code z [N, ..., D]}, the
+ * vector at each position being {@code weight[index]} (token ids {@code [N, T]} give
+ * {@code [N, T, D]}). Backward is a scatter-add: {@code dweight[v] = Σ dz[i]} over every position
+ * i with {@code indices[i] = v}, so a repeated index sums its gradients; the indices get none. The
+ * indices come last, like a loss's labels, and must be a labels input (whose values the session
+ * checks) with at most V classes.
  *
  * <p>The device backward gives each weight element a work-item that scans all N indices
  * (O(V·D·N) reads, no atomics, the same summation order everywhere): right for vocabularies of
@@ -50,12 +51,14 @@ public final class Embedding implements Op {
       throw c.error("labels '%s' hold indices below %d, but table '%s' %s has only %d rows", c.name(1), in.classes(),
           c.name(0), c.in(0), c.in(0).dim(0));
     }
-    return Shape.of(c.in(1).dim(0), c.in(0).dim(1));
+    int[] indices = c.in(1).dims(), out = java.util.Arrays.copyOf(indices, indices.length + 1);
+    out[indices.length] = c.in(0).dim(1);
+    return Shape.of(out);
   }
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int n = out.dim(0), d = out.dim(1);
+    int n = in[1].size(), d = in[0].dim(1);
     float[] w = in[0].data, idx = in[1].data;
     for (int r = 0; r < n; r++) System.arraycopy(w, (int) idx[r] * d, out.data, r * d, d);
   }
@@ -63,7 +66,7 @@ public final class Embedding implements Op {
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     if (dIn[0] == null) return;
-    int n = out.dim(0), d = out.dim(1);
+    int n = in[1].size(), d = in[0].dim(1);
     float[] idx = in[1].data, dz = dOut.data, dw = dIn[0].data;
     for (int r = 0; r < n; r++) {
       int row = (int) idx[r] * d;
@@ -73,20 +76,20 @@ public final class Embedding implements Op {
 
   @Override
   public void forwardKernels(Launcher l) {
-    int n = l.outShape().dim(0), d = l.outShape().dim(1);
+    int n = l.inShape(1).size(0), d = l.inShape(0).dim(1);
     l.launch(FORWARD, over(n * d), n, d, l.in(0), l.in(1), l.out());
   }
 
   @Override
   public void backwardKernels(Launcher l) {
     if (l.dIn(0) == null) return;
-    int v = l.inShape(0).dim(0), n = l.outShape().dim(0), d = l.outShape().dim(1);
+    int v = l.inShape(0).dim(0), n = l.inShape(1).size(0), d = l.inShape(0).dim(1);
     l.launch(BACKWARD, over(v * d), v, n, d, l.in(1), l.dOut(), l.dIn(0), l.accumulate(0));
   }
 
-  /** A row used by every index sums N gradients. */
+  /** A row used by every index sums as many gradients as there are indices. */
   @Override
   public int reductionLength(Shape[] in) {
-    return in[1].dim(0);
+    return in[1].size(0);
   }
 }

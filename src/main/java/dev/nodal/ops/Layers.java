@@ -8,6 +8,7 @@ import dev.nodal.graph.Node;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.tensor.FusedActivation;
+import dev.nodal.tensor.Shape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -45,13 +46,159 @@ public final class Layers {
    * table {@code [V, D]}, apply {@code new MatMul(false, true)} to x and the table instead.
    */
   public static Apply projection(GraphBuilder g, String name, Node x, int units, Init init) {
+    return projection(g, name, x, units, init, name + ".W");
+  }
+
+  private static Apply projection(GraphBuilder g, String name, Node x, int units, Init init, String weight) {
     if (x.shape().rank() < 2) {
       throw new GraphException("projection '" + name + "': input '" + x.name() + "' must be a batch of vectors [..., D], "
           + "has shape " + x.shape());
     }
     if (units < 1) throw new GraphException("projection '" + name + "': units must be >= 1, got " + units);
-    Param w = g.param(name + ".W", init, x.shape().dim(-1), units);
+    Param w = g.param(weight, init, x.shape().dim(-1), units);
     return g.apply(new MatMul(), name, x, w);
+  }
+
+  /**
+   * A linear layer {@code name} on the last dimension of {@code x [..., D]}, as PyTorch's
+   * {@code Linear(D, units)}: parameters {@code name.W [D, units]} (initialised by {@code init};
+   * Linear's weight transposed) and {@code name.b [units]} (zeros); nodes {@code name.matmul}
+   * ({@link MatMul}) and {@code name}, the broadcast bias {@link Add}, giving {@code [..., units]}.
+   */
+  public static Apply linear(GraphBuilder g, String name, Node x, int units, Init init) {
+    Node product = projection(g, name + ".matmul", x, units, init, name + ".W");
+    return g.apply(new Add(), name, product, g.param(name + ".b", Init.zeros(), units));
+  }
+
+  /**
+   * Multi-head self-attention {@code name} over a sequence {@code x [N, T, C]} without dropout: see
+   * {@link #multiHeadAttention(GraphBuilder, String, Node, int, boolean, float, int)}.
+   */
+  public static Apply multiHeadAttention(GraphBuilder g, String name, Node x, int heads, boolean causal) {
+    return multiHeadAttention(g, name, x, heads, causal, 0f, 0);
+  }
+
+  /**
+   * Multi-head self-attention {@code name} over a sequence {@code x [N, T, C]}, as GPT-2's
+   * attention or PyTorch's {@code MultiheadAttention(C, heads, dropout=dropout, batch_first=True)}
+   * called as {@code mha(x, x, x, is_causal=causal)}: one {@link #linear} {@code name.qkv} to
+   * {@code 3C} (parameters {@code name.qkv.W [C, 3C]}, {@code name.qkv.b}), split into q, k and v
+   * ({@code name.qkv.split.0..2}), each cut into {@code heads} heads of {@code Dh = C/heads}
+   * ({@link Reshape} to {@code [N, T, H, Dh]}, {@link Permute} to {@code [N, H, T, Dh]}: nodes
+   * {@code name.q}, {@code name.q.heads}, likewise k and v), scaled dot-product attention
+   * {@code name.core} ({@link Attention}, causal when asked, dropping weights with probability
+   * {@code dropout}), the heads merged back to {@code [N, T, C]} ({@code name.merge},
+   * {@code name.merged}) and an output {@link #linear} {@code name.proj} ({@code name.proj.W [C, C]},
+   * {@code name.proj.b}), followed by dropout {@code name.drop} when {@code dropout > 0}. Weights
+   * start as GPT-2's, normal with standard deviation 0.02; biases at zero.
+   *
+   * @param seed the first of the two dropout seeds this layer uses (weights, output)
+   */
+  public static Apply multiHeadAttention(GraphBuilder g, String name, Node x, int heads, boolean causal, float dropout,
+      int seed) {
+    Shape shape = sequence("multi_head_attention", name, x);
+    int t = shape.dim(1), c = shape.dim(2);
+    if (heads < 1 || c % heads != 0) {
+      throw new GraphException("multi_head_attention '" + name + "': " + heads + " heads do not divide the width " + c
+          + " of input '" + x.name() + "' " + shape);
+    }
+    checkDropout("multi_head_attention", name, dropout);
+    Apply qkv = linear(g, name + ".qkv", x, 3 * c, WEIGHTS);
+    List<Apply> parts = split(g, name + ".qkv.split", qkv, -1, 3);
+    Node[] qkvHeads = new Node[3];
+    String[] roles = {"q", "k", "v"};
+    for (int i = 0; i < 3; i++) {
+      Apply part = g.apply(new Reshape(t, heads, c / heads), name + "." + roles[i], parts.get(i));
+      qkvHeads[i] = g.apply(new Permute(0, 2, 1, 3), name + "." + roles[i] + ".heads", part);
+    }
+    Apply core = attentionCore(g, name + ".core", qkvHeads[0], qkvHeads[1], qkvHeads[2], causal, dropout, seed);
+    Apply merged = g.apply(new Reshape(t, c), name + ".merged", g.apply(new Permute(0, 2, 1, 3), name + ".merge", core));
+    Apply out = linear(g, name + ".proj", merged, c, WEIGHTS);
+    return dropout > 0 ? g.apply(new Dropout(dropout, seed + 1), name + ".drop", out) : out;
+  }
+
+  /** The attention of heads {@code [N, H, T, Dh]}: one fused {@link Attention} node {@code name}. */
+  private static Apply attentionCore(GraphBuilder g, String name, Node q, Node k, Node v, boolean causal, float dropout,
+      int seed) {
+    return g.apply(new Attention(causal, 0f, dropout, seed), name, q, k, v);
+  }
+
+  /**
+   * A feed-forward block {@code name} on the last dimension of {@code x [..., C]} without dropout:
+   * see {@link #mlp(GraphBuilder, String, Node, int, float, int)}.
+   */
+  public static Apply mlp(GraphBuilder g, String name, Node x, int hidden) {
+    return mlp(g, name, x, hidden, 0f, 0);
+  }
+
+  /**
+   * A feed-forward block {@code name} on the last dimension of {@code x [..., C]}, as GPT-2's MLP,
+   * PyTorch's {@code Sequential(Linear(C, hidden), GELU(approximate="tanh"), Linear(hidden, C),
+   * Dropout(dropout))}: {@link #linear} {@code name.fc} ({@code name.fc.W [C, hidden]},
+   * {@code name.fc.b}), {@link Gelu} {@code name.gelu}, {@link #linear} {@code name.proj}
+   * ({@code name.proj.W [hidden, C]}, {@code name.proj.b}) and, when {@code dropout > 0}, dropout
+   * {@code name.drop} of seed {@code seed}. Weights start normal with standard deviation 0.02;
+   * biases at zero.
+   */
+  public static Apply mlp(GraphBuilder g, String name, Node x, int hidden, float dropout, int seed) {
+    int rank = x.shape().rank();
+    if (rank < 2) {
+      throw new GraphException("mlp '" + name + "': input '" + x.name() + "' must be vectors [..., C], has shape " + x.shape());
+    }
+    if (hidden < 1) throw new GraphException("mlp '" + name + "': hidden must be >= 1, got " + hidden);
+    checkDropout("mlp", name, dropout);
+    Apply h = g.apply(new Gelu(), name + ".gelu", linear(g, name + ".fc", x, hidden, WEIGHTS));
+    Apply out = linear(g, name + ".proj", h, x.shape().dim(-1), WEIGHTS);
+    return dropout > 0 ? g.apply(new Dropout(dropout, seed), name + ".drop", out) : out;
+  }
+
+  /**
+   * A pre-norm transformer block {@code name} over {@code x [N, T, C]} without dropout: see
+   * {@link #transformerBlock(GraphBuilder, String, Node, int, boolean, float, int)}.
+   */
+  public static Apply transformerBlock(GraphBuilder g, String name, Node x, int heads, boolean causal) {
+    return transformerBlock(g, name, x, heads, causal, 0f, 0);
+  }
+
+  /**
+   * A pre-norm transformer block {@code name} over a sequence {@code x [N, T, C]}, as GPT-2's
+   * {@code Block}: {@code h = x + attn(ln1(x))}, then {@code h + mlp(ln2(h))}, where {@code ln1} and
+   * {@code ln2} are {@link #layerNorm layer norms} {@code name.ln1}, {@code name.ln2} (parameters
+   * {@code name.ln1.gamma}, {@code name.ln1.beta}, ...), {@code attn} is
+   * {@link #multiHeadAttention multi-head attention} {@code name.attn} of {@code heads} heads
+   * (parameters {@code name.attn.qkv.W}, ...) and {@code mlp} the {@link #mlp feed-forward block}
+   * {@code name.mlp} of width 4C (parameters {@code name.mlp.fc.W}, ...). The residual sums are
+   * nodes {@code name.res1} and {@code name}, the output {@code [N, T, C]}. With
+   * {@code dropout > 0}, the attention weights, the attention's output and the MLP's output are
+   * dropped with that probability in training mode, under seeds {@code seed}, {@code seed + 1}
+   * and {@code seed + 2}; give each block its own range of seeds.
+   */
+  public static Apply transformerBlock(GraphBuilder g, String name, Node x, int heads, boolean causal, float dropout,
+      int seed) {
+    int c = sequence("transformer_block", name, x).dim(2);
+    Apply attn = multiHeadAttention(g, name + ".attn", layerNorm(g, name + ".ln1", x, c), heads, causal, dropout, seed);
+    Apply h = g.apply(new Add(), name + ".res1", x, attn);
+    Apply mlp = mlp(g, name + ".mlp", layerNorm(g, name + ".ln2", h, c), 4 * c, dropout, seed + 2);
+    return g.apply(new Add(), name, h, mlp);
+  }
+
+  /** GPT-2's initial weights of a transformer's projections. */
+  private static final Init WEIGHTS = Init.normal(0f, 0.02f);
+
+  /** The shape of {@code x}, refused with an error naming the layer unless it is a batch of sequences {@code [N, T, C]}. */
+  private static Shape sequence(String kind, String name, Node x) {
+    Shape shape = x.shape();
+    if (shape.rank() != 3 || !shape.hasBatch()) {
+      throw new GraphException(kind + " '" + name + "': input '" + x.name() + "' must be a batch of sequences [N, T, C], "
+          + "has shape " + shape);
+    }
+    return shape;
+  }
+
+  private static void checkDropout(String kind, String name, float dropout) {
+    if (!(dropout >= 0 && dropout < 1)) {
+      throw new GraphException(kind + " '" + name + "': dropout must be in [0, 1), got " + dropout);
+    }
   }
 
   /**

@@ -13,11 +13,13 @@ import java.util.List;
 
 /**
  * Softmax followed by cross-entropy against integer class labels, fused:
- * {@code L = (1/N) Σ_n [logsumexp(x_n) − x_n[y_n]]}, computed through log-sum-exp so that large
- * scores do not overflow. Inputs: logits N×C and labels N (a labels input holding class indices).
- * Output: a scalar. Backward: {@code dx_n += dL · (softmax(x_n) − onehot(y_n)) / N}, where dL is
- * the incoming gradient, so the loss also works inside a larger expression. Labels get no
- * gradient.
+ * {@code L = (1/R) Σ_r [logsumexp(x_r) − x_r[y_r]]}, computed through log-sum-exp so that large
+ * scores do not overflow. Inputs: logits {@code [N, ..., C]} and labels {@code [N, ...]} (a labels
+ * input holding class indices), each label naming the class of one row of C scores; R is the
+ * number of rows (N for logits {@code [N, C]}, N·T for a sequence model's {@code [N, T, V]}).
+ * Output: a scalar, as PyTorch's {@code cross_entropy(x.reshape(-1, C), y.reshape(-1))}.
+ * Backward: {@code dx_r += dL · (softmax(x_r) − onehot(y_r)) / R}, where dL is the incoming
+ * gradient, so the loss also works inside a larger expression. Labels get no gradient.
  */
 public final class SoftmaxCrossEntropy implements Op {
   private static final Kernel FORWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_forward")
@@ -41,21 +43,24 @@ public final class SoftmaxCrossEntropy implements Op {
   }
 
   /**
-   * The shape rule of a loss over a batch of score rows and their class labels (also
-   * {@link Nll}'s): input 0 is N×C, input 1 a labels input of N indices below C; a scalar.
+   * The shape rule of a loss over score rows and their class labels (also {@link Nll}'s): input 0
+   * is {@code [N, ..., C]}, input 1 a labels input {@code [N, ...]} of indices below C, one per
+   * row; a scalar.
    */
   static Shape scoresAndLabels(ShapeContext c) {
-    c.requireRank(0, 2, "a batch of logit rows");
-    c.requireRank(1, 1, "a vector of class indices");
+    if (c.in(0).rank() < 2) {
+      throw c.error("scores '%s' %s must be rows of class scores [N, ..., C], of rank 2 or more", c.name(0), c.in(0));
+    }
     if (!c.isLabels(1)) {
       throw c.error("labels '%s' must be a labels input (GraphBuilder.labels), not a %s",
           c.name(1), c.node(1).kind());
     }
-    if (c.in(0).dim(0) != c.in(1).dim(0)) {
-      throw c.error("logits '%s' %s and labels '%s' %s have different batch sizes",
-          c.name(0), c.in(0), c.name(1), c.in(1));
+    int[] scores = c.in(0).dims();
+    if (!Shape.of(java.util.Arrays.copyOf(scores, scores.length - 1)).equals(c.in(1))) {
+      throw c.error("scores '%s' %s need labels of shape %s, one per row of scores, but labels '%s' are %s",
+          c.name(0), c.in(0), Shape.of(java.util.Arrays.copyOf(scores, scores.length - 1)), c.name(1), c.in(1));
     }
-    int classes = c.in(0).dim(1);
+    int classes = c.in(0).dim(-1);
     int labelClasses = ((dev.nodal.graph.Input) c.node(1)).classes();
     if (labelClasses != classes) {
       throw c.error("logits '%s' have %d classes, labels '%s' declare %d", c.name(0), classes, c.name(1), labelClasses);
@@ -65,7 +70,7 @@ public final class SoftmaxCrossEntropy implements Op {
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int rows = in[0].dim(0), cols = in[0].dim(1);
+    int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data;
     double total = 0;
     for (int r = 0; r < rows; r++) {
@@ -79,7 +84,7 @@ public final class SoftmaxCrossEntropy implements Op {
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     if (dIn[0] == null) return;
-    int rows = in[0].dim(0), cols = in[0].dim(1);
+    int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;
     float scale = dOut.data[0] / rows;
     for (int r = 0; r < rows; r++) {
@@ -96,14 +101,14 @@ public final class SoftmaxCrossEntropy implements Op {
 
   @Override
   public void forwardKernels(Launcher k) {
-    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    int cols = k.inShape(0).dim(-1), rows = k.inShape(0).size(0) / cols;
     k.launchGroup(FORWARD, rows, cols, k.in(0), k.in(1), k.out());
   }
 
   @Override
   public void backwardKernels(Launcher k) {
     if (k.dIn(0) == null) return;
-    int rows = k.inShape(0).dim(0), cols = k.inShape(0).dim(1);
+    int cols = k.inShape(0).dim(-1), rows = k.inShape(0).size(0) / cols;
     k.launch(BACKWARD, over(rows), rows, cols, k.in(0), k.in(1),
         k.dOut(), k.dIn(0), k.accumulate(0));
   }

@@ -44,7 +44,7 @@ public final class CatalogueSamples {
     CpuTensor[] in = new CpuTensor[shapes.size()];
     for (int i = 0; i < in.length; i++) {
       if (isLabels(s, i)) {
-        in[i] = TestData.labels(2, s.batch(), s.classes());
+        in[i] = TestData.labels(2, s.classes(), shapes.get(i));
       } else if (s.isState(i)) {
         in[i] = new CpuTensor(Init.uniform(0.5f, 1.5f).values(Shape.of(shapes.get(i)), 11 + i), Shape.of(shapes.get(i)));
       } else {
@@ -111,8 +111,8 @@ public final class CatalogueSamples {
     for (int i = 0; i < args.length; i++) {
       int[] shape = shapes.get(i);
       if (isLabels(s, i)) {
-        args[i] = g.labels("y", s.classes());
-        if (inputs != null) inputs.put("y", Models.classes(s.batch(), s.classes(), 3));
+        args[i] = g.labels("y", s.classes(), Arrays.copyOfRange(shape, 1, shape.length));
+        if (inputs != null) inputs.put("y", Models.classes(Shape.of(shape).size(0), s.classes(), 3));
       } else if (s.isState(i)) {
         args[i] = g.state("s" + i, Init.uniform(0.5f, 1.5f), shape);
       } else if (s.classes() > 0 && !s.lookup()) {

@@ -64,8 +64,8 @@ public final class OpSamples {
   /**
    * The inputs of one check. Without labels ({@code classes == 0}), input i is a tensor of
    * {@code shapes[i]} (a parameter in a graph) and every input gets a gradient. With labels, the
-   * last input holds {@code shapes[0][0]} class indices below {@code classes} and gets no
-   * gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
+   * last input holds class indices below {@code classes} of the last shape (its first dimension
+   * the batch) and gets no gradient; the other inputs carry that batch as their first dimension. With {@code spread}, the
    * op picks among its inputs (a maximum), so test values must lie further apart than a finite
    * difference's step, or the pick would change under it. The last {@code states} inputs (before
    * the labels, if any) are {@link dev.nodal.graph.State}s: positive values, no gradient. With
@@ -134,8 +134,11 @@ public final class OpSamples {
           concat(rowsAndCols(s -> params(new Softmax(), s[0], s[1])), lastAxis(new Softmax()), causalStraddling())),
       samples("softmax_cross_entropy", Family.REDUCTION,
           List.of(labelled(new SoftmaxCrossEntropy(), 1, 1), labelled(new SoftmaxCrossEntropy(), 1, 4),
-              labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10)),
-          rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1]))),
+              labelled(new SoftmaxCrossEntropy(), 5, 3), labelled(new SoftmaxCrossEntropy(), 16, 10),
+              labelled(new SoftmaxCrossEntropy(), 1, 3, 4), labelled(new SoftmaxCrossEntropy(), 2, 3, 5),
+              labelled(new SoftmaxCrossEntropy(), 2, 2, 3, 4)),
+          concat(rowsAndCols(s -> labelled(new SoftmaxCrossEntropy(), s[0], s[1])),
+              sequences(new SoftmaxCrossEntropy()))),
       samples("attention", Family.REDUCTION,
           List.of(attention(new Attention(false), new int[] {1, 3, 4}, 5, 3),
               attention(new Attention(true), new int[] {1, 4, 3}, 4, 2),
@@ -150,8 +153,8 @@ public final class OpSamples {
           concat(rowsAndCols(s -> params(new LogSoftmax(), s[0], s[1])), lastAxis(new LogSoftmax()))),
       samples("nll", Family.REDUCTION,
           List.of(labelled(new Nll(), 1, 1), labelled(new Nll(), 1, 4), labelled(new Nll(), 5, 3),
-              labelled(new Nll(), 16, 10)),
-          rowsAndCols(s -> labelled(new Nll(), s[0], s[1]))),
+              labelled(new Nll(), 16, 10), labelled(new Nll(), 1, 3, 4), labelled(new Nll(), 2, 3, 5)),
+          concat(rowsAndCols(s -> labelled(new Nll(), s[0], s[1])), sequences(new Nll()))),
       samples("concat", Family.ELEMENTWISE,
           List.of(concat(new int[] {1, 1}, new int[] {1, 2}), concat(new int[] {3, 2}, new int[] {3, 4}, new int[] {3, 1}),
               concat(new int[] {2, 3, 4}, new int[] {2, 1, 4}),
@@ -202,7 +205,8 @@ public final class OpSamples {
               params(new GlobalAvgPool2d(), 1, 2, 7, 3)),
           sizes(s -> List.of(params(new GlobalAvgPool2d(), 2, 3, s, 5), params(new GlobalAvgPool2d(), 1, s, 3, 3)))),
       samples("reshape", Family.ELEMENTWISE,
-          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3)),
+          List.of(params(Reshape.flatten(), 1, 1), params(Reshape.flatten(), 2, 3, 4, 5), params(new Reshape(6, 2), 3, 4, 3),
+              params(new Reshape(3, 2, 2), 2, 3, 4), params(new Reshape(3, 4), 1, 3, 2, 2)),
           sizes(s -> List.of(params(Reshape.flatten(), s, 3, 2), params(new Reshape(s, 2), 2, 2 * s)))),
       samples("permute", Family.ELEMENTWISE,
           List.of(params(new Permute(0, 2, 1), 1, 3, 4), params(new Permute(2, 0, 1), 2, 3, 4),
@@ -213,8 +217,9 @@ public final class OpSamples {
               params(Permute.transpose(4, 1, 2), 1, 2, s, 3), params(new Permute(3, 1, 0, 2), 2, 3, 2, s),
               params(new Permute(0, 1, 2), s, 2, 3)))),
       samples("embedding", Family.REDUCTION,
-          List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4)),
-          sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s)))),
+          List.of(embedding(1, 1, 1), embedding(5, 3, 9), embedding(9, 4, 4), embedding(6, 3, 1, 4),
+              embedding(5, 2, 3, 4), embedding(4, 3, 2, 2, 3)),
+          sizes(s -> List.of(embedding(s, 3, 2 * s), embedding(7, s, 12), embedding(5, 4, s), embedding(9, 4, 2, s)))),
       samples("mse", Family.REDUCTION,
           binary(new Mse(), 1, 1, 4, 3, 10, 1),
           binaryStraddling(new Mse()))));
@@ -243,11 +248,16 @@ public final class OpSamples {
     return new Samples(kind, family, gradient, parity);
   }
 
-  /** An elementwise op of one input, on rows × 3 for every straddling row count. */
+  /**
+   * An elementwise op of one input, on rows × 3 for every straddling row count and on sequences
+   * {@code [N, T, C]}.
+   */
   private static Samples unary(String kind, Op sample) {
     List<Sample> parity = new ArrayList<>();
     for (int s : STRADDLE) parity.add(params(sample, s, 3));
-    return new Samples(kind, Family.ELEMENTWISE, List.of(params(sample, 1, 1), params(sample, 5, 7)), parity);
+    parity.add(params(sample, 2, 33, 5));
+    return new Samples(kind, Family.ELEMENTWISE,
+        List.of(params(sample, 1, 1), params(sample, 5, 7), params(sample, 1, 3, 4), params(sample, 2, 3, 4)), parity);
   }
 
   private static Sample params(Op op, int... shape) {
@@ -279,6 +289,7 @@ public final class OpSamples {
     List<Sample> gradient = List.of(pair(op, new int[] {1, 1}, new int[] {1, 1}), pair(op, new int[] {4, 3}, new int[] {4, 3}),
         pair(op, new int[] {1, 5}, new int[] {5}), pair(op, new int[] {9, 2}, new int[] {2}),
         pair(op, new int[] {3, 2}, new int[] {}), pair(op, new int[] {1}, new int[] {2, 3}),
+        pair(op, new int[] {2, 3, 4}, new int[] {4}), pair(op, new int[] {1, 3, 4}, new int[] {3, 4}),
         pair(op, new int[] {2, 1, 4}, new int[] {3, 1}), pair(op, new int[] {3, 1}, new int[] {2, 1, 4}),
         pair(op, new int[] {1, 3, 1, 4}, new int[] {2, 1}), pair(op, new int[] {2, 3, 1, 5}, new int[] {3, 4, 1}),
         pair(op, new int[] {2, 1, 3, 1}, new int[] {1, 4, 1, 2}));
@@ -499,11 +510,11 @@ public final class OpSamples {
   }
 
   /**
-   * A table of {@code rows} × {@code width} looked up by {@code n} indices below {@code rows}
-   * (labels, drawn with repeats).
+   * A table of {@code rows} × {@code width} looked up by indices below {@code rows} of the given
+   * shape (labels, drawn with repeats).
    */
-  private static Sample embedding(int rows, int width, int n) {
-    return new Sample(new Embedding(), rows, List.of(new int[] {rows, width}, new int[] {n}), false, 0, true);
+  private static Sample embedding(int rows, int width, int... indices) {
+    return new Sample(new Embedding(), rows, List.of(new int[] {rows, width}, indices), false, 0, true);
   }
 
   /** Batch norm of x of the given shape, over its dimension 1. */
@@ -591,9 +602,14 @@ public final class OpSamples {
         params(r.make(true, 0, 2), 2, s, 3));
   }
 
-  /** A loss of n × c scores against n labels. */
-  private static Sample labelled(Op op, int n, int c) {
-    return new Sample(op, c, List.of(new int[] {n, c}, new int[] {n}));
+  /** A loss of scores {@code [n, ..., c]} (the last dimension the classes) against labels {@code [n, ...]}. */
+  private static Sample labelled(Op op, int... scores) {
+    return new Sample(op, scores[scores.length - 1], List.of(scores, Arrays.copyOf(scores, scores.length - 1)));
+  }
+
+  /** A loss over sequences: each straddling size as the positions (batch 2, 7 classes) and as the classes. */
+  private static List<Sample> sequences(Op op) {
+    return sizes(s -> List.of(labelled(op, 2, s, 7), labelled(op, 3, 2, s)));
   }
 
   @SafeVarargs

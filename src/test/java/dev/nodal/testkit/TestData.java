@@ -64,9 +64,15 @@ public final class TestData {
 
   /** Class indices in [0, classes), stored as floats. */
   public static CpuTensor labels(long seed, int n, int classes) {
+    return labels(seed, classes, new int[] {n});
+  }
+
+  /** Class indices in [0, classes) of the given shape, stored as floats. */
+  public static CpuTensor labels(long seed, int classes, int[] dims) {
+    Shape shape = Shape.of(dims);
     SplittableRandom r = new SplittableRandom(seed);
-    float[] v = new float[n];
-    for (int i = 0; i < n; i++) v[i] = r.nextInt(classes);
-    return new CpuTensor(v, Shape.of(n));
+    float[] v = new float[shape.size(0)];
+    for (int i = 0; i < v.length; i++) v[i] = r.nextInt(classes);
+    return new CpuTensor(v, shape);
   }
 }
