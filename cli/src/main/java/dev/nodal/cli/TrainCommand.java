@@ -77,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
       + "Epochs count from the run's start, with --resume too: --stop-after 3 on a run that has done 2 trains one more.")
   Integer stopAfter;
 
-  @Option(names = "--batch-size", description = "Examples per step (default 128; gpt: 32 windows of --context + 1 bytes).")
+  @Option(names = "--batch-size", description = "Examples per step (default 128; gpt: 16 windows of --context + 1 bytes).")
   Integer batchSize;
 
   @Option(names = "--optimizer", description = "Optimizer: sgd, adam or adamw (default sgd; gpt: adamw with clip_norm 1 "
@@ -162,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
     Map<String, String> sched = new LinkedHashMap<>(scheduleOpt);
     if (gpt) sched.putIfAbsent("warmup_steps", Integer.toString(GPT_WARMUP));
     return TrainerSettings.builder().model(model).epochs(epochs != null ? epochs : 10)
-        .batchSize(batchSize != null ? batchSize : gpt ? 32 : 128).seed(seed).optimizer(Optimizers.spec(name, hyper))
+        .batchSize(batchSize != null ? batchSize : gpt ? 16 : 128).seed(seed).optimizer(Optimizers.spec(name, hyper))
         .schedule(Schedule.of(schedule, sched)).stepsPerEpoch(gpt ? (evalEvery != null ? evalEvery : 100) : 0).build();
   }
 
@@ -179,7 +179,7 @@ final class TrainCommand implements Callable<Integer> {
   private static final List<String> SETTINGS = List.of("--model", "--batch-size", "--seed", "--optimizer", "--opt", "--lr",
       "--momentum", "--weight-decay", "--schedule", "--schedule-opt");
 
-  /** The options of --model gpt only; the graph fixes the sizes and the settings the epoch on --resume. */
+  /** The options of --model gpt only; on --resume, those given must agree with the checkpoint's graph and settings. */
   private static final List<String> GPT_OPTIONS = List.of("--context", "--layers", "--heads", "--width", "--dropout",
       "--eval-every");
 

@@ -73,7 +73,7 @@ class GptTrainCommandTest {
   }
 
   @Test
-  void gptOptionsAreRefusedWhereTheyDoNotApply() throws Exception {
+  void gptOptionsAndEvalAreRefusedWhereTheyDoNotApply() throws Exception {
     CliBehaviourTest.Outcome mlp = CliBehaviourTest.run("train", "--model", "mlp", "--context", "32", "--device", "cpu");
     assertEquals(1, mlp.code(), mlp.err());
     assertEquals("nodal train: --context applies to --model gpt only, not mlp", mlp.err().strip());
@@ -89,6 +89,10 @@ class GptTrainCommandTest {
     assertEquals(1, resume.code(), resume.err());
     assertTrue(resume.err().contains("these options differ from the checkpoint's settings: --context 16 (checkpoint: 8)."),
         resume.err());
+    CliBehaviourTest.Outcome eval = CliBehaviourTest.run("eval", "--checkpoint", run.toString(), "--device", "cpu");
+    assertEquals(1, eval.code(), eval.err());
+    assertEquals("nodal eval: --checkpoint " + run + " holds a gpt model; eval measures Fashion-MNIST classifiers (the run's "
+        + "metrics.csv has the gpt's validation loss)", eval.err().strip());
   }
 
   @Test
