@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * epoch, evaluated on evenly spaced windows of the held-out part ({@link TextCorpus#validation}).
  * The loss is in nats per byte; metrics.csv shows it in bits per byte too. After each evaluation
  * the log shows what the model writes: {@link #SAMPLE_BYTES} bytes sampled after the held-out
- * part's first window.
+ * part's first window, control characters but newline and tab shown as U+FFFD.
  */
 public record LanguageModelling(TextCorpus text, int context) implements Task {
   private static final Logger log = LoggerFactory.getLogger(LanguageModelling.class);
@@ -37,7 +37,10 @@ public record LanguageModelling(TextCorpus text, int context) implements Task {
     try (Batches windows = text.validation(context, session.maxBatch())) {
       ev = Evaluation.of(session, windows);
     }
-    if (log.isInfoEnabled()) log.info("sample: {}", sample(session, SAMPLE_BYTES, TEMPERATURE, 0).replace("\n", "\n  "));
+    if (log.isInfoEnabled()) {
+      String text = sample(session, SAMPLE_BYTES, TEMPERATURE, 0).replaceAll("[\\p{Cc}&&[^\\n\\t]]", "\uFFFD");
+      log.info("sample: {}", text.replace("\n", "\n  ")); // control characters, escapes too, would act on a terminal
+    }
     return ev;
   }
 
