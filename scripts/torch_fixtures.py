@@ -480,39 +480,6 @@ def matmul():
     return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases, "tied": tied, "gram": gram}
 
 
-def attention():
-    """Scaled dot-product attention written out (torch 1.13 has no fused one):
-    softmax(scale * q @ k^T masked causally, -1) @ v, scale 1/sqrt(D) unless given."""
-    gen = torch.Generator().manual_seed(71)
-    cases = []
-    for name, q_shape, tk, dv, causal, scale in [
-            ("plain_rank4", (2, 2, 5, 4), 5, 3, False, None),
-            ("causal_rank4", (2, 2, 5, 4), 5, 3, True, None),
-            ("causal_fewer_queries", (1, 2, 3, 6), 7, 4, True, None),
-            ("batch1_rank3_scaled", (1, 4, 3), 6, 2, False, 0.5),
-            ("causal_past_a_tile", (1, 20, 5), 20, 3, True, None),
-            ("more_queries_than_keys", (2, 18, 5), 9, 7, False, None)]:
-        d = q_shape[-1]
-        k_shape = q_shape[:-2] + (tk, d)
-        v_shape = q_shape[:-2] + (tk, dv)
-        q = (torch.rand(*q_shape, generator=gen) * 2 - 1).requires_grad_(True)
-        k = (torch.rand(*k_shape, generator=gen) * 2 - 1).requires_grad_(True)
-        v = (torch.rand(*v_shape, generator=gen) * 2 - 1).requires_grad_(True)
-        scores = (scale if scale is not None else d ** -0.5) * q @ k.transpose(-1, -2)
-        if causal:
-            tq = q_shape[-2]
-            keep = torch.ones(tq, tk).tril(diagonal=tk - tq).bool()
-            scores = scores.masked_fill(~keep, float("-inf"))
-        z = scores.softmax(dim=-1) @ v
-        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.37).reshape(z.shape)
-        dq, dk, dv_ = torch.autograd.grad((z * dy).sum(), [q, k, v])
-        cases.append({"name": name, "causal": causal, "scale": scale or 0.0, "q_shape": list(q_shape),
-                      "k_shape": list(k_shape), "v_shape": list(v_shape), "z_shape": list(z.shape), "q": floats(q),
-                      "k": floats(k), "v": floats(v), "z": floats(z), "dy": floats(dy), "dq": floats(dq),
-                      "dk": floats(dk), "dv": floats(dv_)})
-    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
-
-
 def sequence():
     """What a language model does with token ids [N, T]: embedding gives [N, T, D]; the loss of logits
     [N, T, V] against next-token targets [N, T] is cross_entropy (and nll_loss of log_softmax) of the
@@ -546,6 +513,39 @@ def write(name, obj):
     print("wrote", path)
 
 
+def attention():
+    """Scaled dot-product attention written out (torch 1.13 has no fused one):
+    softmax(scale * q @ k^T masked causally, -1) @ v, scale 1/sqrt(D) unless given."""
+    gen = torch.Generator().manual_seed(71)
+    cases = []
+    for name, q_shape, tk, dv, causal, scale in [
+            ("plain_rank4", (2, 2, 5, 4), 5, 3, False, None),
+            ("causal_rank4", (2, 2, 5, 4), 5, 3, True, None),
+            ("causal_fewer_queries", (1, 2, 3, 6), 7, 4, True, None),
+            ("batch1_rank3_scaled", (1, 4, 3), 6, 2, False, 0.5),
+            ("causal_past_a_tile", (1, 20, 5), 20, 3, True, None),
+            ("more_queries_than_keys", (2, 18, 5), 9, 7, False, None)]:
+        d = q_shape[-1]
+        k_shape = q_shape[:-2] + (tk, d)
+        v_shape = q_shape[:-2] + (tk, dv)
+        q = (torch.rand(*q_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        k = (torch.rand(*k_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        v = (torch.rand(*v_shape, generator=gen) * 2 - 1).requires_grad_(True)
+        scores = (scale if scale is not None else d ** -0.5) * q @ k.transpose(-1, -2)
+        if causal:
+            tq = q_shape[-2]
+            keep = torch.ones(tq, tk).tril(diagonal=tk - tq).bool()
+            scores = scores.masked_fill(~keep, float("-inf"))
+        z = scores.softmax(dim=-1) @ v
+        dy = torch.cos(torch.arange(z.numel(), dtype=torch.float32) * 0.37).reshape(z.shape)
+        dq, dk, dv_ = torch.autograd.grad((z * dy).sum(), [q, k, v])
+        cases.append({"name": name, "causal": causal, "scale": scale or 0.0, "q_shape": list(q_shape),
+                      "k_shape": list(k_shape), "v_shape": list(v_shape), "z_shape": list(z.shape), "q": floats(q),
+                      "k": floats(k), "v": floats(v), "z": floats(z), "dy": floats(dy), "dq": floats(dq),
+                      "dk": floats(dk), "dv": floats(dv_)})
+    return {"generator": GENERATOR, "torch": torch.__version__, "cases": cases}
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     optimizers = {
@@ -570,8 +570,8 @@ def main():
     write("torch-softmax-nd.json", softmax_nd())
     write("torch-broadcast.json", broadcast())
     write("torch-matmul.json", matmul())
-    write("torch-attention.json", attention())
     write("torch-sequence.json", sequence())
+    write("torch-attention.json", attention())
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import java.util.List;
  * indices come last, like a loss's labels, and must be a labels input (whose values the session
  * checks) with at most V classes.
  *
- * <p>The device backward gives each weight element a work-item that scans all N indices
- * (O(V·D·N) reads, no atomics, the same summation order everywhere): right for vocabularies of
+ * <p>The device backward gives each weight element a work-item that scans all I indices
+ * (O(V·D·I) reads, no atomics, the same summation order everywhere): right for vocabularies of
  * thousands, not of millions.
  */
 public final class Embedding implements Op {

@@ -15,6 +15,9 @@ import java.util.List;
 
 /** Shorthands that create a layer's parameters and its function node together. */
 public final class Layers {
+  /** GPT-2's initial weights of a transformer's projections. */
+  private static final Init WEIGHTS = Init.normal(0f, 0.02f);
+
   private Layers() {}
 
   /**
@@ -181,9 +184,6 @@ public final class Layers {
     Apply mlp = mlp(g, name + ".mlp", layerNorm(g, name + ".ln2", h, c), 4 * c, dropout, seed + 2);
     return g.apply(new Add(), name, h, mlp);
   }
-
-  /** GPT-2's initial weights of a transformer's projections. */
-  private static final Init WEIGHTS = Init.normal(0f, 0.02f);
 
   /** The shape of {@code x}, refused with an error naming the layer unless it is a batch of sequences {@code [N, T, C]}. */
   private static Shape sequence(String kind, String name, Node x) {
