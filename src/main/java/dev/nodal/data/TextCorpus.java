@@ -1,15 +1,18 @@
 package dev.nodal.data;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 /**
@@ -107,7 +110,7 @@ public final class TextCorpus {
   public static TextCorpus read(Path fileOrFolder, int context) throws DataException {
     List<Path> files = files(fileOrFolder);
     if (files.isEmpty()) throw new DataException(fileOrFolder + ": the folder holds no text files");
-    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
     for (Path f : files) {
       byte[] b;
       try {
@@ -131,9 +134,8 @@ public final class TextCorpus {
   private static List<Path> files(Path fileOrFolder) throws DataException {
     if (!Files.isDirectory(fileOrFolder)) return List.of(fileOrFolder);
     try (Stream<Path> list = Files.list(fileOrFolder)) {
-      List<Path> files = new ArrayList<>(list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-          .filter(p -> !p.getFileName().toString().endsWith(".dat")).sorted().toList());
-      return files;
+      return list.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+          .filter(p -> !p.getFileName().toString().endsWith(".dat")).sorted().toList();
     } catch (IOException | UncheckedIOException e) {
       throw new DataException(fileOrFolder + ": cannot list the folder: " + e.getMessage(), e);
     }
@@ -147,7 +149,7 @@ public final class TextCorpus {
     }
     long invalid = invalidUtf8(b);
     if (invalid > MAX_INVALID_SHARE * b.length) {
-      throw new DataException(String.format(java.util.Locale.ROOT, "%s: %d of its %d bytes (%.1f%%) are not UTF-8; "
+      throw new DataException(String.format(Locale.ROOT, "%s: %d of its %d bytes (%.1f%%) are not UTF-8; "
           + "this looks like a binary file, not text (at most %.0f%% may be)", source, invalid, b.length,
           100.0 * invalid / b.length, 100 * MAX_INVALID_SHARE));
     }
@@ -232,7 +234,7 @@ public final class TextCorpus {
 
       @Override
       public Iterator<BatchLoader.Batch> epoch(int epoch) {
-        return batches(count, batchSize, context, b -> java.util.Arrays.copyOfRange(starts, b * batchSize,
+        return batches(count, batchSize, context, b -> Arrays.copyOfRange(starts, b * batchSize,
             Math.min(windows, (b + 1) * batchSize)));
       }
 
@@ -250,7 +252,7 @@ public final class TextCorpus {
 
   /** {@code count} batches, batch b of the windows that start at {@code starts.apply(b)}. */
   private Iterator<BatchLoader.Batch> batches(int count, int batchSize, int context,
-      java.util.function.IntFunction<int[]> starts) {
+      IntFunction<int[]> starts) {
     return new Iterator<>() {
       private int next;
 

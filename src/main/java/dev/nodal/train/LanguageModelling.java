@@ -5,6 +5,7 @@ import dev.nodal.data.Batches;
 import dev.nodal.data.TextCorpus;
 import dev.nodal.io.TrainerSettings;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +39,8 @@ public record LanguageModelling(TextCorpus text, int context) implements Task {
       ev = Evaluation.of(session, windows);
     }
     if (log.isInfoEnabled()) {
-      String text = sample(session, SAMPLE_BYTES, TEMPERATURE, 0).replaceAll("[\\p{Cc}&&[^\\n\\t]]", "\uFFFD");
-      log.info("sample: {}", text.replace("\n", "\n  ")); // control characters, escapes too, would act on a terminal
+      String shown = sample(session, SAMPLE_BYTES, TEMPERATURE, 0).replaceAll("[\\p{Cc}&&[^\\n\\t]]", "\uFFFD");
+      log.info("sample: {}", shown.replace("\n", "\n  ")); // control characters, escapes too, would act on a terminal
     }
     return ev;
   }
@@ -48,7 +49,8 @@ public record LanguageModelling(TextCorpus text, int context) implements Task {
    * The text the session's model writes after the held-out part's first {@code context} bytes:
    * {@code length} bytes, each drawn from the softmax of the last position's logits divided by
    * {@code temperature} (seeded by {@code seed}), the window sliding along; in evaluation mode, one
-   * window at a time. Bytes that are no UTF-8 show as U+FFFD.
+   * window at a time. Bytes that are no UTF-8 show as U+FFFD. The session must keep the logits
+   * ({@link dev.nodal.backend.CompileOptions#keep}), as a {@link Trainer}'s session does.
    */
   public String sample(Session session, int length, double temperature, long seed) {
     if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be above 0, got " + temperature);
@@ -93,7 +95,7 @@ public record LanguageModelling(TextCorpus text, int context) implements Task {
 
   @Override
   public String describe() {
-    return String.format(java.util.Locale.ROOT, "%s: %d bytes, %d to train, %d held out, context %d", text.source(),
+    return String.format(Locale.ROOT, "%s: %d bytes, %d to train, %d held out, context %d", text.source(),
         text.size(), text.trainBytes(), text.validationBytes(), context);
   }
 
