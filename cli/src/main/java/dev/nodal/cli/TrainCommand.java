@@ -118,7 +118,8 @@ final class TrainCommand implements Callable<Integer> {
   List<String> devices;
 
   @Option(names = "--data", description = "Fashion-MNIST: a folder holding its four files (searched first). gpt: a UTF-8 "
-      + "text file, or a folder whose files (but .dat) are read in sorted order; default /usr/share/games/fortunes.")
+      + "text file, or a folder whose regular files but .dat indexes are read in sorted order; default "
+      + "/usr/share/games/fortunes.")
   Path data;
 
   @Option(names = "--out", description = "Run folder (default runs/<timestamp>).")
@@ -190,8 +191,12 @@ final class TrainCommand implements Callable<Integer> {
     if (stopAfter != null && epochs != null && stopAfter > epochs) {
       throw new IllegalArgumentException("--stop-after " + stopAfter + " is past the run's last epoch (--epochs " + epochs + ")");
     }
-    if (batchSize != null && batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
-    if (evalEvery != null && evalEvery < 1) throw new IllegalArgumentException("--eval-every must be at least 1, got " + evalEvery);
+    if (batchSize != null && batchSize < 1) {
+      throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+    }
+    if (evalEvery != null && evalEvery < 1) {
+      throw new IllegalArgumentException("--eval-every must be at least 1, got " + evalEvery);
+    }
     boolean gpt = model.equals(GptModel.NAME);
     if (!gpt && !List.of(ModelZoo.NAMES).contains(model)) {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES)
@@ -272,7 +277,9 @@ final class TrainCommand implements Callable<Integer> {
     TrainerSettings saved = loaded.requireTrainer().settings();
     List<String> given = GPT_OPTIONS.stream().filter(parsed::hasMatchedOption).toList();
     if (given.isEmpty()) return List.of();
-    if (!saved.model().equals(GptModel.NAME)) return List.of(String.join(", ", given) + " (checkpoint: --model " + saved.model() + ")");
+    if (!saved.model().equals(GptModel.NAME)) {
+      return List.of(String.join(", ", given) + " (checkpoint: --model " + saved.model() + ")");
+    }
     GptModel m = GptModel.of(loaded.graph());
     List<String> differ = new ArrayList<>();
     if (context != null && context != m.context()) differ.add("--context " + context + " (checkpoint: " + m.context() + ")");
@@ -401,7 +408,8 @@ final class TrainCommand implements Callable<Integer> {
           last.epoch() == 1 ? "" : "s", last.step(), folder, files(folder));
     } else if (last != null) {
       System.out.printf(Locale.ROOT, "Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
-          + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files(folder), folder);
+          + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s",
+          folder, files(folder), folder);
     }
   }
 
