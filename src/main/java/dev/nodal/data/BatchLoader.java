@@ -13,7 +13,7 @@ import java.util.concurrent.Future;
  * smaller batch when the size is not a multiple of the batch size. The next batch is assembled
  * on a background thread while the current one trains.
  */
-public final class BatchLoader implements AutoCloseable {
+public final class BatchLoader implements Batches {
   private final Dataset data;
   private final int batchSize;
   private final boolean shuffle;
@@ -24,7 +24,10 @@ public final class BatchLoader implements AutoCloseable {
     return t;
   });
 
-  /** One batch: {@code n} rows of features and their labels. */
+  /**
+   * One batch: {@code n} rows of features and their labels, one label per row or, for a sequence,
+   * one per position of each row.
+   */
   public record Batch(float[] features, float[] labels, int n) {}
 
   public BatchLoader(Dataset data, int batchSize, boolean shuffle, long seed) {
@@ -35,6 +38,7 @@ public final class BatchLoader implements AutoCloseable {
     this.seed = seed;
   }
 
+  @Override
   public int batchesPerEpoch() {
     return (data.size() + batchSize - 1) / batchSize;
   }
@@ -56,6 +60,7 @@ public final class BatchLoader implements AutoCloseable {
   }
 
   /** The batches of one epoch, each prepared while the previous one is in use. */
+  @Override
   public Iterator<Batch> epoch(int epoch) {
     int[] order = order(epoch);
     int count = batchesPerEpoch();

@@ -32,7 +32,8 @@ final class CheckpointSchema {
 
   /** Every key of trainer.json, both formats. */
   private static final Set<String> TRAINER_KEYS = Set.of("version", "model", "epochs", "batchSize", "seed", "optimizer",
-      "schedule", "normalisation", "epochsDone", "step", "shuffleSeed", "testAccuracy", "testLoss", "device", "metrics");
+      "schedule", "normalisation", "epochsDone", "step", "shuffleSeed", "testAccuracy", "testLoss", "device", "metrics",
+      "stepsPerEpoch");
 
   /** trainer.json's optimizer since optimizers other than SGD: a name and hyper-parameters. */
   private static final Set<String> OPTIMIZER_KEYS = Set.of("name", "hyper");
@@ -88,6 +89,7 @@ final class CheckpointSchema {
       StrictJson.intValue(t.get("batchSize"), where + ": 'batchSize'", 1);
       StrictJson.integer(t.get("seed"), where + ": 'seed'", Long.MIN_VALUE, Long.MAX_VALUE);
       settingsOptimizer(t, where);
+      if (t.has("stepsPerEpoch")) StrictJson.intValue(t.get("stepsPerEpoch"), where + ": 'stepsPerEpoch'", 1);
       if (t.has("epochsDone")) {
         int done = StrictJson.intValue(t.get("epochsDone"), where + ": 'epochsDone'", 0);
         if (done > epochs) throw new DataException(where + ": 'epochsDone' is " + done + ", past 'epochs' " + epochs);

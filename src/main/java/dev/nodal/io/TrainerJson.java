@@ -24,6 +24,7 @@ final class TrainerJson {
     o.put("epochs", s.epochs());
     o.put("batchSize", s.batchSize());
     o.put("seed", s.seed());
+    if (s.stepsPerEpoch() > 0) o.put("stepsPerEpoch", s.stepsPerEpoch());
     ObjectNode opt = o.putObject("optimizer");
     opt.put("name", s.optimizer().name());
     opt.set("hyper", GraphFile.JSON.valueToTree(new TreeMap<>(s.optimizer().attributes())));
@@ -57,7 +58,7 @@ final class TrainerJson {
     if (!t.has("model")) return null;
     TrainerSettings settings = new TrainerSettings(t.get("model").textValue(), t.get("epochs").intValue(),
         t.get("batchSize").intValue(), t.get("seed").longValue(), CheckpointSchema.settingsOptimizer(t, where),
-        CheckpointSchema.settingsSchedule(t, where));
+        CheckpointSchema.settingsSchedule(t, where), t.path("stepsPerEpoch").asInt(0));
     List<EpochMetrics> metrics = new ArrayList<>();
     for (JsonNode r : t.path("metrics")) {
       metrics.add(new EpochMetrics(r.get("epoch").intValue(), r.get("step").longValue(), r.get("loss").doubleValue(),

@@ -18,9 +18,12 @@ import java.util.Objects;
  * @param seed the seed of the model's initial weights and of the shuffling
  * @param optimizer the optimizer, made afresh for each session ({@link OptimizerSpec#make()})
  * @param schedule the learning-rate schedule over the {@code epochs} of the run
+ * @param stepsPerEpoch the steps of an epoch, after each of which the run evaluates and saves a
+ *     checkpoint; 0 (the default) for one pass over the training data, the only choice of an image
+ *     classifier's run
  */
 public record TrainerSettings(String model, int epochs, int batchSize, long seed, OptimizerSpec optimizer,
-    Schedule schedule) {
+    Schedule schedule, int stepsPerEpoch) {
 
   public TrainerSettings {
     Objects.requireNonNull(model, "model");
@@ -28,11 +31,12 @@ public record TrainerSettings(String model, int epochs, int batchSize, long seed
     Objects.requireNonNull(schedule, "schedule");
     if (epochs < 1) throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
     if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+    if (stepsPerEpoch < 0) throw new IllegalArgumentException("steps per epoch must be at least 0, got " + stepsPerEpoch);
   }
 
   /** These settings, run for {@code epochs} in all (a resumed run extended, say). */
   public TrainerSettings withEpochs(int epochs) {
-    return new TrainerSettings(model, epochs, batchSize, seed, optimizer, schedule);
+    return new TrainerSettings(model, epochs, batchSize, seed, optimizer, schedule, stepsPerEpoch);
   }
 
   public static Builder builder() {
@@ -42,7 +46,7 @@ public record TrainerSettings(String model, int epochs, int batchSize, long seed
   /** Named settings with the command line's defaults. */
   public static final class Builder {
     private String model = "mlp";
-    private int epochs = 10, batchSize = 128;
+    private int epochs = 10, batchSize = 128, stepsPerEpoch;
     private long seed = 42;
     private OptimizerSpec optimizer = Sgd.builder().learningRate(0.05f).momentum(0.9f).spec();
     private Schedule schedule = new Schedule("cosine", Map.of());
@@ -80,8 +84,14 @@ public record TrainerSettings(String model, int epochs, int batchSize, long seed
       return this;
     }
 
+    /** The steps of an epoch; 0 for one pass over the training data. */
+    public Builder stepsPerEpoch(int v) {
+      stepsPerEpoch = v;
+      return this;
+    }
+
     public TrainerSettings build() {
-      return new TrainerSettings(model, epochs, batchSize, seed, optimizer, schedule);
+      return new TrainerSettings(model, epochs, batchSize, seed, optimizer, schedule, stepsPerEpoch);
     }
   }
 }

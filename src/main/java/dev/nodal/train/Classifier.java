@@ -8,16 +8,20 @@ import dev.nodal.graph.Node;
 
 /**
  * The nodes a classifier graph is driven through: its feature input, its labels input and its
- * logits (the first input of the loss, a softmax cross-entropy).
+ * logits (the first input of the loss, a softmax cross-entropy). The labels are the loss's second
+ * input when that is an input, else the graph's first labels input; the features are the first
+ * other input that is not labels, else (token ids, say) the first other input.
  */
 record Classifier(Input features, Input labels, Node logits) {
 
   static Classifier of(Graph g) {
     if (g.loss() == null || g.loss().inputs().isEmpty()) throw new IllegalArgumentException("the graph has no classifier loss");
-    Input x = g.inputs().stream().filter(i -> !i.isLabels()).findFirst()
+    Input y = g.loss().inputs().size() > 1 && g.loss().inputs().get(1) instanceof Input in && in.isLabels() ? in
+        : g.inputs().stream().filter(Input::isLabels).findFirst()
+            .orElseThrow(() -> new IllegalArgumentException("the graph has no labels input"));
+    Input x = g.inputs().stream().filter(i -> i != y && !i.isLabels()).findFirst()
+        .or(() -> g.inputs().stream().filter(i -> i != y).findFirst())
         .orElseThrow(() -> new IllegalArgumentException("the graph has no feature input"));
-    Input y = g.inputs().stream().filter(Input::isLabels).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("the graph has no labels input"));
     return new Classifier(x, y, g.loss().inputs().get(0));
   }
 
@@ -27,8 +31,8 @@ record Classifier(Input features, Input labels, Node logits) {
     s.setInput(labels, b.labels());
   }
 
-  /** How many rows of the session's logits have their largest score at the batch's label. */
+  /** How many rows of the session's logits have their largest score at the batch's label (one per label). */
   int correct(Session s, BatchLoader.Batch b) {
-    return Evaluation.correct(s.value(logits), b.labels(), b.n());
+    return Evaluation.correct(s.value(logits), b.labels(), b.labels().length);
   }
 }

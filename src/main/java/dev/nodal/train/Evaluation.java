@@ -2,12 +2,16 @@ package dev.nodal.train;
 
 import dev.nodal.backend.Session;
 import dev.nodal.data.BatchLoader;
+import dev.nodal.data.Batches;
 import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.Node;
 import java.util.Iterator;
 
-/** Loss and accuracy of a classifier graph over a data set, forward passes only. */
+/**
+ * Loss and accuracy of a classifier graph over a data set, forward passes only; for a language
+ * model, the mean loss per byte (in nats) and the share of next bytes predicted right.
+ */
 public record Evaluation(double loss, double accuracy, int examples) {
 
   /**
@@ -17,23 +21,37 @@ public record Evaluation(double loss, double accuracy, int examples) {
    * session.
    */
   public static Evaluation of(Session session, Dataset data) {
+    try (BatchLoader loader = new BatchLoader(data, session.maxBatch(), false, 0)) {
+      return of(session, loader);
+    }
+  }
+
+  /**
+   * Runs the batches of {@code batches}' epoch 0 through {@code session} as {@link #of(Session,
+   * Dataset)} does: the loss is the mean over the batches' rows, the accuracy the share of labels
+   * (one per row, or one per position of a sequence) whose logits score highest, and the examples
+   * are the rows.
+   */
+  public static Evaluation of(Session session, Batches batches) {
     Classifier c = Classifier.of(session.graph());
     double lossSum = 0;
-    long correct = 0;
+    long correct = 0, rows = 0, labels = 0;
     boolean training = session.training();
     session.setTraining(false);
-    try (BatchLoader loader = new BatchLoader(data, session.maxBatch(), false, 0)) {
-      for (Iterator<BatchLoader.Batch> it = loader.epoch(0); it.hasNext(); ) {
+    try {
+      for (Iterator<BatchLoader.Batch> it = batches.epoch(0); it.hasNext(); ) {
         BatchLoader.Batch b = it.next();
         c.feed(session, b);
         session.forward();
         lossSum += (double) session.loss() * b.n();
         correct += c.correct(session, b);
+        rows += b.n();
+        labels += b.labels().length;
       }
     } finally {
       session.setTraining(training);
     }
-    return new Evaluation(lossSum / data.size(), (double) correct / data.size(), data.size());
+    return new Evaluation(lossSum / rows, (double) correct / labels, (int) rows);
   }
 
   /** The logits: the first input of the graph's loss. */

@@ -42,9 +42,16 @@ public final class ModelZoo {
    * What the logs call {@code graph} trained under the label {@code model}: the zoo model's name
    * only when the graph is that model as the zoo builds it now; otherwise a graph labelled with
    * the name, and why it is not the zoo's (a graph of the user's own, a checkpoint written by an
-   * older zoo, or a name edited by hand).
+   * older zoo, or a name edited by hand). A {@link GptModel} is described by its sizes.
    */
   public static String describe(String model, Graph graph) {
+    if (model.equals(GptModel.NAME)) {
+      try {
+        return GptModel.of(graph).toString();
+      } catch (IllegalArgumentException e) {
+        return "a graph labelled '" + model + "' (" + e.getMessage() + ")";
+      }
+    }
     if (!knows(model)) return "a graph labelled '" + model + "'";
     String differs = differs(model, graph);
     return differs == null ? model : "a graph labelled '" + model + "' (not the zoo's " + model + ": " + differs + ")";

@@ -25,19 +25,70 @@ import org.slf4j.LoggerFactory;
  */
 public final class RunFolder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RunFolder.class);
-  public static final String HEADER = "epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s";
+  /** The header of a classifier's metrics.csv ({@link Columns#CLASSIFIER}). */
+  public static final String HEADER = Columns.CLASSIFIER.header;
 
-  private static String csv(EpochMetrics r) {
-    return String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f", r.epoch(), r.step(), r.loss(), r.trainAccuracy(),
-        r.testLoss(), r.testAccuracy(), r.samplesPerSecond());
-  }
+  /**
+   * The columns of a metrics.csv: what a task's figures are called. Both hold the same
+   * {@link EpochMetrics}, one row per epoch.
+   */
+  public enum Columns {
+    /** Loss and accuracy on the training and the test examples. */
+    CLASSIFIER("epoch,step,loss,train_accuracy,test_loss,test_accuracy,samples_per_s"),
+    /**
+     * A language model's loss per byte on the training and the held-out (validation) bytes, in nats
+     * and in bits per byte (nats / ln 2), and the share of next bytes predicted right; samples are
+     * windows.
+     */
+    LANGUAGE_MODEL("epoch,step,train_loss,train_bits_per_byte,val_loss,val_bits_per_byte,train_accuracy,val_accuracy,"
+        + "samples_per_s");
 
-  /** A line of metrics.csv; throws NumberFormatException or IllegalArgumentException on anything else. */
-  private static EpochMetrics parse(String line) {
-    String[] c = line.split(",", -1);
-    if (c.length != 7) throw new IllegalArgumentException(c.length + " columns, not 7");
-    return new EpochMetrics(Integer.parseInt(c[0].strip()), Long.parseLong(c[1].strip()), Double.parseDouble(c[2]),
-        Double.parseDouble(c[3]), Double.parseDouble(c[4]), Double.parseDouble(c[5]), Double.parseDouble(c[6]));
+    private final String header;
+
+    Columns(String header) {
+      this.header = header;
+    }
+
+    /** The first line of metrics.csv. */
+    public String header() {
+      return header;
+    }
+
+    /** Bits per byte of a loss in nats. */
+    public static double bits(double nats) {
+      return nats / Math.log(2);
+    }
+
+    private String csv(EpochMetrics r) {
+      return this == CLASSIFIER
+          ? String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.1f", r.epoch(), r.step(), r.loss(), r.trainAccuracy(),
+              r.testLoss(), r.testAccuracy(), r.samplesPerSecond())
+          : String.format(Locale.ROOT, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.1f", r.epoch(), r.step(), r.loss(),
+              bits(r.loss()), r.testLoss(), bits(r.testLoss()), r.trainAccuracy(), r.testAccuracy(), r.samplesPerSecond());
+    }
+
+    /** A line of metrics.csv; throws NumberFormatException or IllegalArgumentException on anything else. */
+    private EpochMetrics parse(String line) {
+      String[] c = line.split(",", -1);
+      int columns = header.split(",").length;
+      if (c.length != columns) throw new IllegalArgumentException(c.length + " columns, not " + columns);
+      int epoch = Integer.parseInt(c[0].strip());
+      long step = Long.parseLong(c[1].strip());
+      return this == CLASSIFIER
+          ? new EpochMetrics(epoch, step, Double.parseDouble(c[2]), Double.parseDouble(c[3]), Double.parseDouble(c[4]),
+              Double.parseDouble(c[5]), Double.parseDouble(c[6]))
+          : new EpochMetrics(epoch, step, Double.parseDouble(c[2]), Double.parseDouble(c[6]), Double.parseDouble(c[4]),
+              Double.parseDouble(c[7]), Double.parseDouble(c[8]));
+    }
+
+    /** An epoch's figures as the log gives them. */
+    public String summary(EpochMetrics r) {
+      return this == CLASSIFIER
+          ? String.format(Locale.ROOT, "loss %.4f, train accuracy %.4f, test loss %.4f, test accuracy %.4f", r.loss(),
+              r.trainAccuracy(), r.testLoss(), r.testAccuracy())
+          : String.format(Locale.ROOT, "loss %.4f (%.3f bits/byte), validation loss %.4f (%.3f bits/byte), "
+              + "validation accuracy %.4f", r.loss(), bits(r.loss()), r.testLoss(), bits(r.testLoss()), r.testAccuracy());
+    }
   }
 
   /** Draws the rows into the folder each time metrics.csv is written. */
@@ -47,6 +98,7 @@ public final class RunFolder implements AutoCloseable {
   }
 
   private final Path folder;
+  private final Columns columns;
   private final List<EpochMetrics> rows = new ArrayList<>();
   private final FileChannel lockFile;
   private final FileLock lock;
@@ -60,7 +112,13 @@ public final class RunFolder implements AutoCloseable {
    * @throws IllegalStateException when another process (or another run in this one) holds it
    */
   public RunFolder(Path folder, int epochsDone) throws IOException {
+    this(folder, epochsDone, Columns.CLASSIFIER);
+  }
+
+  /** As {@link #RunFolder(Path, int)}, with metrics.csv in {@code columns}. */
+  public RunFolder(Path folder, int epochsDone, Columns columns) throws IOException {
     this.folder = folder;
+    this.columns = columns;
     try {
       Files.createDirectories(folder);
     } catch (IOException e) {
@@ -83,7 +141,7 @@ public final class RunFolder implements AutoCloseable {
     lock = held;
     lockFile.truncate(0);
     lockFile.write(java.nio.ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)), 0);
-    rows.addAll(readMetrics(metrics(), epochsDone));
+    rows.addAll(readMetrics(metrics(), epochsDone, columns));
   }
 
   /**
@@ -91,7 +149,7 @@ public final class RunFolder implements AutoCloseable {
    * a warning that names it: the checkpoint holds the same rows, and a resumed run rewrites the
    * file from there ({@link #restore}).
    */
-  private static List<EpochMetrics> readMetrics(Path csv, int epochsDone) throws IOException {
+  private static List<EpochMetrics> readMetrics(Path csv, int epochsDone, Columns columns) throws IOException {
     List<EpochMetrics> out = new ArrayList<>();
     if (!Files.exists(csv)) return out;
     String text = new String(Files.readAllBytes(csv), StandardCharsets.UTF_8);
@@ -100,7 +158,7 @@ public final class RunFolder implements AutoCloseable {
       String line = lines[i].strip();
       if (line.isEmpty() || (i == 0 && line.startsWith("epoch"))) continue;
       try {
-        EpochMetrics r = parse(line);
+        EpochMetrics r = columns.parse(line);
         if (r.epoch() <= epochsDone) out.add(r);
       } catch (IllegalArgumentException e) {
         log.warn("{} line {} is not a metrics row ({}); it is skipped", csv, i + 1, e.getMessage());
@@ -125,8 +183,8 @@ public final class RunFolder implements AutoCloseable {
   }
 
   private String csv() {
-    StringBuilder sb = new StringBuilder(HEADER).append('\n');
-    for (EpochMetrics r : rows) sb.append(csv(r)).append('\n');
+    StringBuilder sb = new StringBuilder(columns.header()).append('\n');
+    for (EpochMetrics r : rows) sb.append(columns.csv(r)).append('\n');
     return sb.toString();
   }
 
@@ -152,6 +210,11 @@ public final class RunFolder implements AutoCloseable {
 
   public Path folder() {
     return folder;
+  }
+
+  /** The columns of its metrics.csv. */
+  public Columns columns() {
+    return columns;
   }
 
   public Path metrics() {

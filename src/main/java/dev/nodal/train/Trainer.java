@@ -4,6 +4,7 @@ import dev.nodal.backend.Backend;
 import dev.nodal.backend.CompileOptions;
 import dev.nodal.backend.Session;
 import dev.nodal.data.BatchLoader;
+import dev.nodal.data.Batches;
 import dev.nodal.data.Dataset;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphException;
@@ -21,9 +22,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training loop of a classifier graph: epochs of seeded, shuffled batches, a summary line per
- * epoch, the run folder's metrics, and a checkpoint after every epoch; a {@link Progress} (a
- * progress bar, say) hears of every step. Resuming from a checkpoint continues with the same batches, parameters and
+ * The training loop of a graph on a {@link Task} (classifying images, modelling text): epochs of
+ * the task's seeded batches, an evaluation and a summary line per epoch, the run folder's metrics,
+ * and a checkpoint after every epoch; a {@link Progress} (a progress bar, say) hears of every step. Resuming from a checkpoint continues with the same batches, parameters and
  * optimizer state, so on the CPU the result equals an uninterrupted run bit for bit.
  */
 public final class Trainer {
@@ -75,9 +76,19 @@ public final class Trainer {
    * Trains from epoch {@code resume == null ? 0 : epochs done} up to epoch {@code until} of the
    * plan of {@code settings.epochs()} (the learning-rate schedule, attached to the optimizer,
    * spans the whole plan); returns the last epoch's figures. A checkpoint to resume from must hold
-   * a trainer's state ({@link Checkpoint.Loaded#requireTrainer()}).
+   * a trainer's state ({@link Checkpoint.Loaded#requireTrainer()}). Classifies the examples of
+   * {@code train}, tested on {@code test} ({@link ImageClassification}).
    */
   public EpochMetrics train(Dataset train, Dataset test, Checkpoint.Loaded resume, int until) throws IOException {
+    return train(new ImageClassification(train, test), resume, until);
+  }
+
+  /**
+   * Trains on {@code task} from epoch {@code resume == null ? 0 : epochs done} up to epoch
+   * {@code until} of the plan, as {@link #train(Dataset, Dataset, Checkpoint.Loaded, int)} does;
+   * returns the last epoch's figures.
+   */
+  public EpochMetrics train(Task task, Checkpoint.Loaded resume, int until) throws IOException {
     Classifier c = Classifier.of(graph);
     TrainerState from = resume == null ? null : resume.requireTrainer();
     int startEpoch = from == null ? 0 : from.epochsDone();
@@ -85,7 +96,7 @@ public final class Trainer {
     EpochMetrics last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
     try (Session s = backend.compile(graph, CompileOptions.maxBatch(settings.batchSize()).keep(c.logits().name())
             .checkNumerics(checkNumerics));
-        BatchLoader loader = new BatchLoader(train, settings.batchSize(), true, settings.seed())) {
+        Batches loader = task.training(settings)) {
       long totalSteps = (long) settings.epochs() * loader.batchesPerEpoch();
       s.setOptimizer(settings.optimizer().make().schedule(settings.schedule(), totalSteps));
       if (resume != null) {
@@ -93,12 +104,11 @@ public final class Trainer {
         if (!from.metrics().isEmpty()) run.restore(from.metrics());
         last = run.rows().isEmpty() ? null : run.rows().get(run.rows().size() - 1);
       }
-      log.info("Training {} ({} parameters) on {}: {} examples, batch {}, epochs {}..{}",
-          ModelZoo.describe(settings.model(), graph),
-          graph.parameterCount(), backend.name(), train.size(), settings.batchSize(), startEpoch + 1, settings.epochs());
+      log.info("Training {} ({} parameters) on {}: {}, batch {}, epochs {}..{}", ModelZoo.describe(settings.model(), graph),
+          graph.parameterCount(), backend.name(), task.describe(), settings.batchSize(), startEpoch + 1, settings.epochs());
       for (int epoch = startEpoch; epoch < until; epoch++) {
         double lossSum = 0;
-        long correct = 0, seen = 0;
+        long correct = 0, seen = 0, labels = 0;
         long t0 = System.nanoTime();
         progress.epochStarted(epoch + 1, loader.batchesPerEpoch());
         try {
@@ -114,23 +124,22 @@ public final class Trainer {
             lossSum += (double) loss * b.n();
             correct += c.correct(s, b);
             seen += b.n();
-            progress.step(lossSum / seen, (double) correct / seen, seen / ((System.nanoTime() - t0) / 1e9));
+            labels += b.labels().length;
+            progress.step(lossSum / seen, (double) correct / labels, seen / ((System.nanoTime() - t0) / 1e9));
           }
         } finally {
           progress.epochEnded();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        Evaluation ev = Evaluation.of(s, test);
+        Evaluation ev = task.evaluate(s);
         if (!Double.isFinite(ev.loss())) {
           throw new GraphException("epoch " + (epoch + 1) + ": the test loss is " + ev.loss() + "; training stopped before "
               + "any checkpoint of this epoch was written. Try a smaller --lr.");
         }
-        last = new EpochMetrics(epoch + 1, step, lossSum / seen, (double) correct / seen, ev.loss(), ev.accuracy(),
+        last = new EpochMetrics(epoch + 1, step, lossSum / seen, (double) correct / labels, ev.loss(), ev.accuracy(),
             seen / seconds);
-        log.info(String.format(Locale.ROOT,
-            "epoch %d/%d: loss %.4f, train accuracy %.4f, test loss %.4f, test accuracy %.4f, %.0f samples/s, %.2f s",
-            epoch + 1, settings.epochs(), last.loss(), last.trainAccuracy(), last.testLoss(), last.testAccuracy(),
-            last.samplesPerSecond(), seconds));
+        log.info(String.format(Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s", epoch + 1, settings.epochs(),
+            task.columns().summary(last), last.samplesPerSecond(), seconds));
         List<EpochMetrics> rows = new ArrayList<>(run.rows());
         rows.add(last); // the row commits with the checkpoint
         TrainerState state = TrainerState.of(settings, epoch + 1, step).withTest(ev.loss(), ev.accuracy())

@@ -14,25 +14,48 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A run folder's {@code curves.png}: loss and accuracy per epoch, drawn with XChart. Where the
- * Java runtime cannot draw (no java.desktop, no fonts), it is skipped with one notice.
+ * A run folder's {@code curves.png}, drawn with XChart: a classifier's loss and accuracy per epoch,
+ * or a language model's training and validation loss per step, in nats and in bits per byte. Where
+ * the Java runtime cannot draw (no java.desktop, no fonts), it is skipped with one notice.
  */
 final class Curves implements RunFolder.Plot {
   private static final Logger log = LoggerFactory.getLogger(Curves.class);
+  private final RunFolder.Columns columns;
   private boolean unavailable;
+
+  /** Curves of the figures that {@code columns} name. */
+  Curves(RunFolder.Columns columns) {
+    this.columns = columns;
+  }
 
   @Override
   public void draw(Path folder, List<EpochMetrics> rows) throws IOException {
     if (unavailable) return;
     byte[] png;
     try {
-      png = png(rows);
+      png = columns == RunFolder.Columns.LANGUAGE_MODEL ? languageModel(rows) : png(rows);
     } catch (LinkageError | Exception e) {
       unavailable = true;
       log.info("curves.png skipped: this Java runtime cannot draw ({}); metrics.csv has the same figures", e.toString());
       return;
     }
     AtomicFiles.write(folder.resolve("curves.png"), png);
+  }
+
+  private static byte[] languageModel(List<EpochMetrics> rows) throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    double[] steps = rows.stream().mapToDouble(EpochMetrics::step).toArray();
+    var chart = new XYChartBuilder().width(900).height(500).title("Training").xAxisTitle("step").yAxisTitle("loss (nats)")
+        .build();
+    chart.addSeries("train loss", steps, rows.stream().mapToDouble(EpochMetrics::loss).toArray());
+    chart.addSeries("validation loss", steps, rows.stream().mapToDouble(EpochMetrics::testLoss).toArray());
+    chart.addSeries("train bits/byte", steps, rows.stream().mapToDouble(r -> RunFolder.Columns.bits(r.loss())).toArray())
+        .setYAxisGroup(1);
+    chart.addSeries("validation bits/byte", steps,
+        rows.stream().mapToDouble(r -> RunFolder.Columns.bits(r.testLoss())).toArray()).setYAxisGroup(1);
+    chart.setYAxisGroupTitle(1, "bits per byte");
+    chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+    return encode(chart);
   }
 
   private static byte[] png(List<EpochMetrics> rows) throws IOException {
@@ -47,6 +70,10 @@ final class Curves implements RunFolder.Plot {
         .setYAxisGroup(1);
     chart.setYAxisGroupTitle(1, "accuracy");
     chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+    return encode(chart);
+  }
+
+  private static byte[] encode(org.knowm.xchart.XYChart chart) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
     return out.toByteArray();

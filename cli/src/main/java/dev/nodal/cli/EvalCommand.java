@@ -7,6 +7,7 @@ import dev.nodal.backend.Session;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.train.Evaluation;
+import dev.nodal.train.GptModel;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -35,6 +36,10 @@ final class EvalCommand implements Callable<Integer> {
     Backends.checkSelector(device.device);
     if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     Checkpoint.Loaded loaded = Checkpoint.load(checkpoint);
+    if (loaded.trainer() != null && loaded.trainer().settings().model().equals(GptModel.NAME)) {
+      throw new IllegalArgumentException("--checkpoint " + checkpoint + " holds a gpt model; eval measures Fashion-MNIST "
+          + "classifiers (the run's metrics.csv has the gpt's validation loss)");
+    }
     FashionMnist.Splits splits = FashionMnist.load(data.data, main.data);
     try (Backend backend = Backends.open(device.device, main.options);
         Session s = backend.compile(loaded.graph(),

@@ -3,7 +3,9 @@ package dev.nodal.cli;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.parallel.DataParallelBackend;
+import dev.nodal.data.DataException;
 import dev.nodal.data.FashionMnist;
+import dev.nodal.data.TextCorpus;
 import dev.nodal.graph.Graph;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.io.EpochMetrics;
@@ -12,8 +14,12 @@ import dev.nodal.io.TrainerState;
 import dev.nodal.optim.OptimizerSpec;
 import dev.nodal.optim.Optimizers;
 import dev.nodal.optim.Schedule;
+import dev.nodal.train.GptModel;
+import dev.nodal.train.ImageClassification;
+import dev.nodal.train.LanguageModelling;
 import dev.nodal.train.ModelZoo;
 import dev.nodal.train.RunFolder;
+import dev.nodal.train.Task;
 import dev.nodal.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,32 +39,57 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "train", resourceBundle = "dev.nodal.cli.TrainHelp", description = "Trains a model on Fashion-MNIST and writes a run folder (metrics.csv, curves.png, checkpoint/).")
+@Command(name = "train", resourceBundle = "dev.nodal.cli.TrainHelp", description = "Trains a classifier on Fashion-MNIST, or a "
+    + "byte-level GPT on a text (--model gpt), and writes a run folder (metrics.csv, curves.png, checkpoint/).")
 final class TrainCommand implements Callable<Integer> {
   /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
   @ParentCommand Main main;
 
-  @Option(names = "--model", defaultValue = "mlp", description = "Model: mlp (default), cnn or cnn-bn. " + ModelZoo.DESCRIPTIONS + ".")
+  @Option(names = "--model", defaultValue = "mlp", description = "Model: mlp (default), cnn, cnn-bn or gpt. "
+      + ModelZoo.DESCRIPTIONS + "; gpt: a byte-level GPT trained on a text (--data FILE|DIR, default Debian's fortunes), "
+      + "sized by --context, --layers, --heads, --width and --dropout.")
   String model;
 
-  @Option(names = "--epochs", description = "Epochs to train in all (default 10; with --resume, the checkpoint's plan).")
+  @Option(names = "--epochs", description = "Epochs to train in all (default 10; with --resume, the checkpoint's plan). "
+      + "An epoch of --model gpt is --eval-every steps.")
   Integer epochs;
+
+  @Option(names = "--context", description = "gpt: bytes of context (default 64).")
+  Integer context;
+
+  @Option(names = "--layers", description = "gpt: transformer blocks (default 4).")
+  Integer layers;
+
+  @Option(names = "--heads", description = "gpt: attention heads per block (default 4).")
+  Integer heads;
+
+  @Option(names = "--width", description = "gpt: embedding width, a multiple of --heads (default 128).")
+  Integer width;
+
+  @Option(names = "--dropout", description = "gpt: dropout probability in training (default 0).")
+  Float dropout;
+
+  @Option(names = "--eval-every", description = "gpt: steps between evaluations on the held-out tenth of the text; "
+      + "each ends an epoch, with metrics and a checkpoint (default 100).")
+  Integer evalEvery;
 
   @Option(names = "--stop-after", description = "Stop after this epoch of the plan, with a checkpoint to --resume from. "
       + "Epochs count from the run's start, with --resume too: --stop-after 3 on a run that has done 2 trains one more.")
   Integer stopAfter;
 
-  @Option(names = "--batch-size", defaultValue = "128", description = "Examples per step (default ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Option(names = "--batch-size", description = "Examples per step (default 128; gpt: 16 windows of --context + 1 bytes).")
+  Integer batchSize;
 
-  @Option(names = "--optimizer", defaultValue = "sgd", description = "Optimizer: sgd, adam or adamw (default ${DEFAULT-VALUE}).")
+  @Option(names = "--optimizer", description = "Optimizer: sgd, adam or adamw (default sgd; gpt: adamw with clip_norm 1 "
+      + "and weight_decay 0.1).")
   String optimizer;
 
   /** Its description lists every optimizer's keys as the library defines them ({@link TrainHelp}). */
   @Option(names = "--opt", paramLabel = "KEY=VALUE", descriptionKey = "opt")
   Map<String, String> opt = new LinkedHashMap<>();
 
-  @Option(names = "--lr", description = "Learning rate, the same as --opt lr=... (default 0.05 for sgd, 0.001 for adam and adamw).")
+  @Option(names = "--lr", description = "Learning rate, the same as --opt lr=... (default 0.05 for sgd, 0.001 for adam and "
+      + "adamw; gpt: 0.003).")
   Float lr;
 
   @Option(names = "--momentum", description = "SGD momentum, the same as --opt momentum=... (default 0.9).")
@@ -67,7 +98,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--weight-decay", description = "Weight decay, the same as --opt weight_decay=... (default 0; 0.01 for adamw).")
   Float weightDecay;
 
-  @Option(names = "--schedule", defaultValue = "cosine", description = "Learning-rate schedule over the run: cosine, constant or step (default ${DEFAULT-VALUE}).")
+  @Option(names = "--schedule", defaultValue = "cosine", description = "Learning-rate schedule over the run: cosine, constant "
+      + "or step (default ${DEFAULT-VALUE}; gpt: with warmup_steps " + GPT_WARMUP + " unless given).")
   String schedule;
 
   @Option(names = "--schedule-opt", paramLabel = "KEY=VALUE", description = "A schedule parameter: t_max, min_lr (cosine); "
@@ -85,7 +117,10 @@ final class TrainCommand implements Callable<Integer> {
       + "folder and checkpoint are those of one device.")
   List<String> devices;
 
-  @Mixin SharedOptions.Data data;
+  @Option(names = "--data", description = "Fashion-MNIST: a folder holding its four files (searched first). gpt: a UTF-8 "
+      + "text file, or a folder whose regular files but .dat indexes are read in sorted order; default "
+      + "/usr/share/games/fortunes.")
+  Path data;
 
   @Option(names = "--out", description = "Run folder (default runs/<timestamp>).")
   Path out;
@@ -100,22 +135,43 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Train into an --out that holds a run already, replacing its metrics and checkpoint.")
   boolean force;
 
+  /** Warm-up steps of a gpt run's schedule unless --schedule-opt gives them. */
+  static final int GPT_WARMUP = 100;
+
   /**
-   * The settings of a new run. The shortcuts --lr, --momentum and --weight-decay join the --opt
-   * values; SGD without them trains at 0.05 with momentum 0.9, the other optimizers at their own
-   * defaults.
+   * The settings of a new run of {@code model}. The shortcuts --lr, --momentum and --weight-decay
+   * join the --opt values; SGD without them trains at 0.05 with momentum 0.9, the other optimizers
+   * at their own defaults. A gpt run trains with AdamW at 0.003, weight decay 0.1 and gradients
+   * clipped to norm 1 by default, its schedule warming up over {@link #GPT_WARMUP} steps, an epoch
+   * every --eval-every steps.
    */
-  private TrainerSettings newSettings() {
+  private TrainerSettings newSettings(String model) {
+    boolean gpt = model.equals(GptModel.NAME);
+    String name = optimizer != null ? optimizer : gpt ? "adamw" : "sgd";
     Map<String, Object> hyper = new LinkedHashMap<>(opt);
-    if (optimizer.equals("sgd")) {
+    if (name.equals("sgd")) {
       hyper.putIfAbsent("lr", 0.05f);
       hyper.putIfAbsent("momentum", 0.9f);
+    } else if (gpt) {
+      hyper.putIfAbsent("lr", 0.003f);
+      hyper.putIfAbsent("clip_norm", 1f);
+      if (name.equals("adamw")) hyper.putIfAbsent("weight_decay", 0.1f);
     }
     if (lr != null) hyper.put("lr", lr);
     if (momentum != null) hyper.put("momentum", momentum);
     if (weightDecay != null) hyper.put("weight_decay", weightDecay);
-    return TrainerSettings.builder().model(model).epochs(epochs != null ? epochs : 10).batchSize(batchSize).seed(seed)
-        .optimizer(Optimizers.spec(optimizer, hyper)).schedule(Schedule.of(schedule, scheduleOpt)).build();
+    Map<String, String> sched = new LinkedHashMap<>(scheduleOpt);
+    if (gpt) sched.putIfAbsent("warmup_steps", Integer.toString(GPT_WARMUP));
+    return TrainerSettings.builder().model(model).epochs(epochs != null ? epochs : 10)
+        .batchSize(batchSize != null ? batchSize : gpt ? 16 : 128).seed(seed).optimizer(Optimizers.spec(name, hyper))
+        .schedule(Schedule.of(schedule, sched)).stepsPerEpoch(gpt ? (evalEvery != null ? evalEvery : 100) : 0).build();
+  }
+
+  /** The model --context, --layers, --heads, --width and --dropout ask for, with the preset's sizes for the rest. */
+  private GptModel gptModel() {
+    GptModel d = GptModel.DEFAULT;
+    return new GptModel(context != null ? context : d.context(), layers != null ? layers : d.layers(),
+        heads != null ? heads : d.heads(), width != null ? width : d.width(), dropout != null ? dropout : d.dropout());
   }
 
   @Spec CommandSpec spec;
@@ -124,6 +180,10 @@ final class TrainCommand implements Callable<Integer> {
   private static final List<String> SETTINGS = List.of("--model", "--batch-size", "--seed", "--optimizer", "--opt", "--lr",
       "--momentum", "--weight-decay", "--schedule", "--schedule-opt");
 
+  /** The options of --model gpt only; on --resume, those given must agree with the checkpoint's graph and settings. */
+  private static final List<String> GPT_OPTIONS = List.of("--context", "--layers", "--heads", "--width", "--dropout",
+      "--eval-every");
+
   /** Every check that needs no data and no device, before anything is read, created or opened. */
   private void checkOptions() {
     if (epochs != null && epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, got " + epochs);
@@ -131,13 +191,29 @@ final class TrainCommand implements Callable<Integer> {
     if (stopAfter != null && epochs != null && stopAfter > epochs) {
       throw new IllegalArgumentException("--stop-after " + stopAfter + " is past the run's last epoch (--epochs " + epochs + ")");
     }
-    if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
-    if ((long) batchSize * FashionMnist.PIXELS > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("--batch-size " + batchSize + " is too large: a batch of " + FashionMnist.PIXELS
-          + "-pixel images must fit one buffer of 2^31 - 1 floats");
+    if (batchSize != null && batchSize < 1) {
+      throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
     }
-    if (!List.of(ModelZoo.NAMES).contains(model)) {
-      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES));
+    if (evalEvery != null && evalEvery < 1) {
+      throw new IllegalArgumentException("--eval-every must be at least 1, got " + evalEvery);
+    }
+    boolean gpt = model.equals(GptModel.NAME);
+    if (!gpt && !List.of(ModelZoo.NAMES).contains(model)) {
+      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + String.join(", ", ModelZoo.NAMES)
+          + ", " + GptModel.NAME);
+    }
+    var parsed = spec.commandLine().getParseResult();
+    if (resume == null && !gpt) {
+      for (String o : GPT_OPTIONS) {
+        if (parsed.hasMatchedOption(o)) throw new IllegalArgumentException(o + " applies to --model gpt only, not " + model);
+      }
+    }
+    GptModel sizes = gpt && resume == null ? gptModel() : null; // checks the sizes
+    long perBatch = sizes != null ? (long) sizes.context() * GptModel.VOCAB : FashionMnist.PIXELS;
+    if (batchSize != null && batchSize * perBatch > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("--batch-size " + batchSize + " is too large: a batch of " + (sizes != null
+          ? "logits of " + perBatch + " floats per window" : FashionMnist.PIXELS + "-pixel images")
+          + " must fit one buffer of 2^31 - 1 floats");
     }
     Backends.checkSelector(device.device);
     if (devices != null) {
@@ -158,19 +234,20 @@ final class TrainCommand implements Callable<Integer> {
     var parsed = spec.commandLine().getParseResult();
     List<String> differ = new ArrayList<>();
     if (parsed.hasMatchedOption("--model") && !model.equals(saved.model())) differ.add("--model " + model + " (checkpoint: " + saved.model() + ")");
-    if (parsed.hasMatchedOption("--batch-size") && batchSize != saved.batchSize()) {
+    differ.addAll(gptDifferences(loaded));
+    if (parsed.hasMatchedOption("--batch-size") && batchSize.intValue() != saved.batchSize()) {
       differ.add("--batch-size " + batchSize + " (checkpoint: " + saved.batchSize() + ")");
     }
     if (parsed.hasMatchedOption("--seed") && seed != saved.seed()) differ.add("--seed " + seed + " (checkpoint: " + saved.seed() + ")");
     if (SETTINGS.subList(3, 8).stream().anyMatch(parsed::hasMatchedOption)) {
-      OptimizerSpec given = newSettings().optimizer();
+      OptimizerSpec given = newSettings(saved.model()).optimizer();
       if (!given.equals(saved.optimizer())) {
         differ.add("optimizer " + given.name() + " " + given.attributes() + " (checkpoint: " + saved.optimizer().name() + " "
             + saved.optimizer().attributes() + ")");
       }
     }
     if (SETTINGS.subList(8, 10).stream().anyMatch(parsed::hasMatchedOption)) {
-      Schedule given = Schedule.of(schedule, scheduleOpt);
+      Schedule given = newSettings(saved.model()).schedule();
       if (!given.equals(saved.schedule())) differ.add("schedule " + given + " (checkpoint: " + saved.schedule() + ")");
     }
     if (!differ.isEmpty()) {
@@ -194,6 +271,43 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /** The gpt options given on --resume that differ from the checkpoint's model and settings. */
+  private List<String> gptDifferences(Checkpoint.Loaded loaded) {
+    var parsed = spec.commandLine().getParseResult();
+    TrainerSettings saved = loaded.requireTrainer().settings();
+    List<String> given = GPT_OPTIONS.stream().filter(parsed::hasMatchedOption).toList();
+    if (given.isEmpty()) return List.of();
+    if (!saved.model().equals(GptModel.NAME)) {
+      return List.of(String.join(", ", given) + " (checkpoint: --model " + saved.model() + ")");
+    }
+    GptModel m = GptModel.of(loaded.graph());
+    List<String> differ = new ArrayList<>();
+    if (context != null && context != m.context()) differ.add("--context " + context + " (checkpoint: " + m.context() + ")");
+    if (layers != null && layers != m.layers()) differ.add("--layers " + layers + " (checkpoint: " + m.layers() + ")");
+    if (heads != null && heads != m.heads()) differ.add("--heads " + heads + " (checkpoint: " + m.heads() + ")");
+    if (width != null && width != m.width()) differ.add("--width " + width + " (checkpoint: " + m.width() + ")");
+    if (dropout != null && dropout != m.dropout()) differ.add("--dropout " + dropout + " (checkpoint: " + m.dropout() + ")");
+    if (evalEvery != null && evalEvery != saved.stepsPerEpoch()) {
+      differ.add("--eval-every " + evalEvery + " (checkpoint: " + saved.stepsPerEpoch() + ")");
+    }
+    return differ;
+  }
+
+  /** What trains, and where its data came from, as the first line of the run says it. */
+  private record Work(Task task, String from) {}
+
+  /** The task of the run: Fashion-MNIST for the classifiers, a text for gpt (its context from the checkpoint on --resume). */
+  private Work work(Checkpoint.Loaded loaded) throws DataException {
+    String m = loaded != null ? loaded.requireTrainer().settings().model() : model;
+    if (m.equals(GptModel.NAME)) {
+      int ctx = loaded != null ? GptModel.of(loaded.graph()).context() : gptModel().context();
+      TextCorpus text = TextCorpus.load(data, ctx);
+      return new Work(new LanguageModelling(text, ctx), text.source());
+    }
+    FashionMnist.Splits splits = FashionMnist.load(data, main.data);
+    return new Work(new ImageClassification(splits.train(), splits.test()), splits.folder().toString());
+  }
+
   /**
    * Every refusal comes before the run folder is made: options and settings, a run already in
    * --out, the checkpoint to resume, the data, then the devices. A folder this command made is
@@ -202,14 +316,14 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     checkOptions();
-    TrainerSettings fresh = resume == null ? newSettings() : null; // checks every option before any data is read
+    TrainerSettings fresh = resume == null ? newSettings(model) : null; // checks every option before any data is read
     if (resume == null && out != null && RunFolder.holdsRun(out) && !force) {
       throw new IllegalArgumentException("--out " + out + " holds a run already (metrics.csv or checkpoint/); continue it "
           + "with --resume " + out + ", or replace it with --force");
     }
     Checkpoint.Loaded loaded = resume == null ? null : Checkpoint.load(resume);
     if (loaded != null) checkResume(loaded);
-    FashionMnist.Splits splits = FashionMnist.load(data.data, main.data);
+    Work work = work(loaded);
     try (Backend backend = devices == null ? Backends.open(device.device, main.options)
         : new DataParallelBackend(Backends.openEach(devices, main.options))) {
       Path runs = Path.of("runs");
@@ -227,10 +341,11 @@ final class TrainCommand implements Callable<Integer> {
         created = true;
       }
       int done = loaded == null ? 0 : loaded.requireTrainer().epochsDone();
-      try (RunFolder run = new RunFolder(folder, done).plot(new Curves())) {
+      RunFolder.Columns columns = work.task().columns();
+      try (RunFolder run = new RunFolder(folder, done, columns).plot(new Curves(columns))) {
         if (loaded != null) checkUnchanged(loaded);
         try {
-          train(run, loaded, fresh, splits, backend);
+          train(run, loaded, fresh, work, backend);
         } catch (Exception | Error e) {
           if (created && removeIfEmpty(run) && out == null && resume == null && !runsExisted) deleteIfEmpty(runs);
           throw e;
@@ -273,25 +388,33 @@ final class TrainCommand implements Callable<Integer> {
     return true;
   }
 
-  private void train(RunFolder run, Checkpoint.Loaded loaded, TrainerSettings fresh, FashionMnist.Splits splits,
-      Backend backend) throws Exception {
+  private void train(RunFolder run, Checkpoint.Loaded loaded, TrainerSettings fresh, Work work, Backend backend)
+      throws Exception {
     Path folder = run.folder();
-    Graph graph = loaded != null ? loaded.graph()
-        : ModelZoo.build(model, seed, splits.train().featureSize(), FashionMnist.CLASSES);
+    Graph graph = loaded != null ? loaded.graph() : model.equals(GptModel.NAME) ? gptModel().build(seed)
+        : ModelZoo.build(model, seed, ((ImageClassification) work.task()).train().featureSize(), FashionMnist.CLASSES);
     TrainerSettings saved = loaded != null ? loaded.requireTrainer().settings() : null;
     TrainerSettings settings = saved != null ? saved.withEpochs(epochs != null ? epochs : saved.epochs()) : fresh;
-    System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + splits.folder() + ")");
+    System.out.println("Run folder: " + folder.toAbsolutePath() + " (data from " + work.from() + ")");
     int until = stopAfter == null ? settings.epochs() : Math.min(stopAfter, settings.epochs());
     EpochMetrics last = new Trainer(graph, settings, backend, run).checkNumerics(checkNumerics)
-        .progress(ProgressBars.onTerminal()).train(splits.train(), splits.test(), loaded, until);
+        .progress(ProgressBars.onTerminal()).train(work.task(), loaded, until);
     if (until < settings.epochs()) {
       System.out.printf(Locale.ROOT, "Stopped after epoch %d of %d; continue with: ./nodal train --resume %s%n", last.epoch(),
           settings.epochs(), folder);
+    } else if (last != null && run.columns() == RunFolder.Columns.LANGUAGE_MODEL) {
+      System.out.printf(Locale.ROOT, "Done: validation loss %.4f nats (%.3f bits per byte) after %d epoch%s (%d steps). "
+          + "See %s (%s).%n", last.testLoss(), RunFolder.Columns.bits(last.testLoss()), last.epoch(),
+          last.epoch() == 1 ? "" : "s", last.step(), folder, files(folder));
     } else if (last != null) {
-      String files = java.nio.file.Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/"
-          : "metrics.csv, checkpoint/";
       System.out.printf(Locale.ROOT, "Done: test accuracy %.4f after %d epoch%s. See %s (%s);%n"
-          + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s", folder, files, folder);
+          + "evaluate with: ./nodal eval --checkpoint %s%n", last.testAccuracy(), last.epoch(), last.epoch() == 1 ? "" : "s",
+          folder, files(folder), folder);
     }
+  }
+
+  /** The files a finished run left in {@code folder}. */
+  private static String files(Path folder) {
+    return Files.exists(folder.resolve("curves.png")) ? "metrics.csv, curves.png, checkpoint/" : "metrics.csv, checkpoint/";
   }
 }

@@ -1,0 +1,19 @@
+package dev.nodal.data;
+
+import java.util.Iterator;
+
+/**
+ * The training batches of a run, epoch by epoch: the batches of epoch e depend only on the data,
+ * the seed and e, so a run resumed at an epoch's start sees the same batches as one that never
+ * stopped.
+ */
+public interface Batches extends AutoCloseable {
+  /** Steps in each epoch. */
+  int batchesPerEpoch();
+
+  /** The batches of epoch {@code epoch} (0-based). */
+  Iterator<BatchLoader.Batch> epoch(int epoch);
+
+  @Override
+  void close();
+}
