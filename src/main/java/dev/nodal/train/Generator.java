@@ -96,13 +96,14 @@ public final class Generator {
   public static Generator of(Checkpoint.Loaded checkpoint) {
     String held = checkpoint.trainer() != null ? checkpoint.trainer().settings().model() : null;
     if (held != null && !held.equals(GptModel.NAME)) {
-      throw new IllegalArgumentException(checkpoint.folder() + " holds a " + held + " model, not a " + GptModel.NAME
-          + " model; only a gpt writes text");
+      throw new IllegalArgumentException(checkpoint.folder() + " holds the model '" + held + "', not a "
+          + GptModel.NAME + "; only a gpt model writes text");
     }
     try {
       return new Generator(checkpoint.graph(), checkpoint.weights(), checkpoint.folder() + "/weights.safetensors");
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(checkpoint.folder() + " holds no " + GptModel.NAME + " model: " + e.getMessage(), e);
+      String why = e.getMessage();
+      throw new IllegalArgumentException(checkpoint.folder() + " holds no " + GptModel.NAME + " model: " + why, e);
     }
   }
 
@@ -189,7 +190,7 @@ public final class Generator {
     return logits;
   }
 
-  /** Head {@code h} of position {@code pos}: softmax over the cached keys 0..pos, into {@code merged}'s columns of h. */
+  /** Head {@code h} of position {@code pos}: softmax over cached keys 0..pos, into h's columns of {@code merged}. */
   private void attend(float[] qkv, int h, Block b, int pos, float[] weights, float[] merged) {
     int off = h * dh;
     float max = Float.NEGATIVE_INFINITY;
@@ -251,7 +252,8 @@ public final class Generator {
     Safetensors.Tensor t = weights.get(name);
     if (t == null) throw new GraphException(where + " has no tensor '" + name + "'");
     if (t.data().length != size) {
-      throw new GraphException(where + ": tensor '" + name + "' has " + t.data().length + " values, the model needs " + size);
+      throw new GraphException(where + ": tensor '" + name + "' has " + t.data().length + " values, the model needs "
+          + size);
     }
     return t.data();
   }

@@ -103,7 +103,8 @@ class GeneratorTest {
       assertEquals(argmax(logits), b & 0xff);
       logits = gen.feed(b & 0xff);
     }
-    assertEquals(30, gen.generate(new byte[0], 30, new Sampler(1.0, 0, 1), b -> {}).length, "an empty prompt starts at a newline");
+    assertEquals(30, gen.generate(new byte[0], 30, new Sampler(1.0, 0, 1), b -> {}).length,
+        "an empty prompt starts at a newline");
   }
 
   @Test
