@@ -9,8 +9,8 @@ import picocli.CommandLine.HelpCommand;
 /** The {@code nodal} command line. */
 @Command(name = "nodal", mixinStandardHelpOptions = true, version = "nodal 0.1.0",
     description = "Deep learning on the JVM: graphs of building blocks on OpenCL devices or the CPU.",
-    subcommands = {TrainCommand.class, EvalCommand.class, DevicesCommand.class, OpsCommand.class, ParityCommand.class,
-        GraphCommand.class,
+    subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, DevicesCommand.class, OpsCommand.class,
+        ParityCommand.class, GraphCommand.class,
         BenchCommand.class, TuneCommand.class, PlanCommand.class, NativeCheckCommand.class, HelpCommand.class})
 public final class Main {
   /** The settings of the environment ({@code NODAL_*} and {@code -Dnodal.*}), read once per run. */
