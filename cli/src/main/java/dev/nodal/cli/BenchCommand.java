@@ -18,7 +18,6 @@ import dev.nodal.graph.Param;
 import dev.nodal.io.AtomicFiles;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
-import dev.nodal.optim.Adam;
 import dev.nodal.optim.Sgd;
 import dev.nodal.tensor.CpuContext;
 import dev.nodal.train.GptModel;
@@ -229,9 +228,8 @@ final class BenchCommand implements Callable<Integer> {
   static final int GPT_BATCH = 32;
 
   /**
-   * One training step of {@link GptModel#DEFAULT} on seeded random bytes: forward, backward and an
-   * AdamW update with {@code nodal train --model gpt}'s defaults (learning rate 0.003, weight decay
-   * 0.1, gradients clipped to norm 1).
+   * One training step of {@link GptModel#DEFAULT} on seeded random bytes: forward, backward and the
+   * update of {@link SharedOptions#gptAdamW}.
    */
   private double[] gptStep(Backend backend, int batch) {
     GptModel model = GptModel.DEFAULT;
@@ -241,7 +239,7 @@ final class BenchCommand implements Callable<Integer> {
     for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(GptModel.VOCAB);
     for (int i = 0; i < ids.length; i++) targets[i] = r.nextInt(GptModel.VOCAB);
     try (Session s = backend.compile(graph, batch)) {
-      s.setOptimizer(Adam.adamW().learningRate(0.003f).weightDecay(0.1f).clipNorm(1f).build());
+      s.setOptimizer(SharedOptions.gptAdamW());
       return time(s, () -> {
         s.setInput((Input) graph.node("x"), ids);
         s.setInput((Input) graph.node("y"), targets);

@@ -3,7 +3,6 @@ package dev.nodal.cli;
 import dev.nodal.backend.Backend;
 import dev.nodal.devices.Backends;
 import dev.nodal.graph.Graph;
-import dev.nodal.optim.Adam;
 import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Sgd;
 import dev.nodal.plan.DeviceTraits;
@@ -63,8 +62,7 @@ final class PlanCommand implements Callable<Integer> {
     if (batch < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batch);
     GptModel sizes = gpt ? gptSizes.model() : null;
     Graph graph = gpt ? sizes.build(42) : ModelZoo.build(model, 42, 784, 10);
-    Optimizer optimizer = gpt ? Adam.adamW().learningRate(0.003f).weightDecay(0.1f).clipNorm(1f).build()
-        : Sgd.builder().learningRate(0.05f).momentum(0.9f).build();
+    Optimizer optimizer = gpt ? SharedOptions.gptAdamW() : Sgd.builder().learningRate(0.05f).momentum(0.9f).build();
     try (Backend backend = Backends.open(device.device, main.options)) {
       Planner planner = new Planner(graph, batch, new Keep(false, Set.of()), backend.traits());
       System.out.println("plan of " + (gpt ? sizes : model) + " for " + backend.name() + ", batch " + batch

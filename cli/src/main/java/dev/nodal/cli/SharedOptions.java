@@ -1,5 +1,7 @@
 package dev.nodal.cli;
 
+import dev.nodal.optim.Adam;
+import dev.nodal.optim.Optimizer;
 import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
@@ -46,6 +48,14 @@ final class SharedOptions {
       return new GptModel(context != null ? context : d.context(), layers != null ? layers : d.layers(),
           heads != null ? heads : d.heads(), width != null ? width : d.width(), dropout != null ? dropout : d.dropout());
     }
+  }
+
+  /**
+   * The optimizer {@code nodal train --model gpt} trains with by default: AdamW at learning rate
+   * 0.003, weight decay 0.1, gradients clipped to norm 1.
+   */
+  static Optimizer gptAdamW() {
+    return Adam.adamW().learningRate(0.003f).weightDecay(0.1f).clipNorm(1f).build();
   }
 
   /** {@code --data}: a folder searched first for the data set. */
