@@ -225,7 +225,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** Windows per step of the gpt workload, as {@code nodal train --model gpt} trains by default. */
-  static final int GPT_BATCH = 32;
+  private static final int GPT_BATCH = 32;
 
   /**
    * One training step of {@link GptModel#DEFAULT} on seeded random bytes: forward, backward and the
