@@ -20,6 +20,7 @@ import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.MatMul;
 import dev.nodal.optim.Sgd;
 import dev.nodal.tensor.CpuContext;
+import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -40,17 +42,19 @@ import picocli.CommandLine.Parameters;
  * Times a workload on one or more devices in one run, so that speed is reported as a ratio
  * against the first device measured alongside, with the minimum and median of several runs.
  */
-@Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large or cnn (a "
-    + "training step) or mlp-epoch (an epoch of Fashion-MNIST) on each device.")
+@Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large, cnn or gpt "
+    + "(a training step) or mlp-epoch (an epoch of Fashion-MNIST) on each device.")
 final class BenchCommand implements Callable<Integer> {
   /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
   @ParentCommand Main main;
 
   /** The workloads: a product, or one SGD-momentum training step of a model. */
-  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "mlp-epoch");
+  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "gpt",
+      "mlp-epoch");
 
   @Parameters(index = "0", description = "Workload: gemm; mlp (784-hidden-10 at --batch); mlp-small (784-1024-1024-10, "
-      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256); mlp-epoch (the default "
+      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256); gpt (the byte-level GPT "
+      + "preset of nodal train --model gpt, 32 windows of 64 bytes, an AdamW step with clipping); mlp-epoch (the default "
       + "MLP, 784-256-128-10, through one shuffled epoch of the 60,000 Fashion-MNIST training images at batch 128, "
       + "an operation being one epoch).")
   String workload;
@@ -116,6 +120,7 @@ final class BenchCommand implements Callable<Integer> {
       try (Backend backend = Backends.open(d, main.options)) {
         int examples = switch (workload) {
           case "mlp-small", "cnn" -> 256;
+          case "gpt" -> GPT_BATCH;
           case "mlp-large" -> 1024;
           case "mlp-epoch" -> train.size();
           default -> batch;
@@ -125,6 +130,7 @@ final class BenchCommand implements Callable<Integer> {
           case "mlp" -> step(backend, ModelZoo.mlp(1, 784, 10, hidden), examples);
           case "mlp-small" -> step(backend, ModelZoo.mlp(1, 784, 10, 1024, 1024), examples);
           case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
+          case "gpt" -> gptStep(backend, examples);
           case "mlp-epoch" -> epoch(backend, ModelZoo.mlp(1, 784, 10, 256, 128), train, 128);
           default -> step(backend, ModelZoo.cnn(1, 784, 10, false, convForm()), examples);
         };
@@ -133,6 +139,8 @@ final class BenchCommand implements Callable<Integer> {
         if (Double.isNaN(reference)) reference = median;
         String rate = workload.equals("gemm")
             ? String.format(java.util.Locale.ROOT, "%.1f GFLOP/s", 2.0 * size * size * size / (min * 1e-3) / 1e9)
+            : workload.equals("gpt") ? String.format(java.util.Locale.ROOT, "%.0f tokens/s at batch %d × %d", (double) examples
+                * GptModel.DEFAULT.context() / (min * 1e-3), examples, GptModel.DEFAULT.context())
             : workload.equals("mlp-epoch") ? String.format(java.util.Locale.ROOT, "%.0f samples/s at batch 128", examples / (min * 1e-3))
             : String.format(java.util.Locale.ROOT, "%.0f samples/s at batch %d", examples / (min * 1e-3), examples);
         double ratio = reference / median;
@@ -147,6 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         if (workload.equals("gemm")) r.put("size", size);
         else if (workload.equals("mlp-epoch")) r.put("examples", examples).put("batch", 128);
         else r.put("batch", examples);
+        if (workload.equals("gpt")) r.put("context", GptModel.DEFAULT.context());
         r.put("min_ms", min);
         r.put("median_ms", median);
         r.put("runs", ms.length);
@@ -210,6 +219,30 @@ final class BenchCommand implements Callable<Integer> {
       return time(s, () -> {
         s.setInput((Input) graph.node("x"), xy[0]);
         s.setInput((Input) graph.node("y"), xy[1]);
+        s.trainStep();
+      });
+    }
+  }
+
+  /** Windows per step of the gpt workload, as {@code nodal train --model gpt} trains by default. */
+  private static final int GPT_BATCH = 32;
+
+  /**
+   * One training step of {@link GptModel#DEFAULT} on seeded random bytes: forward, backward and the
+   * update of {@link SharedOptions#gptAdamW}.
+   */
+  private double[] gptStep(Backend backend, int batch) {
+    GptModel model = GptModel.DEFAULT;
+    Graph graph = model.build(42);
+    SplittableRandom r = new SplittableRandom(1);
+    float[] ids = new float[batch * model.context()], targets = new float[ids.length];
+    for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(GptModel.VOCAB);
+    for (int i = 0; i < ids.length; i++) targets[i] = r.nextInt(GptModel.VOCAB);
+    try (Session s = backend.compile(graph, batch)) {
+      s.setOptimizer(SharedOptions.gptAdamW());
+      return time(s, () -> {
+        s.setInput((Input) graph.node("x"), ids);
+        s.setInput((Input) graph.node("y"), targets);
         s.trainStep();
       });
     }

@@ -1,7 +1,11 @@
 package dev.nodal.cli;
 
+import dev.nodal.optim.Adam;
+import dev.nodal.optim.Optimizer;
+import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.SplittableRandom;
 import picocli.CommandLine.Option;
 
@@ -16,6 +20,42 @@ final class SharedOptions {
   static final class Device {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, opencl, opencl:P:D, or a backend provider's name (default ${DEFAULT-VALUE}).")
     String device;
+  }
+
+  /** The sizes of {@code --model gpt}: each option left out takes {@link GptModel#DEFAULT}'s. */
+  static final class GptSizes {
+    /** The options' names, to tell whether any was given. */
+    static final List<String> NAMES = List.of("--context", "--layers", "--heads", "--width", "--dropout");
+
+    @Option(names = "--context", description = "gpt: bytes of context (default 64).")
+    Integer context;
+
+    @Option(names = "--layers", description = "gpt: transformer blocks (default 4).")
+    Integer layers;
+
+    @Option(names = "--heads", description = "gpt: attention heads per block (default 4).")
+    Integer heads;
+
+    @Option(names = "--width", description = "gpt: embedding width, a multiple of --heads (default 128).")
+    Integer width;
+
+    @Option(names = "--dropout", description = "gpt: dropout probability in training (default 0).")
+    Float dropout;
+
+    /** The model these options ask for, with the preset's sizes for the rest; refuses sizes that do not fit. */
+    GptModel model() {
+      GptModel d = GptModel.DEFAULT;
+      return new GptModel(context != null ? context : d.context(), layers != null ? layers : d.layers(),
+          heads != null ? heads : d.heads(), width != null ? width : d.width(), dropout != null ? dropout : d.dropout());
+    }
+  }
+
+  /**
+   * The optimizer {@code nodal train --model gpt} trains with by default: AdamW at learning rate
+   * 0.003, weight decay 0.1, gradients clipped to norm 1.
+   */
+  static Optimizer gptAdamW() {
+    return Adam.adamW().learningRate(0.003f).weightDecay(0.1f).clipNorm(1f).build();
   }
 
   /** {@code --data}: a folder searched first for the data set. */

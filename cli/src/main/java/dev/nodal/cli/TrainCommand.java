@@ -54,20 +54,7 @@ final class TrainCommand implements Callable<Integer> {
       + "An epoch of --model gpt is --eval-every steps.")
   Integer epochs;
 
-  @Option(names = "--context", description = "gpt: bytes of context (default 64).")
-  Integer context;
-
-  @Option(names = "--layers", description = "gpt: transformer blocks (default 4).")
-  Integer layers;
-
-  @Option(names = "--heads", description = "gpt: attention heads per block (default 4).")
-  Integer heads;
-
-  @Option(names = "--width", description = "gpt: embedding width, a multiple of --heads (default 128).")
-  Integer width;
-
-  @Option(names = "--dropout", description = "gpt: dropout probability in training (default 0).")
-  Float dropout;
+  @Mixin SharedOptions.GptSizes gptSizes;
 
   @Option(names = "--eval-every", description = "gpt: steps between evaluations on the held-out tenth of the text; "
       + "each ends an epoch, with metrics and a checkpoint (default 100).")
@@ -167,13 +154,6 @@ final class TrainCommand implements Callable<Integer> {
         .schedule(Schedule.of(schedule, sched)).stepsPerEpoch(gpt ? (evalEvery != null ? evalEvery : 100) : 0).build();
   }
 
-  /** The model --context, --layers, --heads, --width and --dropout ask for, with the preset's sizes for the rest. */
-  private GptModel gptModel() {
-    GptModel d = GptModel.DEFAULT;
-    return new GptModel(context != null ? context : d.context(), layers != null ? layers : d.layers(),
-        heads != null ? heads : d.heads(), width != null ? width : d.width(), dropout != null ? dropout : d.dropout());
-  }
-
   @Spec CommandSpec spec;
 
   /** The options that fix a run's settings: they may not change on --resume. */
@@ -208,7 +188,7 @@ final class TrainCommand implements Callable<Integer> {
         if (parsed.hasMatchedOption(o)) throw new IllegalArgumentException(o + " applies to --model gpt only, not " + model);
       }
     }
-    GptModel sizes = gpt && resume == null ? gptModel() : null; // checks the sizes
+    GptModel sizes = gpt && resume == null ? gptSizes.model() : null; // checks the sizes
     long perBatch = sizes != null ? (long) sizes.context() * GptModel.VOCAB : FashionMnist.PIXELS;
     if (batchSize != null && batchSize * perBatch > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("--batch-size " + batchSize + " is too large: a batch of " + (sizes != null
@@ -282,11 +262,11 @@ final class TrainCommand implements Callable<Integer> {
     }
     GptModel m = GptModel.of(loaded.graph());
     List<String> differ = new ArrayList<>();
-    if (context != null && context != m.context()) differ.add("--context " + context + " (checkpoint: " + m.context() + ")");
-    if (layers != null && layers != m.layers()) differ.add("--layers " + layers + " (checkpoint: " + m.layers() + ")");
-    if (heads != null && heads != m.heads()) differ.add("--heads " + heads + " (checkpoint: " + m.heads() + ")");
-    if (width != null && width != m.width()) differ.add("--width " + width + " (checkpoint: " + m.width() + ")");
-    if (dropout != null && dropout != m.dropout()) differ.add("--dropout " + dropout + " (checkpoint: " + m.dropout() + ")");
+    if (gptSizes.context != null && gptSizes.context != m.context()) differ.add("--context " + gptSizes.context + " (checkpoint: " + m.context() + ")");
+    if (gptSizes.layers != null && gptSizes.layers != m.layers()) differ.add("--layers " + gptSizes.layers + " (checkpoint: " + m.layers() + ")");
+    if (gptSizes.heads != null && gptSizes.heads != m.heads()) differ.add("--heads " + gptSizes.heads + " (checkpoint: " + m.heads() + ")");
+    if (gptSizes.width != null && gptSizes.width != m.width()) differ.add("--width " + gptSizes.width + " (checkpoint: " + m.width() + ")");
+    if (gptSizes.dropout != null && gptSizes.dropout != m.dropout()) differ.add("--dropout " + gptSizes.dropout + " (checkpoint: " + m.dropout() + ")");
     if (evalEvery != null && evalEvery != saved.stepsPerEpoch()) {
       differ.add("--eval-every " + evalEvery + " (checkpoint: " + saved.stepsPerEpoch() + ")");
     }
@@ -300,7 +280,7 @@ final class TrainCommand implements Callable<Integer> {
   private Work work(Checkpoint.Loaded loaded) throws DataException {
     String m = loaded != null ? loaded.requireTrainer().settings().model() : model;
     if (m.equals(GptModel.NAME)) {
-      int ctx = loaded != null ? GptModel.of(loaded.graph()).context() : gptModel().context();
+      int ctx = loaded != null ? GptModel.of(loaded.graph()).context() : gptSizes.model().context();
       TextCorpus text = TextCorpus.load(data, ctx);
       return new Work(new LanguageModelling(text, ctx), text.source());
     }
@@ -391,7 +371,7 @@ final class TrainCommand implements Callable<Integer> {
   private void train(RunFolder run, Checkpoint.Loaded loaded, TrainerSettings fresh, Work work, Backend backend)
       throws Exception {
     Path folder = run.folder();
-    Graph graph = loaded != null ? loaded.graph() : model.equals(GptModel.NAME) ? gptModel().build(seed)
+    Graph graph = loaded != null ? loaded.graph() : model.equals(GptModel.NAME) ? gptSizes.model().build(seed)
         : ModelZoo.build(model, seed, ((ImageClassification) work.task()).train().featureSize(), FashionMnist.CLASSES);
     TrainerSettings saved = loaded != null ? loaded.requireTrainer().settings() : null;
     TrainerSettings settings = saved != null ? saved.withEpochs(epochs != null ? epochs : saved.epochs()) : fresh;
