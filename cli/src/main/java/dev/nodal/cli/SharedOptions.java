@@ -1,11 +1,12 @@
 package dev.nodal.cli;
 
-import dev.nodal.optim.Adam;
 import dev.nodal.optim.Optimizer;
+import dev.nodal.optim.Optimizers;
 import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import picocli.CommandLine.Option;
 
@@ -51,11 +52,14 @@ final class SharedOptions {
   }
 
   /**
-   * The optimizer {@code nodal train --model gpt} trains with by default: AdamW at learning rate
-   * 0.003, weight decay 0.1, gradients clipped to norm 1.
+   * The hyper-parameters {@code nodal train --model gpt} gives its optimizer unless told otherwise:
+   * learning rate 0.003, gradients clipped to norm 1 and (AdamW only) weight decay 0.1.
    */
+  static final Map<String, Object> GPT_DEFAULTS = Map.of("lr", 0.003f, "clip_norm", 1f, "weight_decay", 0.1f);
+
+  /** The optimizer {@code nodal train --model gpt} trains with by default: AdamW with {@link #GPT_DEFAULTS}. */
   static Optimizer gptAdamW() {
-    return Adam.adamW().learningRate(0.003f).weightDecay(0.1f).clipNorm(1f).build();
+    return Optimizers.spec("adamw", GPT_DEFAULTS).make();
   }
 
   /** {@code --data}: a folder searched first for the data set. */

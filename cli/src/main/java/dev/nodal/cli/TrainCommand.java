@@ -128,8 +128,7 @@ final class TrainCommand implements Callable<Integer> {
   /**
    * The settings of a new run of {@code model}. The shortcuts --lr, --momentum and --weight-decay
    * join the --opt values; SGD without them trains at 0.05 with momentum 0.9, the other optimizers
-   * at their own defaults. A gpt run trains with AdamW at 0.003, weight decay 0.1 and gradients
-   * clipped to norm 1 by default, its schedule warming up over {@link #GPT_WARMUP} steps, an epoch
+   * at their own defaults. A gpt run trains with AdamW and {@link SharedOptions#GPT_DEFAULTS} by default, its schedule warming up over {@link #GPT_WARMUP} steps, an epoch
    * every --eval-every steps.
    */
   private TrainerSettings newSettings(String model) {
@@ -140,9 +139,9 @@ final class TrainCommand implements Callable<Integer> {
       hyper.putIfAbsent("lr", 0.05f);
       hyper.putIfAbsent("momentum", 0.9f);
     } else if (gpt) {
-      hyper.putIfAbsent("lr", 0.003f);
-      hyper.putIfAbsent("clip_norm", 1f);
-      if (name.equals("adamw")) hyper.putIfAbsent("weight_decay", 0.1f);
+      SharedOptions.GPT_DEFAULTS.forEach((key, value) -> {
+        if (!key.equals("weight_decay") || name.equals("adamw")) hyper.putIfAbsent(key, value);
+      });
     }
     if (lr != null) hyper.put("lr", lr);
     if (momentum != null) hyper.put("momentum", momentum);
