@@ -8,7 +8,7 @@ Linear(C, 4C), GELU in its tanh form, Linear(4C, C); weights normal(0, 0.02), bi
 LayerNorm and logits h @ wte^T (tied). Trained as `nodal train --model gpt` trains it: AdamW (lr
 0.003, betas 0.9 and 0.999, eps 1e-8, weight decay 0.1 on every parameter), gradients clipped to
 global norm 1, the rate warming up from 0.1 of it over 100 steps times a cosine over the run, batch
-32 windows of 65 bytes at random offsets of the text's first 90%.
+16 windows of 65 bytes at random offsets of the text's first 90% (--batch).
 
 Modes:
   step   times one training step (forward, backward, AdamW update) of the preset at batch 32 on
@@ -41,6 +41,8 @@ p.add_argument("--inner", type=int, default=5, help="step: steps per timed run (
 p.add_argument("--steps", type=int, default=1000, help="train: steps in all (default 1000, nodal's 10 epochs)")
 p.add_argument("--eval-every", type=int, default=100, help="train: steps between evaluations (default 100)")
 p.add_argument("--data", default="/usr/share/games/fortunes", help="train: a text file or a folder of them")
+p.add_argument("--batch", type=int, help="windows per step (default: 32 for step, as nodal bench gpt; 16 for train, "
+               "as nodal train --model gpt)")
 p.add_argument("--seed", type=int, default=42)
 args = p.parse_args()
 # Read when the libraries load. Idle OpenMP threads sleep rather than spin: spinning ones starve
@@ -51,7 +53,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-CONTEXT, LAYERS, HEADS, WIDTH, VOCAB, BATCH = 64, 4, 4, 128, 256, 32
+CONTEXT, LAYERS, HEADS, WIDTH, VOCAB = 64, 4, 4, 128, 256
+BATCH = args.batch or (32 if args.mode == "step" else 16)
 LR, BETAS, EPS, WEIGHT_DECAY, CLIP, WARMUP, WARMUP_START = 0.003, (0.9, 0.999), 1e-8, 0.1, 1.0, 100, 0.1
 EVAL_WINDOWS = 256
 
