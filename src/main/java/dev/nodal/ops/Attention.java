@@ -10,6 +10,7 @@ import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
+import dev.nodal.tensor.ThreadBuffers;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,6 +50,8 @@ public final class Attention implements Op {
         .ints("seed", "step").buffers("q", "k", "v");
   }
 
+  /** One row's scores on the CPU, per thread. */
+  private static final ThreadBuffers.Key SCORES = new ThreadBuffers.Key("attention scores", 1);
   private static final Kernel FORWARD = tiled("attention_forward").buffers("o", "lse");
   private static final Kernel DELTA = Kernel.of("attention", "attention_delta").ints("rows", "dv")
       .buffers("o", "do", "delta");
@@ -183,7 +186,7 @@ public final class Attention implements Op {
 
     /** How many keys query row i sees. */
     int visible(boolean causal, int i) {
-      return causal ? i + tk - tq + 1 : tk;
+      return causal ? Softmax.causalVisible(i, tq, tk) : tk;
     }
   }
 
@@ -202,7 +205,7 @@ public final class Attention implements Op {
     float[] q = in[0].data, k = in[1].data, v = in[2].data, o = out.data, lse = pass.work(0).data;
     float sc = scaleFor(n.d), p = rate(pass.training());
     int step = (int) pass.step();
-    float[] s = new float[n.tk];
+    float[] s = pass.cpu().buffers(SCORES).get(0, n.tk);
     double[] acc = new double[n.dv];
     for (int b = 0; b < n.lead; b++) {
       for (int i = 0; i < n.tq; i++) {
@@ -244,7 +247,7 @@ public final class Attention implements Op {
     float[] dv = dIn[2] == null ? null : dIn[2].data;
     float sc = scaleFor(n.d);
     int step = (int) pass.step();
-    float[] s = new float[n.tk];
+    float[] s = pass.cpu().buffers(SCORES).get(0, n.tk);
     for (int b = 0; b < n.lead; b++) {
       for (int i = 0; i < n.tq; i++) {
         int row = b * n.tq + i, len = n.visible(causal, i);

@@ -86,6 +86,7 @@ public final class Dropout implements Op {
 
   /** The factor of element i: 1/(1 − p) when kept, else 0 (the same arithmetic as common.h's dropout_scale). */
   static float scale(float p, int seed, int step, int i) {
+    if (p == 0) return 1f; // every u in [0, 1) is kept: no hash needed
     int h = mix(i * 0x9e3779b9 ^ mix(step ^ mix(seed)));
     float u = (h >>> 8) * (1.0f / 16777216.0f);
     return u >= p ? 1.0f / (1.0f - p) : 0.0f;

@@ -138,12 +138,15 @@ public final class Permute implements Op {
     return d;
   }
 
-  /** For each output element in order, its input index: {@code map[e]}. */
-  private int[] inputIndex(Shape in, Shape out) {
+  /**
+   * Walks the output in order beside each element's input index: forward copies
+   * {@code to[e] = from[src]}, backward adds {@code to[src] += from[e]}.
+   */
+  private void walk(Shape in, Shape out, float[] from, float[] to, boolean backward) {
     int[] d = dims(out), s = strides(in), i = new int[MAX_RANK];
-    int[] map = new int[out.size(0)];
-    for (int e = 0, src = 0; e < map.length; e++) {
-      map[e] = src;
+    for (int e = 0, n = out.size(0), src = 0; e < n; e++) {
+      if (backward) to[src] += from[e];
+      else to[e] = from[src];
       for (int k = MAX_RANK - 1; k >= 0; k--) {
         src += s[k];
         if (++i[k] < d[k]) break;
@@ -151,21 +154,16 @@ public final class Permute implements Op {
         i[k] = 0;
       }
     }
-    return map;
   }
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int[] map = inputIndex(in[0].shape, out.shape);
-    float[] x = in[0].data, z = out.data;
-    for (int e = 0; e < map.length; e++) z[e] = x[map[e]];
+    walk(in[0].shape, out.shape, in[0].data, out.data, false);
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    float[] dz = dOut.data, dx = dIn[0].data;
-    int[] map = inputIndex(in[0].shape, out.shape);
-    for (int e = 0; e < map.length; e++) dx[map[e]] += dz[e];
+    walk(in[0].shape, out.shape, dOut.data, dIn[0].data, true);
   }
 
   @Override
