@@ -74,8 +74,8 @@ __kernel void attention_forward(const int tq, const int tk, const int d, const i
   __local float tile[ATT_TILE * ATT_CHUNK];
   const int b = get_global_id(1), i = get_global_id(0), i0 = get_group_id(0) * ATT_TILE;
   const bool active = i < tq;
-  const int row = min(i, tq - 1), visible = causal ? row + tk - tq + 1 : tk;
-  const int keys = causal ? min(tk, min(i0 + ATT_TILE, tq) + tk - tq) : tk; /* as the group's last row sees */
+  const int row = min(i, tq - 1), visible = causal ? causal_visible(row, tq, tk) : tk;
+  const int keys = causal ? min(tk, causal_visible(min(i0 + ATT_TILE, tq) - 1, tq, tk)) : tk; /* as the group's last row sees */
   __global const float *qi = q + (b * tq + row) * d, *kb = k + b * tk * d, *vb = v + b * tk * dv;
   __global float *oi = o + (b * tq + row) * dv;
   if (active) for (int c = 0; c < dv; c++) oi[c] = 0.0f;
@@ -124,8 +124,8 @@ __kernel void attention_backward_q(const int tq, const int tk, const int d, cons
   __local float tile[ATT_TILE * ATT_CHUNK];
   const int b = get_global_id(1), i = get_global_id(0), i0 = get_group_id(0) * ATT_TILE;
   const bool active = i < tq;
-  const int row = min(i, tq - 1), visible = causal ? row + tk - tq + 1 : tk;
-  const int keys = causal ? min(tk, min(i0 + ATT_TILE, tq) + tk - tq) : tk;
+  const int row = min(i, tq - 1), visible = causal ? causal_visible(row, tq, tk) : tk;
+  const int keys = causal ? min(tk, causal_visible(min(i0 + ATT_TILE, tq) - 1, tq, tk)) : tk;
   __global const float *qi = q + (b * tq + row) * d, *kb = k + b * tk * d, *vb = v + b * tk * dv;
   __global const float *doi = dO + (b * tq + row) * dv;
   __global float *dqi = dq + (b * tq + row) * d;
@@ -177,7 +177,7 @@ __kernel void attention_backward_kv(const int tq, const int tk, const int d, con
     att_dots(dp, tile, vj, dob, tq, dv, i0, active);
     for (int t = 0; t < ATT_TILE; t++) {
       const int i = i0 + t;
-      const bool seen = i < tq && (!causal || col <= i + tk - tq);
+      const bool seen = i < tq && (!causal || col < causal_visible(i, tq, tk));
       const float w = seen ? exp(s[t] * scale - tile_lse[t]) : 0.0f;
       const float drop = w == 0.0f ? 0.0f : att_drop(p, seed, step, b, tq, tk, i, col);
       s[t] = w * (dp[t] * drop - tile_delta[t]) * scale;

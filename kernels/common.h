@@ -65,6 +65,12 @@ inline uint dropout_mix(uint h) {
   return h;
 }
 
+/* How many leading keys of tk query row i of tq sees under a causal mask: key j is seen when
+ * j <= i + tk - tq (the mask aligned at the last query, as Softmax.causalVisible). */
+inline int causal_visible(const int i, const int tq, const int tk) {
+  return i + tk - tq + 1;
+}
+
 inline float dropout_scale(const float p, const int seed, const int step, const int i) {
   const uint h = dropout_mix((uint) i * 0x9e3779b9u ^ dropout_mix((uint) step ^ dropout_mix((uint) seed)));
   const float u = (float) (h >> 8) * (1.0f / 16777216.0f);

@@ -3,7 +3,7 @@
 /* Of row r's cols positions, how many lead unmasked: all when tq == 0, else those of a causal mask
  * over [.., tq, cols] (position j of query row i = r % tq is masked when j > i + cols - tq). */
 inline int softmax_unmasked(const int r, const int cols, const int tq) {
-  return tq == 0 ? cols : r % tq + cols - tq + 1;
+  return tq == 0 ? cols : causal_visible(r % tq, tq, cols);
 }
 
 /* Row-wise softmax of rows of cols scores, one work-item per row; masked positions get 0. */

@@ -100,7 +100,15 @@ public final class Softmax implements Op {
 
   /** How many leading positions of row {@code r} are unmasked, of {@code cols}, with {@code tq} as {@link #maskRows}. */
   private static int unmasked(int r, int cols, int tq) {
-    return tq == 0 ? cols : r % tq + cols - tq + 1;
+    return tq == 0 ? cols : causalVisible(r % tq, tq, cols);
+  }
+
+  /**
+   * How many leading keys of {@code tk} query row {@code i} of {@code tq} sees under a causal mask:
+   * key j is seen when {@code j ≤ i + tk − tq} (the mask aligned at the last query).
+   */
+  static int causalVisible(int i, int tq, int tk) {
+    return i + tk - tq + 1;
   }
 
   @Override
