@@ -114,16 +114,10 @@ public final class Layers {
       Apply part = g.apply(new Reshape(t, heads, c / heads), name + "." + roles[i], parts.get(i));
       qkvHeads[i] = g.apply(new Permute(0, 2, 1, 3), name + "." + roles[i] + ".heads", part);
     }
-    Apply core = attentionCore(g, name + ".core", qkvHeads[0], qkvHeads[1], qkvHeads[2], causal, dropout, seed);
+    Apply core = g.apply(new Attention(causal, 0f, dropout, seed), name + ".core", qkvHeads[0], qkvHeads[1], qkvHeads[2]);
     Apply merged = g.apply(new Reshape(t, c), name + ".merged", g.apply(new Permute(0, 2, 1, 3), name + ".merge", core));
     Apply out = linear(g, name + ".proj", merged, c, WEIGHTS);
     return dropout > 0 ? g.apply(new Dropout(dropout, seed + 1), name + ".drop", out) : out;
-  }
-
-  /** The attention of heads {@code [N, H, T, Dh]}: one fused {@link Attention} node {@code name}. */
-  private static Apply attentionCore(GraphBuilder g, String name, Node q, Node k, Node v, boolean causal, float dropout,
-      int seed) {
-    return g.apply(new Attention(causal, 0f, dropout, seed), name, q, k, v);
   }
 
   /**
