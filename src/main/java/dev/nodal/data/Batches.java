@@ -14,6 +14,7 @@ public interface Batches extends AutoCloseable {
   /** The batches of epoch {@code epoch} (0-based). */
   Iterator<BatchLoader.Batch> epoch(int epoch);
 
+  /** Releases what the batches hold; nothing, unless they prefetch. */
   @Override
-  void close();
+  default void close() {}
 }

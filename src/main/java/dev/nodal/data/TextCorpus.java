@@ -208,9 +208,6 @@ public final class TextCorpus {
           return starts;
         });
       }
-
-      @Override
-      public void close() {}
     };
   }
 
@@ -237,9 +234,6 @@ public final class TextCorpus {
         return batches(count, batchSize, context, b -> Arrays.copyOfRange(starts, b * batchSize,
             Math.min(windows, (b + 1) * batchSize)));
       }
-
-      @Override
-      public void close() {}
     };
   }
 

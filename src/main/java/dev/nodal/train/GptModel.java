@@ -1,5 +1,6 @@
 package dev.nodal.train;
 
+import dev.nodal.data.TextCorpus;
 import dev.nodal.graph.Apply;
 import dev.nodal.graph.Graph;
 import dev.nodal.graph.GraphBuilder;
@@ -31,7 +32,7 @@ public record GptModel(int context, int layers, int heads, int width, float drop
   public static final String NAME = "gpt";
 
   /** Byte tokens. */
-  public static final int VOCAB = 256;
+  public static final int VOCAB = TextCorpus.VOCAB;
 
   /** The command line's preset: small enough to train on two CPU cores in minutes. */
   public static final GptModel DEFAULT = new GptModel(64, 4, 4, 128, 0f);
