@@ -120,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
       try (Backend backend = Backends.open(d, main.options)) {
         int examples = switch (workload) {
           case "mlp-small", "cnn" -> 256;
-          case "gpt" -> GPT_BATCH;
+          case "gpt" -> SharedOptions.GPT_STEP_BATCH;
           case "mlp-large" -> 1024;
           case "mlp-epoch" -> train.size();
           default -> batch;
@@ -223,9 +223,6 @@ final class BenchCommand implements Callable<Integer> {
       });
     }
   }
-
-  /** Windows per step of the gpt workload, as {@code nodal train --model gpt} trains by default. */
-  private static final int GPT_BATCH = 32;
 
   /**
    * One training step of {@link GptModel#DEFAULT} on seeded random bytes: forward, backward and the

@@ -32,6 +32,7 @@ final class Curves implements RunFolder.Plot {
   public void draw(Path folder, List<EpochMetrics> rows) throws IOException {
     if (unavailable) return;
     byte[] png;
+    System.setProperty("java.awt.headless", "true");
     try {
       png = columns == RunFolder.Columns.LANGUAGE_MODEL ? languageModel(rows) : png(rows);
     } catch (LinkageError | Exception e) {
@@ -43,7 +44,6 @@ final class Curves implements RunFolder.Plot {
   }
 
   private static byte[] languageModel(List<EpochMetrics> rows) throws IOException {
-    System.setProperty("java.awt.headless", "true");
     double[] steps = rows.stream().mapToDouble(EpochMetrics::step).toArray();
     var chart = new XYChartBuilder().width(900).height(500).title("Training").xAxisTitle("step").yAxisTitle("loss (nats)")
         .build();
@@ -59,7 +59,6 @@ final class Curves implements RunFolder.Plot {
   }
 
   private static byte[] png(List<EpochMetrics> rows) throws IOException {
-    System.setProperty("java.awt.headless", "true");
     double[] epochs = rows.stream().mapToDouble(EpochMetrics::epoch).toArray();
     var chart = new XYChartBuilder().width(900).height(500).title("Training").xAxisTitle("epoch").yAxisTitle("loss").build();
     chart.addSeries("train loss", epochs, rows.stream().mapToDouble(EpochMetrics::loss).toArray());

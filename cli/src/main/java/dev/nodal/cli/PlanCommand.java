@@ -58,7 +58,7 @@ final class PlanCommand implements Callable<Integer> {
         }
       }
     }
-    int batch = batchSize != null ? batchSize : gpt ? 32 : 128;
+    int batch = batchSize != null ? batchSize : gpt ? SharedOptions.GPT_STEP_BATCH : 128;
     if (batch < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batch);
     GptModel sizes = gpt ? gptSizes.model() : null;
     Graph graph = gpt ? sizes.build(42) : ModelZoo.build(model, 42, 784, 10);

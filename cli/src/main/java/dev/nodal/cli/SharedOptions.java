@@ -55,6 +55,12 @@ final class SharedOptions {
    * The hyper-parameters {@code nodal train --model gpt} gives its optimizer unless told otherwise:
    * learning rate 0.003, gradients clipped to norm 1 and (AdamW only) weight decay 0.1.
    */
+  /** Windows per step of {@code nodal train --model gpt} unless --batch-size says otherwise. */
+  static final int GPT_TRAIN_BATCH = 16;
+
+  /** Windows per step that {@code bench gpt} times and {@code plan --model gpt} plans, as {@code bench/torch_gpt.py step} does. */
+  static final int GPT_STEP_BATCH = 32;
+
   static final Map<String, Object> GPT_DEFAULTS = Map.of("lr", 0.003f, "clip_norm", 1f, "weight_decay", 0.1f);
 
   /** The optimizer {@code nodal train --model gpt} trains with by default: AdamW with {@link #GPT_DEFAULTS}. */

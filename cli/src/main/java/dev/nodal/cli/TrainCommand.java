@@ -32,6 +32,7 @@ import java.util.Map;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Mixin;
@@ -149,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
     Map<String, String> sched = new LinkedHashMap<>(scheduleOpt);
     if (gpt) sched.putIfAbsent("warmup_steps", Integer.toString(GPT_WARMUP));
     return TrainerSettings.builder().model(model).epochs(epochs != null ? epochs : 10)
-        .batchSize(batchSize != null ? batchSize : gpt ? 16 : 128).seed(seed).optimizer(Optimizers.spec(name, hyper))
+        .batchSize(batchSize != null ? batchSize : gpt ? SharedOptions.GPT_TRAIN_BATCH : 128).seed(seed).optimizer(Optimizers.spec(name, hyper))
         .schedule(Schedule.of(schedule, sched)).stepsPerEpoch(gpt ? (evalEvery != null ? evalEvery : 100) : 0).build();
   }
 
@@ -160,8 +161,8 @@ final class TrainCommand implements Callable<Integer> {
       "--momentum", "--weight-decay", "--schedule", "--schedule-opt");
 
   /** The options of --model gpt only; on --resume, those given must agree with the checkpoint's graph and settings. */
-  private static final List<String> GPT_OPTIONS = List.of("--context", "--layers", "--heads", "--width", "--dropout",
-      "--eval-every");
+  private static final List<String> GPT_OPTIONS =
+      Stream.concat(SharedOptions.GptSizes.NAMES.stream(), Stream.of("--eval-every")).toList();
 
   /** Every check that needs no data and no device, before anything is read, created or opened. */
   private void checkOptions() {
