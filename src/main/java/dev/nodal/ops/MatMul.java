@@ -244,7 +244,8 @@ public final class MatMul implements Op {
      */
     static Layout of(Shape a, Shape b, boolean transA, boolean transB) {
       Layout l = new Layout(a, b, transA, transB);
-      int members = l.shared(l.cStrides);
+      int members = 1;
+      for (int size : l.sizes) members *= size;
       if (transA || members == 1 || l.shared(l.aStrides) != 1 || l.shared(l.bStrides) != members) return l;
       return new Layout(Shape.of(members * l.m, l.k), Shape.of(b.dim(-2), b.dim(-1)), false, transB);
     }

@@ -14,6 +14,7 @@ import dev.nodal.ops.Reshape;
 import dev.nodal.ops.Tanh;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.Models;
+import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.util.List;
 import java.util.Set;
@@ -38,6 +39,23 @@ class StepPlanTest {
     for (Launch l : concat(steps.forward(), steps.backward(), update)) {
       assertTrue(!(l instanceof Launch.Grid grid && grid.kernel().function().contains("fill")), l.toString());
     }
+  }
+
+  @Test
+  void aSequenceTimesAWeightIsOneProductOverEveryRow() {
+    int batch = 8, rows = batch * GptModel.DEFAULT.context();
+    Planner planner = new Planner(GptModel.DEFAULT.build(1), batch, new Keep(false, Set.of()), GPU);
+    StepPlan.Steps steps = planner.steps(batch);
+    int products = 0;
+    for (Launch l : concat(steps.forward(), steps.backward())) {
+      if (l instanceof Launch.Product p && (p.node().endsWith(".matmul") || p.node().equals("logits"))) {
+        products++;
+        assertEquals(1, p.batch(), l.toString());
+        assertTrue(p.m() == rows || p.k() == rows, "the batch's " + rows + " rows fold into M or K: " + l);
+      }
+    }
+    // Per block four linear layers, and the logits: each a product forward and two backward.
+    assertEquals(3 * (4 * GptModel.DEFAULT.layers() + 1), products);
   }
 
   @Test
