@@ -2,6 +2,7 @@ package dev.nodal.ops;
 
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.GeluMath;
 
 /**
  * GELU in its tanh form, as PyTorch's {@code gelu(x, approximate="tanh")}:
@@ -11,12 +12,9 @@ import dev.nodal.tensor.CpuTensor;
  * dx += dz·(½·(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²))
  * </pre>
  *
- * computed from the input.
+ * computed from the input; on the CPU by {@link GeluMath}, as {@code x·σ(2u)}.
  */
 public final class Gelu extends Activation {
-  static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-  static final double C = 0.044715;
-
   @Override
   public String kind() {
     return "gelu";
@@ -30,20 +28,12 @@ public final class Gelu extends Activation {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
-    for (int i = 0, n = out.size(); i < n; i++) {
-      double v = x[i];
-      z[i] = (float) (0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + C * v * v * v))));
-    }
+    chunks(out.size(), (from, to) -> GeluMath.forward(pass.cpu(), x, z, from, to));
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
-    for (int i = 0, n = out.size(); i < n; i++) {
-      double v = x[i];
-      double t = Math.tanh(SQRT_2_OVER_PI * (v + C * v * v * v));
-      double d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * C * v * v);
-      dx[i] += (float) (dz[i] * d);
-    }
+    chunks(out.size(), (from, to) -> GeluMath.backward(pass.cpu(), x, dz, dx, from, to));
   }
 }

@@ -6,6 +6,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Node;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.io.Safetensors;
+import dev.nodal.tensor.GeluMath;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -176,7 +177,7 @@ public final class Generator {
       for (int h = 0; h < model.heads(); h++) attend(qkv, h, b, pos, weights, merged);
       add(x, affine(merged, b.projW, b.projB, c));
       float[] f = affine(layerNorm(x, b.ln2Gamma, b.ln2Beta, b.ln2Eps), b.fcW, b.fcB, hidden);
-      for (int i = 0; i < hidden; i++) f[i] = gelu(f[i]);
+      for (int i = 0; i < hidden; i++) f[i] = GeluMath.value(f[i]);
       add(x, affine(f, b.mlpProjW, b.mlpProjB, c));
     }
     if (!wantLogits) return null;
@@ -230,11 +231,6 @@ public final class Generator {
     float[] y = new float[x.length];
     for (int i = 0; i < x.length; i++) y[i] = (float) (x[i] - mean) * inv * gamma[i] + beta[i];
     return y;
-  }
-
-  /** GELU in its tanh form, as {@link dev.nodal.ops.Gelu}. */
-  private static float gelu(float v) {
-    return (float) (0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))));
   }
 
   private static void add(float[] x, float[] y) {

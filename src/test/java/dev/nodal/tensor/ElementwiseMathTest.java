@@ -1,0 +1,98 @@
+package dev.nodal.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The CPU's own tanh and GELU against their textbook forms in double, and the Vector API path against the scalar one. */
+class ElementwiseMathTest {
+  /** Points across every branch: around 0 (the series), the middle, the tails where exp overflows, and the specials. */
+  private static float[] points() {
+    Random r = new Random(7);
+    float[] x = new float[4000];
+    for (int i = 0; i < x.length; i++) {
+      double scale = switch (i % 4) { case 0 -> 1e-3; case 1 -> 0.1; case 2 -> 3; default -> 40; };
+      x[i] = (float) (r.nextGaussian() * scale);
+    }
+    float[] special = {0f, -0f, 0x1p-4f, -0x1p-4f, Math.nextDown(0x1p-4f), 1e-30f, Float.MIN_VALUE, 88f, -88f, 200f, -200f,
+        Float.MAX_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
+    System.arraycopy(special, 0, x, 0, special.length);
+    return x;
+  }
+
+  @Test
+  void tanhMatchesMathTanh() {
+    double worst = 0;
+    for (float f : points()) {
+      double x = f, want = Math.tanh(x), got = FusedActivation.tanh(x);
+      if (Double.isNaN(want)) {
+        assertTrue(Double.isNaN(got), "tanh(NaN)");
+        continue;
+      }
+      assertEquals(Math.copySign(1, want), Math.copySign(1, got), "the sign of tanh(" + x + ")");
+      double rel = want == 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want);
+      worst = Math.max(worst, rel);
+    }
+    System.out.printf("tanh over %d points: largest relative difference from Math.tanh %.2e%n", points().length, worst);
+    assertTrue(worst < 1e-14, "largest relative difference " + worst);
+  }
+
+  /** GELU and its derivative in double, from tanh, as PyTorch writes them. */
+  private static double gelu(double x) {
+    return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+  }
+
+  private static double geluDerivative(double x) {
+    double t = Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x));
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * x * x);
+  }
+
+  @Test
+  void geluAndItsDerivativeMatchTheTanhForm() {
+    for (float f : points()) {
+      if (Float.isInfinite(f) || Float.isNaN(f) || Math.abs(f) > 1e6) continue; // x³ overflows in float's range
+      assertClose(gelu(f), GeluMath.value(f), "gelu(" + f + ")");
+      assertClose(geluDerivative(f), GeluMath.derivative(f), "gelu'(" + f + ")");
+    }
+    assertTrue(Float.isNaN(GeluMath.value(Float.NaN)), "gelu(NaN)");
+    assertEquals(Float.POSITIVE_INFINITY, GeluMath.value(Float.POSITIVE_INFINITY), "gelu(inf)");
+  }
+
+  /** The Vector API's float path, including the scalar tail, against the scalar form, for both contexts. */
+  @Test
+  void vectorAndScalarPathsAgree() {
+    float[] x = points();
+    int n = x.length - 5; // a tail that no whole vector covers
+    for (boolean vector : new boolean[] {true, false}) {
+      CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
+      float[] z = new float[x.length], dz = new float[x.length], dx = new float[x.length];
+      for (int i = 0; i < x.length; i++) {
+        dz[i] = (i % 7 - 3) * 0.5f;
+        dx[i] = 0.25f;
+      }
+      GeluMath.forward(cpu, x, z, 3, n);
+      GeluMath.backward(cpu, x, dz, dx, 3, n);
+      for (int i = 0; i < x.length; i++) {
+        boolean inside = i >= 3 && i < n;
+        String what = (cpu.vectorApi() ? "vector" : "scalar") + " path at x = " + x[i];
+        if (!inside) {
+          assertEquals(0f, z[i], "left alone outside the range: " + what);
+          assertEquals(0.25f, dx[i], "left alone outside the range: " + what);
+        } else if (Float.isNaN(x[i])) {
+          assertTrue(Float.isNaN(z[i]) && Float.isNaN(dx[i]), what);
+        } else if (Float.isFinite(x[i]) && Math.abs(x[i]) < 1e6) {
+          assertClose(GeluMath.value(x[i]), z[i], "gelu, " + what);
+          assertClose(0.25 + dz[i] * (double) GeluMath.derivative(x[i]), dx[i], "dx, " + what);
+        }
+      }
+    }
+  }
+
+  /** Within a few float roundings, relative to the value or to 1 for values near 0. */
+  private static void assertClose(double want, float got, String what) {
+    double tolerance = 4e-7 * Math.max(1, Math.abs(want));
+    assertTrue(Math.abs(got - want) <= tolerance, what + ": want " + want + ", got " + got);
+  }
+}
