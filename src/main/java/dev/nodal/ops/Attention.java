@@ -8,6 +8,7 @@ import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import dev.nodal.tensor.ThreadBuffers;
@@ -15,6 +16,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Scaled dot-product attention as one fused op: {@code q [..., Tq, D]}, {@code k [..., Tk, D]} and
@@ -50,8 +52,10 @@ public final class Attention implements Op {
         .ints("seed", "step").buffers("q", "k", "v");
   }
 
-  /** One row's scores on the CPU, per thread. */
-  private static final ThreadBuffers.Key SCORES = new ThreadBuffers.Key("attention scores", 1);
+  /** Query rows per block on the CPU: a block's scores {@code [rows, Tk]} stay in its core's cache. */
+  private static final int CPU_ROWS = 64;
+  /** A block's scores (and in backward their gradient) on the CPU, per thread. */
+  private static final ThreadBuffers.Key SCORES = new ThreadBuffers.Key("attention scores", 2);
   private static final Kernel FORWARD = tiled("attention_forward").buffers("o", "lse");
   private static final Kernel DELTA = Kernel.of("attention", "attention_delta").ints("rows", "dv")
       .buffers("o", "do", "delta");
@@ -199,46 +203,50 @@ public final class Attention implements Op {
     return training ? dropout : 0f;
   }
 
+  /**
+   * On the CPU each (leading index, block of {@link #CPU_ROWS} queries) runs three small products:
+   * the block's scores {@code S = scale·q·kᵀ [rows, keys]}, their softmax in place (keys beyond a
+   * row's causal limit get weight 0), and {@code O = P·v}. Blocks write disjoint rows of the
+   * output, so they run in parallel and the result does not depend on the number of threads.
+   */
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     Dims n = Dims.of(in[0].shape, in[1].shape, in[2].shape);
     float[] q = in[0].data, k = in[1].data, v = in[2].data, o = out.data, lse = pass.work(0).data;
     float sc = scaleFor(n.d), p = rate(pass.training());
-    int step = (int) pass.step();
-    float[] s = pass.cpu().buffers(SCORES).get(0, n.tk);
-    double[] acc = new double[n.dv];
-    for (int b = 0; b < n.lead; b++) {
-      for (int i = 0; i < n.tq; i++) {
-        int row = b * n.tq + i, len = n.visible(causal, i);
-        float max = scores(n, q, k, b, i, sc, s, len);
+    int step = (int) pass.step(), blocks = (n.tq + CPU_ROWS - 1) / CPU_ROWS;
+    CpuContext cpu = pass.cpu();
+    IntStream.range(0, n.lead * blocks).parallel().forEach(task -> cpu.serially(() -> {
+      int b = task / blocks, i0 = task % blocks * CPU_ROWS, rows = Math.min(CPU_ROWS, n.tq - i0);
+      int keys = n.visible(causal, i0 + rows - 1), first = b * n.tq + i0;
+      float[] s = cpu.buffers(SCORES).get(0, rows * keys);
+      cpu.gemm(false, true, rows, keys, n.d, sc, q, first * n.d, k, b * n.tk * n.d, 0f, s, 0);
+      for (int r = 0; r < rows; r++) {
+        int row = first + r, at = r * keys, len = n.visible(causal, i0 + r);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) max = Math.max(max, s[at + j]);
         double sum = 0;
-        Arrays.fill(acc, 0);
         for (int j = 0; j < len; j++) {
-          double e = Math.exp(s[j] - max);
+          float e = (float) Math.exp(s[at + j] - max);
+          s[at + j] = e;
           sum += e;
-          double w = e * Dropout.scale(p, seed, step, row * n.tk + j);
-          for (int c = 0; c < n.dv; c++) acc[c] += w * v[(b * n.tk + j) * n.dv + c];
         }
-        for (int c = 0; c < n.dv; c++) o[row * n.dv + c] = (float) (acc[c] / sum);
+        float inv = (float) (1 / sum);
+        for (int j = 0; j < len; j++) s[at + j] *= inv;
+        if (p != 0) for (int j = 0; j < len; j++) s[at + j] *= Dropout.scale(p, seed, step, row * n.tk + j);
+        Arrays.fill(s, at + len, at + keys, 0f);
         lse[row] = (float) (max + Math.log(sum));
       }
-    }
+      cpu.gemm(false, false, rows, n.dv, keys, 1f, s, 0, v, b * n.tk * n.dv, 0f, o, first * n.dv);
+    }));
   }
 
-  /** Writes {@code scale·q_i·k_j} for the first {@code len} keys into s; returns their maximum. */
-  private static float scores(Dims n, float[] q, float[] k, int b, int i, float sc, float[] s, int len) {
-    float max = Float.NEGATIVE_INFINITY;
-    int qi = (b * n.tq + i) * n.d;
-    for (int j = 0; j < len; j++) {
-      int kj = (b * n.tk + j) * n.d;
-      double dot = 0;
-      for (int c = 0; c < n.d; c++) dot += q[qi + c] * k[kj + c];
-      s[j] = (float) (sc * dot);
-      max = Math.max(max, s[j]);
-    }
-    return max;
-  }
-
+  /**
+   * On the CPU, per leading index and block of queries: the weights {@code P} recomputed from
+   * {@code S} and the saved log-sum-exp, {@code dP = dO·vᵀ}, {@code dS = scale·P ⊙ (dP·mask − Δ)},
+   * then {@code dq += dS·k}, {@code dk += dSᵀ·q} and {@code dv += (P ⊙ mask)ᵀ·dO}. Leading indices
+   * run in parallel; the blocks of one add into the same dk and dv, so they run in order.
+   */
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Dims n = Dims.of(in[0].shape, in[1].shape, in[2].shape);
@@ -247,25 +255,32 @@ public final class Attention implements Op {
     float[] dv = dIn[2] == null ? null : dIn[2].data;
     float sc = scaleFor(n.d);
     int step = (int) pass.step();
-    float[] s = pass.cpu().buffers(SCORES).get(0, n.tk);
-    for (int b = 0; b < n.lead; b++) {
-      for (int i = 0; i < n.tq; i++) {
-        int row = b * n.tq + i, len = n.visible(causal, i);
-        scores(n, q, k, b, i, sc, s, len);
-        double delta = 0;
-        for (int c = 0; c < n.dv; c++) delta += dO[row * n.dv + c] * o[row * n.dv + c];
-        for (int j = 0; j < len; j++) {
-          int kj = b * n.tk + j;
-          float weight = (float) Math.exp(s[j] - lse[row]), mask = Dropout.scale(dropout, seed, step, row * n.tk + j);
-          double dp = 0;
-          for (int c = 0; c < n.dv; c++) dp += dO[row * n.dv + c] * v[kj * n.dv + c];
-          float ds = (float) (weight * (dp * mask - delta)) * sc;
-          if (dq != null) for (int c = 0; c < n.d; c++) dq[row * n.d + c] += ds * k[kj * n.d + c];
-          if (dk != null) for (int c = 0; c < n.d; c++) dk[kj * n.d + c] += ds * q[row * n.d + c];
-          if (dv != null) for (int c = 0; c < n.dv; c++) dv[kj * n.dv + c] += weight * mask * dO[row * n.dv + c];
+    CpuContext cpu = pass.cpu();
+    IntStream.range(0, n.lead).parallel().forEach(b -> cpu.serially(() -> {
+      float[][] set = cpu.buffers(SCORES).set();
+      int kb = b * n.tk * n.d, vb = b * n.tk * n.dv;
+      for (int i0 = 0; i0 < n.tq; i0 += CPU_ROWS) {
+        int rows = Math.min(CPU_ROWS, n.tq - i0), keys = n.visible(causal, i0 + rows - 1), first = b * n.tq + i0;
+        float[] w = ThreadBuffers.grow(set, 0, rows * keys), ds = ThreadBuffers.grow(set, 1, rows * keys);
+        cpu.gemm(false, true, rows, keys, n.d, sc, q, first * n.d, k, kb, 0f, w, 0);
+        cpu.gemm(false, true, rows, keys, n.dv, 1f, dO, first * n.dv, v, vb, 0f, ds, 0);
+        for (int r = 0; r < rows; r++) {
+          int row = first + r, at = r * keys, len = n.visible(causal, i0 + r);
+          float delta = 0;
+          for (int c = 0; c < n.dv; c++) delta += dO[row * n.dv + c] * o[row * n.dv + c];
+          for (int j = 0; j < len; j++) {
+            float weight = (float) Math.exp(w[at + j] - lse[row]), mask = Dropout.scale(dropout, seed, step, row * n.tk + j);
+            ds[at + j] = sc * weight * (ds[at + j] * mask - delta);
+            w[at + j] = weight * mask;
+          }
+          Arrays.fill(w, at + len, at + keys, 0f);
+          Arrays.fill(ds, at + len, at + keys, 0f);
         }
+        if (dq != null) cpu.gemm(false, false, rows, n.d, keys, 1f, ds, 0, k, kb, 1f, dq, first * n.d);
+        if (dk != null) cpu.gemm(true, false, keys, n.d, rows, 1f, ds, 0, q, first * n.d, 1f, dk, kb);
+        if (dv != null) cpu.gemm(true, false, keys, n.dv, rows, 1f, w, 0, dO, first * n.dv, 1f, dv, vb);
       }
-    }
+    }));
   }
 
   @Override

@@ -67,6 +67,8 @@ class AttentionTest {
         new Case(new int[] {2}, 33, 20, 7, 11, false, 0, 0),
         new Case(new int[] {1, 2}, 19, 19, 6, 6, true, 0, 0.2f),
         new Case(new int[] {3}, 4, 40, 5, 2, false, 0, 0.5f),
+        // More queries than the CPU's block of 64, and not a multiple of it: a block per 64 rows.
+        new Case(new int[] {2}, 70, 70, 8, 8, true, 0, 0.1f), new Case(new int[] {1}, 130, 150, 5, 7, true, 0, 0),
         Case.self(new int[] {2, 2}, 18, 5, true), Case.self(new int[] {1}, 6, 3, false));
     return Stream.of("cpu", "opencl").flatMap(b -> cases.stream().map(c -> Arguments.of(b, c)));
   }
