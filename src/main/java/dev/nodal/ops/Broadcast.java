@@ -86,6 +86,11 @@ abstract class Broadcast implements Op {
     return Layout.of(a, b).size() / Math.min(a.size(0), b.size(0));
   }
 
+  /**
+   * Row by row of the layout. The last dimension of each input either steps by 1 or repeats one
+   * value (a merged layout keeps no other inner stride), so each case is a plain loop the JIT
+   * vectorizes.
+   */
   @Override
   public final void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] a = in[0].data, b = in[1].data, z = out.data;
@@ -93,11 +98,29 @@ abstract class Broadcast implements Op {
     int len = l.innerSize(), sa = l.inner(l.a), sb = l.inner(l.b);
     for (Odometer o = new Odometer(l); o.z < l.size(); o.next()) {
       int ao = o.a, bo = o.b, zo = o.z;
-      switch (arithmetic) {
-        case ADD -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j * sa] + b[bo + j * sb]; }
-        case SUB -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j * sa] - b[bo + j * sb]; }
-        case MUL -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j * sa] * b[bo + j * sb]; }
-        case DIV -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j * sa] / b[bo + j * sb]; }
+      if (sa == 1 && sb == 1) {
+        switch (arithmetic) {
+          case ADD -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] + b[bo + j]; }
+          case SUB -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] - b[bo + j]; }
+          case MUL -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] * b[bo + j]; }
+          case DIV -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] / b[bo + j]; }
+        }
+      } else if (sb == 0) { // b repeats along the row (and a too for scalars, where len is 1)
+        float v = b[bo];
+        switch (arithmetic) {
+          case ADD -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] + v; }
+          case SUB -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] - v; }
+          case MUL -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] * v; }
+          case DIV -> { for (int j = 0; j < len; j++) z[zo + j] = a[ao + j] / v; }
+        }
+      } else { // a repeats along the row
+        float u = a[ao];
+        switch (arithmetic) {
+          case ADD -> { for (int j = 0; j < len; j++) z[zo + j] = u + b[bo + j]; }
+          case SUB -> { for (int j = 0; j < len; j++) z[zo + j] = u - b[bo + j]; }
+          case MUL -> { for (int j = 0; j < len; j++) z[zo + j] = u * b[bo + j]; }
+          case DIV -> { for (int j = 0; j < len; j++) z[zo + j] = u / b[bo + j]; }
+        }
       }
     }
   }
@@ -110,29 +133,44 @@ abstract class Broadcast implements Op {
     }
   }
 
-  /** {@code dx += ∂z/∂x · dz}, summed over the positions where x repeats, in the output's order. */
+  /**
+   * {@code dx += ∂z/∂x · dz}, summed over the positions where x repeats, in the output's order:
+   * where x repeats along a row, into one sum; where it steps, as plain loops for the common
+   * cases (a sum, a difference, a product), each element's own derivative otherwise.
+   */
   private void addGradient(Layout l, int input, float[] a, float[] b, float[] dz, float[] dx) {
     boolean first = input == 0;
-    int len = l.innerSize(), sa = l.inner(l.a), sb = l.inner(l.b), sx = first ? sa : sb;
+    int len = l.innerSize(), sa = l.inner(l.a), sb = l.inner(l.b), sx = first ? sa : sb, so = first ? sb : sa;
+    float[] other = first ? b : a;
     for (Odometer o = new Odometer(l); o.z < l.size(); o.next()) {
-      int ao = o.a, bo = o.b, zo = o.z, xo = first ? ao : bo;
-      switch (arithmetic) {
-        case ADD -> { for (int j = 0; j < len; j++) dx[xo + j * sx] += dz[zo + j]; }
-        case SUB -> {
-          if (first) for (int j = 0; j < len; j++) dx[xo + j * sx] += dz[zo + j];
-          else for (int j = 0; j < len; j++) dx[xo + j * sx] -= dz[zo + j];
-        }
-        case MUL -> {
-          float[] other = first ? b : a;
-          int so = first ? sb : sa, oo = first ? bo : ao;
-          for (int j = 0; j < len; j++) dx[xo + j * sx] += dz[zo + j] * other[oo + j * so];
-        }
-        case DIV -> {
-          if (first) for (int j = 0; j < len; j++) dx[xo + j * sx] += dz[zo + j] / b[bo + j * sb];
-          else for (int j = 0; j < len; j++) dx[xo + j * sx] += -dz[zo + j] * (a[ao + j * sa] / b[bo + j * sb] / b[bo + j * sb]);
-        }
+      int ao = o.a, bo = o.b, zo = o.z, xo = first ? ao : bo, oo = first ? bo : ao;
+      if (sx == 0) {
+        float sum = dx[xo];
+        for (int j = 0; j < len; j++) sum += derivative(first, a, ao + j * sa, b, bo + j * sb) * dz[zo + j];
+        dx[xo] = sum;
+      } else if (arithmetic == Arithmetic.ADD || arithmetic == Arithmetic.SUB && first) {
+        for (int j = 0; j < len; j++) dx[xo + j] += dz[zo + j];
+      } else if (arithmetic == Arithmetic.SUB) {
+        for (int j = 0; j < len; j++) dx[xo + j] -= dz[zo + j];
+      } else if (arithmetic == Arithmetic.MUL && so == 1) {
+        for (int j = 0; j < len; j++) dx[xo + j] += dz[zo + j] * other[oo + j];
+      } else if (arithmetic == Arithmetic.MUL) {
+        float v = other[oo];
+        for (int j = 0; j < len; j++) dx[xo + j] += dz[zo + j] * v;
+      } else {
+        for (int j = 0; j < len; j++) dx[xo + j] += derivative(first, a, ao + j * sa, b, bo + j * sb) * dz[zo + j];
       }
     }
+  }
+
+  /** {@code ∂z/∂a} (first) or {@code ∂z/∂b} at the elements {@code a[ai]}, {@code b[bi]}. */
+  private float derivative(boolean first, float[] a, int ai, float[] b, int bi) {
+    return switch (arithmetic) {
+      case ADD -> 1f;
+      case SUB -> first ? 1f : -1f;
+      case MUL -> first ? b[bi] : a[ai];
+      case DIV -> first ? 1f / b[bi] : -(a[ai] / b[bi] / b[bi]);
+    };
   }
 
   @Override
