@@ -24,7 +24,9 @@ import java.util.Map;
  * {@code relu}, {@code sigmoid} or {@code tanh}), applied in the product's epilogue as each tile
  * of Z is written, instead of by a node and a pass of its own. Backward, with
  * {@code dY = dZ·f'} taken from the output Z: {@code dX += dY·Wᵀ}, {@code dW += Xᵀ·dY},
- * {@code db += column sums of dY}.
+ * {@code db += column sums of dY}. X may have more dimensions, {@code [..., A]} (a batch of
+ * sequences), giving {@code [..., B]}: its rows are every vector of the last dimension, and N their
+ * number, as PyTorch's {@code Linear} applies to any leading dimensions.
  */
 public final class Dense implements Op {
   private static final Kernel BACKWARD = Kernel.of("dense", "dense_backward").ints("rows", "cols", "act")
@@ -75,13 +77,15 @@ public final class Dense implements Op {
 
   @Override
   public Shape inferShape(ShapeContext c) {
-    c.requireRank(0, 2, "a batch of feature rows");
+    if (c.in(0).rank() < 2) {
+      throw c.error("input '%s' %s must be rows of features [..., A], with at least two dimensions", c.name(0), c.in(0));
+    }
     c.requireRank(1, 2, "a weight matrix");
     c.requireRank(2, 1, "a bias vector");
     if (c.in(1).hasBatch() || c.in(2).hasBatch()) {
       throw c.error("weight '%s' and bias '%s' must not have a batch dimension", c.name(1), c.name(2));
     }
-    int a = c.in(0).dim(1);
+    int a = c.in(0).dim(-1);
     if (c.in(1).dim(0) != a) {
       throw c.error("input '%s' has %d features, %s expects %d", c.name(0), a, c.name(1), c.in(1).dim(0));
     }
@@ -89,19 +93,31 @@ public final class Dense implements Op {
     if (c.in(2).dim(0) != b) {
       throw c.error("bias '%s' has %d elements, %s has %d outputs", c.name(2), c.in(2).dim(0), c.name(1), b);
     }
-    return Shape.of(c.in(0).dim(0), b);
+    return withColumns(c.in(0), b);
+  }
+
+  /** X's shape with its last dimension {@code b}: Z's. */
+  private static Shape withColumns(Shape x, int b) {
+    int[] dims = x.dims();
+    dims[dims.length - 1] = b;
+    return Shape.of(dims);
+  }
+
+  /** The rows of X in a resolved shape: every dimension but the last. */
+  private static int rows(Shape x) {
+    return x.size(0) / x.dim(-1);
   }
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
+    int n = rows(in[0].shape), a = in[0].dim(-1), b = in[1].dim(1);
     pass.cpu().gemm(false, false, n, b, a, 1f, in[0].data, 0, in[1].data, 0, 0f, out.data, 0,
         Epilogue.columns(in[2].data, activation));
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    int n = in[0].dim(0), a = in[0].dim(1), b = in[1].dim(1);
+    int n = rows(in[0].shape), a = in[0].dim(-1), b = in[1].dim(1);
     float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
     if (activation != FusedActivation.NONE) {
       // dY = dZ·f'(Z), and db from the same pass over it
@@ -124,18 +140,18 @@ public final class Dense implements Op {
   /** dY on the device, in backward when there is an activation. */
   @Override
   public List<Shape> scratch(Shape[] in, boolean backward) {
-    return !backward || activation == FusedActivation.NONE ? List.of() : List.of(Shape.of(in[0].dim(0), in[1].dim(1)));
+    return !backward || activation == FusedActivation.NONE ? List.of() : List.of(withColumns(in[0], in[1].dim(1)));
   }
 
   @Override
   public void forwardKernels(Launcher k) {
-    int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
+    int n = rows(k.inShape(0)), a = k.inShape(0).dim(-1), b = k.inShape(1).dim(1);
     k.gemm(false, false, n, b, a, 1f, k.in(0), k.in(1), 0f, k.out(), GemmEpilogue.columns(k.in(2), activation));
   }
 
   @Override
   public void backwardKernels(Launcher k) {
-    int n = k.inShape(0).dim(0), a = k.inShape(0).dim(1), b = k.inShape(1).dim(1);
+    int n = rows(k.inShape(0)), a = k.inShape(0).dim(-1), b = k.inShape(1).dim(1);
     Launcher.Buffer dy = activation == FusedActivation.NONE ? k.dOut() : k.scratch(0);
     boolean bias = k.dIn(2) != null;
     if (activation != FusedActivation.NONE || bias) {
@@ -152,6 +168,6 @@ public final class Dense implements Op {
   /** Forward sums A products per output; backward sums B (for dX) and N (for dW and db). */
   @Override
   public int reductionLength(Shape[] in) {
-    return Math.max(in[0].dim(0), Math.max(in[0].dim(1), in[1].dim(1)));
+    return Math.max(rows(in[0]), Math.max(in[0].dim(-1), in[1].dim(1)));
   }
 }

@@ -49,28 +49,28 @@ public final class Layers {
    * table {@code [V, D]}, apply {@code new MatMul(false, true)} to x and the table instead.
    */
   public static Apply projection(GraphBuilder g, String name, Node x, int units, Init init) {
-    return projection(g, name, x, units, init, name + ".W");
-  }
-
-  private static Apply projection(GraphBuilder g, String name, Node x, int units, Init init, String weight) {
-    if (x.shape().rank() < 2) {
-      throw new GraphException("projection '" + name + "': input '" + x.name() + "' must be a batch of vectors [..., D], "
-          + "has shape " + x.shape());
-    }
-    if (units < 1) throw new GraphException("projection '" + name + "': units must be >= 1, got " + units);
-    Param w = g.param(weight, init, x.shape().dim(-1), units);
-    return g.apply(new MatMul(), name, x, w);
+    return g.apply(new MatMul(), name, x, weightOnLastAxis(g, "projection", name, x, units, init));
   }
 
   /**
    * A linear layer {@code name} on the last dimension of {@code x [..., D]}, as PyTorch's
    * {@code Linear(D, units)}: parameters {@code name.W [D, units]} (initialised by {@code init};
-   * Linear's weight transposed) and {@code name.b [units]} (zeros); nodes {@code name.matmul}
-   * ({@link MatMul}) and {@code name}, the broadcast bias {@link Add}, giving {@code [..., units]}.
+   * Linear's weight transposed) and {@code name.b [units]} (zeros), and one {@link Dense} node
+   * {@code name}, whose product adds the bias as it writes {@code [..., units]}.
    */
   public static Apply linear(GraphBuilder g, String name, Node x, int units, Init init) {
-    Node product = projection(g, name + ".matmul", x, units, init, name + ".W");
-    return g.apply(new Add(), name, product, g.param(name + ".b", Init.zeros(), units));
+    Param w = weightOnLastAxis(g, "linear", name, x, units, init);
+    return g.apply(new Dense(), name, x, w, g.param(name + ".b", Init.zeros(), units));
+  }
+
+  /** The parameter {@code name.W [D, units]} of a layer on the last dimension of {@code x [..., D]}. */
+  private static Param weightOnLastAxis(GraphBuilder g, String kind, String name, Node x, int units, Init init) {
+    if (x.shape().rank() < 2) {
+      throw new GraphException(kind + " '" + name + "': input '" + x.name() + "' must be a batch of vectors [..., D], "
+          + "has shape " + x.shape());
+    }
+    if (units < 1) throw new GraphException(kind + " '" + name + "': units must be >= 1, got " + units);
+    return g.param(name + ".W", init, x.shape().dim(-1), units);
   }
 
   /**

@@ -109,10 +109,12 @@ public final class OpSamples {
   private static final Map<String, Samples> BY_KIND = byKind(List.of(
       samples("dense", Family.REDUCTION,
           concat(products(new Dense(), true, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {7, 2, 6}, {3, 33, 5}, {2, 4, 4}}),
-              fusedDense(new int[][] {{1, 1, 1}, {4, 5, 3}, {3, 33, 5}})),
+              fusedDense(new int[][] {{1, 1, 1}, {4, 5, 3}, {3, 33, 5}}),
+              List.of(dense(new Dense(), new int[] {2, 3, 4}, 5), dense(new Dense(FusedActivation.TANH), new int[] {3, 2, 2, 6}, 3))),
           concat(products(new Dense(), true, straddlingProducts()),
               products(new Dense(FusedActivation.RELU), true, straddlingProducts()),
-              fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}))),
+              fusedDense(new int[][] {{31, 33, 64}, {65, 17, 63}}),
+              List.of(dense(new Dense(), new int[] {3, 17, 33}, 65), dense(new Dense(FusedActivation.SIGMOID), new int[] {2, 3, 5, 31}, 17)))),
       samples("matmul", Family.REDUCTION,
           concat(products(new MatMul(), false, new int[][] {{1, 1, 1}, {1, 3, 2}, {4, 5, 3}, {6, 2, 7}, {2, 33, 3}}),
               batchedProducts()),
@@ -317,6 +319,11 @@ public final class OpSamples {
       out.add(new Sample(op, 0, List.copyOf(shapes)));
     }
     return out;
+  }
+
+  /** A dense layer on every vector of the last dimension of {@code x}, onto {@code units}. */
+  private static Sample dense(Dense op, int[] x, int units) {
+    return new Sample(op, 0, List.of(x, new int[] {x[x.length - 1], units}, new int[] {units}));
   }
 
   /** Dense with each fused activation, for each {M, K, N}. */
