@@ -158,18 +158,28 @@ abstract class RowNorm implements Op {
         }
       });
     }
-    for (int i = 1; i < dIn.length; i++) {
-      if (dIn[i] == null) continue;
-      boolean ofGamma = i == 1;
-      float[] dp = dIn[i].data;
-      IntStream.range(0, cols).parallel().forEach(j -> { // columns are independent
-        double sum = 0;
-        for (int r = 0, at = j; r < rows; r++, at += cols) {
-          sum += ofGamma ? dz[at] * ((x[at] - w[2 * r]) * w[2 * r + 1]) : dz[at];
+    float[] dGamma = dIn.length > 1 && dIn[1] != null ? dIn[1].data : null;
+    float[] dBeta = dIn.length > 2 && dIn[2] != null ? dIn[2].data : null;
+    if (dGamma == null && dBeta == null) return;
+    // Column sums over the rows, each in double and in row order; tasks own slices of the columns
+    // and walk the rows in memory order.
+    int slices = Math.max(1, Math.min(cols / 16, 4 * Runtime.getRuntime().availableProcessors()));
+    IntStream.range(0, slices).parallel().forEach(slice -> {
+      int j0 = cols * slice / slices, j1 = cols * (slice + 1) / slices;
+      double[] sums = new double[2 * (j1 - j0)]; // dγ, then dβ, of the slice's columns
+      for (int r = 0; r < rows; r++) {
+        int off = r * cols;
+        float mean = w[2 * r], rstd = w[2 * r + 1];
+        for (int j = j0, k = 0; j < j1; j++, k++) {
+          sums[k] += dz[off + j] * ((x[off + j] - mean) * rstd);
+          sums[k + j1 - j0] += dz[off + j];
         }
-        dp[j] += (float) sum;
-      });
-    }
+      }
+      for (int j = j0, k = 0; j < j1; j++, k++) {
+        if (dGamma != null) dGamma[j] += (float) sums[k];
+        if (dBeta != null) dBeta[j] += (float) sums[k + j1 - j0];
+      }
+    });
   }
 
   @Override
