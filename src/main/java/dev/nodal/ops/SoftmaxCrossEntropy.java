@@ -9,7 +9,9 @@ import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
+import dev.nodal.tensor.ThreadBuffers;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Softmax followed by cross-entropy against integer class labels, fused:
@@ -22,6 +24,11 @@ import java.util.List;
  * gradient, so the loss also works inside a larger expression. Labels get no gradient.
  */
 public final class SoftmaxCrossEntropy implements Op {
+  /** Each row's loss in forward, on the calling thread. */
+  private static final ThreadBuffers.Key LOSSES = new ThreadBuffers.Key("softmax cross-entropy row losses", 1);
+  /** A row's exponentials in backward, per thread. */
+  private static final ThreadBuffers.Key EXPS = new ThreadBuffers.Key("softmax cross-entropy exponentials", 1);
+
   private static final Kernel FORWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_forward")
       .ints("rows", "cols").buffers("x", "y", "loss").groupScratch("scratch");
   private static final Kernel BACKWARD = Kernel.of("softmax_cross_entropy", "softmax_cross_entropy_backward")
@@ -71,13 +78,14 @@ public final class SoftmaxCrossEntropy implements Op {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int cols = in[0].dim(-1), rows = in[0].size() / cols;
-    float[] x = in[0].data, y = in[1].data;
-    double total = 0;
-    for (int r = 0; r < rows; r++) {
+    float[] x = in[0].data, y = in[1].data, losses = pass.cpu().buffers(LOSSES).get(0, rows);
+    IntStream.range(0, rows).parallel().forEach(r -> { // rows are independent
       int off = r * cols;
       float max = Softmax.rowMax(x, off, cols);
-      total += max + Math.log(Softmax.expSum(x, off, cols, max)) - x[off + (int) y[r]];
-    }
+      losses[r] = (float) (max + Math.log(Softmax.expSum(x, off, cols, max)) - x[off + (int) y[r]]);
+    });
+    double total = 0;
+    for (int r = 0; r < rows; r++) total += losses[r]; // in row order, whatever the threads
     out.data[0] = (float) (total / rows);
   }
 
@@ -87,16 +95,22 @@ public final class SoftmaxCrossEntropy implements Op {
     int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;
     float scale = dOut.data[0] / rows;
-    for (int r = 0; r < rows; r++) {
+    IntStream.range(0, rows).parallel().forEach(r -> { // rows are independent
       int off = r * cols;
       float max = Softmax.rowMax(x, off, cols);
-      float inv = (float) (1.0 / Softmax.expSum(x, off, cols, max));
+      float[] e = pass.cpu().buffers(EXPS).get(0, cols);
+      double sum = 0;
+      for (int j = 0; j < cols; j++) {
+        e[j] = (float) Math.exp(x[off + j] - max);
+        sum += e[j];
+      }
+      float inv = (float) (1.0 / sum);
       int label = (int) y[r];
       for (int j = 0; j < cols; j++) {
-        float p = (float) Math.exp(x[off + j] - max) * inv;
+        float p = e[j] * inv;
         dx[off + j] += scale * (j == label ? p - 1f : p);
       }
-    }
+    });
   }
 
   @Override
