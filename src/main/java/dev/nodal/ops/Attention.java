@@ -9,6 +9,7 @@ import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.CpuContext;
+import dev.nodal.tensor.CpuMath;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import dev.nodal.tensor.ThreadBuffers;
@@ -225,12 +226,7 @@ public final class Attention implements Op {
         int row = first + r, at = r * keys, len = n.visible(causal, i0 + r);
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) max = Math.max(max, s[at + j]);
-        double sum = 0;
-        for (int j = 0; j < len; j++) {
-          float e = (float) Math.exp(s[at + j] - max);
-          s[at + j] = e;
-          sum += e;
-        }
+        double sum = CpuMath.expShifted(cpu, s, at, at + len, max);
         float inv = (float) (1 / sum);
         for (int j = 0; j < len; j++) s[at + j] *= inv;
         if (p != 0) for (int j = 0; j < len; j++) s[at + j] *= Dropout.scale(p, seed, step, row * n.tk + j);
@@ -268,8 +264,9 @@ public final class Attention implements Op {
           int row = first + r, at = r * keys, len = n.visible(causal, i0 + r);
           float delta = 0;
           for (int c = 0; c < n.dv; c++) delta += dO[row * n.dv + c] * o[row * n.dv + c];
+          CpuMath.expShifted(cpu, w, at, at + len, lse[row]);
           for (int j = 0; j < len; j++) {
-            float weight = (float) Math.exp(w[at + j] - lse[row]), mask = Dropout.scale(dropout, seed, step, row * n.tk + j);
+            float weight = w[at + j], mask = Dropout.scale(dropout, seed, step, row * n.tk + j);
             ds[at + j] = sc * weight * (ds[at + j] * mask - delta);
             w[at + j] = weight * mask;
           }

@@ -2,7 +2,7 @@ package dev.nodal.ops;
 
 import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuTensor;
-import dev.nodal.tensor.GeluMath;
+import dev.nodal.tensor.CpuMath;
 
 /**
  * GELU in its tanh form, as PyTorch's {@code gelu(x, approximate="tanh")}:
@@ -12,7 +12,7 @@ import dev.nodal.tensor.GeluMath;
  * dx += dz·(½·(1 + tanh u) + ½·x·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·x²))
  * </pre>
  *
- * computed from the input; on the CPU by {@link GeluMath}, as {@code x·σ(2u)}.
+ * computed from the input; on the CPU by {@link CpuMath}, as {@code x·σ(2u)}.
  */
 public final class Gelu extends Activation {
   @Override
@@ -28,12 +28,12 @@ public final class Gelu extends Activation {
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
-    chunks(out.size(), (from, to) -> GeluMath.forward(pass.cpu(), x, z, from, to));
+    chunks(out.size(), (from, to) -> CpuMath.gelu(pass.cpu(), x, z, from, to));
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
-    chunks(out.size(), (from, to) -> GeluMath.backward(pass.cpu(), x, dz, dx, from, to));
+    chunks(out.size(), (from, to) -> CpuMath.geluBackward(pass.cpu(), x, dz, dx, from, to));
   }
 }

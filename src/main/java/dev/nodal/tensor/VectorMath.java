@@ -13,11 +13,11 @@ final class VectorMath {
   private VectorMath() {}
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-  private static final float K = (float) GeluMath.K;
-  private static final float C = (float) GeluMath.C;
+  private static final float K = (float) CpuMath.K;
+  private static final float C = (float) CpuMath.C;
   private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
 
-  /** {@link GeluMath#forward}'s vectors. */
+  /** {@link CpuMath#forward}'s vectors. */
   static int gelu(float[] x, float[] z, int from, int to) {
     int i = from;
     for (; i <= to - S.length(); i += S.length()) {
@@ -27,7 +27,7 @@ final class VectorMath {
     return i;
   }
 
-  /** {@link GeluMath#backward}'s vectors. */
+  /** {@link CpuMath#backward}'s vectors. */
   static int geluBackward(float[] x, float[] dz, float[] dx, int from, int to) {
     int i = from;
     for (; i <= to - S.length(); i += S.length()) {
@@ -40,8 +40,17 @@ final class VectorMath {
     return i;
   }
 
-  /** {@code exp(−2u)}, {@code −2u = −K·x·(1 + C·x²)} capped at {@link GeluMath#CAP}. */
+  /** {@link CpuMath#expShifted}'s vectors. */
+  static int expShifted(float[] a, int from, int to, float shift) {
+    int i = from;
+    for (; i <= to - S.length(); i += S.length()) {
+      FloatVector.fromArray(S, a, i).sub(shift).lanewise(VectorOperators.EXP).intoArray(a, i);
+    }
+    return i;
+  }
+
+  /** {@code exp(−2u)}, {@code −2u = −K·x·(1 + C·x²)} capped at {@link CpuMath#CAP}. */
   private static FloatVector expMinusTwoU(FloatVector v) {
-    return v.mul(v).mul(C).add(1f).mul(v).mul(-K).min(GeluMath.CAP).lanewise(VectorOperators.EXP);
+    return v.mul(v).mul(C).add(1f).mul(v).mul(-K).min(CpuMath.CAP).lanewise(VectorOperators.EXP);
   }
 }

@@ -6,7 +6,7 @@ import dev.nodal.graph.GraphException;
 import dev.nodal.graph.Node;
 import dev.nodal.io.Checkpoint;
 import dev.nodal.io.Safetensors;
-import dev.nodal.tensor.GeluMath;
+import dev.nodal.tensor.CpuMath;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.function.IntConsumer;
@@ -177,7 +177,7 @@ public final class Generator {
       for (int h = 0; h < model.heads(); h++) attend(qkv, h, b, pos, weights, merged);
       add(x, affine(merged, b.projW, b.projB, c));
       float[] f = affine(layerNorm(x, b.ln2Gamma, b.ln2Beta, b.ln2Eps), b.fcW, b.fcB, hidden);
-      for (int i = 0; i < hidden; i++) f[i] = GeluMath.value(f[i]);
+      for (int i = 0; i < hidden; i++) f[i] = CpuMath.gelu(f[i]);
       add(x, affine(f, b.mlpProjW, b.mlpProjB, c));
     }
     if (!wantLogits) return null;

@@ -53,11 +53,11 @@ class ElementwiseMathTest {
   void geluAndItsDerivativeMatchTheTanhForm() {
     for (float f : points()) {
       if (Float.isInfinite(f) || Float.isNaN(f) || Math.abs(f) > 1e6) continue; // x³ overflows in float's range
-      assertClose(gelu(f), GeluMath.value(f), "gelu(" + f + ")");
-      assertClose(geluDerivative(f), GeluMath.derivative(f), "gelu'(" + f + ")");
+      assertClose(gelu(f), CpuMath.gelu(f), "gelu(" + f + ")");
+      assertClose(geluDerivative(f), CpuMath.geluDerivative(f), "gelu'(" + f + ")");
     }
-    assertTrue(Float.isNaN(GeluMath.value(Float.NaN)), "gelu(NaN)");
-    assertEquals(Float.POSITIVE_INFINITY, GeluMath.value(Float.POSITIVE_INFINITY), "gelu(inf)");
+    assertTrue(Float.isNaN(CpuMath.gelu(Float.NaN)), "gelu(NaN)");
+    assertEquals(Float.POSITIVE_INFINITY, CpuMath.gelu(Float.POSITIVE_INFINITY), "gelu(inf)");
   }
 
   /** The Vector API's float path, including the scalar tail, against the scalar form, for both contexts. */
@@ -72,8 +72,8 @@ class ElementwiseMathTest {
         dz[i] = (i % 7 - 3) * 0.5f;
         dx[i] = 0.25f;
       }
-      GeluMath.forward(cpu, x, z, 3, n);
-      GeluMath.backward(cpu, x, dz, dx, 3, n);
+      CpuMath.gelu(cpu, x, z, 3, n);
+      CpuMath.geluBackward(cpu, x, dz, dx, 3, n);
       for (int i = 0; i < x.length; i++) {
         boolean inside = i >= 3 && i < n;
         String what = (cpu.vectorApi() ? "vector" : "scalar") + " path at x = " + x[i];
@@ -83,10 +83,34 @@ class ElementwiseMathTest {
         } else if (Float.isNaN(x[i])) {
           assertTrue(Float.isNaN(z[i]) && Float.isNaN(dx[i]), what);
         } else if (Float.isFinite(x[i]) && Math.abs(x[i]) < 1e6) {
-          assertClose(GeluMath.value(x[i]), z[i], "gelu, " + what);
-          assertClose(0.25 + dz[i] * (double) GeluMath.derivative(x[i]), dx[i], "dx, " + what);
+          assertClose(CpuMath.gelu(x[i]), z[i], "gelu, " + what);
+          assertClose(0.25 + dz[i] * (double) CpuMath.geluDerivative(x[i]), dx[i], "dx, " + what);
         }
       }
+    }
+  }
+
+  @Test
+  void expShiftedMatchesMathExpOnBothPaths() {
+    float[] x = points();
+    for (boolean vector : new boolean[] {true, false}) {
+      CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
+      float[] a = x.clone();
+      float shift = 1.5f;
+      double sum = CpuMath.expShifted(cpu, a, 2, x.length - 3, shift), want = 0;
+      for (int i = 0; i < x.length; i++) {
+        String what = (cpu.vectorApi() ? "vector" : "scalar") + " path at x = " + x[i];
+        if (i < 2 || i >= x.length - 3) {
+          assertEquals(x[i], a[i], "left alone outside the range: " + what);
+          continue;
+        }
+        double e = Math.exp(x[i] - shift); // the difference in float, as a softmax takes it
+        want += (float) e;
+        if (Double.isNaN(e)) assertTrue(Float.isNaN(a[i]), what);
+        else if (e > Float.MAX_VALUE) assertEquals(Float.POSITIVE_INFINITY, a[i], what);
+        else assertTrue(Math.abs(a[i] - e) <= 2 * Math.ulp((float) e) + Float.MIN_NORMAL, what + ": want " + e + ", got " + a[i]);
+      }
+      assertTrue(Double.isNaN(sum) && Double.isNaN(want), "a NaN in the range makes the sum NaN");
     }
   }
 

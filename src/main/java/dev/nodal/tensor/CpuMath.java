@@ -1,8 +1,12 @@
 package dev.nodal.tensor;
 
 /**
- * GELU in its tanh form on the CPU, as PyTorch's {@code gelu(x, approximate="tanh")}, defined once
- * for the gelu node and the text generator:
+ * Elementwise functions of the CPU code, on the Vector API where the context has it
+ * ({@link CpuContext#vectorApi()}: its exponential computes 8 to 16 at once, {@code Math.exp} one
+ * in several nanoseconds), else in plain Java.
+ *
+ * <p>GELU in its tanh form, as PyTorch's {@code gelu(x, approximate="tanh")}, defined once for the
+ * gelu node and the text generator:
  *
  * <pre>
  * z  = ½·x·(1 + tanh u) = x·σ(2u),   u = √(2/π)·(x + 0.044715·x³)
@@ -14,11 +18,10 @@ package dev.nodal.tensor;
  * derivative are 0 to float precision, so that {@code e·σ} never meets an infinity.
  *
  * The logistic form needs one exponential and no tanh: Java 17's {@code Math.tanh} is a native
- * call that made GELU most of a transformer's training step, and the Vector API's exponential
- * ({@link CpuContext#vectorApi()}) computes 8 to 16 of them at once.
+ * call that made GELU most of a transformer's training step.
  */
-public final class GeluMath {
-  private GeluMath() {}
+public final class CpuMath {
+  private CpuMath() {}
 
   /** 2·√(2/π): {@code 2u = K·x·(1 + C·x²)}. */
   static final double K = 2 * Math.sqrt(2 / Math.PI);
@@ -27,13 +30,13 @@ public final class GeluMath {
   static final float CAP = 80f;
 
   /** GELU of one value. */
-  public static float value(float x) {
+  public static float gelu(float x) {
     double v = x;
     return (float) (v / (1 + expMinusTwoU(v)));
   }
 
   /** The derivative of GELU at x. */
-  public static float derivative(float x) {
+  public static float geluDerivative(float x) {
     double v = x, e = expMinusTwoU(v), s = 1 / (1 + e);
     return (float) (s + v * s * (e * s) * K * (1 + 3 * C * v * v));
   }
@@ -43,14 +46,26 @@ public final class GeluMath {
   }
 
   /** {@code z[i] = gelu(x[i])} for i in {@code [from, to)}. */
-  public static void forward(CpuContext cpu, float[] x, float[] z, int from, int to) {
+  public static void gelu(CpuContext cpu, float[] x, float[] z, int from, int to) {
     int i = cpu.vectorApi() ? VectorMath.gelu(x, z, from, to) : from;
-    for (; i < to; i++) z[i] = value(x[i]);
+    for (; i < to; i++) z[i] = gelu(x[i]);
   }
 
   /** {@code dx[i] += dz[i]·gelu'(x[i])} for i in {@code [from, to)}. */
-  public static void backward(CpuContext cpu, float[] x, float[] dz, float[] dx, int from, int to) {
+  public static void geluBackward(CpuContext cpu, float[] x, float[] dz, float[] dx, int from, int to) {
     int i = cpu.vectorApi() ? VectorMath.geluBackward(x, dz, dx, from, to) : from;
-    for (; i < to; i++) dx[i] += dz[i] * derivative(x[i]);
+    for (; i < to; i++) dx[i] += dz[i] * geluDerivative(x[i]);
+  }
+
+  /**
+   * {@code a[i] = exp(a[i] − shift)} for i in {@code [from, to)} (a softmax's numerators, the
+   * shift its row's maximum); returns their sum, in double.
+   */
+  public static double expShifted(CpuContext cpu, float[] a, int from, int to, float shift) {
+    int i = cpu.vectorApi() ? VectorMath.expShifted(a, from, to, shift) : from;
+    for (; i < to; i++) a[i] = (float) Math.exp(a[i] - shift);
+    double sum = 0;
+    for (int j = from; j < to; j++) sum += a[j];
+    return sum;
   }
 }
