@@ -139,15 +139,24 @@ public final class Permute implements Op {
   }
 
   /**
-   * Walks the output in order beside each element's input index: forward copies
-   * {@code to[e] = from[src]}, backward adds {@code to[src] += from[e]}.
+   * Walks the output in order, a row of its last dimension at a time, beside each element's input
+   * index: forward copies {@code to[e] = from[src]}, backward adds {@code to[src] += from[e]}. Where
+   * the last axis stays last (heads split off a sequence), each row is a run of the input too.
    */
   private void walk(Shape in, Shape out, float[] from, float[] to, boolean backward) {
     int[] d = dims(out), s = strides(in), i = new int[MAX_RANK];
-    for (int e = 0, n = out.size(0), src = 0; e < n; e++) {
-      if (backward) to[src] += from[e];
-      else to[e] = from[src];
-      for (int k = MAX_RANK - 1; k >= 0; k--) {
+    int len = d[MAX_RANK - 1], step = s[MAX_RANK - 1];
+    for (int e = 0, n = out.size(0), src = 0; e < n; e += len) {
+      if (step == 1 && backward) {
+        for (int j = 0; j < len; j++) to[src + j] += from[e + j];
+      } else if (step == 1) {
+        System.arraycopy(from, src, to, e, len);
+      } else if (backward) {
+        for (int j = 0; j < len; j++) to[src + j * step] += from[e + j];
+      } else {
+        for (int j = 0; j < len; j++) to[e + j] = from[src + j * step];
+      }
+      for (int k = MAX_RANK - 2; k >= 0; k--) {
         src += s[k];
         if (++i[k] < d[k]) break;
         src -= s[k] * d[k];
