@@ -10,7 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
  * panels of NR columns (transposes are absorbed by the packing), then a register-blocked
  * micro-kernel keeps an MR×NR tile of C in vector accumulators while it walks the block. Two
  * micro-kernels ({@link Micro}): 4 rows × 3 vectors (12 accumulators), and, where the CPU has 32
- * vector registers of 512 bits, 6 rows × 4 vectors (24) for products wide enough to fill it. Tiles are split over threads by column panels or by row panels, each thread
+ * vector registers of 512 bits, 6 rows × 4 vectors (24) for products wide enough to fill it and
+ * 8 rows × 2 vectors (16) for products whose width 3 vectors would pad (attention's heads of 32
+ * or 64 features). Tiles are split over threads by column panels or by row panels, each thread
  * packing its own operands; each tile of C is computed by one thread in a fixed order, so results
  * do not depend on the number of threads.
  *
@@ -35,23 +37,35 @@ final class VectorGemm {
   static final Micro NARROW = new Micro(4, 3 * VL);
   /** 6 rows × 4 vectors: 24 accumulators, 4 loads and 6 broadcasts per 24 FMAs. */
   static final Micro WIDE = new Micro(6, 4 * VL);
+  /** 8 rows × 2 vectors: 16 accumulators, 2 loads and 8 broadcasts per 16 FMAs. */
+  static final Micro TALL = new Micro(8, 2 * VL);
 
   /**
-   * {@link #WIDE} needs 24 accumulators and 5 more registers: only AVX-512's 32 registers of 512
-   * bits hold them. {@link CpuOptions.Microkernel} may fix the choice (for benchmarks; 6x4 falls
-   * back to 4x3 where the registers are missing).
+   * {@link #WIDE} needs 24 accumulators and 5 more registers, {@link #TALL} 16 and 3 more: only
+   * AVX-512's 32 registers of 512 bits hold them. {@link CpuOptions.Microkernel} may fix the choice
+   * (for benchmarks; 6x4 and 8x2 fall back to 4x3 where the registers are missing).
    */
   private static final boolean WIDE_FITS = S.vectorBitSize() >= 512;
 
   /**
-   * The micro-kernel for an M×N product under {@code choice}. With {@code AUTO}, {@link #WIDE}
-   * where it fits and C has at least 4 of its tiles across and down: its edge tiles waste more on
-   * narrow products. Measured with {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md).
+   * The micro-kernel for an M×N product under {@code choice}. With {@code AUTO}, where the
+   * registers are there, the one whose tiles pad C least, {@link #WIDE} also when it pads at most
+   * 5% more than the best (its tile does the most work per load), and {@link #NARROW} on a tie
+   * with {@link #TALL}. Measured with {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md) and
+   * the gpt step's products: at N = 128, 6×4 beat 4×3 by 5–20%; at N = 32, 8×2 beat 4×3 by 30–50%.
    */
   static Micro micro(CpuOptions.Microkernel choice, int m, int n) {
     if (!WIDE_FITS || choice == CpuOptions.Microkernel.NARROW_4X3) return NARROW;
     if (choice == CpuOptions.Microkernel.WIDE_6X4) return WIDE;
-    return n >= 4 * WIDE.nr && m >= 4 * WIDE.mr ? WIDE : NARROW;
+    if (choice == CpuOptions.Microkernel.TALL_8X2) return TALL;
+    long narrow = padded(NARROW, m, n), tall = padded(TALL, m, n);
+    if (padded(WIDE, m, n) <= 1.05 * Math.min(narrow, tall)) return WIDE;
+    return tall < narrow ? TALL : NARROW;
+  }
+
+  /** The elements of C that tiles of {@code u} cover, padding included. */
+  private static long padded(Micro u, int m, int n) {
+    return (long) ((m + u.mr - 1) / u.mr * u.mr) * ((n + u.nr - 1) / u.nr * u.nr);
   }
 
   /** Floats per vector, for messages and benchmarks. */
@@ -195,6 +209,7 @@ final class VectorGemm {
   private static void tile(Micro u, int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff,
       int m, int n, int i0, int j0, float[] acc, Epilogue e) {
     if (u == WIDE) kernel6x4(kc, ap, ao, bp, bo, acc);
+    else if (u == TALL) kernel8x2(kc, ap, ao, bp, bo, acc);
     else kernel4x3(kc, ap, ao, bp, bo, acc);
     int mr = u.mr, nr = u.nr;
     if (i0 + mr <= m && j0 + nr <= n) {
@@ -263,6 +278,59 @@ final class VectorGemm {
     c30.intoArray(acc, 9 * VL);
     c31.intoArray(acc, 10 * VL);
     c32.intoArray(acc, 11 * VL);
+  }
+
+  /** {@code acc [8][2 vectors]} = (8×kc panel) · (kc×2-vector panel): the register-blocked inner loop. */
+  private static void kernel8x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+    FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+    FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+    FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+    FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+    for (int p = 0; p < kc; p++) {
+      int bi = bo + p * 2 * VL, ai = ao + p * 8;
+      FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+      FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      c00 = a0.fma(b0, c00);
+      c01 = a0.fma(b1, c01);
+      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      c11 = a1.fma(b1, c11);
+      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      c21 = a2.fma(b1, c21);
+      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      c31 = a3.fma(b1, c31);
+      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      c41 = a4.fma(b1, c41);
+      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      c51 = a5.fma(b1, c51);
+      FloatVector a6 = FloatVector.broadcast(S, ap[ai + 6]);
+      c60 = a6.fma(b0, c60);
+      c61 = a6.fma(b1, c61);
+      FloatVector a7 = FloatVector.broadcast(S, ap[ai + 7]);
+      c70 = a7.fma(b0, c70);
+      c71 = a7.fma(b1, c71);
+    }
+    c00.intoArray(acc, 0 * VL);
+    c01.intoArray(acc, 1 * VL);
+    c10.intoArray(acc, 2 * VL);
+    c11.intoArray(acc, 3 * VL);
+    c20.intoArray(acc, 4 * VL);
+    c21.intoArray(acc, 5 * VL);
+    c30.intoArray(acc, 6 * VL);
+    c31.intoArray(acc, 7 * VL);
+    c40.intoArray(acc, 8 * VL);
+    c41.intoArray(acc, 9 * VL);
+    c50.intoArray(acc, 10 * VL);
+    c51.intoArray(acc, 11 * VL);
+    c60.intoArray(acc, 12 * VL);
+    c61.intoArray(acc, 13 * VL);
+    c70.intoArray(acc, 14 * VL);
+    c71.intoArray(acc, 15 * VL);
   }
 
   /** {@code acc [6][4 vectors]} = (6×kc panel) · (kc×4-vector panel): the register-blocked inner loop. */

@@ -22,7 +22,7 @@ class GemmTest {
   static Stream<Arguments> shapes() {
     Stream.Builder<Arguments> out = Stream.builder();
     int kc = VectorGemm.KC;
-    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE}) {
+    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
       int mr = u.mr(), nr = u.nr();
       int[][] mnk = {{1, 1, 1}, {3, 5, 7}, {mr - 1, nr - 1, kc - 1}, {mr + 1, nr + 1, kc + 1}, {2 * mr, 2 * nr, 2 * kc},
           {37, 10, 300}, {1, 129, 64}, {65, 1, 33}, {130, 97, 260}};
@@ -142,6 +142,17 @@ class GemmTest {
     }
   }
 
+  /** AUTO takes the tile that pads C least (6×4 within 5%), where the CPU has the registers for 6×4 and 8×2. */
+  @Test
+  void autoTakesTheTileThatPadsLeast() {
+    boolean registers = VectorGemm.lanes() >= 16; // 512-bit vectors: 32 registers
+    CpuOptions.Microkernel auto = CpuOptions.Microkernel.AUTO;
+    assertEquals(registers ? VectorGemm.TALL : VectorGemm.NARROW, VectorGemm.micro(auto, 64, 32), "a head of 32 features");
+    assertEquals(registers ? VectorGemm.WIDE : VectorGemm.NARROW, VectorGemm.micro(auto, 2048, 128), "two 6x4 tiles across");
+    assertEquals(VectorGemm.NARROW, VectorGemm.micro(auto, 2048, 96), "two 4x3 tiles across; a tie with 8x2 keeps 4x3");
+    assertEquals(VectorGemm.NARROW, VectorGemm.micro(CpuOptions.Microkernel.NARROW_4X3, 64, 32), "forced");
+  }
+
   /** A NaN in A reaches every output of its row through a fused ReLU, on full and edge tiles alike. */
   @Test
   void aFusedReluPassesNaNThrough() {
@@ -150,7 +161,7 @@ class GemmTest {
     float[] a = random(r, m * k), b = random(r, k * n);
     a[0] = Float.NaN; // row 0
     a[(m - 1) * k] = Float.NaN; // the last row, in an edge tile
-    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE}) {
+    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
       float[] c = new float[m * n];
       VectorGemm.gemm(u, packing, false, false, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.columns(null, FusedActivation.RELU), 1);
       for (int j = 0; j < n; j++) {
