@@ -145,10 +145,10 @@ final class VectorGemm {
       int from, int to) {
     for (int i0 = from; i0 < to; i0 += mr) {
       int base = ((i0 - from) / mr) * kc * mr, rows = Math.min(mr, to - i0);
-      if (trans) { // op(A)'s column p is a run of A's row p0 + p
+      if (trans) { // op(A)'s column p is a run of A's row p0 + p: copied by a loop, a call costs more than mr floats
         for (int p = 0; p < kc; p++) {
-          int dst = base + p * mr;
-          System.arraycopy(a, off + (p0 + p) * m + i0, ap, dst, rows);
+          int dst = base + p * mr, src = off + (p0 + p) * m + i0;
+          for (int r = 0; r < rows; r++) ap[dst + r] = a[src + r];
           for (int r = rows; r < mr; r++) ap[dst + r] = 0f;
         }
       } else { // each row of the panel read in one run, written every mr floats
