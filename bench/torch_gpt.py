@@ -13,7 +13,8 @@ global norm 1, the rate warming up from 0.1 of it over 100 steps times a cosine 
 Modes:
   step   times one training step (forward, backward, AdamW update) of the preset at batch 32 on
          random bytes: 2 warm-up runs, then --repeats runs of --inner steps, one line per run (ms per
-         step), then the min and the median, as `nodal bench gpt` reports them.
+         step), then the min and the median, as `nodal bench gpt` reports them; on the CPU, or on
+         CUDA with --device cuda (timed between synchronisations).
   train  trains for --steps steps on the text and prints the mean loss over the held-out windows
          (up to 256 spread evenly over the last 10%) every --eval-every steps, in nats and bits per
          byte, at the same evaluation points as `nodal train --model gpt`.
@@ -44,6 +45,7 @@ p.add_argument("--data", default="/usr/share/games/fortunes", help="train: a tex
 p.add_argument("--batch", type=int, help="windows per step (default: 32 for step, as nodal bench gpt; 16 for train, "
                "as nodal train --model gpt)")
 p.add_argument("--seed", type=int, default=42)
+p.add_argument("--device", default="cpu", help="step: cpu (default) or cuda, beside nodal bench gpt on a GPU")
 args = p.parse_args()
 # Read when the libraries load. Idle OpenMP threads sleep rather than spin: spinning ones starve
 # OpenBLAS's threads on a small or busy machine (steps 7x slower on two shared cores).
@@ -125,22 +127,26 @@ def step(model, opt, schedule, ids, targets):
 
 
 def time_step(args):
+    device = torch.device(args.device)
     torch.manual_seed(42)
-    model = Gpt()
+    model = Gpt().to(device)
     opt, schedule = optimizer(model, 1000)
     g = torch.Generator().manual_seed(1)
-    ids = torch.randint(0, VOCAB, (BATCH, CONTEXT), generator=g)
-    targets = torch.randint(0, VOCAB, (BATCH, CONTEXT), generator=g)
+    ids = torch.randint(0, VOCAB, (BATCH, CONTEXT), generator=g).to(device)
+    targets = torch.randint(0, VOCAB, (BATCH, CONTEXT), generator=g).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     runs = []
     for rep in range(-2, args.repeats):
+        sync()
         t0 = time.perf_counter()
         for _ in range(args.inner):
             step(model, opt, schedule, ids, targets)
+        sync()
         ms = (time.perf_counter() - t0) * 1e3 / args.inner
         if rep >= 0:
             runs.append(ms)
             print(f"run {rep + 1}: {ms:.3f} ms per step", flush=True)
-    print(f"gpt torch cpu: min {min(runs):.3f} ms, median "
+    print(f"gpt torch {device.type}: min {min(runs):.3f} ms, median "
           f"{sorted(runs)[len(runs) // 2]:.3f} ms per step ({BATCH * CONTEXT / (min(runs) * 1e-3):.0f} tokens/s "
           f"at batch {BATCH} x {CONTEXT} at min)")
 

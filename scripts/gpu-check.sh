@@ -35,6 +35,8 @@ echo "tests exit $?" >> "$out/tests.txt"
   run nodal bench mlp --device auto --batch 256 --hidden 1024,1024 --repeats 10 --inner 20
   run nodal bench mlp --device auto --batch 1024 --hidden 4096,4096 --repeats 5 --inner 5
   run nodal bench mlp --device auto --batch 128 --hidden 256,128 --repeats 10 --inner 20
+  run nodal bench gpt --device auto --repeats 10 --inner 5
+  run timeout 120 python3 bench/torch_gpt.py step --device cuda
   run timeout 120 python3 .gpu/torch_gpu_anchor.py
 } > "$out/bench.txt" 2>&1
 grep -E "^  (PASS|FAIL)|fix:|first divergence|all nodes match" "$out/native-check.txt"
