@@ -100,9 +100,10 @@ public final class SoftmaxCrossEntropy implements Op {
       float max = Softmax.rowMax(x, off, cols);
       float[] e = pass.cpu().buffers(EXPS).get(0, cols);
       double sum = 0;
-      for (int j = 0; j < cols; j++) {
-        e[j] = (float) Math.exp(x[off + j] - max);
-        sum += e[j];
+      for (int j = 0; j < cols; j++) { // the sum of the exact exponentials, as forward's
+        double ex = Math.exp(x[off + j] - max);
+        e[j] = (float) ex;
+        sum += ex;
       }
       float inv = (float) (1.0 / sum);
       int label = (int) y[r];
