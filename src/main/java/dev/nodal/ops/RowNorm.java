@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 
 /**
  * Normalisation of each row of the last axis of x (every leading dimension counts rows), shared
@@ -112,7 +111,7 @@ abstract class RowNorm implements Op {
     int cols = cols(in[0].shape), rows = in[0].size() / cols;
     float[] x = in[0].data, z = out.data, w = pass.work(0).data;
     float[] gamma = affine ? in[1].data : null, beta = affine && centred ? in[2].data : null;
-    IntStream.range(0, rows).parallel().forEach(r -> { // rows are independent
+    Rows.range(rows, (long) rows * cols).forEach(r -> { // rows are independent
       int off = r * cols;
       double mean = 0;
       if (centred) {
@@ -142,7 +141,7 @@ abstract class RowNorm implements Op {
     float[] x = in[0].data, dz = dOut.data, w = pass.work(0).data, gamma = affine ? in[1].data : null;
     if (dIn[0] != null) {
       float[] dx = dIn[0].data;
-      IntStream.range(0, rows).parallel().forEach(r -> {
+      Rows.range(rows, (long) rows * cols).forEach(r -> {
         int off = r * cols;
         float mean = w[2 * r], rstd = w[2 * r + 1];
         double sg = 0, sgx = 0;
@@ -164,7 +163,7 @@ abstract class RowNorm implements Op {
     // Column sums over the rows, each in double and in row order; tasks own slices of the columns
     // and walk the rows in memory order.
     int slices = Math.max(1, Math.min(cols / 16, 4 * Runtime.getRuntime().availableProcessors()));
-    IntStream.range(0, slices).parallel().forEach(slice -> {
+    Rows.range(slices, (long) rows * cols).forEach(slice -> {
       int j0 = cols * slice / slices, j1 = cols * (slice + 1) / slices;
       double[] sums = new double[2 * (j1 - j0)]; // dγ, then dβ, of the slice's columns
       for (int r = 0; r < rows; r++) {

@@ -11,7 +11,6 @@ import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Shape;
 import dev.nodal.tensor.ThreadBuffers;
 import java.util.List;
-import java.util.stream.IntStream;
 
 /**
  * Softmax followed by cross-entropy against integer class labels, fused:
@@ -79,7 +78,7 @@ public final class SoftmaxCrossEntropy implements Op {
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data, losses = pass.cpu().buffers(LOSSES).get(0, rows);
-    IntStream.range(0, rows).parallel().forEach(r -> { // rows are independent
+    Rows.range(rows, (long) rows * cols).forEach(r -> { // rows are independent
       int off = r * cols;
       float max = Softmax.rowMax(x, off, cols);
       losses[r] = (float) (max + Math.log(Softmax.expSum(x, off, cols, max)) - x[off + (int) y[r]]);
@@ -95,7 +94,7 @@ public final class SoftmaxCrossEntropy implements Op {
     int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;
     float scale = dOut.data[0] / rows;
-    IntStream.range(0, rows).parallel().forEach(r -> { // rows are independent
+    Rows.range(rows, (long) rows * cols).forEach(r -> { // rows are independent
       int off = r * cols;
       float max = Softmax.rowMax(x, off, cols);
       float[] e = pass.cpu().buffers(EXPS).get(0, cols);
