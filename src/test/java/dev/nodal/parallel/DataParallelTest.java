@@ -17,6 +17,7 @@ import dev.nodal.optim.Optimizer;
 import dev.nodal.optim.Schedule;
 import dev.nodal.optim.Sgd;
 import dev.nodal.testkit.OpenClTests;
+import dev.nodal.train.GptModel;
 import dev.nodal.train.ModelZoo;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -77,7 +78,11 @@ class DataParallelTest {
 
   private static void assertEquivalent(Backend one, Backend many, int maxBatch, List<float[][]> batches,
       Supplier<Optimizer> optimizer) {
-    Graph g = mlp();
+    assertEquivalent(mlp(), one, many, maxBatch, batches, optimizer);
+  }
+
+  private static void assertEquivalent(Graph g, Backend one, Backend many, int maxBatch, List<float[][]> batches,
+      Supplier<Optimizer> optimizer) {
     try (Session single = one.compile(g, maxBatch); Session parallel = many.compile(g, CompileOptions.maxBatch(maxBatch))) {
       float[] expected = train(single, g, batches, optimizer.get());
       float[] actual = train(parallel, g, batches, optimizer.get());
@@ -135,6 +140,29 @@ class DataParallelTest {
     try (Backend one = Backends.cpu(); Backend many = cpus(workers)) {
       assertEquivalent(one, many, 64, batches(size, size, last), () -> Sgd.builder().learningRate(0.05f).momentum(0.9f)
           .build());
+    }
+  }
+
+  /**
+   * Sequences: a small GPT, whose token ids and labels are {@code [N, T]} and whose loss averages
+   * over every position, split by sequences (5 of them over 2 workers: 3 and 2).
+   */
+  @Test
+  void aGptWithSequenceLabelsMatchesOneWorker() {
+    GptModel model = new GptModel(8, 1, 2, 16, 0f);
+    SplittableRandom r = new SplittableRandom(5);
+    List<float[][]> batches = new ArrayList<>();
+    for (int step = 0; step < STEPS; step++) {
+      int n = step % 3 == 2 ? 1 : 5;
+      float[] x = new float[n * model.context()], y = new float[n * model.context()];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = r.nextInt(GptModel.VOCAB);
+        y[i] = r.nextInt(GptModel.VOCAB);
+      }
+      batches.add(new float[][] {x, y});
+    }
+    try (Backend one = Backends.cpu(); Backend many = cpus(2)) {
+      assertEquivalent(model.build(3), one, many, 5, batches, () -> Adam.adamW().learningRate(0.003f).build());
     }
   }
 
