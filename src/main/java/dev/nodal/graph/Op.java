@@ -121,6 +121,16 @@ public interface Op {
   }
 
   /**
+   * True when the op's CPU backward honours {@link Pass#overwrites}: where that is true, it sets
+   * every element of that input's gradient instead of adding to it, and the CPU backend does not
+   * zero the gradient first (as {@link Launcher#accumulate} spares a device the zeroing). False by
+   * default: each gradient arrives zeroed, or holding the sums of other paths, and the op adds.
+   */
+  default boolean overwritesGradients() {
+    return false;
+  }
+
+  /**
    * True when the output is input 0's values in the same order, only regrouped (reshape): the
    * step plan then lets the output share the input's memory, and the gradient too when the input
    * feeds nothing else. The op's code must then do nothing where {@code out} is its input's

@@ -23,6 +23,15 @@ public interface Pass {
    */
   long step();
 
+  /**
+   * In backward, true when this node is the first to write input {@code input}'s gradient in the
+   * pass and its op {@link Op#overwritesGradients overwrites}: the op must then set every element
+   * of that gradient rather than add to it. False otherwise, and always for ops that add.
+   */
+  default boolean overwrites(int input) {
+    return false;
+  }
+
   /** Workspace tensor {@code i} of the op's {@link Op#workspace} list, batch resolved. */
   CpuTensor work(int i);
 

@@ -24,13 +24,17 @@ import java.util.List;
  * same order over the same memory sharing (one array per region of the plan; parameters, their
  * gradients and optimizer state in arrays of their own), so that code written against the CPU
  * runs unchanged on OpenCL. Ops add into gradients; the gradients an op writes first in a
- * backward pass are zeroed just before it ({@link StepPlan#firstWrites}). Tensor views are
- * rebuilt only when the batch size changes.
+ * backward pass are zeroed just before it ({@link StepPlan#firstWrites}), but for those an op
+ * that {@link dev.nodal.graph.Op#overwritesGradients overwrites} sets whole ({@link Pass#overwrites}).
+ * Tensor views are rebuilt only when the batch size changes.
  */
 final class CpuSession extends SessionBase {
   private final StepPlan plan;
   private final List<Node> nodes;
-  private final int[][] firstWrites;
+  /** Per node, the gradients zeroed just before its backward. */
+  private final int[][] zeroFirst;
+  /** Per node, which of its inputs' gradients its op sets rather than adds to. */
+  private final boolean[][] overwrites;
   private final float[][] values;
   private final float[][] grads;
   private final int[][] inputIds;
@@ -56,7 +60,8 @@ final class CpuSession extends SessionBase {
     values = new float[n][];
     grads = new float[n][];
     inputIds = new int[n][];
-    firstWrites = new int[n][];
+    zeroFirst = new int[n][];
+    overwrites = new boolean[n][];
     for (Node node : nodes) {
       int id = node.id();
       values[id] = node instanceof Param p ? p.initialValues()
@@ -65,7 +70,10 @@ final class CpuSession extends SessionBase {
         grads[id] = node instanceof Param p ? new float[p.shape().exampleSize()] : storage(plan.gradient(node));
       }
       inputIds[id] = node.inputs().stream().mapToInt(Node::id).toArray();
-      firstWrites[id] = plan.firstWrites(node).stream().mapToInt(Node::id).toArray();
+      overwrites[id] = node instanceof Apply a ? overwrites(a) : new boolean[0];
+      List<Node> setByOp = new java.util.ArrayList<>();
+      for (int j = 0; j < overwrites[id].length; j++) if (overwrites[id][j]) setByOp.add(node.inputs().get(j));
+      zeroFirst[id] = plan.firstWrites(node).stream().filter(w -> !setByOp.contains(w)).mapToInt(Node::id).toArray();
     }
     if (graph.loss() != null && grads[graph.loss().id()] != null) grads[graph.loss().id()][0] = 1f;
     counters.buffersAllocated = n;
@@ -99,9 +107,25 @@ final class CpuSession extends SessionBase {
     for (int id = 0; id < n; id++) {
       inputViews[id] = gather(valueViews, id);
       inputGradViews[id] = gather(gradViews, id);
-      if (nodes.get(id) instanceof Apply a) passes[id] = new NodePass(workViews(a, batch));
+      if (nodes.get(id) instanceof Apply a) passes[id] = new NodePass(workViews(a, batch), overwrites[id]);
     }
     viewBatch = batch;
+  }
+
+  /**
+   * Which inputs' gradients node a's op sets rather than adds to: those it writes first, where the
+   * op {@link dev.nodal.graph.Op#overwritesGradients overwrites} and the input is not also another
+   * of its inputs. They are left out of the gradients zeroed before its backward.
+   */
+  private boolean[] overwrites(Apply a) {
+    List<Node> inputs = a.inputs();
+    boolean[] out = new boolean[inputs.size()];
+    if (!a.op().overwritesGradients()) return out;
+    for (int j = 0; j < out.length; j++) {
+      Node in = inputs.get(j);
+      out[j] = inputs.indexOf(in) == inputs.lastIndexOf(in) && plan.firstWrites(a).contains(in);
+    }
+    return out;
   }
 
   /** Views of a node's workspace buffers, shaped as its op declares for this batch. */
@@ -119,9 +143,16 @@ final class CpuSession extends SessionBase {
    */
   private final class NodePass implements Pass {
     private final CpuTensor[] work;
+    private final boolean[] overwrites;
 
-    NodePass(CpuTensor[] work) {
+    NodePass(CpuTensor[] work, boolean[] overwrites) {
       this.work = work;
+      this.overwrites = overwrites;
+    }
+
+    @Override
+    public boolean overwrites(int input) {
+      return overwrites[input];
     }
 
     @Override
@@ -161,7 +192,7 @@ final class CpuSession extends SessionBase {
     passTraining = true;
     for (int i = nodes.size() - 1; i >= 0; i--) {
       if (gradViews[i] != null && nodes.get(i) instanceof Apply a) {
-        for (int first : firstWrites[i]) gradViews[first].fill(0f);
+        for (int first : zeroFirst[i]) gradViews[first].fill(0f);
         a.op().backward(passes[i], inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
     }
