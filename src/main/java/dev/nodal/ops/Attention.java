@@ -252,9 +252,16 @@ public final class Attention implements Op {
     float sc = scaleFor(n.d);
     int step = (int) pass.step();
     CpuContext cpu = pass.cpu();
+    // Gradients to set rather than add to: dq row block by row block; dk and dv by the first block
+    // (beta 0) over the keys it sees, and zeros beyond them, before the later blocks add.
+    boolean setQ = dq != null && pass.overwrites(0), setK = dk != null && pass.overwrites(1);
+    boolean setV = dv != null && pass.overwrites(2);
+    int firstKeys = n.visible(causal, Math.min(CPU_ROWS, n.tq) - 1);
     IntStream.range(0, n.lead).parallel().forEach(b -> cpu.serially(() -> {
       float[][] set = cpu.buffers(SCORES).set();
       int kb = b * n.tk * n.d, vb = b * n.tk * n.dv;
+      if (setK) Arrays.fill(dk, kb + firstKeys * n.d, kb + n.tk * n.d, 0f);
+      if (setV) Arrays.fill(dv, vb + firstKeys * n.dv, vb + n.tk * n.dv, 0f);
       for (int i0 = 0; i0 < n.tq; i0 += CPU_ROWS) {
         int rows = Math.min(CPU_ROWS, n.tq - i0), keys = n.visible(causal, i0 + rows - 1), first = b * n.tq + i0;
         float[] w = ThreadBuffers.grow(set, 0, rows * keys), ds = ThreadBuffers.grow(set, 1, rows * keys);
@@ -273,11 +280,18 @@ public final class Attention implements Op {
           Arrays.fill(w, at + len, at + keys, 0f);
           Arrays.fill(ds, at + len, at + keys, 0f);
         }
-        if (dq != null) cpu.gemm(false, false, rows, n.d, keys, 1f, ds, 0, k, kb, 1f, dq, first * n.d);
-        if (dk != null) cpu.gemm(true, false, keys, n.d, rows, 1f, ds, 0, q, first * n.d, 1f, dk, kb);
-        if (dv != null) cpu.gemm(true, false, keys, n.dv, rows, 1f, w, 0, dO, first * n.dv, 1f, dv, vb);
+        float betaQ = setQ ? 0f : 1f, betaK = setK && i0 == 0 ? 0f : 1f, betaV = setV && i0 == 0 ? 0f : 1f;
+        if (dq != null) cpu.gemm(false, false, rows, n.d, keys, 1f, ds, 0, k, kb, betaQ, dq, first * n.d);
+        if (dk != null) cpu.gemm(true, false, keys, n.d, rows, 1f, ds, 0, q, first * n.d, betaK, dk, kb);
+        if (dv != null) cpu.gemm(true, false, keys, n.dv, rows, 1f, w, 0, dO, first * n.dv, betaV, dv, vb);
       }
     }));
+  }
+
+  /** Backward reaches every element of dq, dk and dv: it sets them whole where asked. */
+  @Override
+  public boolean overwritesGradients() {
+    return true;
   }
 
   @Override

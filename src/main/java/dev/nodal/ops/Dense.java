@@ -119,6 +119,7 @@ public final class Dense implements Op {
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     int n = rows(in[0].shape), a = in[0].dim(-1), b = in[1].dim(1);
     float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
+    if (db != null && pass.overwrites(2)) java.util.Arrays.fill(db, 0, b, 0f);
     if (activation != FusedActivation.NONE) {
       // dY = dZ·f'(Z), and db from the same pass over it
       dy = pass.cpu().buffers(DY).get(0, n * b);
@@ -133,8 +134,19 @@ public final class Dense implements Op {
     } else if (db != null) {
       Blas.addColumnSums(dy, n, b, db);
     }
-    if (dIn[0] != null) pass.cpu().gemm(false, true, n, a, b, 1f, dy, in[1].data, 1f, dIn[0].data);
-    if (dIn[1] != null) pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dy, 1f, dIn[1].data);
+    if (dIn[0] != null) pass.cpu().gemm(false, true, n, a, b, 1f, dy, in[1].data, beta(pass, 0), dIn[0].data);
+    if (dIn[1] != null) pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dy, beta(pass, 1), dIn[1].data);
+  }
+
+  /** 0 where a product sets input i's gradient, 1 where it adds to it. */
+  static float beta(Pass pass, int i) {
+    return pass.overwrites(i) ? 0f : 1f;
+  }
+
+  /** Its products set the gradients they write first (beta 0); the bias gradient is zeroed first. */
+  @Override
+  public boolean overwritesGradients() {
+    return true;
   }
 
   /** dY on the device, in backward when there is an activation. */

@@ -34,6 +34,12 @@ public final class Gelu extends Activation {
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] x = in[0].data, dz = dOut.data, dx = dIn[0].data;
-    chunks(out.size(), (from, to) -> CpuMath.geluBackward(pass.cpu(), x, dz, dx, from, to));
+    boolean add = !pass.overwrites(0);
+    chunks(out.size(), (from, to) -> CpuMath.geluBackward(pass.cpu(), x, dz, dx, from, to, add));
+  }
+
+  @Override
+  public boolean overwritesGradients() {
+    return true;
   }
 }

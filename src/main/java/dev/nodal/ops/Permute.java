@@ -138,23 +138,38 @@ public final class Permute implements Op {
     return d;
   }
 
+  /** What {@link #walk} does with each element. */
+  private enum Walk {
+    /** Forward: {@code to[e] = from[src]}. */
+    GATHER,
+    /** Backward, setting the gradient: {@code to[src] = from[e]}. */
+    SCATTER,
+    /** Backward, adding to the gradient: {@code to[src] += from[e]}. */
+    ADD
+  }
+
   /**
    * Walks the output in order, a row of its last dimension at a time, beside each element's input
-   * index: forward copies {@code to[e] = from[src]}, backward adds {@code to[src] += from[e]}. Where
-   * the last axis stays last (heads split off a sequence), each row is a run of the input too.
+   * index {@code src}, moving each element as {@code how} says. Where the last axis stays last
+   * (heads split off a sequence), each row is a run of the input too.
    */
-  private void walk(Shape in, Shape out, float[] from, float[] to, boolean backward) {
+  private void walk(Shape in, Shape out, float[] from, float[] to, Walk how) {
     int[] d = dims(out), s = strides(in), i = new int[MAX_RANK];
     int len = d[MAX_RANK - 1], step = s[MAX_RANK - 1];
     for (int e = 0, n = out.size(0), src = 0; e < n; e += len) {
-      if (step == 1 && backward) {
-        for (int j = 0; j < len; j++) to[src + j] += from[e + j];
-      } else if (step == 1) {
-        System.arraycopy(from, src, to, e, len);
-      } else if (backward) {
-        for (int j = 0; j < len; j++) to[src + j * step] += from[e + j];
-      } else {
-        for (int j = 0; j < len; j++) to[e + j] = from[src + j * step];
+      switch (how) {
+        case GATHER -> {
+          if (step == 1) System.arraycopy(from, src, to, e, len);
+          else for (int j = 0; j < len; j++) to[e + j] = from[src + j * step];
+        }
+        case SCATTER -> {
+          if (step == 1) System.arraycopy(from, e, to, src, len);
+          else for (int j = 0; j < len; j++) to[src + j * step] = from[e + j];
+        }
+        case ADD -> {
+          if (step == 1) for (int j = 0; j < len; j++) to[src + j] += from[e + j];
+          else for (int j = 0; j < len; j++) to[src + j * step] += from[e + j];
+        }
       }
       for (int k = MAX_RANK - 2; k >= 0; k--) {
         src += s[k];
@@ -167,12 +182,18 @@ public final class Permute implements Op {
 
   @Override
   public void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
-    walk(in[0].shape, out.shape, in[0].data, out.data, false);
+    walk(in[0].shape, out.shape, in[0].data, out.data, Walk.GATHER);
   }
 
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
-    walk(in[0].shape, out.shape, dOut.data, dIn[0].data, true);
+    walk(in[0].shape, out.shape, dOut.data, dIn[0].data, pass.overwrites(0) ? Walk.SCATTER : Walk.ADD);
+  }
+
+  /** A permutation reaches every element of the input: backward can set its gradient whole. */
+  @Override
+  public boolean overwritesGradients() {
+    return true;
   }
 
   @Override

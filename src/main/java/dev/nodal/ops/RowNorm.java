@@ -141,6 +141,7 @@ abstract class RowNorm implements Op {
     float[] x = in[0].data, dz = dOut.data, w = pass.work(0).data, gamma = affine ? in[1].data : null;
     if (dIn[0] != null) {
       float[] dx = dIn[0].data;
+      boolean add = !pass.overwrites(0);
       Rows.range(rows, (long) rows * cols).forEach(r -> {
         int off = r * cols;
         float mean = w[2 * r], rstd = w[2 * r + 1];
@@ -153,13 +154,15 @@ abstract class RowNorm implements Op {
         float mg = centred ? (float) (sg / cols) : 0f, mgx = (float) (sgx / cols);
         for (int j = 0; j < cols; j++) {
           float g = gamma != null ? dz[off + j] * gamma[j] : dz[off + j];
-          dx[off + j] += rstd * (g - mg - (x[off + j] - mean) * rstd * mgx);
+          float v = rstd * (g - mg - (x[off + j] - mean) * rstd * mgx);
+          dx[off + j] = add ? dx[off + j] + v : v;
         }
       });
     }
     float[] dGamma = dIn.length > 1 && dIn[1] != null ? dIn[1].data : null;
     float[] dBeta = dIn.length > 2 && dIn[2] != null ? dIn[2].data : null;
     if (dGamma == null && dBeta == null) return;
+    boolean addGamma = dGamma == null || !pass.overwrites(1), addBeta = dBeta == null || !pass.overwrites(2);
     // Column sums over the rows, each in double and in row order; tasks own slices of the columns
     // and walk the rows in memory order.
     int slices = Math.max(1, Math.min(cols / 16, 4 * Runtime.getRuntime().availableProcessors()));
@@ -175,10 +178,16 @@ abstract class RowNorm implements Op {
         }
       }
       for (int j = j0, k = 0; j < j1; j++, k++) {
-        if (dGamma != null) dGamma[j] += (float) sums[k];
-        if (dBeta != null) dBeta[j] += (float) sums[k + j1 - j0];
+        if (dGamma != null) dGamma[j] = (addGamma ? dGamma[j] : 0f) + (float) sums[k];
+        if (dBeta != null) dBeta[j] = (addBeta ? dBeta[j] : 0f) + (float) sums[k + j1 - j0];
       }
     });
+  }
+
+  /** Each row's gradient and each column sum of γ and β is one value: backward sets them whole. */
+  @Override
+  public final boolean overwritesGradients() {
+    return true;
   }
 
   @Override

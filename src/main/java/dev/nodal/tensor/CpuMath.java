@@ -51,10 +51,10 @@ public final class CpuMath {
     for (; i < to; i++) z[i] = gelu(x[i]);
   }
 
-  /** {@code dx[i] += dz[i]·gelu'(x[i])} for i in {@code [from, to)}. */
-  public static void geluBackward(CpuContext cpu, float[] x, float[] dz, float[] dx, int from, int to) {
-    int i = cpu.vectorApi() ? VectorMath.geluBackward(x, dz, dx, from, to) : from;
-    for (; i < to; i++) dx[i] += dz[i] * geluDerivative(x[i]);
+  /** {@code dx[i] += dz[i]·gelu'(x[i])} for i in {@code [from, to)}; without {@code add}, {@code dx[i] =}. */
+  public static void geluBackward(CpuContext cpu, float[] x, float[] dz, float[] dx, int from, int to, boolean add) {
+    int i = cpu.vectorApi() ? VectorMath.geluBackward(x, dz, dx, from, to, add) : from;
+    for (; i < to; i++) dx[i] = (add ? dx[i] : 0f) + dz[i] * geluDerivative(x[i]);
   }
 
   /**

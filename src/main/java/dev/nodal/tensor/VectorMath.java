@@ -28,14 +28,16 @@ final class VectorMath {
   }
 
   /** {@link CpuMath#backward}'s vectors. */
-  static int geluBackward(float[] x, float[] dz, float[] dx, int from, int to) {
+  static int geluBackward(float[] x, float[] dz, float[] dx, int from, int to, boolean add) {
     int i = from;
     for (; i <= to - S.length(); i += S.length()) {
       FloatVector v = FloatVector.fromArray(S, x, i);
       FloatVector e = expMinusTwoU(v), s = ONE.div(e.add(1f)); // σ(2u); 1 − σ(2u) = e·σ(2u)
       FloatVector slope = v.mul(v).mul(3 * C * K).add(K); // 2u'(x)
       FloatVector d = v.mul(s).mul(e.mul(s)).mul(slope).add(s);
-      FloatVector.fromArray(S, dz, i).fma(d, FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
+      FloatVector g = FloatVector.fromArray(S, dz, i);
+      if (add) g.fma(d, FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
+      else g.mul(d).intoArray(dx, i);
     }
     return i;
   }

@@ -67,13 +67,15 @@ class ElementwiseMathTest {
     int n = x.length - 5; // a tail that no whole vector covers
     for (boolean vector : new boolean[] {true, false}) {
       CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
-      float[] z = new float[x.length], dz = new float[x.length], dx = new float[x.length];
+      float[] z = new float[x.length], dz = new float[x.length], dx = new float[x.length], set = new float[x.length];
       for (int i = 0; i < x.length; i++) {
         dz[i] = (i % 7 - 3) * 0.5f;
         dx[i] = 0.25f;
+        set[i] = Float.NaN; // what a reused buffer may hold: never read when the gradient is set
       }
       CpuMath.gelu(cpu, x, z, 3, n);
-      CpuMath.geluBackward(cpu, x, dz, dx, 3, n);
+      CpuMath.geluBackward(cpu, x, dz, dx, 3, n, true);
+      CpuMath.geluBackward(cpu, x, dz, set, 3, n, false);
       for (int i = 0; i < x.length; i++) {
         boolean inside = i >= 3 && i < n;
         String what = (cpu.vectorApi() ? "vector" : "scalar") + " path at x = " + x[i];
@@ -85,6 +87,7 @@ class ElementwiseMathTest {
         } else if (Float.isFinite(x[i]) && Math.abs(x[i]) < 1e6) {
           assertClose(CpuMath.gelu(x[i]), z[i], "gelu, " + what);
           assertClose(0.25 + dz[i] * (double) CpuMath.geluDerivative(x[i]), dx[i], "dx, " + what);
+          assertClose(dz[i] * (double) CpuMath.geluDerivative(x[i]), set[i], "dx set, " + what);
         }
       }
     }

@@ -62,6 +62,31 @@ class GemmTest {
     for (int e = 0; e < cOff; e++) assertEquals(c0[e], fast[e], "Vector API wrote before C's offset");
   }
 
+  /**
+   * With beta 0 the product sets C: NaNs left in C (a gradient buffer reused from an earlier
+   * value, which an op that overwrites its gradients hands it) do not reach the result, on full
+   * and edge tiles, over two blocks of K, on one thread and on two; the result is the bits of
+   * beta 1 over a zeroed C.
+   */
+  @Test
+  void betaZeroSetsC() {
+    SplittableRandom r = new SplittableRandom(4);
+    int m = 3 * VectorGemm.WIDE.mr() + 1, n = 2 * VectorGemm.WIDE.nr() + 5, k = VectorGemm.KC + 7, cOff = 3;
+    float[] a = random(r, m * k), b = random(r, k * n);
+    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
+      for (int threads : new int[] {1, 2}) {
+        float[] zeroed = new float[cOff + m * n], dirty = new float[cOff + m * n + 2];
+        java.util.Arrays.fill(dirty, Float.NaN);
+        VectorGemm.gemm(u, packing, false, false, m, n, k, 1f, a, 0, b, 0, 1f, zeroed, cOff, Epilogue.NONE, threads);
+        VectorGemm.gemm(u, packing, false, false, m, n, k, 1f, a, 0, b, 0, 0f, dirty, cOff, Epilogue.NONE, threads);
+        for (int e = 0; e < m * n; e++) {
+          assertEquals(zeroed[cOff + e], dirty[cOff + e], u + " on " + threads + " threads, element " + e);
+        }
+        assertTrue(Float.isNaN(dirty[0]) && Float.isNaN(dirty[cOff + m * n]), u + ": wrote outside C");
+      }
+    }
+  }
+
   /** Split by row panels (70 × 300) and by column panels (20 × 500), each form, 2 to 4 threads. */
   @Test
   void resultsDoNotDependOnTheNumberOfThreads() {
