@@ -14,6 +14,21 @@ public interface Batches extends AutoCloseable {
   /** The batches of epoch {@code epoch} (0-based). */
   Iterator<BatchLoader.Batch> epoch(int epoch);
 
+  /** Batches of {@code perEpoch} steps whose epoch e is {@code epochs.apply(e)}, holding nothing to release. */
+  static Batches of(int perEpoch, java.util.function.IntFunction<Iterator<BatchLoader.Batch>> epochs) {
+    return new Batches() {
+      @Override
+      public int batchesPerEpoch() {
+        return perEpoch;
+      }
+
+      @Override
+      public Iterator<BatchLoader.Batch> epoch(int epoch) {
+        return epochs.apply(epoch);
+      }
+    };
+  }
+
   /** Releases what the batches hold; nothing, unless they prefetch. */
   @Override
   default void close() {}

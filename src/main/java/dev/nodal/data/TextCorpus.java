@@ -193,22 +193,14 @@ public final class TextCorpus {
     if (steps < 0) throw new IllegalArgumentException("steps per epoch must be at least 0, got " + steps);
     int perEpoch = steps > 0 ? steps : (int) Math.max(1, Math.min(Integer.MAX_VALUE,
         (long) trainBytes / ((long) batchSize * context)));
-    return new Batches() {
-      @Override
-      public int batchesPerEpoch() {
-        return perEpoch;
-      }
-
-      @Override
-      public Iterator<BatchLoader.Batch> epoch(int epoch) {
-        SplittableRandom random = new SplittableRandom(seed * 1_000_003L + epoch);
-        int[] starts = new int[batchSize];
-        return batches(perEpoch, batchSize, context, b -> {
-          for (int i = 0; i < batchSize; i++) starts[i] = random.nextInt(trainBytes - context);
-          return starts;
-        });
-      }
-    };
+    return Batches.of(perEpoch, epoch -> {
+      SplittableRandom random = new SplittableRandom(seed * 1_000_003L + epoch);
+      int[] starts = new int[batchSize];
+      return batches(perEpoch, batchSize, context, b -> {
+        for (int i = 0; i < batchSize; i++) starts[i] = random.nextInt(trainBytes - context);
+        return starts;
+      });
+    });
   }
 
   /**
@@ -223,18 +215,8 @@ public final class TextCorpus {
     int[] starts = new int[windows];
     for (int i = 0; i < windows; i++) starts[i] = trainBytes + (windows == 1 ? 0 : (int) ((long) span * i / (windows - 1)));
     int count = (windows + batchSize - 1) / batchSize;
-    return new Batches() {
-      @Override
-      public int batchesPerEpoch() {
-        return count;
-      }
-
-      @Override
-      public Iterator<BatchLoader.Batch> epoch(int epoch) {
-        return batches(count, batchSize, context, b -> Arrays.copyOfRange(starts, b * batchSize,
-            Math.min(windows, (b + 1) * batchSize)));
-      }
-    };
+    return Batches.of(count, epoch -> batches(count, batchSize, context,
+        b -> Arrays.copyOfRange(starts, b * batchSize, Math.min(windows, (b + 1) * batchSize))));
   }
 
   private void checkContext(int context) {
