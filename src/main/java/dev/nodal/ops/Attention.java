@@ -226,7 +226,9 @@ public final class Attention implements Op {
         int row = first + r, at = r * keys, len = n.visible(causal, i0 + r);
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < len; j++) max = Math.max(max, s[at + j]);
-        double sum = CpuMath.expShifted(cpu, s, at, at + len, max);
+        CpuMath.expShifted(cpu, s, at, at + len, max);
+        double sum = 0;
+        for (int j = 0; j < len; j++) sum += s[at + j];
         float inv = (float) (1 / sum);
         for (int j = 0; j < len; j++) s[at + j] *= inv;
         if (p != 0) for (int j = 0; j < len; j++) s[at + j] *= Dropout.scale(p, seed, step, row * n.tk + j);

@@ -58,14 +58,11 @@ public final class CpuMath {
   }
 
   /**
-   * {@code a[i] = exp(a[i] − shift)} for i in {@code [from, to)} (a softmax's numerators, the
-   * shift its row's maximum); returns their sum, in double.
+   * {@code a[i] = exp(a[i] − shift)} for i in {@code [from, to)}: a softmax's numerators, the
+   * shift its row's maximum (or log-sum-exp).
    */
-  public static double expShifted(CpuContext cpu, float[] a, int from, int to, float shift) {
+  public static void expShifted(CpuContext cpu, float[] a, int from, int to, float shift) {
     int i = cpu.vectorApi() ? VectorMath.expShifted(a, from, to, shift) : from;
     for (; i < to; i++) a[i] = (float) Math.exp(a[i] - shift);
-    double sum = 0;
-    for (int j = from; j < to; j++) sum += a[j];
-    return sum;
   }
 }

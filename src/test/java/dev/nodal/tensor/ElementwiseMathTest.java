@@ -100,7 +100,7 @@ class ElementwiseMathTest {
       CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
       float[] a = x.clone();
       float shift = 1.5f;
-      double sum = CpuMath.expShifted(cpu, a, 2, x.length - 3, shift), want = 0;
+      CpuMath.expShifted(cpu, a, 2, x.length - 3, shift);
       for (int i = 0; i < x.length; i++) {
         String what = (cpu.vectorApi() ? "vector" : "scalar") + " path at x = " + x[i];
         if (i < 2 || i >= x.length - 3) {
@@ -108,12 +108,10 @@ class ElementwiseMathTest {
           continue;
         }
         double e = Math.exp(x[i] - shift); // the difference in float, as a softmax takes it
-        want += (float) e;
         if (Double.isNaN(e)) assertTrue(Float.isNaN(a[i]), what);
         else if (e > Float.MAX_VALUE) assertEquals(Float.POSITIVE_INFINITY, a[i], what);
         else assertTrue(Math.abs(a[i] - e) <= 2 * Math.ulp((float) e) + Float.MIN_NORMAL, what + ": want " + e + ", got " + a[i]);
       }
-      assertTrue(Double.isNaN(sum) && Double.isNaN(want), "a NaN in the range makes the sum NaN");
     }
   }
 
