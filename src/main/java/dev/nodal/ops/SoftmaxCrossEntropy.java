@@ -25,6 +25,8 @@ import java.util.List;
 public final class SoftmaxCrossEntropy implements Op {
   /** Each row's loss in forward, on the calling thread. */
   private static final ThreadBuffers.Key LOSSES = new ThreadBuffers.Key("softmax cross-entropy row losses", 1);
+  /** Rows per task of backward, which fetches its scratch row once. */
+  private static final int ROWS_PER_TASK = 64;
   /** A row's exponentials in backward, per thread. */
   private static final ThreadBuffers.Key EXPS = new ThreadBuffers.Key("softmax cross-entropy exponentials", 1);
 
@@ -94,21 +96,24 @@ public final class SoftmaxCrossEntropy implements Op {
     int cols = in[0].dim(-1), rows = in[0].size() / cols;
     float[] x = in[0].data, y = in[1].data, dx = dIn[0].data;
     float scale = dOut.data[0] / rows;
-    Rows.range(rows, (long) rows * cols).forEach(r -> { // rows are independent
-      int off = r * cols;
-      float max = Softmax.rowMax(x, off, cols);
-      float[] e = pass.cpu().buffers(EXPS).get(0, cols);
-      double sum = 0;
-      for (int j = 0; j < cols; j++) { // the sum of the exact exponentials, as forward's
-        double ex = Math.exp(x[off + j] - max);
-        e[j] = (float) ex;
-        sum += ex;
-      }
-      float inv = (float) (1.0 / sum);
-      int label = (int) y[r];
-      for (int j = 0; j < cols; j++) {
-        float p = e[j] * inv;
-        dx[off + j] += scale * (j == label ? p - 1f : p);
+    int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+    Rows.range(tasks, (long) rows * cols).forEach(t -> { // rows are independent
+      float[] e = pass.cpu().buffers(EXPS).get(0, cols); // this thread's, once per task
+      for (int r = t * ROWS_PER_TASK; r < Math.min(rows, (t + 1) * ROWS_PER_TASK); r++) {
+        int off = r * cols;
+        float max = Softmax.rowMax(x, off, cols);
+        double sum = 0;
+        for (int j = 0; j < cols; j++) { // the sum of the exact exponentials, as forward's
+          double ex = Math.exp(x[off + j] - max);
+          e[j] = (float) ex;
+          sum += ex;
+        }
+        float inv = (float) (1.0 / sum);
+        int label = (int) y[r];
+        for (int j = 0; j < cols; j++) {
+          float p = e[j] * inv;
+          dx[off + j] += scale * (j == label ? p - 1f : p);
+        }
       }
     });
   }
