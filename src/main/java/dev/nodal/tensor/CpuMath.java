@@ -19,6 +19,13 @@ package dev.nodal.tensor;
  *
  * The logistic form needs one exponential and no tanh: Java 17's {@code Math.tanh} is a native
  * call that made GELU most of a transformer's training step.
+ *
+ * <p>Every function here gives the same bits on the scalar and the vector path, at any vector width,
+ * interpreted or compiled: {@link #exp} is built from IEEE additions and multiplications only, in
+ * one order that {@link VectorMath} repeats lane by lane. The Vector API's own exponential does not
+ * have that property (its interpreted form calls {@code Math.exp}, its compiled form a vector library
+ * that differs in the last bit), so a run's numbers depended on when the JIT compiled it, and a
+ * resumed run was not bit for bit the uninterrupted one.
  */
 public final class CpuMath {
   private CpuMath() {}
@@ -29,20 +36,48 @@ public final class CpuMath {
   /** The largest {@code −2u} whose exponential is taken (its exponential and σ stay normal floats). */
   static final float CAP = 80f;
 
+  static final float KF = (float) K, CF = (float) C, SLOPE = 3 * CF * KF;
+
+  // exp(x) = 2^n · exp(r), n = round(x·log2 e), r = x − n·ln 2 in [−ln2/2, ln2/2] (ln 2 in two parts,
+  // the first exact in 9 bits so that n·LN2_HI is exact), exp(r) by Cephes' expf polynomial.
+  static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+  /** 1.5·2^23: adding it rounds a float of magnitude below 2^22 to an integer, held in the low bits. */
+  static final float ROUND = 12582912f;
+  static final int ROUND_BITS = 0x4B400000;
+  static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+      P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+  /** Below it exp rounds to 0, above it to ∞; clamping there keeps n in [−150, 128]. */
+  static final float EXP_LO = -104f, EXP_HI = 89f;
+
+  /**
+   * {@code e^x} in float, within 2 ulp of the exact value: 0 below about −103.97 (through the
+   * subnormals), ∞ above about 88.72, NaN for NaN. The same bits as {@link VectorMath}'s lanes.
+   */
+  public static float exp(float x) {
+    float c = Math.min(Math.max(x, EXP_LO), EXP_HI); // NaN stays NaN
+    float t = c * LOG2E + ROUND;
+    float n = t - ROUND;
+    float r = c - n * LN2_HI - n * LN2_LO;
+    float p = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
+    p = p * (r * r) + r + 1f;
+    // 2^n as 2^h · 2^(n−h), h = ⌊n/2⌋: both normal for n in [−150, 128], so the result rounds once.
+    int k = Float.floatToRawIntBits(t) - ROUND_BITS, h = k >> 1;
+    return p * Float.intBitsToFloat((h + 127) << 23) * Float.intBitsToFloat((k - h + 127) << 23);
+  }
+
   /** GELU of one value. */
   public static float gelu(float x) {
-    double v = x;
-    return (float) (v / (1 + expMinusTwoU(v)));
+    return x / (expMinusTwoU(x) + 1f);
   }
 
   /** The derivative of GELU at x. */
   public static float geluDerivative(float x) {
-    double v = x, e = expMinusTwoU(v), s = 1 / (1 + e);
-    return (float) (s + v * s * (e * s) * K * (1 + 3 * C * v * v));
+    float e = expMinusTwoU(x), s = 1f / (e + 1f), slope = x * x * SLOPE + KF;
+    return x * s * (e * s) * slope + s;
   }
 
-  private static double expMinusTwoU(double v) {
-    return Math.exp(Math.min(-K * v * (1 + C * v * v), CAP)); // NaN stays NaN
+  private static float expMinusTwoU(float x) {
+    return exp(Math.min((x * x * CF + 1f) * x * -KF, CAP)); // NaN stays NaN
   }
 
   /** {@code z[i] = gelu(x[i])} for i in {@code [from, to)}. */
@@ -54,7 +89,7 @@ public final class CpuMath {
   /** {@code dx[i] += dz[i]·gelu'(x[i])} for i in {@code [from, to)}; without {@code add}, {@code dx[i] =}. */
   public static void geluBackward(CpuContext cpu, float[] x, float[] dz, float[] dx, int from, int to, boolean add) {
     int i = cpu.vectorApi() ? VectorMath.geluBackward(x, dz, dx, from, to, add) : from;
-    for (; i < to; i++) dx[i] = (add ? dx[i] : 0f) + dz[i] * geluDerivative(x[i]);
+    for (; i < to; i++) dx[i] = add ? Math.fma(dz[i], geluDerivative(x[i]), dx[i]) : dz[i] * geluDerivative(x[i]);
   }
 
   /**
@@ -63,6 +98,6 @@ public final class CpuMath {
    */
   public static void expShifted(CpuContext cpu, float[] a, int from, int to, float shift) {
     int i = cpu.vectorApi() ? VectorMath.expShifted(a, from, to, shift) : from;
-    for (; i < to; i++) a[i] = (float) Math.exp(a[i] - shift);
+    for (; i < to; i++) a[i] = exp(a[i] - shift);
   }
 }

@@ -1,20 +1,22 @@
 package dev.nodal.tensor;
 
+import static dev.nodal.tensor.CpuMath.*;
+
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Elementwise functions on the Vector API, in float, for whole vectors of a range; each returns
- * where it stopped, and the caller finishes the tail with its scalar form. Loaded only when the
+ * where it stopped, and the caller finishes the tail with its scalar form, which gives the same bits
+ * (each lane goes through {@link CpuMath}'s operations in its order). Loaded only when the
  * {@code jdk.incubator.vector} module is present (see {@link CpuContext#vectorApi()}).
  */
 final class VectorMath {
   private VectorMath() {}
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-  private static final float K = (float) CpuMath.K;
-  private static final float C = (float) CpuMath.C;
   private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
 
   /** {@link CpuMath#forward}'s vectors. */
@@ -33,7 +35,7 @@ final class VectorMath {
     for (; i <= to - S.length(); i += S.length()) {
       FloatVector v = FloatVector.fromArray(S, x, i);
       FloatVector e = expMinusTwoU(v), s = ONE.div(e.add(1f)); // σ(2u); 1 − σ(2u) = e·σ(2u)
-      FloatVector slope = v.mul(v).mul(3 * C * K).add(K); // 2u'(x)
+      FloatVector slope = v.mul(v).mul(SLOPE).add(KF); // 2u'(x)
       FloatVector d = v.mul(s).mul(e.mul(s)).mul(slope).add(s);
       FloatVector g = FloatVector.fromArray(S, dz, i);
       if (add) g.fma(d, FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
@@ -46,13 +48,27 @@ final class VectorMath {
   static int expShifted(float[] a, int from, int to, float shift) {
     int i = from;
     for (; i <= to - S.length(); i += S.length()) {
-      FloatVector.fromArray(S, a, i).sub(shift).lanewise(VectorOperators.EXP).intoArray(a, i);
+      exp(FloatVector.fromArray(S, a, i).sub(shift)).intoArray(a, i);
     }
     return i;
   }
 
   /** {@code exp(−2u)}, {@code −2u = −K·x·(1 + C·x²)} capped at {@link CpuMath#CAP}. */
   private static FloatVector expMinusTwoU(FloatVector v) {
-    return v.mul(v).mul(C).add(1f).mul(v).mul(-K).min(CpuMath.CAP).lanewise(VectorOperators.EXP);
+    return exp(v.mul(v).mul(CF).add(1f).mul(v).mul(-KF).min(CAP));
+  }
+
+  /** {@link CpuMath#exp} on every lane, operation for operation. */
+  static FloatVector exp(FloatVector x) {
+    FloatVector c = x.max(EXP_LO).min(EXP_HI);
+    FloatVector t = c.mul(LOG2E).add(ROUND);
+    FloatVector n = t.sub(ROUND);
+    FloatVector r = c.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
+    FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5);
+    p = p.mul(r.mul(r)).add(r).add(1f);
+    IntVector k = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS), h = k.lanewise(VectorOperators.ASHR, 1);
+    FloatVector low = (FloatVector) h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    FloatVector high = (FloatVector) k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    return p.mul(low).mul(high);
   }
 }
