@@ -1,5 +1,6 @@
 package dev.nodal.backend;
 
+import dev.nodal.tensor.CpuContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
@@ -92,13 +93,19 @@ public final class GradientCheck {
    * {@code differentiable} entry is true (labels, for instance, are not).
    */
   public static Report op(Op op, CpuTensor[] inputs, boolean[] differentiable, CpuTensor out, long seed) {
+    return op(CpuContext.defaults(), op, inputs, differentiable, out, seed);
+  }
+
+  /** As {@link #op(Op, CpuTensor[], boolean[], CpuTensor, long)}, on the CPU context {@code cpu} (its GEMM's options). */
+  public static Report op(CpuContext cpu, Op op, CpuTensor[] inputs, boolean[] differentiable, CpuTensor out,
+      long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
     float[] r = new float[out.size()];
     for (int k = 0; k < r.length; k++) r[k] = (float) (rnd.nextDouble() * 2 - 1);
     if (out.shape.isScalar()) r[0] = 0.7f; // a loss mid-graph: dL/dz is not 1
     CpuTensor dOut = new CpuTensor(r, out.shape);
 
-    Pass pass = pass(op, inputs);
+    Pass pass = pass(cpu, op, inputs);
     op.forward(pass, inputs, out);
     CpuTensor[] dIn = new CpuTensor[inputs.length];
     for (int i = 0; i < inputs.length; i++) {
@@ -135,8 +142,12 @@ public final class GradientCheck {
    * CPU context of the default options of its own.
    */
   public static Pass pass(Op op, CpuTensor[] inputs) {
+    return pass(CpuContext.defaults(), op, inputs);
+  }
+
+  private static Pass pass(CpuContext cpu, Op op, CpuTensor[] inputs) {
     Shape[] shapes = java.util.Arrays.stream(inputs).map(t -> t.shape).toArray(Shape[]::new);
-    return Pass.of(true, 3, op.workspace(shapes).stream().map(CpuTensor::zeros).toArray(CpuTensor[]::new));
+    return Pass.of(cpu, true, 3, op.workspace(shapes).stream().map(CpuTensor::zeros).toArray(CpuTensor[]::new));
   }
 
   private static double weightedSum(Op op, Pass pass, CpuTensor[] inputs, CpuTensor out, float[] r) {

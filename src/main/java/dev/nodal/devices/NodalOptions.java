@@ -20,7 +20,7 @@ import java.util.function.UnaryOperator;
  *   <tr><th>setting</th><th>sets</th><th>when unset</th></tr>
  *   <tr><td>{@code NODAL_VECTOR=0}</td><td>{@link CpuOptions#vectorApi()} false (any other value: true)</td>
  *       <td>the Vector API where the JVM has it</td></tr>
- *   <tr><td>{@code -Dnodal.gemm.kernel=auto|4x3|6x4|8x2}</td><td>{@link CpuOptions#microkernel()}</td>
+ *   <tr><td>{@code -Dnodal.gemm.kernel=auto|4x3|6x4|8x2|6x2}</td><td>{@link CpuOptions#microkernel()}</td>
  *       <td>{@code auto}</td></tr>
  *   <tr><td>{@code NODAL_DISABLE_OPENCL=1}</td><td>{@link OpenClOptions#disabled()}</td><td>enabled</td></tr>
  *   <tr><td>{@code NODAL_GEMM}</td><td>{@link OpenClOptions#gemmTiles()}</td><td>tiles per device</td></tr>
@@ -87,7 +87,7 @@ public record NodalOptions(CpuOptions cpu, OpenClOptions openCl) {
         cpu = cpu.withMicrokernel(CpuOptions.Microkernel.parse(kernel));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("system property " + GEMM_KERNEL_PROPERTY + "=" + kernel
-            + ": use auto, 4x3, 6x4 or 8x2", e);
+            + ": use " + CpuOptions.Microkernel.choices(), e);
       }
     }
     String cacheDir = env.apply(CACHE_DIR);

@@ -73,8 +73,7 @@ public final class CpuContext {
   /** Which GEMM runs products: for logs and benchmarks. */
   public String kernel() {
     if (!vector) return "plain Java loops";
-    String tile = options.microkernel() == CpuOptions.Microkernel.AUTO ? "" : ", " + options.microkernel().text() + " tiles";
-    return "Vector API, " + VectorGemm.lanes() + " floats per vector" + tile;
+    return "Vector API, " + VectorGemm.describe(options.microkernel());
   }
 
   /**

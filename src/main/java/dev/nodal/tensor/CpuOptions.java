@@ -11,24 +11,26 @@ import java.util.Locale;
  *     {@code jdk.incubator.vector} module (without it, and with false, on plain Java loops).
  *     Default true; the environment's {@code NODAL_VECTOR=0} sets false.
  * @param microkernel the Vector API product's register tile; default {@link Microkernel#AUTO}.
- *     The system property {@code nodal.gemm.kernel} ({@code auto}, {@code 4x3}, {@code 6x4},
- *     {@code 8x2}) sets it, for benchmarks.
+ *     The system property {@code nodal.gemm.kernel} ({@link Microkernel#choices()}) sets it, for
+ *     benchmarks and tests.
  */
 public record CpuOptions(boolean vectorApi, Microkernel microkernel) {
 
   /** The register tile of the Vector API product: rows of C × vectors of its columns. */
   public enum Microkernel {
     /**
-     * Where the CPU has 32 vector registers of 512 bits, 6×4 when C is large enough, else 8×2 when
-     * it pads C less than 4×3; else 4×3.
+     * By the CPU's vector registers: with 32 (AVX-512, AArch64), 6×4 when C is large enough, else
+     * 8×2 when it pads C less than 4×3, else 4×3; with 16 (AVX2, SSE), 6×2.
      */
     AUTO("auto"),
     /** 4 rows × 3 vectors (12 accumulators), which every vector width holds. */
     NARROW_4X3("4x3"),
-    /** 6 rows × 4 vectors (24 accumulators); 4×3 where the registers are missing. */
+    /** 6 rows × 4 vectors (24 accumulators); 6×2 where the registers are missing. */
     WIDE_6X4("6x4"),
-    /** 8 rows × 2 vectors (16 accumulators); 4×3 where the registers are missing. */
-    TALL_8X2("8x2");
+    /** 8 rows × 2 vectors (16 accumulators); 6×2 where the registers are missing. */
+    TALL_8X2("8x2"),
+    /** 6 rows × 2 vectors (12 accumulators and 3 more registers), which 16 registers hold. */
+    SHORT_6X2("6x2");
 
     private final String text;
 
@@ -36,7 +38,7 @@ public record CpuOptions(boolean vectorApi, Microkernel microkernel) {
       this.text = text;
     }
 
-    /** As written in {@code nodal.gemm.kernel}: {@code auto}, {@code 4x3}, {@code 6x4} or {@code 8x2}. */
+    /** As written in {@code nodal.gemm.kernel}, one of {@link #choices()}. */
     public String text() {
       return text;
     }
@@ -49,7 +51,13 @@ public record CpuOptions(boolean vectorApi, Microkernel microkernel) {
     public static Microkernel parse(String text) {
       String t = text == null ? "" : text.strip().toLowerCase(Locale.ROOT);
       for (Microkernel m : values()) if (m.text.equals(t)) return m;
-      throw new IllegalArgumentException("GEMM microkernel '" + text + "': use auto, 4x3, 6x4 or 8x2");
+      throw new IllegalArgumentException("GEMM microkernel '" + text + "': use " + choices());
+    }
+
+    /** Every value's text, for messages: "auto, 4x3, 6x4, 8x2 or 6x2". */
+    public static String choices() {
+      java.util.List<String> all = java.util.Arrays.stream(values()).map(Microkernel::text).toList();
+      return String.join(", ", all.subList(0, all.size() - 1)) + " or " + all.get(all.size() - 1);
     }
   }
 

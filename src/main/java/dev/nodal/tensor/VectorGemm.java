@@ -25,8 +25,13 @@ final class VectorGemm {
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int VL = S.length();
-  /** Steps of the common dimension per packed block. */
-  static final int KC = 128;
+  /**
+   * The most steps of the common dimension per packed block; K is cut into blocks of equal size
+   * (784 into 4 of 196, not 3 of 256 and one of 16). Measured at 1024² on 2 threads, 4 rounds:
+   * 256 and 384 took 0.80–0.92× the time of 128 on AVX2 and 0.91–0.97× on AVX-512 (C is read and
+   * written once per block).
+   */
+  static final int KC = 256;
   /** Row panels of A per block: a block of MC_PANELS·MR rows × KC stays in the L2 cache. */
   static final int MC_PANELS = 48;
 
@@ -39,23 +44,47 @@ final class VectorGemm {
   static final Micro WIDE = new Micro(6, 4 * VL);
   /** 8 rows × 2 vectors: 16 accumulators, 2 loads and 8 broadcasts per 16 FMAs. */
   static final Micro TALL = new Micro(8, 2 * VL);
+  /** 6 rows × 2 vectors: 12 accumulators, 2 loads and 6 broadcasts per 12 FMAs (BLIS's Haswell tile). */
+  static final Micro SHORT = new Micro(6, 2 * VL);
+  /** Every micro-kernel, for tests that run each. */
+  static final java.util.List<Micro> ALL = java.util.List.of(NARROW, SHORT, WIDE, TALL);
 
   /**
-   * {@link #WIDE} needs 24 accumulators and 5 more registers, {@link #TALL} 16 and 3 more: only
-   * AVX-512's 32 registers of 512 bits hold them. {@link CpuOptions.Microkernel} may fix the choice
-   * (for benchmarks; 6x4 and 8x2 fall back to 4x3 where the registers are missing).
+   * The vector registers the JIT allocates: 32 on AArch64 and where HotSpot uses AVX-512's
+   * encoding ({@code -XX:UseAVX=3}, the default on CPUs that have it), else 16 (AVX2, AVX, SSE,
+   * and any CPU this cannot tell).
    */
-  private static final boolean WIDE_FITS = S.vectorBitSize() >= 512;
+  static final int REGISTERS = vectorRegisters();
+
+  private static int vectorRegisters() {
+    String arch = System.getProperty("os.arch", "");
+    if (arch.equals("aarch64")) return 32;
+    if (arch.equals("amd64") || arch.equals("x86_64")) {
+      try {
+        String avx = java.lang.management.ManagementFactory.getPlatformMXBean(
+            com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("UseAVX").getValue();
+        return Integer.parseInt(avx) >= 3 ? 32 : 16;
+      } catch (RuntimeException | LinkageError e) { // not HotSpot: judge by the vector width
+        return S.vectorBitSize() >= 512 ? 32 : 16;
+      }
+    }
+    return 16;
+  }
 
   /**
-   * The micro-kernel for an M×N product under {@code choice}. With {@code AUTO}, where the
-   * registers are there, the one whose tiles pad C least, {@link #WIDE} also when it pads at most
-   * 5% more than the best (its tile does the most work per load), and {@link #NARROW} on a tie
-   * with {@link #TALL}. Measured with {@code bench/jmh GemmBenchmark} (docs/PERFORMANCE.md) and
-   * the gpt step's products: at N = 128, 6×4 beat 4×3 by 5–20%; at N = 32, 8×2 beat 4×3 by 30–50%.
+   * The micro-kernel for an M×N product under {@code choice}. {@link #WIDE} needs 24 accumulators
+   * and 5 more registers, {@link #TALL} 16 and 3 more, {@link #NARROW} 12 and 4 more: with 16
+   * registers they spill, and every product takes {@link #SHORT} (12 and 3 more; measured on
+   * AVX2, {@code -XX:UseAVX=2}: 1.5–2× the speed of 4×3). With 32, {@code AUTO} takes the tile
+   * that pads C least, {@link #WIDE} also when it pads at most 5% more than the best (its tile
+   * does the most work per load), and {@link #NARROW} on a tie with {@link #TALL}: at N = 128, 6×4
+   * beat 4×3 by 5–20%; at N = 32, 8×2 beat 4×3 by 30–50%. A forced choice
+   * ({@link CpuOptions.Microkernel}, for benchmarks and tests) is taken but for 6×4 and 8×2
+   * without the registers, which take 6×2.
    */
   static Micro micro(CpuOptions.Microkernel choice, int m, int n) {
-    if (!WIDE_FITS || choice == CpuOptions.Microkernel.NARROW_4X3) return NARROW;
+    if (choice == CpuOptions.Microkernel.NARROW_4X3) return NARROW;
+    if (choice == CpuOptions.Microkernel.SHORT_6X2 || REGISTERS < 32) return SHORT;
     if (choice == CpuOptions.Microkernel.WIDE_6X4) return WIDE;
     if (choice == CpuOptions.Microkernel.TALL_8X2) return TALL;
     long narrow = padded(NARROW, m, n), tall = padded(TALL, m, n);
@@ -66,6 +95,22 @@ final class VectorGemm {
   /** The elements of C that tiles of {@code u} cover, padding included. */
   private static long padded(Micro u, int m, int n) {
     return (long) ((m + u.mr - 1) / u.mr * u.mr) * ((n + u.nr - 1) / u.nr * u.nr);
+  }
+
+  /**
+   * The vectors, registers and tiles under {@code choice}, for {@code nodal devices} and
+   * benchmarks: "512-bit vectors (16 floats), 32 registers: 6x4, 8x2 or 4x3 tiles by shape".
+   */
+  static String describe(CpuOptions.Microkernel choice) {
+    String tiles;
+    if (choice == CpuOptions.Microkernel.AUTO) tiles = REGISTERS >= 32 ? "6x4, 8x2 or 4x3 tiles by shape" : "6x2 tiles";
+    else tiles = name(micro(choice, 1, 1)) + " tiles (" + choice.text() + " asked)";
+    return String.format(java.util.Locale.ROOT, "%d-bit vectors (%d floats), %d registers: %s", S.vectorBitSize(), VL,
+        REGISTERS, tiles);
+  }
+
+  private static String name(Micro u) {
+    return u.mr + "x" + u.nr / VL;
   }
 
   /** Floats per vector, for messages and benchmarks. */
@@ -127,14 +172,21 @@ final class VectorGemm {
       boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
       Epilogue e) {
     float[][] set = buffers.set();
-    float[] ap = ThreadBuffers.grow(set, 0, (ip1 - ip0) * u.mr * KC), bp = ThreadBuffers.grow(set, 1, (jp1 - jp0) * u.nr * KC);
+    int step = blockSteps(k);
+    float[] ap = ThreadBuffers.grow(set, 0, (ip1 - ip0) * u.mr * step), bp = ThreadBuffers.grow(set, 1, (jp1 - jp0) * u.nr * step);
     float[] tile = ThreadBuffers.grow(set, 2, u.mr * u.nr);
-    for (int p0 = 0; p0 < k; p0 += KC) {
-      int kc = Math.min(KC, k - p0);
+    for (int p0 = 0; p0 < k; p0 += step) {
+      int kc = Math.min(step, k - p0);
       packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));
       packB(u.nr, transB, n, k, b, bOff, p0, kc, bp, jp0 * u.nr, Math.min(n, jp1 * u.nr));
       panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
     }
+  }
+
+  /** The steps of K per block: K cut into the fewest blocks of at most {@link #KC}, of equal size but for the last. */
+  static int blockSteps(int k) {
+    int blocks = (k + KC - 1) / KC;
+    return (k + blocks - 1) / blocks;
   }
 
   /**
@@ -210,6 +262,7 @@ final class VectorGemm {
       int m, int n, int i0, int j0, float[] acc, Epilogue e) {
     if (u == WIDE) kernel6x4(kc, ap, ao, bp, bo, acc);
     else if (u == TALL) kernel8x2(kc, ap, ao, bp, bo, acc);
+    else if (u == SHORT) kernel6x2(kc, ap, ao, bp, bo, acc);
     else kernel4x3(kc, ap, ao, bp, bo, acc);
     int mr = u.mr, nr = u.nr;
     if (i0 + mr <= m && j0 + nr <= n) {
@@ -278,6 +331,48 @@ final class VectorGemm {
     c30.intoArray(acc, 9 * VL);
     c31.intoArray(acc, 10 * VL);
     c32.intoArray(acc, 11 * VL);
+  }
+
+  /** {@code acc [6][2 vectors]} = (6×kc panel) · (kc×2-vector panel): the register-blocked inner loop. */
+  private static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+    FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+    FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+    FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+    for (int p = 0; p < kc; p++) {
+      int bi = bo + p * 2 * VL, ai = ao + p * 6;
+      FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+      FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      c00 = a0.fma(b0, c00);
+      c01 = a0.fma(b1, c01);
+      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      c10 = a1.fma(b0, c10);
+      c11 = a1.fma(b1, c11);
+      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      c20 = a2.fma(b0, c20);
+      c21 = a2.fma(b1, c21);
+      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      c30 = a3.fma(b0, c30);
+      c31 = a3.fma(b1, c31);
+      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      c40 = a4.fma(b0, c40);
+      c41 = a4.fma(b1, c41);
+      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      c50 = a5.fma(b0, c50);
+      c51 = a5.fma(b1, c51);
+    }
+    c00.intoArray(acc, 0 * VL);
+    c01.intoArray(acc, 1 * VL);
+    c10.intoArray(acc, 2 * VL);
+    c11.intoArray(acc, 3 * VL);
+    c20.intoArray(acc, 4 * VL);
+    c21.intoArray(acc, 5 * VL);
+    c30.intoArray(acc, 6 * VL);
+    c31.intoArray(acc, 7 * VL);
+    c40.intoArray(acc, 8 * VL);
+    c41.intoArray(acc, 9 * VL);
+    c50.intoArray(acc, 10 * VL);
+    c51.intoArray(acc, 11 * VL);
   }
 
   /** {@code acc [8][2 vectors]} = (8×kc panel) · (kc×2-vector panel): the register-blocked inner loop. */

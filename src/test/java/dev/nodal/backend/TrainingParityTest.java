@@ -19,8 +19,11 @@ import dev.nodal.ops.Relu;
 import dev.nodal.ops.Sigmoid;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.ops.Tanh;
+import dev.nodal.tensor.CpuOptions;
 import dev.nodal.tensor.FusedActivation;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A 200-step training run of a small MLP on both backends, step by step: the loss of every step
@@ -30,12 +33,14 @@ class TrainingParityTest {
   static final int STEPS = 200;
   static final int BATCH = 33;
 
-  @Test
-  void mlpTrainsTheSameOnBothBackends() {
+  /** On each of the CPU product's micro-kernels, forced, whatever the CPU's registers would choose. */
+  @ParameterizedTest(name = "cpu gemm {0}")
+  @EnumSource(CpuOptions.Microkernel.class)
+  void mlpTrainsTheSameOnBothBackends(CpuOptions.Microkernel tile) {
     Graph g = Models.mlp(21, 20, 65, 10);
     Input x = (Input) g.node("x");
     Input y = (Input) g.node("y");
-    try (Backend device = OpenClTests.backend(); Backend cpu = Backends.cpu();
+    try (Backend device = OpenClTests.backend(); Backend cpu = Backends.cpu(CpuOptions.defaults().withMicrokernel(tile));
         Session d = device.compile(g, BATCH); Session c = cpu.compile(g, BATCH)) {
       d.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).weightDecay(1e-4f).build());
       c.setOptimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).weightDecay(1e-4f).build());

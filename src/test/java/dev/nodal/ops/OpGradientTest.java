@@ -1,11 +1,15 @@
 package dev.nodal.ops;
 
 import dev.nodal.testkit.OpSamples.Sample;
+import dev.nodal.tensor.CpuContext;
+import dev.nodal.tensor.CpuOptions;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.testkit.CatalogueSamples;
 import dev.nodal.backend.GradientCheck;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -26,5 +30,23 @@ class OpGradientTest {
     CpuTensor out = CpuTensor.zeros(CatalogueSamples.outShape(s));
     GradientCheck.op(s.op(), CatalogueSamples.tensors(s), CatalogueSamples.differentiable(s), out, 17)
         .assertPassed(s.toString());
+  }
+
+  /** The node types whose CPU code runs on the GEMM. */
+  private static final Set<String> PRODUCTS = Set.of("dense", "matmul", "conv2d", "attention");
+
+  /** Each sample of those node types on each micro-kernel, forced, whatever this CPU would choose. */
+  static Stream<Arguments> productSamples() {
+    return samples().filter(s -> PRODUCTS.contains(s.getPayload().op().kind()))
+        .flatMap(s -> Stream.of(CpuOptions.Microkernel.values()).map(tile -> Arguments.of(tile, s)));
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @MethodSource("productSamples")
+  void gradientCheckOnEachMicrokernel(CpuOptions.Microkernel tile, Sample s) {
+    CpuContext cpu = new CpuContext(CpuOptions.defaults().withMicrokernel(tile));
+    CpuTensor out = CpuTensor.zeros(CatalogueSamples.outShape(s));
+    GradientCheck.op(cpu, s.op(), CatalogueSamples.tensors(s), CatalogueSamples.differentiable(s), out, 17)
+        .assertPassed(tile.text() + " tiles, " + s);
   }
 }

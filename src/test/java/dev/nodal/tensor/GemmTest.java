@@ -22,7 +22,7 @@ class GemmTest {
   static Stream<Arguments> shapes() {
     Stream.Builder<Arguments> out = Stream.builder();
     int kc = VectorGemm.KC;
-    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
+    for (VectorGemm.Micro u : VectorGemm.ALL) {
       int mr = u.mr(), nr = u.nr();
       int[][] mnk = {{1, 1, 1}, {3, 5, 7}, {mr - 1, nr - 1, kc - 1}, {mr + 1, nr + 1, kc + 1}, {2 * mr, 2 * nr, 2 * kc},
           {37, 10, 300}, {1, 129, 64}, {65, 1, 33}, {130, 97, 260}};
@@ -73,7 +73,7 @@ class GemmTest {
     SplittableRandom r = new SplittableRandom(4);
     int m = 3 * VectorGemm.WIDE.mr() + 1, n = 2 * VectorGemm.WIDE.nr() + 5, k = VectorGemm.KC + 7, cOff = 3;
     float[] a = random(r, m * k), b = random(r, k * n);
-    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
+    for (VectorGemm.Micro u : VectorGemm.ALL) {
       for (int threads : new int[] {1, 2}) {
         float[] zeroed = new float[cOff + m * n], dirty = new float[cOff + m * n + 2];
         java.util.Arrays.fill(dirty, Float.NaN);
@@ -131,7 +131,7 @@ class GemmTest {
    * A bias (0 none, 1 per row, 2 per column) and an activation, applied once after the whole sum
    * (K spans several blocks in some shapes, and beta adds the old C first): the Vector API kernel
    * on 1 and 2 threads, and Blas's plain path, against the double product passed through
-   * {@link FusedActivation#apply}; both micro-kernels.
+   * {@link FusedActivation#apply}; 6x4 on 1 and 2 threads, 4x3 and 6x2 on 2.
    */
   @ParameterizedTest(name = "{0}x{1}x{2} {3} bias mode {4}")
   @MethodSource("epilogues")
@@ -152,10 +152,11 @@ class GemmTest {
         expected[i * n + j] = f.apply((float) s);
       }
     }
-    float[] one = c0.clone(), two = c0.clone(), plain = c0.clone(), narrow = c0.clone();
+    float[] one = c0.clone(), two = c0.clone(), plain = c0.clone(), narrow = c0.clone(), shortTile = c0.clone();
     VectorGemm.gemm(VectorGemm.WIDE, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, one, 0, e, 1);
     VectorGemm.gemm(VectorGemm.WIDE, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, two, 0, e, 2);
     VectorGemm.gemm(VectorGemm.NARROW, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, narrow, 0, e, 2);
+    VectorGemm.gemm(VectorGemm.SHORT, packing, false, false, m, n, k, 1f, a, 0, b, 0, beta, shortTile, 0, e, 2);
     Blas.plainGemm(false, false, m, n, k, 1f, a, 0, b, 0, beta, plain, 0, 3);
     e.apply(plain, 0, n, 0, m, 0, n);
     double tol = 1e-5 * Math.sqrt(k) * 4;
@@ -164,18 +165,37 @@ class GemmTest {
       assertEquals(one[i], two[i], 0, "1 and 2 threads, element " + i);
       assertEquals(expected[i], plain[i], tol, "plain loops, element " + i);
       assertEquals(expected[i], narrow[i], tol, "4x3 kernel, element " + i);
+      assertEquals(expected[i], shortTile[i], tol, "6x2 kernel, element " + i);
     }
   }
 
-  /** AUTO takes the tile that pads C least (6×4 within 5%), where the CPU has the registers for 6×4 and 8×2. */
+  /**
+   * With 32 registers AUTO takes the tile that pads C least (6×4 within 5%); with 16, 6×2 always,
+   * and 6×4 or 8×2 forced fall back to it. 4×3 and 6×2 forced are taken everywhere.
+   */
   @Test
   void autoTakesTheTileThatPadsLeast() {
-    boolean registers = VectorGemm.lanes() >= 16; // 512-bit vectors: 32 registers
+    boolean registers = VectorGemm.REGISTERS >= 32;
     CpuOptions.Microkernel auto = CpuOptions.Microkernel.AUTO;
-    assertEquals(registers ? VectorGemm.TALL : VectorGemm.NARROW, VectorGemm.micro(auto, 64, 32), "a head of 32 features");
-    assertEquals(registers ? VectorGemm.WIDE : VectorGemm.NARROW, VectorGemm.micro(auto, 2048, 128), "two 6x4 tiles across");
-    assertEquals(VectorGemm.NARROW, VectorGemm.micro(auto, 2048, 96), "two 4x3 tiles across; a tie with 8x2 keeps 4x3");
+    VectorGemm.Micro otherwise = VectorGemm.SHORT;
+    assertEquals(registers ? VectorGemm.TALL : otherwise, VectorGemm.micro(auto, 64, 32), "a head of 32 features");
+    assertEquals(registers ? VectorGemm.WIDE : otherwise, VectorGemm.micro(auto, 2048, 128), "two 6x4 tiles across");
+    assertEquals(registers ? VectorGemm.NARROW : otherwise, VectorGemm.micro(auto, 2048, 96),
+        "two 4x3 tiles across; a tie with 8x2 keeps 4x3");
+    assertEquals(registers ? VectorGemm.WIDE : otherwise, VectorGemm.micro(CpuOptions.Microkernel.WIDE_6X4, 64, 32));
+    assertEquals(registers ? VectorGemm.TALL : otherwise, VectorGemm.micro(CpuOptions.Microkernel.TALL_8X2, 64, 32));
     assertEquals(VectorGemm.NARROW, VectorGemm.micro(CpuOptions.Microkernel.NARROW_4X3, 64, 32), "forced");
+    assertEquals(VectorGemm.SHORT, VectorGemm.micro(CpuOptions.Microkernel.SHORT_6X2, 64, 32), "forced");
+  }
+
+  /** K is cut into the fewest blocks of at most KC steps, equal but for the last. */
+  @Test
+  void blocksOfKAreEven() {
+    int kc = VectorGemm.KC;
+    assertEquals(1, VectorGemm.blockSteps(1));
+    assertEquals(kc, VectorGemm.blockSteps(kc));
+    assertEquals(kc / 2 + 1, VectorGemm.blockSteps(kc + 1), "two blocks, not one full and one of a single step");
+    assertEquals(196, VectorGemm.blockSteps(784), "an image's 784 pixels: four blocks of 196 when KC is 256");
   }
 
   /** A NaN in A reaches every output of its row through a fused ReLU, on full and edge tiles alike. */
@@ -186,7 +206,7 @@ class GemmTest {
     float[] a = random(r, m * k), b = random(r, k * n);
     a[0] = Float.NaN; // row 0
     a[(m - 1) * k] = Float.NaN; // the last row, in an edge tile
-    for (VectorGemm.Micro u : new VectorGemm.Micro[] {VectorGemm.NARROW, VectorGemm.WIDE, VectorGemm.TALL}) {
+    for (VectorGemm.Micro u : VectorGemm.ALL) {
       float[] c = new float[m * n];
       VectorGemm.gemm(u, packing, false, false, m, n, k, 1f, a, 0, b, 0, 0f, c, 0, Epilogue.columns(null, FusedActivation.RELU), 1);
       for (int j = 0; j < n; j++) {

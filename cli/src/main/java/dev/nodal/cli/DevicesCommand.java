@@ -3,6 +3,7 @@ package dev.nodal.cli;
 import dev.nodal.backend.opencl.DeviceInfo;
 import dev.nodal.backend.opencl.OpenCl;
 import dev.nodal.devices.Backends;
+import dev.nodal.tensor.CpuContext;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -16,6 +17,7 @@ final class DevicesCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     System.out.println("cpu            pure-Java CPU backend (" + Runtime.getRuntime().availableProcessors() + " cores)");
+    System.out.println("               products: " + new CpuContext(main.options.cpu()).kernel());
     Backends.providers().forEach((name, p) -> System.out.printf(java.util.Locale.ROOT, "%-14s %s (a backend provider)%n",
         name, p.description()));
     OpenCl.Probe probe = OpenCl.probe(main.options.openCl());
