@@ -265,19 +265,31 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Milliseconds per operation of each timed run, after two warm-up runs; progress on stderr. */
+  /**
+   * Warm-up lasts at least this long, and two runs: the JIT compiles the products' inner loops
+   * after thousands of calls, which a small product's two runs do not reach (at N = 256 they
+   * left the timed runs 30% slower than the steady state).
+   */
+  static final long WARM_UP_NANOS = 1_000_000_000L;
+
+  /** Milliseconds per operation of each timed run, after the warm-up ({@link #WARM_UP_NANOS}); progress on stderr. */
   private double[] time(Session s, Runnable op) {
     List<Double> runs = new ArrayList<>();
-    for (int rep = -2; rep < repeats; rep++) {
+    long warmUpEnd = System.nanoTime() + WARM_UP_NANOS;
+    for (int warm = 0; warm < 2 || System.nanoTime() < warmUpEnd; warm++) {
+      if (System.console() != null) System.err.printf(java.util.Locale.ROOT, "\r%s: warm-up %d ", workload, warm + 1);
+      for (int i = 0; i < inner; i++) op.run();
+      s.sync();
+    }
+    for (int rep = 0; rep < repeats; rep++) {
       if (System.console() != null) {
-        System.err.printf(java.util.Locale.ROOT, "\r%s: %s %d of %d ", workload, rep < 0 ? "warm-up" : "run", rep < 0 ? rep + 3 : rep + 1,
-            rep < 0 ? 2 : repeats);
+        System.err.printf(java.util.Locale.ROOT, "\r%s: run %d of %d ", workload, rep + 1, repeats);
       }
       s.sync();
       long t0 = System.nanoTime();
       for (int i = 0; i < inner; i++) op.run();
       s.sync();
-      if (rep >= 0) runs.add((System.nanoTime() - t0) / 1e6 / inner);
+      runs.add((System.nanoTime() - t0) / 1e6 / inner);
     }
     if (System.console() != null) System.err.print("\r" + " ".repeat(40) + "\r");
     return runs.stream().mapToDouble(Double::doubleValue).toArray();
