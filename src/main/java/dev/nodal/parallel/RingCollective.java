@@ -29,6 +29,15 @@ import java.util.Locale;
  * all-reduce, and every rank ends with the same bits. The two passes run one after the other,
  * each a chain without a cycle, so blocking sockets cannot deadlock.
  *
+ * <p>Every connection proves that both ends hold the job's secret key before any data flows: the
+ * accepting rank sends a fresh random challenge; the connecting rank answers with its own
+ * challenge, its rank, the rank it means to reach and an HMAC-SHA256 over both challenges and
+ * both ranks; the accepting rank answers with its HMAC over them in the other order. A
+ * connection that fails (a wrong key, a rank that is not the previous one, no handshake within
+ * {@link #HANDSHAKE}) is refused, logged at WARN with its address, and the rank goes on accepting
+ * until its timeout; once the ring is joined the listening socket is closed, so late connections
+ * are refused by the system. The key authenticates; it does not encrypt the gradients that follow.
+ *
  * <p>Every read and every send waits at most the timeout: a silent or dead peer fails the
  * operation with a {@link CollectiveException} that names it. Each pass starts with a header
  * (operation number, kind, length, root) that the receiver checks against its own call, so ranks
@@ -72,6 +81,22 @@ public final class RingCollective implements Collective {
     });
   }
 
+  /** The shortest secret {@link #join} takes, in bytes. */
+  public static final int MIN_KEY_BYTES = 16;
+  /** How long one connection may take over the handshake before it is refused (at most the join's timeout). */
+  static final Duration HANDSHAKE = Duration.ofSeconds(5);
+  private static final int NONCE_BYTES = 32, MAC_BYTES = 32;
+  private static final String MAC_ALGORITHM = "HmacSHA256";
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RingCollective.class);
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+  /** A fresh random secret of 32 bytes for one job's ring, to hand every rank (never a constant). */
+  public static byte[] newKey() {
+    byte[] key = new byte[32];
+    RANDOM.nextBytes(key);
+    return key;
+  }
+
   /**
    * This rank's listening socket, on an ephemeral port of {@code host} (every interface when
    * null): open it before the ranks swap addresses, so that a neighbour's connection waits in its
@@ -82,44 +107,200 @@ public final class RingCollective implements Collective {
   }
 
   /**
+   * As {@link #listen(InetAddress)}, on the first free port of {@code [fromPort, toPort]} (for
+   * firewalls that open a range).
+   *
+   * @throws IOException naming the range when every port in it is taken
+   */
+  public static ServerSocket listen(InetAddress host, int fromPort, int toPort) throws IOException {
+    if (fromPort < 1 || toPort > 65535 || fromPort > toPort) {
+      throw new IllegalArgumentException("ring ports " + fromPort + "-" + toPort + ": give a range within 1-65535");
+    }
+    IOException last = null;
+    for (int port = fromPort; port <= toPort; port++) {
+      try {
+        return new ServerSocket(port, 4, host);
+      } catch (java.net.BindException e) {
+        last = e;
+      }
+    }
+    throw new IOException("no free port for the ring in " + fromPort + "-" + toPort + " on "
+        + (host == null ? "any interface" : host.getHostAddress()) + " (" + last.getMessage() + ")", last);
+  }
+
+  /**
    * Joins the ring as {@code rank} of {@code addresses.size()}: connects to the next rank's
    * address (retrying until the timeout while it is not yet listening) and accepts the previous
-   * rank on {@code server}, which is then closed. Every later read waits at most {@code timeout}.
+   * rank on {@code server}, which is then closed; both connections prove knowledge of {@code key}
+   * (see the class comment) and anything else that connects is refused. Every later read waits at
+   * most {@code timeout}.
+   *
+   * @param key the job's secret, the same on every rank, at least {@link #MIN_KEY_BYTES} bytes
    */
-  public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout)
-      throws IOException {
+  public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
+      byte[] key) throws IOException {
     int size = addresses.size();
     if (rank < 0 || rank >= size) throw new IllegalArgumentException("rank " + rank + " of " + size);
+    if (key == null || key.length < MIN_KEY_BYTES) {
+      throw new IllegalArgumentException("the ring's key must have at least " + MIN_KEY_BYTES + " bytes"
+          + (key == null ? "" : ", not " + key.length));
+    }
     int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
     if (size == 1) {
       server.close();
       return new RingCollective(0, 1, null, null, "none", millis);
     }
     int next = (rank + 1) % size, prev = (rank + size - 1) % size;
+    long deadline = System.nanoTime() + millis * 1_000_000L;
+    byte[] secret = key.clone();
+    // The previous rank is accepted on a thread of its own: every rank connects before it accepts,
+    // and a handshake needs both ends, so one thread would wait on the next rank around the ring.
+    java.util.concurrent.ExecutorService acceptor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "nodal-ring-accept-" + rank);
+      t.setDaemon(true);
+      return t;
+    });
+    java.util.concurrent.Future<Socket> accepted = acceptor.submit(
+        () -> acceptPrevious(rank, prev, addresses.get(prev), server, secret, deadline));
+    acceptor.shutdown();
     Socket toNext = null, fromPrev = null;
     try {
       toNext = connect(rank, next, addresses.get(next), millis);
-      new DataOutputStream(toNext.getOutputStream()).writeInt(rank);
-      server.setSoTimeout(millis);
-      try {
-        fromPrev = server.accept();
-      } catch (SocketTimeoutException e) {
-        throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not connect within %d ms", rank, prev,
-            addresses.get(prev), millis), e);
-      }
+      greetNext(rank, next, addresses.get(next), toNext, secret, deadline);
+      fromPrev = await(accepted, rank);
       fromPrev.setSoTimeout(millis);
       fromPrev.setTcpNoDelay(true);
-      int said = new DataInputStream(fromPrev.getInputStream()).readInt();
-      if (said != prev) {
-        throw new CollectiveException("rank " + rank + ": expected rank " + prev + " to connect, rank " + said + " did");
-      }
+      toNext.setSoTimeout(millis);
       return new RingCollective(rank, size, toNext, fromPrev, "rank " + prev + " (" + addresses.get(prev) + ")", millis);
     } catch (IOException | RuntimeException e) {
       closeQuietly(toNext);
       closeQuietly(fromPrev);
       throw e;
     } finally {
-      server.close();
+      server.close(); // ends a pending accept too
+      if (fromPrev == null) accepted.cancel(true);
+    }
+  }
+
+  private static Socket await(java.util.concurrent.Future<Socket> accepted, int rank) throws IOException {
+    try {
+      return accepted.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException io) throw io;
+      if (cause instanceof RuntimeException re) throw re;
+      throw new CollectiveException("rank " + rank + ": accepting the previous rank failed: " + cause, cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CollectiveException("rank " + rank + ": interrupted while accepting the previous rank", e);
+    }
+  }
+
+  /** The connecting side's handshake: answer the challenge, then check the next rank's answer. */
+  private static void greetNext(int rank, int next, InetSocketAddress address, Socket s, byte[] key, long deadline)
+      throws IOException {
+    DataInputStream in = new DataInputStream(s.getInputStream());
+    DataOutputStream out = new DataOutputStream(s.getOutputStream());
+    try {
+      byte[] serverNonce = new byte[NONCE_BYTES], clientNonce = new byte[NONCE_BYTES];
+      // The challenge may wait while the next rank refuses connections ahead of this one; the rest may not.
+      s.setSoTimeout((int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
+      in.readFully(serverNonce);
+      s.setSoTimeout(handshakeMillis(deadline));
+      RANDOM.nextBytes(clientNonce);
+      out.writeInt(rank);
+      out.writeInt(next);
+      out.write(clientNonce);
+      out.write(mac(key, "connect", serverNonce, clientNonce, rank, next));
+      out.flush();
+      byte[] answer = new byte[MAC_BYTES];
+      in.readFully(answer);
+      if (!java.security.MessageDigest.isEqual(answer, mac(key, "accept", clientNonce, serverNonce, next, rank))) {
+        throw new CollectiveException(String.format(Locale.ROOT,
+            "rank %d: the listener at %s, given as rank %d's, does not hold this job's ring key", rank, address, next));
+      }
+    } catch (SocketTimeoutException e) {
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not complete the ring's "
+          + "handshake in time", rank, next, address), e);
+    } catch (java.io.EOFException e) {
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) closed the connection during "
+          + "the ring's handshake (it refuses this rank's key, or is not a rank of this job)", rank, next, address), e);
+    }
+  }
+
+  /**
+   * The accepting side: challenges each connection until one proves the key as rank {@code prev},
+   * refusing and logging the others, until the deadline.
+   */
+  private static Socket acceptPrevious(int rank, int prev, InetSocketAddress prevAddress, ServerSocket server,
+      byte[] key, long deadline) throws IOException {
+    int refused = 0;
+    while (true) {
+      int left = (int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000L);
+      server.setSoTimeout(left);
+      Socket s;
+      try {
+        s = server.accept();
+      } catch (SocketTimeoutException e) {
+        throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not connect within the "
+            + "timeout%s", rank, prev, prevAddress, refused == 0 ? "" : "; " + refused + " other connection(s) refused"),
+            e);
+      }
+      String reason = challenge(s, rank, prev, key, deadline);
+      if (reason == null) return s;
+      refused++;
+      log.warn("rank {}: refused a ring connection from {}: {}", rank, s.getRemoteSocketAddress(), reason);
+      closeQuietly(s);
+    }
+  }
+
+  /** Null when {@code s} proved the key as rank {@code prev} (and got this rank's answer), else why not. */
+  private static String challenge(Socket s, int rank, int prev, byte[] key, long deadline) {
+    try {
+      s.setSoTimeout(handshakeMillis(deadline));
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      DataOutputStream out = new DataOutputStream(s.getOutputStream());
+      byte[] serverNonce = new byte[NONCE_BYTES], clientNonce = new byte[NONCE_BYTES], proof = new byte[MAC_BYTES];
+      RANDOM.nextBytes(serverNonce);
+      out.write(serverNonce);
+      out.flush();
+      int claimed = in.readInt(), target = in.readInt();
+      in.readFully(clientNonce);
+      in.readFully(proof);
+      if (!java.security.MessageDigest.isEqual(proof, mac(key, "connect", serverNonce, clientNonce, claimed, target))) {
+        return "it does not hold this job's ring key";
+      }
+      if (claimed != prev || target != rank) {
+        return String.format(Locale.ROOT, "it holds the key but came as rank %d to rank %d, and here rank %d connects to "
+            + "rank %d", claimed, target, prev, rank);
+      }
+      out.write(mac(key, "accept", clientNonce, serverNonce, rank, claimed));
+      out.flush();
+      return null;
+    } catch (SocketTimeoutException e) {
+      return "no handshake within " + handshakeMillis(deadline) + " ms";
+    } catch (IOException e) {
+      return "the handshake broke off (" + e.getMessage() + ")";
+    }
+  }
+
+  private static int handshakeMillis(long deadline) {
+    long left = (deadline - System.nanoTime()) / 1_000_000L;
+    return (int) Math.max(1, Math.min(HANDSHAKE.toMillis(), left));
+  }
+
+  /** HMAC-SHA256 under {@code key} of the protocol's name, the step, both challenges and both ranks. */
+  private static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance(MAC_ALGORITHM);
+      mac.init(new javax.crypto.spec.SecretKeySpec(key, MAC_ALGORITHM));
+      mac.update(("nodal-ring-1 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      mac.update(first);
+      mac.update(second);
+      mac.update(ByteBuffer.allocate(8).putInt(from).putInt(to).array());
+      return mac.doFinal();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
     }
   }
 
@@ -129,7 +310,6 @@ public final class RingCollective implements Collective {
       Socket s = new Socket();
       try {
         s.connect(address, millis);
-        s.setSoTimeout(millis);
         s.setTcpNoDelay(true);
         return s;
       } catch (IOException e) {

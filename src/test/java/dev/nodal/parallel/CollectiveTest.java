@@ -30,6 +30,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class CollectiveTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(20);
+  /** The tests' rings share one key, as the ranks of one job do. */
+  private static final byte[] KEY = RingCollective.newKey();
   /**
    * Milliseconds within which a failure that needs no timeout must come: half of {@link #TIMEOUT},
    * so that it tells "at once" from "at the timeout" on a slow or loaded machine too.
@@ -86,7 +88,7 @@ class CollectiveTest {
       List<Future<RingCollective>> joins = new ArrayList<>();
       for (int r = 0; r < size; r++) {
         int rank = r;
-        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout)));
+        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout, KEY)));
       }
       List<Collective> group = new ArrayList<>();
       for (Future<RingCollective> f : joins) group.add(f.get());

@@ -63,8 +63,71 @@ import scala.runtime.AbstractFunction1;
 public final class SparkTrainer {
   private SparkTrainer() {}
 
-  /** How long a task waits on its ring neighbours before the step fails. */
-  static final Duration RING_TIMEOUT = Duration.ofMinutes(5);
+  /** {@code spark.nodal.ring.timeout}: how long a task waits on its ring neighbours, in seconds. */
+  public static final String RING_TIMEOUT = "spark.nodal.ring.timeout";
+  /** The default of {@link #RING_TIMEOUT}: a step's exchange, or the ring's forming, longer than this fails the stage. */
+  static final Duration DEFAULT_RING_TIMEOUT = Duration.ofSeconds(60);
+  /** {@code spark.nodal.ring.ports}: {@code FROM-TO}, the ports the ring may listen on (default: any free port). */
+  public static final String RING_PORTS = "spark.nodal.ring.ports";
+
+  /**
+   * How the tasks' ring is set up, made on the driver and sent with each task: its timeout, its
+   * ports, and where its key comes from. With {@code spark.authenticate} on, the key is an
+   * HMAC-SHA256 of Spark's own secret over a random salt, derived on each executor from the
+   * secret Spark gave it (the task carries only the salt); else the task carries a random key of
+   * the job's, as safe as the channel Spark sends tasks over.
+   */
+  record RingSettings(Duration timeout, int fromPort, int toPort, boolean fromSparkSecret, byte[] salt)
+      implements Serializable {
+    static RingSettings of(org.apache.spark.SparkConf conf) {
+      String timeout = conf.get(RING_TIMEOUT, String.valueOf(DEFAULT_RING_TIMEOUT.toSeconds())).strip();
+      long seconds;
+      try {
+        seconds = Long.parseLong(timeout);
+      } catch (NumberFormatException e) {
+        seconds = 0;
+      }
+      if (seconds < 1) throw new IllegalArgumentException(RING_TIMEOUT + "=" + timeout + ": give whole seconds, at least 1");
+      int from = 0, to = 0;
+      String ports = conf.get(RING_PORTS, "").strip();
+      if (!ports.isEmpty()) {
+        String[] p = ports.split("-", -1);
+        try {
+          from = Integer.parseInt(p[0].strip());
+          to = p.length == 2 ? Integer.parseInt(p[1].strip()) : -1;
+        } catch (NumberFormatException e) {
+          to = -1;
+        }
+        if (p.length != 2 || from < 1 || to > 65535 || from > to) {
+          throw new IllegalArgumentException(RING_PORTS + "=" + ports + ": give FROM-TO within 1-65535, as 40000-40100");
+        }
+      }
+      return new RingSettings(Duration.ofSeconds(seconds), from, to, conf.getBoolean("spark.authenticate", false),
+          RingCollective.newKey());
+    }
+
+    /** The ring's key on this executor. */
+    byte[] key() {
+      if (!fromSparkSecret) return salt;
+      String secret = org.apache.spark.SparkEnv.get().securityManager().getSecretKey();
+      if (secret == null || secret.isEmpty()) {
+        throw new IllegalStateException("spark.authenticate is on but this executor has no Spark secret to derive "
+            + "the ring's key from");
+      }
+      try {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            "HmacSHA256"));
+        return mac.doFinal(salt);
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
+      }
+    }
+
+    ServerSocket listen(java.net.InetAddress host) throws IOException {
+      return fromPort == 0 ? RingCollective.listen(host) : RingCollective.listen(host, fromPort, toPort);
+    }
+  }
 
   /** What the driver hands each epoch's tasks, and what rank 0 hands back. */
   static final class Snapshot implements Serializable {
@@ -212,6 +275,7 @@ public final class SparkTrainer {
     long totalSteps = (long) steps * settings.epochs();
     String graphJson = GraphFile.write(graph, settings.seed());
     Path checkpoint = runFolder.resolve("checkpoint");
+    RingSettings ring = RingSettings.of(sc.conf());
 
     Snapshot snapshot;
     try (Session s = Backends.cpu().compile(graph, 1)) {
@@ -224,7 +288,7 @@ public final class SparkTrainer {
       // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
       org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
       EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
-          steps, settings.seed(), epoch, statsRank, fault);
+          steps, settings.seed(), epoch, statsRank, ring, fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
       try {
@@ -275,6 +339,7 @@ public final class SparkTrainer {
     private final org.apache.spark.broadcast.Broadcast<Snapshot> start;
     private final int perTask, steps, epoch, statsRank;
     private final long seed;
+    private final RingSettings ring;
     private final Fault fault;
 
     /**
@@ -283,7 +348,7 @@ public final class SparkTrainer {
      */
     EpochTask(String graphJson, OptimizerSpec optimizer, Schedule schedule, long totalSteps,
         org.apache.spark.broadcast.Broadcast<Snapshot> start, int perTask, int steps, long seed, int epoch, int statsRank,
-        Fault fault) {
+        RingSettings ring, Fault fault) {
       this.graphJson = graphJson;
       this.optimizer = optimizer;
       this.schedule = schedule;
@@ -294,6 +359,7 @@ public final class SparkTrainer {
       this.seed = seed;
       this.epoch = epoch;
       this.statsRank = statsRank;
+      this.ring = ring;
       this.fault = fault;
     }
 
@@ -309,8 +375,8 @@ public final class SparkTrainer {
         throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", stage attempt "
             + ctx.stageAttemptNumber());
       }
-      try (Collective ring = joinRing(ctx, rank)) {
-        Snapshot end = run(ring, mine, rank);
+      try (Collective peers = joinRing(ctx, rank, ring)) {
+        Snapshot end = run(peers, mine, rank);
         return CollectionConverters.asScala(List.of(rank == 0 ? end : end.digestOnly()).iterator());
       } catch (IOException e) {
         throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
@@ -318,13 +384,14 @@ public final class SparkTrainer {
     }
 
     /**
-     * Listens on every interface, swaps {@code host:port} with every task once through Spark (the
-     * host as Spark knows this executor, which the other executors reach it by), then joins the ring.
+     * Listens on this executor's own address (the host Spark knows it by, which the other
+     * executors reach it by), swaps {@code host:port} with every task once through Spark, then
+     * joins the ring with the job's key.
      */
-    private static Collective joinRing(BarrierTaskContext ctx, int rank) throws IOException {
+    private static Collective joinRing(BarrierTaskContext ctx, int rank, RingSettings ring) throws IOException {
       String address = ctx.getTaskInfos()[rank].address();
       String host = address.contains(":") ? address.substring(0, address.lastIndexOf(':')) : address;
-      ServerSocket server = RingCollective.listen(null);
+      ServerSocket server = ring.listen(java.net.InetAddress.getByName(host));
       try {
         String[] all = ctx.allGather(host + ":" + server.getLocalPort());
         List<InetSocketAddress> addresses = new ArrayList<>();
@@ -332,7 +399,7 @@ public final class SparkTrainer {
           int colon = a.lastIndexOf(':');
           addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
-        return RingCollective.join(rank, addresses, server, RING_TIMEOUT);
+        return RingCollective.join(rank, addresses, server, ring.timeout(), ring.key());
       } catch (IOException | RuntimeException e) {
         server.close(); // join closes it itself; a failed allGather would leave it open on the executor
         throw e;

@@ -146,6 +146,44 @@ class SparkTrainerTest {
     }
   }
 
+  /**
+   * With spark.authenticate on, the ring's key comes from Spark's secret and a port range and a
+   * timeout from the configuration: training is the same as without them, bit for bit.
+   */
+  @Test
+  void underSparkAuthenticationTheRingTakesItsKeyFromSparksSecret() throws Exception {
+    List<Float> plain;
+    try (JavaSparkContext sc = spark("local[2]")) {
+      plain = SparkTrainer.train(sc.parallelize(examples(70), 2), graph(), settings(), dir.resolve("plain")).losses();
+    }
+    int base;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      base = probe.getLocalPort();
+    }
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("auth")
+        .set("spark.ui.enabled", "false").set("spark.authenticate", "true")
+        .set("spark.authenticate.secret", "a secret of this cluster's").set(SparkTrainer.RING_PORTS, base + "-" + (base + 50))
+        .set(SparkTrainer.RING_TIMEOUT, "30"))) {
+      SparkTrainer.RingSettings ring = SparkTrainer.RingSettings.of(sc.getConf());
+      assertTrue(ring.fromSparkSecret() && ring.fromPort() == base && ring.toPort() == base + 50, ring.toString());
+      assertEquals(32, ring.key().length);
+      assertTrue(!java.util.Arrays.equals(ring.salt(), ring.key()), "the task carries the salt, not the key");
+      List<Float> authenticated = SparkTrainer.train(sc.parallelize(examples(70), 2), graph(), settings(),
+          dir.resolve("auth")).losses();
+      assertEquals(plain, authenticated);
+    }
+  }
+
+  @Test
+  void badRingSettingsAreRefusedNamingThem() {
+    for (String[] bad : new String[][] {{SparkTrainer.RING_PORTS, "40100-40000"}, {SparkTrainer.RING_PORTS, "40000"},
+        {SparkTrainer.RING_PORTS, "a-b"}, {SparkTrainer.RING_TIMEOUT, "0"}, {SparkTrainer.RING_TIMEOUT, "5m"}}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> SparkTrainer.RingSettings.of(new SparkConf().set(bad[0], bad[1])));
+      assertTrue(e.getMessage().startsWith(bad[0] + "=" + bad[1] + ": give"), e.getMessage());
+    }
+  }
+
   @Test
   void aDatasetOfRowsTrains() throws Exception {
     try (JavaSparkContext sc = spark("local[2]")) {
