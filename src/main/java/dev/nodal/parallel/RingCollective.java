@@ -152,7 +152,9 @@ public final class RingCollective implements Collective {
     }
     int next = (rank + 1) % size, prev = (rank + size - 1) % size;
     long deadline = System.nanoTime() + millis * 1_000_000L;
-    byte[] secret = key.clone();
+    // Both ends also sign the ring's addresses: a rank left over from an earlier ring of the job is
+    // not taken for one of this ring's.
+    byte[] secret = ringKey(key, addresses);
     // The previous rank is accepted on a thread of its own: every rank connects before it accepts,
     // and a handshake needs both ends, so one thread would wait on the next rank around the ring.
     java.util.concurrent.ExecutorService acceptor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -167,7 +169,7 @@ public final class RingCollective implements Collective {
     try {
       toNext = connect(rank, next, addresses.get(next), millis);
       greetNext(rank, next, addresses.get(next), toNext, secret, deadline);
-      fromPrev = await(accepted, rank);
+      fromPrev = await(accepted, rank, prev, addresses.get(prev), deadline);
       fromPrev.setSoTimeout(millis);
       fromPrev.setTcpNoDelay(true);
       toNext.setSoTimeout(millis);
@@ -177,19 +179,46 @@ public final class RingCollective implements Collective {
       closeQuietly(fromPrev);
       throw e;
     } finally {
-      server.close(); // ends a pending accept too
-      if (fromPrev == null) accepted.cancel(true);
+      server.close(); // ends a pending accept
+      if (fromPrev == null) {
+        // A handshake in progress ends within HANDSHAKE; a socket it won is closed, so that the
+        // previous rank fails at once rather than at its timeout.
+        try {
+          closeQuietly(accepted.get(HANDSHAKE.toMillis() + 1000, java.util.concurrent.TimeUnit.MILLISECONDS));
+        } catch (Exception ignored) {
+          // the accept failed or is still stuck: nothing of it to close
+        }
+      }
     }
   }
 
-  private static Socket await(java.util.concurrent.Future<Socket> accepted, int rank) throws IOException {
+  /** The key for one ring: {@code key}'s HMAC over the ranks' addresses, in rank order. */
+  static byte[] ringKey(byte[] key, List<InetSocketAddress> addresses) {
+    StringBuilder all = new StringBuilder();
+    for (InetSocketAddress a : addresses) all.append(a.getHostString()).append(':').append(a.getPort()).append(' ');
     try {
-      return accepted.get();
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance(MAC_ALGORITHM);
+      mac.init(new javax.crypto.spec.SecretKeySpec(key, MAC_ALGORITHM));
+      return mac.doFinal(("nodal-ring-1 ring " + all).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
+    }
+  }
+
+  private static Socket await(java.util.concurrent.Future<Socket> accepted, int rank, int prev,
+      InetSocketAddress prevAddress, long deadline) throws IOException {
+    try {
+      // The acceptor stops at the deadline itself; the margin lets it say why.
+      return accepted.get(Math.max(0, deadline - System.nanoTime()) + 2_000_000_000L,
+          java.util.concurrent.TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof IOException io) throw io;
       if (cause instanceof RuntimeException re) throw re;
       throw new CollectiveException("rank " + rank + ": accepting the previous rank failed: " + cause, cause);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not join within the timeout",
+          rank, prev, prevAddress), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CollectiveException("rank " + rank + ": interrupted while accepting the previous rank", e);
@@ -222,35 +251,59 @@ public final class RingCollective implements Collective {
     } catch (SocketTimeoutException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not complete the ring's "
           + "handshake in time", rank, next, address), e);
-    } catch (java.io.EOFException e) {
-      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) closed the connection during "
-          + "the ring's handshake (it refuses this rank's key, or is not a rank of this job)", rank, next, address), e);
+    } catch (IOException e) {
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) ended the ring's handshake (%s): "
+          + "it refused this rank (another key, another ring, or its own timeout; its log says which)", rank, next, address,
+          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
   }
 
   /**
    * The accepting side: challenges each connection until one proves the key as rank {@code prev},
-   * refusing and logging the others, until the deadline.
+   * refusing and logging the others, until the deadline. Each handshake has {@link #HANDSHAKE}
+   * at most, whole: a connection that trickles its bytes is closed then. Handshakes are taken one
+   * at a time, so connections that stall delay the previous rank by up to that much each.
    */
   private static Socket acceptPrevious(int rank, int prev, InetSocketAddress prevAddress, ServerSocket server,
       byte[] key, long deadline) throws IOException {
     int refused = 0;
-    while (true) {
-      int left = (int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000L);
-      server.setSoTimeout(left);
-      Socket s;
-      try {
-        s = server.accept();
-      } catch (SocketTimeoutException e) {
-        throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not connect within the "
-            + "timeout%s", rank, prev, prevAddress, refused == 0 ? "" : "; " + refused + " other connection(s) refused"),
-            e);
+    java.util.concurrent.ScheduledExecutorService closer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "nodal-ring-handshake-" + rank);
+          t.setDaemon(true);
+          return t;
+        });
+    try {
+      while (true) {
+        long left = (deadline - System.nanoTime()) / 1_000_000L;
+        Socket s = null;
+        if (left > 0) {
+          server.setSoTimeout((int) Math.min(Integer.MAX_VALUE, left));
+          try {
+            s = server.accept();
+          } catch (SocketTimeoutException e) {
+            // past the deadline: said below
+          }
+        }
+        if (s == null) {
+          throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s within the timeout", rank, refused == 0
+              ? String.format(Locale.ROOT, "rank %d (%s) did not connect", prev, prevAddress)
+              : String.format(Locale.ROOT, "no connection proved to be rank %d (%s); %d refused (see the warnings)", prev,
+                  prevAddress, refused)));
+        }
+        Socket accepted = s;
+        java.util.concurrent.ScheduledFuture<?> cut = closer.schedule(() -> closeQuietly(accepted),
+            handshakeMillis(deadline), java.util.concurrent.TimeUnit.MILLISECONDS);
+        String reason = challenge(s, rank, prev, key, deadline);
+        boolean inTime = cut.cancel(false);
+        if (reason == null && inTime) return s;
+        refused++;
+        log.warn("rank {}: refused a ring connection from {}: {}", rank, s.getRemoteSocketAddress(),
+            reason == null || !inTime ? "no whole handshake within " + HANDSHAKE.toMillis() + " ms" : reason);
+        closeQuietly(s);
       }
-      String reason = challenge(s, rank, prev, key, deadline);
-      if (reason == null) return s;
-      refused++;
-      log.warn("rank {}: refused a ring connection from {}: {}", rank, s.getRemoteSocketAddress(), reason);
-      closeQuietly(s);
+    } finally {
+      closer.shutdownNow();
     }
   }
 
@@ -268,7 +321,7 @@ public final class RingCollective implements Collective {
       in.readFully(clientNonce);
       in.readFully(proof);
       if (!java.security.MessageDigest.isEqual(proof, mac(key, "connect", serverNonce, clientNonce, claimed, target))) {
-        return "it does not hold this job's ring key";
+        return "it does not hold this ring's key (another job, or another ring of this job)";
       }
       if (claimed != prev || target != rank) {
         return String.format(Locale.ROOT, "it holds the key but came as rank %d to rank %d, and here rank %d connects to "
@@ -278,7 +331,7 @@ public final class RingCollective implements Collective {
       out.flush();
       return null;
     } catch (SocketTimeoutException e) {
-      return "no handshake within " + handshakeMillis(deadline) + " ms";
+      return "no handshake within " + HANDSHAKE.toMillis() + " ms";
     } catch (IOException e) {
       return "the handshake broke off (" + e.getMessage() + ")";
     }
@@ -289,8 +342,11 @@ public final class RingCollective implements Collective {
     return (int) Math.max(1, Math.min(HANDSHAKE.toMillis(), left));
   }
 
-  /** HMAC-SHA256 under {@code key} of the protocol's name, the step, both challenges and both ranks. */
-  private static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
+  /**
+   * HMAC-SHA256 under {@code key} (a ring's, {@link #ringKey}) of the protocol's name, the step,
+   * both challenges and both ranks.
+   */
+  static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
     try {
       javax.crypto.Mac mac = javax.crypto.Mac.getInstance(MAC_ALGORITHM);
       mac.init(new javax.crypto.spec.SecretKeySpec(key, MAC_ALGORITHM));

@@ -80,14 +80,16 @@ public final class SparkTrainer {
   record RingSettings(Duration timeout, int fromPort, int toPort, boolean fromSparkSecret, byte[] salt)
       implements Serializable {
     static RingSettings of(org.apache.spark.SparkConf conf) {
-      String timeout = conf.get(RING_TIMEOUT, String.valueOf(DEFAULT_RING_TIMEOUT.toSeconds())).strip();
+      String timeout = conf.get(RING_TIMEOUT, DEFAULT_RING_TIMEOUT.toSeconds() + "s").strip();
       long seconds;
       try {
-        seconds = Long.parseLong(timeout);
-      } catch (NumberFormatException e) {
+        seconds = conf.getTimeAsSeconds(RING_TIMEOUT, timeout); // 60, 60s, 2m, 1h, as Spark's own timeouts
+      } catch (RuntimeException e) {
         seconds = 0;
       }
-      if (seconds < 1) throw new IllegalArgumentException(RING_TIMEOUT + "=" + timeout + ": give whole seconds, at least 1");
+      if (seconds < 1 || seconds > Duration.ofDays(1).toSeconds()) {
+        throw new IllegalArgumentException(RING_TIMEOUT + "=" + timeout + ": give a time from 1s to 1d, as 60s or 2m");
+      }
       int from = 0, to = 0;
       String ports = conf.get(RING_PORTS, "").strip();
       if (!ports.isEmpty()) {
@@ -106,26 +108,61 @@ public final class SparkTrainer {
           RingCollective.newKey());
     }
 
-    /** The ring's key on this executor. */
+    /** The job's key on this executor: the salt itself, or Spark's secret's HMAC over it. */
     byte[] key() {
       if (!fromSparkSecret) return salt;
-      String secret = org.apache.spark.SparkEnv.get().securityManager().getSecretKey();
+      String secret;
+      try {
+        // Spark's SecurityManager is internal API (public in its bytecode): the secret it gave this executor.
+        secret = org.apache.spark.SparkEnv.get().securityManager().getSecretKey();
+      } catch (RuntimeException e) {
+        secret = null;
+      }
       if (secret == null || secret.isEmpty()) {
         throw new IllegalStateException("spark.authenticate is on but this executor has no Spark secret to derive "
             + "the ring's key from");
       }
+      return hmac(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8), salt);
+    }
+
+    /**
+     * The key of one stage attempt's ring: a task left over from an earlier attempt, still
+     * connecting, is refused by the next attempt's ranks even on the same ports.
+     */
+    byte[] key(int stage, int attempt) {
+      return hmac(key(), ("stage " + stage + " attempt " + attempt).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static byte[] hmac(byte[] key, byte[] data) {
       try {
         javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-        mac.init(new javax.crypto.spec.SecretKeySpec(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            "HmacSHA256"));
-        return mac.doFinal(salt);
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(data);
       } catch (java.security.GeneralSecurityException e) {
         throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
       }
     }
 
-    ServerSocket listen(java.net.InetAddress host) throws IOException {
-      return fromPort == 0 ? RingCollective.listen(host) : RingCollective.listen(host, fromPort, toPort);
+    /** Without the salt, which is the key itself when Spark's authentication is off. */
+    @Override
+    public String toString() {
+      return "RingSettings[timeout " + timeout.toSeconds() + " s, ports " + (fromPort == 0 ? "any" : fromPort + "-" + toPort)
+          + ", key " + (fromSparkSecret ? "from Spark's secret" : "sent with the task") + "]";
+    }
+
+    /**
+     * Listens on {@code host}'s address when it is one of this machine's interfaces, else (a
+     * host name that resolves elsewhere, as Debian's 127.0.1.1 for the machine's own name) on
+     * every interface, with a warning.
+     */
+    ServerSocket listen(String host) throws IOException {
+      java.net.InetAddress address = java.net.InetAddress.getByName(host);
+      if (java.net.NetworkInterface.getByInetAddress(address) == null) {
+        org.slf4j.LoggerFactory.getLogger(SparkTrainer.class).warn("the ring listens on every interface: this executor's "
+            + "address {} resolves to {}, which is none of this machine's interfaces", host, address.getHostAddress());
+        address = null;
+      }
+      return fromPort == 0 ? RingCollective.listen(address) : RingCollective.listen(address, fromPort, toPort);
     }
   }
 
@@ -385,13 +422,13 @@ public final class SparkTrainer {
 
     /**
      * Listens on this executor's own address (the host Spark knows it by, which the other
-     * executors reach it by), swaps {@code host:port} with every task once through Spark, then
+     * executors reach it by; see {@link RingSettings#listen}), swaps {@code host:port} with every task once through Spark, then
      * joins the ring with the job's key.
      */
     private static Collective joinRing(BarrierTaskContext ctx, int rank, RingSettings ring) throws IOException {
       String address = ctx.getTaskInfos()[rank].address();
       String host = address.contains(":") ? address.substring(0, address.lastIndexOf(':')) : address;
-      ServerSocket server = ring.listen(java.net.InetAddress.getByName(host));
+      ServerSocket server = ring.listen(host);
       try {
         String[] all = ctx.allGather(host + ":" + server.getLocalPort());
         List<InetSocketAddress> addresses = new ArrayList<>();
@@ -399,7 +436,8 @@ public final class SparkTrainer {
           int colon = a.lastIndexOf(':');
           addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
-        return RingCollective.join(rank, addresses, server, ring.timeout(), ring.key());
+        return RingCollective.join(rank, addresses, server, ring.timeout(), ring.key(ctx.stageId(),
+            ctx.stageAttemptNumber()));
       } catch (IOException | RuntimeException e) {
         server.close(); // join closes it itself; a failed allGather would leave it open on the executor
         throw e;
