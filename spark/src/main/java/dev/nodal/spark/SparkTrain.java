@@ -28,7 +28,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files; or CSV files,
  * a path ending in {@code .csv}, with a label and the pixels on each line, read by the executors), {@code --out DIR} (run folder, default {@code runs/spark}),
  * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
- * batch, default 128), {@code --tasks N} (default: the cluster's default parallelism),
+ * batch, default 128), {@code --tasks N} (default: the tasks the cluster runs at once, counted once its executors
+ * have registered: {@link Slots}),
  * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
  */
 public final class SparkTrain {
@@ -60,7 +61,7 @@ public final class SparkTrain {
     String data = null; // a local folder, or a URI that Hadoop resolves: kept as text, since Path.of would fold "//"
     Path out = Path.of("runs", "spark");
     String model = "mlp";
-    int epochs = 1, batch = 128, tasks = sc.defaultParallelism();
+    int epochs = 1, batch = 128, tasks = 0; // 0: as many as the cluster has slots, once its executors registered
     long seed = 42;
     float lr = 0.05f;
     for (int i = 0; i < args.length; i++) {
@@ -79,6 +80,14 @@ public final class SparkTrain {
             + "--epochs, --batch-size, --tasks, --seed, --lr");
       }
       i++;
+    }
+    if (tasks < 0) throw new IllegalArgumentException("--tasks " + tasks + ": give at least 1");
+    if (tasks == 0) {
+      tasks = Slots.await(sc.sc(), 0);
+      if (tasks == 0) {
+        throw new IllegalStateException("no executor registered within " + Slots.WAIT + " ("
+            + sc.getConf().get(Slots.WAIT, Slots.DEFAULT_WAIT.toSeconds() + "s") + "); check the cluster's workers");
+      }
     }
     if (!List.of(ModelZoo.NAMES).contains(model)) {
       throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));

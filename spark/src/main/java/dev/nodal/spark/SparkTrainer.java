@@ -51,9 +51,9 @@ import scala.runtime.AbstractFunction1;
  * needs, so {@code nodal train --resume} on one device, which counts its own steps, continues with
  * a learning-rate schedule counted its way.
  *
- * <p>The slot check compares the partitions with {@code SparkContext.defaultParallelism()} (the
- * cores in local mode, {@code spark.default.parallelism} when set); Spark's own barrier check
- * still applies on a cluster.
+ * <p>The slot check compares the partitions with the tasks the cluster can run at once
+ * ({@link Slots}: each executor's cores over {@code spark.task.cpus}, counted once the
+ * executors have registered, waiting up to {@code spark.nodal.executors.wait}).
  *
  * <p>After each epoch the driver checks that every task's replica has the same digest, takes rank
  * 0's weights, states and optimizer state and writes the usual checkpoint (which {@code nodal eval} reads and {@code nodal train --resume} continues).
@@ -289,10 +289,12 @@ public final class SparkTrainer {
           + "needs so that every task runs at once, refuse dynamic allocation; turn it off for this job");
     }
     int tasks = data.getNumPartitions();
-    int slots = sc.defaultParallelism();
+    int slots = Slots.await(sc, tasks);
     if (tasks > slots) {
       throw new IllegalStateException(String.format("the data has %d partitions, and training runs one task per partition "
-          + "all at once, but the cluster offers %d slots; repartition the data to at most %d", tasks, slots, slots));
+          + "all at once, but the cluster offers %d slots (each executor's cores over spark.task.cpus = %d, after "
+          + "waiting up to %s for executors to register); repartition the data to at most %d", tasks, slots,
+          sc.conf().getInt("spark.task.cpus", 1), sc.conf().get(Slots.WAIT, Slots.DEFAULT_WAIT.toSeconds() + "s"), slots));
     }
     List<Integer> sizes = data.mapPartitions(it -> {
       int n = 0;

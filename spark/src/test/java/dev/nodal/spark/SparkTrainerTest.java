@@ -178,6 +178,19 @@ class SparkTrainerTest {
     }
   }
 
+  /** Slots honour spark.task.cpus: local[4] with 2 cores per task runs 2 tasks at once, and 3 are refused. */
+  @Test
+  void slotsAreCoresOverTaskCpus() {
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[4]").setAppName("cpus")
+        .set("spark.ui.enabled", "false").set("spark.task.cpus", "2"))) {
+      assertEquals(2, Slots.await(sc.sc(), 0));
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> SparkTrainer.train(sc.parallelize(examples(12), 3), graph(), settings(), dir.resolve("cpus")));
+      assertTrue(e.getMessage().contains("3 partitions") && e.getMessage().contains("offers 2 slots (each executor's "
+          + "cores over spark.task.cpus = 2"), e.getMessage());
+    }
+  }
+
   @Test
   void badRingSettingsAreRefusedNamingThem() {
     for (String[] bad : new String[][] {{SparkTrainer.RING_PORTS, "40100-40000"}, {SparkTrainer.RING_PORTS, "40000"},
