@@ -1,0 +1,141 @@
+package dev.nodal.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.nodal.backend.Session;
+import dev.nodal.data.FashionMnist;
+import dev.nodal.devices.Backends;
+import dev.nodal.io.Checkpoint;
+import dev.nodal.train.Evaluation;
+import java.io.DataOutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Training on a real Spark standalone cluster ({@link StandaloneCluster}: a master and three
+ * one-core workers on 127.0.0.1, each a JVM, executors launched by the workers), the driver in
+ * this JVM with the packaged {@code nodal-spark-…-all.jar} shipped to the executors. Runs after
+ * {@code package}, as an integration test of {@code ./mvnw -f spark verify}.
+ */
+class StandaloneClusterIT {
+  @TempDir static Path dir;
+  static StandaloneCluster cluster;
+  static JavaSparkContext sc;
+  /** The ring's ports: ten from a free one, so that the forging test knows where to knock. */
+  static int base;
+
+  static final Path SUBSET = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+
+  @BeforeAll
+  static void startTheCluster() throws Exception {
+    cluster = StandaloneCluster.start(dir.resolve("cluster"), 3);
+    Path jar;
+    try (var files = Files.list(Path.of("target"))) {
+      jar = files.filter(f -> f.getFileName().toString().matches("nodal-spark-.*-all\\.jar")).findFirst()
+          .orElseThrow(() -> new AssertionError("no target/nodal-spark-*-all.jar: run after package (./mvnw -f spark verify)"));
+    }
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      base = probe.getLocalPort();
+    }
+    String executorJvm = String.join(" ", StandaloneCluster.OPENS) + " --add-modules=jdk.incubator.vector";
+    sc = new JavaSparkContext(new SparkConf().setMaster(cluster.master).setAppName("nodal-cluster-test")
+        .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
+        .set("spark.jars", jar.toAbsolutePath().toString()).set("spark.executor.extraJavaOptions", executorJvm)
+        .set(SparkTrainer.RING_PORTS, base + "-" + (base + 9)));
+  }
+
+  @AfterAll
+  static void stopTheCluster() {
+    if (sc != null) sc.close();
+    if (cluster != null) cluster.close();
+  }
+
+  /**
+   * Without --tasks, the job takes every worker's slot, counted after the executors registered
+   * (it took 2 of 3 when it counted at once), trains, and its checkpoint evaluates.
+   */
+  @Test
+  void threeOneCoreWorkersTrainAsThreeTasksAndTheCheckpointEvaluates() throws Exception {
+    Path run = dir.resolve("three");
+    SparkTrainer.Result r = SparkTrain.run(sc, "--data", SUBSET.toString(), "--out", run.toString(), "--epochs", "2",
+        "--batch-size", "60");
+    assertEquals(3, r.replicaDigests().size(), "one replica per worker");
+    Checkpoint.Loaded saved = Checkpoint.load(run);
+    try (Session s = Backends.cpu().compile(saved.graph(), dev.nodal.backend.CompileOptions.maxBatch(200).keep("logits"))) {
+      saved.restore(s, false);
+      double accuracy = Evaluation.of(s, FashionMnist.load(SUBSET).test()).accuracy();
+      assertTrue(accuracy > 0.4, "two epochs on 1,000 images beat chance: " + accuracy);
+    }
+  }
+
+  /**
+   * While the job runs, a program knocks on every port of the ring's range, claiming rank 0 and
+   * sending large numbers as the ring's old handshake took them. The executors refuse and log
+   * it, and the run's losses and weights are those of an undisturbed run, bit for bit.
+   */
+  @Test
+  void forgedRingConnectionsAreRefusedAndChangeNothing() throws Exception {
+    Path clean = dir.resolve("clean"), attacked = dir.resolve("attacked");
+    List<String> args = List.of("--data", SUBSET.toString(), "--epochs", "1", "--batch-size", "60", "--tasks", "2");
+    List<Float> before = SparkTrain.run(sc, concat(args, "--out", clean.toString())).losses();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger knocks = new AtomicInteger();
+    Thread forger = new Thread(() -> {
+      while (!stop.get()) {
+        for (int port = base; port <= base + 9 && !stop.get(); port++) {
+          try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            out.writeInt(0);
+            for (int i = 0; i < 64; i++) out.writeFloat(1_000_000f);
+            out.flush();
+            knocks.incrementAndGet();
+          } catch (java.io.IOException closedOrRefused) {
+            // a port with no ring on it, or a ring that hung up: knock on the next
+          }
+        }
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "forger");
+    forger.start();
+    List<Float> during;
+    try {
+      during = SparkTrain.run(sc, concat(args, "--out", attacked.toString())).losses();
+    } finally {
+      stop.set(true);
+      forger.join();
+    }
+    assertTrue(knocks.get() > 0, "the forger reached a listening ring");
+    assertEquals(before, during, "the same losses, bit for bit");
+    assertArrayEquals(Files.readAllBytes(clean.resolve("checkpoint/weights.safetensors")),
+        Files.readAllBytes(attacked.resolve("checkpoint/weights.safetensors")), "the same weights");
+    String logs = cluster.executorLogs();
+    long refusals = logs.lines().filter(l -> l.contains("refused a ring connection from /127.0.0.1:")).count();
+    System.out.printf("forged ring connections on a standalone cluster: %d delivered, %d refused and logged by the "
+        + "executors, losses and weights bit-identical to the undisturbed run%n", knocks.get(), refusals);
+    assertTrue(refusals > 0, "the executors log the refusals");
+  }
+
+  private static String[] concat(List<String> args, String... more) {
+    List<String> all = new java.util.ArrayList<>(args);
+    all.addAll(List.of(more));
+    return all.toArray(new String[0]);
+  }
+}
