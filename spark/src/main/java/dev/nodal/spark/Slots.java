@@ -49,8 +49,81 @@ final class Slots {
     return last;
   }
 
+  /** {@code spark.nodal.slots.timeout}: how long a running job may lack the slots it needs before it is cancelled. */
+  static final String LOST = "spark.nodal.slots.timeout";
+  static final Duration DEFAULT_LOST = Duration.ofSeconds(60);
+
+  /** {@link #LOST} of {@code sc}'s configuration. */
+  static Duration lostTimeout(SparkContext sc) {
+    String text = sc.conf().get(LOST, DEFAULT_LOST.toSeconds() + "s");
+    long seconds;
+    try {
+      seconds = sc.conf().getTimeAsSeconds(LOST, text);
+    } catch (RuntimeException e) {
+      seconds = 0;
+    }
+    if (seconds < 1) throw new IllegalArgumentException(LOST + "=" + text + ": give a time of at least 1s, as 60s or 2m");
+    return Duration.ofSeconds(seconds);
+  }
+
+  /**
+   * Watches a running job that needs {@code needed} slots: when the cluster offers fewer for
+   * {@code timeout} on end (a worker was lost, and Spark's barrier stage would wait for its slot
+   * forever), runs {@code cancel} once and keeps why in {@link Watch#lost()}.
+   */
+  static Watch watch(SparkContext sc, int needed, Duration timeout, Runnable cancel) {
+    Watch w = new Watch(sc, needed, timeout, cancel);
+    w.thread.start();
+    return w;
+  }
+
+  /** A running {@link #watch}; {@link #close()} ends it. */
+  static final class Watch implements AutoCloseable {
+    private final Thread thread;
+    private volatile boolean done;
+    private volatile String lost;
+
+    private Watch(SparkContext sc, int needed, Duration timeout, Runnable cancel) {
+      thread = new Thread(() -> {
+        long shortSince = 0;
+        int offered = needed;
+        while (!done) {
+          offered = count(sc);
+          long now = System.nanoTime();
+          if (offered >= needed) {
+            shortSince = 0;
+          } else if (shortSince == 0) {
+            shortSince = now;
+          } else if (now - shortSince >= timeout.toNanos()) {
+            lost = String.format(java.util.Locale.ROOT, "the cluster has offered %d of the %d slots the job needs for %d s "
+                + "(%s): a worker or executor was lost", offered, needed, timeout.toSeconds(), LOST);
+            cancel.run();
+            return;
+          }
+          try {
+            Thread.sleep(500);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "nodal-slot-watch");
+      thread.setDaemon(true);
+    }
+
+    /** Why the job was cancelled, or null while it was not. */
+    String lost() {
+      return lost;
+    }
+
+    @Override
+    public void close() {
+      done = true;
+      thread.interrupt();
+    }
+  }
+
   /** Spark's own count for barrier stages, on the default resource profile (internal API, public in its bytecode). */
-  private static int count(SparkContext sc) {
+  static int count(SparkContext sc) {
     return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
   }
 }

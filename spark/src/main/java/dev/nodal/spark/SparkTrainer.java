@@ -315,6 +315,7 @@ public final class SparkTrainer {
     String graphJson = GraphFile.write(graph, settings.seed());
     Path checkpoint = runFolder.resolve("checkpoint");
     RingSettings ring = RingSettings.of(sc.conf());
+    Duration lostSlots = Slots.lostTimeout(sc);
 
     Snapshot snapshot;
     try (Session s = Backends.cpu().compile(graph, 1)) {
@@ -330,13 +331,23 @@ public final class SparkTrainer {
           steps, settings.seed(), epoch, statsRank, ring, fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
-      try {
-        // The shuffle after the barrier stage lets Spark retry it when a task fails.
-        results = JavaRDD.fromRDD(out, ClassTag$.MODULE$.apply(Snapshot.class)).repartition(1).collect();
-      } catch (Exception e) { // SparkException is checked, though Scala throws it undeclared
-        throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
-            + (epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : ""), e);
+      String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : "";
+      String group = "nodal-" + java.util.UUID.randomUUID();
+      sc.setJobGroup(group, "nodal training, epoch " + epoch, true);
+      // A lost worker leaves Spark's retry of the barrier stage waiting for a slot that never comes.
+      try (Slots.Watch watch = Slots.watch(sc, tasks, lostSlots, () -> sc.cancelJobGroup(group))) {
+        try {
+          // The shuffle after the barrier stage lets Spark retry it when a task fails.
+          results = JavaRDD.fromRDD(out, ClassTag$.MODULE$.apply(Snapshot.class)).repartition(1).collect();
+        } catch (Exception e) { // SparkException is checked, though Scala throws it undeclared
+          if (watch.lost() != null) {
+            throw new IllegalStateException("epoch " + epoch + " stopped: " + watch.lost() + lastCheckpoint, e);
+          }
+          throw new IllegalStateException("epoch " + epoch + " failed after Spark's retries: " + e.getMessage()
+              + lastCheckpoint, e);
+        }
       } finally {
+        sc.clearJobGroup();
         start.destroy(); // the executors' copies of this epoch's starting weights
       }
       digests = new ArrayList<>();

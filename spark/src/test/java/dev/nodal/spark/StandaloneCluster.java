@@ -102,6 +102,11 @@ final class StandaloneCluster implements AutoCloseable {
     throw new AssertionError(log + ": no '" + line + "' within a minute:\n" + Files.readString(log));
   }
 
+  /** Kills worker {@code w} (1-based) as {@code kill -9} would; its executors end when they notice. */
+  void killWorker(int w) {
+    processes.get(w).destroyForcibly();
+  }
+
   /** Everything the executors wrote to their stderr so far (each executor's folder under the workers' work folders). */
   String executorLogs() throws IOException {
     StringBuilder all = new StringBuilder();
