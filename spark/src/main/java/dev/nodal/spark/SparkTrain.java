@@ -56,6 +56,28 @@ public final class SparkTrain {
     }
   }
 
+  /**
+   * The run folder {@code --out} names: a local path or a {@code file:} URI. Any other URI
+   * ({@code hdfs://…}, {@code s3a://…}) is refused: the checkpoint is written through the local
+   * file system, which would take such a URI for a folder named {@code hdfs:}.
+   */
+  static Path outFolder(String value) {
+    java.net.URI uri = null;
+    if (value.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") && !value.matches("[A-Za-z]:[\\\\/].*")) { // a scheme, not C:\
+      try {
+        uri = new java.net.URI(value);
+      } catch (java.net.URISyntaxException e) {
+        throw new IllegalArgumentException("--out " + value + ": not a path or a URI (" + e.getMessage() + ")");
+      }
+    }
+    if (uri == null) return Path.of(value);
+    if (!"file".equalsIgnoreCase(uri.getScheme())) {
+      throw new IllegalArgumentException("--out " + value + ": the run folder must be on the driver's file system (a "
+          + "path or a file: URI); checkpoints on " + uri.getScheme() + ": are not written yet");
+    }
+    return Path.of(uri);
+  }
+
   /** Trains as {@link #main} does, on a given Spark context; returns the result. */
   static SparkTrainer.Result run(JavaSparkContext sc, String... args) throws DataException {
     String data = null; // a local folder, or a URI that Hadoop resolves: kept as text, since Path.of would fold "//"
@@ -69,7 +91,7 @@ public final class SparkTrain {
       if (value == null) throw new IllegalArgumentException(args[i] + " needs a value");
       switch (args[i]) {
         case "--data" -> data = value;
-        case "--out" -> out = Path.of(value);
+        case "--out" -> out = outFolder(value);
         case "--model" -> model = value;
         case "--epochs" -> epochs = Integer.parseInt(value);
         case "--batch-size" -> batch = Integer.parseInt(value);

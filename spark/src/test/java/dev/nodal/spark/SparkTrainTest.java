@@ -59,4 +59,15 @@ class SparkTrainTest {
       assertTrue(accuracy > 0.5, "three epochs on 1,000 images beat chance by far: " + accuracy);
     }
   }
+
+  /** --out takes a path or a file: URI; another file system's URI is refused, never made a local folder named after it. */
+  @Test
+  void outIsALocalFolderOrAFileUriNeverAMisreadUri() {
+    org.junit.jupiter.api.Assertions.assertEquals(Path.of("runs", "spark"), SparkTrain.outFolder("runs/spark"));
+    org.junit.jupiter.api.Assertions.assertEquals(Path.of("/tmp/run"), SparkTrain.outFolder("file:///tmp/run"));
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> SparkTrain.outFolder("hdfs://namenode:8020/user/me/run"));
+    org.junit.jupiter.api.Assertions.assertEquals("--out hdfs://namenode:8020/user/me/run: the run folder must be on the "
+        + "driver's file system (a path or a file: URI); checkpoints on hdfs: are not written yet", e.getMessage());
+  }
 }
