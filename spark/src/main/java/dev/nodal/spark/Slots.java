@@ -31,8 +31,13 @@ final class Slots {
       seconds = -1;
     }
     if (seconds < 0) throw new IllegalArgumentException(WAIT + "=" + text + ": give a time, as 60s or 2m");
+    return await(sc, wanted, Duration.ofSeconds(seconds));
+  }
+
+  /** As {@link #await(SparkContext, int)}, waiting at most {@code wait}. */
+  static int await(SparkContext sc, int wanted, Duration wait) {
     if (sc.master().startsWith("local")) return count(sc);
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L, settledAt = System.nanoTime() + SETTLE.toNanos();
+    long deadline = System.nanoTime() + wait.toNanos(), settledAt = System.nanoTime() + SETTLE.toNanos();
     int last = count(sc);
     while (System.nanoTime() < deadline) {
       if (wanted > 0 ? last >= wanted : last > 0 && System.nanoTime() >= settledAt) return last;
@@ -67,12 +72,14 @@ final class Slots {
   }
 
   /**
-   * Watches a running job that needs {@code needed} slots: when the cluster offers fewer for
-   * {@code timeout} on end (a worker was lost, and Spark's barrier stage would wait for its slot
-   * forever), runs {@code cancel} once and keeps why in {@link Watch#lost()}.
+   * Watches a job that needs {@code needed} slots, run by the calling thread: when the cluster
+   * offers fewer for {@code timeout} on end (a worker was lost, and Spark's barrier stage would
+   * wait for its slot forever), runs {@code cancel}, interrupts the calling thread (a job whose
+   * submission Spark keeps retrying for want of slots is not yet one that cancelling finds) and
+   * keeps why in {@link Watch#lost()}.
    */
   static Watch watch(SparkContext sc, int needed, Duration timeout, Runnable cancel) {
-    Watch w = new Watch(sc, needed, timeout, cancel);
+    Watch w = new Watch(sc, needed, timeout, cancel, Thread.currentThread());
     w.thread.start();
     return w;
   }
@@ -83,7 +90,7 @@ final class Slots {
     private volatile boolean done;
     private volatile String lost;
 
-    private Watch(SparkContext sc, int needed, Duration timeout, Runnable cancel) {
+    private Watch(SparkContext sc, int needed, Duration timeout, Runnable cancel, Thread waiter) {
       thread = new Thread(() -> {
         long shortSince = 0;
         int offered = needed;
@@ -98,6 +105,7 @@ final class Slots {
             lost = String.format(java.util.Locale.ROOT, "the cluster has offered %d of the %d slots the job needs for %d s "
                 + "(%s): a worker or executor was lost", offered, needed, timeout.toSeconds(), LOST);
             cancel.run();
+            waiter.interrupt();
             return;
           }
           try {
@@ -115,10 +123,17 @@ final class Slots {
       return lost;
     }
 
+    /** Ends the watch; the calling thread's interrupt, when the watch made it, is cleared. */
     @Override
     public void close() {
       done = true;
       thread.interrupt();
+      try {
+        thread.join(2000);
+      } catch (InterruptedException e) {
+        // the watch's own interrupt, or the caller's: cleared below either way when the watch fired
+      }
+      if (lost != null) Thread.interrupted();
     }
   }
 

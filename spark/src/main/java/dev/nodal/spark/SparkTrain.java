@@ -117,10 +117,11 @@ public final class SparkTrain {
     if (data != null && data.endsWith(".csv")) {
       JavaRDD<Example> rows = csv(sc, data, tasks);
       int features = rows.first().features().length;
-      return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out);
+      return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out, null); // no test set beside a CSV
     }
     List<Example> examples = new ArrayList<>();
     int per;
+    Dataset test;
     if (data != null && data.contains("://")) {
       Idx.Array images = hadoopIdx(sc, data, FashionMnist.FILES[0]);
       Idx.Array labels = hadoopIdx(sc, data, FashionMnist.FILES[1]);
@@ -133,15 +134,30 @@ public final class SparkTrain {
         for (int j = 0; j < per; j++) x[j] = (images.data()[i * per + j] & 0xff) / 255f; // as nodal train: pixel / 255
         examples.add(new Example(x, labels.data()[i] & 0xff));
       }
+      test = idxDataset(data, hadoopIdx(sc, data, FashionMnist.FILES[2]), hadoopIdx(sc, data, FashionMnist.FILES[3]));
     } else {
-      Dataset train = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment()).train();
+      FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
+      Dataset train = split.train();
+      test = split.test();
       per = train.featureSize();
       for (int i = 0; i < train.size(); i++) {
         examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
       }
     }
     if (examples.isEmpty()) throw new DataException("no training examples in " + data);
-    return train(sc, sc.parallelize(examples, tasks), model, epochs, batch, tasks, seed, lr, per, out);
+    return train(sc, sc.parallelize(examples, tasks), model, epochs, batch, tasks, seed, lr, per, out, test);
+  }
+
+  /** The test images and labels as a Dataset, pixels over 255 as {@code nodal train} reads them. */
+  private static Dataset idxDataset(String where, Idx.Array images, Idx.Array labels) throws DataException {
+    if (labels.count() != images.count()) {
+      throw new DataException(where + ": " + images.count() + " test images but " + labels.count() + " labels");
+    }
+    int per = images.itemSize();
+    float[] x = new float[images.count() * per], y = new float[labels.count()];
+    for (int i = 0; i < x.length; i++) x[i] = (images.data()[i] & 0xff) / 255f;
+    for (int i = 0; i < y.length; i++) y[i] = labels.data()[i] & 0xff;
+    return new Dataset("test", x, y, images.count(), per, FashionMnist.CLASSES);
   }
 
   /**
@@ -161,11 +177,11 @@ public final class SparkTrain {
   }
 
   private static SparkTrainer.Result train(JavaSparkContext sc, JavaRDD<Example> rdd, String model, int epochs, int batch,
-      int tasks, long seed, float lr, int features, Path out) {
+      int tasks, long seed, float lr, int features, Path out, Dataset test) {
     TrainerSettings settings = TrainerSettings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
         .optimizer(Sgd.builder().learningRate(lr).momentum(0.9f).spec()).build();
     Graph graph = ModelZoo.build(model, seed, features, FashionMnist.CLASSES);
-    SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out);
+    SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out, test);
     System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "
         + "(evaluate with: ./nodal eval --checkpoint %s)%n", model, tasks, epochs, epochs == 1 ? "" : "s",
         result.losses().get(result.losses().size() - 1), result.checkpoint(), out);

@@ -9,11 +9,13 @@ import dev.nodal.graph.Input;
 import dev.nodal.graph.Param;
 import dev.nodal.graph.State;
 import dev.nodal.io.Checkpoint;
+import dev.nodal.io.EpochMetrics;
 import dev.nodal.io.GraphFile;
 import dev.nodal.io.TrainerSettings;
 import dev.nodal.io.TrainerState;
 import dev.nodal.optim.OptimizerSpec;
 import dev.nodal.optim.Schedule;
+import dev.nodal.train.RunFolder;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -62,6 +64,8 @@ import scala.runtime.AbstractFunction1;
  */
 public final class SparkTrainer {
   private SparkTrainer() {}
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SparkTrainer.class);
 
   /** {@code spark.nodal.ring.timeout}: how long a task waits on its ring neighbours, in seconds. */
   public static final String RING_TIMEOUT = "spark.nodal.ring.timeout";
@@ -173,6 +177,8 @@ public final class SparkTrainer {
     final HashMap<String, float[][]> optimizerState = new HashMap<>();
     long step;
     float[] losses = new float[0];
+    /** Over the epoch's global batches: the loss summed over rows, the rows whose logits scored highest, the rows. */
+    double lossSum, correct, seen;
     /** SHA-256 of the weights, states and optimizer state, in graph order: replicas must agree on it. */
     String digest = "";
 
@@ -205,6 +211,16 @@ public final class SparkTrainer {
       } catch (java.security.NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);
       }
+    }
+
+    /** The epoch's training loss, the mean over its rows. */
+    double meanLoss() {
+      return seen == 0 ? Double.NaN : lossSum / seen;
+    }
+
+    /** The epoch's training accuracy over its rows. */
+    double accuracy() {
+      return seen == 0 ? 0 : correct / seen;
     }
 
     /** What a rank other than 0 sends back: its digest alone. */
@@ -255,7 +271,18 @@ public final class SparkTrainer {
    * task), writing the checkpoint into {@code runFolder/checkpoint} after every epoch.
    */
   public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder) {
-    return train(data, graph, settings, runFolder, null);
+    return run(data, graph, settings, runFolder, null, null);
+  }
+
+  /**
+   * As {@link #train(JavaRDD, Graph, TrainerSettings, Path)}, evaluating the weights on
+   * {@code test} on the driver after every epoch: the run folder's metrics.csv gets a row per
+   * epoch (training loss and accuracy over the epoch's batches, test loss and accuracy, samples
+   * per second), committed with the checkpoint as {@code nodal train} commits it.
+   */
+  public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
+      dev.nodal.data.Dataset test) {
+    return run(data, graph, settings, runFolder, test, null);
   }
 
   /**
@@ -279,10 +306,16 @@ public final class SparkTrainer {
       for (int i = 0; i < x.length; i++) x[i] = ((Number) values.get(i)).floatValue();
       return new Example(x, ((Number) r.get(l)).floatValue());
     });
-    return train(examples, graph, settings, runFolder, null);
+    return run(examples, graph, settings, runFolder, null, null);
   }
 
+  /** As {@link #train(JavaRDD, Graph, TrainerSettings, Path)}, failing a task as {@code fault} says (tests). */
   static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder, Fault fault) {
+    return run(data, graph, settings, runFolder, null, fault);
+  }
+
+  private static Result run(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
+      dev.nodal.data.Dataset test, Fault fault) {
     SparkContext sc = data.context();
     if (sc.conf().getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalStateException("spark.dynamicAllocation.enabled is true: Spark's barrier stages, which training "
@@ -324,7 +357,16 @@ public final class SparkTrainer {
     }
     List<Float> losses = new ArrayList<>();
     List<String> digests = List.of();
+    long examples = sizes.stream().mapToLong(Integer::longValue).sum();
+    RunFolder folder;
+    try {
+      folder = new RunFolder(runFolder, 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e.getMessage(), e);
+    }
+    try (RunFolder run = folder) {
     for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
+      long t0 = System.nanoTime();
       // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
       org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
       EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
@@ -332,6 +374,12 @@ public final class SparkTrainer {
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
       String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : "";
+      // A slot lost between epochs: Spark would retry submitting the barrier stage for minutes.
+      if (Slots.count(sc) < tasks && Slots.await(sc, tasks, lostSlots) < tasks) {
+        throw new IllegalStateException("epoch " + epoch + " not started: the cluster has offered " + Slots.count(sc)
+            + " of the " + tasks + " slots the job needs for " + lostSlots.toSeconds() + " s (" + Slots.LOST + "): a "
+            + "worker or executor was lost" + lastCheckpoint);
+      }
       String group = "nodal-" + java.util.UUID.randomUUID();
       sc.setJobGroup(group, "nodal training, epoch " + epoch, true);
       // A lost worker leaves Spark's retry of the barrier stage waiting for a slot that never comes.
@@ -360,21 +408,44 @@ public final class SparkTrainer {
             + "); the last checkpoint is " + checkpoint);
       }
       for (float l : snapshot.losses) losses.add(l);
-      save(graph, settings, snapshot, checkpoint, epoch, tasks);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      EpochMetrics row = save(graph, settings, snapshot, run, epoch, tasks, test, examples / seconds);
+      log.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s", epoch, settings.epochs(),
+          run.columns().summary(row), row.samplesPerSecond(), seconds));
+    }
+    } catch (IOException e) {
+      throw new UncheckedIOException("the run folder " + runFolder + ": " + e.getMessage(), e);
     }
     return new Result(List.copyOf(losses), checkpoint, List.copyOf(digests));
   }
 
-  private static void save(Graph graph, TrainerSettings settings, Snapshot snapshot, Path checkpoint, int epoch,
-      int tasks) {
-    try (Session s = Backends.cpu().compile(graph, 1)) {
+  /**
+   * Writes the checkpoint of {@code epoch} (what {@code nodal train} writes, so that
+   * {@code --resume} continues after it); with a {@code test} set, evaluates on it and commits the
+   * epoch's metrics row with the checkpoint, then adds it to metrics.csv. Returns the row (NaN
+   * test figures without a test set).
+   */
+  private static EpochMetrics save(Graph graph, TrainerSettings settings, Snapshot snapshot, RunFolder run, int epoch,
+      int tasks, dev.nodal.data.Dataset test, double samplesPerSecond) throws IOException {
+    dev.nodal.backend.CompileOptions options = dev.nodal.backend.CompileOptions.maxBatch(256)
+        .keep(dev.nodal.train.Evaluation.logits(graph).name());
+    try (Session s = Backends.cpu().compile(graph, options)) {
       s.setOptimizer(settings.optimizer().make());
       snapshot.restore(graph, s);
-      // What nodal train writes, so that --resume continues after this epoch.
+      dev.nodal.train.Evaluation ev = test == null ? null : dev.nodal.train.Evaluation.of(s, test);
+      EpochMetrics row = new EpochMetrics(epoch, snapshot.step, snapshot.meanLoss(), snapshot.accuracy(),
+          ev == null ? Double.NaN : ev.loss(), ev == null ? Double.NaN : ev.accuracy(), samplesPerSecond);
       TrainerState state = TrainerState.of(settings, epoch, snapshot.step).withDevice("spark (" + tasks + " tasks)");
-      Checkpoint.save(checkpoint, graph, settings.seed(), s, state);
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing the checkpoint " + checkpoint + ": " + e.getMessage(), e);
+      if (ev == null) { // without test figures, no row: metrics.csv and trainer.json hold whole rows only
+        Checkpoint.save(run.folder().resolve("checkpoint"), graph, settings.seed(), s, state);
+        return row;
+      }
+      List<EpochMetrics> rows = new ArrayList<>(run.rows());
+      rows.add(row); // the row commits with the checkpoint
+      Checkpoint.save(run.folder().resolve("checkpoint"), graph, settings.seed(), s,
+          state.withTest(ev.loss(), ev.accuracy()).withMetrics(rows));
+      run.add(row);
+      return row;
     }
   }
 
@@ -462,10 +533,12 @@ public final class SparkTrainer {
       Input x = (Input) graph.node("x"), y = (Input) graph.node("y");
       int features = x.shape().exampleSize(), params = 0;
       for (Param p : graph.params()) params += p.shape().exampleSize();
-      try (Session s = Backends.cpu().compile(graph, perTask)) {
+      dev.nodal.graph.Node logits = dev.nodal.train.Evaluation.logits(graph);
+      try (Session s = Backends.cpu().compile(graph, dev.nodal.backend.CompileOptions.maxBatch(perTask).keep(logits.name()))) {
         s.setOptimizer(optimizer.make().schedule(schedule, totalSteps));
         start.value().restore(graph, s);
         float[] losses = new float[steps];
+        double lossSum = 0, correct = 0, seen = 0;
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
           // Without rows of its own a task runs its first example (or zeros) and weighs it 0.
@@ -480,16 +553,20 @@ public final class SparkTrainer {
           s.setInput(y, ys);
           s.forward();
           s.backward();
-          float[] g = s.gradients(), packed = new float[params + 2];
+          float[] g = s.gradients(), packed = new float[params + 3];
           for (int i = 0; i < params; i++) packed[i] = g[i] * n;
           packed[params] = s.loss() * n;
           packed[params + 1] = n;
+          packed[params + 2] = n == 0 ? 0 : dev.nodal.train.Evaluation.correct(s.value(logits), ys, n); // not stand-ins
           ring.allReduceSum(packed);
           float rows = packed[params + 1];
           for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
           s.setGradients(g);
           s.update(); // at the schedule's rate of the optimizer's step, restored from the snapshot
           losses[step] = packed[params] / rows;
+          lossSum += packed[params];
+          seen += rows;
+          correct += packed[params + 2];
         }
         // Batch norm's running statistics: those of the task with the largest partition, which
         // trained on real rows at every step (a task whose rows ran out ran stand-ins).
@@ -500,6 +577,9 @@ public final class SparkTrainer {
         }
         Snapshot end = Snapshot.of(graph, s);
         end.losses = losses;
+        end.lossSum = lossSum;
+        end.correct = correct;
+        end.seen = seen;
         return end;
       }
     }

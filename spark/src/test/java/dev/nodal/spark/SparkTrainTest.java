@@ -57,6 +57,19 @@ class SparkTrainTest {
       saved.restore(s, false);
       double accuracy = Evaluation.of(s, FashionMnist.load(subset).test()).accuracy();
       assertTrue(accuracy > 0.5, "three epochs on 1,000 images beat chance by far: " + accuracy);
+      // The run folder, as nodal train leaves one: a metrics row per epoch, the last test figures
+      // those of nodal eval on the checkpoint, committed with it.
+      java.util.List<String> rows = java.nio.file.Files.readAllLines(dir.resolve("metrics.csv"));
+      org.junit.jupiter.api.Assertions.assertEquals(4, rows.size(), rows.toString());
+      org.junit.jupiter.api.Assertions.assertEquals(dev.nodal.train.RunFolder.HEADER, rows.get(0));
+      String[] last = rows.get(3).split(",");
+      org.junit.jupiter.api.Assertions.assertEquals("3", last[0]);
+      double trainAccuracy = Double.parseDouble(last[3]), testLoss = Double.parseDouble(last[4]);
+      org.junit.jupiter.api.Assertions.assertEquals(accuracy, Double.parseDouble(last[5]), 1e-9,
+          "the driver's last evaluation is nodal eval's: " + rows.get(3));
+      assertTrue(trainAccuracy > 0.3 && trainAccuracy <= 1 && testLoss > 0, rows.get(3));
+      org.junit.jupiter.api.Assertions.assertEquals(accuracy, saved.requireTrainer().testAccuracy(), 1e-9);
+      org.junit.jupiter.api.Assertions.assertEquals(3, saved.requireTrainer().metrics().size());
     }
   }
 
