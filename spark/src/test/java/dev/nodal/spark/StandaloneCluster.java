@@ -107,6 +107,17 @@ final class StandaloneCluster implements AutoCloseable {
     processes.get(w).destroyForcibly();
   }
 
+  /**
+   * Kills ({@code kill -9}) the executor JVMs that worker {@code w} (1-based) runs; returns how
+   * many. The worker stays, and starts new executors for the application.
+   */
+  int killExecutors(int w) {
+    List<ProcessHandle> executors = processes.get(w).descendants().filter(h -> h.info().commandLine()
+        .map(c -> c.contains("CoarseGrainedExecutorBackend")).orElse(false)).toList();
+    executors.forEach(ProcessHandle::destroyForcibly);
+    return executors.size();
+  }
+
   /** Everything the executors wrote to their stderr so far (each executor's folder under the workers' work folders). */
   String executorLogs() throws IOException {
     StringBuilder all = new StringBuilder();

@@ -133,6 +133,37 @@ class StandaloneClusterIT {
     assertTrue(refusals > 0, "the executors log the refusals");
   }
 
+  /**
+   * An executor killed with SIGKILL in the middle of a run: Spark retries the epoch from the last
+   * checkpoint's values on the executor the worker starts anew, and the run ends with the bits of
+   * an unfaulted run.
+   */
+  @Test
+  void anExecutorKilledMidRunIsRetriedBitForBit() throws Exception {
+    Path clean = dir.resolve("unfaulted"), faulted = dir.resolve("faulted");
+    List<String> args = List.of("--data", SUBSET.toString(), "--epochs", "4", "--batch-size", "60", "--tasks", "3");
+    SparkTrain.run(sc, concat(args, "--out", clean.toString()));
+    java.util.concurrent.ExecutorService driver = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<SparkTrainer.Result> run = driver.submit(() -> SparkTrain.run(sc,
+          concat(args, "--out", faulted.toString())));
+      Path first = faulted.resolve("checkpoint").resolve("trainer.json");
+      long wait = System.nanoTime() + 120_000_000_000L;
+      while (Files.notExists(first) && System.nanoTime() < wait && !run.isDone()) Thread.sleep(50);
+      int killed = cluster.killExecutors(2);
+      run.get(300, java.util.concurrent.TimeUnit.SECONDS);
+      System.out.printf("executors killed with SIGKILL after epoch 1 of 4: %d; the run ended with the unfaulted run's "
+          + "bits%n", killed);
+      assertEquals(1, killed, "worker 2's executor");
+    } finally {
+      driver.shutdownNow();
+    }
+    assertArrayEquals(Files.readAllBytes(clean.resolve("checkpoint/weights.safetensors")),
+        Files.readAllBytes(faulted.resolve("checkpoint/weights.safetensors")), "the same weights");
+    assertArrayEquals(Files.readAllBytes(clean.resolve("checkpoint/optimizer.safetensors")),
+        Files.readAllBytes(faulted.resolve("checkpoint/optimizer.safetensors")), "the same optimizer state");
+  }
+
   private static String[] concat(List<String> args, String... more) {
     List<String> all = new java.util.ArrayList<>(args);
     all.addAll(List.of(more));
