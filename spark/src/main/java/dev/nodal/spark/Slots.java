@@ -34,9 +34,15 @@ final class Slots {
     return await(sc, wanted, Duration.ofSeconds(seconds));
   }
 
-  /** As {@link #await(SparkContext, int)}, waiting at most {@code wait}. */
+  /**
+   * As {@link #await(SparkContext, int)}, waiting at most {@code wait}. Without a wanted number,
+   * the configuration's own is waited for where it gives one ({@code spark.executor.instances}
+   * executors, or {@code spark.cores.max} cores, over {@code spark.task.cpus}); else the count is
+   * taken once it has held still for {@link #SETTLE}.
+   */
   static int await(SparkContext sc, int wanted, Duration wait) {
-    if (sc.master().startsWith("local")) return count(sc);
+    if (sc.isLocal()) return count(sc);
+    if (wanted == 0) wanted = configured(sc);
     long deadline = System.nanoTime() + wait.toNanos(), settledAt = System.nanoTime() + SETTLE.toNanos();
     int last = count(sc);
     while (System.nanoTime() < deadline) {
@@ -45,13 +51,23 @@ final class Slots {
         Thread.sleep(200);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        break;
+        throw new IllegalStateException("interrupted while waiting for the cluster's executors to register", e);
       }
       int now = count(sc);
       if (now != last) settledAt = System.nanoTime() + SETTLE.toNanos();
       last = now;
     }
     return last;
+  }
+
+  /** The slots the configuration asks for, or 0 when it does not say. */
+  private static int configured(SparkContext sc) {
+    int cpus = Math.max(1, sc.conf().getInt("spark.task.cpus", 1));
+    if (sc.conf().contains("spark.executor.instances")) {
+      return sc.conf().getInt("spark.executor.instances", 0) * (sc.conf().getInt("spark.executor.cores", 1) / cpus);
+    }
+    if (sc.conf().contains("spark.cores.max")) return sc.conf().getInt("spark.cores.max", 0) / cpus;
+    return 0;
   }
 
   /** {@code spark.nodal.slots.timeout}: how long a running job may lack the slots it needs before it is cancelled. */
@@ -128,12 +144,14 @@ final class Slots {
     public void close() {
       done = true;
       thread.interrupt();
+      boolean interrupted = false;
       try {
         thread.join(2000);
       } catch (InterruptedException e) {
-        // the watch's own interrupt, or the caller's: cleared below either way when the watch fired
+        interrupted = true; // the watch's own interrupt, or the caller's
       }
-      if (lost != null) Thread.interrupted();
+      if (lost != null) Thread.interrupted(); // the watch's: the job it stopped is over
+      else if (interrupted) Thread.currentThread().interrupt(); // the caller's: kept
     }
   }
 

@@ -25,7 +25,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  *
  * <p>Options: {@code --data DIR} (IDX files, read by the driver: a local folder, searched as
  * {@code nodal train} searches, or a folder on any Hadoop file system, such as
- * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files; or CSV files,
+ * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files and, for the
+ * per-epoch test figures, the two t10k files; or CSV files,
  * a path ending in {@code .csv}, with a label and the pixels on each line, read by the executors), {@code --out DIR} (run folder, default {@code runs/spark}),
  * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
  * batch, default 128), {@code --tasks N} (default: the tasks the cluster runs at once, counted once its executors
@@ -62,20 +63,24 @@ public final class SparkTrain {
    * file system, which would take such a URI for a folder named {@code hdfs:}.
    */
   static Path outFolder(String value) {
-    java.net.URI uri = null;
-    if (value.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") && !value.matches("[A-Za-z]:[\\\\/].*")) { // a scheme, not C:\
-      try {
-        uri = new java.net.URI(value);
-      } catch (java.net.URISyntaxException e) {
-        throw new IllegalArgumentException("--out " + value + ": not a path or a URI (" + e.getMessage() + ")");
-      }
+    // As --data: "scheme://" makes a URI (and file: one too); anything else, "a:b" included, is a path.
+    if (!value.contains("://") && !value.regionMatches(true, 0, "file:", 0, 5)) return Path.of(value);
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(value);
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalArgumentException("--out " + value + ": not a URI (" + e.getMessage() + ")");
     }
-    if (uri == null) return Path.of(value);
     if (!"file".equalsIgnoreCase(uri.getScheme())) {
       throw new IllegalArgumentException("--out " + value + ": the run folder must be on the driver's file system (a "
           + "path or a file: URI); checkpoints on " + uri.getScheme() + ": are not written yet");
     }
-    return Path.of(uri);
+    try {
+      return Path.of(uri);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--out " + value + ": give an absolute file: URI, as file:///data/runs/a ("
+          + e.getMessage() + ")", e);
+    }
   }
 
   /** Trains as {@link #main} does, on a given Spark context; returns the result. */
@@ -134,7 +139,7 @@ public final class SparkTrain {
         for (int j = 0; j < per; j++) x[j] = (images.data()[i * per + j] & 0xff) / 255f; // as nodal train: pixel / 255
         examples.add(new Example(x, labels.data()[i] & 0xff));
       }
-      test = idxDataset(data, hadoopIdx(sc, data, FashionMnist.FILES[2]), hadoopIdx(sc, data, FashionMnist.FILES[3]));
+      test = hadoopTest(sc, data);
     } else {
       FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
       Dataset train = split.train();
@@ -146,6 +151,19 @@ public final class SparkTrain {
     }
     if (examples.isEmpty()) throw new DataException("no training examples in " + data);
     return train(sc, sc.parallelize(examples, tasks), model, epochs, batch, tasks, seed, lr, per, out, test);
+  }
+
+  /** The folder's t10k files as the test set, or null (with a line on stderr) when it has none. */
+  private static Dataset hadoopTest(JavaSparkContext sc, String data) throws DataException {
+    Idx.Array images, labels;
+    try {
+      images = hadoopIdx(sc, data, FashionMnist.FILES[2]);
+      labels = hadoopIdx(sc, data, FashionMnist.FILES[3]);
+    } catch (DataException e) {
+      System.err.println("No test set (" + e.getMessage() + "): the run folder gets no metrics rows");
+      return null;
+    }
+    return idxDataset(data, images, labels);
   }
 
   /** The test images and labels as a Dataset, pixels over 255 as {@code nodal train} reads them. */

@@ -361,18 +361,13 @@ public final class SparkTrainer {
     RunFolder folder;
     try {
       folder = new RunFolder(runFolder, 0);
+      folder.restore(List.of()); // a new run: rows of an earlier run in this folder go
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }
     try (RunFolder run = folder) {
     for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
       long t0 = System.nanoTime();
-      // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
-      org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
-      EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
-          steps, settings.seed(), epoch, statsRank, ring, fault);
-      RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
-      List<Snapshot> results;
       String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : "";
       // A slot lost between epochs: Spark would retry submitting the barrier stage for minutes.
       if (Slots.count(sc) < tasks && Slots.await(sc, tasks, lostSlots) < tasks) {
@@ -380,10 +375,22 @@ public final class SparkTrainer {
             + " of the " + tasks + " slots the job needs for " + lostSlots.toSeconds() + " s (" + Slots.LOST + "): a "
             + "worker or executor was lost" + lastCheckpoint);
       }
+      // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
+      org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
+      EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
+          steps, settings.seed(), epoch, statsRank, ring, fault);
+      RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
+      List<Snapshot> results;
       String group = "nodal-" + java.util.UUID.randomUUID();
+      // The caller's job group, if it set one, comes back after the epoch.
+      String[] callers = {"spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"};
+      String[] saved = new String[callers.length];
+      for (int i = 0; i < callers.length; i++) saved[i] = sc.getLocalProperty(callers[i]);
       sc.setJobGroup(group, "nodal training, epoch " + epoch, true);
-      // A lost worker leaves Spark's retry of the barrier stage waiting for a slot that never comes.
-      try (Slots.Watch watch = Slots.watch(sc, tasks, lostSlots, () -> sc.cancelJobGroup(group))) {
+      // A lost worker leaves Spark's retry of the barrier stage waiting for a slot that never comes;
+      // "future jobs" reaches a submission that Spark is still retrying for want of slots.
+      try (Slots.Watch watch = Slots.watch(sc, tasks, lostSlots,
+          () -> sc.cancelJobGroupAndFutureJobs(group, "nodal: slots lost for " + Slots.LOST))) {
         try {
           // The shuffle after the barrier stage lets Spark retry it when a task fails.
           results = JavaRDD.fromRDD(out, ClassTag$.MODULE$.apply(Snapshot.class)).repartition(1).collect();
@@ -395,7 +402,7 @@ public final class SparkTrainer {
               + lastCheckpoint, e);
         }
       } finally {
-        sc.clearJobGroup();
+        for (int i = 0; i < callers.length; i++) sc.setLocalProperty(callers[i], saved[i]);
         start.destroy(); // the executors' copies of this epoch's starting weights
       }
       digests = new ArrayList<>();
@@ -410,8 +417,10 @@ public final class SparkTrainer {
       for (float l : snapshot.losses) losses.add(l);
       double seconds = (System.nanoTime() - t0) / 1e9;
       EpochMetrics row = save(graph, settings, snapshot, run, epoch, tasks, test, examples / seconds);
+      String figures = test != null ? run.columns().summary(row) : String.format(java.util.Locale.ROOT,
+          "loss %.4f, train accuracy %.4f (no test set)", row.loss(), row.trainAccuracy());
       log.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s", epoch, settings.epochs(),
-          run.columns().summary(row), row.samplesPerSecond(), seconds));
+          figures, row.samplesPerSecond(), seconds));
     }
     } catch (IOException e) {
       throw new UncheckedIOException("the run folder " + runFolder + ": " + e.getMessage(), e);

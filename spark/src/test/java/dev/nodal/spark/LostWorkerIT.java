@@ -34,7 +34,7 @@ class LostWorkerIT {
       try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster(cluster.master).setAppName("lost-worker")
           .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
           .set("spark.jars", jar.toAbsolutePath().toString()).set("spark.executor.extraJavaOptions", executorJvm)
-          .set(Slots.LOST, "10s"))) {
+          .set(Slots.LOST, "10s").set("spark.cores.max", "2"))) {
         Path run = dir.resolve("run");
         Future<SparkTrainer.Result> training = driver.submit(() -> SparkTrain.run(sc, "--data",
             StandaloneClusterIT.SUBSET.toString(), "--out", run.toString(), "--epochs", "200", "--batch-size", "60",

@@ -78,6 +78,10 @@ class SparkTrainTest {
   void outIsALocalFolderOrAFileUriNeverAMisreadUri() {
     org.junit.jupiter.api.Assertions.assertEquals(Path.of("runs", "spark"), SparkTrain.outFolder("runs/spark"));
     org.junit.jupiter.api.Assertions.assertEquals(Path.of("/tmp/run"), SparkTrain.outFolder("file:///tmp/run"));
+    org.junit.jupiter.api.Assertions.assertEquals(Path.of("exp:lr0.1"), SparkTrain.outFolder("exp:lr0.1"));
+    org.junit.jupiter.api.Assertions.assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> SparkTrain.outFolder("file:relative/run")).getMessage().startsWith("--out file:relative/run: give an "
+        + "absolute file: URI"));
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> SparkTrain.outFolder("hdfs://namenode:8020/user/me/run"));
     org.junit.jupiter.api.Assertions.assertEquals("--out hdfs://namenode:8020/user/me/run: the run folder must be on the "

@@ -30,6 +30,7 @@ final class StandaloneCluster implements AutoCloseable {
   private StandaloneCluster(Path folder, String master) {
     this.folder = folder;
     this.master = master;
+    Runtime.getRuntime().addShutdownHook(hook);
   }
 
   /** Starts a master and {@code workers} workers of one core in {@code folder}; returns once all have registered. */
@@ -43,12 +44,15 @@ final class StandaloneCluster implements AutoCloseable {
     for (String entry : full.split(File.pathSeparator)) {
       Path p = Path.of(entry).toAbsolutePath();
       // Spark and what it needs; not Nodal itself (the core, this module), which each job brings.
-      if (!entry.endsWith(".jar") || p.startsWith(own)
-          || entry.contains(File.separator + "dev" + File.separator + "nodal" + File.separator)) {
+      if (!entry.endsWith(".jar") || p.startsWith(own) || p.getFileName().toString().matches("nodal(-spark)?-\\d.*")) {
         continue;
       }
       Path link = jars.resolve(p.getFileName());
-      if (Files.notExists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) Files.createSymbolicLink(link, p.toAbsolutePath());
+      if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        throw new IllegalStateException("two jars named " + p.getFileName() + " on the class path: " + p + " and "
+            + Files.readSymbolicLink(link));
+      }
+      Files.createSymbolicLink(link, p);
       classPath.add(p.toAbsolutePath().toString());
     }
     String cp = String.join(File.pathSeparator, classPath);
@@ -129,9 +133,11 @@ final class StandaloneCluster implements AutoCloseable {
     return all.toString();
   }
 
-  /** Workers first (each ends its executors), then the master. */
+  /** Workers first (each ends its executors), then the master; whatever is left is killed. */
   @Override
   public void close() {
+    List<ProcessHandle> children = new ArrayList<>();
+    for (Process p : processes) p.descendants().forEach(children::add);
     for (int i = processes.size() - 1; i >= 0; i--) processes.get(i).destroy();
     for (Process p : processes) {
       try {
@@ -141,5 +147,15 @@ final class StandaloneCluster implements AutoCloseable {
         p.destroyForcibly();
       }
     }
+    children.forEach(ProcessHandle::destroyForcibly);
+    Runtime.getRuntime().removeShutdownHook(hook);
   }
+
+  /** Kills the cluster's JVMs when the test JVM ends without closing it. */
+  private final Thread hook = new Thread(() -> {
+    for (Process p : processes) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+  }, "standalone-cluster-reaper");
 }

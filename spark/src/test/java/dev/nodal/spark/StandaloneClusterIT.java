@@ -37,6 +37,8 @@ class StandaloneClusterIT {
   static JavaSparkContext sc;
   /** The ring's ports: ten from a free one, so that the forging test knows where to knock. */
   static int base;
+  /** Stage attempts after the first: Spark's retries. */
+  static final AtomicInteger retriedStages = new AtomicInteger();
 
   static final Path SUBSET = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
 
@@ -55,7 +57,13 @@ class StandaloneClusterIT {
     sc = new JavaSparkContext(new SparkConf().setMaster(cluster.master).setAppName("nodal-cluster-test")
         .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
         .set("spark.jars", jar.toAbsolutePath().toString()).set("spark.executor.extraJavaOptions", executorJvm)
-        .set(SparkTrainer.RING_PORTS, base + "-" + (base + 9)));
+        .set(SparkTrainer.RING_PORTS, base + "-" + (base + 9)).set("spark.cores.max", "3"));
+    sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted submitted) {
+        if (submitted.stageInfo().attemptNumber() > 0) retriedStages.incrementAndGet();
+      }
+    });
   }
 
   @AfterAll
@@ -150,8 +158,14 @@ class StandaloneClusterIT {
       Path first = faulted.resolve("checkpoint").resolve("trainer.json");
       long wait = System.nanoTime() + 120_000_000_000L;
       while (Files.notExists(first) && System.nanoTime() < wait && !run.isDone()) Thread.sleep(50);
+      // Then into an epoch's stage, so that the kill fails running tasks.
+      while (sc.statusTracker().getActiveStageIds().length == 0 && System.nanoTime() < wait && !run.isDone()) {
+        Thread.sleep(10);
+      }
+      int retriedBefore = retriedStages.get();
       int killed = cluster.killExecutors(2);
       run.get(300, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(retriedStages.get() > retriedBefore, "Spark retried the stage the kill failed");
       System.out.printf("executors killed with SIGKILL after epoch 1 of 4: %d; the run ended with the unfaulted run's "
           + "bits%n", killed);
       assertEquals(1, killed, "worker 2's executor");
