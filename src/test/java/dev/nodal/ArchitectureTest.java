@@ -137,13 +137,11 @@ class ArchitectureTest {
   /**
    * The classes that read facts of the running process, and the only names they may read: the
    * operating system, JVM folders and the dynamic linker's search path decide what JOCL and the
-   * drivers do in this process, and the CPU's architecture how many vector registers the JIT
-   * gives the GEMM's micro-kernel, so no backend may be told other values.
+   * drivers do in this process, so no backend may be told other values.
    */
   private static final Map<String, Set<String>> FACTS = Map.of(
       "dev.nodal.backend.opencl.OpenClLoader", Set.of("os.name", "os.arch", "java.io.tmpdir", "LD_LIBRARY_PATH"),
-      "dev.nodal.backend.opencl.SignalChaining", Set.of("os.name", "java.home"),
-      "dev.nodal.tensor.VectorGemm", Set.of("os.arch"));
+      "dev.nodal.backend.opencl.SignalChaining", Set.of("os.name", "java.home"));
 
   /** Methods that read an environment variable or a system property. */
   private static final Map<String, Set<String>> READERS = Map.of(System.class.getName(),

@@ -52,23 +52,28 @@ final class VectorGemm {
   /**
    * The vector registers the JIT allocates: 32 on AArch64 and where HotSpot uses AVX-512's
    * encoding ({@code -XX:UseAVX=3}, the default on CPUs that have it), else 16 (AVX2, AVX, SSE,
-   * and any CPU this cannot tell).
+   * and any CPU this cannot tell). HotSpot's own flags tell the architecture: {@code UseAVX}
+   * exists on x86 only, {@code UseSVE} on AArch64 only.
    */
   static final int REGISTERS = vectorRegisters();
 
   private static int vectorRegisters() {
-    String arch = System.getProperty("os.arch", "");
-    if (arch.equals("aarch64")) return 32;
-    if (arch.equals("amd64") || arch.equals("x86_64")) {
+    com.sun.management.HotSpotDiagnosticMXBean vm;
+    try {
+      vm = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+    } catch (RuntimeException | LinkageError e) { // not HotSpot: judge by the vector width
+      return S.vectorBitSize() >= 512 ? 32 : 16;
+    }
+    try {
+      return Integer.parseInt(vm.getVMOption("UseAVX").getValue()) >= 3 ? 32 : 16;
+    } catch (IllegalArgumentException notX86) { // no such flag (NumberFormatException too: no number)
       try {
-        String avx = java.lang.management.ManagementFactory.getPlatformMXBean(
-            com.sun.management.HotSpotDiagnosticMXBean.class).getVMOption("UseAVX").getValue();
-        return Integer.parseInt(avx) >= 3 ? 32 : 16;
-      } catch (RuntimeException | LinkageError e) { // not HotSpot: judge by the vector width
-        return S.vectorBitSize() >= 512 ? 32 : 16;
+        vm.getVMOption("UseSVE");
+        return 32;
+      } catch (IllegalArgumentException notAArch64) {
+        return 16;
       }
     }
-    return 16;
   }
 
   /**
