@@ -196,10 +196,16 @@ public final class RingCollective implements Collective {
   static byte[] ringKey(byte[] key, List<InetSocketAddress> addresses) {
     StringBuilder all = new StringBuilder();
     for (InetSocketAddress a : addresses) all.append(a.getHostString()).append(':').append(a.getPort()).append(' ');
+    return hmac(key, ("nodal-ring-1 ring " + all).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** HMAC-SHA256 under {@code key} of {@code parts}, one after the other: the ring's keys and proofs, and keys derived for it. */
+  public static byte[] hmac(byte[] key, byte[]... parts) {
     try {
       javax.crypto.Mac mac = javax.crypto.Mac.getInstance(MAC_ALGORITHM);
       mac.init(new javax.crypto.spec.SecretKeySpec(key, MAC_ALGORITHM));
-      return mac.doFinal(("nodal-ring-1 ring " + all).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      for (byte[] part : parts) mac.update(part);
+      return mac.doFinal();
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
     }
@@ -351,17 +357,8 @@ public final class RingCollective implements Collective {
    * both challenges and both ranks.
    */
   static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
-    try {
-      javax.crypto.Mac mac = javax.crypto.Mac.getInstance(MAC_ALGORITHM);
-      mac.init(new javax.crypto.spec.SecretKeySpec(key, MAC_ALGORITHM));
-      mac.update(("nodal-ring-1 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      mac.update(first);
-      mac.update(second);
-      mac.update(ByteBuffer.allocate(8).putInt(from).putInt(to).array());
-      return mac.doFinal();
-    } catch (java.security.GeneralSecurityException e) {
-      throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
-    }
+    return hmac(key, ("nodal-ring-1 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII), first, second,
+        ByteBuffer.allocate(8).putInt(from).putInt(to).array());
   }
 
   private static Socket connect(int rank, int next, InetSocketAddress address, int millis) throws IOException {

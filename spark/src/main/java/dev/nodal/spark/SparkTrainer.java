@@ -126,7 +126,7 @@ public final class SparkTrainer {
         throw new IllegalStateException("spark.authenticate is on but this executor has no Spark secret to derive "
             + "the ring's key from");
       }
-      return hmac(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8), salt);
+      return RingCollective.hmac(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8), salt);
     }
 
     /**
@@ -134,17 +134,8 @@ public final class SparkTrainer {
      * connecting, is refused by the next attempt's ranks even on the same ports.
      */
     byte[] key(int stage, int attempt) {
-      return hmac(key(), ("stage " + stage + " attempt " + attempt).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
-    private static byte[] hmac(byte[] key, byte[] data) {
-      try {
-        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
-        return mac.doFinal(data);
-      } catch (java.security.GeneralSecurityException e) {
-        throw new IllegalStateException("HmacSHA256 is missing from this JVM", e);
-      }
+      return RingCollective.hmac(key(), ("stage " + stage + " attempt " + attempt)
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Without the salt, which is the key itself when Spark's authentication is off. */
@@ -548,6 +539,9 @@ public final class SparkTrainer {
         start.value().restore(graph, s);
         float[] losses = new float[steps];
         double lossSum = 0, correct = 0, seen = 0;
+        // Per step: each parameter's gradient times the rows, the loss times the rows, the rows,
+        // the rows classified right; every entry is written each step, so one array serves all.
+        float[] packed = new float[params + 3];
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
           // Without rows of its own a task runs its first example (or zeros) and weighs it 0.
@@ -562,7 +556,7 @@ public final class SparkTrainer {
           s.setInput(y, ys);
           s.forward();
           s.backward();
-          float[] g = s.gradients(), packed = new float[params + 3];
+          float[] g = s.gradients();
           for (int i = 0; i < params; i++) packed[i] = g[i] * n;
           packed[params] = s.loss() * n;
           packed[params + 1] = n;

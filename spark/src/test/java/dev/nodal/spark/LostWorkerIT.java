@@ -9,7 +9,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,16 +24,8 @@ class LostWorkerIT {
   @Test
   void aLostWorkerEndsTheJobWithinTheDeadlineNamingTheLastCheckpoint() throws Exception {
     try (StandaloneCluster cluster = StandaloneCluster.start(dir.resolve("cluster"), 2)) {
-      Path jar;
-      try (var files = Files.list(Path.of("target"))) {
-        jar = files.filter(f -> f.getFileName().toString().matches("nodal-spark-.*-all\\.jar")).findFirst().orElseThrow();
-      }
-      String executorJvm = String.join(" ", StandaloneCluster.OPENS) + " --add-modules=jdk.incubator.vector";
       ExecutorService driver = Executors.newSingleThreadExecutor();
-      try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster(cluster.master).setAppName("lost-worker")
-          .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
-          .set("spark.jars", jar.toAbsolutePath().toString()).set("spark.executor.extraJavaOptions", executorJvm)
-          .set(Slots.LOST, "10s").set("spark.cores.max", "2"))) {
+      try (JavaSparkContext sc = new JavaSparkContext(cluster.driver("lost-worker").set(Slots.LOST, "10s"))) {
         Path run = dir.resolve("run");
         Future<SparkTrainer.Result> training = driver.submit(() -> SparkTrain.run(sc, "--data",
             StandaloneClusterIT.SUBSET.toString(), "--out", run.toString(), "--epochs", "200", "--batch-size", "60",

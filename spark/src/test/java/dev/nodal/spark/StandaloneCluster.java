@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.spark.SparkConf;
 
 /**
  * A Spark standalone cluster on 127.0.0.1 from the Spark jars of this build's class path: a
@@ -104,6 +105,25 @@ final class StandaloneCluster implements AutoCloseable {
       Thread.sleep(100);
     }
     throw new AssertionError(log + ": no '" + line + "' within a minute:\n" + Files.readString(log));
+  }
+
+  /**
+   * A driver's configuration for this cluster, named {@code app}: the packaged
+   * {@code nodal-spark-…-all.jar} shipped to the executors (so it runs after {@code package}),
+   * their JVMs opened for Spark and given the Vector API, the driver on 127.0.0.1, and as many
+   * cores as there are workers.
+   */
+  SparkConf driver(String app) throws IOException {
+    Path jar;
+    try (var files = Files.list(Path.of("target"))) {
+      jar = files.filter(f -> f.getFileName().toString().matches("nodal-spark-.*-all\\.jar")).findFirst()
+          .orElseThrow(() -> new AssertionError("no target/nodal-spark-*-all.jar: run after package (./mvnw -f spark verify)"));
+    }
+    return new SparkConf().setMaster(master).setAppName(app).set("spark.ui.enabled", "false")
+        .set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
+        .set("spark.jars", jar.toAbsolutePath().toString())
+        .set("spark.executor.extraJavaOptions", String.join(" ", OPENS) + " --add-modules=jdk.incubator.vector")
+        .set("spark.cores.max", String.valueOf(processes.size() - 1));
   }
 
   /** Kills worker {@code w} (1-based) as {@code kill -9} would; its executors end when they notice. */

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,19 +44,10 @@ class StandaloneClusterIT {
   @BeforeAll
   static void startTheCluster() throws Exception {
     cluster = StandaloneCluster.start(dir.resolve("cluster"), 3);
-    Path jar;
-    try (var files = Files.list(Path.of("target"))) {
-      jar = files.filter(f -> f.getFileName().toString().matches("nodal-spark-.*-all\\.jar")).findFirst()
-          .orElseThrow(() -> new AssertionError("no target/nodal-spark-*-all.jar: run after package (./mvnw -f spark verify)"));
-    }
     try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       base = probe.getLocalPort();
     }
-    String executorJvm = String.join(" ", StandaloneCluster.OPENS) + " --add-modules=jdk.incubator.vector";
-    sc = new JavaSparkContext(new SparkConf().setMaster(cluster.master).setAppName("nodal-cluster-test")
-        .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.executor.memory", "768m")
-        .set("spark.jars", jar.toAbsolutePath().toString()).set("spark.executor.extraJavaOptions", executorJvm)
-        .set(SparkTrainer.RING_PORTS, base + "-" + (base + 9)).set("spark.cores.max", "3"));
+    sc = new JavaSparkContext(cluster.driver("nodal-cluster-test").set(SparkTrainer.RING_PORTS, base + "-" + (base + 9)));
     sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
       @Override
       public void onStageSubmitted(org.apache.spark.scheduler.SparkListenerStageSubmitted submitted) {
