@@ -32,9 +32,7 @@ public final class Idx {
 
     /** Elements per item: the product of every dimension after the first. */
     public int itemSize() {
-      int n = 1;
-      for (int i = 1; i < dims.length; i++) n *= dims[i];
-      return n;
+      return new Header(dims).itemSize();
     }
   }
 
@@ -53,41 +51,128 @@ public final class Idx {
    * errors. Gzipped content is detected and unpacked.
    */
   public static Array read(String file, InputStream stream) throws DataException {
-    byte[] raw;
     try (stream; InputStream in = unpacked(stream)) {
-      raw = in.readAllBytes();
+      Header h = readHeader(file, in);
+      if (h.dataBytes() > Integer.MAX_VALUE - 8) {
+        throw new DataException(file + ": the header " + java.util.Arrays.toString(h.dims()) + " needs "
+            + h.dataBytes() + " bytes, more than one array holds; read it in parts (readItems)");
+      }
+      byte[] data = in.readNBytes((int) h.dataBytes());
+      long trailing = data.length < h.dataBytes() ? 0 : in.transferTo(OutputStream.nullOutputStream());
+      if (data.length < h.dataBytes() || trailing > 0) {
+        throw new DataException(file + ": " + (trailing == 0 ? "truncated" : "trailing bytes") + ": the header "
+            + java.util.Arrays.toString(h.dims()) + " needs " + h.dataBytes() + " bytes of data, the file has "
+            + (data.length + trailing));
+      }
+      return new Array(h.dims(), data);
     } catch (ZipException | EOFException e) {
       throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
+    } catch (DataException e) {
+      throw e;
     } catch (IOException e) {
       throw new DataException(file + ": cannot read: " + e.getMessage(), e);
     }
-    if (raw.length < 4) throw new DataException(file + ": too short for an IDX header (" + raw.length + " bytes)");
-    if (raw[0] != 0 || raw[1] != 0) {
-      throw new DataException(String.format(Locale.ROOT, "%s: not an IDX file (magic starts %02x %02x, expected 00 00)", file, raw[0], raw[1]));
+  }
+
+  /**
+   * Items {@code from} to {@code from + count} of an IDX file, read from a stream of the whole
+   * file (raw or gzipped), closing it: the header, a skip to the first item, then those items
+   * alone. For a reader of a slice of a large file, such as one task of a Spark job.
+   */
+  public static Array readItems(String file, InputStream stream, long from, int count) throws DataException {
+    try (stream; InputStream in = unpacked(stream)) {
+      Header h = readHeader(file, in);
+      if (from < 0 || count < 0 || from + count > h.count()) {
+        throw new DataException(file + ": items " + from + " to " + (from + count) + " asked for, the file holds "
+            + h.count());
+      }
+      int[] dims = h.dims().clone();
+      dims[0] = count;
+      long skip = from * h.itemSize(), length = (long) count * h.itemSize();
+      if (length > Integer.MAX_VALUE - 8) throw new DataException(file + ": " + count + " items are too many to read at once");
+      try {
+        in.skipNBytes(skip);
+      } catch (EOFException e) {
+        throw new DataException(file + ": truncated: item " + from + " lies past the end of the file", e);
+      }
+      byte[] data = in.readNBytes((int) length);
+      if (data.length < length) {
+        throw new DataException(file + ": truncated: items " + from + " to " + (from + count) + " need " + length
+            + " bytes from byte " + (h.length() + skip) + ", the file has " + data.length + " of them");
+      }
+      return new Array(dims, data);
+    } catch (ZipException e) {
+      throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
+    } catch (DataException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
     }
-    if ((raw[2] & 0xff) != UBYTE) {
-      throw new DataException(String.format(Locale.ROOT, "%s: IDX type 0x%02x is not supported (only unsigned bytes, 0x08)", file, raw[2]));
+  }
+
+  /**
+   * The header of an IDX file, read from a stream of the whole file (raw or gzipped), closing it:
+   * its dimensions, without reading the values.
+   */
+  public static Header header(String file, InputStream stream) throws DataException {
+    try (stream; InputStream in = unpacked(stream)) {
+      return readHeader(file, in);
+    } catch (ZipException | EOFException e) {
+      throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
+    } catch (DataException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
     }
-    int rank = raw[3] & 0xff;
+  }
+
+  /** An IDX file's dimensions; the values follow the {@link #length} bytes of the header. */
+  public record Header(int[] dims) {
+    public int count() {
+      return dims[0];
+    }
+
+    /** Elements per item: the product of every dimension after the first. */
+    public int itemSize() {
+      int n = 1;
+      for (int i = 1; i < dims.length; i++) n *= dims[i];
+      return n;
+    }
+
+    /** The bytes of the header itself. */
+    public int length() {
+      return 4 + 4 * dims.length;
+    }
+
+    /** The bytes of values that follow the header. */
+    public long dataBytes() {
+      return (long) count() * itemSize();
+    }
+  }
+
+  /** Reads and checks the header from the start of an unpacked stream, leaving the stream at the first value. */
+  private static Header readHeader(String file, InputStream in) throws IOException, DataException {
+    byte[] start = in.readNBytes(4);
+    if (start.length < 4) throw new DataException(file + ": too short for an IDX header (" + start.length + " bytes)");
+    if (start[0] != 0 || start[1] != 0) {
+      throw new DataException(String.format(Locale.ROOT, "%s: not an IDX file (magic starts %02x %02x, expected 00 00)", file, start[0], start[1]));
+    }
+    if ((start[2] & 0xff) != UBYTE) {
+      throw new DataException(String.format(Locale.ROOT, "%s: IDX type 0x%02x is not supported (only unsigned bytes, 0x08)", file, start[2]));
+    }
+    int rank = start[3] & 0xff;
     if (rank < 1 || rank > 4) throw new DataException(file + ": IDX rank " + rank + " is not between 1 and 4");
-    int header = 4 + 4 * rank;
-    if (raw.length < header) throw new DataException(file + ": truncated header (" + raw.length + " bytes, needs " + header + ")");
-    ByteBuffer b = ByteBuffer.wrap(raw, 4, 4 * rank);
+    byte[] sizes = in.readNBytes(4 * rank);
+    if (sizes.length < 4 * rank) {
+      throw new DataException(file + ": truncated header (" + (4 + sizes.length) + " bytes, needs " + (4 + 4 * rank) + ")");
+    }
+    ByteBuffer b = ByteBuffer.wrap(sizes);
     int[] dims = new int[rank];
-    long expected = 1;
     for (int i = 0; i < rank; i++) {
       dims[i] = b.getInt();
       if (dims[i] <= 0) throw new DataException(file + ": dimension " + i + " is " + dims[i]);
-      expected *= dims[i];
     }
-    long actual = raw.length - header;
-    if (actual != expected) {
-      throw new DataException(file + ": " + (actual < expected ? "truncated" : "trailing bytes") + ": the header "
-          + java.util.Arrays.toString(dims) + " needs " + expected + " bytes of data, the file has " + actual);
-    }
-    byte[] data = new byte[(int) expected];
-    System.arraycopy(raw, header, data, 0, data.length);
-    return new Array(dims, data);
+    return new Header(dims);
   }
 
   /** Writes an unsigned-byte IDX file, gzipped when the name ends in {@code .gz}. */

@@ -34,6 +34,37 @@ class IdxTest {
     }
   }
 
+  /** A slice of items, as one Spark task reads its partition: the same bytes as the whole file's, raw or gzipped. */
+  @Test
+  void readsASliceOfItemsAndItsHeaderAlone() throws IOException {
+    byte[] data = new byte[7 * 2 * 3];
+    for (int i = 0; i < data.length; i++) data[i] = (byte) (i * 7 + 1);
+    for (String name : new String[] {"s-idx3-ubyte", "s-idx3-ubyte.gz"}) {
+      Path p = dir.resolve(name);
+      Idx.write(p, new int[] {7, 2, 3}, data);
+      Idx.Header h = Idx.header(p.toString(), Files.newInputStream(p));
+      assertArrayEquals(new int[] {7, 2, 3}, h.dims());
+      assertEquals(16, h.length());
+      assertEquals(42, h.dataBytes());
+      for (int[] range : new int[][] {{0, 7}, {2, 3}, {6, 1}, {7, 0}, {0, 0}}) {
+        Idx.Array a = Idx.readItems(p.toString(), Files.newInputStream(p), range[0], range[1]);
+        assertArrayEquals(new int[] {range[1], 2, 3}, a.dims());
+        assertArrayEquals(Arrays.copyOfRange(data, range[0] * 6, (range[0] + range[1]) * 6), a.data(), name);
+      }
+      String msg = assertThrows(DataException.class,
+          () -> Idx.readItems(p.toString(), Files.newInputStream(p), 5, 3)).getMessage();
+      assertEquals(p + ": items 5 to 8 asked for, the file holds 7", msg);
+    }
+    Path cut = dir.resolve("cut-idx1-ubyte");
+    Idx.write(cut, new int[] {10}, new byte[10]);
+    byte[] all = Files.readAllBytes(cut);
+    Files.write(cut, Arrays.copyOf(all, all.length - 4));
+    assertArrayEquals(new byte[6], Idx.readItems(cut.toString(), Files.newInputStream(cut), 0, 6).data());
+    String msg = assertThrows(DataException.class,
+        () -> Idx.readItems(cut.toString(), Files.newInputStream(cut), 4, 4)).getMessage();
+    assertTrue(msg.startsWith(cut + ": truncated: items 4 to 8 need 4 bytes from byte 12, the file has 2 of them"), msg);
+  }
+
   @Test
   void truncatedFileIsRejectedWithItsName() throws IOException {
     Path p = dir.resolve("t-idx1-ubyte");

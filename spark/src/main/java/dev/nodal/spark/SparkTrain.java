@@ -10,7 +10,6 @@ import dev.nodal.io.TrainerSettings;
 import dev.nodal.optim.Sgd;
 import dev.nodal.train.ModelZoo;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.SparkConf;
@@ -23,8 +22,9 @@ import org.apache.spark.api.java.JavaSparkContext;
  * checkpoint into the run folder on the driver's file system (in client mode, this machine's),
  * which {@code nodal eval --checkpoint} reads.
  *
- * <p>Options: {@code --data DIR} (IDX files, read by the driver: a local folder, searched as
- * {@code nodal train} searches, or a folder on any Hadoop file system, such as
+ * <p>Options: {@code --data DIR} (IDX files: a local folder on the driver, searched as
+ * {@code nodal train} searches, whose rows the driver broadcasts once, or a folder on any Hadoop
+ * file system whose files each task reads its own rows from ({@link Partitions}), such as
  * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files and, for the
  * per-epoch test figures, the two t10k files; or CSV files,
  * a path ending in {@code .csv}, with a label and the pixels on each line, read by the executors), {@code --out DIR} (run folder, default {@code runs/spark}),
@@ -39,21 +39,6 @@ public final class SparkTrain {
   public static void main(String[] args) throws Exception {
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setAppName("nodal-train"))) {
       run(sc, args);
-    }
-  }
-
-  /** An IDX file {@code name} (or {@code name.gz}) in the folder {@code uri} of any Hadoop file system. */
-  static Idx.Array hadoopIdx(JavaSparkContext sc, String uri, String name) throws DataException {
-    try {
-      org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(uri);
-      org.apache.hadoop.fs.FileSystem fs = dir.getFileSystem(sc.hadoopConfiguration());
-      for (String candidate : new String[] {name, name + ".gz"}) {
-        org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(dir, candidate);
-        if (fs.exists(file)) return Idx.read(file.toString(), fs.open(file));
-      }
-      throw new DataException(uri + ": no " + name + " (nor " + name + ".gz) there");
-    } catch (java.io.IOException e) {
-      throw new DataException(uri + ": cannot list or open " + name + ": " + e.getMessage(), e);
     }
   }
 
@@ -124,41 +109,31 @@ public final class SparkTrain {
       int features = rows.first().features().length;
       return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out, null); // no test set beside a CSV
     }
-    List<Example> examples = new ArrayList<>();
+    // The executors read their own rows (a URI: from the files; a local folder: from a broadcast
+    // made once), so that each epoch's tasks carry the weights alone.
+    JavaRDD<Example> rows;
     int per;
     Dataset test;
     if (data != null && data.contains("://")) {
-      Idx.Array images = hadoopIdx(sc, data, FashionMnist.FILES[0]);
-      Idx.Array labels = hadoopIdx(sc, data, FashionMnist.FILES[1]);
-      if (labels.count() != images.count()) {
-        throw new DataException(data + ": " + images.count() + " training images but " + labels.count() + " labels");
-      }
-      per = images.itemSize();
-      for (int i = 0; i < images.count(); i++) {
-        float[] x = new float[per];
-        for (int j = 0; j < per; j++) x[j] = (images.data()[i * per + j] & 0xff) / 255f; // as nodal train: pixel / 255
-        examples.add(new Example(x, labels.data()[i] & 0xff));
-      }
+      rows = Partitions.idx(sc, data, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+      per = rows.first().features().length;
       test = hadoopTest(sc, data);
     } else {
       FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
-      Dataset train = split.train();
+      if (split.train().size() == 0) throw new DataException("no training examples in " + split.folder());
+      rows = Partitions.of(sc, split.train(), tasks);
+      per = split.train().featureSize();
       test = split.test();
-      per = train.featureSize();
-      for (int i = 0; i < train.size(); i++) {
-        examples.add(new Example(Arrays.copyOfRange(train.features(), i * per, (i + 1) * per), train.labels()[i]));
-      }
     }
-    if (examples.isEmpty()) throw new DataException("no training examples in " + data);
-    return train(sc, sc.parallelize(examples, tasks), model, epochs, batch, tasks, seed, lr, per, out, test);
+    return train(sc, rows, model, epochs, batch, tasks, seed, lr, per, out, test);
   }
 
   /** The folder's t10k files as the test set, or null (with a line on stderr) when it has none. */
   private static Dataset hadoopTest(JavaSparkContext sc, String data) throws DataException {
     Idx.Array images, labels;
     try {
-      images = hadoopIdx(sc, data, FashionMnist.FILES[2]);
-      labels = hadoopIdx(sc, data, FashionMnist.FILES[3]);
+      images = Partitions.read(sc, data, FashionMnist.FILES[2]);
+      labels = Partitions.read(sc, data, FashionMnist.FILES[3]);
     } catch (DataException e) {
       System.err.println("No test set (" + e.getMessage() + "): the run folder gets no metrics rows");
       return null;

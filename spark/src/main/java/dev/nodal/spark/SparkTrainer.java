@@ -320,6 +320,28 @@ public final class SparkTrainer {
           + "waiting up to %s for executors to register); repartition the data to at most %d", tasks, slots,
           sc.conf().getInt("spark.task.cpus", 1), sc.conf().get(Slots.WAIT, Slots.DEFAULT_WAIT.toSeconds() + "s"), slots));
     }
+    // Each epoch's stage reads the rows again: from the cache, not from their source.
+    boolean cached = data.getStorageLevel().equals(org.apache.spark.storage.StorageLevel.NONE());
+    if (cached) data.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    try {
+      return run(data, graph, settings, runFolder, test, fault, tasks);
+    } finally {
+      if (cached) data.unpersist(false);
+    }
+  }
+
+  /** The bytes of partitions above which each epoch's tasks are said to carry rows: a warning names them. */
+  static final long ROWS_IN_TASKS = 1 << 20;
+
+  private static Result run(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
+      dev.nodal.data.Dataset test, Fault fault, int tasks) {
+    SparkContext sc = data.context();
+    long carried = Partitions.partitionBytes(data);
+    if (carried > ROWS_IN_TASKS) {
+      log.warn("the data's partitions take {} bytes serialized, which every epoch's tasks carry (an RDD made by "
+          + "parallelize holds its rows in them): read the rows where the tasks run instead, as "
+          + "Partitions.idx and Partitions.of do", carried);
+    }
     List<Integer> sizes = data.mapPartitions(it -> {
       int n = 0;
       while (it.hasNext()) {
@@ -337,6 +359,8 @@ public final class SparkTrainer {
     int statsRank = sizes.indexOf(Collections.max(sizes));
     long totalSteps = (long) steps * settings.epochs();
     String graphJson = GraphFile.write(graph, settings.seed());
+    log.info("each epoch's tasks carry {} bytes of partitions and the graph's {} characters; the weights go by broadcast",
+        carried, graphJson.length());
     Path checkpoint = runFolder.resolve("checkpoint");
     RingSettings ring = RingSettings.of(sc.conf());
     Duration lostSlots = Slots.lostTimeout(sc);
