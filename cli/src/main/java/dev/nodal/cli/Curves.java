@@ -16,21 +16,22 @@ import org.slf4j.LoggerFactory;
 /**
  * A run folder's {@code curves.png}, drawn with XChart: a classifier's loss and accuracy per epoch,
  * or a language model's training and validation loss per step, in nats and in bits per byte. Where
- * the Java runtime cannot draw (no java.desktop, no fonts), it is skipped with one notice.
+ * the Java runtime cannot draw (no java.desktop, no fonts), it is skipped with one notice. The
+ * Spark module draws its run folders' curves with it too.
  */
-final class Curves implements RunFolder.Plot {
+public final class Curves implements RunFolder.Plot {
   private static final Logger log = LoggerFactory.getLogger(Curves.class);
   private final RunFolder.Columns columns;
   private boolean unavailable;
 
   /** Curves of the figures that {@code columns} name. */
-  Curves(RunFolder.Columns columns) {
+  public Curves(RunFolder.Columns columns) {
     this.columns = columns;
   }
 
   @Override
   public void draw(Path folder, List<EpochMetrics> rows) throws IOException {
-    if (unavailable) return;
+    if (unavailable || rows.isEmpty()) return; // no epoch yet: nothing to draw (XChart refuses empty series)
     byte[] png;
     System.setProperty("java.awt.headless", "true");
     try {

@@ -1,14 +1,18 @@
 package dev.nodal.spark;
 
+import dev.nodal.cli.Curves;
 import dev.nodal.data.DataException;
 import dev.nodal.data.DataOptions;
 import dev.nodal.data.Dataset;
 import dev.nodal.data.FashionMnist;
 import dev.nodal.data.Idx;
 import dev.nodal.graph.Graph;
+import dev.nodal.io.Checkpoint;
 import dev.nodal.io.TrainerSettings;
 import dev.nodal.optim.Sgd;
 import dev.nodal.train.ModelZoo;
+import dev.nodal.train.RunFolder;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -18,20 +22,33 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * {@code spark-submit --class dev.nodal.spark.SparkTrain nodal-spark-all.jar [options]}: trains a
- * model of Nodal's zoo on Fashion-MNIST as a Spark job, one task per slot, and writes the usual
- * checkpoint into the run folder on the driver's file system (in client mode, this machine's),
- * which {@code nodal eval --checkpoint} reads.
+ * model of Nodal's zoo on Fashion-MNIST as a Spark job, one task per slot, and writes the usual run
+ * folder (checkpoint, metrics.csv, curves.png), which {@code nodal eval --checkpoint} reads.
  *
- * <p>Options: {@code --data DIR} (IDX files: a local folder on the driver, searched as
- * {@code nodal train} searches, whose rows the driver broadcasts once, or a folder on any Hadoop
- * file system whose files each task reads its own rows from ({@link Partitions}), such as
- * {@code hdfs://…/fashion-mnist} or {@code s3a://…}, holding the two training files and, for the
- * per-epoch test figures, the two t10k files; or CSV files,
- * a path ending in {@code .csv}, with a label and the pixels on each line, read by the executors), {@code --out DIR} (run folder, default {@code runs/spark}),
- * {@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the global
- * batch, default 128), {@code --tasks N} (default: the tasks the cluster runs at once, counted once its executors
- * have registered: {@link Slots}),
- * {@code --seed N} (default 42), {@code --lr X} (SGD with momentum 0.9, default 0.05).
+ * <p>Options:
+ * <ul>
+ *   <li>{@code --data DIR}: IDX files in a folder on any Hadoop file system ({@code hdfs://…},
+ *       {@code s3a://…}, {@code file:///…}), from which each task reads its own rows
+ *       ({@link Partitions}), holding the two training files and, for the per-epoch test figures,
+ *       the two t10k files; or a local folder on the driver, searched as {@code nodal train}
+ *       searches, whose rows the driver broadcasts once; or CSV files, a path ending in
+ *       {@code .csv}, a label and the pixels on each line, read by the executors.
+ *   <li>{@code --out DIR}: the run folder, default {@code runs/spark}: a path on the driver, or a
+ *       URI of any Hadoop file system, written through a local copy with each file and the
+ *       checkpoint replaced whole ({@link HadoopRunFolder}).
+ *   <li>{@code --resume DIR}: continue the run in that folder (a path or a URI) from its
+ *       checkpoint, with its settings; {@code --epochs} extends it (and so changes its
+ *       learning-rate schedule). {@code --stop-after N} stops after epoch N of the plan, leaving a
+ *       checkpoint to resume from, which then continues as if never stopped.
+ *   <li>{@code --model mlp|cnn|cnn-bn}, {@code --epochs N} (default 1), {@code --batch-size N} (the
+ *       global batch, default 128), {@code --seed N} (default 42), {@code --lr X} (SGD with
+ *       momentum 0.9, default 0.05).
+ *   <li>{@code --device D}: the executors' device (default {@code cpu}): a Nodal selector
+ *       ({@code auto}, {@code opencl}, {@code opencl:P:D}) opened on each executor, or {@code gpu}
+ *       for the GPU that Spark's scheduling assigns each task ({@link ExecutorDevices}).
+ *   <li>{@code --tasks N}: default, the tasks the cluster runs at once, counted once its executors
+ *       have registered ({@link Slots}).
+ * </ul>
  */
 public final class SparkTrain {
   private SparkTrain() {}
@@ -43,56 +60,72 @@ public final class SparkTrain {
   }
 
   /**
-   * The run folder {@code --out} names: a local path or a {@code file:} URI. Any other URI
-   * ({@code hdfs://…}, {@code s3a://…}) is refused: the checkpoint is written through the local
-   * file system, which would take such a URI for a folder named {@code hdfs:}.
+   * The run folder that {@code option} ({@code --out} or {@code --resume}) names, as a URI that
+   * Hadoop's file systems resolve ({@code hdfs://…}, {@code s3a://…}, {@code file:///…}), or null
+   * for a path on the driver's disk. A URI is never taken for a local path (which would make a
+   * folder named {@code hdfs:}).
    */
-  static Path outFolder(String value) {
+  static String runUri(String option, String value) {
     // As --data: "scheme://" makes a URI (and file: one too); anything else, "a:b" included, is a path.
-    if (!value.contains("://") && !value.regionMatches(true, 0, "file:", 0, 5)) return Path.of(value);
+    if (!value.contains("://") && !value.regionMatches(true, 0, "file:", 0, 5)) return null;
     java.net.URI uri;
     try {
       uri = new java.net.URI(value);
     } catch (java.net.URISyntaxException e) {
-      throw new IllegalArgumentException("--out " + value + ": not a URI (" + e.getMessage() + ")");
+      throw new IllegalArgumentException(option + " " + value + ": not a URI (" + e.getMessage() + ")");
     }
-    if (!"file".equalsIgnoreCase(uri.getScheme())) {
-      throw new IllegalArgumentException("--out " + value + ": the run folder must be on the driver's file system (a "
-          + "path or a file: URI); checkpoints on " + uri.getScheme() + ": are not written yet");
+    if (uri.getPath() == null || !uri.getPath().startsWith("/")) {
+      throw new IllegalArgumentException(option + " " + value + ": give an absolute URI, as file:///data/runs/a or "
+          + "hdfs://namenode:8020/user/me/run");
     }
-    try {
-      return Path.of(uri);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--out " + value + ": give an absolute file: URI, as file:///data/runs/a ("
-          + e.getMessage() + ")", e);
-    }
+    return value;
   }
 
   /** Trains as {@link #main} does, on a given Spark context; returns the result. */
-  static SparkTrainer.Result run(JavaSparkContext sc, String... args) throws DataException {
+  static SparkTrainer.Result run(JavaSparkContext sc, String... args) throws IOException {
     String data = null; // a local folder, or a URI that Hadoop resolves: kept as text, since Path.of would fold "//"
-    Path out = Path.of("runs", "spark");
-    String model = "mlp";
-    int epochs = 1, batch = 128, tasks = 0; // 0: as many as the cluster has slots, once its executors registered
-    long seed = 42;
-    float lr = 0.05f;
+    String out = null, resume = null, model = null, device = "cpu";
+    Integer epochs = null, batch = null;
+    int tasks = 0, stopAfter = 0; // tasks 0: as many as the cluster has slots, once its executors registered
+    Long seed = null;
+    Float lr = null;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
       if (value == null) throw new IllegalArgumentException(args[i] + " needs a value");
       switch (args[i]) {
         case "--data" -> data = value;
-        case "--out" -> out = outFolder(value);
+        case "--out" -> out = value;
+        case "--resume" -> resume = value;
         case "--model" -> model = value;
         case "--epochs" -> epochs = Integer.parseInt(value);
         case "--batch-size" -> batch = Integer.parseInt(value);
         case "--tasks" -> tasks = Integer.parseInt(value);
         case "--seed" -> seed = Long.parseLong(value);
         case "--lr" -> lr = Float.parseFloat(value);
-        default -> throw new IllegalArgumentException("unknown option " + args[i] + "; known: --data, --out, --model, "
-            + "--epochs, --batch-size, --tasks, --seed, --lr");
+        case "--stop-after" -> stopAfter = Integer.parseInt(value);
+        case "--device" -> device = value;
+        default -> throw new IllegalArgumentException("unknown option " + args[i] + "; known: --data, --out, --resume, "
+            + "--model, --epochs, --batch-size, --tasks, --seed, --lr, --stop-after, --device");
       }
       i++;
     }
+    if (resume != null) {
+      if (out != null) throw new IllegalArgumentException("--resume continues the run in its own folder: leave out --out");
+      List<String> fixed = new java.util.ArrayList<>();
+      if (model != null) fixed.add("--model");
+      if (batch != null) fixed.add("--batch-size");
+      if (seed != null) fixed.add("--seed");
+      if (lr != null) fixed.add("--lr");
+      if (!fixed.isEmpty()) {
+        throw new IllegalArgumentException("--resume " + resume + ": the checkpoint fixes " + String.join(", ", fixed)
+            + "; leave " + (fixed.size() == 1 ? "it" : "them") + " out (--epochs extends the run)");
+      }
+    }
+    if (model != null && !List.of(ModelZoo.NAMES).contains(model)) {
+      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
+    }
+    String where = resume != null ? resume : out != null ? out : Path.of("runs", "spark").toString();
+    String uri = runUri(resume != null ? "--resume" : "--out", where);
     if (tasks < 0) throw new IllegalArgumentException("--tasks " + tasks + ": give at least 1");
     if (tasks == 0) {
       tasks = Slots.await(sc.sc(), 0);
@@ -101,31 +134,51 @@ public final class SparkTrain {
             + sc.getConf().get(Slots.WAIT, Slots.DEFAULT_WAIT.toSeconds() + "s") + "); check the cluster's workers");
       }
     }
-    if (!List.of(ModelZoo.NAMES).contains(model)) {
-      throw new IllegalArgumentException("--model " + model + ": unknown; known: " + Arrays.toString(ModelZoo.NAMES));
+    try (HadoopRunFolder remote = uri == null ? null : new HadoopRunFolder(uri, sc.hadoopConfiguration())) {
+      Path folder = remote == null ? Path.of(where) : remote.local();
+      Checkpoint.Loaded loaded = null;
+      TrainerSettings settings;
+      if (resume != null) {
+        if (remote != null && !remote.fetch()) throw new DataException(resume + ": no checkpoint there to resume");
+        loaded = Checkpoint.load(folder);
+        TrainerSettings saved = loaded.requireTrainer().settings();
+        settings = epochs == null ? saved : saved.withEpochs(epochs);
+      } else {
+        settings = TrainerSettings.builder().model(model == null ? "mlp" : model).epochs(epochs == null ? 1 : epochs)
+            .batchSize(batch == null ? 128 : batch).seed(seed == null ? 42 : seed)
+            .optimizer(Sgd.builder().learningRate(lr == null ? 0.05f : lr).momentum(0.9f).spec()).build();
+      }
+      SparkTrainer.Options options = SparkTrainer.Options.NONE.withResume(loaded).withStopAfter(stopAfter).withDevice(device)
+          .withPlot(new Curves(RunFolder.Columns.CLASSIFIER))
+          .withEpochEnd(remote == null ? null : epoch -> remote.publish());
+      JavaRDD<Example> rows;
+      if (data != null && data.endsWith(".csv")) {
+        rows = csv(sc, data, tasks); // no test set beside a CSV
+      } else {
+        // The executors read their own rows (a URI: from the files; a local folder: from a
+        // broadcast made once), so that each epoch's tasks carry the weights alone.
+        Dataset test;
+        if (data != null && data.contains("://")) {
+          rows = Partitions.idx(sc, data, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+          test = hadoopTest(sc, data);
+        } else {
+          FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
+          if (split.train().size() == 0) throw new DataException("no training examples in " + split.folder());
+          rows = Partitions.of(sc, split.train(), tasks);
+          test = split.test();
+        }
+        options = options.withTest(test);
+      }
+      Graph graph = loaded != null ? loaded.graph()
+          : ModelZoo.build(settings.model(), settings.seed(), rows.first().features().length, FashionMnist.CLASSES);
+      SparkTrainer.Result result = SparkTrainer.train(rows, graph, settings, folder, options);
+      float last = result.losses().isEmpty() ? Float.NaN : result.losses().get(result.losses().size() - 1);
+      int reached = stopAfter == 0 ? settings.epochs() : Math.min(stopAfter, settings.epochs());
+      System.out.printf(java.util.Locale.ROOT, "Trained %s on %d tasks to epoch %d of %d: last step's loss %.4f; %s%n",
+          settings.model(), tasks, reached, settings.epochs(), last, remote == null ? "checkpoint in " + result.checkpoint()
+          + " (evaluate with: ./nodal eval --checkpoint " + where + ")" : "run folder " + remote);
+      return result;
     }
-    if (data != null && data.endsWith(".csv")) {
-      JavaRDD<Example> rows = csv(sc, data, tasks);
-      int features = rows.first().features().length;
-      return train(sc, rows, model, epochs, batch, tasks, seed, lr, features, out, null); // no test set beside a CSV
-    }
-    // The executors read their own rows (a URI: from the files; a local folder: from a broadcast
-    // made once), so that each epoch's tasks carry the weights alone.
-    JavaRDD<Example> rows;
-    int per;
-    Dataset test;
-    if (data != null && data.contains("://")) {
-      rows = Partitions.idx(sc, data, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
-      per = rows.first().features().length;
-      test = hadoopTest(sc, data);
-    } else {
-      FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
-      if (split.train().size() == 0) throw new DataException("no training examples in " + split.folder());
-      rows = Partitions.of(sc, split.train(), tasks);
-      per = split.train().featureSize();
-      test = split.test();
-    }
-    return train(sc, rows, model, epochs, batch, tasks, seed, lr, per, out, test);
   }
 
   /** The folder's t10k files as the test set, or null (with a line on stderr) when it has none. */
@@ -167,17 +220,5 @@ public final class SparkTrain {
           for (int i = 1; i < f.length; i++) x[i - 1] = Float.parseFloat(f[i].trim()) / 255f;
           return new Example(x, Float.parseFloat(f[0].trim()));
         }).repartition(tasks);
-  }
-
-  private static SparkTrainer.Result train(JavaSparkContext sc, JavaRDD<Example> rdd, String model, int epochs, int batch,
-      int tasks, long seed, float lr, int features, Path out, Dataset test) {
-    TrainerSettings settings = TrainerSettings.builder().model(model).epochs(epochs).batchSize(batch).seed(seed)
-        .optimizer(Sgd.builder().learningRate(lr).momentum(0.9f).spec()).build();
-    Graph graph = ModelZoo.build(model, seed, features, FashionMnist.CLASSES);
-    SparkTrainer.Result result = SparkTrainer.train(rdd, graph, settings, out, test);
-    System.out.printf("Trained %s on %d tasks for %d epoch%s: last step's loss %.4f; checkpoint in %s "
-        + "(evaluate with: ./nodal eval --checkpoint %s)%n", model, tasks, epochs, epochs == 1 ? "" : "s",
-        result.losses().get(result.losses().size() - 1), result.checkpoint(), out);
-    return result;
   }
 }

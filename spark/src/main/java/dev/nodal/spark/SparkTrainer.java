@@ -262,7 +262,61 @@ public final class SparkTrainer {
    * task), writing the checkpoint into {@code runFolder/checkpoint} after every epoch.
    */
   public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder) {
-    return run(data, graph, settings, runFolder, null, null);
+    return run(data, graph, settings, runFolder, Options.NONE, null);
+  }
+
+  /** After each epoch's checkpoint and metrics row are written: for example, sending the run folder elsewhere. */
+  @FunctionalInterface
+  public interface EpochEnd {
+    void saved(int epoch) throws IOException;
+  }
+
+  /**
+   * What a run may add to the plain one: a {@code test} set to evaluate on after each epoch, a
+   * checkpoint to {@code resume} (its epochs done are skipped, its weights, optimizer state and
+   * metrics rows go on), a {@code plot} drawn with each metrics.csv, a step at each
+   * {@code epochEnd} (any of these may be null), an epoch of the plan to {@code stopAfter} (0:
+   * none), leaving a checkpoint to resume, and the {@code device} of the executors' sessions
+   * ({@code cpu}, a Nodal selector, or {@code gpu}: see {@link ExecutorDevices}).
+   */
+  public record Options(dev.nodal.data.Dataset test, Checkpoint.Loaded resume, RunFolder.Plot plot, EpochEnd epochEnd,
+      int stopAfter, String device) {
+    public static final Options NONE = new Options(null, null, null, null, 0, "cpu");
+
+    public Options {
+      if (stopAfter < 0) throw new IllegalArgumentException("stop after epoch " + stopAfter + ": give 1 or more, or 0");
+      device = ExecutorDevices.check(device);
+    }
+
+    public Options withDevice(String device) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+
+    public Options withTest(dev.nodal.data.Dataset test) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+
+    public Options withResume(Checkpoint.Loaded resume) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+
+    public Options withPlot(RunFolder.Plot plot) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+
+    public Options withEpochEnd(EpochEnd epochEnd) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+
+    public Options withStopAfter(int stopAfter) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+    }
+  }
+
+  /** As {@link #train(JavaRDD, Graph, TrainerSettings, Path)}, with {@code options}. */
+  public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
+      Options options) {
+    return run(data, graph, settings, runFolder, options, null);
   }
 
   /**
@@ -273,7 +327,7 @@ public final class SparkTrainer {
    */
   public static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
       dev.nodal.data.Dataset test) {
-    return run(data, graph, settings, runFolder, test, null);
+    return run(data, graph, settings, runFolder, Options.NONE.withTest(test), null);
   }
 
   /**
@@ -297,16 +351,16 @@ public final class SparkTrainer {
       for (int i = 0; i < x.length; i++) x[i] = ((Number) values.get(i)).floatValue();
       return new Example(x, ((Number) r.get(l)).floatValue());
     });
-    return run(examples, graph, settings, runFolder, null, null);
+    return run(examples, graph, settings, runFolder, Options.NONE, null);
   }
 
   /** As {@link #train(JavaRDD, Graph, TrainerSettings, Path)}, failing a task as {@code fault} says (tests). */
   static Result train(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder, Fault fault) {
-    return run(data, graph, settings, runFolder, null, fault);
+    return run(data, graph, settings, runFolder, Options.NONE, fault);
   }
 
   private static Result run(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
-      dev.nodal.data.Dataset test, Fault fault) {
+      Options options, Fault fault) {
     SparkContext sc = data.context();
     if (sc.conf().getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalStateException("spark.dynamicAllocation.enabled is true: Spark's barrier stages, which training "
@@ -324,7 +378,7 @@ public final class SparkTrainer {
     boolean cached = data.getStorageLevel().equals(org.apache.spark.storage.StorageLevel.NONE());
     if (cached) data.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     try {
-      return run(data, graph, settings, runFolder, test, fault, tasks);
+      return run(data, graph, settings, runFolder, options, fault, tasks);
     } finally {
       if (cached) data.unpersist(false);
     }
@@ -334,8 +388,15 @@ public final class SparkTrainer {
   static final long ROWS_IN_TASKS = 1 << 20;
 
   private static Result run(JavaRDD<Example> data, Graph graph, TrainerSettings settings, Path runFolder,
-      dev.nodal.data.Dataset test, Fault fault, int tasks) {
+      Options options, Fault fault, int tasks) {
     SparkContext sc = data.context();
+    dev.nodal.data.Dataset test = options.test();
+    TrainerState resumed = options.resume() == null ? null : options.resume().requireTrainer();
+    int done = resumed == null ? 0 : resumed.epochsDone();
+    if (done > settings.epochs()) {
+      throw new IllegalArgumentException("the checkpoint has done " + done + " epochs, more than the " + settings.epochs()
+          + " asked for");
+    }
     long carried = Partitions.partitionBytes(data);
     if (carried > ROWS_IN_TASKS) {
       log.warn("the data's partitions take {} bytes serialized, which every epoch's tasks carry (an RDD made by "
@@ -368,6 +429,7 @@ public final class SparkTrainer {
     Snapshot snapshot;
     try (Session s = Backends.cpu().compile(graph, 1)) {
       s.setOptimizer(settings.optimizer().make());
+      if (options.resume() != null) options.resume().restore(s, true);
       snapshot = Snapshot.of(graph, s);
     }
     List<Float> losses = new ArrayList<>();
@@ -375,13 +437,14 @@ public final class SparkTrainer {
     long examples = sizes.stream().mapToLong(Integer::longValue).sum();
     RunFolder folder;
     try {
-      folder = new RunFolder(runFolder, 0);
-      folder.restore(List.of()); // a new run: rows of an earlier run in this folder go
+      folder = new RunFolder(runFolder, done).plot(options.plot());
+      folder.restore(resumed == null ? List.of() : resumed.metrics()); // a new run: rows of an earlier run in this folder go
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }
     try (RunFolder run = folder) {
-    for (int epoch = 1; epoch <= settings.epochs(); epoch++) {
+    int last = options.stopAfter() == 0 ? settings.epochs() : Math.min(settings.epochs(), options.stopAfter());
+    for (int epoch = done + 1; epoch <= last; epoch++) {
       long t0 = System.nanoTime();
       String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : "";
       // A slot lost between epochs: Spark would retry submitting the barrier stage for minutes.
@@ -393,7 +456,7 @@ public final class SparkTrainer {
       // The weights go to the executors once per epoch as a broadcast variable, not in every task's closure.
       org.apache.spark.broadcast.Broadcast<Snapshot> start = JavaSparkContext.fromSparkContext(sc).broadcast(snapshot);
       EpochTask task = new EpochTask(graphJson, settings.optimizer(), settings.schedule(), totalSteps, start, perTask,
-          steps, settings.seed(), epoch, statsRank, ring, fault);
+          steps, settings.seed(), epoch, statsRank, ring, options.device(), fault);
       RDD<Snapshot> out = data.rdd().barrier().mapPartitions(task, false, ClassTag$.MODULE$.apply(Snapshot.class));
       List<Snapshot> results;
       String group = "nodal-" + java.util.UUID.randomUUID();
@@ -432,6 +495,7 @@ public final class SparkTrainer {
       for (float l : snapshot.losses) losses.add(l);
       double seconds = (System.nanoTime() - t0) / 1e9;
       EpochMetrics row = save(graph, settings, snapshot, run, epoch, tasks, test, examples / seconds);
+      if (options.epochEnd() != null) options.epochEnd().saved(epoch);
       String figures = test != null ? run.columns().summary(row) : String.format(java.util.Locale.ROOT,
           "loss %.4f, train accuracy %.4f (no test set)", row.loss(), row.trainAccuracy());
       log.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s", epoch, settings.epochs(),
@@ -485,6 +549,7 @@ public final class SparkTrainer {
     private final int perTask, steps, epoch, statsRank;
     private final long seed;
     private final RingSettings ring;
+    private final String device;
     private final Fault fault;
 
     /**
@@ -493,7 +558,7 @@ public final class SparkTrainer {
      */
     EpochTask(String graphJson, OptimizerSpec optimizer, Schedule schedule, long totalSteps,
         org.apache.spark.broadcast.Broadcast<Snapshot> start, int perTask, int steps, long seed, int epoch, int statsRank,
-        RingSettings ring, Fault fault) {
+        RingSettings ring, String device, Fault fault) {
       this.graphJson = graphJson;
       this.optimizer = optimizer;
       this.schedule = schedule;
@@ -505,6 +570,7 @@ public final class SparkTrainer {
       this.epoch = epoch;
       this.statsRank = statsRank;
       this.ring = ring;
+      this.device = device;
       this.fault = fault;
     }
 
@@ -521,7 +587,7 @@ public final class SparkTrainer {
             + ctx.stageAttemptNumber());
       }
       try (Collective peers = joinRing(ctx, rank, ring)) {
-        Snapshot end = run(peers, mine, rank);
+        Snapshot end = run(peers, mine, rank, ExecutorDevices.of(device, ctx));
         return CollectionConverters.asScala(List.of(rank == 0 ? end : end.digestOnly()).iterator());
       } catch (IOException e) {
         throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
@@ -552,13 +618,13 @@ public final class SparkTrainer {
       }
     }
 
-    private Snapshot run(Collective ring, List<Example> mine, int rank) {
+    private Snapshot run(Collective ring, List<Example> mine, int rank, dev.nodal.backend.Backend backend) {
       Graph graph = GraphFile.read(graphJson, "the driver's graph");
       Input x = (Input) graph.node("x"), y = (Input) graph.node("y");
       int features = x.shape().exampleSize(), params = 0;
       for (Param p : graph.params()) params += p.shape().exampleSize();
       dev.nodal.graph.Node logits = dev.nodal.train.Evaluation.logits(graph);
-      try (Session s = Backends.cpu().compile(graph, dev.nodal.backend.CompileOptions.maxBatch(perTask).keep(logits.name()))) {
+      try (Session s = backend.compile(graph, dev.nodal.backend.CompileOptions.maxBatch(perTask).keep(logits.name()))) {
         s.setOptimizer(optimizer.make().schedule(schedule, totalSteps));
         start.value().restore(graph, s);
         float[] losses = new float[steps];

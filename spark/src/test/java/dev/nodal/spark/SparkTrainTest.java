@@ -73,18 +73,87 @@ class SparkTrainTest {
     }
   }
 
-  /** --out takes a path or a file: URI; another file system's URI is refused, never made a local folder named after it. */
+  /** A path stays a path; a URI goes to Hadoop's file systems, never made a local folder named after its scheme. */
   @Test
-  void outIsALocalFolderOrAFileUriNeverAMisreadUri() {
-    org.junit.jupiter.api.Assertions.assertEquals(Path.of("runs", "spark"), SparkTrain.outFolder("runs/spark"));
-    org.junit.jupiter.api.Assertions.assertEquals(Path.of("/tmp/run"), SparkTrain.outFolder("file:///tmp/run"));
-    org.junit.jupiter.api.Assertions.assertEquals(Path.of("exp:lr0.1"), SparkTrain.outFolder("exp:lr0.1"));
-    org.junit.jupiter.api.Assertions.assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> SparkTrain.outFolder("file:relative/run")).getMessage().startsWith("--out file:relative/run: give an "
-        + "absolute file: URI"));
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> SparkTrain.outFolder("hdfs://namenode:8020/user/me/run"));
-    org.junit.jupiter.api.Assertions.assertEquals("--out hdfs://namenode:8020/user/me/run: the run folder must be on the "
-        + "driver's file system (a path or a file: URI); checkpoints on hdfs: are not written yet", e.getMessage());
+  void outIsALocalPathOrAUriNeverAMisreadUri() {
+    org.junit.jupiter.api.Assertions.assertNull(SparkTrain.runUri("--out", "runs/spark"));
+    org.junit.jupiter.api.Assertions.assertNull(SparkTrain.runUri("--out", "exp:lr0.1"));
+    org.junit.jupiter.api.Assertions.assertEquals("file:///tmp/run", SparkTrain.runUri("--out", "file:///tmp/run"));
+    org.junit.jupiter.api.Assertions.assertEquals("hdfs://namenode:8020/user/me/run",
+        SparkTrain.runUri("--resume", "hdfs://namenode:8020/user/me/run"));
+    org.junit.jupiter.api.Assertions.assertEquals("--out file:relative/run: give an absolute URI, as file:///data/runs/a "
+        + "or hdfs://namenode:8020/user/me/run", org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> SparkTrain.runUri("--out", "file:relative/run")).getMessage());
+  }
+
+  /**
+   * A run folder on a Hadoop file system (here file:///, through Hadoop's API): two epochs in one
+   * go, and a run of two stopped after one then resumed, end with the same bytes of weights, metrics.csv and
+   * curves.png are there with no temporary or checksum files beside them, and a copy that a driver
+   * left half sent is passed over on --resume. A local folder resumes the same way.
+   */
+  @Test
+  void runFoldersOnHadoopFileSystemsResumeToTheSameBits() throws Exception {
+    Path subset = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+    String[] common = {"--data", subset.toString(), "--tasks", "2"};
+    try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("resume")
+        .set("spark.ui.enabled", "false"))) {
+      java.util.function.BiFunction<String, String[], SparkTrainer.Result> train = (where, more) -> {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(common));
+        args.addAll(java.util.List.of(more));
+        try {
+          return SparkTrain.run(sc, args.toArray(String[]::new));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      String whole = dir.resolve("whole").toUri().toString(), parts = dir.resolve("parts").toUri().toString();
+      train.apply(whole, new String[] {"--out", whole, "--epochs", "2", "--batch-size", "100"});
+      train.apply(parts, new String[] {"--out", parts, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
+      org.junit.jupiter.api.Assertions.assertEquals(1, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
+      SparkTrainer.Result resumed = train.apply(parts, new String[] {"--resume", parts});
+      org.junit.jupiter.api.Assertions.assertEquals(10, resumed.losses().size(), "the second epoch alone: 1000 / 100");
+      for (String f : new String[] {"weights.safetensors", "optimizer.safetensors"}) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("whole/checkpoint/"
+            + f)), java.nio.file.Files.readAllBytes(dir.resolve("parts/checkpoint/" + f)), f);
+      }
+      for (String run : new String[] {"whole", "parts"}) {
+        java.util.List<String> names;
+        try (var list = java.nio.file.Files.list(dir.resolve(run))) {
+          names = list.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("checkpoint", "curves.png", "metrics.csv"), names);
+        org.junit.jupiter.api.Assertions.assertEquals(3, java.nio.file.Files.readAllLines(dir.resolve(run + "/metrics.csv"))
+            .size(), "a header and two epochs");
+        org.junit.jupiter.api.Assertions.assertEquals(2, Checkpoint.load(dir.resolve(run)).requireTrainer().epochsDone());
+      }
+      // A driver stopped while sending epoch 3's checkpoint: checkpoint.new is there, its weights cut short.
+      java.nio.file.Path half = java.nio.file.Files.createDirectories(dir.resolve("parts/checkpoint.new"));
+      try (var list = java.nio.file.Files.list(dir.resolve("parts/checkpoint"))) {
+        for (Path f : list.toList()) java.nio.file.Files.copy(f, half.resolve(f.getFileName()));
+      }
+      java.nio.file.Files.write(half.resolve("weights.safetensors"), new byte[] {1, 2, 3});
+      train.apply(parts, new String[] {"--resume", parts, "--epochs", "3"});
+      org.junit.jupiter.api.Assertions.assertEquals(3, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
+      org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(half), "the half-sent copy is replaced");
+      // A local folder: the same bits as the Hadoop one.
+      String local = dir.resolve("local").toString();
+      train.apply(local, new String[] {"--out", local, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
+      train.apply(local, new String[] {"--resume", local});
+      org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve(
+          "whole/checkpoint/weights.safetensors")), java.nio.file.Files.readAllBytes(dir.resolve(
+          "local/checkpoint/weights.safetensors")));
+      org.junit.jupiter.api.Assertions.assertTrue(java.nio.file.Files.isRegularFile(dir.resolve("local/curves.png")));
+
+      String empty = dir.resolve("empty").toUri().toString();
+      org.junit.jupiter.api.Assertions.assertEquals(empty + ": no checkpoint there to resume",
+          org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+              () -> SparkTrain.run(sc, "--resume", empty)).getMessage());
+      org.junit.jupiter.api.Assertions.assertEquals("--resume " + parts + ": the checkpoint fixes --lr; leave it out "
+          + "(--epochs extends the run)", org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+              () -> SparkTrain.run(sc, "--resume", parts, "--lr", "0.1")).getMessage());
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> SparkTrain.run(sc, "--resume", parts, "--out", whole));
+    }
   }
 }

@@ -36,6 +36,12 @@ final class StandaloneCluster implements AutoCloseable {
 
   /** Starts a master and {@code workers} workers of one core in {@code folder}; returns once all have registered. */
   static StandaloneCluster start(Path folder, int workers) throws IOException, InterruptedException {
+    return start(folder, workers, w -> List.of());
+  }
+
+  /** As {@link #start(Path, int)}, worker {@code w} (1-based) started with the JVM options {@code options.apply(w)}. */
+  static StandaloneCluster start(Path folder, int workers, java.util.function.IntFunction<List<String>> options)
+      throws IOException, InterruptedException {
     Path home = folder.resolve("spark-home"), jars = home.resolve("jars");
     Files.createDirectories(jars);
     Files.writeString(home.resolve("RELEASE"), "Spark from Maven's jars, for tests\n");
@@ -66,7 +72,8 @@ final class StandaloneCluster implements AutoCloseable {
       cluster.processes.add(master);
       for (int w = 1; w <= workers; w++) {
         Path work = Files.createDirectories(folder.resolve("work" + w));
-        Process worker = launch(folder.resolve("worker" + w + ".log"), home, cp, "org.apache.spark.deploy.worker.Worker",
+        Process worker = launch(folder.resolve("worker" + w + ".log"), home, cp, options.apply(w),
+            "org.apache.spark.deploy.worker.Worker",
             cluster.master, "--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", "0", "--work-dir",
             work.toString());
         cluster.processes.add(worker);
@@ -84,8 +91,14 @@ final class StandaloneCluster implements AutoCloseable {
   }
 
   private static Process launch(Path log, Path home, String cp, String main, String... args) throws IOException {
+    return launch(log, home, cp, List.of(), main, args);
+  }
+
+  private static Process launch(Path log, Path home, String cp, List<String> options, String main, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     command.addAll(OPENS);
+    command.addAll(options);
     command.addAll(List.of("-Xmx512m", "-cp", cp, main));
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
