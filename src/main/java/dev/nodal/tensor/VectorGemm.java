@@ -136,11 +136,14 @@ final class VectorGemm {
   /** As above, on the micro-kernel {@code u} (tests run both). */
   static void gemm(Micro u, ThreadBuffers buffers, boolean transA, boolean transB, int m, int n, int k, float alpha,
       float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff, Epilogue e, int threads) {
-    Blas.scale(c, cOff, m * n, beta);
     if (k == 0 || alpha == 0f) {
+      Blas.scale(c, cOff, m * n, beta);
       if (!e.isNone()) e.apply(c, cOff, n, 0, m, 0, n);
       return;
     }
+    // With beta 0 the first block of K sets C instead of adding to it: no pass to zero C first.
+    boolean set = beta == 0f;
+    if (!set) Blas.scale(c, cOff, m * n, beta);
     int mPanels = (m + u.mr - 1) / u.mr, nPanels = (n + u.nr - 1) / u.nr;
     // Each task owns a range of column panels of C, or of row panels, whichever splits more evenly
     // (on a tie: the one whose operand every task packs whole is the smaller). A task packs its own
@@ -148,14 +151,14 @@ final class VectorGemm {
     int tasks = Math.max(1, Math.min(threads, Math.max(mPanels, nPanels)));
     boolean byRows = tasks > 1 && splitByRows(mPanels, nPanels, tasks, m, n);
     if (tasks == 1) {
-      block(u, buffers, 0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      block(u, buffers, 0, mPanels, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e, set);
       return;
     }
     int parts = byRows ? mPanels : nPanels, used = Math.min(tasks, parts);
     IntStream.range(0, used).parallel().forEach(t -> {
       int from = parts * t / used, to = parts * (t + 1) / used;
-      if (byRows) block(u, buffers, from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
-      else block(u, buffers, 0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e);
+      if (byRows) block(u, buffers, from, to, 0, nPanels, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e, set);
+      else block(u, buffers, 0, mPanels, from, to, transA, transB, m, n, k, alpha, a, aOff, b, bOff, c, cOff, e, set);
     });
   }
 
@@ -171,20 +174,22 @@ final class VectorGemm {
   /**
    * The tiles of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)} of C, on this
    * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
-   * thread's set of {@code buffers}, then multiplied tile by tile; the last block applies the epilogue.
+   * thread's set of {@code buffers}, then multiplied tile by tile; the first block sets C where
+   * {@code set} says so (beta 0), and the last block applies the epilogue.
    */
   private static void block(Micro u, ThreadBuffers buffers, int ip0, int ip1, int jp0, int jp1, boolean transA,
       boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
-      Epilogue e) {
-    float[][] set = buffers.set();
+      Epilogue e, boolean set) {
+    float[][] own = buffers.set();
     int step = blockSteps(k);
-    float[] ap = ThreadBuffers.grow(set, 0, (ip1 - ip0) * u.mr * step), bp = ThreadBuffers.grow(set, 1, (jp1 - jp0) * u.nr * step);
-    float[] tile = ThreadBuffers.grow(set, 2, u.mr * u.nr);
+    float[] ap = ThreadBuffers.grow(own, 0, (ip1 - ip0) * u.mr * step), bp = ThreadBuffers.grow(own, 1, (jp1 - jp0) * u.nr * step);
+    float[] tile = ThreadBuffers.grow(own, 2, u.mr * u.nr);
     for (int p0 = 0; p0 < k; p0 += step) {
       int kc = Math.min(step, k - p0);
       packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));
       packB(u.nr, transB, n, k, b, bOff, p0, kc, bp, jp0 * u.nr, Math.min(n, jp1 * u.nr));
-      panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE);
+      panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE,
+          set && p0 == 0);
     }
   }
 
@@ -245,13 +250,13 @@ final class VectorGemm {
 
   /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
   private static void panels(Micro u, int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha,
-      float[] ap, float[] bp, float[] c, int cOff, float[] acc, Epilogue e) {
+      float[] ap, float[] bp, float[] c, int cOff, float[] acc, Epilogue e, boolean set) {
     for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
       int i1 = Math.min(ip1, i0 + MC_PANELS);
       for (int jp = jp0; jp < jp1; jp++) {
         for (int ip = i0; ip < i1; ip++) {
           tile(u, kc, alpha, ap, (ip - ip0) * kc * u.mr, bp, (jp - jp0) * kc * u.nr, c, cOff, m, n, ip * u.mr,
-              jp * u.nr, acc, e);
+              jp * u.nr, acc, e, set);
         }
       }
     }
@@ -259,12 +264,12 @@ final class VectorGemm {
 
   /**
    * C[i0.., j0..] += alpha · (mr×kc panel) · (kc×nr panel), through the micro-kernel's
-   * accumulators, then the epilogue on that tile
-   * ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are applied in the same
+   * accumulators (C = alpha · … where {@code set}: the first block of a product with beta 0), then
+   * the epilogue on that tile ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are applied in the same
    * vector pass as the sum; sigmoid and tanh per element on the tile.
    */
   private static void tile(Micro u, int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff,
-      int m, int n, int i0, int j0, float[] acc, Epilogue e) {
+      int m, int n, int i0, int j0, float[] acc, Epilogue e, boolean set) {
     if (u == WIDE) kernel6x4(kc, ap, ao, bp, bo, acc);
     else if (u == TALL) kernel8x2(kc, ap, ao, bp, bo, acc);
     else if (u == SHORT) kernel6x2(kc, ap, ao, bp, bo, acc);
@@ -276,7 +281,8 @@ final class VectorGemm {
       for (int r = 0; r < mr; r++) {
         int at = cOff + (i0 + r) * n + j0;
         for (int v = 0; v < nr; v += VL) {
-          FloatVector sum = FloatVector.fromArray(S, c, at + v).add(FloatVector.fromArray(S, acc, r * nr + v).mul(alpha));
+          FloatVector product = FloatVector.fromArray(S, acc, r * nr + v).mul(alpha);
+          FloatVector sum = set ? product : FloatVector.fromArray(S, c, at + v).add(product);
           if (bias != null) {
             sum = sum.add(e.perRow() ? FloatVector.broadcast(S, bias[e.biasOffset() + i0 + r])
                 : FloatVector.fromArray(S, bias, e.biasOffset() + j0 + v));
@@ -291,7 +297,10 @@ final class VectorGemm {
       return;
     }
     for (int r = 0; r < mr && i0 + r < m; r++) {
-      for (int j = 0; j < nr && j0 + j < n; j++) c[cOff + (i0 + r) * n + j0 + j] += alpha * acc[r * nr + j];
+      for (int j = 0; j < nr && j0 + j < n; j++) {
+        int at = cOff + (i0 + r) * n + j0 + j;
+        c[at] = set ? alpha * acc[r * nr + j] : c[at] + alpha * acc[r * nr + j];
+      }
     }
     if (!e.isNone()) e.apply(c, cOff, n, i0, Math.min(m, i0 + mr), j0, Math.min(n, j0 + nr));
   }
