@@ -101,7 +101,7 @@ public final class Idx {
             + " bytes from byte " + (h.length() + skip) + ", the file has " + data.length + " of them");
       }
       return new Array(dims, data);
-    } catch (ZipException e) {
+    } catch (ZipException | EOFException e) { // inside a gzip stream: a raw file's end is reported above
       throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
     } catch (DataException e) {
       throw e;
@@ -168,9 +168,15 @@ public final class Idx {
     }
     ByteBuffer b = ByteBuffer.wrap(sizes);
     int[] dims = new int[rank];
+    long item = 1;
     for (int i = 0; i < rank; i++) {
       dims[i] = b.getInt();
       if (dims[i] <= 0) throw new DataException(file + ": dimension " + i + " is " + dims[i]);
+      if (i > 0) item *= dims[i];
+    }
+    if (item > Integer.MAX_VALUE) {
+      throw new DataException(file + ": items of " + item + " values (the header " + java.util.Arrays.toString(dims)
+          + ") are more than one array holds");
     }
     return new Header(dims);
   }

@@ -31,8 +31,8 @@ final class ExecutorDevices {
 
   /** Checks a {@code --device} value on the driver, before any task runs; returns it normalised. */
   static String check(String selector) {
-    String s = selector == null ? "cpu" : selector.strip().toLowerCase(java.util.Locale.ROOT);
-    return s.equals(GPU) ? s : Backends.checkSelector(s);
+    String s = selector == null ? "cpu" : selector.strip();
+    return s.equalsIgnoreCase(GPU) ? GPU : Backends.checkSelector(s);
   }
 
   /** The backend of this task: its selector's, or with {@code gpu} the device Spark assigned it. */

@@ -19,12 +19,16 @@ import org.apache.hadoop.fs.Options;
  * written through a local copy on the driver: the trainer writes the local copy as it writes any
  * run folder, and {@link #publish} sends what changed after each epoch.
  *
- * <p>Nothing there is ever half-written. Each file goes to a temporary name in the folder and is
- * renamed over the old one. The checkpoint goes whole to {@code checkpoint.new}, then
- * {@code checkpoint} becomes {@code checkpoint.old}, {@code checkpoint.new} becomes
- * {@code checkpoint}, and {@code checkpoint.old} is deleted: a driver stopped at any point leaves a
- * whole copy, and {@link #fetch} brings every copy there is, from which
- * {@link dev.nodal.io.Checkpoint#load} takes the newest whole one, as it does on a local disk.
+ * <p>No checkpoint there is ever half-written. The checkpoint is sent to a temporary folder,
+ * renamed {@code checkpoint.new} once whole; then {@code checkpoint} becomes {@code checkpoint.old},
+ * {@code checkpoint.new} becomes {@code checkpoint}, and {@code checkpoint.old} is deleted. A
+ * driver stopped at any point leaves a whole copy under one of those names; the next
+ * {@link #publish} first finishes a swap that was cut short, and {@link #fetch} brings every copy
+ * there is, from which {@link dev.nodal.io.Checkpoint#load} takes the newest whole one, as it does
+ * on a local disk. metrics.csv and curves.png go to a temporary name and are renamed over the old
+ * file: atomic where the file system's rename is (HDFS, a local disk); on object stores (S3, GCS)
+ * a rename with overwrite is a delete and a copy, and a driver stopped in between leaves the
+ * checkpoint, which holds the same rows, without metrics.csv until the next epoch or resume.
  */
 final class HadoopRunFolder implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HadoopRunFolder.class);
@@ -38,6 +42,8 @@ final class HadoopRunFolder implements AutoCloseable {
   private final FileSystem fs;
   private final FileContext files;
   private final Path local;
+  /** False once a publish failed: the local copy is then kept, and named, for the user. */
+  private boolean sent = true;
 
   /** The run folder {@code uri} (made when first published), with a new local copy. */
   HadoopRunFolder(String uri, Configuration conf) throws IOException {
@@ -46,10 +52,15 @@ final class HadoopRunFolder implements AutoCloseable {
     // A file system of its own (not the cache's, which Spark shares), writing no .crc files beside a
     // local folder's: the checkpoint's manifest already holds every file's SHA-256.
     this.fs = FileSystem.newInstance(path.toUri(), conf);
-    fs.setWriteChecksum(false);
-    this.folder = fs.makeQualified(path);
-    this.files = FileContext.getFileContext(folder.toUri(), conf);
-    this.local = Files.createTempDirectory("nodal-run-");
+    try {
+      fs.setWriteChecksum(false);
+      this.folder = fs.makeQualified(path);
+      this.files = FileContext.getFileContext(folder.toUri(), conf);
+      this.local = Files.createTempDirectory("nodal-run-");
+    } catch (IOException | RuntimeException e) {
+      fs.close();
+      throw e;
+    }
   }
 
   /** The local copy, which the trainer writes. */
@@ -86,19 +97,18 @@ final class HadoopRunFolder implements AutoCloseable {
 
   /** Sends the local copy's checkpoint, then its metrics.csv and curves.png, each replaced whole. */
   void publish() throws IOException {
+    sent = false;
     fs.mkdirs(folder);
+    finishSwap();
     Path checkpoint = local.resolve("checkpoint");
     if (Files.isDirectory(checkpoint)) {
-      org.apache.hadoop.fs.Path fresh = child("checkpoint.new"), now = child("checkpoint"), old = child("checkpoint.old");
-      fs.delete(fresh, true); // a copy a stopped driver left half sent
-      fs.mkdirs(fresh);
+      org.apache.hadoop.fs.Path sending = child(".checkpoint." + UUID.randomUUID() + ".tmp");
+      fs.mkdirs(sending);
       try (var list = Files.list(checkpoint)) {
-        for (Path f : list.sorted().toList()) upload(f, new org.apache.hadoop.fs.Path(fresh, f.getFileName().toString()));
+        for (Path f : list.sorted().toList()) upload(f, new org.apache.hadoop.fs.Path(sending, f.getFileName().toString()));
       }
-      fs.delete(old, true);
-      if (fs.exists(now)) rename(now, old);
-      rename(fresh, now);
-      fs.delete(old, true);
+      rename(sending, child("checkpoint.new")); // whole from here on
+      finishSwap();
     }
     for (String name : FILES) {
       Path f = local.resolve(name);
@@ -107,6 +117,28 @@ final class HadoopRunFolder implements AutoCloseable {
       upload(f, temporary);
       files.rename(temporary, child(name), Options.Rename.OVERWRITE);
     }
+    for (FileStatus f : fs.listStatus(folder)) { // what a driver stopped while sending left
+      String name = f.getPath().getName();
+      if (name.startsWith(".") && name.endsWith(".tmp")) fs.delete(f.getPath(), true);
+    }
+    sent = true;
+  }
+
+  /**
+   * Makes a whole {@code checkpoint.new} the checkpoint: the current one becomes
+   * {@code checkpoint.old} until the rename is done. Also finishes a swap that a stopped driver
+   * left at any step.
+   */
+  private void finishSwap() throws IOException {
+    org.apache.hadoop.fs.Path fresh = child("checkpoint.new"), now = child("checkpoint"), old = child("checkpoint.old");
+    if (fs.exists(fresh)) {
+      if (fs.exists(now)) {
+        fs.delete(old, true);
+        rename(now, old);
+      }
+      rename(fresh, now);
+    }
+    if (fs.exists(now)) fs.delete(old, true);
   }
 
   private org.apache.hadoop.fs.Path child(String name) {
@@ -129,13 +161,17 @@ final class HadoopRunFolder implements AutoCloseable {
     }
   }
 
-  /** Deletes the local copy. */
+  /** Deletes the local copy, or keeps it with a warning that names it when the last publish failed. */
   @Override
   public void close() {
     try {
       fs.close();
     } catch (IOException e) {
       log.warn("{}: closing its file system: {}", uri, e.toString());
+    }
+    if (!sent) {
+      log.warn("{} was not brought up to date; the run's newest files are in {}", uri, local);
+      return;
     }
     try (var walk = Files.walk(local)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

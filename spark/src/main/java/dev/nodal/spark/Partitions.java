@@ -65,6 +65,8 @@ public final class Partitions {
     if (labelHeader.dims().length != 1) {
       throw new DataException(labelFile + ": expected labels (rank 1), found rank " + labelHeader.dims().length);
     }
+    checkLength(conf, imageFile, imageHeader);
+    checkLength(conf, labelFile, labelHeader);
     if (imageHeader.count() != labelHeader.count()) {
       throw new DataException(imageFile + " holds " + imageHeader.count() + " images but " + labelFile + " holds "
           + labelHeader.count() + " labels: the files do not belong together");
@@ -128,6 +130,32 @@ public final class Partitions {
       throw new DataException(uri + ": cannot list " + name + ": " + e.getMessage(), e);
     }
     throw new DataException(uri + ": no " + name + " (nor " + name + ".gz) there");
+  }
+
+  /**
+   * A raw (not gzipped) file's length against its header, on the driver: a file cut short or with
+   * bytes past its data is refused before any task reads it, as {@link Idx#read} refuses it. A
+   * gzipped file is checked by the tasks that unpack it.
+   */
+  private static void checkLength(Configuration conf, String file, Idx.Header h) throws DataException {
+    long length;
+    int b0, b1;
+    try (java.io.InputStream in = open(conf, file)) {
+      b0 = in.read();
+      b1 = in.read();
+      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(file);
+      length = path.getFileSystem(conf).getFileStatus(path).getLen();
+    } catch (DataException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+    }
+    if (b0 == 0x1f && b1 == 0x8b) return;
+    long data = length - h.length();
+    if (data != h.dataBytes()) {
+      throw new DataException(file + ": " + (data < h.dataBytes() ? "truncated" : "trailing bytes") + ": the header "
+          + java.util.Arrays.toString(h.dims()) + " needs " + h.dataBytes() + " bytes of data, the file has " + data);
+    }
   }
 
   /** Opens a file of a Hadoop file system; the error names it. */

@@ -149,6 +149,7 @@ public final class SparkTrain {
             .optimizer(Sgd.builder().learningRate(lr == null ? 0.05f : lr).momentum(0.9f).spec()).build();
       }
       SparkTrainer.Options options = SparkTrainer.Options.NONE.withResume(loaded).withStopAfter(stopAfter).withDevice(device)
+          .withName(uri)
           .withPlot(new Curves(RunFolder.Columns.CLASSIFIER))
           .withEpochEnd(remote == null ? null : epoch -> remote.publish());
       JavaRDD<Example> rows;

@@ -172,6 +172,9 @@ public final class SparkTrainer {
     double lossSum, correct, seen;
     /** SHA-256 of the weights, states and optimizer state, in graph order: replicas must agree on it. */
     String digest = "";
+    /** The backend the task trained on ({@code Backend.name()}), and the task's rank. */
+    String device = "";
+    int rank;
 
     static Snapshot of(Graph graph, Session s) {
       Snapshot out = new Snapshot();
@@ -219,6 +222,8 @@ public final class SparkTrainer {
       Snapshot out = new Snapshot();
       out.digest = digest;
       out.step = step;
+      out.device = device;
+      out.rank = rank;
       return out;
     }
 
@@ -234,10 +239,11 @@ public final class SparkTrainer {
   }
 
   /**
-   * What a run gives back: the loss of every step, in order, where the checkpoint is, and each
-   * task's digest of its replica after the last epoch (all equal, or the run fails).
+   * What a run gives back: the loss of every step, in order, where the checkpoint is (for a run
+   * folder given by {@link Options#name}, the local copy), each task's digest of its replica after
+   * the last epoch (all equal, or the run fails), and the backend each task trained on, by rank.
    */
-  public record Result(List<Float> losses, Path checkpoint, List<String> replicaDigests) {}
+  public record Result(List<Float> losses, Path checkpoint, List<String> replicaDigests, List<String> devices) {}
 
   /** The order in which task {@code rank} takes its partition's examples in {@code epoch}: shuffled, seeded. */
   static List<Example> order(List<Example> partition, long seed, int epoch, int rank) {
@@ -276,40 +282,46 @@ public final class SparkTrainer {
    * checkpoint to {@code resume} (its epochs done are skipped, its weights, optimizer state and
    * metrics rows go on), a {@code plot} drawn with each metrics.csv, a step at each
    * {@code epochEnd} (any of these may be null), an epoch of the plan to {@code stopAfter} (0:
-   * none), leaving a checkpoint to resume, and the {@code device} of the executors' sessions
-   * ({@code cpu}, a Nodal selector, or {@code gpu}: see {@link ExecutorDevices}).
+   * none), leaving a checkpoint to resume, the {@code device} of the executors' sessions
+   * ({@code cpu}, a Nodal selector, or {@code gpu}: see {@link ExecutorDevices}), and the
+   * {@code name} that messages give the run folder (null: its path; a URI where the folder
+   * written is a local copy of it).
    */
   public record Options(dev.nodal.data.Dataset test, Checkpoint.Loaded resume, RunFolder.Plot plot, EpochEnd epochEnd,
-      int stopAfter, String device) {
-    public static final Options NONE = new Options(null, null, null, null, 0, "cpu");
+      int stopAfter, String device, String name) {
+    public static final Options NONE = new Options(null, null, null, null, 0, "cpu", null);
 
     public Options {
       if (stopAfter < 0) throw new IllegalArgumentException("stop after epoch " + stopAfter + ": give 1 or more, or 0");
       device = ExecutorDevices.check(device);
     }
 
+    public Options withName(String name) {
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
+    }
+
     public Options withDevice(String device) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
 
     public Options withTest(dev.nodal.data.Dataset test) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
 
     public Options withResume(Checkpoint.Loaded resume) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
 
     public Options withPlot(RunFolder.Plot plot) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
 
     public Options withEpochEnd(EpochEnd epochEnd) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
 
     public Options withStopAfter(int stopAfter) {
-      return new Options(test, resume, plot, epochEnd, stopAfter, device);
+      return new Options(test, resume, plot, epochEnd, stopAfter, device, name);
     }
   }
 
@@ -375,12 +387,12 @@ public final class SparkTrainer {
           sc.conf().getInt("spark.task.cpus", 1), sc.conf().get(Slots.WAIT, Slots.DEFAULT_WAIT.toSeconds() + "s"), slots));
     }
     // Each epoch's stage reads the rows again: from the cache, not from their source.
-    boolean cached = data.getStorageLevel().equals(org.apache.spark.storage.StorageLevel.NONE());
-    if (cached) data.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    boolean persisted = data.getStorageLevel().equals(org.apache.spark.storage.StorageLevel.NONE());
+    if (persisted) data.persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     try {
       return run(data, graph, settings, runFolder, options, fault, tasks);
     } finally {
-      if (cached) data.unpersist(false);
+      if (persisted) data.unpersist(false);
     }
   }
 
@@ -393,9 +405,14 @@ public final class SparkTrainer {
     dev.nodal.data.Dataset test = options.test();
     TrainerState resumed = options.resume() == null ? null : options.resume().requireTrainer();
     int done = resumed == null ? 0 : resumed.epochsDone();
-    if (done > settings.epochs()) {
-      throw new IllegalArgumentException("the checkpoint has done " + done + " epochs, more than the " + settings.epochs()
-          + " asked for");
+    String where = options.name() != null ? options.name() : runFolder.toString();
+    if (done >= settings.epochs()) {
+      throw new IllegalArgumentException("the checkpoint in " + where + " has done " + done + " of the "
+          + settings.epochs() + " epochs asked for: nothing to train; ask for more epochs to extend the run");
+    }
+    if (options.stopAfter() != 0 && options.stopAfter() <= done) {
+      throw new IllegalArgumentException("stop after epoch " + options.stopAfter() + ": the checkpoint in " + where
+          + " has done " + done + " epochs already; give a later epoch");
     }
     long carried = Partitions.partitionBytes(data);
     if (carried > ROWS_IN_TASKS) {
@@ -433,12 +450,13 @@ public final class SparkTrainer {
       snapshot = Snapshot.of(graph, s);
     }
     List<Float> losses = new ArrayList<>();
-    List<String> digests = List.of();
+    List<String> digests = List.of(), devices = List.of();
     long examples = sizes.stream().mapToLong(Integer::longValue).sum();
     RunFolder folder;
     try {
       folder = new RunFolder(runFolder, done).plot(options.plot());
-      folder.restore(resumed == null ? List.of() : resumed.metrics()); // a new run: rows of an earlier run in this folder go
+      // The rows the checkpoint committed; for a new run none, so that rows of an earlier run in this folder go.
+      folder.restore(resumed == null ? List.of() : resumed.metrics());
     } catch (IOException e) {
       throw new UncheckedIOException(e.getMessage(), e);
     }
@@ -446,7 +464,8 @@ public final class SparkTrainer {
     int last = options.stopAfter() == 0 ? settings.epochs() : Math.min(settings.epochs(), options.stopAfter());
     for (int epoch = done + 1; epoch <= last; epoch++) {
       long t0 = System.nanoTime();
-      String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + checkpoint + " (epoch " + (epoch - 1) + ")" : "";
+      String lastCheckpoint = epoch > 1 ? "; the last checkpoint is " + where + "/checkpoint (epoch " + (epoch - 1) + ")"
+          : "";
       // A slot lost between epochs: Spark would retry submitting the barrier stage for minutes.
       if (Slots.count(sc) < tasks && Slots.await(sc, tasks, lostSlots) < tasks) {
         throw new IllegalStateException("epoch " + epoch + " not started: the cluster has offered " + Slots.count(sc)
@@ -484,13 +503,17 @@ public final class SparkTrainer {
         start.destroy(); // the executors' copies of this epoch's starting weights
       }
       digests = new ArrayList<>();
-      for (Snapshot r : results) {
+      devices = new ArrayList<>();
+      List<Snapshot> byRank = new ArrayList<>(results); // the shuffle's order is not the ranks'
+      byRank.sort(java.util.Comparator.comparingInt(r -> r.rank));
+      for (Snapshot r : byRank) {
         if (!r.values.isEmpty()) snapshot = r;
         digests.add(r.digest);
+        devices.add(r.device);
       }
       if (digests.stream().distinct().count() != 1) {
         throw new IllegalStateException("epoch " + epoch + ": the tasks' replicas disagree (digests " + digests
-            + "); the last checkpoint is " + checkpoint);
+            + "); the last checkpoint is " + where + "/checkpoint");
       }
       for (float l : snapshot.losses) losses.add(l);
       double seconds = (System.nanoTime() - t0) / 1e9;
@@ -502,9 +525,9 @@ public final class SparkTrainer {
           figures, row.samplesPerSecond(), seconds));
     }
     } catch (IOException e) {
-      throw new UncheckedIOException("the run folder " + runFolder + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("the run folder " + where + ": " + e.getMessage(), e);
     }
-    return new Result(List.copyOf(losses), checkpoint, List.copyOf(digests));
+    return new Result(List.copyOf(losses), checkpoint, List.copyOf(digests), List.copyOf(devices));
   }
 
   /**
@@ -669,6 +692,8 @@ public final class SparkTrainer {
           s.setState(st, v);
         }
         Snapshot end = Snapshot.of(graph, s);
+        end.device = backend.name();
+        end.rank = rank;
         end.losses = losses;
         end.lossSum = lossSum;
         end.correct = correct;

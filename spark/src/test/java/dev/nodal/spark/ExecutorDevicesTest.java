@@ -38,13 +38,13 @@ class ExecutorDevicesTest {
     Assumptions.abort(why);
   }
 
-  static List<Float> train(JavaSparkContext sc, String device, Path out) throws Exception {
+  static SparkTrainer.Result train(JavaSparkContext sc, String device, Path out) throws Exception {
     Dataset train = FashionMnist.load(SUBSET).train();
     JavaRDD<Example> rows = Partitions.of(sc, train, 2);
     Graph graph = ModelZoo.build("mlp", 7, train.featureSize(), FashionMnist.CLASSES);
     TrainerSettings settings = TrainerSettings.builder().epochs(1).batchSize(100).seed(7)
         .optimizer(Sgd.builder().learningRate(0.05f).momentum(0.9f).spec()).build();
-    return SparkTrainer.train(rows, graph, settings, out, SparkTrainer.Options.NONE.withDevice(device)).losses();
+    return SparkTrainer.train(rows, graph, settings, out, SparkTrainer.Options.NONE.withDevice(device));
   }
 
   static void assertClose(List<Float> expected, List<Float> actual, String what) {
@@ -59,8 +59,11 @@ class ExecutorDevicesTest {
     requireOpenCl();
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("devices")
         .set("spark.ui.enabled", "false"))) {
-      List<Float> cpu = train(sc, "cpu", dir.resolve("cpu"));
-      assertClose(cpu, train(sc, "opencl", dir.resolve("opencl")), "opencl");
+      SparkTrainer.Result cpu = train(sc, "cpu", dir.resolve("cpu")), opencl = train(sc, "opencl", dir.resolve("opencl"));
+      assertClose(cpu.losses(), opencl.losses(), "opencl");
+      assertEquals(List.of("cpu", "cpu"), cpu.devices());
+      assertEquals(2, opencl.devices().size());
+      assertTrue(opencl.devices().stream().allMatch(d -> d.startsWith("opencl:0:0")), opencl.devices().toString());
     }
   }
 

@@ -22,7 +22,7 @@ class GpuSchedulingIT {
     // OpenCL is probed on the executors alone: this JVM runs without it (and without signal chaining).
     org.junit.jupiter.api.Assumptions.assumeTrue("1".equals(System.getenv("NODAL_REQUIRE_OPENCL")),
         "runs where OpenCL is required (NODAL_REQUIRE_OPENCL=1, as in CI's first pass)");
-    List<Float> cpu;
+    SparkTrainer.Result cpu;
     try (JavaSparkContext sc = new JavaSparkContext(new org.apache.spark.SparkConf().setMaster("local[2]")
         .setAppName("cpu").set("spark.ui.enabled", "false"))) {
       cpu = ExecutorDevicesTest.train(sc, "cpu", dir.resolve("cpu"));
@@ -43,12 +43,14 @@ class GpuSchedulingIT {
           .set("spark.executor.resource.gpu.amount", "1").set("spark.task.resource.gpu.amount", "1")
           .set("spark.executorEnv.NODAL_DISABLE_OPENCL", "0") // the test JVM's setting, which the workers inherit
           .set("spark.executorEnv.LD_PRELOAD", Files.exists(Path.of(jsig)) ? jsig : ""))) {
-        List<Float> gpu = ExecutorDevicesTest.train(sc, "gpu", dir.resolve("gpu"));
-        ExecutorDevicesTest.assertClose(cpu, gpu, "gpu");
+        SparkTrainer.Result gpu = ExecutorDevicesTest.train(sc, "gpu", dir.resolve("gpu"));
+        ExecutorDevicesTest.assertClose(cpu.losses(), gpu.losses(), "gpu");
+        org.junit.jupiter.api.Assertions.assertTrue(gpu.devices().size() == 2
+            && gpu.devices().stream().allMatch(d -> d.startsWith("opencl:0:0")), gpu.devices().toString());
         String logs = cluster.executorLogs();
         org.junit.jupiter.api.Assertions.assertTrue(logs.contains("Spark's GPU 0 is taken as OpenCL device"), logs);
         System.out.printf("--device gpu on 2 executors (addresses 0 and 0:0): %d steps within 2e-3 of the CPU's%n",
-            gpu.size());
+            gpu.losses().size());
       }
     }
   }

@@ -106,14 +106,31 @@ class PartitionsTest {
     e = assertThrows(DataException.class, () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 2));
     assertEquals("file:" + folder.resolve(FashionMnist.FILES[0]) + " holds 3 images but file:"
         + folder.resolve(FashionMnist.FILES[1]) + ".gz holds 4 labels: the files do not belong together", e.getMessage());
-    // A file cut short after the driver read its header: the task that reads past its end names it.
+    // A raw file cut short, or with bytes past its data: refused on the driver, before any task reads it.
     Idx.write(folder.resolve(FashionMnist.FILES[1] + ".gz"), new int[] {3}, new byte[3]);
     Path images = folder.resolve(FashionMnist.FILES[0]);
     byte[] bytes = Files.readAllBytes(images);
     Files.write(images, java.util.Arrays.copyOf(bytes, bytes.length - 4));
+    e = assertThrows(DataException.class, () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 3));
+    assertEquals("file:" + images + ": truncated: the header [3, 2, 2] needs 12 bytes of data, the file has 8",
+        e.getMessage());
+    Files.write(images, java.util.Arrays.copyOf(bytes, bytes.length + 1));
+    e = assertThrows(DataException.class, () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 3));
+    assertTrue(e.getMessage().endsWith("trailing bytes: the header [3, 2, 2] needs 12 bytes of data, the file has 13"),
+        e.getMessage());
+    // A gzipped file cut short: the task that unpacks it names it.
+    Files.write(images, bytes);
+    Path labels = folder.resolve(FashionMnist.FILES[1] + ".gz");
+    byte[] noise = new byte[3000];
+    new java.util.Random(5).nextBytes(noise); // incompressible: half the file is half the labels
+    Idx.write(labels, new int[] {3000}, noise);
+    Idx.write(images, new int[] {3000, 2, 2}, new byte[12000]);
+    byte[] gz = Files.readAllBytes(labels);
+    Files.write(labels, java.util.Arrays.copyOf(gz, gz.length / 2));
     Exception failed = assertThrows(Exception.class,
         () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 3).count());
-    assertTrue(String.valueOf(failed.getMessage()).contains(FashionMnist.FILES[0] + ": truncated: items 2 to 3"),
-        failed.getMessage());
+    String message = String.valueOf(failed.getMessage());
+    assertTrue(message.contains(FashionMnist.FILES[1] + ".gz: corrupt gzip stream")
+        || message.contains(FashionMnist.FILES[1] + ".gz: truncated"), message);
   }
 }

@@ -136,6 +136,26 @@ class SparkTrainTest {
       train.apply(parts, new String[] {"--resume", parts, "--epochs", "3"});
       org.junit.jupiter.api.Assertions.assertEquals(3, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
       org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(half), "the half-sent copy is replaced");
+      org.junit.jupiter.api.Assertions.assertEquals("the checkpoint in " + parts + " has done 3 of the 3 epochs asked "
+          + "for: nothing to train; ask for more epochs to extend the run", org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalArgumentException.class, () -> train.apply(parts, new String[] {"--resume", parts})).getMessage());
+      // A driver stopped in the middle of the swap: checkpoint.old and a whole checkpoint.new, no checkpoint.
+      java.nio.file.Path checkpoint = dir.resolve("parts/checkpoint"), fresh = dir.resolve("parts/checkpoint.new");
+      java.nio.file.Files.createDirectories(fresh);
+      try (var list = java.nio.file.Files.list(checkpoint)) {
+        for (Path f : list.toList()) java.nio.file.Files.copy(f, fresh.resolve(f.getFileName()));
+      }
+      java.nio.file.Files.move(checkpoint, dir.resolve("parts/checkpoint.old"));
+      train.apply(parts, new String[] {"--resume", parts, "--epochs", "4"});
+      try (var list = java.nio.file.Files.list(dir.resolve("parts"))) {
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("checkpoint", "curves.png", "metrics.csv"),
+            list.map(p -> p.getFileName().toString()).sorted().toList(), "the swap finished, nothing left over");
+      }
+      org.junit.jupiter.api.Assertions.assertEquals(4, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
+      org.junit.jupiter.api.Assertions.assertEquals("stop after epoch 4: the checkpoint in " + parts + " has done 4 "
+          + "epochs already; give a later epoch", org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalArgumentException.class, () -> train.apply(parts, new String[] {"--resume", parts, "--epochs", "6",
+                  "--stop-after", "4"})).getMessage());
       // A local folder: the same bits as the Hadoop one.
       String local = dir.resolve("local").toString();
       train.apply(local, new String[] {"--out", local, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
