@@ -42,18 +42,19 @@ import picocli.CommandLine.Parameters;
  * Times a workload on one or more devices in one run, so that speed is reported as a ratio
  * against the first device measured alongside, with the minimum and median of several runs.
  */
-@Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large, cnn or gpt "
+@Command(name = "bench", description = "Times gemm (an N×N×N matrix product), mlp, mlp-small, mlp-large, cnn, cnn-bn or gpt "
     + "(a training step) or mlp-epoch (an epoch of Fashion-MNIST) on each device.")
 final class BenchCommand implements Callable<Integer> {
   /** The run's settings, read once ({@link Main#options}, {@link Main#data}). */
   @ParentCommand Main main;
 
   /** The workloads: a product, or one SGD-momentum training step of a model. */
-  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "gpt",
+  private static final List<String> WORKLOADS = List.of("gemm", "mlp", "mlp-small", "mlp-large", "cnn", "cnn-bn", "gpt",
       "mlp-epoch");
 
   @Parameters(index = "0", description = "Workload: gemm; mlp (784-hidden-10 at --batch); mlp-small (784-1024-1024-10, "
-      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256); gpt (the byte-level GPT "
+      + "batch 256); mlp-large (784-4096-4096-10, batch 1024); cnn (the cnn model, batch 256); cnn-bn (the cnn-bn model, "
+      + "batch norm after each convolution, batch 256); gpt (the byte-level GPT "
       + "preset of nodal train --model gpt, 32 windows of 64 bytes, an AdamW step with clipping); mlp-epoch (the default "
       + "MLP, 784-256-128-10, through one shuffled epoch of the 60,000 Fashion-MNIST training images at batch 128, "
       + "an operation being one epoch).")
@@ -119,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
       String d = devices.get(i);
       try (Backend backend = Backends.open(d, main.options)) {
         int examples = switch (workload) {
-          case "mlp-small", "cnn" -> 256;
+          case "mlp-small", "cnn", "cnn-bn" -> 256;
           case "gpt" -> SharedOptions.GPT_STEP_BATCH;
           case "mlp-large" -> 1024;
           case "mlp-epoch" -> train.size();
@@ -132,6 +133,7 @@ final class BenchCommand implements Callable<Integer> {
           case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
           case "gpt" -> gptStep(backend, examples);
           case "mlp-epoch" -> epoch(backend, ModelZoo.mlp(1, 784, 10, 256, 128), train, 128);
+          case "cnn-bn" -> step(backend, ModelZoo.cnn(1, 784, 10, true, convForm()), examples);
           default -> step(backend, ModelZoo.cnn(1, 784, 10, false, convForm()), examples);
         };
         Arrays.sort(ms);
@@ -160,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("median_ms", median);
         r.put("runs", ms.length);
         r.put("cpu_gemm", cpuKernel);
-        if (workload.equals("cnn")) r.put("conv", conv);
+        if (workload.startsWith("cnn")) r.put("conv", conv);
         if (i > 0) r.put("speed_relative_to_first", ratio);
       }
     }

@@ -109,6 +109,19 @@ class CliBehaviourTest {
         bad.err());
   }
 
+  /** cnn-bn times the cnn-bn model's training step (PyTorch's: bench/torch_cnn_step.py with cnn-bn). */
+  @Test
+  void benchTimesTheBatchNormCnn() throws Exception {
+    Path json = dir.resolve("cnn-bn.json");
+    Outcome r = run("bench", "cnn-bn", "--device", "cpu", "--repeats", "1", "--inner", "1", "--json", json.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Pattern.compile("cnn-bn cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ samples/s at batch 256")
+        .matcher(r.out()).find(), r.out());
+    String written = Files.readString(json);
+    assertTrue(written.contains("\"workload\" : \"cnn-bn\"") && written.contains("\"batch\" : 256")
+        && written.contains("\"conv\" : \"auto\""), written);
+  }
+
   /**
    * The test jar's example.backends.WrappedCpuProvider, registered in these tests' resources:
    * --device takes its name.
