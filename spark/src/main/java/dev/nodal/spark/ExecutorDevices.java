@@ -18,8 +18,10 @@ import org.apache.spark.resource.ResourceInformation;
  * ({@code spark.task.resource.gpu.amount}). An address {@code P:D} names {@code opencl:P:D}; an
  * address {@code N} names the N-th OpenCL GPU or accelerator of the executor's host, in
  * {@code nodal devices} order (on a host with none, the N-th OpenCL device of any kind, with a
- * warning: PoCL's CPU device in tests). Each executor opens a device once and keeps it for the
- * tasks that follow, so its kernels are built once per executor, not once per epoch.
+ * warning: PoCL's CPU device in tests). An executor keeps the backends it opened for the tasks
+ * that follow, so a device's kernels are built once per executor, not once per epoch; a backend
+ * serves one task at a time (a backend's sessions share its scratch memory), so an executor running
+ * several tasks at once opens one per task.
  */
 final class ExecutorDevices {
   private ExecutorDevices() {}
@@ -27,7 +29,16 @@ final class ExecutorDevices {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ExecutorDevices.class);
   /** The selector that takes the task's GPU from Spark. */
   static final String GPU = "gpu";
-  private static final Map<String, Backend> OPEN = new ConcurrentHashMap<>();
+  /** Backends opened and not in use, by selector. */
+  private static final Map<String, java.util.Queue<Backend>> IDLE = new ConcurrentHashMap<>();
+
+  /** A backend lent to one task: {@link #close} gives it back for the executor's next task. */
+  record Lease(String selector, Backend backend) implements AutoCloseable {
+    @Override
+    public void close() {
+      IDLE.computeIfAbsent(selector, k -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(backend);
+    }
+  }
 
   /** Checks a {@code --device} value on the driver, before any task runs; returns it normalised. */
   static String check(String selector) {
@@ -35,10 +46,15 @@ final class ExecutorDevices {
     return s.equalsIgnoreCase(GPU) ? GPU : Backends.checkSelector(s);
   }
 
-  /** The backend of this task: its selector's, or with {@code gpu} the device Spark assigned it. */
-  static Backend of(String selector, TaskContext task) {
+  /**
+   * The backend of this task, for it alone until the lease is closed: its selector's, or with
+   * {@code gpu} the device Spark assigned it; one the executor opened before where one is idle.
+   */
+  static Lease lease(String selector, TaskContext task) {
     String s = selector.equals(GPU) ? assigned(task) : selector;
-    return OPEN.computeIfAbsent(s, Backends::open);
+    java.util.Queue<Backend> idle = IDLE.get(s);
+    Backend b = idle == null ? null : idle.poll();
+    return new Lease(s, b != null ? b : Backends.open(s));
   }
 
   /** The OpenCL selector of the GPU that Spark assigned {@code task}. */

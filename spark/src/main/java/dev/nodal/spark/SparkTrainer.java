@@ -609,8 +609,8 @@ public final class SparkTrainer {
         throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", stage attempt "
             + ctx.stageAttemptNumber());
       }
-      try (Collective peers = joinRing(ctx, rank, ring)) {
-        Snapshot end = run(peers, mine, rank, ExecutorDevices.of(device, ctx));
+      try (Collective peers = joinRing(ctx, rank, ring); ExecutorDevices.Lease lease = ExecutorDevices.lease(device, ctx)) {
+        Snapshot end = run(peers, mine, rank, lease.backend());
         return CollectionConverters.asScala(List.of(rank == 0 ? end : end.digestOnly()).iterator());
       } catch (IOException e) {
         throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
