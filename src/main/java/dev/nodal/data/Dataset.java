@@ -26,25 +26,33 @@ public record Dataset(String name, float[] features, float[] labels, int size, i
    * number of items and labels must be below {@code classes}.
    */
   public static Dataset fromIdx(Path images, Path labels, int classes) throws DataException {
-    Idx.Array img = Idx.read(images);
-    Idx.Array lab = Idx.read(labels);
-    if (img.dims().length < 2) throw new DataException(images + ": expected images (rank ≥ 2), found rank " + img.dims().length);
-    if (lab.dims().length != 1) throw new DataException(labels + ": expected labels (rank 1), found rank " + lab.dims().length);
-    if (img.count() != lab.count()) {
-      throw new DataException(images + " holds " + img.count() + " images but " + labels + " holds " + lab.count()
-          + " labels: the files do not belong together");
-    }
+    return fromIdx(images.getFileName().toString(), images.toString(), Idx.read(images), labels.toString(),
+        Idx.read(labels), classes);
+  }
+
+  /**
+   * The data set {@code name} of images and labels already read (from any file system), pixels
+   * scaled to [0, 1]; {@code imagesFile} and {@code labelsFile} name them in errors.
+   */
+  public static Dataset fromIdx(String name, String imagesFile, Idx.Array img, String labelsFile, Idx.Array lab,
+      int classes) throws DataException {
+    Idx.checkImagesAndLabels(imagesFile, new Idx.Header(img.dims()), labelsFile, new Idx.Header(lab.dims()));
     int n = img.count(), per = img.itemSize();
     float[] x = new float[n * per];
     byte[] px = img.data();
-    for (int i = 0; i < x.length; i++) x[i] = (px[i] & 0xff) / 255f;
+    for (int i = 0; i < x.length; i++) x[i] = pixel(px[i]);
     float[] y = new float[n];
     for (int i = 0; i < n; i++) {
       int v = lab.data()[i] & 0xff;
-      if (v >= classes) throw new DataException(labels + ": label " + v + " of item " + i + " is not below " + classes);
+      if (v >= classes) throw new DataException(labelsFile + ": label " + v + " of item " + i + " is not below " + classes);
       y[i] = v;
     }
-    return new Dataset(images.getFileName().toString(), x, y, n, per, classes);
+    return new Dataset(name, x, y, n, per, classes);
+  }
+
+  /** An unsigned-byte pixel scaled to [0, 1], as every IDX reader of Nodal's scales it. */
+  public static float pixel(byte value) {
+    return (value & 0xff) / 255f;
   }
 
   /**

@@ -51,8 +51,7 @@ public final class Idx {
    * errors. Gzipped content is detected and unpacked.
    */
   public static Array read(String file, InputStream stream) throws DataException {
-    try (stream; InputStream in = unpacked(stream)) {
-      Header h = readHeader(file, in);
+    return reading(file, stream, (h, in) -> {
       if (h.dataBytes() > Integer.MAX_VALUE - 8) {
         throw new DataException(file + ": the header " + java.util.Arrays.toString(h.dims()) + " needs "
             + h.dataBytes() + " bytes, more than one array holds; read it in parts (readItems)");
@@ -65,13 +64,7 @@ public final class Idx {
             + (data.length + trailing));
       }
       return new Array(h.dims(), data);
-    } catch (ZipException | EOFException e) {
-      throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
-    } catch (DataException e) {
-      throw e;
-    } catch (IOException e) {
-      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
-    }
+    });
   }
 
   /**
@@ -80,8 +73,7 @@ public final class Idx {
    * alone. For a reader of a slice of a large file, such as one task of a Spark job.
    */
   public static Array readItems(String file, InputStream stream, long from, int count) throws DataException {
-    try (stream; InputStream in = unpacked(stream)) {
-      Header h = readHeader(file, in);
+    return reading(file, stream, (h, in) -> {
       if (from < 0 || count < 0 || from + count > h.count()) {
         throw new DataException(file + ": items " + from + " to " + (from + count) + " asked for, the file holds "
             + h.count());
@@ -101,7 +93,32 @@ public final class Idx {
             + " bytes from byte " + (h.length() + skip) + ", the file has " + data.length + " of them");
       }
       return new Array(dims, data);
-    } catch (ZipException | EOFException e) { // inside a gzip stream: a raw file's end is reported above
+    });
+  }
+
+  /**
+   * The header of an IDX file, read from a stream of the whole file (raw or gzipped), closing it:
+   * its dimensions, without reading the values.
+   */
+  public static Header header(String file, InputStream stream) throws DataException {
+    return reading(file, stream, (h, in) -> h);
+  }
+
+  /** What is read after the header, from the unpacked stream. */
+  @FunctionalInterface
+  private interface Reading<T> {
+    T after(Header header, InputStream in) throws IOException;
+  }
+
+  /**
+   * Opens {@code stream} (raw or gzipped), reads and checks its header, then {@code body}; closes
+   * the stream. Every error becomes a {@link DataException} that names {@code file}: an end
+   * inside a gzip stream is a corrupt stream (a raw file's end is the body's to report).
+   */
+  private static <T> T reading(String file, InputStream stream, Reading<T> body) throws DataException {
+    try (stream; InputStream in = unpacked(stream)) {
+      return body.after(readHeader(file, in), in);
+    } catch (ZipException | EOFException e) {
       throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
     } catch (DataException e) {
       throw e;
@@ -111,18 +128,15 @@ public final class Idx {
   }
 
   /**
-   * The header of an IDX file, read from a stream of the whole file (raw or gzipped), closing it:
-   * its dimensions, without reading the values.
+   * Checks that two files hold images (rank 2 or more) and their labels (rank 1), as many of each;
+   * the error names the file at fault.
    */
-  public static Header header(String file, InputStream stream) throws DataException {
-    try (stream; InputStream in = unpacked(stream)) {
-      return readHeader(file, in);
-    } catch (ZipException | EOFException e) {
-      throw new DataException(file + ": corrupt gzip stream (" + e.getMessage() + "); download the file again");
-    } catch (DataException e) {
-      throw e;
-    } catch (IOException e) {
-      throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+  public static void checkImagesAndLabels(String images, Header img, String labels, Header lab) throws DataException {
+    if (img.dims().length < 2) throw new DataException(images + ": expected images (rank ≥ 2), found rank " + img.dims().length);
+    if (lab.dims().length != 1) throw new DataException(labels + ": expected labels (rank 1), found rank " + lab.dims().length);
+    if (img.count() != lab.count()) {
+      throw new DataException(images + " holds " + img.count() + " images but " + labels + " holds " + lab.count()
+          + " labels: the files do not belong together");
     }
   }
 

@@ -64,7 +64,14 @@ final class ExecutorDevices {
       throw new IllegalStateException("--device gpu: Spark assigned this task no GPU; set spark.task.resource.gpu.amount "
           + "(and the executors' spark.executor.resource.gpu.amount and discovery script)");
     }
-    String address = gpu.get().addresses()[0].strip();
+    return SELECTORS.computeIfAbsent(gpu.get().addresses()[0].strip(), ExecutorDevices::selector);
+  }
+
+  /** The selectors of the GPU addresses this executor was assigned, found once each. */
+  private static final Map<String, String> SELECTORS = new ConcurrentHashMap<>();
+
+  /** The OpenCL selector of a GPU address: {@code P:D} as it is, an index {@code N} by this host's devices. */
+  private static String selector(String address) {
     if (address.matches("\\d+:\\d+")) return "opencl:" + address;
     int n;
     try {

@@ -59,18 +59,9 @@ public final class Partitions {
     String imageFile = find(conf, uri, images), labelFile = find(conf, uri, labels);
     Idx.Header imageHeader = Idx.header(imageFile, open(conf, imageFile));
     Idx.Header labelHeader = Idx.header(labelFile, open(conf, labelFile));
-    if (imageHeader.dims().length < 2) {
-      throw new DataException(imageFile + ": expected images (rank ≥ 2), found rank " + imageHeader.dims().length);
-    }
-    if (labelHeader.dims().length != 1) {
-      throw new DataException(labelFile + ": expected labels (rank 1), found rank " + labelHeader.dims().length);
-    }
+    Idx.checkImagesAndLabels(imageFile, imageHeader, labelFile, labelHeader);
     checkLength(conf, imageFile, imageHeader);
     checkLength(conf, labelFile, labelHeader);
-    if (imageHeader.count() != labelHeader.count()) {
-      throw new DataException(imageFile + " holds " + imageHeader.count() + " images but " + labelFile + " holds "
-          + labelHeader.count() + " labels: the files do not belong together");
-    }
     Broadcast<HadoopConf> shared = sc.broadcast(new HadoopConf(conf));
     return sc.parallelize(slices(imageHeader.count(), tasks), tasks).flatMap(slice -> {
       Configuration c = shared.value().conf;
@@ -111,7 +102,7 @@ public final class Partitions {
     List<Example> out = new ArrayList<>(labels.length);
     for (int i = 0; i < labels.length; i++) {
       float[] x = new float[per];
-      for (int j = 0; j < per; j++) x[j] = (pixels[i * per + j] & 0xff) / 255f;
+      for (int j = 0; j < per; j++) x[j] = Dataset.pixel(pixels[i * per + j]);
       out.add(new Example(x, labels[i] & 0xff));
     }
     return out.iterator();

@@ -192,19 +192,8 @@ public final class SparkTrain {
       System.err.println("No test set (" + e.getMessage() + "): the run folder gets no metrics rows");
       return null;
     }
-    return idxDataset(data, images, labels);
-  }
-
-  /** The test images and labels as a Dataset, pixels over 255 as {@code nodal train} reads them. */
-  private static Dataset idxDataset(String where, Idx.Array images, Idx.Array labels) throws DataException {
-    if (labels.count() != images.count()) {
-      throw new DataException(where + ": " + images.count() + " test images but " + labels.count() + " labels");
-    }
-    int per = images.itemSize();
-    float[] x = new float[images.count() * per], y = new float[labels.count()];
-    for (int i = 0; i < x.length; i++) x[i] = (images.data()[i] & 0xff) / 255f;
-    for (int i = 0; i < y.length; i++) y[i] = labels.data()[i] & 0xff;
-    return new Dataset("test", x, y, images.count(), per, FashionMnist.CLASSES);
+    return Dataset.fromIdx("test", data + "/" + FashionMnist.FILES[2], images, data + "/" + FashionMnist.FILES[3], labels,
+        FashionMnist.CLASSES);
   }
 
   /**

@@ -655,12 +655,16 @@ public final class SparkTrainer {
         // Per step: each parameter's gradient times the rows, the loss times the rows, the rows,
         // the rows classified right; every entry is written each step, so one array serves all.
         float[] packed = new float[params + 3];
+        float[] xs = new float[0], ys = new float[0];
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
           // Without rows of its own a task runs its first example (or zeros) and weighs it 0.
           List<Example> slice = n > 0 ? mine.subList(from, from + n)
               : List.of(mine.isEmpty() ? new Example(new float[features], 0f) : mine.get(0));
-          float[] xs = new float[slice.size() * features], ys = new float[slice.size()];
+          if (ys.length != slice.size()) { // a full step's arrays serve every step but a shorter last one
+            xs = new float[slice.size() * features];
+            ys = new float[slice.size()];
+          }
           for (int i = 0; i < slice.size(); i++) {
             System.arraycopy(slice.get(i).features(), 0, xs, i * features, features);
             ys[i] = slice.get(i).label();
