@@ -22,12 +22,12 @@ import java.util.Locale;
  * through whatever rendezvous they have (Spark's {@code allGather}, a file, a test), and then
  * exchange data only with their two neighbours.
  *
- * <p>A sum travels the ring twice, pipelined in chunks: down the chain 0 → 1 → … → size−1, each
- * rank adding its own values to what it received (so every element is added in rank order, as
- * a serial loop would), then from rank size−1 around to rank size−2, each rank keeping and
- * passing on the total. Each link carries the data once each way round, as in a ring
- * all-reduce, and every rank ends with the same bits. The two passes run one after the other,
- * each a chain without a cycle, so blocking sockets cannot deadlock.
+ * <p>A sum is a reduce-scatter followed by an all-gather, as in a ring all-reduce: each rank sends
+ * 2(size − 1)/size of the data to the next rank while it receives as much from the previous one
+ * (a thread of its own sends), which halves the bytes on each link at two ranks against a chain
+ * that adds down the ranks and passes the total around. Every rank ends with the same bits, in
+ * the order that {@link Collective} describes. Nothing is allocated per operation: the wire
+ * buffers are the ring's own, and floats travel little-endian, so that converting them is a copy.
  *
  * <p>Every connection proves that both ends hold the job's secret key before any data flows: the
  * accepting rank sends a fresh random challenge; the connecting rank answers with its own
@@ -54,15 +54,21 @@ public final class RingCollective implements Collective {
   private final DataInputStream in;
   private final String prevName;
   private final long timeoutMillis;
-  private final byte[] wire = new byte[4 * CHUNK];
-  private final float[] received = new float[CHUNK];
-  /** Closes the connection to the next rank when a send stalls past the timeout (reads time out by themselves). */
+  private final byte[] receiveWire = new byte[4 * CHUNK];
+  private final java.nio.FloatBuffer receiveView = ByteBuffer.wrap(receiveWire).order(WIRE_ORDER).asFloatBuffer();
+  private final float[] received = new float[CHUNK], headerOut = new float[4], barrierData = new float[1];
+  /** Writes to the next rank, on its own thread; null alone in a ring of one. */
+  private final Sender sender;
+  /** Cuts off a write to the next rank that makes no progress for the timeout (reads time out by themselves). */
   private final java.util.concurrent.ScheduledExecutorService watchdog;
   private volatile boolean stalled;
   /** Operations so far: each pass starts with a header that the receiver checks against its own call. */
   private int sequence;
   /** The failure that broke the ring: the streams' positions are unknown after it. */
   private String broken;
+
+  /** Floats travel little-endian, the byte order of the machines Nodal runs on, so that converting them is a copy. */
+  static final java.nio.ByteOrder WIRE_ORDER = java.nio.ByteOrder.LITTLE_ENDIAN;
 
   private RingCollective(int rank, int size, Socket toNext, Socket fromPrev, String prevName, long timeoutMillis)
       throws IOException {
@@ -74,11 +80,22 @@ public final class RingCollective implements Collective {
     this.timeoutMillis = timeoutMillis;
     this.out = toNext == null ? null : new DataOutputStream(new BufferedOutputStream(toNext.getOutputStream(), 1 << 16));
     this.in = fromPrev == null ? null : new DataInputStream(new BufferedInputStream(fromPrev.getInputStream(), 1 << 16));
-    this.watchdog = toNext == null ? null : java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "nodal-ring-watchdog-" + rank);
-      t.setDaemon(true);
-      return t;
+    if (toNext == null) {
+      this.sender = null;
+      this.watchdog = null;
+      return;
+    }
+    this.sender = new Sender();
+    Thread t = new Thread(sender, "nodal-ring-send-" + rank);
+    t.setDaemon(true);
+    t.start();
+    this.watchdog = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread w = new Thread(r, "nodal-ring-watchdog-" + rank);
+      w.setDaemon(true);
+      return w;
     });
+    long period = Math.max(10, Math.min(250, timeoutMillis / 10));
+    watchdog.scheduleAtFixedRate(sender::checkStalled, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   /** The shortest secret {@link #join} takes, in bytes. */
@@ -196,7 +213,7 @@ public final class RingCollective implements Collective {
   static byte[] ringKey(byte[] key, List<InetSocketAddress> addresses) {
     StringBuilder all = new StringBuilder();
     for (InetSocketAddress a : addresses) all.append(a.getHostString()).append(':').append(a.getPort()).append(' ');
-    return hmac(key, ("nodal-ring-1 ring " + all).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return hmac(key, ("nodal-ring-2 ring " + all).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** HMAC-SHA256 under {@code key} of {@code parts}, one after the other: the ring's keys and proofs, and keys derived for it. */
@@ -357,7 +374,7 @@ public final class RingCollective implements Collective {
    * both challenges and both ranks.
    */
   static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
-    return hmac(key, ("nodal-ring-1 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII), first, second,
+    return hmac(key, ("nodal-ring-2 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII), first, second,
         ByteBuffer.allocate(8).putInt(from).putInt(to).array());
   }
 
@@ -398,32 +415,57 @@ public final class RingCollective implements Collective {
 
   private static final int SUM = 1, BROADCAST = 2;
 
+  /**
+   * A reduce-scatter then an all-gather around the ring. The range is cut into {@code size}
+   * segments ({@link Collective#segmentStart}); segment j's partial sum starts at rank j + 1 and
+   * travels once around to rank j, each rank adding its own values, so that rank j ends with the
+   * segment's total; then each total travels once around, copied by every rank. Each rank sends
+   * 2(size − 1)/size of the range, and sends and receives at once.
+   */
   @Override
   public void allReduceSum(float[] data, int offset, int length) {
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
     if (size == 1) return;
     run(() -> {
       int op = sequence++;
-      // Down the chain: rank r receives x_0 + … + x_{r−1}, adds x_r, passes it on.
-      if (rank > 0) expect(op, SUM, length, -1, "the sum");
-      if (rank < size - 1) header(op, SUM, length, -1);
-      for (int start = 0; start < length; start += CHUNK) {
-        int n = Math.min(CHUNK, length - start), at = offset + start;
-        if (rank > 0) {
-          receive(n, "the sum");
-          for (int i = 0; i < n; i++) data[at + i] = received[i] + data[at + i];
-        }
-        if (rank < size - 1) send(data, at, n);
+      header(op, SUM, length, -1);
+      expect(op, SUM, length, -1, "the sum");
+      for (int step = 0; step < size - 1; step++) {
+        exchange(data, offset, length, Math.floorMod(rank - 1 - step, size), Math.floorMod(rank - 2 - step, size), true);
       }
-      passAround(op, SUM, data, offset, length, size - 1, "the sum");
+      for (int step = 0; step < size - 1; step++) {
+        exchange(data, offset, length, Math.floorMod(rank - step, size), Math.floorMod(rank - 1 - step, size), false);
+      }
     });
+  }
+
+  /**
+   * One step of the ring: sends segment {@code out} to the next rank while receiving segment
+   * {@code in} from the previous one, adding it to this rank's values ({@code add}, the
+   * received partial first) or copying it; returns once both are done, so that the next step may
+   * send what this one received.
+   */
+  private void exchange(float[] data, int offset, int length, int out, int in, boolean add) {
+    int outFrom = Collective.segmentStart(length, size, out), outTo = Collective.segmentStart(length, size, out + 1);
+    sender.add(data, offset + outFrom, outTo - outFrom);
+    int from = Collective.segmentStart(length, size, in), to = Collective.segmentStart(length, size, in + 1);
+    for (int start = from; start < to; start += CHUNK) {
+      int n = Math.min(CHUNK, to - start), at = offset + start;
+      if (add) {
+        receive(received, 0, n, "the sum");
+        for (int i = 0; i < n; i++) data[at + i] = received[i] + data[at + i];
+      } else {
+        receive(data, at, n, "the sum");
+      }
+    }
+    sender.drain();
   }
 
   @Override
   public void broadcast(float[] data, int offset, int length, int root) {
     if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + size);
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
-    if (size > 1) run(() -> passAround(sequence++, BROADCAST, data, offset, length, root, "the broadcast"));
+    if (size > 1) run(() -> passAround(sequence++, data, offset, length, root));
   }
 
   /** Runs one operation; any failure breaks the ring for good, since the streams' positions are then unknown. */
@@ -438,30 +480,34 @@ public final class RingCollective implements Collective {
     }
   }
 
-  /** Copies {@code root}'s range to every rank, around the ring from the root. */
-  private void passAround(int op, int kind, float[] data, int offset, int length, int root, String what) {
+  /** Copies {@code root}'s range to every rank, around the ring from the root, chunk by chunk. */
+  private void passAround(int op, float[] data, int offset, int length, int root) {
     int last = (root + size - 1) % size; // the rank before the root keeps it without passing it on
-    if (rank != root) expect(op, kind, length, root, what);
-    if (rank != last) header(op, kind, length, root);
-    for (int start = 0; start < length; start += CHUNK) {
-      int n = Math.min(CHUNK, length - start), at = offset + start;
-      if (rank != root) {
-        receive(n, what);
-        System.arraycopy(received, 0, data, at, n);
+    if (rank != last) header(op, BROADCAST, length, root);
+    if (rank == root) {
+      sender.add(data, offset, length);
+    } else {
+      expect(op, BROADCAST, length, root, "the broadcast");
+      for (int start = 0; start < length; start += CHUNK) {
+        int n = Math.min(CHUNK, length - start), at = offset + start;
+        receive(data, at, n, "the broadcast");
+        if (rank != last) sender.add(data, at, n);
       }
-      if (rank != last) send(data, at, n);
     }
+    sender.drain();
   }
 
   /** What a pass carries, ahead of its data: the operation's number, kind, length and root. */
   private void header(int op, int kind, int length, int root) {
-    float[] h = {Float.intBitsToFloat(op), Float.intBitsToFloat(kind), Float.intBitsToFloat(length),
-        Float.intBitsToFloat(root)};
-    send(h, 0, 4);
+    headerOut[0] = Float.intBitsToFloat(op);
+    headerOut[1] = Float.intBitsToFloat(kind);
+    headerOut[2] = Float.intBitsToFloat(length);
+    headerOut[3] = Float.intBitsToFloat(root);
+    sender.add(headerOut, 0, 4);
   }
 
   private void expect(int op, int kind, int length, int root, String what) {
-    receive(4, what);
+    receive(received, 0, 4, what);
     int[] got = {Float.floatToRawIntBits(received[0]), Float.floatToRawIntBits(received[1]),
         Float.floatToRawIntBits(received[2]), Float.floatToRawIntBits(received[3])};
     if (got[0] != op || got[1] != kind || got[2] != length || got[3] != root) {
@@ -477,45 +523,149 @@ public final class RingCollective implements Collective {
 
   @Override
   public void barrier() {
-    allReduceSum(new float[1]);
+    allReduceSum(barrierData);
   }
 
-  private void send(float[] data, int at, int n) {
-    ByteBuffer.wrap(wire, 0, 4 * n).asFloatBuffer().put(data, at, n);
-    java.util.concurrent.ScheduledFuture<?> alarm = watchdog.schedule(() -> {
-      stalled = true;
-      closeQuietly(toNext);
-    }, timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+  /** Reads {@code n} floats from the previous rank into {@code into[at ..]}. */
+  private void receive(float[] into, int at, int n, String what) {
     try {
-      out.write(wire, 0, 4 * n);
-      out.flush();
-    } catch (IOException e) {
-      throw new CollectiveException(stalled
-          ? String.format(Locale.ROOT, "rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
-          : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
-    } finally {
-      alarm.cancel(false);
-    }
-  }
-
-  private void receive(int n, String what) {
-    try {
-      in.readFully(wire, 0, 4 * n);
+      in.readFully(receiveWire, 0, 4 * n);
     } catch (SocketTimeoutException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: no data from %s for %d ms during %s", rank, prevName,
           timeoutMillis, what), e);
     } catch (IOException e) {
+      CollectiveException sending = sender.failure();
+      if (sending != null) throw sending; // the sender closed the connections: its failure is the cause
       throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what
           + ": " + e.getMessage(), e);
     }
-    ByteBuffer.wrap(wire, 0, 4 * n).asFloatBuffer().get(received, 0, n);
+    receiveView.clear();
+    receiveView.get(into, at, n);
   }
 
   @Override
   public void close() {
+    if (sender != null) sender.close();
     if (watchdog != null) watchdog.shutdownNow();
     closeQuietly(toNext);
     closeQuietly(fromPrev);
+  }
+
+  /**
+   * Sends queued ranges to the next rank on a thread of its own, so that this rank sends and
+   * receives at once, as a ring needs. The queue holds references to the caller's arrays; the
+   * caller leaves a queued range alone until {@link #drain} returns. A write that makes no
+   * progress for the timeout is cut off by the watchdog, which closes the connection.
+   */
+  private final class Sender implements Runnable {
+    private static final int SLOTS = 64;
+    private final float[][] arrays = new float[SLOTS][];
+    private final int[] offsets = new int[SLOTS], lengths = new int[SLOTS];
+    /** Ranges taken ({@code head}) and queued ({@code tail}) so far; guarded by this. */
+    private long head, tail;
+    private CollectiveException failure;
+    private boolean closed;
+    /** When the write in progress began, or 0: what the watchdog checks. */
+    private volatile long writingSince;
+    private final byte[] wire = new byte[4 * CHUNK];
+    private final java.nio.FloatBuffer view = ByteBuffer.wrap(wire).order(WIRE_ORDER).asFloatBuffer();
+
+    /** Queues {@code data[offset .. offset + length)}, waiting while the queue is full. */
+    synchronized void add(float[] data, int offset, int length) {
+      while (tail - head == SLOTS && failure == null && !closed) pause();
+      check();
+      int slot = (int) (tail % SLOTS);
+      arrays[slot] = data;
+      offsets[slot] = offset;
+      lengths[slot] = length;
+      tail++;
+      notifyAll();
+    }
+
+    /** Returns once every queued range has been written; throws the sending's failure. */
+    synchronized void drain() {
+      while (head != tail && failure == null && !closed) pause();
+      check();
+    }
+
+    synchronized CollectiveException failure() {
+      return failure;
+    }
+
+    private void check() {
+      if (failure != null) throw failure;
+      if (closed) throw new CollectiveException("rank " + rank + ": the ring is closed");
+    }
+
+    private void pause() {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CollectiveException("rank " + rank + ": interrupted while sending to rank " + (rank + 1) % size, e);
+      }
+    }
+
+    @Override
+    public void run() {
+      while (true) {
+        float[] data;
+        int offset, length;
+        boolean more;
+        synchronized (this) {
+          while (head == tail && !closed) pause();
+          if (closed) return;
+          int slot = (int) (head % SLOTS);
+          data = arrays[slot];
+          offset = offsets[slot];
+          length = lengths[slot];
+          more = tail - head > 1;
+        }
+        try {
+          for (int start = 0; start < length; start += CHUNK) {
+            int n = Math.min(CHUNK, length - start);
+            view.clear();
+            view.put(data, offset + start, n);
+            writingSince = System.nanoTime() | 1;
+            out.write(wire, 0, 4 * n);
+          }
+          writingSince = System.nanoTime() | 1;
+          if (!more) out.flush(); // the next range, when there is one, pushes this one out
+          writingSince = 0;
+        } catch (IOException | RuntimeException e) {
+          writingSince = 0;
+          CollectiveException f = new CollectiveException(stalled
+              ? String.format(Locale.ROOT, "rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
+              : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
+          synchronized (this) {
+            failure = f;
+            notifyAll();
+          }
+          // The receiving side, which may be waiting on the previous rank, learns of it at once.
+          closeQuietly(fromPrev);
+          return;
+        }
+        synchronized (this) {
+          arrays[(int) (head % SLOTS)] = null;
+          head++;
+          notifyAll();
+        }
+      }
+    }
+
+    /** Called by the watchdog: cuts off a write that has made no progress for the timeout. */
+    void checkStalled() {
+      long since = writingSince;
+      if (since != 0 && System.nanoTime() - since > timeoutMillis * 1_000_000L) {
+        stalled = true;
+        closeQuietly(toNext);
+      }
+    }
+
+    synchronized void close() {
+      closed = true;
+      notifyAll();
+    }
   }
 
   private static void closeQuietly(Socket s) {

@@ -11,8 +11,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Workers that are threads of one JVM (one per device of a host), meeting at a barrier. A sum
- * is computed once per element, in rank order, by the rank that owns that element's share, into
- * a buffer that every rank then copies: the result is the same bits everywhere.
+ * is computed once per element, by the rank that owns that element's segment and in the order
+ * that {@link Collective} gives (the ring's), into a buffer that every rank then copies: the same
+ * bits everywhere, and the same as a {@link RingCollective} of as many ranks.
  */
 public final class ThreadCollective implements Collective {
 
@@ -87,11 +88,16 @@ public final class ThreadCollective implements Collective {
     post("allReduceSum", data, offset, length);
     await("the sum");
     if (group.mismatch != null) throw new CollectiveException("allReduceSum: " + group.mismatch);
-    // This rank's share of the elements, each summed over the ranks in rank order.
-    int from = (int) ((long) length * rank / group.size), to = (int) ((long) length * (rank + 1) / group.size);
+    // This rank's segment, each element summed in ring order from the next rank round to this one.
+    int size = group.size;
+    int from = Collective.segmentStart(length, size, rank), to = Collective.segmentStart(length, size, rank + 1);
     for (int i = from; i < to; i++) {
-      float sum = group.arrays[0][group.offsets[0] + i];
-      for (int r = 1; r < group.size; r++) sum += group.arrays[r][group.offsets[r] + i];
+      int first = (rank + 1) % size;
+      float sum = group.arrays[first][group.offsets[first] + i];
+      for (int k = 2; k <= size; k++) {
+        int r = (rank + k) % size;
+        sum += group.arrays[r][group.offsets[r] + i];
+      }
       group.result[i] = sum;
     }
     await("the sum");

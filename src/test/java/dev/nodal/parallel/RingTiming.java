@@ -13,7 +13,8 @@ import java.util.concurrent.Future;
  * loopback (not part of the test run): {@code ./mvnw -q test-compile}, then
  * {@code java -cp target/classes:target/test-classes dev.nodal.parallel.RingTiming RANKS FLOATS}.
  * Prints rank 0's minimum and median over 30 sums, after 5 unmeasured ones, each sum started
- * after a barrier.
+ * after a barrier, and the bus bandwidth of each: {@code 2 (P − 1) / P × bytes / time}, the bytes
+ * each rank must send in any all-reduce, per second (NCCL's measure).
  */
 public final class RingTiming {
   private RingTiming() {}
@@ -42,7 +43,9 @@ public final class RingTiming {
       double[] ms = ranks.get(0).get();
       for (Future<double[]> f : ranks) f.get();
       Arrays.sort(ms);
-      System.out.printf("ring of %d ranks, %d floats: min %.2f ms, median %.2f ms%n", size, floats, ms[0], ms[reps / 2]);
+      double bus = 2.0 * (size - 1) / size * 4.0 * floats / 1e6; // MB each rank sends, at the least
+      System.out.printf("ring of %d ranks, %d floats: min %.2f ms, median %.2f ms; bus bandwidth %.2f GB/s at the "
+          + "minimum, %.2f at the median%n", size, floats, ms[0], ms[reps / 2], bus / ms[0], bus / ms[reps / 2]);
     } finally {
       pool.shutdown();
     }
