@@ -81,6 +81,36 @@ public interface Session extends AutoCloseable {
   void backward();
 
   /**
+   * Told of each parameter's gradient once a backward has finished it, so that a caller may send
+   * it on while the rest of the backward runs (data-parallel training sums gradients that way).
+   */
+  @FunctionalInterface
+  interface GradientReady {
+    /**
+     * {@code gradient}'s first {@code param.shape().exampleSize()} floats are the parameter's
+     * final gradient of this backward. The array is the session's: read it during the call only,
+     * and leave it unchanged. Called on the thread that runs the backward.
+     */
+    void ready(Param param, float[] gradient);
+  }
+
+  /**
+   * As {@link #backward()}, telling {@code ready} of every parameter once, as soon as its gradient
+   * is final: on the CPU backend during the pass, in reverse order of use; on a backend that
+   * cannot tell sooner, after the pass, in {@link Graph#params()} order.
+   */
+  default void backward(GradientReady ready) {
+    backward();
+    float[] packed = gradients();
+    int at = 0;
+    for (Param p : graph().params()) {
+      int n = p.shape().exampleSize();
+      ready.ready(p, java.util.Arrays.copyOfRange(packed, at, at + n));
+      at += n;
+    }
+  }
+
+  /**
    * Installs the optimizer whose update {@link #update()} applies; its state arrays start at zero.
    * The optimizer counts this session's steps: give each session its own.
    */
@@ -122,6 +152,16 @@ public interface Session extends AutoCloseable {
    * sums these across workers and writes them back with {@link #setGradients}.
    */
   float[] gradients();
+
+  /**
+   * As {@link #gradients()}, written into {@code packed}, which must hold every parameter's
+   * gradient: a caller that sums the gradients every step allocates nothing.
+   */
+  default void gradients(float[] packed) {
+    float[] g = gradients();
+    SessionChecks.requirePackedLength("gradients", packed, g.length);
+    System.arraycopy(g, 0, packed, 0, g.length);
+  }
 
   /**
    * Replaces every parameter's gradient, packed as {@link #gradients()} gives them, between

@@ -151,13 +151,19 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void backward() {
+    backward(null);
+  }
+
+  @Override
+  public final void backward(GradientReady ready) {
     guard.enter("backward()");
     try {
       requireOpen();
       checks.requireLoss();
       int n = order.beforeBackward();
       try {
-        runBackward(n);
+        if (ready == null) runBackward(n);
+        else runBackward(n, ready);
       } catch (RuntimeException e) {
         throw latch.trip(e);
       }
@@ -253,7 +259,24 @@ public abstract class SessionBase implements Session {
       requireOpen();
       checks.requireLoss();
       order.requireBackward("gradients()");
-      return latch.call(this::readGradients);
+      float[] packed = new float[checks.packedGradientLength()];
+      latch.run(() -> readGradients(packed));
+      return packed;
+    } finally {
+      guard.leave();
+    }
+  }
+
+  @Override
+  public final void gradients(float[] packed) {
+    guard.enter("gradients()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      order.requireBackward("gradients()");
+      requireNonNull(packed, "packed gradients");
+      SessionChecks.requirePackedLength("gradients", packed, checks.packedGradientLength());
+      latch.run(() -> readGradients(packed));
     } finally {
       guard.leave();
     }
@@ -409,6 +432,22 @@ public abstract class SessionBase implements Session {
   /** Seeds the loss with 1 and computes every needed gradient, after a forward of batch {@code n}. */
   protected abstract void runBackward(int n);
 
+  /**
+   * {@link #runBackward(int)}, telling {@code ready} of every parameter once its gradient is final;
+   * by default after the whole pass, in parameter order.
+   */
+  protected void runBackward(int n, GradientReady ready) {
+    runBackward(n);
+    float[] packed = new float[checks.packedGradientLength()];
+    readGradients(packed);
+    int at = 0;
+    for (Param p : graph.params()) {
+      int size = p.shape().exampleSize();
+      ready.ready(p, java.util.Arrays.copyOfRange(packed, at, at + size));
+      at += size;
+    }
+  }
+
   /** Applies the optimizer to every parameter from the gradients of the last backward. */
   protected abstract void runUpdate();
 
@@ -421,8 +460,8 @@ public abstract class SessionBase implements Session {
   /** The first {@code count} gradient values of a node whose gradient is kept. */
   protected abstract float[] readGradient(Node node, int count);
 
-  /** Every parameter's gradient, packed in parameter order. */
-  protected abstract float[] readGradients();
+  /** Writes every parameter's gradient into {@code packed} (checked to fit), in parameter order. */
+  protected abstract void readGradients(float[] packed);
 
   /** Replaces every parameter's gradient from a checked packed array. */
   protected abstract void writeGradients(float[] packed);

@@ -151,11 +151,20 @@ public final class SessionChecks {
   }
 
   /** Refuses packed gradients (see {@link Session#gradients()}) of the wrong length or not finite. */
-  public void requireGradients(float[] packed) {
-    int total = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+  /** How many floats every parameter's gradient, packed, takes. */
+  public int packedGradientLength() {
+    return graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+  }
+
+  /** Refuses a packed array for every parameter's gradient that is not {@code total} floats long. */
+  public static void requirePackedLength(String call, float[] packed, int total) {
     if (packed.length != total) {
-      throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
+      throw new GraphException(call + ": " + packed.length + " values given, the parameters hold " + total);
     }
+  }
+
+  public void requireGradients(float[] packed) {
+    requirePackedLength("setGradients", packed, packedGradientLength());
     for (int i = 0; i < packed.length; i++) {
       if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
     }

@@ -64,6 +64,8 @@ public final class DataParallelSession implements Session {
   private final int maxBatch;
   /** Floats of every parameter's gradient, packed: what {@link Session#gradients()} returns. */
   private final int packedLength;
+  /** Each worker's gradients, summed in buckets while its backward runs. */
+  private final List<BucketedSum> sums;
   private final SessionChecks checks;
   private final CallOrder order;
   private final FailureLatch latch = new FailureLatch();
@@ -96,6 +98,9 @@ public final class DataParallelSession implements Session {
     this.checks = new SessionChecks(graph, options);
     this.order = new CallOrder(graph);
     this.packedLength = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+    List<BucketedSum> sums = new ArrayList<>();
+    for (Collective c : collectives) sums.add(new BucketedSum(graph, c, 0, BucketedSum.BUCKET_FLOATS));
+    this.sums = List.copyOf(sums);
     this.replicas = List.copyOf(replicas);
     this.collectives = List.copyOf(collectives);
     this.threads = Executors.newFixedThreadPool(replicas.size(), r -> {
@@ -274,8 +279,9 @@ public final class DataParallelSession implements Session {
   }
 
   /**
-   * Every worker's backward, then the gradients summed over the workers, each weighted by its
-   * share of the batch; a worker without rows of its own adds zeros.
+   * Every worker's backward, its gradients summed over the workers as the backward finishes them
+   * ({@link BucketedSum}), each weighted by its share of the batch; a worker without rows of its
+   * own adds zeros.
    */
   @Override
   public void backward() {
@@ -285,20 +291,9 @@ public final class DataParallelSession implements Session {
       checks.requireLoss();
       order.beforeBackward();
       Split split = forwardSplit;
-      NonFiniteException found = pass((r, s) -> s.backward());
+      NonFiniteException found = pass((r, s) -> sums.get(r).backward(s, split.share(r), split.rows[r] == 0));
       if (found != null) throw latch.tripAlways(found); // the gradients can no longer be summed alike
-      onWorkers((r, s) -> {
-        float[] g;
-        if (split.rows[r] == 0) {
-          g = new float[packedLength];
-        } else {
-          g = s.gradients();
-          float share = split.share(r);
-          for (int i = 0; i < g.length; i++) g[i] *= share;
-        }
-        collectives.get(r).allReduceSum(g);
-        s.setGradients(g);
-      }, true);
+      onWorkers((r, s) -> s.setGradients(sums.get(r).packed()), true);
       order.backwardRan();
       backwardSplit = split;
     } finally {
@@ -487,6 +482,21 @@ public final class DataParallelSession implements Session {
   }
 
   @Override
+  public void gradients(float[] packed) {
+    guard.enter("gradients()");
+    try {
+      requireOpen();
+      checks.requireLoss();
+      order.requireBackward("gradients()");
+      requireNonNull(packed, "packed gradients");
+      SessionChecks.requirePackedLength("gradients", packed, packedLength);
+      latch.run(() -> replicas.get(0).gradients(packed));
+    } finally {
+      guard.leave();
+    }
+  }
+
+  @Override
   public void setGradients(float[] packed) {
     guard.enter("setGradients()");
     try {
@@ -588,6 +598,7 @@ public final class DataParallelSession implements Session {
     try {
       if (!order.close()) return;
       threads.shutdownNow();
+      for (BucketedSum b : sums) b.close();
       RuntimeException failure = null;
       for (Session s : replicas) failure = closing(s::close, failure);
       for (Collective c : collectives) failure = closing(c::close, failure);

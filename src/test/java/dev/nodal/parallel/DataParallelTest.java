@@ -228,6 +228,14 @@ class DataParallelTest {
       for (int i = 0; i < dLogits.length; i++) assertEquals(dLogits[i], dSplit[i], 1e-7, "dlogits[" + i + "]");
       assertArrayEquals(parallel.gradients(), ((DataParallelSession) parallel).replicas().get(1).gradients(),
           "every replica holds the summed gradients");
+      for (Session s : List.of(single, parallel)) {
+        float[] into = new float[s.gradients().length];
+        s.gradients(into);
+        assertArrayEquals(s.gradients(), into, "gradients into an array are gradients()");
+        var e = assertThrows(dev.nodal.graph.GraphException.class, () -> s.gradients(new float[into.length - 1]));
+        assertTrue(e.getMessage().contains("gradients: " + (into.length - 1) + " values given, the parameters hold "
+            + into.length), e.getMessage());
+      }
     }
   }
 
@@ -310,6 +318,7 @@ class DataParallelTest {
       s.update();
     });
     misuses.put("gradients without backward", Session::gradients);
+    misuses.put("gradients into an array without backward", s -> s.gradients(new float[1]));
     misuses.put("setGradients without backward", s -> s.setGradients(new float[1]));
     misuses.put("gradient without backward", s -> s.gradient(bias));
     misuses.put("a value that is not kept", s -> s.value(g.node("fc1")));

@@ -647,14 +647,17 @@ public final class SparkTrainer {
       int features = x.shape().exampleSize(), params = 0;
       for (Param p : graph.params()) params += p.shape().exampleSize();
       dev.nodal.graph.Node logits = dev.nodal.train.Evaluation.logits(graph);
-      try (Session s = backend.compile(graph, dev.nodal.backend.CompileOptions.maxBatch(perTask).keep(logits.name()))) {
+      try (Session s = backend.compile(graph, dev.nodal.backend.CompileOptions.maxBatch(perTask).keep(logits.name()));
+          dev.nodal.parallel.BucketedSum sum = new dev.nodal.parallel.BucketedSum(graph, ring, 3,
+              dev.nodal.parallel.BucketedSum.BUCKET_FLOATS)) {
         s.setOptimizer(optimizer.make().schedule(schedule, totalSteps));
         start.value().restore(graph, s);
         float[] losses = new float[steps];
         double lossSum = 0, correct = 0, seen = 0;
-        // Per step: each parameter's gradient times the rows, the loss times the rows, the rows,
-        // the rows classified right; every entry is written each step, so one array serves all.
-        float[] packed = new float[params + 3];
+        // Per step: each parameter's gradient times the rows, summed in buckets as backward
+        // finishes them, and behind them the loss times the rows, the rows, the rows classified
+        // right; every entry is written each step, so one array serves all.
+        float[] packed = sum.packed(), g = new float[params];
         float[] xs = new float[0], ys = new float[0];
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
@@ -672,13 +675,10 @@ public final class SparkTrainer {
           s.setInput(x, xs);
           s.setInput(y, ys);
           s.forward();
-          s.backward();
-          float[] g = s.gradients();
-          for (int i = 0; i < params; i++) packed[i] = g[i] * n;
           packed[params] = s.loss() * n;
           packed[params + 1] = n;
           packed[params + 2] = n == 0 ? 0 : dev.nodal.train.Evaluation.correct(s.value(logits), ys, n); // not stand-ins
-          ring.allReduceSum(packed);
+          sum.backward(s, n, n == 0);
           float rows = packed[params + 1];
           for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
           s.setGradients(g);

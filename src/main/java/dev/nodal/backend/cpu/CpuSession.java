@@ -38,6 +38,8 @@ final class CpuSession extends SessionBase {
   private final float[][] values;
   private final float[][] grads;
   private final int[][] inputIds;
+  /** The parameters whose gradient is final once node i's backward has run (its first user; a parameter no node uses, at node 0). */
+  private final Param[][] finishedBy;
   private float[][][] optimizerState;
   private CpuTensor[] valueViews;
   private CpuTensor[] gradViews;
@@ -77,6 +79,13 @@ final class CpuSession extends SessionBase {
     }
     if (graph.loss() != null && grads[graph.loss().id()] != null) grads[graph.loss().id()][0] = 1f;
     counters.buffersAllocated = n;
+    int[] firstUse = new int[n];
+    for (Node node : nodes) for (Node in : node.inputs()) if (firstUse[in.id()] == 0) firstUse[in.id()] = node.id();
+    List<List<Param>> finished = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) finished.add(new java.util.ArrayList<>());
+    for (Param p : graph.params()) finished.get(firstUse[p.id()]).add(p); // unused: 0, the pass's last node
+    finishedBy = new Param[n][];
+    for (int i = 0; i < n; i++) finishedBy[i] = finished.get(i).toArray(new Param[0]);
   }
 
   /** The array of a plan buffer's region, allocated on first use. */
@@ -188,6 +197,12 @@ final class CpuSession extends SessionBase {
 
   @Override
   protected void runBackward(int n) {
+    runBackward(n, null);
+  }
+
+  /** Tells {@code ready} of each parameter after the backward of its first use in the graph's order. */
+  @Override
+  protected void runBackward(int n, GradientReady ready) {
     ensureViews(n);
     passTraining = true;
     for (int i = nodes.size() - 1; i >= 0; i--) {
@@ -195,6 +210,7 @@ final class CpuSession extends SessionBase {
         for (int first : zeroFirst[i]) gradViews[first].fill(0f);
         a.op().backward(passes[i], inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
+      if (ready != null) for (Param p : finishedBy[i]) ready.ready(p, grads[p.id()]);
     }
   }
 
@@ -245,15 +261,13 @@ final class CpuSession extends SessionBase {
   }
 
   @Override
-  protected float[] readGradients() {
-    float[] packed = new float[graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum()];
+  protected void readGradients(float[] packed) {
     int at = 0;
     for (Param p : graph.params()) {
       int n = p.shape().exampleSize();
       System.arraycopy(grads[p.id()], 0, packed, at, n);
       at += n;
     }
-    return packed;
   }
 
   @Override

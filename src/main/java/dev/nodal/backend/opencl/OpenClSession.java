@@ -222,16 +222,14 @@ final class OpenClSession extends SessionBase {
   }
 
   @Override
-  protected float[] readGradients() {
+  protected void readGradients(float[] packed) {
     float[] block = memory.read(memory.buffer(plan.block("gradients")), 0, plan.blockFloats());
-    float[] packed = new float[graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum()];
     int at = 0;
     for (Param p : graph.params()) {
       int n = p.shape().exampleSize();
       System.arraycopy(block, offset(p), packed, at, n);
       at += n;
     }
-    return packed;
   }
 
   @Override

@@ -1,0 +1,188 @@
+package dev.nodal.parallel;
+
+import dev.nodal.backend.Session;
+import dev.nodal.graph.Graph;
+import dev.nodal.graph.Param;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * One worker's gradients summed over the workers while its backward still runs, bucket by bucket,
+ * as PyTorch's DDP does. The parameters, packed in {@link Graph#params()} order, are cut into
+ * buckets of about {@link #BUCKET_FLOATS} floats; backward finishes the last parameters first, so
+ * a thread of this worker's own sums the last bucket as soon as all its parameters are final, then
+ * the one before, while the backward goes on. Every worker sums the same buckets in the same
+ * order, so the collective's operations match across workers whatever the timing, and every
+ * worker ends with the same bits.
+ *
+ * <p>Behind the parameters, {@code extra} floats may ride with the last bucket (a Spark task sends
+ * its loss and its row count so): the caller writes them into {@link #packed()} before the
+ * backward. Nothing is allocated per step.
+ */
+public final class BucketedSum implements AutoCloseable {
+  /** Floats per bucket (1 MiB of gradients, 4 MiB of bytes): large enough to fill a link, small enough to start early. */
+  public static final int BUCKET_FLOATS = 1 << 20;
+
+  private final Collective collective;
+  private final float[] packed;
+  /** Where each parameter (by node id) starts in {@link #packed} and which bucket holds it; -1 for nodes that are not parameters. */
+  private final int[] offsetById, bucketById;
+  /** Where each bucket starts in {@link #packed}; bucket b ends where b + 1 starts. */
+  private final int[] bucketStart;
+  /** Parameters of each bucket that the running backward has not finished yet; guarded by this. */
+  private final int[] pending, sizes;
+  private final ExecutorService sender;
+  private float scale;
+  private boolean zeros;
+  /** Nanoseconds the last step's sums took in all, and how many of them came after the backward. */
+  private long sumNanos, exposedNanos;
+
+  /**
+   * Sums for the parameters of {@code graph}, and {@code extra} floats behind them, over
+   * {@code collective}, in buckets of about {@code bucketFloats}.
+   */
+  public BucketedSum(Graph graph, Collective collective, int extra, int bucketFloats) {
+    if (bucketFloats < 1) throw new IllegalArgumentException("buckets of " + bucketFloats + " floats");
+    if (extra < 0) throw new IllegalArgumentException(extra + " extra floats");
+    this.collective = collective;
+    List<Param> params = graph.params();
+    int maxId = graph.nodes().stream().mapToInt(n -> n.id()).max().orElse(-1);
+    offsetById = new int[maxId + 1];
+    bucketById = new int[maxId + 1];
+    java.util.Arrays.fill(offsetById, -1);
+    java.util.List<Integer> starts = new java.util.ArrayList<>();
+    java.util.List<Integer> counts = new java.util.ArrayList<>();
+    int at = 0, inBucket = 0;
+    for (Param p : params) {
+      if (starts.isEmpty() || inBucket >= bucketFloats) {
+        starts.add(at);
+        counts.add(0);
+        inBucket = 0;
+      }
+      offsetById[p.id()] = at;
+      bucketById[p.id()] = starts.size() - 1;
+      counts.set(counts.size() - 1, counts.get(counts.size() - 1) + 1);
+      at += p.shape().exampleSize();
+      inBucket += p.shape().exampleSize();
+    }
+    if (starts.isEmpty()) {
+      starts.add(0);
+      counts.add(0);
+    }
+    packed = new float[at + extra];
+    bucketStart = new int[starts.size() + 1];
+    for (int b = 0; b < starts.size(); b++) bucketStart[b] = starts.get(b);
+    bucketStart[starts.size()] = packed.length; // the extra floats end the last bucket
+    sizes = counts.stream().mapToInt(Integer::intValue).toArray();
+    pending = new int[sizes.length];
+    sender = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "nodal-sum-" + collective.rank());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** The parameters' gradients, packed, then the extra floats: the sum once {@link #backward} returns. */
+  public float[] packed() {
+    return packed;
+  }
+
+  /** How many buckets a step sums, one collective operation each. */
+  public int buckets() {
+    return sizes.length;
+  }
+
+  /** Where bucket {@code b} starts in {@link #packed()}; {@code bucketStart(buckets())} is its length. */
+  int bucketStart(int b) {
+    return bucketStart[b];
+  }
+
+  /**
+   * Runs {@code session}'s backward on this thread, each gradient times {@code scale} (or zeros,
+   * for a worker without rows of its own) written into {@link #packed()} as it is final, and each
+   * bucket summed over the workers once its parameters are all in; returns when every bucket is
+   * summed. If the backward fails, the collective is closed, so that the other workers fail at
+   * once rather than at their timeout.
+   */
+  public void backward(Session session, float scale, boolean zeros) {
+    this.scale = scale;
+    this.zeros = zeros;
+    synchronized (this) {
+      System.arraycopy(sizes, 0, pending, 0, sizes.length);
+    }
+    Future<?> sums = sender.submit(this::sumBuckets);
+    try {
+      session.backward(this::ready);
+    } catch (RuntimeException | Error e) {
+      collective.close();
+      sums.cancel(true);
+      throw e;
+    }
+    long backwardDone = System.nanoTime();
+    try {
+      sums.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      if (e.getCause() instanceof Error err) throw err;
+      throw new CollectiveException("rank " + collective.rank() + ": the sum failed: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      collective.close();
+      throw new CollectiveException("rank " + collective.rank() + ": interrupted while summing the gradients", e);
+    }
+    exposedNanos = Math.max(0, System.nanoTime() - backwardDone);
+  }
+
+  /**
+   * The last step's time in sums and how much of it the backward did not hide: {@code [total,
+   * exposed]} in nanoseconds (the exposed part is what the step waited after its backward).
+   */
+  public long[] lastTimes() {
+    return new long[] {sumNanos, exposedNanos};
+  }
+
+  private void ready(Param p, float[] gradient) {
+    int at = offsetById[p.id()], n = p.shape().exampleSize();
+    if (zeros) {
+      java.util.Arrays.fill(packed, at, at + n, 0f);
+    } else {
+      for (int i = 0; i < n; i++) packed[at + i] = gradient[i] * scale;
+    }
+    int b = bucketById[p.id()];
+    synchronized (this) {
+      if (--pending[b] == 0) notifyAll();
+    }
+  }
+
+  /** On the sending thread: each bucket from the last, once its parameters are final. */
+  private void sumBuckets() {
+    long total = 0;
+    for (int b = sizes.length - 1; b >= 0; b--) {
+      synchronized (this) {
+        while (pending[b] > 0) {
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CollectiveException(String.format(Locale.ROOT, "rank %d: the backward stopped before bucket %d "
+                + "was ready", collective.rank(), b), e);
+          }
+        }
+      }
+      long t0 = System.nanoTime();
+      collective.allReduceSum(packed, bucketStart[b], bucketStart[b + 1] - bucketStart[b]);
+      total += System.nanoTime() - t0;
+    }
+    sumNanos = total;
+  }
+
+  /** Stops the sending thread; the collective stays open (its owner closes it). */
+  @Override
+  public void close() {
+    sender.shutdownNow();
+  }
+}
