@@ -87,26 +87,28 @@ public interface Session extends AutoCloseable {
   @FunctionalInterface
   interface GradientReady {
     /**
-     * {@code gradient}'s first {@code param.shape().exampleSize()} floats are the parameter's
-     * final gradient of this backward. The array is the session's: read it during the call only,
-     * and leave it unchanged. Called on the thread that runs the backward.
+     * {@code array[offset .. offset + param.shape().exampleSize())} is the parameter's final
+     * gradient of this backward. The array is the session's: read it during the call only, and
+     * leave it unchanged. Called on the thread that runs the backward; an exception thrown here
+     * fails the backward, and with it the session.
      */
-    void ready(Param param, float[] gradient);
+    void ready(Param param, float[] array, int offset);
   }
 
   /**
    * As {@link #backward()}, telling {@code ready} of every parameter once, as soon as its gradient
-   * is final: on the CPU backend during the pass, in reverse order of use; on a backend that
+   * is final: on the CPU backend during the pass, after the node that first uses it (so roughly in
+   * reverse of {@link Graph#params()} order for a graph built layer by layer); on a backend that
    * cannot tell sooner, after the pass, in {@link Graph#params()} order.
    */
   default void backward(GradientReady ready) {
+    java.util.Objects.requireNonNull(ready, "ready");
     backward();
     float[] packed = gradients();
     int at = 0;
     for (Param p : graph().params()) {
-      int n = p.shape().exampleSize();
-      ready.ready(p, java.util.Arrays.copyOfRange(packed, at, at + n));
-      at += n;
+      ready.ready(p, packed, at);
+      at += p.shape().exampleSize();
     }
   }
 
@@ -158,8 +160,9 @@ public interface Session extends AutoCloseable {
    * gradient: a caller that sums the gradients every step allocates nothing.
    */
   default void gradients(float[] packed) {
+    java.util.Objects.requireNonNull(packed, "packed");
     float[] g = gradients();
-    SessionChecks.requirePackedLength("gradients", packed, g.length);
+    SessionChecks.requireGradientArray(packed, g.length);
     System.arraycopy(g, 0, packed, 0, g.length);
   }
 

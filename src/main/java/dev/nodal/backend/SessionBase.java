@@ -151,8 +151,11 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final void backward() {
-    backward(null);
+    backward(NOBODY);
   }
+
+  /** Told of nothing: a plain backward. */
+  private static final GradientReady NOBODY = (p, array, offset) -> {};
 
   @Override
   public final void backward(GradientReady ready) {
@@ -160,9 +163,10 @@ public abstract class SessionBase implements Session {
     try {
       requireOpen();
       checks.requireLoss();
+      requireNonNull(ready, "ready");
       int n = order.beforeBackward();
       try {
-        if (ready == null) runBackward(n);
+        if (ready == NOBODY) runBackward(n);
         else runBackward(n, ready);
       } catch (RuntimeException e) {
         throw latch.trip(e);
@@ -275,7 +279,7 @@ public abstract class SessionBase implements Session {
       checks.requireLoss();
       order.requireBackward("gradients()");
       requireNonNull(packed, "packed gradients");
-      SessionChecks.requirePackedLength("gradients", packed, checks.packedGradientLength());
+      SessionChecks.requireGradientArray(packed, checks.packedGradientLength());
       latch.run(() -> readGradients(packed));
     } finally {
       guard.leave();
@@ -438,15 +442,17 @@ public abstract class SessionBase implements Session {
    */
   protected void runBackward(int n, GradientReady ready) {
     runBackward(n);
-    float[] packed = new float[checks.packedGradientLength()];
-    readGradients(packed);
+    if (told == null) told = new float[checks.packedGradientLength()];
+    readGradients(told);
     int at = 0;
     for (Param p : graph.params()) {
-      int size = p.shape().exampleSize();
-      ready.ready(p, java.util.Arrays.copyOfRange(packed, at, at + size));
-      at += size;
+      ready.ready(p, told, at);
+      at += p.shape().exampleSize();
     }
   }
+
+  /** The gradients that {@link #runBackward(int, GradientReady)} tells by default, read once per pass. */
+  private float[] told;
 
   /** Applies the optimizer to every parameter from the gradients of the last backward. */
   protected abstract void runUpdate();

@@ -150,21 +150,28 @@ public final class SessionChecks {
     requireFinite(state, values);
   }
 
-  /** Refuses packed gradients (see {@link Session#gradients()}) of the wrong length or not finite. */
   /** How many floats every parameter's gradient, packed, takes. */
   public int packedGradientLength() {
     return graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
   }
 
-  /** Refuses a packed array for every parameter's gradient that is not {@code total} floats long. */
-  public static void requirePackedLength(String call, float[] packed, int total) {
-    if (packed.length != total) {
-      throw new GraphException(call + ": " + packed.length + " values given, the parameters hold " + total);
+  /**
+   * Refuses an array to write every parameter's gradient into ({@link Session#gradients(float[])})
+   * that is not {@code total} floats long.
+   */
+  public static void requireGradientArray(float[] into, int total) {
+    if (into.length != total) {
+      throw new GraphException("gradients: an array of " + into.length + " floats given, the parameters' gradients take "
+          + total);
     }
   }
 
+  /** Refuses packed gradients (see {@link Session#gradients()}) of the wrong length or not finite. */
   public void requireGradients(float[] packed) {
-    requirePackedLength("setGradients", packed, packedGradientLength());
+    int total = packedGradientLength();
+    if (packed.length != total) {
+      throw new GraphException("setGradients: " + packed.length + " values given, the parameters hold " + total);
+    }
     for (int i = 0; i < packed.length; i++) {
       if (!Float.isFinite(packed[i])) throw new GraphException("setGradients: value " + packed[i] + " at " + i + " is not finite");
     }

@@ -12,16 +12,19 @@ import java.util.concurrent.Future;
 
 /**
  * One worker's gradients summed over the workers while its backward still runs, bucket by bucket,
- * as PyTorch's DDP does. The parameters, packed in {@link Graph#params()} order, are cut into
- * buckets of about {@link #BUCKET_FLOATS} floats; backward finishes the last parameters first, so
- * a thread of this worker's own sums the last bucket as soon as all its parameters are final, then
- * the one before, while the backward goes on. Every worker sums the same buckets in the same
- * order, so the collective's operations match across workers whatever the timing, and every
- * worker ends with the same bits.
+ * as PyTorch's DDP does. The parameters, packed in {@link Graph#params()} order, are cut from the
+ * end into buckets of whole parameters, at most {@link #BUCKET_FLOATS} floats each unless one
+ * parameter is larger. Backward finishes a graph built layer by layer from its last parameters
+ * (see {@link Session#backward(Session.GradientReady)}), so a thread of this worker's own sums the
+ * last bucket as soon as all its parameters are final, then the one before, while the backward
+ * goes on; a bucket whose parameters come late holds back the ones before it, never the result.
+ * Every worker sums the same buckets in the same order, so the collective's operations match
+ * across workers whatever the timing, and every worker ends with the same bits. (With three
+ * workers or more the bits depend on the buckets' bounds, as {@link Collective} says.)
  *
  * <p>Behind the parameters, {@code extra} floats may ride with the last bucket (a Spark task sends
  * its loss and its row count so): the caller writes them into {@link #packed()} before the
- * backward. Nothing is allocated per step.
+ * backward. No array is allocated per step.
  */
 public final class BucketedSum implements AutoCloseable {
   /** Floats per bucket (1 MiB of gradients, 4 MiB of bytes): large enough to fill a link, small enough to start early. */
@@ -35,6 +38,9 @@ public final class BucketedSum implements AutoCloseable {
   private final int[] bucketStart;
   /** Parameters of each bucket that the running backward has not finished yet; guarded by this. */
   private final int[] pending, sizes;
+  /** The parameters by node id (null for other nodes), and whether this step's backward told each. */
+  private final Param[] paramById;
+  private final boolean[] told;
   private final ExecutorService sender;
   private float scale;
   private boolean zeros;
@@ -53,30 +59,41 @@ public final class BucketedSum implements AutoCloseable {
     int maxId = graph.nodes().stream().mapToInt(n -> n.id()).max().orElse(-1);
     offsetById = new int[maxId + 1];
     bucketById = new int[maxId + 1];
-    java.util.Arrays.fill(offsetById, -1);
-    java.util.List<Integer> starts = new java.util.ArrayList<>();
-    java.util.List<Integer> counts = new java.util.ArrayList<>();
-    int at = 0, inBucket = 0;
+    paramById = new Param[maxId + 1];
+    told = new boolean[maxId + 1];
+    int total = 0;
     for (Param p : params) {
-      if (starts.isEmpty() || inBucket >= bucketFloats) {
-        starts.add(at);
-        counts.add(0);
+      offsetById[p.id()] = total;
+      paramById[p.id()] = p;
+      total += p.shape().exampleSize();
+    }
+    // Buckets from the end, the order in which backward finishes them: a bucket closes before a
+    // parameter that would take it past bucketFloats.
+    java.util.List<Integer> starts = new java.util.ArrayList<>(), counts = new java.util.ArrayList<>();
+    int end = total, inBucket = 0, count = 0;
+    for (int i = params.size() - 1; i >= 0; i--) {
+      int n = params.get(i).shape().exampleSize();
+      if (count > 0 && inBucket + n > bucketFloats) {
+        starts.add(end);
+        counts.add(count);
         inBucket = 0;
+        count = 0;
       }
-      offsetById[p.id()] = at;
-      bucketById[p.id()] = starts.size() - 1;
-      counts.set(counts.size() - 1, counts.get(counts.size() - 1) + 1);
-      at += p.shape().exampleSize();
-      inBucket += p.shape().exampleSize();
+      end -= n;
+      inBucket += n;
+      count++;
     }
-    if (starts.isEmpty()) {
-      starts.add(0);
-      counts.add(0);
-    }
-    packed = new float[at + extra];
+    starts.add(0);
+    counts.add(count);
+    java.util.Collections.reverse(starts);
+    java.util.Collections.reverse(counts);
+    packed = new float[total + extra];
     bucketStart = new int[starts.size() + 1];
     for (int b = 0; b < starts.size(); b++) bucketStart[b] = starts.get(b);
     bucketStart[starts.size()] = packed.length; // the extra floats end the last bucket
+    for (int b = 0, i = 0; b < starts.size(); b++) {
+      for (int k = 0; k < counts.get(b); k++, i++) bucketById[params.get(i).id()] = b;
+    }
     sizes = counts.stream().mapToInt(Integer::intValue).toArray();
     pending = new int[sizes.length];
     sender = Executors.newSingleThreadExecutor(r -> {
@@ -113,13 +130,14 @@ public final class BucketedSum implements AutoCloseable {
     this.zeros = zeros;
     synchronized (this) {
       System.arraycopy(sizes, 0, pending, 0, sizes.length);
+      java.util.Arrays.fill(told, false);
     }
     Future<?> sums = sender.submit(this::sumBuckets);
     try {
       session.backward(this::ready);
+      requireEveryParameterTold();
     } catch (RuntimeException | Error e) {
-      collective.close();
-      sums.cancel(true);
+      abandon(sums, e);
       throw e;
     }
     long backwardDone = System.nanoTime();
@@ -131,10 +149,36 @@ public final class BucketedSum implements AutoCloseable {
       throw new CollectiveException("rank " + collective.rank() + ": the sum failed: " + e.getCause(), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      collective.close();
-      throw new CollectiveException("rank " + collective.rank() + ": interrupted while summing the gradients", e);
+      CollectiveException failure = new CollectiveException("rank " + collective.rank()
+          + ": interrupted while summing the gradients", e);
+      abandon(sums, failure);
+      throw failure;
     }
     exposedNanos = Math.max(0, System.nanoTime() - backwardDone);
+  }
+
+  /**
+   * Closes the collective, so that the other workers fail at once rather than at their timeout,
+   * and stops this step's sums; a failure to close rides on {@code cause}.
+   */
+  private void abandon(Future<?> sums, Throwable cause) {
+    try {
+      collective.close();
+    } catch (RuntimeException e) {
+      cause.addSuppressed(e);
+    } finally {
+      sums.cancel(true);
+    }
+  }
+
+  /** A backward that returned without telling a parameter would leave its bucket's sum waiting for good. */
+  private synchronized void requireEveryParameterTold() {
+    for (Param p : paramById) {
+      if (p != null && !told[p.id()]) {
+        throw new IllegalStateException("the backward returned without telling the gradient of parameter '" + p.name()
+            + "': its bucket cannot be summed");
+      }
+    }
   }
 
   /**
@@ -145,15 +189,21 @@ public final class BucketedSum implements AutoCloseable {
     return new long[] {sumNanos, exposedNanos};
   }
 
-  private void ready(Param p, float[] gradient) {
+  private void ready(Param p, float[] gradient, int from) {
+    synchronized (this) {
+      if (told[p.id()]) {
+        throw new IllegalStateException("the backward told the gradient of parameter '" + p.name() + "' twice");
+      }
+    }
     int at = offsetById[p.id()], n = p.shape().exampleSize();
     if (zeros) {
       java.util.Arrays.fill(packed, at, at + n, 0f);
     } else {
-      for (int i = 0; i < n; i++) packed[at + i] = gradient[i] * scale;
+      for (int i = 0; i < n; i++) packed[at + i] = gradient[from + i] * scale;
     }
     int b = bucketById[p.id()];
     synchronized (this) {
+      told[p.id()] = true;
       if (--pending[b] == 0) notifyAll();
     }
   }

@@ -50,8 +50,8 @@ import java.util.concurrent.Future;
  * thread at a time ({@link ThreadGuard}), and no call after a failure ({@link FailureLatch}). A
  * failure of any replica fails the session, since the replicas may then be out of step; so does a
  * value found not finite ({@link CompileOptions#checkNumerics}) in backward or update, after which
- * the replicas' gradients were not summed or their states not shared. A worker that fails at a
- * sum closes its collective, so that the others fail at once rather than at the timeout.
+ * the replicas' gradients or states may differ. A worker whose backward or sum fails closes its
+ * collective, so that the others fail at once rather than at the timeout.
  *
  * <p>The replicas must compute alike to stay alike, so the devices must be of one kind (see
  * {@link DataParallelBackend}).
@@ -183,11 +183,11 @@ public final class DataParallelSession implements Session {
 
   /**
    * Runs a pass on every worker; returns a value found not finite there (the pass ran on every
-   * worker all the same), or null.
+   * worker all the same), or null. {@code together} as for {@link #onWorkers(Work, boolean)}.
    */
-  private NonFiniteException pass(Work work) {
+  private NonFiniteException pass(Work work, boolean together) {
     try {
-      onWorkers(work);
+      onWorkers(work, together);
       return null;
     } catch (NonFiniteException e) {
       return e;
@@ -252,7 +252,7 @@ public final class DataParallelSession implements Session {
       requireOpen();
       int n = order.checkedBatch();
       syncCopies(); // random ops seed from the step count
-      NonFiniteException found = pass((r, s) -> s.forward());
+      NonFiniteException found = pass((r, s) -> s.forward(), false);
       order.forwardRan(n);
       forwardSplit = Split.of(n, replicas.size());
       if (found != null) throw found;
@@ -291,7 +291,7 @@ public final class DataParallelSession implements Session {
       checks.requireLoss();
       order.beforeBackward();
       Split split = forwardSplit;
-      NonFiniteException found = pass((r, s) -> sums.get(r).backward(s, split.share(r), split.rows[r] == 0));
+      NonFiniteException found = pass((r, s) -> sums.get(r).backward(s, split.share(r), split.rows[r] == 0), true);
       if (found != null) throw latch.tripAlways(found); // the gradients can no longer be summed alike
       onWorkers((r, s) -> s.setGradients(sums.get(r).packed()), true);
       order.backwardRan();
@@ -354,7 +354,7 @@ public final class DataParallelSession implements Session {
       CallOrder.requireOptimizer(optimizer);
       order.beforeUpdate();
       syncCopies();
-      NonFiniteException found = pass((r, s) -> s.update());
+      NonFiniteException found = pass((r, s) -> s.update(), false);
       if (found != null) throw latch.tripAlways(found); // the states can no longer be shared alike
       order.updateRan();
       optimizer.setStep(copies.get(0).step());
@@ -489,7 +489,7 @@ public final class DataParallelSession implements Session {
       checks.requireLoss();
       order.requireBackward("gradients()");
       requireNonNull(packed, "packed gradients");
-      SessionChecks.requirePackedLength("gradients", packed, packedLength);
+      SessionChecks.requireGradientArray(packed, packedLength);
       latch.run(() -> replicas.get(0).gradients(packed));
     } finally {
       guard.leave();

@@ -24,10 +24,10 @@ import java.util.Locale;
  *
  * <p>A sum is a reduce-scatter followed by an all-gather, as in a ring all-reduce: each rank sends
  * 2(size − 1)/size of the data to the next rank while it receives as much from the previous one
- * (a thread of its own sends), which halves the bytes on each link at two ranks against a chain
- * that adds down the ranks and passes the total around. Every rank ends with the same bits, in
- * the order that {@link Collective} describes. Nothing is allocated per operation: the wire
- * buffers are the ring's own, and floats travel little-endian, so that converting them is a copy.
+ * (a thread of its own sends), every link busy in both directions at once. Every rank ends with
+ * the same bits, in the order that {@link Collective} describes. No buffer is allocated per
+ * operation: the wire buffers are the ring's own, and floats travel little-endian, so that
+ * converting them is a copy.
  *
  * <p>Every connection proves that both ends hold the job's secret key before any data flows: the
  * accepting rank sends a fresh random challenge; the connecting rank answers with its own
@@ -508,11 +508,11 @@ public final class RingCollective implements Collective {
 
   private void expect(int op, int kind, int length, int root, String what) {
     receive(received, 0, 4, what);
-    int[] got = {Float.floatToRawIntBits(received[0]), Float.floatToRawIntBits(received[1]),
-        Float.floatToRawIntBits(received[2]), Float.floatToRawIntBits(received[3])};
-    if (got[0] != op || got[1] != kind || got[2] != length || got[3] != root) {
+    int gotOp = Float.floatToRawIntBits(received[0]), gotKind = Float.floatToRawIntBits(received[1]);
+    int gotLength = Float.floatToRawIntBits(received[2]), gotRoot = Float.floatToRawIntBits(received[3]);
+    if (gotOp != op || gotKind != kind || gotLength != length || gotRoot != root) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s sent %s, but this rank called %s", rank, prevName,
-          describe(got[0], got[1], got[2], got[3]), describe(op, kind, length, root)));
+          describe(gotOp, gotKind, gotLength, gotRoot), describe(op, kind, length, root)));
     }
   }
 
@@ -535,7 +535,7 @@ public final class RingCollective implements Collective {
           timeoutMillis, what), e);
     } catch (IOException e) {
       CollectiveException sending = sender.failure();
-      if (sending != null) throw sending; // the sender closed the connections: its failure is the cause
+      if (sending != null) throw new CollectiveException(sending.getMessage(), sending); // the sender closed the connections
       throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what
           + ": " + e.getMessage(), e);
     }
@@ -593,7 +593,7 @@ public final class RingCollective implements Collective {
     }
 
     private void check() {
-      if (failure != null) throw failure;
+      if (failure != null) throw new CollectiveException(failure.getMessage(), failure); // this thread's own trace
       if (closed) throw new CollectiveException("rank " + rank + ": the ring is closed");
     }
 
@@ -608,20 +608,20 @@ public final class RingCollective implements Collective {
 
     @Override
     public void run() {
-      while (true) {
-        float[] data;
-        int offset, length;
-        boolean more;
-        synchronized (this) {
-          while (head == tail && !closed) pause();
-          if (closed) return;
-          int slot = (int) (head % SLOTS);
-          data = arrays[slot];
-          offset = offsets[slot];
-          length = lengths[slot];
-          more = tail - head > 1;
-        }
-        try {
+      try {
+        while (true) {
+          float[] data;
+          int offset, length;
+          boolean more;
+          synchronized (this) {
+            while (head == tail && !closed) pause();
+            if (closed) return;
+            int slot = (int) (head % SLOTS);
+            data = arrays[slot];
+            offset = offsets[slot];
+            length = lengths[slot];
+            more = tail - head > 1;
+          }
           for (int start = 0; start < length; start += CHUNK) {
             int n = Math.min(CHUNK, length - start);
             view.clear();
@@ -632,24 +632,23 @@ public final class RingCollective implements Collective {
           writingSince = System.nanoTime() | 1;
           if (!more) out.flush(); // the next range, when there is one, pushes this one out
           writingSince = 0;
-        } catch (IOException | RuntimeException e) {
-          writingSince = 0;
-          CollectiveException f = new CollectiveException(stalled
-              ? String.format(Locale.ROOT, "rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
-              : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e.getMessage(), e);
           synchronized (this) {
-            failure = f;
+            arrays[(int) (head % SLOTS)] = null;
+            head++;
             notifyAll();
           }
-          // The receiving side, which may be waiting on the previous rank, learns of it at once.
-          closeQuietly(fromPrev);
-          return;
         }
+      } catch (Throwable e) { // whatever ends this thread fails the ring: the caller must not wait on it
+        writingSince = 0;
+        CollectiveException f = new CollectiveException(stalled
+            ? String.format(Locale.ROOT, "rank %d: rank %d took no data for %d ms", rank, (rank + 1) % size, timeoutMillis)
+            : "rank " + rank + ": sending to rank " + (rank + 1) % size + " failed: " + e, e);
         synchronized (this) {
-          arrays[(int) (head % SLOTS)] = null;
-          head++;
+          failure = f;
           notifyAll();
         }
+        // The receiving side, which may be waiting on the previous rank, learns of it at once.
+        closeQuietly(fromPrev);
       }
     }
 

@@ -57,9 +57,9 @@ class BucketedSumTest {
     try (Backend cpu = Backends.cpu(); Session s = ready(cpu, g, 1)) {
       List<Param> told = new ArrayList<>();
       List<float[]> values = new ArrayList<>();
-      s.backward((p, gradient) -> {
+      s.backward((p, gradient, from) -> {
         told.add(p);
-        values.add(Arrays.copyOf(gradient, p.shape().exampleSize()));
+        values.add(Arrays.copyOfRange(gradient, from, from + p.shape().exampleSize()));
       });
       // A dense layer is one node of weights and bias: the last layer's are final first.
       assertEquals(List.of("logits.W", "logits.b", "fc2.W", "fc2.b", "fc1.W", "fc1.b"),
@@ -95,8 +95,8 @@ class BucketedSumTest {
       }
       List<float[]> results = CollectiveTest.onEveryRank(CollectiveTest.make(kind, size), c -> {
         try (Session s = ready(cpu, g, 10 + c.rank()); BucketedSum sum = new BucketedSum(g, c, extra, bucket)) {
-          // Whole parameters to a bucket: [fc1.W], [fc1.b, fc2.W], [fc2.b, logits.W, logits.b] and the extras.
-          assertEquals(3, sum.buckets());
+          // Whole parameters, cut from the end: [fc1.W], [fc1.b], [fc2.W], [fc2.b, logits.W, logits.b] and the extras.
+          assertEquals(4, sum.buckets());
           int params = sum.packed().length - extra;
           sum.packed()[params] = c.rank() + 1;
           sum.packed()[params + 1] = 10f * c.rank();
@@ -152,7 +152,10 @@ class BucketedSumTest {
         BucketedSum second = new BucketedSum(g, group.get(1), 0, 1000)) {
       long t0 = System.nanoTime();
       Future<?> zero = pool.submit(() -> first.backward(good, 1f, false));
-      Future<?> one = pool.submit(() -> second.backward(failing(bad), 1f, false));
+      Future<?> one = pool.submit(() -> second.backward(telling(bad, (ready, p, array, from) -> {
+        ready.ready(p, array, from);
+        throw new IllegalStateException("backward broke");
+      }), 1f, false));
       ExecutionException e1 = assertThrows(ExecutionException.class, one::get);
       assertEquals("backward broke", e1.getCause().getMessage());
       ExecutionException e0 = assertThrows(ExecutionException.class, zero::get);
@@ -165,16 +168,41 @@ class BucketedSumTest {
     }
   }
 
-  /** {@code s}, whose backward tells its first parameter and then fails. */
-  private static Session failing(Session s) {
+  @Test
+  void aBackwardThatLeavesOutOrRepeatsAParameterIsRefused() {
+    Graph g = mlp();
+    try (Backend cpu = Backends.cpu(); Session s = ready(cpu, g, 6);
+        BucketedSum sum = new BucketedSum(g, Collective.single(), 0, 1000)) {
+      IllegalStateException left = assertThrows(IllegalStateException.class, () -> sum.backward(telling(s,
+          (ready, p, array, from) -> {
+            if (!p.name().equals("fc2.b")) ready.ready(p, array, from);
+          }), 1f, false));
+      assertEquals("the backward returned without telling the gradient of parameter 'fc2.b': its bucket cannot be summed",
+          left.getMessage());
+    }
+    try (Backend cpu = Backends.cpu(); Session s = ready(cpu, g, 6);
+        BucketedSum sum = new BucketedSum(g, Collective.single(), 0, 1000)) {
+      IllegalStateException twice = assertThrows(IllegalStateException.class, () -> sum.backward(telling(s,
+          (ready, p, array, from) -> {
+            ready.ready(p, array, from);
+            if (p.name().equals("logits.b")) ready.ready(p, array, from);
+          }), 1f, false));
+      assertEquals("the backward told the gradient of parameter 'logits.b' twice", twice.getMessage());
+    }
+  }
+
+  /** How a stand-in session passes on each tell of the real one's backward. */
+  private interface Relay {
+    void tell(Session.GradientReady ready, Param p, float[] array, int from);
+  }
+
+  /** {@code s}, whose {@code backward(ready)} passes each tell through {@code relay}. */
+  private static Session telling(Session s, Relay relay) {
     return (Session) java.lang.reflect.Proxy.newProxyInstance(Session.class.getClassLoader(), new Class<?>[] {Session.class},
         (proxy, method, args) -> {
           if (method.getName().equals("backward") && args != null && args.length == 1) {
             Session.GradientReady ready = (Session.GradientReady) args[0];
-            s.backward((p, gradient) -> {
-              ready.ready(p, gradient);
-              throw new IllegalStateException("backward broke");
-            });
+            s.backward((p, array, from) -> relay.tell(ready, p, array, from));
             return null;
           }
           try {

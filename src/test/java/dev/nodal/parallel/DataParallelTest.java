@@ -233,8 +233,8 @@ class DataParallelTest {
         s.gradients(into);
         assertArrayEquals(s.gradients(), into, "gradients into an array are gradients()");
         var e = assertThrows(dev.nodal.graph.GraphException.class, () -> s.gradients(new float[into.length - 1]));
-        assertTrue(e.getMessage().contains("gradients: " + (into.length - 1) + " values given, the parameters hold "
-            + into.length), e.getMessage());
+        assertTrue(e.getMessage().contains("gradients: an array of " + (into.length - 1) + " floats given, the "
+            + "parameters' gradients take " + into.length), e.getMessage());
       }
     }
   }

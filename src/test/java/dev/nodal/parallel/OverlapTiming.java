@@ -75,9 +75,13 @@ public final class OverlapTiming {
       double[][] ms = ranks.get(0).get();
       for (Future<double[][]> f : ranks) f.get();
       long params = g.params().stream().mapToLong(p -> p.shape().exampleSize()).sum();
+      int buckets;
+      try (BucketedSum layout = new BucketedSum(g, Collective.single(), 0, BucketedSum.BUCKET_FLOATS)) {
+        buckets = layout.buckets();
+      }
       System.out.printf("%d ranks, MLP 784-%s-10 (%,d parameters, %d buckets), %d rows each; rank 0, ms, min / median:%n",
           size, Arrays.toString(hidden).replaceAll("[\\[\\] ]", "").replace(',', '-'), params,
-          (params + BucketedSum.BUCKET_FLOATS - 1) / BucketedSum.BUCKET_FLOATS, rows);
+          buckets, rows);
       String[] names = {"backward", "sum", "backward then sum", "overlapped"};
       double[] median = new double[4];
       for (int k = 0; k < 4; k++) {

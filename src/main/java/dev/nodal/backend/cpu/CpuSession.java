@@ -210,7 +210,7 @@ final class CpuSession extends SessionBase {
         for (int first : zeroFirst[i]) gradViews[first].fill(0f);
         a.op().backward(passes[i], inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
-      if (ready != null) for (Param p : finishedBy[i]) ready.ready(p, grads[p.id()]);
+      if (ready != null) for (Param p : finishedBy[i]) ready.ready(p, grads[p.id()], 0);
     }
   }
 
