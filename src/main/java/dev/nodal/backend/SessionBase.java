@@ -258,17 +258,9 @@ public abstract class SessionBase implements Session {
 
   @Override
   public final float[] gradients() {
-    guard.enter("gradients()");
-    try {
-      requireOpen();
-      checks.requireLoss();
-      order.requireBackward("gradients()");
-      float[] packed = new float[checks.packedGradientLength()];
-      latch.run(() -> readGradients(packed));
-      return packed;
-    } finally {
-      guard.leave();
-    }
+    float[] packed = new float[checks.packedGradientLength()];
+    gradients(packed);
+    return packed;
   }
 
   @Override

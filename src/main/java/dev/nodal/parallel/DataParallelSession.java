@@ -470,15 +470,9 @@ public final class DataParallelSession implements Session {
 
   @Override
   public float[] gradients() {
-    guard.enter("gradients()");
-    try {
-      requireOpen();
-      checks.requireLoss();
-      order.requireBackward("gradients()");
-      return latch.call(() -> replicas.get(0).gradients());
-    } finally {
-      guard.leave();
-    }
+    float[] packed = new float[packedLength];
+    gradients(packed);
+    return packed;
   }
 
   @Override

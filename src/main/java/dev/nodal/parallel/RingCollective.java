@@ -38,11 +38,17 @@ import java.util.Locale;
  * until its timeout; once the ring is joined the listening socket is closed, so late connections
  * are refused by the system. The key authenticates; it does not encrypt the gradients that follow.
  *
- * <p>Every read and every send waits at most the timeout: a silent or dead peer fails the
- * operation with a {@link CollectiveException} that names it. Each pass starts with a header
- * (operation number, kind, length, root) that the receiver checks against its own call, so ranks
- * that call different operations fail at once instead of mixing data; after any failure the ring
- * refuses further operations.
+ * <p>Data travels in frames, each a tag (how many floats follow) and the floats; a rank's sending
+ * thread, with nothing to send for a quarter of the silence (at most a second), sends a heartbeat,
+ * a frame that carries nothing. So a neighbour still computing its step is told from one that has
+ * stopped: an operation fails, with a {@link CollectiveException} that names the neighbour, when
+ * the previous rank sends neither data nor heartbeats for the silence (a paused process, a lost
+ * host or link), when the operation outlasts its timeout although heartbeats come (a neighbour
+ * that computes too long or hangs), or when a send makes no progress for the timeout. A closed
+ * connection (a process that died) fails it at once. Each pass starts with a header (operation
+ * number, kind, length, root) that the receiver checks against its own call, so ranks that call
+ * different operations fail at once instead of mixing data; after any failure the ring refuses
+ * further operations.
  */
 public final class RingCollective implements Collective {
   /** Floats per message: large enough to fill the link, small enough to pipeline. */
@@ -53,7 +59,11 @@ public final class RingCollective implements Collective {
   private final DataOutputStream out;
   private final DataInputStream in;
   private final String prevName;
-  private final long timeoutMillis;
+  /** How long an operation may wait on its neighbours in all, and a silent neighbour at most. */
+  private final long timeoutMillis, silenceMillis;
+  /** When the operation in progress must end; and the floats left of the data frame being read. */
+  private long operationDeadline;
+  private int frameLeft;
   private final byte[] receiveWire = new byte[4 * CHUNK];
   private final java.nio.FloatBuffer receiveView = ByteBuffer.wrap(receiveWire).order(WIRE_ORDER).asFloatBuffer();
   private final float[] received = new float[CHUNK], headerOut = new float[4], barrierData = new float[1];
@@ -70,14 +80,15 @@ public final class RingCollective implements Collective {
   /** Floats travel little-endian, the byte order of the machines Nodal runs on, so that converting them is a copy. */
   static final java.nio.ByteOrder WIRE_ORDER = java.nio.ByteOrder.LITTLE_ENDIAN;
 
-  private RingCollective(int rank, int size, Socket toNext, Socket fromPrev, String prevName, long timeoutMillis)
-      throws IOException {
+  private RingCollective(int rank, int size, Socket toNext, Socket fromPrev, String prevName, long timeoutMillis,
+      long silenceMillis) throws IOException {
     this.rank = rank;
     this.size = size;
     this.toNext = toNext;
     this.fromPrev = fromPrev;
     this.prevName = prevName;
     this.timeoutMillis = timeoutMillis;
+    this.silenceMillis = silenceMillis;
     this.out = toNext == null ? null : new DataOutputStream(new BufferedOutputStream(toNext.getOutputStream(), 1 << 16));
     this.in = fromPrev == null ? null : new DataInputStream(new BufferedInputStream(fromPrev.getInputStream(), 1 << 16));
     if (toNext == null) {
@@ -145,17 +156,39 @@ public final class RingCollective implements Collective {
         + (host == null ? "any interface" : host.getHostAddress()) + " (" + last.getMessage() + ")", last);
   }
 
+  /** How long a neighbour may send neither data nor heartbeats by default (at most the timeout). */
+  public static final Duration DEFAULT_SILENCE = Duration.ofSeconds(10);
+
+  /**
+   * {@link #join(int, List, ServerSocket, Duration, Duration, byte[])} with a silence of
+   * {@link #DEFAULT_SILENCE}, or {@code timeout} when that is shorter.
+   */
+  public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
+      byte[] key) throws IOException {
+    return join(rank, addresses, server, timeout, timeout.compareTo(DEFAULT_SILENCE) < 0 ? timeout : DEFAULT_SILENCE, key);
+  }
+
   /**
    * Joins the ring as {@code rank} of {@code addresses.size()}: connects to the next rank's
    * address (retrying until the timeout while it is not yet listening) and accepts the previous
    * rank on {@code server}, which is then closed; both connections prove knowledge of {@code key}
-   * (see the class comment) and anything else that connects is refused. Every later read waits at
-   * most {@code timeout}.
+   * (see the class comment) and anything else that connects is refused.
    *
+   * <p>Each later operation may wait {@code timeout} in all on its neighbours (a slow neighbour
+   * still computing its step, say); but a neighbour that sends neither data nor its heartbeat,
+   * which each rank's sending thread sends when it has had nothing to send for a while, for
+   * {@code silence} has stopped (a paused process, a lost host or link), and fails the operation
+   * then.
+   *
+   * @param silence at most {@code timeout}; its quarter (at most a second) is the heartbeats' interval
    * @param key the job's secret, the same on every rank, at least {@link #MIN_KEY_BYTES} bytes
    */
   public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
-      byte[] key) throws IOException {
+      Duration silence, byte[] key) throws IOException {
+    if (silence.isNegative() || silence.isZero() || silence.compareTo(timeout) > 0) {
+      throw new IllegalArgumentException("the ring's silence, " + silence.toMillis() + " ms, must be positive and at most "
+          + "its timeout, " + timeout.toMillis() + " ms");
+    }
     int size = addresses.size();
     if (rank < 0 || rank >= size) throw new IllegalArgumentException("rank " + rank + " of " + size);
     if (key == null || key.length < MIN_KEY_BYTES) {
@@ -165,7 +198,7 @@ public final class RingCollective implements Collective {
     int millis = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
     if (size == 1) {
       server.close();
-      return new RingCollective(0, 1, null, null, "none", millis);
+      return new RingCollective(0, 1, null, null, "none", millis, millis);
     }
     int next = (rank + 1) % size, prev = (rank + size - 1) % size;
     long deadline = System.nanoTime() + millis * 1_000_000L;
@@ -187,10 +220,12 @@ public final class RingCollective implements Collective {
       toNext = connect(rank, next, addresses.get(next), millis);
       greetNext(rank, next, addresses.get(next), toNext, secret, deadline);
       fromPrev = await(accepted, rank, prev, addresses.get(prev), deadline);
-      fromPrev.setSoTimeout(millis);
+      int quiet = (int) Math.max(1, silence.toMillis());
+      fromPrev.setSoTimeout(quiet);
       fromPrev.setTcpNoDelay(true);
       toNext.setSoTimeout(millis);
-      return new RingCollective(rank, size, toNext, fromPrev, "rank " + prev + " (" + addresses.get(prev) + ")", millis);
+      return new RingCollective(rank, size, toNext, fromPrev, "rank " + prev + " (" + addresses.get(prev) + ")", millis,
+          quiet);
     } catch (IOException | RuntimeException e) {
       closeQuietly(toNext);
       closeQuietly(fromPrev);
@@ -471,6 +506,7 @@ public final class RingCollective implements Collective {
   /** Runs one operation; any failure breaks the ring for good, since the streams' positions are then unknown. */
   private void run(Runnable operation) {
     if (broken != null) throw new CollectiveException("rank " + rank + ": the ring broke earlier: " + broken);
+    operationDeadline = System.nanoTime() + timeoutMillis * 1_000_000L;
     try {
       operation.run();
     } catch (CollectiveException e) {
@@ -526,22 +562,49 @@ public final class RingCollective implements Collective {
     allReduceSum(barrierData);
   }
 
-  /** Reads {@code n} floats from the previous rank into {@code into[at ..]}. */
+  /**
+   * Reads {@code n} floats from the previous rank into {@code into[at ..]}, frame by frame,
+   * passing over heartbeats; fails when the previous rank falls silent for the silence, or when
+   * the operation outlasts its timeout.
+   */
   private void receive(float[] into, int at, int n, String what) {
     try {
-      in.readFully(receiveWire, 0, 4 * n);
+      while (n > 0) {
+        if (frameLeft == 0) {
+          int tag = Integer.reverseBytes(in.readInt()); // little-endian, as the floats
+          if (tag == HEARTBEAT && System.nanoTime() > operationDeadline) {
+            throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s is alive (its heartbeats come) but sent "
+                + "nothing of %s within %d ms: a neighbour is still computing or hangs (raise the timeout for slow steps)",
+                rank, prevName, what, timeoutMillis));
+          }
+          if (tag < 0 && tag != HEARTBEAT) {
+            throw new CollectiveException("rank " + rank + ": " + prevName + " sent frame " + tag + " during " + what
+                + ": not this version of the ring's protocol");
+          }
+          frameLeft = Math.max(0, tag);
+          continue;
+        }
+        int k = Math.min(n, frameLeft);
+        in.readFully(receiveWire, 0, 4 * k);
+        receiveView.clear();
+        receiveView.get(into, at, k);
+        at += k;
+        n -= k;
+        frameLeft -= k;
+      }
     } catch (SocketTimeoutException e) {
-      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: no data from %s for %d ms during %s", rank, prevName,
-          timeoutMillis, what), e);
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: no data and no heartbeat from %s for %d ms during "
+          + "%s: it stopped (a paused process, a lost host or link)", rank, prevName, silenceMillis, what), e);
     } catch (IOException e) {
       CollectiveException sending = sender.failure();
       if (sending != null) throw new CollectiveException(sending.getMessage(), sending); // the sender closed the connections
       throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what
           + ": " + e.getMessage(), e);
     }
-    receiveView.clear();
-    receiveView.get(into, at, n);
   }
+
+  /** The tag of a frame that carries no data: the sender is alive, with nothing to send yet. */
+  private static final int HEARTBEAT = -1;
 
   @Override
   public void close() {
@@ -567,8 +630,13 @@ public final class RingCollective implements Collective {
     private boolean closed;
     /** When the write in progress began, or 0: what the watchdog checks. */
     private volatile long writingSince;
-    private final byte[] wire = new byte[4 * CHUNK];
-    private final java.nio.FloatBuffer view = ByteBuffer.wrap(wire).order(WIRE_ORDER).asFloatBuffer();
+    /** A frame: its tag (the floats it carries, or {@link #HEARTBEAT}), then the floats. */
+    private final byte[] wire = new byte[4 + 4 * CHUNK];
+    private final ByteBuffer tag = ByteBuffer.wrap(wire, 0, 4).order(WIRE_ORDER);
+    private final java.nio.FloatBuffer view = ByteBuffer.wrap(wire, 4, 4 * CHUNK).slice().order(WIRE_ORDER)
+        .asFloatBuffer();
+    /** Nothing to send for this long, and a heartbeat goes instead. */
+    private final long heartbeatMillis = Math.max(1, Math.min(1000, silenceMillis / 4));
 
     /** Queues {@code data[offset .. offset + length)}, waiting while the queue is full. */
     synchronized void add(float[] data, int offset, int length) {
@@ -610,24 +678,34 @@ public final class RingCollective implements Collective {
     public void run() {
       try {
         while (true) {
-          float[] data;
-          int offset, length;
-          boolean more;
+          float[] data = null;
+          int offset = 0, length = 0;
+          boolean more = false;
           synchronized (this) {
-            while (head == tail && !closed) pause();
+            long idleSince = System.nanoTime();
+            while (head == tail && !closed && System.nanoTime() - idleSince < heartbeatMillis * 1_000_000L) {
+              wait(heartbeatMillis);
+            }
             if (closed) return;
-            int slot = (int) (head % SLOTS);
-            data = arrays[slot];
-            offset = offsets[slot];
-            length = lengths[slot];
-            more = tail - head > 1;
+            if (head != tail) {
+              int slot = (int) (head % SLOTS);
+              data = arrays[slot];
+              offset = offsets[slot];
+              length = lengths[slot];
+              more = tail - head > 1;
+            }
+          }
+          if (data == null) { // idle for a while: tell the next rank this one is alive
+            write(HEARTBEAT, 0);
+            out.flush();
+            writingSince = 0;
+            continue;
           }
           for (int start = 0; start < length; start += CHUNK) {
             int n = Math.min(CHUNK, length - start);
             view.clear();
             view.put(data, offset + start, n);
-            writingSince = System.nanoTime() | 1;
-            out.write(wire, 0, 4 * n);
+            write(n, n);
           }
           writingSince = System.nanoTime() | 1;
           if (!more) out.flush(); // the next range, when there is one, pushes this one out
@@ -650,6 +728,13 @@ public final class RingCollective implements Collective {
         // The receiving side, which may be waiting on the previous rank, learns of it at once.
         closeQuietly(fromPrev);
       }
+    }
+
+    /** Writes a frame tagged {@code frameTag} with the first {@code floats} floats of the view. */
+    private void write(int frameTag, int floats) throws IOException {
+      tag.putInt(0, frameTag);
+      writingSince = System.nanoTime() | 1;
+      out.write(wire, 0, 4 + 4 * floats);
     }
 
     /** Called by the watchdog: cuts off a write that has made no progress for the timeout. */

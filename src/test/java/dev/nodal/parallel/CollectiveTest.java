@@ -70,6 +70,12 @@ class CollectiveTest {
    * holds for the accepted connection whatever the host's tcp_rmem, autotuning included.
    */
   static List<Collective> ring(int size, Duration timeout, int receiveBuffer) throws Exception {
+    return ring(size, timeout, timeout.compareTo(RingCollective.DEFAULT_SILENCE) < 0 ? timeout
+        : RingCollective.DEFAULT_SILENCE, receiveBuffer);
+  }
+
+  /** As {@link #ring(int, Duration, int)}, a neighbour silent for {@code silence} failing an operation. */
+  static List<Collective> ring(int size, Duration timeout, Duration silence, int receiveBuffer) throws Exception {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     List<ServerSocket> servers = new ArrayList<>();
     List<InetSocketAddress> addresses = new ArrayList<>();
@@ -90,7 +96,7 @@ class CollectiveTest {
       List<Future<RingCollective>> joins = new ArrayList<>();
       for (int r = 0; r < size; r++) {
         int rank = r;
-        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout, KEY)));
+        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout, silence, KEY)));
       }
       List<Collective> group = new ArrayList<>();
       for (Future<RingCollective> f : joins) group.add(f.get());
@@ -185,10 +191,54 @@ class CollectiveTest {
       CollectiveException e = assertThrows(CollectiveException.class, () -> group.get(0).allReduceSum(new float[1000]));
       long ms = (System.nanoTime() - t0) / 1_000_000;
       assertTrue(ms >= 500 && ms < 5_000, "failed after " + ms + " ms");
-      assertTrue(e.getMessage().contains(kind.equals("ring") ? "no data from rank 1" : "did not reach the sum"),
+      // The ring's rank 1 is alive, its heartbeats coming, but never calls: the operation's timeout ends it.
+      assertTrue(e.getMessage().contains(kind.equals("ring") ? "rank 1 (" : "did not reach the sum"), e.getMessage());
+      if (kind.equals("ring")) assertTrue(e.getMessage().contains("is alive (its heartbeats come) but sent nothing"),
           e.getMessage());
     } finally {
       for (Collective c : group) c.close();
+    }
+  }
+
+  @Test
+  void heartbeatsKeepASlowNeighbourLongerThanTheSilence() throws Exception {
+    // Silence 300 ms, rank 1 late by 1.5 s: its heartbeats show it alive, and the sum goes through.
+    List<float[]> results = onEveryRank(ring(2, TIMEOUT, Duration.ofMillis(300), 0), c -> {
+      if (c.rank() == 1) Thread.sleep(1500);
+      float[] x = {c.rank() + 1};
+      c.allReduceSum(x);
+      return x;
+    });
+    assertEquals(3f, results.get(0)[0]);
+    assertEquals(3f, results.get(1)[0]);
+  }
+
+  @Test
+  void aStoppedProcessIsNoticedWithinTheSilence() throws Exception {
+    // Rank 1 is another JVM, paused with SIGSTOP: its connection stays open, and nothing comes.
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    try (ServerSocket mine = RingCollective.listen(loopback)) {
+      Process peer = RingPeer.start(mine.getLocalPort(), KEY);
+      try {
+        int peerPort = RingPeer.port(peer);
+        List<InetSocketAddress> addresses = List.of(new InetSocketAddress(loopback, mine.getLocalPort()),
+            new InetSocketAddress(loopback, peerPort));
+        try (RingCollective ring = RingCollective.join(0, addresses, mine, TIMEOUT, Duration.ofSeconds(1), KEY)) {
+          float[] x = {1};
+          ring.allReduceSum(x);
+          assertEquals(3f, x[0], "the peer adds 2");
+          assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(peer.pid())).start().waitFor());
+          long t0 = System.nanoTime();
+          CollectiveException e = assertThrows(CollectiveException.class, () -> ring.allReduceSum(new float[] {1}));
+          long ms = (System.nanoTime() - t0) / 1_000_000;
+          assertTrue(ms >= 900 && ms < BEFORE_THE_TIMEOUT, "noticed after " + ms + " ms, against a silence of 1000");
+          assertTrue(e.getMessage().contains("no data and no heartbeat from rank 1") && e.getMessage().contains("1000 ms"),
+              e.getMessage());
+        }
+      } finally {
+        peer.destroyForcibly();
+        peer.waitFor();
+      }
     }
   }
 

@@ -71,6 +71,13 @@ public final class SparkTrainer {
   public static final String RING_TIMEOUT = "spark.nodal.ring.timeout";
   /** The default of {@link #RING_TIMEOUT}: a step's exchange, or the ring's forming, longer than this fails the stage. */
   static final Duration DEFAULT_RING_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * {@code spark.nodal.ring.silence}: how long a ring neighbour may send neither data nor
+   * heartbeats before the task fails (default 10s, at most the timeout): a paused executor or a
+   * lost host is noticed this soon, while a neighbour still computing is waited for up to the
+   * timeout.
+   */
+  public static final String RING_SILENCE = "spark.nodal.ring.silence";
   /** {@code spark.nodal.ring.ports}: {@code FROM-TO}, the ports the ring may listen on (default: any free port). */
   public static final String RING_PORTS = "spark.nodal.ring.ports";
 
@@ -81,18 +88,14 @@ public final class SparkTrainer {
    * secret Spark gave it (the task carries only the salt); else the task carries a random key of
    * the job's, as safe as the channel Spark sends tasks over.
    */
-  record RingSettings(Duration timeout, int fromPort, int toPort, boolean fromSparkSecret, byte[] salt)
-      implements Serializable {
+  record RingSettings(Duration timeout, Duration silence, int fromPort, int toPort, boolean fromSparkSecret,
+      byte[] salt) implements Serializable {
     static RingSettings of(org.apache.spark.SparkConf conf) {
-      String timeout = conf.get(RING_TIMEOUT, DEFAULT_RING_TIMEOUT.toSeconds() + "s").strip();
-      long seconds;
-      try {
-        seconds = conf.getTimeAsSeconds(RING_TIMEOUT, timeout); // 60, 60s, 2m, 1h, as Spark's own timeouts
-      } catch (RuntimeException e) {
-        seconds = 0;
-      }
-      if (seconds < 1 || seconds > Duration.ofDays(1).toSeconds()) {
-        throw new IllegalArgumentException(RING_TIMEOUT + "=" + timeout + ": give a time from 1s to 1d, as 60s or 2m");
+      long seconds = seconds(conf, RING_TIMEOUT, DEFAULT_RING_TIMEOUT.toSeconds());
+      long silence = seconds(conf, RING_SILENCE, Math.min(seconds, RingCollective.DEFAULT_SILENCE.toSeconds()));
+      if (silence > seconds) {
+        throw new IllegalArgumentException(RING_SILENCE + "=" + conf.get(RING_SILENCE) + ": give at most " + RING_TIMEOUT
+            + " (" + seconds + "s)");
       }
       int from = 0, to = 0;
       String ports = conf.get(RING_PORTS, "").strip();
@@ -108,8 +111,23 @@ public final class SparkTrainer {
           throw new IllegalArgumentException(RING_PORTS + "=" + ports + ": give FROM-TO within 1-65535, as 40000-40100");
         }
       }
-      return new RingSettings(Duration.ofSeconds(seconds), from, to, conf.getBoolean("spark.authenticate", false),
-          RingCollective.newKey());
+      return new RingSettings(Duration.ofSeconds(seconds), Duration.ofSeconds(silence), from, to,
+          conf.getBoolean("spark.authenticate", false), RingCollective.newKey());
+    }
+
+    /** A time setting from 1s to 1d, written as Spark's own (60, 60s, 2m, 1h), in seconds. */
+    private static long seconds(org.apache.spark.SparkConf conf, String key, long byDefault) {
+      String value = conf.get(key, byDefault + "s").strip();
+      long seconds;
+      try {
+        seconds = conf.getTimeAsSeconds(key, value);
+      } catch (RuntimeException e) {
+        seconds = 0;
+      }
+      if (seconds < 1 || seconds > Duration.ofDays(1).toSeconds()) {
+        throw new IllegalArgumentException(key + "=" + value + ": give a time from 1s to 1d, as 60s or 2m");
+      }
+      return seconds;
     }
 
     /** The job's key on this executor: the salt itself, or Spark's secret's HMAC over it. */
@@ -141,7 +159,7 @@ public final class SparkTrainer {
     /** Without the salt, which is the key itself when Spark's authentication is off. */
     @Override
     public String toString() {
-      return "RingSettings[timeout " + timeout.toSeconds() + " s, ports " + (fromPort == 0 ? "any" : fromPort + "-" + toPort)
+      return "RingSettings[timeout " + timeout.toSeconds() + " s, silence " + silence.toSeconds() + " s, ports " + (fromPort == 0 ? "any" : fromPort + "-" + toPort)
           + ", key " + (fromSparkSecret ? "from Spark's secret" : "sent with the task") + "]";
     }
 
@@ -175,6 +193,11 @@ public final class SparkTrainer {
     /** The backend the task trained on ({@code Backend.name()}), and the task's rank. */
     String device = "";
     int rank;
+    /**
+     * Seconds the task took in all, reading its rows, in its steps, and of those waiting for sums
+     * after its backward.
+     */
+    double taskSeconds, readSeconds, stepSeconds, waitSeconds;
 
     static Snapshot of(Graph graph, Session s) {
       Snapshot out = new Snapshot();
@@ -224,6 +247,10 @@ public final class SparkTrainer {
       out.step = step;
       out.device = device;
       out.rank = rank;
+      out.taskSeconds = taskSeconds;
+      out.readSeconds = readSeconds;
+      out.stepSeconds = stepSeconds;
+      out.waitSeconds = waitSeconds;
       return out;
     }
 
@@ -506,7 +533,9 @@ public final class SparkTrainer {
       devices = new ArrayList<>();
       List<Snapshot> byRank = new ArrayList<>(results); // the shuffle's order is not the ranks'
       byRank.sort(java.util.Comparator.comparingInt(r -> r.rank));
+      Snapshot slowest = null;
       for (Snapshot r : byRank) {
+        if (slowest == null || r.taskSeconds > slowest.taskSeconds) slowest = r;
         if (!r.values.isEmpty()) snapshot = r;
         digests.add(r.digest);
         devices.add(r.device);
@@ -517,12 +546,21 @@ public final class SparkTrainer {
       }
       for (float l : snapshot.losses) losses.add(l);
       double seconds = (System.nanoTime() - t0) / 1e9;
+      long saving = System.nanoTime();
       EpochMetrics row = save(graph, settings, snapshot, run, epoch, tasks, test, examples / seconds);
       if (options.epochEnd() != null) options.epochEnd().saved(epoch);
       String figures = test != null ? run.columns().summary(row) : String.format(java.util.Locale.ROOT,
           "loss %.4f, train accuracy %.4f (no test set)", row.loss(), row.trainAccuracy());
-      log.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s", epoch, settings.epochs(),
-          figures, row.samplesPerSecond(), seconds));
+      // Where an epoch's time goes: the slowest task's reading, steps (of them, waiting on sums
+      // after its backward) and the rest of it (the weights' broadcast, the ring's forming, the
+      // snapshot); the rest of the stage (scheduling, collecting the replicas); the driver's
+      // evaluation and saving.
+      log.info(String.format(java.util.Locale.ROOT, "epoch %d/%d: %s, %.0f samples/s, %.2f s (the slowest task: rows "
+          + "read in %.2f s, steps %.2f s of which %.2f s waiting on sums, its rest %.2f s; the stage's rest %.2f s); "
+          + "evaluating and saving %.2f s", epoch, settings.epochs(), figures, row.samplesPerSecond(), seconds,
+          slowest.readSeconds, slowest.stepSeconds, slowest.waitSeconds,
+          slowest.taskSeconds - slowest.readSeconds - slowest.stepSeconds, seconds - slowest.taskSeconds,
+          (System.nanoTime() - saving) / 1e9));
     }
     } catch (IOException e) {
       throw new UncheckedIOException("the run folder " + where + ": " + e.getMessage(), e);
@@ -599,11 +637,13 @@ public final class SparkTrainer {
 
     @Override
     public scala.collection.Iterator<Snapshot> apply(scala.collection.Iterator<Example> rows) {
+      long taskStart = System.nanoTime();
       BarrierTaskContext ctx = BarrierTaskContext.get();
       int rank = ctx.partitionId();
       List<Example> all = new ArrayList<>();
       rows.foreach(e -> all.add(e));
       List<Example> mine = order(all, seed, epoch, rank);
+      double readSeconds = (System.nanoTime() - taskStart) / 1e9;
       if (fault != null && fault.rank() == rank && fault.epoch() == epoch
           && (fault.everyAttempt() || ctx.stageAttemptNumber() == 0)) {
         throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", stage attempt "
@@ -611,6 +651,8 @@ public final class SparkTrainer {
       }
       try (Collective peers = joinRing(ctx, rank, ring); ExecutorDevices.Lease lease = ExecutorDevices.lease(device, ctx)) {
         Snapshot end = run(peers, mine, rank, lease.backend());
+        end.readSeconds = readSeconds;
+        end.taskSeconds = (System.nanoTime() - taskStart) / 1e9;
         return CollectionConverters.asScala(List.of(rank == 0 ? end : end.digestOnly()).iterator());
       } catch (IOException e) {
         throw new UncheckedIOException("rank " + rank + ": joining the ring: " + e.getMessage(), e);
@@ -633,7 +675,7 @@ public final class SparkTrainer {
           int colon = a.lastIndexOf(':');
           addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
-        return RingCollective.join(rank, addresses, server, ring.timeout(), ring.key(ctx.stageId(),
+        return RingCollective.join(rank, addresses, server, ring.timeout(), ring.silence(), ring.key(ctx.stageId(),
             ctx.stageAttemptNumber()));
       } catch (IOException | RuntimeException e) {
         server.close(); // join closes it itself; a failed allGather would leave it open on the executor
@@ -658,6 +700,7 @@ public final class SparkTrainer {
         // finishes them, and behind them the loss times the rows, the rows, the rows classified
         // right; every entry is written each step, so one array serves all.
         float[] packed = sum.packed(), g = new float[params];
+        long loopStart = System.nanoTime(), waited = 0;
         float[] xs = new float[0], ys = new float[0];
         for (int step = 0; step < steps; step++) {
           int from = Math.min(mine.size(), step * perTask), n = Math.min(mine.size(), from + perTask) - from;
@@ -679,6 +722,7 @@ public final class SparkTrainer {
           packed[params + 1] = n;
           packed[params + 2] = n == 0 ? 0 : dev.nodal.train.Evaluation.correct(s.value(logits), ys, n); // not stand-ins
           sum.backward(s, n, n == 0);
+          waited += sum.lastTimes()[1];
           float rows = packed[params + 1];
           for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
           s.setGradients(g);
@@ -702,6 +746,8 @@ public final class SparkTrainer {
         end.lossSum = lossSum;
         end.correct = correct;
         end.seen = seen;
+        end.stepSeconds = (System.nanoTime() - loopStart) / 1e9;
+        end.waitSeconds = waited / 1e9;
         return end;
       }
     }

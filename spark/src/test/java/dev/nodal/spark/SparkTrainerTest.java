@@ -170,7 +170,7 @@ class SparkTrainerTest {
       assertEquals(32, ring.key().length);
       assertTrue(!java.util.Arrays.equals(ring.salt(), ring.key()), "the task carries the salt, not the key");
       assertTrue(!java.util.Arrays.equals(ring.key(3, 0), ring.key(3, 1)), "each stage attempt has a ring key of its own");
-      assertEquals("RingSettings[timeout 120 s, ports " + base + "-" + (base + 50) + ", key from Spark's secret]",
+      assertEquals("RingSettings[timeout 120 s, silence 10 s, ports " + base + "-" + (base + 50) + ", key from Spark's secret]",
           ring.toString());
       List<Float> authenticated = SparkTrainer.train(sc.parallelize(examples(70), 2), graph(), settings(),
           dir.resolve("auth")).losses();
@@ -195,7 +195,7 @@ class SparkTrainerTest {
   void badRingSettingsAreRefusedNamingThem() {
     for (String[] bad : new String[][] {{SparkTrainer.RING_PORTS, "40100-40000"}, {SparkTrainer.RING_PORTS, "40000"},
         {SparkTrainer.RING_PORTS, "a-b"}, {SparkTrainer.RING_TIMEOUT, "0"}, {SparkTrainer.RING_TIMEOUT, "soon"},
-        {SparkTrainer.RING_TIMEOUT, "30d"}}) {
+        {SparkTrainer.RING_TIMEOUT, "30d"}, {SparkTrainer.RING_SILENCE, "0"}, {SparkTrainer.RING_SILENCE, "2m"}}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> SparkTrainer.RingSettings.of(new SparkConf().set(bad[0], bad[1])));
       assertTrue(e.getMessage().startsWith(bad[0] + "=" + bad[1] + ": give"), e.getMessage());
