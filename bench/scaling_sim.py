@@ -1,74 +1,101 @@
 """Step time and efficiency of synchronous data-parallel training, simulated from measurements.
 
-Feeds measured per-step compute times (one worker, at the batch slice each worker would get) and
-a link model into the collective Nodal uses (RingCollective: a sum passed down the chain of
-ranks, then around the ring, pipelined in chunks of 32,768 floats), beside a textbook ring
-all-reduce (reduce-scatter plus all-gather) for comparison. Nothing overlaps compute and
-communication, as in Nodal today.
+Feeds measured per-step compute times into a model of the link, of the copy path and of the sum
+Nodal uses (RingCollective: a ring all-reduce, reduce-scatter then all-gather, in buckets of
+BucketedSum.BUCKET_FLOATS), with stragglers drawn from the measured spread of step times, and,
+for Spark, the per-epoch costs measured on this machine.
 
-Run:  python3 bench/scaling_sim.py      (no dependencies; edit MEASURED to feed other figures)
+Inputs, each measured on the 2-core AMD EPYC machine (AVX-512) of docs/SCALING.md:
+- bench/scaling/*.json: `./nodal bench mlp --device cpu --batch B --repeats 200 --inner 1
+  --json FILE` (and `--hidden 7000,7000 --repeats 40` for the large model), every step's time;
+- COPY_BYTES_PER_S: the ring's bus bandwidth on loopback, `RingTiming 2 4194304` (median);
+- SPARK_EPOCH_S: what a Spark epoch costs beyond its steps, from SparkTrainer's epoch lines.
+
+Run:  python3 bench/scaling_sim.py      (no dependencies)
 """
+import json
+import pathlib
 
-CHUNK_FLOATS = 32768          # RingCollective.CHUNK
 LINK_BYTES_PER_S = 1.25e9     # 10 GbE
 LATENCY_S = 50e-6             # per message on a 10 GbE TCP hop
-
-# Medians measured with `./nodal bench mlp --device cpu --batch B [--hidden 7000,7000]` on the
-# 2-core AMD EPYC machine of docs/PERFORMANCE.md, 2026-11-27: milliseconds per training step by
-# batch size.
-MEASURED = {
-    "default MLP 784-256-128-10 (235,146 parameters)": (235_146, {128: 1.910, 64: 0.983, 16: 0.340, 4: 0.445}),
-    "MLP 784-7000-7000-10 (54.6 million parameters)": (54_573_010, {128: 186.635, 64: 142.178, 16: 113.126, 4: 102.080}),
-}
+COPY_BYTES_PER_S = 1.20e9     # the ring's bus bandwidth on loopback, two ranks, 4M floats, median of 3 rounds
+BUCKET_FLOATS = 1 << 20       # BucketedSum.BUCKET_FLOATS
+SPARK_EPOCH_S = (0.15, 1.2)   # a Spark epoch beyond its steps (scheduling, barrier, ring, collect): low, high
+SPARK_SAVE_S = 0.2            # the driver's test evaluation and checkpoint, each epoch
+EXAMPLES = 60_000             # Fashion-MNIST's training set
 GLOBAL_BATCH = 128
+HERE = pathlib.Path(__file__).parent / "scaling"
 
 
-def chain_then_ring(floats, ranks):
-    """Nodal's sum: two pipelined passes, each streaming the data over a link once, after the
-    pipeline fills (one latency and one chunk per hop beyond the first)."""
-    if ranks == 1:
+def load():
+    """{model name: (parameters, {batch: sorted step times in ms})} from the bench files."""
+    models = {}
+    for f in sorted(HERE.glob("*.json")):
+        r = json.loads(f.read_text())[0]
+        hidden = r["hidden"]
+        widths = [784, *hidden, 10]
+        params = sum(a * b + b for a, b in zip(widths, widths[1:]))
+        name = "MLP " + "-".join(map(str, widths)) + f" ({params:,} parameters)"
+        models.setdefault(name, (params, {}))[1][r["batch"]] = sorted(r["runs_ms"])
+    return models
+
+
+def median(runs):
+    return runs[len(runs) // 2]
+
+
+def slowest_of(runs, workers):
+    """Expected maximum of `workers` independent draws from the measured step times."""
+    n = len(runs)
+    return sum(x * (((k + 1) / n) ** workers - (k / n) ** workers) for k, x in enumerate(runs))
+
+
+def ring_sum_s(floats, workers):
+    """Nodal's sum: per bucket, 2 (workers - 1) steps of a 1/workers share, each at the slower of
+    the link and the copy path, plus one message's latency."""
+    if workers == 1:
         return 0.0
-    chunk = LATENCY_S + 4 * min(floats, CHUNK_FLOATS) / LINK_BYTES_PER_S
-    return 2 * (4 * floats / LINK_BYTES_PER_S + LATENCY_S + (ranks - 2) * chunk)
+    rate = min(LINK_BYTES_PER_S, COPY_BYTES_PER_S)
+    total, left = 0.0, floats
+    while left > 0:
+        bucket = min(BUCKET_FLOATS, left)
+        total += 2 * (workers - 1) * (LATENCY_S + 4 * bucket / workers / rate)
+        left -= bucket
+    return total
 
 
-def ring_allreduce(floats, ranks):
-    """Reduce-scatter then all-gather: 2 (ranks - 1) steps of a 1/ranks share."""
-    if ranks == 1:
-        return 0.0
-    return 2 * (ranks - 1) * (LATENCY_S + 4 * floats / ranks / LINK_BYTES_PER_S)
-
-
-def compute_ms(measured, batch):
-    """The measured step time at this batch; below the smallest measured batch, the smallest's."""
+def runs_at(measured, batch):
+    """The measured runs at this batch; below the smallest measured batch, the smallest's."""
     known = sorted(measured)
-    if batch in measured:
-        return measured[batch]
-    if batch < known[0]:
-        return measured[known[0]]
-    lo = max(b for b in known if b <= batch)
-    hi = min(b for b in known if b >= batch)
-    return measured[lo] + (measured[hi] - measured[lo]) * (batch - lo) / (hi - lo)
+    return measured[max([b for b in known if b <= batch], default=known[0])]
 
 
-for name, (floats, measured) in MEASURED.items():
-    one = compute_ms(measured, GLOBAL_BATCH)
-    print(f"\n{name}: the same global batch of {GLOBAL_BATCH} split over the workers; one worker {one:.2f} ms per step")
-    print(f"{'workers':>7} {'slice':>5} {'compute ms':>10} {'sum ms':>8} {'step ms':>8} {'speed-up':>8} "
-          f"{'efficiency':>10} {'(ring all-reduce: step ms, efficiency)':>40}")
-    for ranks in (2, 8, 32):
-        slice_ = max(1, GLOBAL_BATCH // ranks)
-        compute = compute_ms(measured, slice_)
-        comm = chain_then_ring(floats, ranks) * 1e3
-        step = compute + comm
-        ring_step = compute + ring_allreduce(floats, ranks) * 1e3
-        print(f"{ranks:>7} {slice_:>5} {compute:>10.2f} {comm:>8.2f} {step:>8.2f} {one / step:>7.2f}x "
-              f"{one / step / ranks:>10.2f} {ring_step:>28.2f} ms, {one / ring_step / ranks:.2f}")
+for name, (params, measured) in load().items():
+    one = median(measured[GLOBAL_BATCH])
+    steps = EXAMPLES // GLOBAL_BATCH
+    print(f"\n{name}: a global batch of {GLOBAL_BATCH} split over the workers; one worker "
+          f"{one:.2f} ms per step (median)")
+    print(f"{'workers':>7} {'slice':>5} {'compute':>8} {'slowest':>8} {'sum':>7} {'step':>8} {'speed-up':>8} "
+          f"{'eff.':>5} {'no straggler':>12} {'overlapped':>10} {'Spark epoch s':>14}")
+    for workers in (2, 8, 32):
+        slice_ = max(1, GLOBAL_BATCH // workers)
+        runs = runs_at(measured, slice_)
+        compute, slowest = median(runs), slowest_of(runs, workers)
+        comm = ring_sum_s(params, workers) * 1e3
+        step = slowest + comm
+        overlapped = max(slowest, comm)  # the best case: the whole sum behind backward
+        spark = [steps * step / 1e3 + extra + SPARK_SAVE_S for extra in SPARK_EPOCH_S]
+        print(f"{workers:>7} {slice_:>5} {compute:>8.2f} {slowest:>8.2f} {comm:>7.2f} {step:>8.2f} "
+              f"{one / step:>7.2f}x {one / step / workers:>5.2f} {compute + comm:>12.2f} {overlapped:>10.2f} "
+              f"{spark[0]:>7.1f}-{spark[1]:<6.1f}")
+    print(f"(one worker, one process: {steps * one / 1e3:.1f} s of steps an epoch; on Spark, one task: "
+          f"{steps * one / 1e3 + SPARK_EPOCH_S[0] + SPARK_SAVE_S:.1f}-{steps * one / 1e3 + SPARK_EPOCH_S[1] + SPARK_SAVE_S:.1f} s)")
 
-    print(f"\n{name}: each worker keeps a batch of {GLOBAL_BATCH} (the global batch grows with the workers)")
-    print(f"{'workers':>7} {'step ms':>8} {'examples/s speed-up':>20} {'efficiency':>10} {'(ring all-reduce: speed-up, efficiency)':>42}")
-    for ranks in (2, 8, 32):
-        step = one + chain_then_ring(floats, ranks) * 1e3
-        ring_step = one + ring_allreduce(floats, ranks) * 1e3
-        print(f"{ranks:>7} {step:>8.2f} {ranks * one / step:>19.2f}x {one / step:>10.2f} "
-              f"{ranks * one / ring_step:>32.2f}x, {one / ring_step:.2f}")
+    print(f"{name}: each worker keeps a batch of {GLOBAL_BATCH} (the global batch grows with the workers)")
+    print(f"{'workers':>7} {'slowest':>8} {'step':>8} {'examples/s speed-up':>20} {'eff.':>5} {'overlapped':>10}")
+    for workers in (2, 8, 32):
+        slowest = slowest_of(measured[GLOBAL_BATCH], workers)
+        comm = ring_sum_s(params, workers) * 1e3
+        step = slowest + comm
+        print(f"{workers:>7} {slowest:>8.2f} {step:>8.2f} {workers * one / step:>19.2f}x {one / step:>5.2f} "
+              f"{workers * one / max(slowest, comm):>9.2f}x")

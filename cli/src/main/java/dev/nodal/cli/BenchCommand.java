@@ -158,9 +158,15 @@ final class BenchCommand implements Callable<Integer> {
         else if (workload.equals("mlp-epoch")) r.put("examples", examples).put("batch", 128);
         else r.put("batch", examples);
         if (workload.equals("gpt")) r.put("context", GptModel.DEFAULT.context());
+        if (workload.equals("mlp")) {
+          ArrayNode widths = r.putArray("hidden");
+          for (int h : hidden) widths.add(h);
+        }
         r.put("min_ms", min);
         r.put("median_ms", median);
         r.put("runs", ms.length);
+        ArrayNode each = r.putArray("runs_ms"); // sorted: the spread that stragglers come from
+        for (double m : ms) each.add(m);
         r.put("cpu_gemm", cpuKernel);
         if (workload.startsWith("cnn")) r.put("conv", conv);
         if (i > 0) r.put("speed_relative_to_first", ratio);

@@ -101,6 +101,9 @@ class CliBehaviourTest {
         .matcher(r.out()).find(), r.out());
     String written = Files.readString(json);
     assertTrue(written.contains("\"examples\" : 1000") && written.contains("\"runs\" : 2"), written);
+    var runs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(written).get(0).get("runs_ms");
+    assertEquals(2, runs.size(), written);
+    assertTrue(runs.get(0).asDouble() > 0 && runs.get(0).asDouble() <= runs.get(1).asDouble(), "each run, sorted: " + written);
     Path broken = Files.createDirectories(dir.resolve("broken"));
     for (String f : dev.nodal.data.FashionMnist.FILES) Files.writeString(broken.resolve(f), "not idx");
     Outcome bad = run("bench", "mlp-epoch", "--data", broken.toString(), "--device", "cpu");
