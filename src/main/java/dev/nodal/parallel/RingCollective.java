@@ -36,7 +36,9 @@ import java.util.Locale;
  * connection that fails (a wrong key, a rank that is not the previous one, no handshake within
  * {@link #HANDSHAKE}) is refused, logged at WARN with its address, and the rank goes on accepting
  * until its timeout; once the ring is joined the listening socket is closed, so late connections
- * are refused by the system. The key authenticates; it does not encrypt the gradients that follow.
+ * are refused by the system. The key authenticates; with encryption on (see {@link #join(int,
+ * List, ServerSocket, Duration, Duration, byte[], boolean)}) every connection is TLS 1.3 as well,
+ * and the handshake then also signs both ends' TLS public keys.
  *
  * <p>Data travels in frames, each a tag (how many floats follow) and the floats; a rank's sending
  * thread, with nothing to send for a quarter of the silence (at most a second), sends a heartbeat,
@@ -185,6 +187,17 @@ public final class RingCollective implements Collective {
    */
   public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
       Duration silence, byte[] key) throws IOException {
+    return join(rank, addresses, server, timeout, silence, key, false);
+  }
+
+  /**
+   * As {@link #join(int, List, ServerSocket, Duration, Duration, byte[])}, and with {@code encrypt}
+   * every connection is TLS 1.3, each rank with a key pair and certificate of its own made here;
+   * the ring's handshake, inside TLS, also signs both ends' public keys, so that a program in the
+   * middle is refused. Every rank of a ring must agree on {@code encrypt}.
+   */
+  public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
+      Duration silence, byte[] key, boolean encrypt) throws IOException {
     if (silence.isNegative() || silence.isZero() || silence.compareTo(timeout) > 0) {
       throw new IllegalArgumentException("the ring's silence, " + silence.toMillis() + " ms, must be positive and at most "
           + "its timeout, " + timeout.toMillis() + " ms");
@@ -205,6 +218,7 @@ public final class RingCollective implements Collective {
     // Both ends also sign the ring's addresses: a rank left over from an earlier ring of the job is
     // not taken for one of this ring's.
     byte[] secret = ringKey(key, addresses);
+    RingTls tls = encrypt ? RingTls.create(RANDOM) : null;
     // The previous rank is accepted on a thread of its own: every rank connects before it accepts,
     // and a handshake needs both ends, so one thread would wait on the next rank around the ring.
     java.util.concurrent.ExecutorService acceptor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -213,11 +227,12 @@ public final class RingCollective implements Collective {
       return t;
     });
     java.util.concurrent.Future<Socket> accepted = acceptor.submit(
-        () -> acceptPrevious(rank, prev, addresses.get(prev), server, secret, deadline));
+        () -> acceptPrevious(rank, prev, addresses.get(prev), server, secret, deadline, tls));
     acceptor.shutdown();
     Socket toNext = null, fromPrev = null;
     try {
       toNext = connect(rank, next, addresses.get(next), millis);
+      if (tls != null) toNext = secure(rank, next, addresses.get(next), toNext, tls, deadline);
       greetNext(rank, next, addresses.get(next), toNext, secret, deadline);
       fromPrev = await(accepted, rank, prev, addresses.get(prev), deadline);
       int quiet = (int) Math.max(1, silence.toMillis());
@@ -283,13 +298,25 @@ public final class RingCollective implements Collective {
     }
   }
 
+  /** TLS over the connection to the next rank, which may first take other connections ahead of it. */
+  private static Socket secure(int rank, int next, InetSocketAddress address, Socket s, RingTls tls, long deadline) {
+    try {
+      s.setSoTimeout((int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
+      return tls.client(s);
+    } catch (IOException e) {
+      closeQuietly(s);
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: TLS with rank %d (%s) failed (%s): is the "
+          + "ring's encryption on for every rank?", rank, next, address, e.getMessage()), e);
+    }
+  }
+
   /** The connecting side's handshake: answer the challenge, then check the next rank's answer. */
   private static void greetNext(int rank, int next, InetSocketAddress address, Socket s, byte[] key, long deadline)
       throws IOException {
     DataInputStream in = new DataInputStream(s.getInputStream());
     DataOutputStream out = new DataOutputStream(s.getOutputStream());
     try {
-      byte[] serverNonce = new byte[NONCE_BYTES], clientNonce = new byte[NONCE_BYTES];
+      byte[] serverNonce = new byte[NONCE_BYTES], clientNonce = new byte[NONCE_BYTES], binding = RingTls.binding(s);
       // The challenge may wait while the next rank refuses connections ahead of this one; the rest may not.
       s.setSoTimeout((int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
       in.readFully(serverNonce);
@@ -298,13 +325,14 @@ public final class RingCollective implements Collective {
       out.writeInt(rank);
       out.writeInt(next);
       out.write(clientNonce);
-      out.write(mac(key, "connect", serverNonce, clientNonce, rank, next));
+      out.write(mac(key, "connect", serverNonce, clientNonce, rank, next, binding));
       out.flush();
       byte[] answer = new byte[MAC_BYTES];
       in.readFully(answer);
-      if (!java.security.MessageDigest.isEqual(answer, mac(key, "accept", clientNonce, serverNonce, next, rank))) {
+      if (!java.security.MessageDigest.isEqual(answer, mac(key, "accept", clientNonce, serverNonce, next, rank, binding))) {
         throw new CollectiveException(String.format(Locale.ROOT,
-            "rank %d: the listener at %s, given as rank %d's, does not hold this job's ring key", rank, address, next));
+            "rank %d: the listener at %s, given as rank %d's, does not hold this job's ring key%s", rank, address, next,
+            binding.length > 0 ? ", or a program in the middle holds the connection" : ""));
       }
     } catch (SocketTimeoutException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not complete the ring's "
@@ -323,7 +351,7 @@ public final class RingCollective implements Collective {
    * at a time, so connections that stall delay the previous rank by up to that much each.
    */
   private static Socket acceptPrevious(int rank, int prev, InetSocketAddress prevAddress, ServerSocket server,
-      byte[] key, long deadline) throws IOException {
+      byte[] key, long deadline, RingTls tls) throws IOException {
     int refused = 0;
     java.util.concurrent.ScheduledExecutorService closer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
         r -> {
@@ -355,7 +383,16 @@ public final class RingCollective implements Collective {
           cutOff.set(true);
           closeQuietly(accepted);
         }, handshakeMillis(deadline), java.util.concurrent.TimeUnit.MILLISECONDS);
-        String reason = challenge(s, rank, prev, key, deadline);
+        String reason;
+        try {
+          if (tls != null) {
+            s.setSoTimeout(handshakeMillis(deadline));
+            s = tls.server(s);
+          }
+          reason = challenge(s, rank, prev, key, deadline);
+        } catch (IOException e) {
+          reason = "no TLS (" + e.getMessage() + "): a plain connection, or one cut short";
+        }
         cut.cancel(false);
         if (reason == null && !cutOff.get()) return s;
         refused++;
@@ -376,20 +413,23 @@ public final class RingCollective implements Collective {
       DataInputStream in = new DataInputStream(s.getInputStream());
       DataOutputStream out = new DataOutputStream(s.getOutputStream());
       byte[] serverNonce = new byte[NONCE_BYTES], clientNonce = new byte[NONCE_BYTES], proof = new byte[MAC_BYTES];
+      byte[] binding = RingTls.binding(s);
       RANDOM.nextBytes(serverNonce);
       out.write(serverNonce);
       out.flush();
       int claimed = in.readInt(), target = in.readInt();
       in.readFully(clientNonce);
       in.readFully(proof);
-      if (!java.security.MessageDigest.isEqual(proof, mac(key, "connect", serverNonce, clientNonce, claimed, target))) {
-        return "it does not hold this ring's key (another job, or another ring of this job)";
+      if (!java.security.MessageDigest.isEqual(proof, mac(key, "connect", serverNonce, clientNonce, claimed, target,
+          binding))) {
+        return "it does not hold this ring's key (another job, or another ring of this job)"
+            + (binding.length > 0 ? ", or a program in the middle holds the connection" : "");
       }
       if (claimed != prev || target != rank) {
         return String.format(Locale.ROOT, "it holds the key but came as rank %d to rank %d, and here rank %d connects to "
             + "rank %d", claimed, target, prev, rank);
       }
-      out.write(mac(key, "accept", clientNonce, serverNonce, rank, claimed));
+      out.write(mac(key, "accept", clientNonce, serverNonce, rank, claimed, binding));
       out.flush();
       return null;
     } catch (SocketTimeoutException e) {
@@ -409,8 +449,13 @@ public final class RingCollective implements Collective {
    * both challenges and both ranks.
    */
   static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to) {
+    return mac(key, step, first, second, from, to, new byte[0]);
+  }
+
+  /** As {@link #mac(byte[], String, byte[], byte[], int, int)}, and a TLS connection's {@link RingTls#binding}. */
+  static byte[] mac(byte[] key, String step, byte[] first, byte[] second, int from, int to, byte[] binding) {
     return hmac(key, ("nodal-ring-2 " + step).getBytes(java.nio.charset.StandardCharsets.US_ASCII), first, second,
-        ByteBuffer.allocate(8).putInt(from).putInt(to).array());
+        ByteBuffer.allocate(8).putInt(from).putInt(to).array(), binding);
   }
 
   private static Socket connect(int rank, int next, InetSocketAddress address, int millis) throws IOException {
@@ -752,12 +797,16 @@ public final class RingCollective implements Collective {
     }
   }
 
+  /** Closes {@code s}, a TLS socket by the connection under it first, so that nothing waits on the peer. */
   private static void closeQuietly(Socket s) {
     if (s == null) return;
     try {
+      Socket raw = RingTls.raw(s);
+      if (raw != s) raw.close();
       s.close();
     } catch (IOException ignored) {
       // closing: nothing left to tell the peer
     }
   }
+
 }

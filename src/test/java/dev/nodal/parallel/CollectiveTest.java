@@ -76,6 +76,12 @@ class CollectiveTest {
 
   /** As {@link #ring(int, Duration, int)}, a neighbour silent for {@code silence} failing an operation. */
   static List<Collective> ring(int size, Duration timeout, Duration silence, int receiveBuffer) throws Exception {
+    return ring(size, timeout, silence, receiveBuffer, false);
+  }
+
+  /** As {@link #ring(int, Duration, Duration, int)}, over TLS with {@code encrypt}. */
+  static List<Collective> ring(int size, Duration timeout, Duration silence, int receiveBuffer, boolean encrypt)
+      throws Exception {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     List<ServerSocket> servers = new ArrayList<>();
     List<InetSocketAddress> addresses = new ArrayList<>();
@@ -96,7 +102,8 @@ class CollectiveTest {
       List<Future<RingCollective>> joins = new ArrayList<>();
       for (int r = 0; r < size; r++) {
         int rank = r;
-        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout, silence, KEY)));
+        joins.add(pool.submit(() -> RingCollective.join(rank, addresses, servers.get(rank), timeout, silence, KEY,
+            encrypt)));
       }
       List<Collective> group = new ArrayList<>();
       for (Future<RingCollective> f : joins) group.add(f.get());

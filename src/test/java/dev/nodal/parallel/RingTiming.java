@@ -11,7 +11,7 @@ import java.util.concurrent.Future;
 /**
  * Times {@link RingCollective#allReduceSum} between ranks that are threads of this JVM on
  * loopback (not part of the test run): {@code ./mvnw -q test-compile}, then
- * {@code java -cp target/classes:target/test-classes dev.nodal.parallel.RingTiming RANKS FLOATS}.
+ * {@code java -cp target/classes:target/test-classes dev.nodal.parallel.RingTiming RANKS FLOATS [tls]}.
  * Prints rank 0's minimum and median over 30 sums, after 5 unmeasured ones, each sum started
  * after a barrier, and the bus bandwidth of each: {@code 2 (P − 1) / P × bytes / time}, the bytes
  * each rank must send in any all-reduce, per second (NCCL's measure).
@@ -21,7 +21,8 @@ public final class RingTiming {
 
   public static void main(String[] args) throws Exception {
     int size = Integer.parseInt(args[0]), floats = Integer.parseInt(args[1]), reps = 30;
-    List<Collective> group = CollectiveTest.ring(size, Duration.ofSeconds(30));
+    boolean tls = args.length > 2 && args[2].equals("tls");
+    List<Collective> group = CollectiveTest.ring(size, Duration.ofSeconds(30), Duration.ofSeconds(10), 0, tls);
     ExecutorService pool = Executors.newFixedThreadPool(size);
     try {
       List<Future<double[]>> ranks = new ArrayList<>();
@@ -44,8 +45,8 @@ public final class RingTiming {
       for (Future<double[]> f : ranks) f.get();
       Arrays.sort(ms);
       double bus = 2.0 * (size - 1) / size * 4.0 * floats / 1e6; // MB each rank sends, at the least
-      System.out.printf("ring of %d ranks, %d floats: min %.2f ms, median %.2f ms; bus bandwidth %.2f GB/s at the "
-          + "minimum, %.2f at the median%n", size, floats, ms[0], ms[reps / 2], bus / ms[0], bus / ms[reps / 2]);
+      System.out.printf("ring%s of %d ranks, %d floats: min %.2f ms, median %.2f ms; bus bandwidth %.2f GB/s at the "
+          + "minimum, %.2f at the median%n", tls ? " over TLS" : "", size, floats, ms[0], ms[reps / 2], bus / ms[0], bus / ms[reps / 2]);
     } finally {
       pool.shutdown();
     }

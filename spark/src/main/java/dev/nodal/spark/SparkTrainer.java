@@ -78,6 +78,11 @@ public final class SparkTrainer {
    * timeout.
    */
   public static final String RING_SILENCE = "spark.nodal.ring.silence";
+  /**
+   * {@code spark.nodal.ring.tls}: whether the ring's connections are TLS 1.3 (default: as
+   * {@code spark.network.crypto.enabled}, Spark's own encryption of its traffic).
+   */
+  public static final String RING_TLS = "spark.nodal.ring.tls";
   /** {@code spark.nodal.ring.ports}: {@code FROM-TO}, the ports the ring may listen on (default: any free port). */
   public static final String RING_PORTS = "spark.nodal.ring.ports";
 
@@ -88,7 +93,7 @@ public final class SparkTrainer {
    * secret Spark gave it (the task carries only the salt); else the task carries a random key of
    * the job's, as safe as the channel Spark sends tasks over.
    */
-  record RingSettings(Duration timeout, Duration silence, int fromPort, int toPort, boolean fromSparkSecret,
+  record RingSettings(Duration timeout, Duration silence, int fromPort, int toPort, boolean fromSparkSecret, boolean tls,
       byte[] salt) implements Serializable {
     static RingSettings of(org.apache.spark.SparkConf conf) {
       long seconds = seconds(conf, RING_TIMEOUT, DEFAULT_RING_TIMEOUT.toSeconds());
@@ -111,8 +116,16 @@ public final class SparkTrainer {
           throw new IllegalArgumentException(RING_PORTS + "=" + ports + ": give FROM-TO within 1-65535, as 40000-40100");
         }
       }
+      boolean tls;
+      String tlsSetting = conf.get(RING_TLS, Boolean.toString(conf.getBoolean("spark.network.crypto.enabled", false)))
+          .strip();
+      if (tlsSetting.equalsIgnoreCase("true") || tlsSetting.equalsIgnoreCase("false")) {
+        tls = Boolean.parseBoolean(tlsSetting);
+      } else {
+        throw new IllegalArgumentException(RING_TLS + "=" + tlsSetting + ": give true or false");
+      }
       return new RingSettings(Duration.ofSeconds(seconds), Duration.ofSeconds(silence), from, to,
-          conf.getBoolean("spark.authenticate", false), RingCollective.newKey());
+          conf.getBoolean("spark.authenticate", false), tls, RingCollective.newKey());
     }
 
     /** A time setting from 1s to 1d, written as Spark's own (60, 60s, 2m, 1h), in seconds. */
@@ -160,7 +173,7 @@ public final class SparkTrainer {
     @Override
     public String toString() {
       return "RingSettings[timeout " + timeout.toSeconds() + " s, silence " + silence.toSeconds() + " s, ports " + (fromPort == 0 ? "any" : fromPort + "-" + toPort)
-          + ", key " + (fromSparkSecret ? "from Spark's secret" : "sent with the task") + "]";
+          + ", key " + (fromSparkSecret ? "from Spark's secret" : "sent with the task") + (tls ? ", TLS" : ", no TLS") + "]";
     }
 
     /**
@@ -676,7 +689,7 @@ public final class SparkTrainer {
           addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
         }
         return RingCollective.join(rank, addresses, server, ring.timeout(), ring.silence(), ring.key(ctx.stageId(),
-            ctx.stageAttemptNumber()));
+            ctx.stageAttemptNumber()), ring.tls());
       } catch (IOException | RuntimeException e) {
         server.close(); // join closes it itself; a failed allGather would leave it open on the executor
         throw e;

@@ -147,8 +147,8 @@ class SparkTrainerTest {
   }
 
   /**
-   * With spark.authenticate on, the ring's key comes from Spark's secret and a port range and a
-   * timeout from the configuration: training is the same as without them, bit for bit.
+   * With spark.authenticate on, the ring's key comes from Spark's secret and a port range, a
+   * timeout and TLS from the configuration: training is the same as without them, bit for bit.
    */
   @Test
   void underSparkAuthenticationTheRingTakesItsKeyFromSparksSecret() throws Exception {
@@ -163,15 +163,18 @@ class SparkTrainerTest {
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("auth")
         .set("spark.ui.enabled", "false").set("spark.authenticate", "true")
         .set("spark.authenticate.secret", "a secret of this cluster's").set(SparkTrainer.RING_PORTS, base + "-" + (base + 50))
-        .set(SparkTrainer.RING_TIMEOUT, "2m"))) {
+        .set(SparkTrainer.RING_TIMEOUT, "2m").set(SparkTrainer.RING_TLS, "true"))) {
       SparkTrainer.RingSettings ring = SparkTrainer.RingSettings.of(sc.getConf());
       assertTrue(ring.fromSparkSecret() && ring.fromPort() == base && ring.toPort() == base + 50, ring.toString());
       assertEquals(java.time.Duration.ofMinutes(2), ring.timeout());
       assertEquals(32, ring.key().length);
       assertTrue(!java.util.Arrays.equals(ring.salt(), ring.key()), "the task carries the salt, not the key");
       assertTrue(!java.util.Arrays.equals(ring.key(3, 0), ring.key(3, 1)), "each stage attempt has a ring key of its own");
-      assertEquals("RingSettings[timeout 120 s, silence 10 s, ports " + base + "-" + (base + 50) + ", key from Spark's secret]",
-          ring.toString());
+      assertEquals("RingSettings[timeout 120 s, silence 10 s, ports " + base + "-" + (base + 50) + ", key from Spark's "
+          + "secret, TLS]", ring.toString());
+      assertTrue(SparkTrainer.RingSettings.of(new SparkConf().set("spark.network.crypto.enabled", "true")).tls(),
+          "TLS follows Spark's own encryption by default");
+      assertTrue(!SparkTrainer.RingSettings.of(new SparkConf()).tls(), "and is off when Spark's is");
       List<Float> authenticated = SparkTrainer.train(sc.parallelize(examples(70), 2), graph(), settings(),
           dir.resolve("auth")).losses();
       assertEquals(plain, authenticated);
@@ -195,7 +198,8 @@ class SparkTrainerTest {
   void badRingSettingsAreRefusedNamingThem() {
     for (String[] bad : new String[][] {{SparkTrainer.RING_PORTS, "40100-40000"}, {SparkTrainer.RING_PORTS, "40000"},
         {SparkTrainer.RING_PORTS, "a-b"}, {SparkTrainer.RING_TIMEOUT, "0"}, {SparkTrainer.RING_TIMEOUT, "soon"},
-        {SparkTrainer.RING_TIMEOUT, "30d"}, {SparkTrainer.RING_SILENCE, "0"}, {SparkTrainer.RING_SILENCE, "2m"}}) {
+        {SparkTrainer.RING_TIMEOUT, "30d"}, {SparkTrainer.RING_SILENCE, "0"}, {SparkTrainer.RING_SILENCE, "2m"},
+        {SparkTrainer.RING_TLS, "yes"}}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> SparkTrainer.RingSettings.of(new SparkConf().set(bad[0], bad[1])));
       assertTrue(e.getMessage().startsWith(bad[0] + "=" + bad[1] + ": give"), e.getMessage());
