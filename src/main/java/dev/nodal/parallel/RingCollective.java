@@ -63,8 +63,8 @@ public final class RingCollective implements Collective {
   private final String prevName;
   /** How long an operation may wait on its neighbours in all, and a silent neighbour at most. */
   private final long timeoutMillis, silenceMillis;
-  /** When the operation in progress must end; and the floats left of the data frame being read. */
-  private long operationDeadline;
+  /** When the operation in progress began or last received data; and the floats left of the frame being read. */
+  private long lastProgress;
   private int frameLeft;
   private final byte[] receiveWire = new byte[4 * CHUNK];
   private final java.nio.FloatBuffer receiveView = ByteBuffer.wrap(receiveWire).order(WIRE_ORDER).asFloatBuffer();
@@ -218,7 +218,13 @@ public final class RingCollective implements Collective {
     // Both ends also sign the ring's addresses: a rank left over from an earlier ring of the job is
     // not taken for one of this ring's.
     byte[] secret = ringKey(key, addresses);
-    RingTls tls = encrypt ? RingTls.create(RANDOM) : null;
+    RingTls tls;
+    try {
+      tls = encrypt ? RingTls.create(RANDOM) : null;
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
     // The previous rank is accepted on a thread of its own: every rank connects before it accepts,
     // and a handshake needs both ends, so one thread would wait on the next rank around the ring.
     java.util.concurrent.ExecutorService acceptor = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -339,7 +345,8 @@ public final class RingCollective implements Collective {
           + "handshake in time", rank, next, address), e);
     } catch (IOException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) ended the ring's handshake (%s): "
-          + "it refused this rank (another key, another ring, or its own timeout; its log says which)", rank, next, address,
+          + "it refused this rank (another key, another ring, encryption on one side only, or its own timeout; its log "
+          + "says which)", rank, next, address,
           e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
   }
@@ -398,7 +405,8 @@ public final class RingCollective implements Collective {
         refused++;
         // The timer's close and the read's own timeout come at the same moment: either way, too slow.
         log.warn("rank {}: refused a ring connection from {}: {}", rank, s.getRemoteSocketAddress(),
-            cutOff.get() ? "no whole handshake within " + HANDSHAKE.toMillis() + " ms" : reason);
+            cutOff.get() ? "no whole handshake within " + HANDSHAKE.toMillis() + " ms" + (tls != null
+                ? " (a rank whose ring is not encrypted waits so)" : "") : reason);
         closeQuietly(s);
       }
     } finally {
@@ -418,6 +426,9 @@ public final class RingCollective implements Collective {
       out.write(serverNonce);
       out.flush();
       int claimed = in.readInt(), target = in.readInt();
+      if ((claimed >>> 24) == 0x16 && ((claimed >>> 16) & 0xFF) == 0x03) {
+        return "it speaks TLS, and this rank's ring is not encrypted: every rank must agree on the ring's encryption";
+      }
       in.readFully(clientNonce);
       in.readFully(proof);
       if (!java.security.MessageDigest.isEqual(proof, mac(key, "connect", serverNonce, clientNonce, claimed, target,
@@ -551,7 +562,7 @@ public final class RingCollective implements Collective {
   /** Runs one operation; any failure breaks the ring for good, since the streams' positions are then unknown. */
   private void run(Runnable operation) {
     if (broken != null) throw new CollectiveException("rank " + rank + ": the ring broke earlier: " + broken);
-    operationDeadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+    lastProgress = System.nanoTime();
     try {
       operation.run();
     } catch (CollectiveException e) {
@@ -617,11 +628,12 @@ public final class RingCollective implements Collective {
       while (n > 0) {
         if (frameLeft == 0) {
           int tag = Integer.reverseBytes(in.readInt()); // little-endian, as the floats
-          if (tag == HEARTBEAT && System.nanoTime() > operationDeadline) {
+          if (tag == HEARTBEAT && System.nanoTime() - lastProgress > timeoutMillis * 1_000_000L) {
             throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s is alive (its heartbeats come) but sent "
-                + "nothing of %s within %d ms: a neighbour is still computing or hangs (raise the timeout for slow steps)",
+                + "no data of %s for %d ms: a neighbour is still computing or hangs (raise the timeout for slow steps)",
                 rank, prevName, what, timeoutMillis));
           }
+          if (tag >= 0) lastProgress = System.nanoTime();
           if (tag < 0 && tag != HEARTBEAT) {
             throw new CollectiveException("rank " + rank + ": " + prevName + " sent frame " + tag + " during " + what
                 + ": not this version of the ring's protocol");
@@ -644,7 +656,7 @@ public final class RingCollective implements Collective {
       CollectiveException sending = sender.failure();
       if (sending != null) throw new CollectiveException(sending.getMessage(), sending); // the sender closed the connections
       throw new CollectiveException("rank " + rank + ": " + prevName + " closed the connection or failed during " + what
-          + ": " + e.getMessage(), e);
+          + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
   }
 
@@ -655,8 +667,24 @@ public final class RingCollective implements Collective {
   public void close() {
     if (sender != null) sender.close();
     if (watchdog != null) watchdog.shutdownNow();
+    if (toNext != null) discardInput(toNext);
     closeQuietly(toNext);
     closeQuietly(fromPrev);
+  }
+
+  /**
+   * Reads and drops what has come in on the connection to the next rank (over TLS, the next
+   * rank's session tickets): closing a socket with unread input resets the connection, which
+   * would drop the end of this rank's last data before the next rank has read it.
+   */
+  private static void discardInput(Socket s) {
+    try {
+      java.io.InputStream in = RingTls.raw(s).getInputStream();
+      byte[] sink = new byte[4096];
+      for (int n = in.available(); n > 0; n = in.available()) in.read(sink, 0, Math.min(n, sink.length));
+    } catch (IOException ignored) {
+      // already closed or reset: nothing to keep
+    }
   }
 
   /**
@@ -682,11 +710,17 @@ public final class RingCollective implements Collective {
         .asFloatBuffer();
     /** Nothing to send for this long, and a heartbeat goes instead. */
     private final long heartbeatMillis = Math.max(1, Math.min(1000, silenceMillis / 4));
+    /** Whether the write in progress is a heartbeat; and whether one failed, after which none is sent. */
+    private volatile boolean writingHeartbeat;
+    private boolean heartbeatsFailed;
 
     /** Queues {@code data[offset .. offset + length)}, waiting while the queue is full. */
     synchronized void add(float[] data, int offset, int length) {
       while (tail - head == SLOTS && failure == null && !closed) pause();
       check();
+      // Data now waits behind a heartbeat that an idle neighbour's full buffers may hold up: the
+      // watchdog's clock starts now.
+      if (writingHeartbeat) writingSince = System.nanoTime() | 1;
       int slot = (int) (tail % SLOTS);
       arrays[slot] = data;
       offsets[slot] = offset;
@@ -699,6 +733,11 @@ public final class RingCollective implements Collective {
     synchronized void drain() {
       while (head != tail && failure == null && !closed) pause();
       check();
+    }
+
+    /** Whether data is queued: a heartbeat stuck behind a neighbour idle for hours is no stall until then. */
+    private synchronized boolean dataWaiting() {
+      return tail > head;
     }
 
     synchronized CollectiveException failure() {
@@ -741,9 +780,20 @@ public final class RingCollective implements Collective {
             }
           }
           if (data == null) { // idle for a while: tell the next rank this one is alive
-            write(HEARTBEAT, 0);
-            out.flush();
-            writingSince = 0;
+            if (!heartbeatsFailed) {
+              writingHeartbeat = true;
+              try {
+                write(HEARTBEAT, 0);
+                out.flush();
+              } catch (IOException e) {
+                // The next rank closed, having done its operations, or went away: a later data write,
+                // if there is one, says so; the operation this rank may still be receiving goes on.
+                heartbeatsFailed = true;
+              } finally {
+                writingHeartbeat = false;
+                writingSince = 0;
+              }
+            }
             continue;
           }
           for (int start = 0; start < length; start += CHUNK) {
@@ -785,7 +835,7 @@ public final class RingCollective implements Collective {
     /** Called by the watchdog: cuts off a write that has made no progress for the timeout. */
     void checkStalled() {
       long since = writingSince;
-      if (since != 0 && System.nanoTime() - since > timeoutMillis * 1_000_000L) {
+      if (since != 0 && System.nanoTime() - since > timeoutMillis * 1_000_000L && (!writingHeartbeat || dataWaiting())) {
         stalled = true;
         closeQuietly(toNext);
       }
@@ -800,12 +850,16 @@ public final class RingCollective implements Collective {
   /** Closes {@code s}, a TLS socket by the connection under it first, so that nothing waits on the peer. */
   private static void closeQuietly(Socket s) {
     if (s == null) return;
+    Socket raw = RingTls.raw(s);
     try {
-      Socket raw = RingTls.raw(s);
       if (raw != s) raw.close();
-      s.close();
     } catch (IOException ignored) {
       // closing: nothing left to tell the peer
+    }
+    try {
+      s.close();
+    } catch (IOException ignored) {
+      // as above
     }
   }
 

@@ -31,7 +31,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * takes any certificate: who is at the other end is proved by the ring's HMAC handshake, run
  * inside TLS, which signs both ends' public keys as each end sees them. A program in the middle,
  * terminating TLS on both sides with certificates of its own, shows each rank its own key, so the
- * two ranks sign different keys and each refuses the other.
+ * two ranks sign different keys: the accepting rank finds the proof wrong and refuses the
+ * connection, and the connecting rank's join fails.
  */
 final class RingTls {
   private final SSLContext context;
@@ -66,6 +67,7 @@ final class RingTls {
     SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(connected,
         connected.getInetAddress().getHostAddress(), connected.getPort(), true);
     RAW.put(s, connected);
+    s.setEnabledProtocols(TLS_13);
     s.setUseClientMode(true);
     s.startHandshake();
     return s;
@@ -75,11 +77,14 @@ final class RingTls {
   SSLSocket server(Socket accepted) throws IOException {
     SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(accepted, null, true);
     RAW.put(s, accepted);
+    s.setEnabledProtocols(TLS_13);
     s.setUseClientMode(false);
     s.setNeedClientAuth(true);
     s.startHandshake();
     return s;
   }
+
+  private static final String[] TLS_13 = {"TLSv1.3"};
 
   /** The TCP connections under the TLS sockets made here. */
   private static final java.util.Map<Socket, Socket> RAW = java.util.Collections.synchronizedMap(

@@ -200,7 +200,7 @@ class CollectiveTest {
       assertTrue(ms >= 500 && ms < 5_000, "failed after " + ms + " ms");
       // The ring's rank 1 is alive, its heartbeats coming, but never calls: the operation's timeout ends it.
       assertTrue(e.getMessage().contains(kind.equals("ring") ? "rank 1 (" : "did not reach the sum"), e.getMessage());
-      if (kind.equals("ring")) assertTrue(e.getMessage().contains("is alive (its heartbeats come) but sent nothing"),
+      if (kind.equals("ring")) assertTrue(e.getMessage().contains("is alive (its heartbeats come) but sent no data"),
           e.getMessage());
     } finally {
       for (Collective c : group) c.close();
@@ -209,15 +209,31 @@ class CollectiveTest {
 
   @Test
   void heartbeatsKeepASlowNeighbourLongerThanTheSilence() throws Exception {
-    // Silence 300 ms, rank 1 late by 1.5 s: its heartbeats show it alive, and the sum goes through.
-    List<float[]> results = onEveryRank(ring(2, TIMEOUT, Duration.ofMillis(300), 0), c -> {
-      if (c.rank() == 1) Thread.sleep(1500);
+    // Silence 600 ms, rank 1 late by 2 s: its heartbeats show it alive, and the sum goes through.
+    List<float[]> results = onEveryRank(ring(2, TIMEOUT, Duration.ofMillis(600), 0), c -> {
+      if (c.rank() == 1) Thread.sleep(2000);
       float[] x = {c.rank() + 1};
       c.allReduceSum(x);
       return x;
     });
     assertEquals(3f, results.get(0)[0]);
     assertEquals(3f, results.get(1)[0]);
+  }
+
+  @Test
+  void aNeighbourThatClosesWhenDoneDoesNotFailTheOthers() throws Exception {
+    // The root broadcasts and closes at once; rank 2, the root's previous rank, still waits a second
+    // for rank 1, its heartbeats to the root meeting a closed connection all the while.
+    int length = 100_000;
+    List<Collective> group = ring(3, TIMEOUT, Duration.ofMillis(400), 0);
+    List<float[]> results = onEveryRank(group, c -> {
+      float[] x = c.rank() == 0 ? data(0, length) : new float[length];
+      if (c.rank() == 1) Thread.sleep(1000);
+      c.broadcast(x, 0, length, 0);
+      if (c.rank() == 0) c.close();
+      return x;
+    });
+    for (int r = 1; r < 3; r++) assertArrayEquals(data(0, length), results.get(r), "rank " + r);
   }
 
   @Test
