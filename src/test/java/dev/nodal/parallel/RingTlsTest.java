@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * The ring over TLS: sums come out as over plain TCP; the bytes on the wire do not show the
  * data (they do without TLS); a rank without TLS is refused; and a program in the middle that
  * terminates TLS on both sides with keys of its own, passing the handshake's bytes on unchanged,
- * is refused by both ranks.
+ * is refused: the accepting rank finds the proof wrong, and neither rank joins.
  */
 class RingTlsTest {
   private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
