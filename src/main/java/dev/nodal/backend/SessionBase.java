@@ -155,7 +155,7 @@ public abstract class SessionBase implements Session {
   }
 
   /** Told of nothing: a plain backward. */
-  private static final GradientReady NOBODY = (p, array, offset) -> {};
+  protected static final GradientReady NOBODY = (p, array, offset) -> {};
 
   @Override
   public final void backward(GradientReady ready) {
@@ -166,8 +166,7 @@ public abstract class SessionBase implements Session {
       requireNonNull(ready, "ready");
       int n = order.beforeBackward();
       try {
-        if (ready == NOBODY) runBackward(n);
-        else runBackward(n, ready);
+        runBackward(n, ready);
       } catch (RuntimeException e) {
         throw latch.trip(e);
       }
@@ -429,11 +428,12 @@ public abstract class SessionBase implements Session {
   protected abstract void runBackward(int n);
 
   /**
-   * {@link #runBackward(int)}, telling {@code ready} of every parameter once its gradient is final;
-   * by default after the whole pass, in parameter order.
+   * {@link #runBackward(int)}, telling {@code ready} (unless it is {@link #NOBODY}) of every
+   * parameter once its gradient is final; by default after the whole pass, in parameter order.
    */
   protected void runBackward(int n, GradientReady ready) {
     runBackward(n);
+    if (ready == NOBODY) return;
     if (told == null) told = new float[checks.packedGradientLength()];
     readGradients(told);
     int at = 0;

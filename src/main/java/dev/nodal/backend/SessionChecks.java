@@ -16,12 +16,15 @@ import dev.nodal.optim.Optimizer;
  */
 public final class SessionChecks {
   private final Graph graph;
+  /** Every parameter's gradient, packed: asked for at every step, so counted once. */
+  private final int packedGradientLength;
   private final CompileOptions options;
 
   /** Checks for a session of {@code graph}; refuses {@code options} that keep a node the graph lacks. */
   public SessionChecks(Graph graph, CompileOptions options) {
     this.graph = graph;
     this.options = options;
+    this.packedGradientLength = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
     for (String name : options.keep()) graph.node(name);
   }
 
@@ -152,7 +155,7 @@ public final class SessionChecks {
 
   /** How many floats every parameter's gradient, packed, takes. */
   public int packedGradientLength() {
-    return graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
+    return packedGradientLength;
   }
 
   /**

@@ -32,7 +32,7 @@ public final class BucketedSum implements AutoCloseable {
 
   private final Collective collective;
   private final float[] packed;
-  /** Where each parameter (by node id) starts in {@link #packed} and which bucket holds it; -1 for nodes that are not parameters. */
+  /** Where each parameter (by node id) starts in {@link #packed} and which bucket holds it (0 for other nodes). */
   private final int[] offsetById, bucketById;
   /** Where each bucket starts in {@link #packed}; bucket b ends where b + 1 starts. */
   private final int[] bucketStart;
@@ -42,10 +42,13 @@ public final class BucketedSum implements AutoCloseable {
   private final Param[] paramById;
   private final boolean[] told;
   private final ExecutorService sender;
+  /** What the backward tells, and the sums the sending thread runs: made once, not per step. */
+  private final Session.GradientReady tell = this::ready;
+  private final Runnable sumBuckets = this::sumBuckets;
   private float scale;
   private boolean zeros;
-  /** Nanoseconds the last step's sums took in all, and how many of them came after the backward. */
-  private long sumNanos, exposedNanos;
+  /** Nanoseconds the last step waited for its sums after its backward: what the backward did not hide. */
+  private long exposedNanos;
 
   /**
    * Sums for the parameters of {@code graph}, and {@code extra} floats behind them, over
@@ -132,9 +135,9 @@ public final class BucketedSum implements AutoCloseable {
       System.arraycopy(sizes, 0, pending, 0, sizes.length);
       java.util.Arrays.fill(told, false);
     }
-    Future<?> sums = sender.submit(this::sumBuckets);
+    Future<?> sums = sender.submit(sumBuckets);
     try {
-      session.backward(this::ready);
+      session.backward(tell);
       requireEveryParameterTold();
     } catch (RuntimeException | Error e) {
       abandon(sums, e);
@@ -181,12 +184,9 @@ public final class BucketedSum implements AutoCloseable {
     }
   }
 
-  /**
-   * The last step's time in sums and how much of it the backward did not hide: {@code [total,
-   * exposed]} in nanoseconds (the exposed part is what the step waited after its backward).
-   */
-  public long[] lastTimes() {
-    return new long[] {sumNanos, exposedNanos};
+  /** Nanoseconds the last step waited for its sums after its backward: the part of them the backward did not hide. */
+  public long exposedNanos() {
+    return exposedNanos;
   }
 
   private void ready(Param p, float[] gradient, int from) {
@@ -210,7 +210,6 @@ public final class BucketedSum implements AutoCloseable {
 
   /** On the sending thread: each bucket from the last, once its parameters are final. */
   private void sumBuckets() {
-    long total = 0;
     for (int b = sizes.length - 1; b >= 0; b--) {
       synchronized (this) {
         while (pending[b] > 0) {
@@ -223,11 +222,8 @@ public final class BucketedSum implements AutoCloseable {
           }
         }
       }
-      long t0 = System.nanoTime();
       collective.allReduceSum(packed, bucketStart[b], bucketStart[b + 1] - bucketStart[b]);
-      total += System.nanoTime() - t0;
     }
-    sumNanos = total;
   }
 
   /** Stops the sending thread; the collective stays open (its owner closes it). */

@@ -62,8 +62,6 @@ public final class DataParallelSession implements Session {
   private final List<Collective> collectives;
   private final ExecutorService threads;
   private final int maxBatch;
-  /** Floats of every parameter's gradient, packed: what {@link Session#gradients()} returns. */
-  private final int packedLength;
   /** Each worker's gradients, summed in buckets while its backward runs. */
   private final List<BucketedSum> sums;
   private final SessionChecks checks;
@@ -97,7 +95,6 @@ public final class DataParallelSession implements Session {
     this.maxBatch = maxBatch;
     this.checks = new SessionChecks(graph, options);
     this.order = new CallOrder(graph);
-    this.packedLength = graph.params().stream().mapToInt(p -> p.shape().exampleSize()).sum();
     List<BucketedSum> sums = new ArrayList<>();
     for (Collective c : collectives) sums.add(new BucketedSum(graph, c, 0, BucketedSum.BUCKET_FLOATS));
     this.sums = List.copyOf(sums);
@@ -470,7 +467,7 @@ public final class DataParallelSession implements Session {
 
   @Override
   public float[] gradients() {
-    float[] packed = new float[packedLength];
+    float[] packed = new float[checks.packedGradientLength()];
     gradients(packed);
     return packed;
   }
@@ -483,7 +480,7 @@ public final class DataParallelSession implements Session {
       checks.requireLoss();
       order.requireBackward("gradients()");
       requireNonNull(packed, "packed gradients");
-      SessionChecks.requireGradientArray(packed, packedLength);
+      SessionChecks.requireGradientArray(packed, checks.packedGradientLength());
       latch.run(() -> replicas.get(0).gradients(packed));
     } finally {
       guard.leave();

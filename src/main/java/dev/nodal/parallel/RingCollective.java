@@ -58,7 +58,7 @@ public final class RingCollective implements Collective {
 
   private final int rank, size;
   private final Socket toNext, fromPrev;
-  private final DataOutputStream out;
+  private final BufferedOutputStream out;
   private final DataInputStream in;
   private final String prevName;
   /** How long an operation may wait on its neighbours in all, and a silent neighbour at most. */
@@ -91,7 +91,7 @@ public final class RingCollective implements Collective {
     this.prevName = prevName;
     this.timeoutMillis = timeoutMillis;
     this.silenceMillis = silenceMillis;
-    this.out = toNext == null ? null : new DataOutputStream(new BufferedOutputStream(toNext.getOutputStream(), 1 << 16));
+    this.out = toNext == null ? null : new BufferedOutputStream(toNext.getOutputStream(), 1 << 16);
     this.in = fromPrev == null ? null : new DataInputStream(new BufferedInputStream(fromPrev.getInputStream(), 1 << 16));
     if (toNext == null) {
       this.sender = null;
@@ -517,7 +517,8 @@ public final class RingCollective implements Collective {
   public void allReduceSum(float[] data, int offset, int length) {
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
     if (size == 1) return;
-    run(() -> {
+    begin();
+    try {
       int op = sequence++;
       header(op, SUM, length, -1);
       expect(op, SUM, length, -1, "the sum");
@@ -527,7 +528,9 @@ public final class RingCollective implements Collective {
       for (int step = 0; step < size - 1; step++) {
         exchange(data, offset, length, Math.floorMod(rank - step, size), Math.floorMod(rank - 1 - step, size), false);
       }
-    });
+    } catch (CollectiveException e) {
+      throw broke(e);
+    }
   }
 
   /**
@@ -556,20 +559,29 @@ public final class RingCollective implements Collective {
   public void broadcast(float[] data, int offset, int length, int root) {
     if (root < 0 || root >= size) throw new IllegalArgumentException("broadcast from rank " + root + " of " + size);
     java.util.Objects.checkFromIndexSize(offset, length, data.length);
-    if (size > 1) run(() -> passAround(sequence++, data, offset, length, root));
+    if (size == 1) return;
+    begin();
+    try {
+      passAround(sequence++, data, offset, length, root);
+    } catch (CollectiveException e) {
+      throw broke(e);
+    }
   }
 
-  /** Runs one operation; any failure breaks the ring for good, since the streams' positions are then unknown. */
-  private void run(Runnable operation) {
+  /** Starts an operation, unless an earlier one broke the ring. */
+  private void begin() {
     if (broken != null) throw new CollectiveException("rank " + rank + ": the ring broke earlier: " + broken);
     lastProgress = System.nanoTime();
-    try {
-      operation.run();
-    } catch (CollectiveException e) {
-      broken = e.getMessage();
-      close(); // the neighbours fail at once on the closed connections, rather than at their timeout
-      throw e;
-    }
+  }
+
+  /**
+   * Breaks the ring for good after {@code e}, since the streams' positions are then unknown, and
+   * closes it, so that the neighbours fail at once rather than at their timeout; returns {@code e}.
+   */
+  private CollectiveException broke(CollectiveException e) {
+    broken = e.getMessage();
+    close();
+    return e;
   }
 
   /** Copies {@code root}'s range to every rank, around the ring from the root, chunk by chunk. */

@@ -735,7 +735,7 @@ public final class SparkTrainer {
           packed[params + 1] = n;
           packed[params + 2] = n == 0 ? 0 : dev.nodal.train.Evaluation.correct(s.value(logits), ys, n); // not stand-ins
           sum.backward(s, n, n == 0);
-          waited += sum.lastTimes()[1];
+          waited += sum.exposedNanos();
           float rows = packed[params + 1];
           for (int i = 0; i < params; i++) g[i] = packed[i] / rows;
           s.setGradients(g);

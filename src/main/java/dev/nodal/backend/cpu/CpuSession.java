@@ -197,7 +197,7 @@ final class CpuSession extends SessionBase {
 
   @Override
   protected void runBackward(int n) {
-    runBackward(n, null);
+    runBackward(n, NOBODY);
   }
 
   /** Tells {@code ready} of each parameter after the backward of its first use in the graph's order. */
@@ -210,7 +210,7 @@ final class CpuSession extends SessionBase {
         for (int first : zeroFirst[i]) gradViews[first].fill(0f);
         a.op().backward(passes[i], inputViews[i], valueViews[i], gradViews[i], inputGradViews[i]);
       }
-      if (ready != null) for (Param p : finishedBy[i]) ready.ready(p, grads[p.id()], 0);
+      for (Param p : finishedBy[i]) ready.ready(p, grads[p.id()], 0);
     }
   }
 
