@@ -133,8 +133,7 @@ final class BenchCommand implements Callable<Integer> {
           case "mlp-large" -> step(backend, ModelZoo.mlp(1, 784, 10, 4096, 4096), examples);
           case "gpt" -> gptStep(backend, examples);
           case "mlp-epoch" -> epoch(backend, ModelZoo.mlp(1, 784, 10, 256, 128), train, 128);
-          case "cnn-bn" -> step(backend, ModelZoo.cnn(1, 784, 10, true, convForm()), examples);
-          default -> step(backend, ModelZoo.cnn(1, 784, 10, false, convForm()), examples);
+          default -> step(backend, ModelZoo.cnn(1, 784, 10, workload.equals("cnn-bn"), convForm()), examples);
         };
         Arrays.sort(ms);
         double min = ms[0], median = ms[ms.length / 2];

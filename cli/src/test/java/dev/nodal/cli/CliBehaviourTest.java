@@ -112,15 +112,22 @@ class CliBehaviourTest {
         bad.err());
   }
 
+  /**
+   * Runs {@code nodal bench WORKLOAD} once on the CPU with {@code --json} into {@code json}, checks
+   * that it succeeds and prints a line matching {@code line}; returns what it wrote.
+   */
+  static String benchOnce(Path json, String workload, String line) throws java.io.IOException {
+    Outcome r = run("bench", workload, "--device", "cpu", "--repeats", "1", "--inner", "1", "--json", json.toString());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(Pattern.compile(line).matcher(r.out()).find(), r.out());
+    return Files.readString(json);
+  }
+
   /** cnn-bn times the cnn-bn model's training step (PyTorch's: bench/torch_cnn_step.py with cnn-bn). */
   @Test
   void benchTimesTheBatchNormCnn() throws Exception {
-    Path json = dir.resolve("cnn-bn.json");
-    Outcome r = run("bench", "cnn-bn", "--device", "cpu", "--repeats", "1", "--inner", "1", "--json", json.toString());
-    assertEquals(0, r.code(), r.err());
-    assertTrue(Pattern.compile("cnn-bn cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ samples/s at batch 256")
-        .matcher(r.out()).find(), r.out());
-    String written = Files.readString(json);
+    String written = benchOnce(dir.resolve("cnn-bn.json"), "cnn-bn",
+        "cnn-bn cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ samples/s at batch 256");
     assertTrue(written.contains("\"workload\" : \"cnn-bn\"") && written.contains("\"batch\" : 256")
         && written.contains("\"conv\" : \"auto\""), written);
   }

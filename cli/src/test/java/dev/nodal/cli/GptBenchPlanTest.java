@@ -12,10 +12,8 @@ import dev.nodal.plan.Keep;
 import dev.nodal.plan.Planner;
 import dev.nodal.plan.StepPlan;
 import dev.nodal.train.GptModel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,12 +24,8 @@ class GptBenchPlanTest {
 
   @Test
   void benchTimesOneTrainingStepOfThePresetAndWritesJson() throws Exception {
-    Path json = dir.resolve("gpt.json");
-    Outcome r = run("bench", "gpt", "--device", "cpu", "--repeats", "1", "--inner", "1", "--json", json.toString());
-    assertEquals(0, r.code(), r.err());
-    assertTrue(Pattern.compile("gpt cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ tokens/s at batch 32 × 64 at min\\)")
-        .matcher(r.out()).find(), r.out());
-    String written = Files.readString(json);
+    String written = CliBehaviourTest.benchOnce(dir.resolve("gpt.json"), "gpt",
+        "gpt cpu: min [\\d.]+ ms, median [\\d.]+ ms per op \\(\\d+ tokens/s at batch 32 × 64 at min\\)");
     assertTrue(written.contains("\"workload\" : \"gpt\"") && written.contains("\"batch\" : 32")
         && written.contains("\"context\" : 64"), written);
   }

@@ -44,6 +44,8 @@ final class HadoopRunFolder implements AutoCloseable {
   private final Path local;
   /** False once a publish failed: the local copy is then kept, and named, for the user. */
   private boolean sent = true;
+  /** Whether a publish has cleared what an earlier, stopped driver left (a swap cut short, temporaries). */
+  private boolean tidied;
 
   /** The run folder {@code uri} (made when first published), with a new local copy. */
   HadoopRunFolder(String uri, Configuration conf) throws IOException {
@@ -98,8 +100,10 @@ final class HadoopRunFolder implements AutoCloseable {
   /** Sends the local copy's checkpoint, then its metrics.csv and curves.png, each replaced whole. */
   void publish() throws IOException {
     sent = false;
-    fs.mkdirs(folder);
-    finishSwap();
+    if (!tidied) {
+      fs.mkdirs(folder);
+      finishSwap(); // what a driver stopped in the middle of a swap left
+    }
     Path checkpoint = local.resolve("checkpoint");
     if (Files.isDirectory(checkpoint)) {
       org.apache.hadoop.fs.Path sending = child(".checkpoint." + UUID.randomUUID() + ".tmp");
@@ -117,9 +121,13 @@ final class HadoopRunFolder implements AutoCloseable {
       upload(f, temporary);
       files.rename(temporary, child(name), Options.Rename.OVERWRITE);
     }
-    for (FileStatus f : fs.listStatus(folder)) { // what a driver stopped while sending left
-      String name = f.getPath().getName();
-      if (name.startsWith(".") && name.endsWith(".tmp")) fs.delete(f.getPath(), true);
+    if (!tidied) {
+      for (FileStatus f : fs.listStatus(folder)) { // what a driver stopped while sending left
+        String name = f.getPath().getName();
+        if (name.startsWith(".") && name.endsWith(".tmp")) fs.delete(f.getPath(), true);
+      }
+      // This run renames its own temporaries, and a failed publish ends it: once is enough.
+      tidied = true;
     }
     sent = true;
   }

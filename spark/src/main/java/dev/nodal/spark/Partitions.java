@@ -53,7 +53,7 @@ public final class Partitions {
    * task opens both files and reads its own slice (a raw file from its slice's offset; a gzipped one
    * is unpacked up to it). Pixels are divided by 255, as {@code nodal train} reads them.
    */
-  public static JavaRDD<Example> idx(JavaSparkContext sc, String uri, String images, String labels, int tasks)
+  public static IdxRows idx(JavaSparkContext sc, String uri, String images, String labels, int tasks)
       throws DataException {
     Configuration conf = sc.hadoopConfiguration();
     String imageFile = find(conf, uri, images), labelFile = find(conf, uri, labels);
@@ -63,13 +63,17 @@ public final class Partitions {
     checkLength(conf, imageFile, imageHeader);
     checkLength(conf, labelFile, labelHeader);
     Broadcast<HadoopConf> shared = sc.broadcast(new HadoopConf(conf));
-    return sc.parallelize(slices(imageHeader.count(), tasks), tasks).flatMap(slice -> {
+    JavaRDD<Example> rows = sc.parallelize(slices(imageHeader.count(), tasks), tasks).flatMap(slice -> {
       Configuration c = shared.value().conf;
       Idx.Array x = Idx.readItems(imageFile, open(c, imageFile), slice.from(), slice.count());
       Idx.Array y = Idx.readItems(labelFile, open(c, labelFile), slice.from(), slice.count());
       return examples(x.data(), y.data(), x.itemSize());
     });
+    return new IdxRows(rows, imageHeader.itemSize());
   }
+
+  /** The rows of IDX files, and the features of each, known from the header without running a job. */
+  public record IdxRows(JavaRDD<Example> rows, int features) {}
 
   /**
    * A data set in the driver's memory as {@code tasks} partitions, each slice broadcast once: an

@@ -153,6 +153,7 @@ public final class SparkTrain {
           .withPlot(new Curves(RunFolder.Columns.CLASSIFIER))
           .withEpochEnd(remote == null ? null : epoch -> remote.publish());
       JavaRDD<Example> rows;
+      int features = -1; // known on the driver without a job, except for CSV
       if (data != null && data.endsWith(".csv")) {
         rows = csv(sc, data, tasks); // no test set beside a CSV
       } else {
@@ -160,18 +161,22 @@ public final class SparkTrain {
         // broadcast made once), so that each epoch's tasks carry the weights alone.
         Dataset test;
         if (data != null && data.contains("://")) {
-          rows = Partitions.idx(sc, data, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+          Partitions.IdxRows idx = Partitions.idx(sc, data, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+          rows = idx.rows();
+          features = idx.features();
           test = hadoopTest(sc, data);
         } else {
           FashionMnist.Splits split = FashionMnist.load(data == null ? null : Path.of(data), DataOptions.fromEnvironment());
           if (split.train().size() == 0) throw new DataException("no training examples in " + split.folder());
           rows = Partitions.of(sc, split.train(), tasks);
+          features = split.train().featureSize();
           test = split.test();
         }
         options = options.withTest(test);
       }
       Graph graph = loaded != null ? loaded.graph()
-          : ModelZoo.build(settings.model(), settings.seed(), rows.first().features().length, FashionMnist.CLASSES);
+          : ModelZoo.build(settings.model(), settings.seed(), features >= 0 ? features : rows.first().features().length,
+              FashionMnist.CLASSES);
       SparkTrainer.Result result = SparkTrainer.train(rows, graph, settings, folder, options);
       float last = result.losses().isEmpty() ? Float.NaN : result.losses().get(result.losses().size() - 1);
       int reached = stopAfter == 0 ? settings.epochs() : Math.min(stopAfter, settings.epochs());

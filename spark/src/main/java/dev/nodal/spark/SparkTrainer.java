@@ -662,7 +662,8 @@ public final class SparkTrainer {
         throw new IllegalStateException("injected failure: rank " + rank + ", epoch " + epoch + ", stage attempt "
             + ctx.stageAttemptNumber());
       }
-      try (Collective peers = joinRing(ctx, rank, ring); ExecutorDevices.Lease lease = ExecutorDevices.lease(device, ctx)) {
+      // The device first: a task that cannot have one fails before its peers form a ring with it.
+      try (ExecutorDevices.Lease lease = ExecutorDevices.lease(device, ctx); Collective peers = joinRing(ctx, rank, ring)) {
         Snapshot end = run(peers, mine, rank, lease.backend());
         end.readSeconds = readSeconds;
         end.taskSeconds = (System.nanoTime() - taskStart) / 1e9;

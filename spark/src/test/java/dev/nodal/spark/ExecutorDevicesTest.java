@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the tasks' replicas agree bit for bit (the trainer compares their digests after each epoch).
  */
 class ExecutorDevicesTest {
-  static final Path SUBSET = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+  private static final Path SUBSET = StandaloneClusterIT.SUBSET;
   @TempDir Path dir;
 
   /** Skips without OpenCL, unless NODAL_REQUIRE_OPENCL=1 (CI's first pass), which fails instead. */

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code parallelize} put in the same partitions, while their partitions carry no rows.
  */
 class PartitionsTest {
-  static final Path SUBSET = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+  private static final Path SUBSET = StandaloneClusterIT.SUBSET;
   static JavaSparkContext sc;
   @TempDir Path dir;
 
@@ -83,7 +83,9 @@ class PartitionsTest {
       JavaRDD<Example> broadcast = Partitions.of(sc, train, tasks);
       assertSameRows(expected, rows(broadcast));
       for (String uri : new String[] {SUBSET.toUri().toString(), raw.toUri().toString()}) {
-        JavaRDD<Example> read = Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+        Partitions.IdxRows idx = Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], tasks);
+        assertEquals(784, idx.features());
+        JavaRDD<Example> read = idx.rows();
         assertSameRows(expected, rows(read));
         assertTrue(Partitions.partitionBytes(read) < 1024 * tasks, "a slice per partition: "
             + Partitions.partitionBytes(read) + " bytes");
@@ -128,7 +130,7 @@ class PartitionsTest {
     byte[] gz = Files.readAllBytes(labels);
     Files.write(labels, java.util.Arrays.copyOf(gz, gz.length / 2));
     Exception failed = assertThrows(Exception.class,
-        () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 3).count());
+        () -> Partitions.idx(sc, uri, FashionMnist.FILES[0], FashionMnist.FILES[1], 3).rows().count());
     String message = String.valueOf(failed.getMessage());
     assertTrue(message.contains(FashionMnist.FILES[1] + ".gz: corrupt gzip stream")
         || message.contains(FashionMnist.FILES[1] + ".gz: truncated"), message);

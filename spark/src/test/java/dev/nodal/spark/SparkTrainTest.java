@@ -23,7 +23,7 @@ class SparkTrainTest {
 
   @Test
   void trainsOnTheSubsetAndWritesACheckpointThatEvaluates() throws Exception {
-    Path subset = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+    Path subset = StandaloneClusterIT.SUBSET;
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("submit")
         .set("spark.ui.enabled", "false"))) {
       SparkTrain.run(sc, "--data", subset.toString(), "--out", dir.toString(), "--epochs", "3", "--batch-size", "100");
@@ -94,11 +94,11 @@ class SparkTrainTest {
    */
   @Test
   void runFoldersOnHadoopFileSystemsResumeToTheSameBits() throws Exception {
-    Path subset = Path.of("..", "src", "test", "resources", "fashion-mnist-small").toAbsolutePath().normalize();
+    Path subset = StandaloneClusterIT.SUBSET;
     String[] common = {"--data", subset.toString(), "--tasks", "2"};
     try (JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("resume")
         .set("spark.ui.enabled", "false"))) {
-      java.util.function.BiFunction<String, String[], SparkTrainer.Result> train = (where, more) -> {
+      java.util.function.Function<String[], SparkTrainer.Result> train = more -> {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(common));
         args.addAll(java.util.List.of(more));
         try {
@@ -108,10 +108,10 @@ class SparkTrainTest {
         }
       };
       String whole = dir.resolve("whole").toUri().toString(), parts = dir.resolve("parts").toUri().toString();
-      train.apply(whole, new String[] {"--out", whole, "--epochs", "2", "--batch-size", "100"});
-      train.apply(parts, new String[] {"--out", parts, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
+      train.apply(new String[] {"--out", whole, "--epochs", "2", "--batch-size", "100"});
+      train.apply(new String[] {"--out", parts, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
       org.junit.jupiter.api.Assertions.assertEquals(1, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
-      SparkTrainer.Result resumed = train.apply(parts, new String[] {"--resume", parts});
+      SparkTrainer.Result resumed = train.apply(new String[] {"--resume", parts});
       org.junit.jupiter.api.Assertions.assertEquals(10, resumed.losses().size(), "the second epoch alone: 1000 / 100");
       for (String f : new String[] {"weights.safetensors", "optimizer.safetensors"}) {
         org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve("whole/checkpoint/"
@@ -133,12 +133,12 @@ class SparkTrainTest {
         for (Path f : list.toList()) java.nio.file.Files.copy(f, half.resolve(f.getFileName()));
       }
       java.nio.file.Files.write(half.resolve("weights.safetensors"), new byte[] {1, 2, 3});
-      train.apply(parts, new String[] {"--resume", parts, "--epochs", "3"});
+      train.apply(new String[] {"--resume", parts, "--epochs", "3"});
       org.junit.jupiter.api.Assertions.assertEquals(3, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
       org.junit.jupiter.api.Assertions.assertFalse(java.nio.file.Files.exists(half), "the half-sent copy is replaced");
       org.junit.jupiter.api.Assertions.assertEquals("the checkpoint in " + parts + " has done 3 of the 3 epochs asked "
           + "for: nothing to train; ask for more epochs to extend the run", org.junit.jupiter.api.Assertions.assertThrows(
-              IllegalArgumentException.class, () -> train.apply(parts, new String[] {"--resume", parts})).getMessage());
+              IllegalArgumentException.class, () -> train.apply(new String[] {"--resume", parts})).getMessage());
       // A driver stopped in the middle of the swap: checkpoint.old and a whole checkpoint.new, no checkpoint.
       java.nio.file.Path checkpoint = dir.resolve("parts/checkpoint"), fresh = dir.resolve("parts/checkpoint.new");
       java.nio.file.Files.createDirectories(fresh);
@@ -146,7 +146,7 @@ class SparkTrainTest {
         for (Path f : list.toList()) java.nio.file.Files.copy(f, fresh.resolve(f.getFileName()));
       }
       java.nio.file.Files.move(checkpoint, dir.resolve("parts/checkpoint.old"));
-      train.apply(parts, new String[] {"--resume", parts, "--epochs", "4"});
+      train.apply(new String[] {"--resume", parts, "--epochs", "4"});
       try (var list = java.nio.file.Files.list(dir.resolve("parts"))) {
         org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("checkpoint", "curves.png", "metrics.csv"),
             list.map(p -> p.getFileName().toString()).sorted().toList(), "the swap finished, nothing left over");
@@ -154,12 +154,12 @@ class SparkTrainTest {
       org.junit.jupiter.api.Assertions.assertEquals(4, Checkpoint.load(dir.resolve("parts")).requireTrainer().epochsDone());
       org.junit.jupiter.api.Assertions.assertEquals("stop after epoch 4: the checkpoint in " + parts + " has done 4 "
           + "epochs already; give a later epoch", org.junit.jupiter.api.Assertions.assertThrows(
-              IllegalArgumentException.class, () -> train.apply(parts, new String[] {"--resume", parts, "--epochs", "6",
+              IllegalArgumentException.class, () -> train.apply(new String[] {"--resume", parts, "--epochs", "6",
                   "--stop-after", "4"})).getMessage());
       // A local folder: the same bits as the Hadoop one.
       String local = dir.resolve("local").toString();
-      train.apply(local, new String[] {"--out", local, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
-      train.apply(local, new String[] {"--resume", local});
+      train.apply(new String[] {"--out", local, "--epochs", "2", "--batch-size", "100", "--stop-after", "1"});
+      train.apply(new String[] {"--resume", local});
       org.junit.jupiter.api.Assertions.assertArrayEquals(java.nio.file.Files.readAllBytes(dir.resolve(
           "whole/checkpoint/weights.safetensors")), java.nio.file.Files.readAllBytes(dir.resolve(
           "local/checkpoint/weights.safetensors")));
