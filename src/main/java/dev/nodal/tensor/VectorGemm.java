@@ -6,14 +6,15 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code C = alpha·op(A)·op(B) + beta·C} on the Vector API, Goto style: for each block of
- * {@link #KC} steps of the common dimension, op(A) is packed into panels of MR rows and op(B) into
- * panels of NR columns (transposes are absorbed by the packing), then a register-blocked
- * micro-kernel keeps an MR×NR tile of C in vector accumulators while it walks the block. Two
+ * {@link #KC} steps of the common dimension, op(B) is packed into panels of NR columns (its
+ * transpose absorbed by the packing), then a register-blocked micro-kernel keeps an MR×NR tile of
+ * C in vector accumulators while it walks the block, reading MR rows of op(A) where they lie
+ * (either layout: a stride per row and a stride per step). Two
  * micro-kernels ({@link Micro}): 4 rows × 3 vectors (12 accumulators), and, where the CPU has 32
  * vector registers of 512 bits, 6 rows × 4 vectors (24) for products wide enough to fill it and
  * 8 rows × 2 vectors (16) for products whose width 3 vectors would pad (attention's heads of 32
- * or 64 features). Tiles are split over threads by column panels or by row panels, each thread
- * packing its own operands; each tile of C is computed by one thread in a fixed order, so results
+ * or 64 features), and 6 rows × 2 vectors where there are 16 registers. Tiles are split over
+ * threads by column panels or by row panels, each thread packing its own part of op(B); each tile of C is computed by one thread in a fixed order, so results
  * do not depend on the number of threads.
  *
  * <p>Loaded only when the {@code jdk.incubator.vector} module is present (see {@link CpuContext});
@@ -173,23 +174,30 @@ final class VectorGemm {
 
   /**
    * The tiles of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)} of C, on this
-   * thread: per block of K, its rows of op(A) and its columns of op(B) are packed into this
-   * thread's set of {@code buffers}, then multiplied tile by tile; the first block sets C where
-   * {@code set} says so (beta 0), and the last block applies the epilogue.
+   * thread: per block of K, its columns of op(B) are packed into this thread's set of
+   * {@code buffers}, then multiplied tile by tile; the first block sets C where {@code set} says so
+   * (beta 0), and the last block applies the epilogue. The micro-kernels read op(A) where it lies,
+   * a row panel's element (r, p) at {@code rowStride·r + stepStride·p} (the rows of a panel and a
+   * block of K stay in the L1 and L2 caches as a packed panel would); only a last panel short of mr
+   * rows is packed, padded with zeros. Packing A had taken as long as a third of the kernels' time
+   * where op(B) is a few panels wide (a transformer's products).
    */
   private static void block(Micro u, ThreadBuffers buffers, int ip0, int ip1, int jp0, int jp1, boolean transA,
       boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff,
       Epilogue e, boolean set) {
     float[][] own = buffers.set();
     int step = blockSteps(k);
-    float[] ap = ThreadBuffers.grow(own, 0, (ip1 - ip0) * u.mr * step), bp = ThreadBuffers.grow(own, 1, (jp1 - jp0) * u.nr * step);
+    float[] ap = ThreadBuffers.grow(own, 0, u.mr * step), bp = ThreadBuffers.grow(own, 1, (jp1 - jp0) * u.nr * step);
     float[] tile = ThreadBuffers.grow(own, 2, u.mr * u.nr);
+    int rowStride = transA ? 1 : k, stepStride = transA ? m : 1;
+    int short0 = m / u.mr * u.mr; // the first row of a panel short of mr rows, m when there is none
+    boolean packShort = short0 < m && short0 >= ip0 * u.mr && short0 < ip1 * u.mr;
     for (int p0 = 0; p0 < k; p0 += step) {
       int kc = Math.min(step, k - p0);
-      packA(u.mr, transA, m, k, a, aOff, p0, kc, ap, ip0 * u.mr, Math.min(m, ip1 * u.mr));
+      if (packShort) packRows(u.mr, rowStride, stepStride, a, aOff + p0 * stepStride, kc, ap, short0, m);
       packB(u.nr, transB, n, k, b, bOff, p0, kc, bp, jp0 * u.nr, Math.min(n, jp1 * u.nr));
-      panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, ap, bp, c, cOff, tile, p0 + kc == k ? e : Epilogue.NONE,
-          set && p0 == 0);
+      panels(u, ip0, ip1, jp0, jp1, m, n, kc, alpha, a, aOff + p0 * stepStride, rowStride, stepStride, ap, bp, c,
+          cOff, tile, p0 + kc == k ? e : Epilogue.NONE, set && p0 == 0);
     }
   }
 
@@ -200,29 +208,13 @@ final class VectorGemm {
   }
 
   /**
-   * op(A)[i][p0 + p] for the rows {@code [from, to)} into
-   * {@code ap[((i − from) / mr · kc + p)·mr + i % mr]}, zero past the last row.
+   * op(A)'s rows {@code [from, to)} (fewer than mr) of a block of kc steps, element (i, p) at
+   * {@code off + i·rowStride + p·stepStride}, into {@code ap[p·mr + i − from]}, zero past the last row.
    */
-  private static void packA(int mr, boolean trans, int m, int k, float[] a, int off, int p0, int kc, float[] ap,
-      int from, int to) {
-    for (int i0 = from; i0 < to; i0 += mr) {
-      int base = ((i0 - from) / mr) * kc * mr, rows = Math.min(mr, to - i0);
-      if (trans) { // op(A)'s column p is a run of A's row p0 + p: copied by a loop, a call costs more than mr floats
-        for (int p = 0; p < kc; p++) {
-          int dst = base + p * mr, src = off + (p0 + p) * m + i0;
-          for (int r = 0; r < rows; r++) ap[dst + r] = a[src + r];
-          for (int r = rows; r < mr; r++) ap[dst + r] = 0f;
-        }
-      } else { // each row of the panel read in one run, written every mr floats
-        for (int r = 0; r < mr; r++) {
-          int src = off + (i0 + r) * k + p0;
-          if (r < rows) {
-            for (int p = 0; p < kc; p++) ap[base + p * mr + r] = a[src + p];
-          } else {
-            for (int p = 0; p < kc; p++) ap[base + p * mr + r] = 0f;
-          }
-        }
-      }
+  private static void packRows(int mr, int rowStride, int stepStride, float[] a, int off, int kc, float[] ap, int from,
+      int to) {
+    for (int p = 0; p < kc; p++) {
+      for (int r = 0; r < mr; r++) ap[p * mr + r] = from + r < to ? a[off + (from + r) * rowStride + p * stepStride] : 0f;
     }
   }
 
@@ -248,32 +240,43 @@ final class VectorGemm {
     }
   }
 
-  /** Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}, from the packed block. */
-  private static void panels(Micro u, int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha,
-      float[] ap, float[] bp, float[] c, int cOff, float[] acc, Epilogue e, boolean set) {
+  /**
+   * Every tile of row panels {@code [ip0, ip1)} × column panels {@code [jp0, jp1)}: op(A)'s panels
+   * read in place from {@code a}, the short one from {@code ap}; op(B)'s from the packed block.
+   */
+  private static void panels(Micro u, int ip0, int ip1, int jp0, int jp1, int m, int n, int kc, float alpha, float[] a,
+      int aOff, int rowStride, int stepStride, float[] ap, float[] bp, float[] c, int cOff, float[] acc, Epilogue e,
+      boolean set) {
+    int full = m / u.mr; // panels of mr rows; one past them is the short one
     for (int i0 = ip0; i0 < ip1; i0 += MC_PANELS) {
       int i1 = Math.min(ip1, i0 + MC_PANELS);
       for (int jp = jp0; jp < jp1; jp++) {
+        int bo = (jp - jp0) * kc * u.nr;
         for (int ip = i0; ip < i1; ip++) {
-          tile(u, kc, alpha, ap, (ip - ip0) * kc * u.mr, bp, (jp - jp0) * kc * u.nr, c, cOff, m, n, ip * u.mr,
-              jp * u.nr, acc, e, set);
+          if (ip < full) {
+            tile(u, kc, alpha, a, aOff + ip * u.mr * rowStride, rowStride, stepStride, bp, bo, c, cOff, m, n, ip * u.mr,
+                jp * u.nr, acc, e, set);
+          } else {
+            tile(u, kc, alpha, ap, 0, 1, u.mr, bp, bo, c, cOff, m, n, ip * u.mr, jp * u.nr, acc, e, set);
+          }
         }
       }
     }
   }
 
   /**
-   * C[i0.., j0..] += alpha · (mr×kc panel) · (kc×nr panel), through the micro-kernel's
+   * C[i0.., j0..] += alpha · (mr×kc panel of op(A), element (r, p) at {@code ao + r·rs + p·ps} of
+   * {@code a}) · (kc×nr packed panel), through the micro-kernel's
    * accumulators (C = alpha · … where {@code set}: the first block of a product with beta 0), then
    * the epilogue on that tile ({@link Epilogue#NONE} but in the last block of K). A bias and ReLU are applied in the same
    * vector pass as the sum; sigmoid and tanh per element on the tile.
    */
-  private static void tile(Micro u, int kc, float alpha, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff,
+  private static void tile(Micro u, int kc, float alpha, float[] a, int ao, int rs, int ps, float[] bp, int bo, float[] c, int cOff,
       int m, int n, int i0, int j0, float[] acc, Epilogue e, boolean set) {
-    if (u == WIDE) kernel6x4(kc, ap, ao, bp, bo, acc);
-    else if (u == TALL) kernel8x2(kc, ap, ao, bp, bo, acc);
-    else if (u == SHORT) kernel6x2(kc, ap, ao, bp, bo, acc);
-    else kernel4x3(kc, ap, ao, bp, bo, acc);
+    if (u == WIDE) kernel6x4(kc, a, ao, rs, ps, bp, bo, acc);
+    else if (u == TALL) kernel8x2(kc, a, ao, rs, ps, bp, bo, acc);
+    else if (u == SHORT) kernel6x2(kc, a, ao, rs, ps, bp, bo, acc);
+    else kernel4x3(kc, a, ao, rs, ps, bp, bo, acc);
     int mr = u.mr, nr = u.nr;
     if (i0 + mr <= m && j0 + nr <= n) {
       float[] bias = e.bias();
@@ -306,29 +309,29 @@ final class VectorGemm {
   }
 
   /** {@code acc [4][3 vectors]} = (4×kc panel) · (kc×3-vector panel): the register-blocked inner loop. */
-  private static void kernel4x3(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+  private static void kernel4x3(int kc, float[] a, int ao, int rs, int ps, float[] bp, int bo, float[] acc) {
     FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S);
     FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S);
     FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S);
     FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S), c32 = FloatVector.zero(S);
     for (int p = 0; p < kc; p++) {
-      int bi = bo + p * 3 * VL, ai = ao + p * 4;
+      int bi = bo + p * 3 * VL, ai = ao + p * ps;
       FloatVector b0 = FloatVector.fromArray(S, bp, bi + 0 * VL);
       FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * VL);
       FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * VL);
-      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      FloatVector a0 = FloatVector.broadcast(S, a[ai]);
       c00 = a0.fma(b0, c00);
       c01 = a0.fma(b1, c01);
       c02 = a0.fma(b2, c02);
-      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      FloatVector a1 = FloatVector.broadcast(S, a[ai + 1 * rs]);
       c10 = a1.fma(b0, c10);
       c11 = a1.fma(b1, c11);
       c12 = a1.fma(b2, c12);
-      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      FloatVector a2 = FloatVector.broadcast(S, a[ai + 2 * rs]);
       c20 = a2.fma(b0, c20);
       c21 = a2.fma(b1, c21);
       c22 = a2.fma(b2, c22);
-      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      FloatVector a3 = FloatVector.broadcast(S, a[ai + 3 * rs]);
       c30 = a3.fma(b0, c30);
       c31 = a3.fma(b1, c31);
       c32 = a3.fma(b2, c32);
@@ -348,30 +351,30 @@ final class VectorGemm {
   }
 
   /** {@code acc [6][2 vectors]} = (6×kc panel) · (kc×2-vector panel): the register-blocked inner loop. */
-  private static void kernel6x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+  private static void kernel6x2(int kc, float[] a, int ao, int rs, int ps, float[] bp, int bo, float[] acc) {
     FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
     FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
     FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
     for (int p = 0; p < kc; p++) {
-      int bi = bo + p * 2 * VL, ai = ao + p * 6;
+      int bi = bo + p * 2 * VL, ai = ao + p * ps;
       FloatVector b0 = FloatVector.fromArray(S, bp, bi);
       FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
-      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      FloatVector a0 = FloatVector.broadcast(S, a[ai]);
       c00 = a0.fma(b0, c00);
       c01 = a0.fma(b1, c01);
-      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      FloatVector a1 = FloatVector.broadcast(S, a[ai + 1 * rs]);
       c10 = a1.fma(b0, c10);
       c11 = a1.fma(b1, c11);
-      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      FloatVector a2 = FloatVector.broadcast(S, a[ai + 2 * rs]);
       c20 = a2.fma(b0, c20);
       c21 = a2.fma(b1, c21);
-      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      FloatVector a3 = FloatVector.broadcast(S, a[ai + 3 * rs]);
       c30 = a3.fma(b0, c30);
       c31 = a3.fma(b1, c31);
-      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      FloatVector a4 = FloatVector.broadcast(S, a[ai + 4 * rs]);
       c40 = a4.fma(b0, c40);
       c41 = a4.fma(b1, c41);
-      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      FloatVector a5 = FloatVector.broadcast(S, a[ai + 5 * rs]);
       c50 = a5.fma(b0, c50);
       c51 = a5.fma(b1, c51);
     }
@@ -390,37 +393,37 @@ final class VectorGemm {
   }
 
   /** {@code acc [8][2 vectors]} = (8×kc panel) · (kc×2-vector panel): the register-blocked inner loop. */
-  private static void kernel8x2(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+  private static void kernel8x2(int kc, float[] a, int ao, int rs, int ps, float[] bp, int bo, float[] acc) {
     FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
     FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
     FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
     FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
     for (int p = 0; p < kc; p++) {
-      int bi = bo + p * 2 * VL, ai = ao + p * 8;
+      int bi = bo + p * 2 * VL, ai = ao + p * ps;
       FloatVector b0 = FloatVector.fromArray(S, bp, bi);
       FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
-      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      FloatVector a0 = FloatVector.broadcast(S, a[ai]);
       c00 = a0.fma(b0, c00);
       c01 = a0.fma(b1, c01);
-      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      FloatVector a1 = FloatVector.broadcast(S, a[ai + 1 * rs]);
       c10 = a1.fma(b0, c10);
       c11 = a1.fma(b1, c11);
-      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      FloatVector a2 = FloatVector.broadcast(S, a[ai + 2 * rs]);
       c20 = a2.fma(b0, c20);
       c21 = a2.fma(b1, c21);
-      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      FloatVector a3 = FloatVector.broadcast(S, a[ai + 3 * rs]);
       c30 = a3.fma(b0, c30);
       c31 = a3.fma(b1, c31);
-      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      FloatVector a4 = FloatVector.broadcast(S, a[ai + 4 * rs]);
       c40 = a4.fma(b0, c40);
       c41 = a4.fma(b1, c41);
-      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      FloatVector a5 = FloatVector.broadcast(S, a[ai + 5 * rs]);
       c50 = a5.fma(b0, c50);
       c51 = a5.fma(b1, c51);
-      FloatVector a6 = FloatVector.broadcast(S, ap[ai + 6]);
+      FloatVector a6 = FloatVector.broadcast(S, a[ai + 6 * rs]);
       c60 = a6.fma(b0, c60);
       c61 = a6.fma(b1, c61);
-      FloatVector a7 = FloatVector.broadcast(S, ap[ai + 7]);
+      FloatVector a7 = FloatVector.broadcast(S, a[ai + 7 * rs]);
       c70 = a7.fma(b0, c70);
       c71 = a7.fma(b1, c71);
     }
@@ -443,7 +446,7 @@ final class VectorGemm {
   }
 
   /** {@code acc [6][4 vectors]} = (6×kc panel) · (kc×4-vector panel): the register-blocked inner loop. */
-  private static void kernel6x4(int kc, float[] ap, int ao, float[] bp, int bo, float[] acc) {
+  private static void kernel6x4(int kc, float[] a, int ao, int rs, int ps, float[] bp, int bo, float[] acc) {
     FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c02 = FloatVector.zero(S), c03 = FloatVector.zero(S);
     FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S), c12 = FloatVector.zero(S), c13 = FloatVector.zero(S);
     FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c22 = FloatVector.zero(S), c23 = FloatVector.zero(S);
@@ -451,37 +454,37 @@ final class VectorGemm {
     FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c42 = FloatVector.zero(S), c43 = FloatVector.zero(S);
     FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S), c52 = FloatVector.zero(S), c53 = FloatVector.zero(S);
     for (int p = 0; p < kc; p++) {
-      int bi = bo + p * 4 * VL, ai = ao + p * 6;
+      int bi = bo + p * 4 * VL, ai = ao + p * ps;
       FloatVector b0 = FloatVector.fromArray(S, bp, bi + 0 * VL);
       FloatVector b1 = FloatVector.fromArray(S, bp, bi + 1 * VL);
       FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * VL);
       FloatVector b3 = FloatVector.fromArray(S, bp, bi + 3 * VL);
-      FloatVector a0 = FloatVector.broadcast(S, ap[ai + 0]);
+      FloatVector a0 = FloatVector.broadcast(S, a[ai]);
       c00 = a0.fma(b0, c00);
       c01 = a0.fma(b1, c01);
       c02 = a0.fma(b2, c02);
       c03 = a0.fma(b3, c03);
-      FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+      FloatVector a1 = FloatVector.broadcast(S, a[ai + 1 * rs]);
       c10 = a1.fma(b0, c10);
       c11 = a1.fma(b1, c11);
       c12 = a1.fma(b2, c12);
       c13 = a1.fma(b3, c13);
-      FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+      FloatVector a2 = FloatVector.broadcast(S, a[ai + 2 * rs]);
       c20 = a2.fma(b0, c20);
       c21 = a2.fma(b1, c21);
       c22 = a2.fma(b2, c22);
       c23 = a2.fma(b3, c23);
-      FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+      FloatVector a3 = FloatVector.broadcast(S, a[ai + 3 * rs]);
       c30 = a3.fma(b0, c30);
       c31 = a3.fma(b1, c31);
       c32 = a3.fma(b2, c32);
       c33 = a3.fma(b3, c33);
-      FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+      FloatVector a4 = FloatVector.broadcast(S, a[ai + 4 * rs]);
       c40 = a4.fma(b0, c40);
       c41 = a4.fma(b1, c41);
       c42 = a4.fma(b2, c42);
       c43 = a4.fma(b3, c43);
-      FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+      FloatVector a5 = FloatVector.broadcast(S, a[ai + 5 * rs]);
       c50 = a5.fma(b0, c50);
       c51 = a5.fma(b1, c51);
       c52 = a5.fma(b2, c52);
