@@ -4,6 +4,7 @@ import dev.nodal.graph.Pass;
 import dev.nodal.tensor.CpuContext;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
+import dev.nodal.tensor.CpuMath;
 import dev.nodal.tensor.FusedActivation;
 import dev.nodal.tensor.ThreadBuffers;
 import java.util.stream.IntStream;
@@ -124,14 +125,12 @@ final class Conv2dCpu extends Conv2dPart {
           int dzOff = zOff;
           if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
             dz = cpu.buffers(DY).get(0, g.kg() * pq);
-            for (int i = 0; i < g.kg() * pq; i++) dz[i] = activation.gradient(z[zOff + i], dOutData[zOff + i]);
+            CpuMath.activationGradient(cpu, activation, z, zOff, dOutData, zOff, dz, 0, g.kg() * pq);
             dzOff = 0;
           }
           if (db) {
             for (int k = 0; k < g.kg(); k++) {
-              float sum = 0;
-              for (int i = dzOff + k * pq, end = i + pq; i < end; i++) sum += dz[i];
-              partial[base + wSize + group * g.kg() + k] += sum;
+              partial[base + wSize + group * g.kg() + k] += CpuMath.sum(cpu, dz, dzOff + k * pq, dzOff + (k + 1) * pq);
             }
           }
           if (dw) {

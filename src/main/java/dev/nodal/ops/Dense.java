@@ -10,6 +10,7 @@ import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.tensor.Blas;
+import dev.nodal.tensor.CpuMath;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.Epilogue;
 import dev.nodal.tensor.FusedActivation;
@@ -121,19 +122,11 @@ public final class Dense implements Op {
     float[] dy = dOut.data, db = dIn[2] != null ? dIn[2].data : null;
     if (db != null && pass.overwrites(2)) java.util.Arrays.fill(db, 0, b, 0f);
     if (activation != FusedActivation.NONE) {
-      // dY = dZ·f'(Z), and db from the same pass over it
+      // dY = dZ·f'(Z); db then sums dY's columns
       dy = pass.cpu().buffers(DY).get(0, n * b);
-      float[] z = out.data, dz = dOut.data;
-      for (int r = 0; r < n; r++) {
-        for (int j = 0, i = r * b; j < b; j++, i++) {
-          float v = activation.gradient(z[i], dz[i]);
-          dy[i] = v;
-          if (db != null) db[j] += v;
-        }
-      }
-    } else if (db != null) {
-      Blas.addColumnSums(dy, n, b, db);
+      CpuMath.activationGradient(pass.cpu(), activation, out.data, 0, dOut.data, 0, dy, 0, n * b);
     }
+    if (db != null) Blas.addColumnSums(dy, n, b, db);
     if (dIn[0] != null) pass.cpu().gemm(false, true, n, a, b, 1f, dy, in[1].data, beta(pass, 0), dIn[0].data);
     if (dIn[1] != null) pass.cpu().gemm(true, false, a, b, n, 1f, in[0].data, dy, beta(pass, 1), dIn[1].data);
   }

@@ -93,6 +93,29 @@ public final class CpuMath {
   }
 
   /**
+   * {@code out[outOff + i] = f.gradient(z[zOff + i], dz[dzOff + i])} for i in {@code [0, n)}: dL/dx
+   * of a fused activation from its output, as {@link FusedActivation#gradient} gives it, bit for bit.
+   */
+  public static void activationGradient(CpuContext cpu, FusedActivation f, float[] z, int zOff, float[] dz, int dzOff,
+      float[] out, int outOff, int n) {
+    int i = cpu.vectorApi() ? VectorMath.activationGradient(f, z, zOff, dz, dzOff, out, outOff, n) : 0;
+    for (; i < n; i++) out[outOff + i] = f.gradient(z[zOff + i], dz[dzOff + i]);
+  }
+
+  /**
+   * Σ a[i] for i in {@code [from, to)}. On the Vector API each lane sums every lanes-th element
+   * in float, then the lanes and the tail are added in order in double (no less accurate than
+   * the plain loop, which adds in order in float, and many times faster than its chain of
+   * dependent adds). Either way the bits depend on the range alone, not on the JIT or the threads.
+   */
+  public static float sum(CpuContext cpu, float[] a, int from, int to) {
+    if (cpu.vectorApi()) return VectorMath.sum(a, from, to);
+    float s = 0f;
+    for (int i = from; i < to; i++) s += a[i];
+    return s;
+  }
+
+  /**
    * {@code a[i] = exp(a[i] − shift)} for i in {@code [from, to)}: a softmax's numerators, the
    * shift its row's maximum (or log-sum-exp).
    */

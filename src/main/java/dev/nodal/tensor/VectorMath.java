@@ -53,6 +53,56 @@ final class VectorMath {
     return i;
   }
 
+  /** Floats per vector. */
+  static int lanes() {
+    return S.length();
+  }
+
+  /** {@link CpuMath#activationGradient}'s vectors, one loop per activation, each lane as {@link FusedActivation#gradient}. */
+  static int activationGradient(FusedActivation f, float[] z, int zOff, float[] dz, int dzOff, float[] out, int outOff,
+      int n) {
+    int i = 0, vl = S.length();
+    switch (f) {
+      case NONE -> {
+        for (; i <= n - vl; i += vl) FloatVector.fromArray(S, dz, dzOff + i).intoArray(out, outOff + i);
+      }
+      case RELU -> { // z > 0 ? dz : +0, NaN z giving 0
+        FloatVector zero = FloatVector.zero(S);
+        for (; i <= n - vl; i += vl) {
+          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
+          zero.blend(FloatVector.fromArray(S, dz, dzOff + i), zv.compare(VectorOperators.GT, 0f)).intoArray(out, outOff + i);
+        }
+      }
+      case SIGMOID -> { // dz·z·(1 − z)
+        for (; i <= n - vl; i += vl) {
+          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
+          FloatVector.fromArray(S, dz, dzOff + i).mul(zv).mul(ONE.sub(zv)).intoArray(out, outOff + i);
+        }
+      }
+      case TANH -> { // dz·(1 − z²)
+        for (; i <= n - vl; i += vl) {
+          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
+          FloatVector.fromArray(S, dz, dzOff + i).mul(ONE.sub(zv.mul(zv))).intoArray(out, outOff + i);
+        }
+      }
+    }
+    return i;
+  }
+
+  /**
+   * {@link CpuMath#sum}'s vectors: lane j sums elements from + j, from + j + lanes, … in float;
+   * then the lanes, then the tail, in order in double.
+   */
+  static float sum(float[] a, int from, int to) {
+    int vl = S.length(), i = from;
+    FloatVector acc = FloatVector.zero(S);
+    for (; i <= to - vl; i += vl) acc = acc.add(FloatVector.fromArray(S, a, i));
+    double s = 0;
+    for (int j = 0; j < vl; j++) s += acc.lane(j);
+    for (; i < to; i++) s += a[i];
+    return (float) s;
+  }
+
   /** {@code exp(−2u)}, {@code −2u = −K·x·(1 + C·x²)} capped at {@link CpuMath#CAP}. */
   private static FloatVector expMinusTwoU(FloatVector v) {
     return exp(v.mul(v).mul(CF).add(1f).mul(v).mul(-KF).min(CAP));

@@ -99,6 +99,51 @@ class ElementwiseMathTest {
     }
   }
 
+  /** dL/dx of each fused activation from its output: both paths give FusedActivation.gradient's bits, tail included. */
+  @Test
+  void activationGradientsAgreeWithTheScalarFormOnBothPaths() {
+    float[] z = points(), dz = new float[z.length];
+    for (int i = 0; i < z.length; i++) dz[i] = (i % 5 - 2) * 0.75f + (i % 11 == 0 ? Float.NaN : 0f);
+    int n = z.length - 7;
+    for (boolean vector : new boolean[] {true, false}) {
+      CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
+      for (FusedActivation f : FusedActivation.values()) {
+        float[] out = new float[n + 4];
+        Arrays.fill(out, Float.NaN);
+        CpuMath.activationGradient(cpu, f, z, 3, dz, 5, out, 2, n - 5);
+        for (int i = 0; i < n - 5; i++) {
+          float want = f.gradient(z[3 + i], dz[5 + i]);
+          assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[2 + i]),
+              f + " at z = " + z[3 + i] + ", dz = " + dz[5 + i] + " on the " + (cpu.vectorApi() ? "vector" : "scalar") + " path");
+        }
+        assertTrue(Float.isNaN(out[0]) && Float.isNaN(out[1]) && Float.isNaN(out[n - 3]), "left alone outside the range");
+      }
+    }
+  }
+
+  /** A range's sum: in order on the plain path; by lanes, then the lanes and the tail in order in double, on the vector path. */
+  @Test
+  void sumsFollowTheirDocumentedOrder() {
+    Random r = new Random(5);
+    float[] a = new float[1000];
+    for (int i = 0; i < a.length; i++) a[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(6)));
+    for (int[] range : new int[][] {{0, 0}, {3, 4}, {1, 17}, {5, 784 + 5}, {0, 1000}}) {
+      int from = range[0], to = range[1];
+      float plain = 0f;
+      for (int i = from; i < to; i++) plain += a[i];
+      assertEquals(plain, CpuMath.sum(new CpuContext(new CpuOptions(false, CpuOptions.Microkernel.AUTO)), a, from, to));
+      CpuContext cpu = CpuContext.defaults();
+      if (!cpu.vectorApi()) continue;
+      int vl = VectorMath.lanes(), whole = (to - from) / vl * vl;
+      float[] lanes = new float[vl];
+      for (int i = 0; i < whole; i++) lanes[i % vl] += a[from + i];
+      double want = 0;
+      for (float lane : lanes) want += lane;
+      for (int i = from + whole; i < to; i++) want += a[i];
+      assertEquals((float) want, CpuMath.sum(cpu, a, from, to), "sum of [" + from + ", " + to + ")");
+    }
+  }
+
   @Test
   void expShiftedMatchesMathExpOnBothPaths() {
     float[] x = points();
@@ -174,6 +219,11 @@ class ElementwiseMathTest {
       CpuMath.gelu(cpu, x, z, 0, x.length);
       CpuMath.geluBackward(cpu, x, z, dx, 0, x.length, true);
       CpuMath.expShifted(cpu, e, 0, x.length, 0.5f);
+      float[] g = new float[x.length];
+      for (FusedActivation f : FusedActivation.values()) {
+        CpuMath.activationGradient(cpu, f, x, 0, z, 0, g, 0, x.length);
+        dx[f.ordinal()] += CpuMath.sum(cpu, g, 0, x.length - f.ordinal());
+      }
       return "vector path digest " + Arrays.hashCode(z) + " " + Arrays.hashCode(dx) + " " + Arrays.hashCode(e);
     }
   }

@@ -24,7 +24,11 @@ import org.junit.jupiter.api.Test;
  * and one patch matrix kept or made per step does not.
  */
 class CpuAllocationTest {
-  private static final int BATCH = 16, WARM_UP = 5, STEPS = 40;
+  /**
+   * Warm-up long enough for the JIT to compile every Vector API loop: until then each vector is an
+   * object (5 steps left the activations' derivative interpreted, 2.7 MB a step).
+   */
+  private static final int BATCH = 16, WARM_UP = 30, STEPS = 40;
   /**
    * The fork-join tasks and lambdas of a step's parallel loops take a few KiB; one patch matrix of
    * the second convolution alone is 32·9 × 14·14 floats (226 KiB).
