@@ -125,7 +125,7 @@ final class Conv2dCpu extends Conv2dPart {
           int dzOff = zOff;
           if (activation != FusedActivation.NONE) { // this image and group's dy, at offset 0
             dz = cpu.buffers(DY).get(0, g.kg() * pq);
-            CpuMath.activationGradient(cpu, activation, z, zOff, dOutData, zOff, dz, 0, g.kg() * pq);
+            CpuMath.activationGradient(cpu, activation, z, zOff, dOutData, zOff, dz, 0, g.kg() * pq, false);
             dzOff = 0;
           }
           if (db) {

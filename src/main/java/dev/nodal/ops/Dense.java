@@ -124,7 +124,7 @@ public final class Dense implements Op {
     if (activation != FusedActivation.NONE) {
       // dY = dZ·f'(Z); db then sums dY's columns
       dy = pass.cpu().buffers(DY).get(0, n * b);
-      CpuMath.activationGradient(pass.cpu(), activation, out.data, 0, dOut.data, 0, dy, 0, n * b);
+      CpuMath.activationGradient(pass.cpu(), activation, out.data, 0, dOut.data, 0, dy, 0, n * b, false);
     }
     if (db != null) Blas.addColumnSums(dy, n, b, db);
     if (dIn[0] != null) pass.cpu().gemm(false, true, n, a, b, 1f, dy, in[1].data, beta(pass, 0), dIn[0].data);

@@ -7,6 +7,7 @@ import dev.nodal.graph.Launcher;
 import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
+import dev.nodal.tensor.CpuMath;
 import dev.nodal.tensor.CpuTensor;
 import dev.nodal.tensor.FusedActivation;
 import dev.nodal.tensor.Shape;
@@ -47,17 +48,14 @@ abstract class OutputActivation implements Op {
   @Override
   public final void forward(Pass pass, CpuTensor[] in, CpuTensor out) {
     float[] x = in[0].data, z = out.data;
-    Activation.chunks(out.size(), (from, to) -> {
-      for (int i = from; i < to; i++) z[i] = activation.apply(x[i]);
-    });
+    Activation.chunks(out.size(), (from, to) -> CpuMath.activate(pass.cpu(), activation, x, z, from, to));
   }
 
   @Override
   public final void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     float[] z = out.data, dz = dOut.data, dx = dIn[0].data;
-    Activation.chunks(out.size(), (from, to) -> {
-      for (int i = from; i < to; i++) dx[i] += activation.gradient(z[i], dz[i]);
-    });
+    Activation.chunks(out.size(),
+        (from, to) -> CpuMath.activationGradient(pass.cpu(), activation, z, from, dz, from, dx, from, to - from, true));
   }
 
   @Override

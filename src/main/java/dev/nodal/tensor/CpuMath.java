@@ -92,14 +92,24 @@ public final class CpuMath {
     for (; i < to; i++) dx[i] = add ? Math.fma(dz[i], geluDerivative(x[i]), dx[i]) : dz[i] * geluDerivative(x[i]);
   }
 
+  /** {@code z[i] = f.apply(x[i])} for i in {@code [from, to)}, bit for bit; ReLU on the Vector API where there is one. */
+  public static void activate(CpuContext cpu, FusedActivation f, float[] x, float[] z, int from, int to) {
+    int i = cpu.vectorApi() && f == FusedActivation.RELU ? VectorMath.relu(x, z, from, to) : from;
+    for (; i < to; i++) z[i] = f.apply(x[i]);
+  }
+
   /**
    * {@code out[outOff + i] = f.gradient(z[zOff + i], dz[dzOff + i])} for i in {@code [0, n)}: dL/dx
-   * of a fused activation from its output, as {@link FusedActivation#gradient} gives it, bit for bit.
+   * of a fused activation from its output, as {@link FusedActivation#gradient} gives it, bit for
+   * bit; with {@code add}, {@code out[outOff + i] +=} it.
    */
   public static void activationGradient(CpuContext cpu, FusedActivation f, float[] z, int zOff, float[] dz, int dzOff,
-      float[] out, int outOff, int n) {
-    int i = cpu.vectorApi() ? VectorMath.activationGradient(f, z, zOff, dz, dzOff, out, outOff, n) : 0;
-    for (; i < n; i++) out[outOff + i] = f.gradient(z[zOff + i], dz[dzOff + i]);
+      float[] out, int outOff, int n, boolean add) {
+    int i = cpu.vectorApi() ? VectorMath.activationGradient(f, z, zOff, dz, dzOff, out, outOff, n, add) : 0;
+    for (; i < n; i++) {
+      float g = f.gradient(z[zOff + i], dz[dzOff + i]);
+      out[outOff + i] = add ? out[outOff + i] + g : g;
+    }
   }
 
   /**

@@ -58,33 +58,35 @@ final class VectorMath {
     return S.length();
   }
 
-  /** {@link CpuMath#activationGradient}'s vectors, one loop per activation, each lane as {@link FusedActivation#gradient}. */
+  /** {@link CpuMath#activate}'s vectors for ReLU: x < 0 ? 0 : x, so −0 and NaN pass through. */
+  static int relu(float[] x, float[] z, int from, int to) {
+    int i = from, vl = S.length();
+    FloatVector zero = FloatVector.zero(S);
+    for (; i <= to - vl; i += vl) {
+      FloatVector v = FloatVector.fromArray(S, x, i);
+      v.blend(zero, v.compare(VectorOperators.LT, 0f)).intoArray(z, i);
+    }
+    return i;
+  }
+
+  /**
+   * {@link CpuMath#activationGradient}'s vectors, one loop per activation, each lane as
+   * {@link FusedActivation#gradient}, added to {@code out} where {@code add} says so.
+   */
   static int activationGradient(FusedActivation f, float[] z, int zOff, float[] dz, int dzOff, float[] out, int outOff,
-      int n) {
+      int n, boolean add) {
     int i = 0, vl = S.length();
-    switch (f) {
-      case NONE -> {
-        for (; i <= n - vl; i += vl) FloatVector.fromArray(S, dz, dzOff + i).intoArray(out, outOff + i);
-      }
-      case RELU -> { // z > 0 ? dz : +0, NaN z giving 0
-        FloatVector zero = FloatVector.zero(S);
-        for (; i <= n - vl; i += vl) {
-          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
-          zero.blend(FloatVector.fromArray(S, dz, dzOff + i), zv.compare(VectorOperators.GT, 0f)).intoArray(out, outOff + i);
-        }
-      }
-      case SIGMOID -> { // dz·z·(1 − z)
-        for (; i <= n - vl; i += vl) {
-          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
-          FloatVector.fromArray(S, dz, dzOff + i).mul(zv).mul(ONE.sub(zv)).intoArray(out, outOff + i);
-        }
-      }
-      case TANH -> { // dz·(1 − z²)
-        for (; i <= n - vl; i += vl) {
-          FloatVector zv = FloatVector.fromArray(S, z, zOff + i);
-          FloatVector.fromArray(S, dz, dzOff + i).mul(ONE.sub(zv.mul(zv))).intoArray(out, outOff + i);
-        }
-      }
+    FloatVector zero = FloatVector.zero(S);
+    for (; i <= n - vl; i += vl) {
+      FloatVector zv = FloatVector.fromArray(S, z, zOff + i), g = FloatVector.fromArray(S, dz, dzOff + i);
+      FloatVector v = switch (f) {
+        case NONE -> g;
+        case RELU -> zero.blend(g, zv.compare(VectorOperators.GT, 0f)); // z > 0 ? dz : +0, NaN z giving 0
+        case SIGMOID -> g.mul(zv).mul(ONE.sub(zv)); // dz·z·(1 − z)
+        case TANH -> g.mul(ONE.sub(zv.mul(zv))); // dz·(1 − z²)
+      };
+      if (add) v = FloatVector.fromArray(S, out, outOff + i).add(v);
+      v.intoArray(out, outOff + i);
     }
     return i;
   }

@@ -99,7 +99,10 @@ class ElementwiseMathTest {
     }
   }
 
-  /** dL/dx of each fused activation from its output: both paths give FusedActivation.gradient's bits, tail included. */
+  /**
+   * Each fused activation and its dL/dx from its output, set and added: both paths give
+   * FusedActivation's bits, tail included.
+   */
   @Test
   void activationGradientsAgreeWithTheScalarFormOnBothPaths() {
     float[] z = points(), dz = new float[z.length];
@@ -108,15 +111,24 @@ class ElementwiseMathTest {
     for (boolean vector : new boolean[] {true, false}) {
       CpuContext cpu = new CpuContext(new CpuOptions(vector, CpuOptions.Microkernel.AUTO));
       for (FusedActivation f : FusedActivation.values()) {
-        float[] out = new float[n + 4];
+        String path = " on the " + (cpu.vectorApi() ? "vector" : "scalar") + " path";
+        float[] out = new float[n + 4], added = new float[n + 4], applied = new float[n + 4];
         Arrays.fill(out, Float.NaN);
-        CpuMath.activationGradient(cpu, f, z, 3, dz, 5, out, 2, n - 5);
+        Arrays.fill(applied, Float.NaN);
+        for (int i = 0; i < added.length; i++) added[i] = i * 0.125f;
+        CpuMath.activationGradient(cpu, f, z, 3, dz, 5, out, 2, n - 5, false);
+        CpuMath.activationGradient(cpu, f, z, 3, dz, 5, added, 2, n - 5, true);
+        CpuMath.activate(cpu, f, z, applied, 2, n - 3);
         for (int i = 0; i < n - 5; i++) {
           float want = f.gradient(z[3 + i], dz[5 + i]);
-          assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[2 + i]),
-              f + " at z = " + z[3 + i] + ", dz = " + dz[5 + i] + " on the " + (cpu.vectorApi() ? "vector" : "scalar") + " path");
+          String at = f + " at z = " + z[3 + i] + ", dz = " + dz[5 + i] + path;
+          assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(out[2 + i]), at);
+          assertEquals(Float.floatToRawIntBits((2 + i) * 0.125f + want), Float.floatToRawIntBits(added[2 + i]), "added, " + at);
+          assertEquals(Float.floatToRawIntBits(f.apply(z[2 + i])), Float.floatToRawIntBits(applied[2 + i]),
+              f + "(" + z[2 + i] + ")" + path);
         }
         assertTrue(Float.isNaN(out[0]) && Float.isNaN(out[1]) && Float.isNaN(out[n - 3]), "left alone outside the range");
+        assertTrue(Float.isNaN(applied[1]) && Float.isNaN(applied[n - 3]), "left alone outside the range");
       }
     }
   }
@@ -221,7 +233,8 @@ class ElementwiseMathTest {
       CpuMath.expShifted(cpu, e, 0, x.length, 0.5f);
       float[] g = new float[x.length];
       for (FusedActivation f : FusedActivation.values()) {
-        CpuMath.activationGradient(cpu, f, x, 0, z, 0, g, 0, x.length);
+        CpuMath.activationGradient(cpu, f, x, 0, z, 0, g, 0, x.length, f.ordinal() % 2 == 0);
+        CpuMath.activate(cpu, f, g, g, 0, x.length);
         dx[f.ordinal()] += CpuMath.sum(cpu, g, 0, x.length - f.ordinal());
       }
       return "vector path digest " + Arrays.hashCode(z) + " " + Arrays.hashCode(dx) + " " + Arrays.hashCode(e);
