@@ -173,17 +173,14 @@ public final class BatchNorm implements Op {
     IntStream.range(0, d.c).parallel().forEach(c -> { // channels are independent
       float mean, invstd;
       if (training) {
-        double sum = 0;
-        for (int n = 0; n < d.n; n++) for (int i = 0; i < d.s; i++) sum += x[(n * d.c + c) * d.s + i];
-        mean = (float) (sum / m);
-        double sq = 0;
-        for (int n = 0; n < d.n; n++) {
-          for (int i = 0; i < d.s; i++) {
-            double v = x[(n * d.c + c) * d.s + i] - mean;
-            sq += v * v;
-          }
-        }
-        float var = (float) (sq / m);
+        // Sums in double, four partial sums each: one chain of dependent adds over N·S values was
+        // most of this op's time.
+        double[] sums = new double[4];
+        for (int n = 0; n < d.n; n++) addInFours(x, (n * d.c + c) * d.s, d.s, sums);
+        mean = (float) (((sums[0] + sums[1]) + (sums[2] + sums[3])) / m);
+        java.util.Arrays.fill(sums, 0);
+        for (int n = 0; n < d.n; n++) addSquaresInFours(x, (n * d.c + c) * d.s, d.s, mean, sums);
+        float var = (float) (((sums[0] + sums[1]) + (sums[2] + sums[3])) / m);
         invstd = (float) (1.0 / Math.sqrt(var + eps));
         w[c] = mean;
         w[d.c + c] = invstd;
@@ -206,13 +203,9 @@ public final class BatchNorm implements Op {
     int m = d.n * d.s;
     IntStream.range(0, d.c).parallel().forEach(c -> {
       float mean = w[c], invstd = w[d.c + c];
-      double sdz = 0, sdzx = 0;
-      for (int n = 0; n < d.n; n++) {
-        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) {
-          sdz += dz[at];
-          sdzx += dz[at] * ((x[at] - mean) * invstd);
-        }
-      }
+      double[] sums = new double[8]; // Σ dz and Σ dz·xhat, four partial sums of each
+      for (int n = 0; n < d.n; n++) addGradientSumsInFours(dz, x, (n * d.c + c) * d.s, d.s, mean, invstd, sums);
+      double sdz = (sums[0] + sums[1]) + (sums[2] + sums[3]), sdzx = (sums[4] + sums[5]) + (sums[6] + sums[7]);
       if (dIn[1] != null) dIn[1].data[c] += (float) sdzx;
       if (dIn[2] != null) dIn[2].data[c] += (float) sdz;
       if (dIn[0] == null) return;
@@ -224,6 +217,73 @@ public final class BatchNorm implements Op {
         }
       }
     });
+  }
+
+  /** {@code sums[j] += x[at + i]} for i ≡ j (mod 4) in {@code [0, len)}. */
+  private static void addInFours(float[] x, int at, int len, double[] sums) {
+    double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
+    int i = at, end = at + len;
+    for (; i + 4 <= end; i += 4) {
+      s0 += x[i];
+      s1 += x[i + 1];
+      s2 += x[i + 2];
+      s3 += x[i + 3];
+    }
+    for (; i < end; i++) s0 += x[i];
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+  }
+
+  /** {@code sums[j] += (x[at + i] − mean)²} for i ≡ j (mod 4): the difference in float, its square in double. */
+  private static void addSquaresInFours(float[] x, int at, int len, float mean, double[] sums) {
+    double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
+    int i = at, end = at + len;
+    for (; i + 4 <= end; i += 4) {
+      double v0 = x[i] - mean, v1 = x[i + 1] - mean, v2 = x[i + 2] - mean, v3 = x[i + 3] - mean;
+      s0 += v0 * v0;
+      s1 += v1 * v1;
+      s2 += v2 * v2;
+      s3 += v3 * v3;
+    }
+    for (; i < end; i++) {
+      double v = x[i] - mean;
+      s0 += v * v;
+    }
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+  }
+
+  /** {@code sums[j] += dz} and {@code sums[4 + j] += dz·xhat} (xhat in float) for i ≡ j (mod 4). */
+  private static void addGradientSumsInFours(float[] dz, float[] x, int at, int len, float mean, float invstd,
+      double[] sums) {
+    double a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3], b0 = sums[4], b1 = sums[5], b2 = sums[6], b3 = sums[7];
+    int i = at, end = at + len;
+    for (; i + 4 <= end; i += 4) {
+      a0 += dz[i];
+      a1 += dz[i + 1];
+      a2 += dz[i + 2];
+      a3 += dz[i + 3];
+      b0 += dz[i] * ((x[i] - mean) * invstd);
+      b1 += dz[i + 1] * ((x[i + 1] - mean) * invstd);
+      b2 += dz[i + 2] * ((x[i + 2] - mean) * invstd);
+      b3 += dz[i + 3] * ((x[i + 3] - mean) * invstd);
+    }
+    for (; i < end; i++) {
+      a0 += dz[i];
+      b0 += dz[i] * ((x[i] - mean) * invstd);
+    }
+    sums[0] = a0;
+    sums[1] = a1;
+    sums[2] = a2;
+    sums[3] = a3;
+    sums[4] = b0;
+    sums[5] = b1;
+    sums[6] = b2;
+    sums[7] = b3;
   }
 
   @Override
