@@ -9,8 +9,11 @@ import dev.nodal.graph.Op;
 import dev.nodal.graph.Pass;
 import dev.nodal.graph.ShapeContext;
 import dev.nodal.graph.State;
+import dev.nodal.tensor.CpuMath;
 import dev.nodal.tensor.CpuTensor;
+import dev.nodal.tensor.FusedActivation;
 import dev.nodal.tensor.Shape;
+import dev.nodal.tensor.ThreadBuffers;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,26 +38,34 @@ import java.util.stream.IntStream;
  * {@code dx = gamma/(M·sqrt(var + eps))·(M·dz − Σ dz − xhat·Σ dz·xhat)}. Forward saves the mean and
  * the inverse standard deviation in its workspace, which backward reads; the running statistics
  * get no gradient.
+ *
+ * <p>An {@link FusedActivation activation} (default none) is applied to z as it is written, as a
+ * batch norm followed by a ReLU, sigmoid or tanh node would, without the activation's pass over
+ * memory; backward then takes {@code dz·f'} from the output in place of dz.
  */
 public final class BatchNorm implements Op {
   private static final Kernel STATS = Kernel.of("batch_norm", "batch_norm_stats").ints("N", "C", "S")
       .floats("eps", "momentum").buffers("x", "w", "rmean", "rvar").groupScratch("scratch");
-  private static final Kernel FORWARD = Kernel.of("batch_norm", "batch_norm_forward").ints("N", "C", "S")
+  private static final Kernel FORWARD = Kernel.of("batch_norm", "batch_norm_forward").ints("N", "C", "S", "act")
       .buffers("x", "w", "gamma", "beta", "z");
-  private static final Kernel FORWARD_EVAL = Kernel.of("batch_norm", "batch_norm_forward_eval").ints("N", "C", "S")
-      .floats("eps").buffers("x", "rmean", "rvar", "gamma", "beta", "z");
-  private static final Kernel BACKWARD_SUMS = Kernel.of("batch_norm", "batch_norm_backward_sums").ints("N", "C", "S")
-      .buffers("x", "dz", "w").groupScratch("scratch");
+  private static final Kernel FORWARD_EVAL = Kernel.of("batch_norm", "batch_norm_forward_eval")
+      .ints("N", "C", "S", "act").floats("eps").buffers("x", "rmean", "rvar", "gamma", "beta", "z");
+  private static final Kernel BACKWARD_SUMS = Kernel.of("batch_norm", "batch_norm_backward_sums")
+      .ints("N", "C", "S", "act").buffers("x", "z", "dz", "w").groupScratch("scratch");
   private static final Kernel BACKWARD_PARAM = Kernel.of("batch_norm", "batch_norm_backward_param").ints("C", "row")
       .buffers("w", "dparam").ints("acc");
   private static final Kernel BACKWARD_INPUT = Kernel.of("batch_norm", "batch_norm_backward_input")
-      .ints("N", "C", "S").buffers("x", "dz", "w", "gamma", "dx").ints("acc");
+      .ints("N", "C", "S", "act").buffers("x", "z", "dz", "w", "gamma", "dx").ints("acc");
+  /** One segment of a channel's dz·f', per thread, when there is an activation. */
+  private static final ThreadBuffers.Key DZF = new ThreadBuffers.Key("batch_norm dz·f'", 1);
 
   private final float momentum, eps;
+  private final FusedActivation activation;
 
-  private BatchNorm(float momentum, float eps) {
+  private BatchNorm(float momentum, float eps, FusedActivation activation) {
     this.momentum = checkMomentum(momentum);
     this.eps = checkEps(eps);
+    this.activation = java.util.Objects.requireNonNull(activation, "activation");
   }
 
   private static float checkMomentum(float m) {
@@ -77,6 +88,7 @@ public final class BatchNorm implements Op {
   /** Named settings, each checked as it is set. */
   public static final class Builder {
     private float momentum = 0.1f, eps = 1e-5f;
+    private FusedActivation activation = FusedActivation.NONE;
 
     /**
      * How far each training step moves the running statistics towards the batch's, in [0, 1]
@@ -93,18 +105,29 @@ public final class BatchNorm implements Op {
       return this;
     }
 
+    /**
+     * An activation applied as each output is written (default none): the batch norm and a ReLU,
+     * sigmoid or tanh node in one, without the activation's pass over memory.
+     */
+    public Builder activation(FusedActivation a) {
+      activation = java.util.Objects.requireNonNull(a, "activation");
+      return this;
+    }
+
     public BatchNorm build() {
-      return new BatchNorm(momentum, eps);
+      return new BatchNorm(momentum, eps, activation);
     }
   }
 
   /** The graph file's attributes of a batch norm. */
   static final AttributeSchema SCHEMA = AttributeSchema.of(
       AttributeSchema.number("momentum", 0.1, 0, true, 1, true),
-      AttributeSchema.number("eps", 1e-5, 0, false, Double.MAX_VALUE, true));
+      AttributeSchema.number("eps", 1e-5, 0, false, Double.MAX_VALUE, true),
+      AttributeSchema.choice("activation", "none", FusedActivation.names()));
 
   static BatchNorm fromAttributes(AttributeSchema.Values a) {
-    return new BatchNorm((float) a.number("momentum"), (float) a.number("eps"));
+    return new BatchNorm((float) a.number("momentum"), (float) a.number("eps"),
+        FusedActivation.parse("batch_norm", a.text("activation")));
   }
 
   @Override
@@ -122,6 +145,7 @@ public final class BatchNorm implements Op {
     Map<String, Object> a = new LinkedHashMap<>();
     a.put("momentum", momentum);
     a.put("eps", eps);
+    if (activation != FusedActivation.NONE) a.put("activation", activation.attribute());
     return a;
   }
 
@@ -191,7 +215,9 @@ public final class BatchNorm implements Op {
         invstd = (float) (1.0 / Math.sqrt(rv[c] + eps));
       }
       for (int n = 0; n < d.n; n++) {
-        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) z[at] = (x[at] - mean) * invstd * gamma[c] + beta[c];
+        int from = (n * d.c + c) * d.s;
+        for (int i = 0, at = from; i < d.s; i++, at++) z[at] = (x[at] - mean) * invstd * gamma[c] + beta[c];
+        if (activation != FusedActivation.NONE) CpuMath.activate(pass.cpu(), activation, z, z, from, from + d.s);
       }
     });
   }
@@ -199,24 +225,42 @@ public final class BatchNorm implements Op {
   @Override
   public void backward(Pass pass, CpuTensor[] in, CpuTensor out, CpuTensor dOut, CpuTensor[] dIn) {
     Dims d = Dims.of(in[0].shape);
-    float[] x = in[0].data, gamma = in[1].data, dz = dOut.data, w = pass.work(0).data;
+    float[] x = in[0].data, gamma = in[1].data, w = pass.work(0).data;
     int m = d.n * d.s;
     IntStream.range(0, d.c).parallel().forEach(c -> {
       float mean = w[c], invstd = w[d.c + c];
       double[] sums = new double[8]; // Σ dz and Σ dz·xhat, four partial sums of each
-      for (int n = 0; n < d.n; n++) addGradientSumsInFours(dz, x, (n * d.c + c) * d.s, d.s, mean, invstd, sums);
+      for (int n = 0; n < d.n; n++) {
+        int at = (n * d.c + c) * d.s;
+        addGradientSumsInFours(dz(pass, out, dOut, at, d.s), activation == FusedActivation.NONE ? at : 0, x, at, d.s, mean,
+            invstd, sums);
+      }
       double sdz = (sums[0] + sums[1]) + (sums[2] + sums[3]), sdzx = (sums[4] + sums[5]) + (sums[6] + sums[7]);
       if (dIn[1] != null) dIn[1].data[c] += (float) sdzx;
       if (dIn[2] != null) dIn[2].data[c] += (float) sdz;
       if (dIn[0] == null) return;
       float k = gamma[c] * invstd / m;
       for (int n = 0; n < d.n; n++) {
-        for (int i = 0, at = (n * d.c + c) * d.s; i < d.s; i++, at++) {
+        int from = (n * d.c + c) * d.s;
+        float[] dz = dz(pass, out, dOut, from, d.s);
+        int shift = activation == FusedActivation.NONE ? 0 : from; // dz's index of x's element at
+        for (int i = 0, at = from; i < d.s; i++, at++) {
           float xhat = (x[at] - mean) * invstd;
-          dIn[0].data[at] += k * (float) (m * dz[at] - sdz - xhat * sdzx);
+          dIn[0].data[at] += k * (float) (m * dz[at - shift] - sdz - xhat * sdzx);
         }
       }
     });
+  }
+
+  /**
+   * The gradient at z's elements {@code [at, at + len)}: dOut itself without an activation (read at
+   * {@code at}), else {@code dz·f'} from the output, into this thread's scratch (read from 0).
+   */
+  private float[] dz(Pass pass, CpuTensor out, CpuTensor dOut, int at, int len) {
+    if (activation == FusedActivation.NONE) return dOut.data;
+    float[] dzf = pass.cpu().buffers(DZF).get(0, len);
+    CpuMath.activationGradient(pass.cpu(), activation, out.data, at, dOut.data, at, dzf, 0, len, false);
+    return dzf;
   }
 
   /** {@code sums[j] += x[at + i]} for i ≡ j (mod 4) in {@code [0, len)}. */
@@ -257,24 +301,28 @@ public final class BatchNorm implements Op {
     sums[3] = s3;
   }
 
-  /** {@code sums[j] += dz} and {@code sums[4 + j] += dz·xhat} (xhat in float) for i ≡ j (mod 4). */
-  private static void addGradientSumsInFours(float[] dz, float[] x, int at, int len, float mean, float invstd,
+  /**
+   * {@code sums[j] += dz} and {@code sums[4 + j] += dz·xhat} (xhat in float) for i ≡ j (mod 4), i
+   * in {@code [0, len)}: dz read from {@code dzAt}, x from {@code at}.
+   */
+  private static void addGradientSumsInFours(float[] dz, int dzAt, float[] x, int at, int len, float mean, float invstd,
       double[] sums) {
     double a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3], b0 = sums[4], b1 = sums[5], b2 = sums[6], b3 = sums[7];
-    int i = at, end = at + len;
-    for (; i + 4 <= end; i += 4) {
-      a0 += dz[i];
-      a1 += dz[i + 1];
-      a2 += dz[i + 2];
-      a3 += dz[i + 3];
-      b0 += dz[i] * ((x[i] - mean) * invstd);
-      b1 += dz[i + 1] * ((x[i + 1] - mean) * invstd);
-      b2 += dz[i + 2] * ((x[i + 2] - mean) * invstd);
-      b3 += dz[i + 3] * ((x[i + 3] - mean) * invstd);
+    int i = 0, d = dzAt - at;
+    for (; i + 4 <= len; i += 4) {
+      int e = at + i;
+      a0 += dz[e + d];
+      a1 += dz[e + d + 1];
+      a2 += dz[e + d + 2];
+      a3 += dz[e + d + 3];
+      b0 += dz[e + d] * ((x[e] - mean) * invstd);
+      b1 += dz[e + d + 1] * ((x[e + 1] - mean) * invstd);
+      b2 += dz[e + d + 2] * ((x[e + 2] - mean) * invstd);
+      b3 += dz[e + d + 3] * ((x[e + 3] - mean) * invstd);
     }
-    for (; i < end; i++) {
-      a0 += dz[i];
-      b0 += dz[i] * ((x[i] - mean) * invstd);
+    for (; i < len; i++) {
+      a0 += dz[at + i + d];
+      b0 += dz[at + i + d] * ((x[at + i] - mean) * invstd);
     }
     sums[0] = a0;
     sums[1] = a1;
@@ -293,10 +341,10 @@ public final class BatchNorm implements Op {
     if (l.training()) {
       l.launchGroups(STATS, d.c, d.n, d.c, d.s, eps, momentum, l.in(0), l.work(0), l.in(3),
           l.in(4));
-      l.launch(FORWARD, over(size), d.n, d.c, d.s, l.in(0), l.work(0), l.in(1), l.in(2),
+      l.launch(FORWARD, over(size), d.n, d.c, d.s, activation.code(), l.in(0), l.work(0), l.in(1), l.in(2),
           l.out());
     } else {
-      l.launch(FORWARD_EVAL, over(size), d.n, d.c, d.s, eps, l.in(0), l.in(3), l.in(4),
+      l.launch(FORWARD_EVAL, over(size), d.n, d.c, d.s, activation.code(), eps, l.in(0), l.in(3), l.in(4),
           l.in(1), l.in(2), l.out());
     }
   }
@@ -304,7 +352,7 @@ public final class BatchNorm implements Op {
   @Override
   public void backwardKernels(Launcher l) {
     Dims d = Dims.of(l.inShape(0));
-    l.launchGroups(BACKWARD_SUMS, d.c, d.n, d.c, d.s, l.in(0), l.dOut(), l.work(0));
+    l.launchGroups(BACKWARD_SUMS, d.c, d.n, d.c, d.s, activation.code(), l.in(0), l.out(), l.dOut(), l.work(0));
     if (l.dIn(1) != null) {
       l.launch(BACKWARD_PARAM, over(d.c), d.c, 3, l.work(0), l.dIn(1), l.accumulate(1));
     }
@@ -312,8 +360,8 @@ public final class BatchNorm implements Op {
       l.launch(BACKWARD_PARAM, over(d.c), d.c, 2, l.work(0), l.dIn(2), l.accumulate(2));
     }
     if (l.dIn(0) != null) {
-      l.launch(BACKWARD_INPUT, over(l.inShape(0).size(0)), d.n, d.c, d.s, l.in(0),
-          l.dOut(), l.work(0), l.in(1), l.dIn(0), l.accumulate(0));
+      l.launch(BACKWARD_INPUT, over(l.inShape(0).size(0)), d.n, d.c, d.s, activation.code(), l.in(0),
+          l.out(), l.dOut(), l.work(0), l.in(1), l.dIn(0), l.accumulate(0));
     }
   }
 

@@ -7,11 +7,11 @@ import dev.nodal.graph.GraphBuilder;
 import dev.nodal.graph.Init;
 import dev.nodal.graph.Input;
 import dev.nodal.io.GraphFile;
+import dev.nodal.ops.BatchNorm;
 import dev.nodal.ops.Conv2d;
 import dev.nodal.ops.Layers;
 import dev.nodal.graph.Node;
 import dev.nodal.ops.Pool2d;
-import dev.nodal.ops.Relu;
 import dev.nodal.ops.Reshape;
 import dev.nodal.ops.SoftmaxCrossEntropy;
 import dev.nodal.tensor.FusedActivation;
@@ -124,8 +124,8 @@ public final class ModelZoo {
   /**
    * The CNN of PyTorch's anchor script on square single-channel images of {@code features}
    * pixels: two blocks of 3×3 convolution (32, then 64 filters, padding 1), optional batch norm,
-   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer (ReLUs fused into the
-   * layer before them, but after batch norm) to the classes. Weights
+   * ReLU and 2×2 max pooling, then dense 128 with ReLU and a dense layer (each ReLU fused into the
+   * layer before it: the convolution, or batch norm) to the classes. Weights
    * start as PyTorch's do ({@link Init#fanInUniform()}), biases at zero. Output node "logits".
    */
   public static Graph cnn(long seed, int features, int classes, boolean batchNorm) {
@@ -146,11 +146,11 @@ public final class ModelZoo {
     int[] filters = {32, 64};
     for (int i = 0; i < filters.length; i++) {
       String n = "conv" + (i + 1);
-      // Without batch norm the ReLU runs in the convolution's epilogue; batch norm comes between them.
+      // The ReLU runs as the convolution writes its output, or batch norm its own.
       Conv2d conv = Conv2d.builder().padding(1).algorithm(convolutions)
           .activation(batchNorm ? FusedActivation.NONE : FusedActivation.RELU).build();
       h = Layers.conv2d(g, n, h, filters[i], 3, conv, Init.fanInUniform());
-      if (batchNorm) h = g.apply(new Relu(), "relu" + (i + 1), Layers.batchNorm(g, "bn" + (i + 1), h));
+      if (batchNorm) h = Layers.batchNorm(g, "bn" + (i + 1), h, BatchNorm.builder().activation(FusedActivation.RELU).build());
       h = g.apply(Pool2d.max(2, 2, 0), "pool" + (i + 1), h);
     }
     h = g.apply(Reshape.flatten(), "flatten", h);

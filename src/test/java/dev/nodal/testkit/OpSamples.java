@@ -193,7 +193,9 @@ public final class OpSamples {
           poolSamples(false),
           poolStraddling(false)),
       samples("batch_norm", Family.REDUCTION,
-          List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3)),
+          List.of(batchNorm(1, 1, 2, 2), batchNorm(2, 3, 3, 1), batchNorm(4, 5), batchNorm(1, 2, 3),
+              batchNorm(FusedActivation.RELU, 3, 2, 2, 2), batchNorm(FusedActivation.TANH, 4, 5),
+              batchNorm(FusedActivation.SIGMOID, 1, 2, 3)),
           batchNormStraddling()),
       samples("layer_norm", Family.REDUCTION,
           rowNormSamples(new LayerNorm(), new LayerNorm(1e-5f, false)),
@@ -526,8 +528,19 @@ public final class OpSamples {
 
   /** Batch norm of x of the given shape, over its dimension 1. */
   private static Sample batchNorm(int... x) {
+    return batchNorm(FusedActivation.NONE, x);
+  }
+
+  /**
+   * The same with an activation applied as it writes z. Every input of a channel moves all of its
+   * outputs, so one output within a finite-difference step of ReLU's kink fails the check for the
+   * whole channel: the ReLU sample's shape is one whose outputs keep clear of it ([2, 3, 3, 1] and
+   * [4, 2, 1, 2] do not).
+   */
+  private static Sample batchNorm(FusedActivation f, int... x) {
     int[] c = {x[1]};
-    return new Sample(BatchNorm.builder().momentum(0.2f).build(), 0, List.of(x, c, c, c, c), false, 2, false);
+    return new Sample(BatchNorm.builder().momentum(0.2f).activation(f).build(), 0, List.of(x, c, c, c, c), false, 2,
+        false);
   }
 
   /** Each straddling size as the examples, as the channels and as the image height. */
@@ -537,6 +550,7 @@ public final class OpSamples {
       out.add(batchNorm(s, 3, 2, 2));
       out.add(batchNorm(2, s));
       out.add(batchNorm(1, 2, s, 5));
+      out.add(batchNorm(FusedActivation.RELU, 2, 3, s));
     }
     return out;
   }
