@@ -86,28 +86,36 @@ public final class TfBench {
   private record Model(Placeholder<TFloat32> x, Placeholder<TFloat32> y, Operand<TFloat32> logits, Operand<TFloat32> loss,
       Op train, long[] imageShape) {}
 
+  /** The layers between the images and the logits, adding their variables to {@code params}. */
+  private interface Body {
+    Operand<TFloat32> logits(Operand<TFloat32> x, Random r, List<Variable<TFloat32>> params);
+  }
+
   private static Model mlp(Ops tf) {
-    Random r = new Random(0);
-    Placeholder<TFloat32> x = tf.placeholder(TFloat32.class);
-    Placeholder<TFloat32> y = tf.placeholder(TFloat32.class);
-    List<Variable<TFloat32>> params = new ArrayList<>();
-    Operand<TFloat32> h = dense(tf, x, 784, 256, r, params, true);
-    h = dense(tf, h, 256, 128, r, params, true);
-    Operand<TFloat32> logits = dense(tf, h, 128, 10, r, params, false);
-    return finish(tf, x, y, logits, params, 0.05f, new long[] {784});
+    return model(tf, 0.05f, new long[] {784}, (x, r, params) -> {
+      Operand<TFloat32> h = dense(tf, x, 784, 256, r, params, true);
+      h = dense(tf, h, 256, 128, r, params, true);
+      return dense(tf, h, 128, 10, r, params, false);
+    });
   }
 
   private static Model cnn(Ops tf, boolean batchNorm) {
-    Random r = new Random(0);
+    return model(tf, 0.01f, new long[] {28, 28, 1}, (x, r, params) -> {
+      Operand<TFloat32> h = convBlock(tf, x, 1, 32, r, params, batchNorm);
+      h = convBlock(tf, h, 32, 64, r, params, batchNorm);
+      h = tf.reshape(h, tf.constant(new int[] {-1, 7 * 7 * 64}));
+      h = dense(tf, h, 7 * 7 * 64, 128, r, params, true);
+      return dense(tf, h, 128, 10, r, params, false);
+    });
+  }
+
+  /** Placeholders for the images and one-hot labels, the body (weights drawn from seed 0), then {@link #finish}. */
+  private static Model model(Ops tf, float rate, long[] imageShape, Body body) {
     Placeholder<TFloat32> x = tf.placeholder(TFloat32.class);
     Placeholder<TFloat32> y = tf.placeholder(TFloat32.class);
     List<Variable<TFloat32>> params = new ArrayList<>();
-    Operand<TFloat32> h = convBlock(tf, x, 1, 32, r, params, batchNorm);
-    h = convBlock(tf, h, 32, 64, r, params, batchNorm);
-    h = tf.reshape(h, tf.constant(new int[] {-1, 7 * 7 * 64}));
-    h = dense(tf, h, 7 * 7 * 64, 128, r, params, true);
-    Operand<TFloat32> logits = dense(tf, h, 128, 10, r, params, false);
-    return finish(tf, x, y, logits, params, 0.01f, new long[] {28, 28, 1});
+    Operand<TFloat32> logits = body.logits(x, new Random(0), params);
+    return finish(tf, x, y, logits, params, rate, imageShape);
   }
 
   /**
