@@ -263,7 +263,7 @@ public final class BatchNorm implements Op {
     return dzf;
   }
 
-  /** {@code sums[j] += x[at + i]} for i ≡ j (mod 4) in {@code [0, len)}. */
+  /** {@code sums[j] += x[at + i]} for i ≡ j (mod 4) in {@code [0, len)}, a tail short of 4 into {@code sums[0]}. */
   private static void addInFours(float[] x, int at, int len, double[] sums) {
     double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
     int i = at, end = at + len;
@@ -280,7 +280,10 @@ public final class BatchNorm implements Op {
     sums[3] = s3;
   }
 
-  /** {@code sums[j] += (x[at + i] − mean)²} for i ≡ j (mod 4): the difference in float, its square in double. */
+  /**
+   * {@code sums[j] += (x[at + i] − mean)²} for i ≡ j (mod 4), a tail short of 4 into {@code sums[0]}:
+   * the difference in float, its square in double.
+   */
   private static void addSquaresInFours(float[] x, int at, int len, float mean, double[] sums) {
     double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
     int i = at, end = at + len;
@@ -303,7 +306,8 @@ public final class BatchNorm implements Op {
 
   /**
    * {@code sums[j] += dz} and {@code sums[4 + j] += dz·xhat} (xhat in float) for i ≡ j (mod 4), i
-   * in {@code [0, len)}: dz read from {@code dzAt}, x from {@code at}.
+   * in {@code [0, len)}, a tail short of 4 into {@code sums[0]} and {@code sums[4]}: dz read from
+   * {@code dzAt}, x from {@code at}.
    */
   private static void addGradientSumsInFours(float[] dz, int dzAt, float[] x, int at, int len, float mean, float invstd,
       double[] sums) {

@@ -257,9 +257,10 @@ public final class Layers {
   }
 
   /**
-   * As {@link #batchNorm(GraphBuilder, String, Node)}, with the momentum and eps of {@code op}, as
-   * PyTorch's {@code BatchNorm2d(C, eps=1e-3, momentum=0.01)} is
-   * {@code Layers.batchNorm(g, "bn", x, BatchNorm.builder().eps(1e-3f).momentum(0.01f).build())}.
+   * As {@link #batchNorm(GraphBuilder, String, Node)}, with the momentum, eps and fused activation
+   * of {@code op}, as PyTorch's {@code BatchNorm2d(C, eps=1e-3, momentum=0.01)} is
+   * {@code Layers.batchNorm(g, "bn", x, BatchNorm.builder().eps(1e-3f).momentum(0.01f).build())}, and
+   * a batch norm followed by a ReLU is {@code BatchNorm.builder().activation(FusedActivation.RELU)}.
    */
   public static Apply batchNorm(GraphBuilder g, String name, Node x, BatchNorm op) {
     if (op == null) throw new GraphException("batch_norm '" + name + "': op is null; pass BatchNorm.builder().build()");

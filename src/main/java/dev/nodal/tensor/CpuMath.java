@@ -116,7 +116,8 @@ public final class CpuMath {
    * Σ a[i] for i in {@code [from, to)}. On the Vector API each lane sums every lanes-th element
    * in float, then the lanes and the tail are added in order in double (no less accurate than
    * the plain loop, which adds in order in float, and many times faster than its chain of
-   * dependent adds). Either way the bits depend on the range alone, not on the JIT or the threads.
+   * dependent adds). Either way the bits depend on the range and the vector width (8 floats with
+   * AVX2, 16 with AVX-512) alone, not on the JIT or the threads.
    */
   public static float sum(CpuContext cpu, float[] a, int from, int to) {
     if (cpu.vectorApi()) return VectorMath.sum(a, from, to);
