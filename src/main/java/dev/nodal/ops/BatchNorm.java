@@ -56,7 +56,7 @@ public final class BatchNorm implements Op {
       .buffers("w", "dparam").ints("acc");
   private static final Kernel BACKWARD_INPUT = Kernel.of("batch_norm", "batch_norm_backward_input")
       .ints("N", "C", "S", "act").buffers("x", "z", "dz", "w", "gamma", "dx").ints("acc");
-  /** One segment of a channel's dz·f', per thread, when there is an activation. */
+  /** One channel's dz·f', per thread, when there is an activation. */
   private static final ThreadBuffers.Key DZF = new ThreadBuffers.Key("batch_norm dz·f'", 1);
 
   private final float momentum, eps;
@@ -197,14 +197,8 @@ public final class BatchNorm implements Op {
     IntStream.range(0, d.c).parallel().forEach(c -> { // channels are independent
       float mean, invstd;
       if (training) {
-        // Sums in double, four partial sums each: one chain of dependent adds over N·S values was
-        // most of this op's time.
-        double[] sums = new double[4];
-        for (int n = 0; n < d.n; n++) addInFours(x, (n * d.c + c) * d.s, d.s, sums);
-        mean = (float) (((sums[0] + sums[1]) + (sums[2] + sums[3])) / m);
-        java.util.Arrays.fill(sums, 0);
-        for (int n = 0; n < d.n; n++) addSquaresInFours(x, (n * d.c + c) * d.s, d.s, mean, sums);
-        float var = (float) (((sums[0] + sums[1]) + (sums[2] + sums[3])) / m);
+        mean = (float) (channelSum(x, d, c) / m);
+        float var = (float) (channelSquares(x, d, c, mean) / m);
         invstd = (float) (1.0 / Math.sqrt(var + eps));
         w[c] = mean;
         w[d.c + c] = invstd;
@@ -227,115 +221,91 @@ public final class BatchNorm implements Op {
     Dims d = Dims.of(in[0].shape);
     float[] x = in[0].data, gamma = in[1].data, w = pass.work(0).data;
     int m = d.n * d.s;
+    boolean fused = activation != FusedActivation.NONE;
     IntStream.range(0, d.c).parallel().forEach(c -> {
       float mean = w[c], invstd = w[d.c + c];
-      double[] sums = new double[8]; // Σ dz and Σ dz·xhat, four partial sums of each
+      // g: dOut itself, or with an activation this channel's dz·f', made once into this thread's
+      // scratch (row n at n·S, where dOut's row is at (n·C + c)·S)
+      float[] g = fused ? channelGradient(pass, out.data, dOut.data, d, c) : dOut.data;
+      // Σ g and Σ g·xhat in double, four partial sums of each (i ≡ j mod 4 within a row, a row's
+      // tail into the first): one chain of dependent adds over N·S values was most of this op's time
+      double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
       for (int n = 0; n < d.n; n++) {
-        int at = (n * d.c + c) * d.s;
-        addGradientSumsInFours(dz(pass, out, dOut, at, d.s), activation == FusedActivation.NONE ? at : 0, x, at, d.s, mean,
-            invstd, sums);
+        int at = (n * d.c + c) * d.s, gd = (fused ? n * d.s : at) - at, i = at, end = at + d.s;
+        for (; i + 4 <= end; i += 4) {
+          a0 += g[i + gd];
+          a1 += g[i + gd + 1];
+          a2 += g[i + gd + 2];
+          a3 += g[i + gd + 3];
+          b0 += g[i + gd] * ((x[i] - mean) * invstd);
+          b1 += g[i + gd + 1] * ((x[i + 1] - mean) * invstd);
+          b2 += g[i + gd + 2] * ((x[i + 2] - mean) * invstd);
+          b3 += g[i + gd + 3] * ((x[i + 3] - mean) * invstd);
+        }
+        for (; i < end; i++) {
+          a0 += g[i + gd];
+          b0 += g[i + gd] * ((x[i] - mean) * invstd);
+        }
       }
-      double sdz = (sums[0] + sums[1]) + (sums[2] + sums[3]), sdzx = (sums[4] + sums[5]) + (sums[6] + sums[7]);
+      double sdz = (a0 + a1) + (a2 + a3), sdzx = (b0 + b1) + (b2 + b3);
       if (dIn[1] != null) dIn[1].data[c] += (float) sdzx;
       if (dIn[2] != null) dIn[2].data[c] += (float) sdz;
       if (dIn[0] == null) return;
       float k = gamma[c] * invstd / m;
       for (int n = 0; n < d.n; n++) {
-        int from = (n * d.c + c) * d.s;
-        float[] dz = dz(pass, out, dOut, from, d.s);
-        int shift = activation == FusedActivation.NONE ? 0 : from; // dz's index of x's element at
-        for (int i = 0, at = from; i < d.s; i++, at++) {
-          float xhat = (x[at] - mean) * invstd;
-          dIn[0].data[at] += k * (float) (m * dz[at - shift] - sdz - xhat * sdzx);
+        int at = (n * d.c + c) * d.s, gd = (fused ? n * d.s : at) - at;
+        for (int i = at; i < at + d.s; i++) {
+          float xhat = (x[i] - mean) * invstd;
+          dIn[0].data[i] += k * (float) (m * g[i + gd] - sdz - xhat * sdzx);
         }
       }
     });
   }
 
-  /**
-   * The gradient at z's elements {@code [at, at + len)}: dOut itself without an activation (read at
-   * {@code at}), else {@code dz·f'} from the output, into this thread's scratch (read from 0).
-   */
-  private float[] dz(Pass pass, CpuTensor out, CpuTensor dOut, int at, int len) {
-    if (activation == FusedActivation.NONE) return dOut.data;
-    float[] dzf = pass.cpu().buffers(DZF).get(0, len);
-    CpuMath.activationGradient(pass.cpu(), activation, out.data, at, dOut.data, at, dzf, 0, len, false);
-    return dzf;
+  /** Channel c's dz·f' from the output z, row n at {@code n·S} of this thread's scratch. */
+  private float[] channelGradient(Pass pass, float[] z, float[] dz, Dims d, int c) {
+    float[] g = pass.cpu().buffers(DZF).get(0, d.n * d.s);
+    for (int n = 0; n < d.n; n++) {
+      int at = (n * d.c + c) * d.s;
+      CpuMath.activationGradient(pass.cpu(), activation, z, at, dz, at, g, n * d.s, d.s, false);
+    }
+    return g;
   }
 
-  /** {@code sums[j] += x[at + i]} for i ≡ j (mod 4) in {@code [0, len)}, a tail short of 4 into {@code sums[0]}. */
-  private static void addInFours(float[] x, int at, int len, double[] sums) {
-    double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
-    int i = at, end = at + len;
-    for (; i + 4 <= end; i += 4) {
-      s0 += x[i];
-      s1 += x[i + 1];
-      s2 += x[i + 2];
-      s3 += x[i + 3];
+  /** Σ x over channel c, in double, as four partial sums (i ≡ j mod 4 within a row, a row's tail into the first). */
+  private static double channelSum(float[] x, Dims d, int c) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int n = 0; n < d.n; n++) {
+      int i = (n * d.c + c) * d.s, end = i + d.s;
+      for (; i + 4 <= end; i += 4) {
+        s0 += x[i];
+        s1 += x[i + 1];
+        s2 += x[i + 2];
+        s3 += x[i + 3];
+      }
+      for (; i < end; i++) s0 += x[i];
     }
-    for (; i < end; i++) s0 += x[i];
-    sums[0] = s0;
-    sums[1] = s1;
-    sums[2] = s2;
-    sums[3] = s3;
+    return (s0 + s1) + (s2 + s3);
   }
 
-  /**
-   * {@code sums[j] += (x[at + i] − mean)²} for i ≡ j (mod 4), a tail short of 4 into {@code sums[0]}:
-   * the difference in float, its square in double.
-   */
-  private static void addSquaresInFours(float[] x, int at, int len, float mean, double[] sums) {
-    double s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
-    int i = at, end = at + len;
-    for (; i + 4 <= end; i += 4) {
-      double v0 = x[i] - mean, v1 = x[i + 1] - mean, v2 = x[i + 2] - mean, v3 = x[i + 3] - mean;
-      s0 += v0 * v0;
-      s1 += v1 * v1;
-      s2 += v2 * v2;
-      s3 += v3 * v3;
+  /** Σ (x − mean)² over channel c, the difference in float and its square in double, summed as {@link #channelSum}. */
+  private static double channelSquares(float[] x, Dims d, int c, float mean) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int n = 0; n < d.n; n++) {
+      int i = (n * d.c + c) * d.s, end = i + d.s;
+      for (; i + 4 <= end; i += 4) {
+        double v0 = x[i] - mean, v1 = x[i + 1] - mean, v2 = x[i + 2] - mean, v3 = x[i + 3] - mean;
+        s0 += v0 * v0;
+        s1 += v1 * v1;
+        s2 += v2 * v2;
+        s3 += v3 * v3;
+      }
+      for (; i < end; i++) {
+        double v = x[i] - mean;
+        s0 += v * v;
+      }
     }
-    for (; i < end; i++) {
-      double v = x[i] - mean;
-      s0 += v * v;
-    }
-    sums[0] = s0;
-    sums[1] = s1;
-    sums[2] = s2;
-    sums[3] = s3;
-  }
-
-  /**
-   * {@code sums[j] += dz} and {@code sums[4 + j] += dz·xhat} (xhat in float) for i ≡ j (mod 4), i
-   * in {@code [0, len)}, a tail short of 4 into {@code sums[0]} and {@code sums[4]}: dz read from
-   * {@code dzAt}, x from {@code at}.
-   */
-  private static void addGradientSumsInFours(float[] dz, int dzAt, float[] x, int at, int len, float mean, float invstd,
-      double[] sums) {
-    double a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3], b0 = sums[4], b1 = sums[5], b2 = sums[6], b3 = sums[7];
-    int i = 0, d = dzAt - at;
-    for (; i + 4 <= len; i += 4) {
-      int e = at + i;
-      a0 += dz[e + d];
-      a1 += dz[e + d + 1];
-      a2 += dz[e + d + 2];
-      a3 += dz[e + d + 3];
-      b0 += dz[e + d] * ((x[e] - mean) * invstd);
-      b1 += dz[e + d + 1] * ((x[e + 1] - mean) * invstd);
-      b2 += dz[e + d + 2] * ((x[e + 2] - mean) * invstd);
-      b3 += dz[e + d + 3] * ((x[e + 3] - mean) * invstd);
-    }
-    for (; i < len; i++) {
-      a0 += dz[at + i + d];
-      b0 += dz[at + i + d] * ((x[at + i] - mean) * invstd);
-    }
-    sums[0] = a0;
-    sums[1] = a1;
-    sums[2] = a2;
-    sums[3] = a3;
-    sums[4] = b0;
-    sums[5] = b1;
-    sums[6] = b2;
-    sums[7] = b3;
+    return (s0 + s1) + (s2 + s3);
   }
 
   @Override

@@ -53,11 +53,6 @@ final class VectorMath {
     return i;
   }
 
-  /** Floats per vector. */
-  static int lanes() {
-    return S.length();
-  }
-
   /** {@link CpuMath#activate}'s vectors for ReLU: x < 0 ? 0 : x, so −0 and NaN pass through. */
   static int relu(float[] x, float[] z, int from, int to) {
     int i = from, vl = S.length();

@@ -146,7 +146,7 @@ class ElementwiseMathTest {
       assertEquals(plain, CpuMath.sum(new CpuContext(new CpuOptions(false, CpuOptions.Microkernel.AUTO)), a, from, to));
       CpuContext cpu = CpuContext.defaults();
       if (!cpu.vectorApi()) continue;
-      int vl = VectorMath.lanes(), whole = (to - from) / vl * vl;
+      int vl = VectorGemm.lanes(), whole = (to - from) / vl * vl;
       float[] lanes = new float[vl];
       for (int i = 0; i < whole; i++) lanes[i % vl] += a[from + i];
       double want = 0;
