@@ -91,14 +91,13 @@ public final class ThreadCollective implements Collective {
     // This rank's segment, each element summed in ring order from the next rank round to this one.
     int size = group.size;
     int from = Collective.segmentStart(length, size, rank), to = Collective.segmentStart(length, size, rank + 1);
-    for (int i = from; i < to; i++) {
-      int first = (rank + 1) % size;
-      float sum = group.arrays[first][group.offsets[first] + i];
-      for (int k = 2; k <= size; k++) {
-        int r = (rank + k) % size;
-        sum += group.arrays[r][group.offsets[r] + i];
-      }
-      group.result[i] = sum;
+    // Rank by rank over the segment, each element getting the same additions in the same order.
+    int first = (rank + 1) % size;
+    System.arraycopy(group.arrays[first], group.offsets[first] + from, group.result, from, to - from);
+    for (int k = 2; k <= size; k++) {
+      int r = (rank + k) % size;
+      float[] a = group.arrays[r];
+      for (int i = from, at = group.offsets[r] + from; i < to; i++, at++) group.result[i] += a[at];
     }
     await("the sum");
     System.arraycopy(group.result, 0, data, offset, length);
