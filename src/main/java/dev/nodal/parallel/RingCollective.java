@@ -161,13 +161,18 @@ public final class RingCollective implements Collective {
   /** How long a neighbour may send neither data nor heartbeats by default (at most the timeout). */
   public static final Duration DEFAULT_SILENCE = Duration.ofSeconds(10);
 
+  /** The silence a ring of this {@code timeout} gets by default: {@link #DEFAULT_SILENCE}, or the timeout when shorter. */
+  public static Duration defaultSilence(Duration timeout) {
+    return timeout.compareTo(DEFAULT_SILENCE) < 0 ? timeout : DEFAULT_SILENCE;
+  }
+
   /**
-   * {@link #join(int, List, ServerSocket, Duration, Duration, byte[])} with a silence of
-   * {@link #DEFAULT_SILENCE}, or {@code timeout} when that is shorter.
+   * {@link #join(int, List, ServerSocket, Duration, Duration, byte[])} with the
+   * {@link #defaultSilence default silence}.
    */
   public static RingCollective join(int rank, List<InetSocketAddress> addresses, ServerSocket server, Duration timeout,
       byte[] key) throws IOException {
-    return join(rank, addresses, server, timeout, timeout.compareTo(DEFAULT_SILENCE) < 0 ? timeout : DEFAULT_SILENCE, key);
+    return join(rank, addresses, server, timeout, defaultSilence(timeout), key);
   }
 
   /**

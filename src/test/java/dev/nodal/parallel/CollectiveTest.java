@@ -70,8 +70,7 @@ class CollectiveTest {
    * holds for the accepted connection whatever the host's tcp_rmem, autotuning included.
    */
   static List<Collective> ring(int size, Duration timeout, int receiveBuffer) throws Exception {
-    return ring(size, timeout, timeout.compareTo(RingCollective.DEFAULT_SILENCE) < 0 ? timeout
-        : RingCollective.DEFAULT_SILENCE, receiveBuffer);
+    return ring(size, timeout, RingCollective.defaultSilence(timeout), receiveBuffer);
   }
 
   /** As {@link #ring(int, Duration, int)}, a neighbour silent for {@code silence} failing an operation. */

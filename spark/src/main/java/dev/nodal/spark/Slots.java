@@ -23,14 +23,7 @@ final class Slots {
    * slot) or for {@link #WAIT}, whichever comes first. Local masters count at once.
    */
   static int await(SparkContext sc, int wanted) {
-    long seconds;
-    String text = sc.conf().get(WAIT, DEFAULT_WAIT.toSeconds() + "s");
-    try {
-      seconds = sc.conf().getTimeAsSeconds(WAIT, text);
-    } catch (RuntimeException e) {
-      seconds = -1;
-    }
-    if (seconds < 0) throw new IllegalArgumentException(WAIT + "=" + text + ": give a time, as 60s or 2m");
+    long seconds = TimeSetting.seconds(sc.conf(), WAIT, DEFAULT_WAIT.toSeconds(), 0, Long.MAX_VALUE, "a time");
     return await(sc, wanted, Duration.ofSeconds(seconds));
   }
 
@@ -76,15 +69,8 @@ final class Slots {
 
   /** {@link #LOST} of {@code sc}'s configuration. */
   static Duration lostTimeout(SparkContext sc) {
-    String text = sc.conf().get(LOST, DEFAULT_LOST.toSeconds() + "s");
-    long seconds;
-    try {
-      seconds = sc.conf().getTimeAsSeconds(LOST, text);
-    } catch (RuntimeException e) {
-      seconds = 0;
-    }
-    if (seconds < 1) throw new IllegalArgumentException(LOST + "=" + text + ": give a time of at least 1s, as 60s or 2m");
-    return Duration.ofSeconds(seconds);
+    return Duration.ofSeconds(TimeSetting.seconds(sc.conf(), LOST, DEFAULT_LOST.toSeconds(), 1, Long.MAX_VALUE,
+        "a time of at least 1s"));
   }
 
   /**

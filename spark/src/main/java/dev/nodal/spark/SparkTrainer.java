@@ -97,7 +97,7 @@ public final class SparkTrainer {
       byte[] salt) implements Serializable {
     static RingSettings of(org.apache.spark.SparkConf conf) {
       long seconds = seconds(conf, RING_TIMEOUT, DEFAULT_RING_TIMEOUT.toSeconds());
-      long silence = seconds(conf, RING_SILENCE, Math.min(seconds, RingCollective.DEFAULT_SILENCE.toSeconds()));
+      long silence = seconds(conf, RING_SILENCE, RingCollective.defaultSilence(Duration.ofSeconds(seconds)).toSeconds());
       if (silence > seconds) {
         throw new IllegalArgumentException(RING_SILENCE + "=" + conf.get(RING_SILENCE) + ": give at most " + RING_TIMEOUT
             + " (" + seconds + "s)");
@@ -128,19 +128,9 @@ public final class SparkTrainer {
           conf.getBoolean("spark.authenticate", false), tls, RingCollective.newKey());
     }
 
-    /** A time setting from 1s to 1d, written as Spark's own (60, 60s, 2m, 1h), in seconds. */
+    /** A time setting from 1s to 1d, in seconds. */
     private static long seconds(org.apache.spark.SparkConf conf, String key, long byDefault) {
-      String value = conf.get(key, byDefault + "s").strip();
-      long seconds;
-      try {
-        seconds = conf.getTimeAsSeconds(key, value);
-      } catch (RuntimeException e) {
-        seconds = 0;
-      }
-      if (seconds < 1 || seconds > Duration.ofDays(1).toSeconds()) {
-        throw new IllegalArgumentException(key + "=" + value + ": give a time from 1s to 1d, as 60s or 2m");
-      }
-      return seconds;
+      return TimeSetting.seconds(conf, key, byDefault, 1, Duration.ofDays(1).toSeconds(), "a time from 1s to 1d");
     }
 
     /** The job's key on this executor: the salt itself, or Spark's secret's HMAC over it. */
