@@ -93,6 +93,15 @@ public interface Session extends AutoCloseable {
      * fails the backward, and with it the session.
      */
     void ready(Param param, float[] array, int offset);
+
+    /** Tells of every parameter of {@code graph}, in {@link Graph#params()} order, from the packed gradients. */
+    default void readyAll(Graph graph, float[] packed) {
+      int at = 0;
+      for (Param p : graph.params()) {
+        ready(p, packed, at);
+        at += p.shape().exampleSize();
+      }
+    }
   }
 
   /**
@@ -104,12 +113,7 @@ public interface Session extends AutoCloseable {
   default void backward(GradientReady ready) {
     java.util.Objects.requireNonNull(ready, "ready");
     backward();
-    float[] packed = gradients();
-    int at = 0;
-    for (Param p : graph().params()) {
-      ready.ready(p, packed, at);
-      at += p.shape().exampleSize();
-    }
+    ready.readyAll(graph(), gradients());
   }
 
   /**

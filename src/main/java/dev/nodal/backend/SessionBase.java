@@ -436,11 +436,7 @@ public abstract class SessionBase implements Session {
     if (ready == NOBODY) return;
     if (told == null) told = new float[checks.packedGradientLength()];
     readGradients(told);
-    int at = 0;
-    for (Param p : graph.params()) {
-      ready.ready(p, told, at);
-      at += p.shape().exampleSize();
-    }
+    ready.readyAll(graph, told);
   }
 
   /** The gradients that {@link #runBackward(int, GradientReady)} tells by default, read once per pass. */
