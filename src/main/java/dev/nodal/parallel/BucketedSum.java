@@ -38,7 +38,10 @@ public final class BucketedSum implements AutoCloseable {
   private final int[] bucketStart;
   /** Parameters of each bucket that the running backward has not finished yet; guarded by this. */
   private final int[] pending, sizes;
-  /** The parameters by node id (null for other nodes), and whether this step's backward told each. */
+  /**
+   * The parameters by node id (null for other nodes), and whether this step's backward told each:
+   * read and written on the backward's thread only (the sending thread reads {@code pending}).
+   */
   private final Param[] paramById;
   private final boolean[] told;
   private final ExecutorService sender;
@@ -131,9 +134,9 @@ public final class BucketedSum implements AutoCloseable {
   public void backward(Session session, float scale, boolean zeros) {
     this.scale = scale;
     this.zeros = zeros;
+    java.util.Arrays.fill(told, false);
     synchronized (this) {
       System.arraycopy(sizes, 0, pending, 0, sizes.length);
-      java.util.Arrays.fill(told, false);
     }
     Future<?> sums = sender.submit(sumBuckets);
     try {
@@ -175,7 +178,7 @@ public final class BucketedSum implements AutoCloseable {
   }
 
   /** A backward that returned without telling a parameter would leave its bucket's sum waiting for good. */
-  private synchronized void requireEveryParameterTold() {
+  private void requireEveryParameterTold() {
     for (Param p : paramById) {
       if (p != null && !told[p.id()]) {
         throw new IllegalStateException("the backward returned without telling the gradient of parameter '" + p.name()
@@ -190,11 +193,10 @@ public final class BucketedSum implements AutoCloseable {
   }
 
   private void ready(Param p, float[] gradient, int from) {
-    synchronized (this) {
-      if (told[p.id()]) {
-        throw new IllegalStateException("the backward told the gradient of parameter '" + p.name() + "' twice");
-      }
+    if (told[p.id()]) {
+      throw new IllegalStateException("the backward told the gradient of parameter '" + p.name() + "' twice");
     }
+    told[p.id()] = true;
     int at = offsetById[p.id()], n = p.shape().exampleSize();
     if (zeros) {
       java.util.Arrays.fill(packed, at, at + n, 0f);
@@ -202,8 +204,7 @@ public final class BucketedSum implements AutoCloseable {
       for (int i = 0; i < n; i++) packed[at + i] = gradient[from + i] * scale;
     }
     int b = bucketById[p.id()];
-    synchronized (this) {
-      told[p.id()] = true;
+    synchronized (this) { // also publishes the bucket's writes to the sending thread
       if (--pending[b] == 0) notifyAll();
     }
   }
