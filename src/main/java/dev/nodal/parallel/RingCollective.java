@@ -539,15 +539,15 @@ public final class RingCollective implements Collective {
   }
 
   /**
-   * One step of the ring: sends segment {@code out} to the next rank while receiving segment
-   * {@code in} from the previous one, adding it to this rank's values ({@code add}, the
+   * One step of the ring: sends segment {@code sent} to the next rank while receiving segment
+   * {@code got} from the previous one, adding it to this rank's values ({@code add}, the
    * received partial first) or copying it; returns once both are done, so that the next step may
    * send what this one received.
    */
-  private void exchange(float[] data, int offset, int length, int out, int in, boolean add) {
-    int outFrom = Collective.segmentStart(length, size, out), outTo = Collective.segmentStart(length, size, out + 1);
-    sender.add(data, offset + outFrom, outTo - outFrom);
-    int from = Collective.segmentStart(length, size, in), to = Collective.segmentStart(length, size, in + 1);
+  private void exchange(float[] data, int offset, int length, int sent, int got, boolean add) {
+    int sentFrom = Collective.segmentStart(length, size, sent), sentTo = Collective.segmentStart(length, size, sent + 1);
+    sender.add(data, offset + sentFrom, sentTo - sentFrom);
+    int from = Collective.segmentStart(length, size, got), to = Collective.segmentStart(length, size, got + 1);
     for (int start = from; start < to; start += CHUNK) {
       int n = Math.min(CHUNK, to - start), at = offset + start;
       if (add) {
